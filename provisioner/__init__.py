@@ -1,0 +1,36 @@
+"""provisioner: provisioning and device-management server for hosted business telephony."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: configuration, store, secrets, then the blueprints by audience.
+
+    ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or ``./instance``.
+    """
+    import os
+
+    from provisioner import cli, store
+    from provisioner.config import ensure_instance_folder, load_config
+    from provisioner.http import register_blueprints
+    from provisioner.security import secrets
+
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        instance_path=instance_path or os.environ.get("PROVISIONER_INSTANCE") or None,
+    )
+    load_config(app, config)
+    ensure_instance_folder(app)
+    store.init_app(app)
+    secrets.init_app(app)
+    register_blueprints(app)
+    cli.init_app(app)
+    return app

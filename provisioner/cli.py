@@ -1,0 +1,245 @@
+"""The `provisioner` command: serve, import, export, tokens, database upgrades."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from provisioner.errors import ProvisionerError, ValidationFailed
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def cli_actor() -> str:
+    """How the audit log names a change made from the command line."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def reports_errors(command: Callable[Params, Result]) -> Callable[Params, Result]:
+    """Turn our errors into a message that says what to do, and exit status 1."""
+
+    @wraps(command)
+    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+        try:
+            return command(*args, **kwargs)
+        except ValidationFailed as exc:
+            click.echo("Invalid; nothing was changed:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except ProvisionerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+    return run
+
+
+def parse_address(text: str, default_port: int) -> tuple[str, int]:
+    """``HOST:PORT``, ``HOST`` or ``:PORT`` -> (host, port); ``[::1]:8470`` for IPv6."""
+    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        if port:
+            raise click.BadParameter(f"{text!r}: the port must be a number 0-65535")
+        return host or "127.0.0.1", default_port
+    return host or "127.0.0.1", int(port)
+
+
+@click.command("serve")
+@click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@with_appcontext
+@reports_errors
+def serve_command(http_address: str | None) -> None:
+    """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
+    from waitress.server import create_server
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    load_demo_if_empty(app)
+    host, port = parse_address(
+        http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
+        app.config["HTTP_PORT"],
+    )
+    server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
+    click.echo(f"provisioner: HTTP on http://{host}:{server.effective_port}/ (Ctrl-C stops)")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("provisioner: stopped")
+    finally:
+        server.close()
+
+
+def load_demo_if_empty(app: Flask) -> None:
+    """Import the demo tenant when the store holds no tenant yet (the embedded default)."""
+    from provisioner.tenants.yaml_io import import_tenant_file
+
+    demo = Path(app.config["DEMO_FILE"])
+    store = get_store(app)
+    if app.config["LOAD_DEMO_ON_EMPTY"] and demo.is_file() and store.is_empty():
+        with store.transaction() as session:
+            import_tenant_file(session, demo, "system:demo", get_secret_box(app))
+        click.echo(f"provisioner: empty store, loaded the demo tenant from {demo}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+@reports_errors
+def import_command(file: Path) -> None:
+    """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing)."""
+    from provisioner.tenants.yaml_io import import_tenant_file
+
+    with get_store().transaction() as session:
+        tenant = import_tenant_file(session, file, cli_actor(), get_secret_box())
+    click.echo(f"imported tenant {tenant.name} from {file}")
+
+
+@click.command("export")
+@click.argument("tenant")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="write TENANT.yaml and sounds/ into this folder instead of YAML to stdout",
+)
+@click.option("--include-secrets", is_flag=True, help="also export SIP passwords and PINs")
+@with_appcontext
+@reports_errors
+def export_command(tenant: str, output: Path | None, include_secrets: bool) -> None:
+    """Write a tenant as YAML (re-importable with `provisioner import`)."""
+    from provisioner.security import audit
+    from provisioner.tenants.yaml_io import export_tenant, write_export
+
+    with get_store().transaction() as session:
+        text, sounds = export_tenant(session, tenant, get_secret_box(), include_secrets)
+        if include_secrets:
+            audit.record(
+                session,
+                cli_actor(),
+                "release-secret",
+                "tenant",
+                tenant,
+                tenant,
+                {"fields": ["sip_password", "pin"], "via": "export"},
+            )
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    path = write_export(output, tenant, text, sounds)
+    click.echo(f"exported tenant {tenant} to {path}", err=True)
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens: create, list, revoke."""
+
+
+@token_group.command("create")
+@click.option("--role", type=click.Choice(["admin", "technician", "support"]), required=True)
+@click.option("--name", default=None, help="a label for the audit log [ROLE-token]")
+@with_appcontext
+@reports_errors
+def token_create(role: str, name: str | None) -> None:
+    """Create a token and print it once; only its hash is stored."""
+    from provisioner.security import audit
+    from provisioner.security.tokens import create_token
+
+    label = name or f"{role}-token"
+    with get_store().transaction() as session:
+        token = create_token(session, role, label)
+        audit.record(session, cli_actor(), "create", "api_token", label, None, {"role": role})
+    click.echo(token)
+
+
+@token_group.command("list")
+@with_appcontext
+def token_list() -> None:
+    """Show every token's name, role and state (never the token)."""
+    from sqlalchemy import select
+
+    from provisioner.store.models import ApiToken
+
+    with get_store().reading() as session:
+        for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            state = "revoked" if row.revoked_at else "live"
+            click.echo(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}")
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@with_appcontext
+@reports_errors
+def token_revoke(name: str) -> None:
+    """Revoke every live token called NAME."""
+    from provisioner.security import audit
+    from provisioner.security.tokens import revoke_token
+
+    with get_store().transaction() as session:
+        count = revoke_token(session, name)
+        audit.record(session, cli_actor(), "revoke", "api_token", name, None, {"count": count})
+    click.echo(f"revoked {count} token(s) named {name}")
+
+
+@click.group("db")
+def db_group() -> None:
+    """The database schema."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Migrate the schema to the newest revision (also done at every start)."""
+    from provisioner.store.migrate import upgrade
+
+    upgrade(get_store().engine)
+    click.echo("schema is at the newest revision")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """For developers: write a migration from the models' difference with the database."""
+    from provisioner.store.migrate import new_revision
+
+    new_revision(get_store().engine, message)
+
+
+COMMANDS: tuple[Any, ...] = (
+    serve_command,
+    import_command,
+    export_command,
+    token_group,
+    db_group,
+)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app (so `flask --app provisioner` has them too)."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `provisioner` console command."""
+    from provisioner import create_app
+
+    FlaskGroup(create_app=create_app, add_default_commands=False, load_dotenv=False)(
+        prog_name="provisioner"
+    )

@@ -1,0 +1,64 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``PROVISIONER_*`` variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from provisioner.errors import ConfigError
+
+DEFAULT_HTTP_HOST = "127.0.0.1"
+DEFAULT_HTTP_PORT = 8470
+
+
+def default_settings(instance_path: str) -> dict[str, Any]:
+    """The embedded default: a SQLite file in the instance folder, loopback only, demo tenant."""
+    database_file = Path(instance_path) / "provisioner.sqlite3"
+    return {
+        "DATABASE_URL": f"sqlite:///{database_file}",
+        "SECRETS_KEY_FILE": str(Path(instance_path) / "secrets.key"),
+        "SECRETS_KEY": None,
+        "REDIS_URL": None,
+        "HTTP_HOST": DEFAULT_HTTP_HOST,
+        "HTTP_PORT": DEFAULT_HTTP_PORT,
+        "HTTP_THREADS": 16,
+        "LOAD_DEMO_ON_EMPTY": True,
+        "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
+        "AUDIT_RETENTION_DAYS": 365,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    }
+
+
+REQUIRED_KEYS = ("DATABASE_URL",)
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Layer the configuration in one place, then check it."""
+    app.config.from_mapping(default_settings(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("PROVISIONER")
+    if overrides is not None:
+        app.config.from_mapping(overrides)
+    check_config(app.config)
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Fail fast, naming the key that is missing or wrong."""
+    for key in REQUIRED_KEYS:
+        if not config.get(key):
+            raise ConfigError(
+                f"configuration key {key} is missing; set it in instance/config.py "
+                f"or as the environment variable PROVISIONER_{key}"
+            )
+    port = config.get("HTTP_PORT")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")
+
+
+def ensure_instance_folder(app: Flask) -> None:
+    """Create the instance folder, readable by the owner only (it holds the secrets key)."""
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)

@@ -1,0 +1,73 @@
+"""Every exception the server raises on purpose; the HTTP edge and the CLI map them to answers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class ProvisionerError(Exception):
+    """Root of the exceptions this server raises on purpose."""
+
+
+class ConfigError(ProvisionerError):
+    """The configuration is missing a key or has a wrong value; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One invalid field: its path in the document (``call_flows[0].steps[3].target``) and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}" if self.path else self.reason
+
+
+class ValidationFailed(ProvisionerError):
+    """A document or request body is invalid; ``problems`` names every offending field."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+class NotFound(ProvisionerError):
+    """The named object does not exist (or the caller may not know that it does)."""
+
+
+class Conflict(ProvisionerError):
+    """The change clashes with what is stored (a duplicate key, an object still in use)."""
+
+
+class Unauthorized(ProvisionerError):
+    """No valid credentials were given."""
+
+
+class Forbidden(ProvisionerError):
+    """Valid credentials, but their role does not allow this action."""
+
+
+class UnknownPhone(NotFound):
+    """No phone with this MAC is known."""
+
+
+class UnsupportedVendor(ProvisionerError):
+    """The request came from a phone we have no vendor module for."""
+
+
+class TemplateRenderError(ProvisionerError):
+    """A phone or router template could not be filled."""
+
+
+class PairingConflict(Conflict):
+    """The MAC or the extension is already paired elsewhere."""
+
+
+class DeviceUnreachable(ProvisionerError):
+    """A network device did not answer."""
+
+
+class SnmpTimeout(DeviceUnreachable):
+    """An SNMP request timed out."""

@@ -1,0 +1,14 @@
+"""HTTP blueprints, one per audience, and the JSON error answers they share."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from provisioner.http import api, errors, health
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach every blueprint and the error handlers."""
+    errors.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)

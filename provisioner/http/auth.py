@@ -1,0 +1,50 @@
+"""Bearer-token authentication for the admin API; views name the permission they need."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from flask import g, request
+
+from provisioner.security.tokens import Caller, authenticate
+from provisioner.store import get_store
+
+Params = ParamSpec("Params")
+Result = TypeVar("Result")
+
+
+def current_caller() -> Caller:
+    """The authenticated caller of this request."""
+    caller: Caller = g.caller
+    return caller
+
+
+def requires(permission: str) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
+    """Let the view run only for a caller whose role grants ``permission``."""
+
+    def decorate(view: Callable[Params, Result]) -> Callable[Params, Result]:
+        @wraps(view)
+        def guarded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
+            with get_store().transaction() as session:
+                caller = authenticate(session, request.headers.get("Authorization"))
+            caller.require(permission)
+            g.caller = caller
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def json_body() -> Any:
+    """The request's JSON body; a 422 naming the problem when it is not JSON."""
+    from provisioner.errors import FieldProblem, ValidationFailed
+
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ValidationFailed(
+            [FieldProblem("", "send a JSON body with Content-Type: application/json")]
+        )
+    return data

@@ -1,0 +1,59 @@
+"""Domain errors and HTTP errors as JSON: a status, a message, and the fields at fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from provisioner.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    ProvisionerError,
+    Unauthorized,
+    ValidationFailed,
+)
+
+STATUS_BY_ERROR: tuple[tuple[type[ProvisionerError], int], ...] = (
+    (ValidationFailed, 422),
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (Conflict, 409),
+)
+
+
+def error_body(status: int, message: str, problems: list[dict[str, str]] | None = None) -> Any:
+    """The one shape of every error answer."""
+    body: dict[str, Any] = {"error": {"status": status, "message": message}}
+    if problems is not None:
+        body["error"]["problems"] = problems
+    return body
+
+
+def handle_provisioner_error(error: ProvisionerError) -> Response:
+    """Map a domain error to its status; unexpected ones are 500 and logged by Flask."""
+    status = next((code for kind, code in STATUS_BY_ERROR if isinstance(error, kind)), 500)
+    problems = None
+    if isinstance(error, ValidationFailed):
+        problems = [{"path": item.path, "reason": item.reason} for item in error.problems]
+    response = jsonify(error_body(status, str(error), problems))
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="provisioner"'
+    return response
+
+
+def handle_http_error(error: HTTPException) -> Response:
+    """Werkzeug's HTTP errors (404 route, 405, 413 ...) as JSON too."""
+    response = jsonify(error_body(error.code or 500, error.description or error.name))
+    response.status_code = error.code or 500
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers on the app, so every blueprint answers errors alike."""
+    app.register_error_handler(ProvisionerError, handle_provisioner_error)
+    app.register_error_handler(HTTPException, handle_http_error)

@@ -1,0 +1,1 @@
+"""Phones: identification, vendor modules, the vendor-neutral config and its rendering."""

@@ -1,0 +1,1 @@
+"""Secrets at rest, API tokens and roles, and the audit log."""

@@ -1,0 +1,79 @@
+"""The audit log: every change and every released secret, with who and when."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.store.models import AuditEvent
+
+REDACTED = "<secret>"
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_key: str = "",
+    tenant: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Add one audit event in the caller's transaction (it lands only if the change does)."""
+    session.add(
+        AuditEvent(
+            actor=actor,
+            action=action,
+            tenant=tenant,
+            object_type=object_type,
+            object_key=object_key,
+            changes=changes or {},
+        )
+    )
+
+
+def recent(
+    session: Session,
+    tenant: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[AuditEvent]:
+    """The newest events first, optionally for one tenant or after a moment."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if tenant:
+        query = query.where(AuditEvent.tenant == tenant)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    return list(session.scalars(query))
+
+
+def as_json(event: AuditEvent) -> dict[str, Any]:
+    """An event as the API shows it."""
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+        "action": event.action,
+        "tenant": event.tenant,
+        "object_type": event.object_type,
+        "object_key": event.object_key,
+        "changes": event.changes,
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
+    """Field by field ``[old, new]`` for what changed; secrets shown only as changed."""
+    changes: dict[str, Any] = {}
+    for field in sorted(set(before) | set(after)):
+        old, new = before.get(field), after.get(field)
+        if old != new:
+            changes[field] = [REDACTED, REDACTED] if field in secrets else [old, new]
+    return changes
+
+
+def redact(item: dict[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
+    """``item`` with its secret fields hidden."""
+    return {field: REDACTED if field in secrets else value for field, value in item.items()}

@@ -1,0 +1,72 @@
+"""Secrets at rest: SIP passwords, PINs and device credentials are stored encrypted (Fernet)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import string
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import Flask, current_app
+
+from provisioner.errors import ConfigError
+
+EXTENSION_KEY = "provisioner.secrets"
+PASSWORD_ALPHABET = string.ascii_letters + string.digits
+
+
+class SecretBox:
+    """Encrypts and decrypts secrets with the instance key (older keys still decrypt)."""
+
+    def __init__(self, keys: list[bytes]) -> None:
+        self._fernet = MultiFernet([Fernet(key) for key in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        """The ciphertext of ``plaintext``, as text for a database column."""
+        return self._fernet.encrypt(plaintext.encode()).decode("ascii")
+
+    def decrypt(self, ciphertext: str) -> str:
+        """The plaintext of ``ciphertext``; ConfigError if no configured key opens it."""
+        try:
+            return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
+        except InvalidToken as exc:
+            raise ConfigError(
+                "a stored secret cannot be decrypted with the configured SECRETS_KEY; "
+                "restore the key file the data was written with"
+            ) from exc
+
+
+def new_password(length: int = 20) -> str:
+    """A random password of letters and digits (safe in every phone config format)."""
+    return "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(length))
+
+
+def new_pin(length: int = 6) -> str:
+    """A random numeric PIN."""
+    return "".join(secrets.choice(string.digits) for _ in range(length))
+
+
+def load_keys(configured: str | None, key_file: str) -> list[bytes]:
+    """Keys from SECRETS_KEY (comma-separated, newest first), else the instance key file."""
+    if configured:
+        return [key.strip().encode() for key in configured.split(",") if key.strip()]
+    path = Path(key_file)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(Fernet.generate_key())
+    return [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def init_app(app: Flask) -> None:
+    """Attach the app's secret box, creating the instance key on first start."""
+    keys = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])
+    app.extensions[EXTENSION_KEY] = SecretBox(keys)
+
+
+def get_secret_box(app: Flask | None = None) -> SecretBox:
+    """The secret box of ``app``, or of the current app."""
+    box: SecretBox = (app or current_app).extensions[EXTENSION_KEY]
+    return box

@@ -1,0 +1,83 @@
+"""API bearer tokens and the roles they carry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.errors import Forbidden, NotFound, Unauthorized
+from provisioner.store.models import ApiToken, utc_now
+
+TOKEN_PREFIX = "prov_"
+ROLES = ("admin", "technician", "support")
+
+# What each role may do. Views name the permission they need, never a role.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset({"read", "write", "pair", "diagnose", "secrets"}),
+    "technician": frozenset({"read", "pair"}),
+    "support": frozenset({"read", "diagnose"}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling the API."""
+
+    name: str
+    role: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"token:{self.name}"
+
+    def require(self, permission: str) -> None:
+        """Raise Forbidden unless this caller's role grants ``permission``."""
+        if permission not in PERMISSIONS.get(self.role, frozenset()):
+            raise Forbidden(f"the {self.role} role may not {permission}")
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: its SHA-256 (tokens are long random strings)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, name: str) -> str:
+    """Store a new token for ``role`` and return it; it is shown this once only."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token)))
+    return token
+
+
+def authenticate(session: Session, header: str | None) -> Caller:
+    """The caller behind an ``Authorization: Bearer ...`` header; Unauthorized otherwise."""
+    if not header or not header.startswith("Bearer "):
+        raise Unauthorized("send an Authorization: Bearer <token> header")
+    digest = hash_token(header.removeprefix("Bearer ").strip())
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    if (
+        row is None
+        or row.revoked_at is not None
+        or not secrets.compare_digest(row.token_hash, digest)
+    ):
+        raise Unauthorized("the token is unknown or revoked")
+    row.last_used_at = utc_now()
+    return Caller(name=row.name, role=row.role)
+
+
+def revoke_token(session: Session, name: str) -> int:
+    """Revoke every live token called ``name``; return how many."""
+    rows = session.scalars(
+        select(ApiToken).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    ).all()
+    if not rows:
+        raise NotFound(f"no live token named {name!r}; see `provisioner token list`")
+    for row in rows:
+        row.revoked_at = utc_now()
+    return len(rows)

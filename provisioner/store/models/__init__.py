@@ -1,0 +1,40 @@
+"""Every table, imported here so `Base.metadata` knows them all (migrations read it)."""
+
+from __future__ import annotations
+
+from provisioner.store.models.base import Base, Timestamped, utc_now
+from provisioner.store.models.security import ApiToken, AuditEvent
+from provisioner.store.models.tenants import (
+    CallFlow,
+    CallFlowStep,
+    Extension,
+    Number,
+    Phone,
+    Queue,
+    RingGroup,
+    Site,
+    Sound,
+    Tenant,
+    TimeCondition,
+    VoicemailBox,
+)
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "CallFlow",
+    "CallFlowStep",
+    "Extension",
+    "Number",
+    "Phone",
+    "Queue",
+    "RingGroup",
+    "Site",
+    "Sound",
+    "Tenant",
+    "TimeCondition",
+    "Timestamped",
+    "VoicemailBox",
+    "utc_now",
+]

@@ -1,0 +1,1 @@
+"""Tenants and what they own; validation; YAML import and export."""

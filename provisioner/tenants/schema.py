@@ -1,0 +1,465 @@
+"""The tenant document: one customer described as data. YAML files, API bodies and the store
+all pass through these models, so a field means the same everywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from provisioner.phones.mac import normalize_mac
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ExtensionNumber = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{1,5}$")]
+InternalNumber = Annotated[str, StringConstraints(pattern=r"^\*?[1-9][0-9]{1,7}$")]
+ClockTime = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Digit = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
+
+LANGUAGES = ("nl", "en", "de", "fr")
+DESTINATION_KINDS = (
+    "extension",
+    "voicemail",
+    "ring_group",
+    "queue",
+    "call_flow",
+    "external",
+    "hangup",
+)
+_DESTINATION = re.compile(r"^(?P<kind>[a-z_]+)(:(?P<value>.+))?$")
+
+
+def parse_destination(text: str) -> tuple[str, str]:
+    """Split ``kind:value`` (``extension:240``, ``call_flow:Hoofdroute``, ``hangup``)."""
+    match = _DESTINATION.fullmatch(text.strip())
+    if not match or match["kind"] not in DESTINATION_KINDS:
+        raise ValueError(
+            f"{text!r} is not a destination; write one of "
+            + ", ".join(f"{kind}:..." for kind in DESTINATION_KINDS[:-1])
+            + " or hangup"
+        )
+    kind, value = match["kind"], (match["value"] or "").strip()
+    if (kind == "hangup") != (value == ""):
+        raise ValueError(f"{text!r}: hangup takes no value, every other destination needs one")
+    return kind, value
+
+
+def minutes(clock: str) -> int:
+    """``"08:30"`` -> 510."""
+    hours, mins = clock.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+class Document(BaseModel):
+    """Base of every part of the document: unknown fields are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Site(Document):
+    name: Name
+    address: str = ""
+    networks: list[str] = Field(default_factory=list, description="CIDR networks of the site")
+
+
+class Extension(Document):
+    number: ExtensionNumber
+    name: Name
+    email: Email | None = None
+    voicemail: bool = False
+    sip_password: str | None = Field(
+        default=None,
+        min_length=12,
+        max_length=64,
+        description="generated when absent; never exported unless asked",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class VoicemailBox(Document):
+    number: InternalNumber
+    name: Name
+    email: Email | None = None
+    attach_audio: bool = True
+    keep_local: bool = True
+    pin: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4,8}$",
+        description="4-8 digits; generated when absent",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class RingGroup(Document):
+    number: InternalNumber
+    name: Name
+    strategy: Literal["simultaneous", "sequential"] = "simultaneous"
+    members: list[ExtensionNumber] | Literal["all"] = "all"
+    ring_time: int = Field(default=30, ge=5, le=600)
+    no_answer: str | None = Field(default=None, description="destination, e.g. voicemail:240")
+
+    @field_validator("no_answer")
+    @classmethod
+    def _destination(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_destination(value)
+        return value
+
+
+QUEUE_STRATEGIES = (
+    "ring-all",
+    "longest-idle-agent",
+    "round-robin",
+    "top-down",
+    "agent-with-least-talk-time",
+    "agent-with-fewest-calls",
+    "sequentially-by-agent-order",
+    "random",
+)
+
+
+class Queue(Document):
+    name: Name
+    number: InternalNumber | None = None
+    strategy: Literal[
+        "ring-all",
+        "longest-idle-agent",
+        "round-robin",
+        "top-down",
+        "agent-with-least-talk-time",
+        "agent-with-fewest-calls",
+        "sequentially-by-agent-order",
+        "random",
+    ] = "longest-idle-agent"
+    agents: list[ExtensionNumber] = Field(default_factory=list)
+    max_wait: int = Field(default=300, ge=10, le=7200, description="seconds before the exit")
+    music: str | None = Field(
+        default=None, description="a sound name; default hold music if absent"
+    )
+
+
+class WeeklyHours(Document):
+    days: list[Weekday] = Field(min_length=1)
+    start: ClockTime
+    end: ClockTime
+
+
+class DateRule(Document):
+    date: str = Field(pattern=r"^([0-9]{4}-)?[0-9]{2}-[0-9]{2}$", description="YYYY-MM-DD or MM-DD")
+    name: str = ""
+    start: ClockTime | None = None
+    end: ClockTime | None = None
+
+
+class HolidaySet(Document):
+    country: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
+    exclude: list[str] = Field(default_factory=list, description="holiday names kept open")
+    include_optional: bool = Field(default=False, description="also close on optional holidays")
+
+
+class TimeCondition(Document):
+    name: Name
+    timezone: str | None = Field(default=None, description="the tenant's when absent")
+    weekly: list[WeeklyHours] = Field(default_factory=list)
+    holidays: HolidaySet | None = None
+    closed: list[DateRule] = Field(default_factory=list, description="extra closed days")
+    open: list[DateRule] = Field(default_factory=list, description="exceptions: open anyway")
+
+
+class Sound(Document):
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9 _().-]{1,200}$")]
+    file: str | None = Field(default=None, description="path relative to the YAML file")
+    duration_seconds: float | None = Field(default=None, description="measured on import")
+
+
+class Number(Document):
+    number: str = Field(description="public E.164 (+31202103356) or internal (5000)")
+    destination: str = Field(description="e.g. call_flow:Hoofdroute")
+    description: str = ""
+
+    @field_validator("destination")
+    @classmethod
+    def _destination(cls, value: str) -> str:
+        parse_destination(value)
+        return value
+
+
+class Phone(Document):
+    mac: str
+    vendor: str | None = None
+    model: str | None = None
+    site: str | None = None
+    lines: list[ExtensionNumber] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("mac")
+    @classmethod
+    def _mac(cls, value: str) -> str:
+        return normalize_mac(value)
+
+
+# --- Call-flow steps -------------------------------------------------------------------------
+
+
+class Step(Document):
+    """What every step has: an id unique in its flow, a type and a label."""
+
+    id: StepId
+    name: str = ""
+
+    BRANCHES: ClassVar[tuple[str, ...]] = ("next",)
+    # A step that keeps the caller busy (audio, ringing, waiting for digits). A loop through
+    # such a step is a caller-facing loop; a loop without one would spin forever.
+    WAITS: ClassVar[bool] = False
+
+    def branches(self) -> dict[str, str | None]:
+        """Outgoing branches by name; None means the call ends there politely."""
+        return {branch: getattr(self, branch) for branch in self.BRANCHES}
+
+
+class TimeConditionStep(Step):
+    type: Literal["TIJDSCONDITIE"]
+    time_condition: Name
+    open: StepId | None = None
+    closed: StepId | None = None
+    BRANCHES: ClassVar[tuple[str, ...]] = ("open", "closed")
+
+
+class SoundStep(Step):
+    type: Literal["GELUID"]
+    sound: str
+    next: StepId | None = None
+    WAITS: ClassVar[bool] = True
+
+
+class QueueStep(Step):
+    type: Literal["WACHTRIJ"]
+    queue: Name
+    max_wait: int | None = Field(default=None, ge=10, le=7200)
+    next: StepId | None = None
+    WAITS: ClassVar[bool] = True
+
+
+class MenuStep(Step):
+    type: Literal["KEUZEMENU"]
+    prompt: str = Field(description="sound played before waiting for a digit")
+    invalid_sound: str | None = None
+    timeout_seconds: int = Field(default=5, ge=1, le=60)
+    tries: int = Field(default=3, ge=1, le=10)
+    choices: dict[Digit, StepId | None] = Field(min_length=1)
+    timeout: StepId | None = None
+    invalid: StepId | None = None
+    WAITS: ClassVar[bool] = True
+
+    def branches(self) -> dict[str, str | None]:
+        named = {f"choices.{digit}": target for digit, target in self.choices.items()}
+        return named | {"timeout": self.timeout, "invalid": self.invalid}
+
+
+class TransferStep(Step):
+    type: Literal["DOORVERBINDEN"]
+    target: str = Field(description="an extension (240) or an external number")
+    ring_time: int = Field(default=30, ge=5, le=600)
+    next: StepId | None = Field(default=None, description="when nobody answers")
+    WAITS: ClassVar[bool] = True
+
+
+class RingGroupStep(Step):
+    type: Literal["BELGROEP"]
+    ring_group: InternalNumber
+    next: StepId | None = Field(default=None, description="when nobody answers")
+    WAITS: ClassVar[bool] = True
+
+
+class ConditionStep(Step):
+    type: Literal["VOORWAARDE"]
+    caller_numbers: list[str] = Field(default_factory=list)
+    caller_prefixes: list[Annotated[str, StringConstraints(pattern=r"^\+?[0-9]{1,15}$")]] = Field(
+        default_factory=list
+    )
+    anonymous: bool = Field(default=False, description="match callers who hide their number")
+    dialled_numbers: list[str] = Field(default_factory=list)
+    switch: bool | None = Field(default=None, description="a manual switch: on matches")
+    match: StepId | None = None
+    no_match: StepId | None = None
+    BRANCHES: ClassVar[tuple[str, ...]] = ("match", "no_match")
+
+
+class DiversionStep(Step):
+    type: Literal["OMLEIDING"]
+    destination: str = Field(description="an external number or a destination (call_flow:X)")
+    ring_time: int = Field(default=30, ge=5, le=600)
+    next: StepId | None = Field(default=None, description="when the diversion fails")
+    WAITS: ClassVar[bool] = True
+
+
+class PrefixStep(Step):
+    type: Literal["PREFIX"]
+    prefix: Annotated[
+        str, StringConstraints(min_length=1, max_length=20, pattern=r"^[^\x00-\x1f]+$")
+    ]
+    next: StepId | None = None
+
+
+class VoicemailStep(Step):
+    type: Literal["VOICEMAILBOX"]
+    box: InternalNumber
+    BRANCHES: ClassVar[tuple[str, ...]] = ()
+    WAITS: ClassVar[bool] = True
+
+
+class EmailStep(Step):
+    type: Literal["EMAILADRES"]
+    email: Email
+    next: StepId | None = None
+
+
+class FaxStep(Step):
+    type: Literal["FAX"]
+    email: Email | None = Field(default=None, description="else the last EMAILADRES step's")
+    BRANCHES: ClassVar[tuple[str, ...]] = ()
+    WAITS: ClassVar[bool] = True
+
+
+class GroupPickupStep(Step):
+    """GROEP OP: pick up a call that is ringing in a ring group (our reading; see docs)."""
+
+    type: Literal["GROEP OP"]
+    ring_group: InternalNumber
+    BRANCHES: ClassVar[tuple[str, ...]] = ()
+    WAITS: ClassVar[bool] = True
+
+
+AnyStep = Annotated[
+    TimeConditionStep
+    | SoundStep
+    | QueueStep
+    | MenuStep
+    | TransferStep
+    | RingGroupStep
+    | ConditionStep
+    | DiversionStep
+    | PrefixStep
+    | VoicemailStep
+    | EmailStep
+    | FaxStep
+    | GroupPickupStep,
+    Field(discriminator="type"),
+]
+STEP_TYPES = (
+    "FAX",
+    "KEUZEMENU",
+    "DOORVERBINDEN",
+    "TIJDSCONDITIE",
+    "VOORWAARDE",
+    "BELGROEP",
+    "OMLEIDING",
+    "GELUID",
+    "WACHTRIJ",
+    "PREFIX",
+    "VOICEMAILBOX",
+    "EMAILADRES",
+    "GROEP OP",
+)
+
+
+class CallFlow(Document):
+    name: Name
+    description: str = ""
+    start: StepId | None = Field(
+        default=None, description="the first step; the first listed if absent"
+    )
+    steps: list[AnyStep] = Field(min_length=1)
+
+    def start_step(self) -> str:
+        """The id of the step a call enters first."""
+        return self.start or self.steps[0].id
+
+
+class TenantSettings(Document):
+    """The tenant's own fields, without its collections."""
+
+    name: Slug
+    display_name: str = ""
+    sip_domain: Annotated[
+        str,
+        StringConstraints(
+            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+        ),
+    ]
+    timezone: str = "Europe/Amsterdam"
+    language: Literal["nl", "en", "de", "fr"] = "nl"
+    country: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
+    fallback: str | None = Field(
+        default=None, description="where a call goes when a step fails, e.g. voicemail:240"
+    )
+
+    @field_validator("fallback")
+    @classmethod
+    def _destination(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_destination(value)
+        return value
+
+
+class TenantDocument(TenantSettings):
+    """A whole tenant: the unit of import, export and validation."""
+
+    sites: list[Site] = Field(default_factory=list)
+    extensions: list[Extension] = Field(default_factory=list)
+    voicemail_boxes: list[VoicemailBox] = Field(default_factory=list)
+    ring_groups: list[RingGroup] = Field(default_factory=list)
+    queues: list[Queue] = Field(default_factory=list)
+    time_conditions: list[TimeCondition] = Field(default_factory=list)
+    sounds: list[Sound] = Field(default_factory=list)
+    numbers: list[Number] = Field(default_factory=list)
+    call_flows: list[CallFlow] = Field(default_factory=list)
+    phones: list[Phone] = Field(default_factory=list)
+
+    def settings(self) -> TenantSettings:
+        """The tenant's own fields."""
+        return TenantSettings.model_validate(
+            {field: getattr(self, field) for field in TenantSettings.model_fields}
+        )
+
+
+# The collections of a tenant, each with the field that names an item of it.
+COLLECTION_KEYS: dict[str, str] = {
+    "sites": "name",
+    "extensions": "number",
+    "voicemail_boxes": "number",
+    "ring_groups": "number",
+    "queues": "name",
+    "time_conditions": "name",
+    "sounds": "name",
+    "numbers": "number",
+    "call_flows": "name",
+    "phones": "mac",
+}
+COLLECTION_MODELS: dict[str, type[Document]] = {
+    "sites": Site,
+    "extensions": Extension,
+    "voicemail_boxes": VoicemailBox,
+    "ring_groups": RingGroup,
+    "queues": Queue,
+    "time_conditions": TimeCondition,
+    "sounds": Sound,
+    "numbers": Number,
+    "call_flows": CallFlow,
+    "phones": Phone,
+}
+SECRET_FIELDS: dict[str, tuple[str, ...]] = {
+    "extensions": ("sip_password",),
+    "voicemail_boxes": ("pin",),
+}
+
+
+def item_key(collection: str, item: Any) -> str:
+    """The value that names ``item`` in ``collection``."""
+    return str(getattr(item, COLLECTION_KEYS[collection]))

@@ -1,0 +1,105 @@
+"""YAML import and export of whole tenants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.errors import FieldProblem, ValidationFailed
+from provisioner.security.secrets import SecretBox
+from provisioner.store import models
+from provisioner.tenants import schema
+from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.validation import parse_document
+
+MAX_SOUND_BYTES = 16 * 1024 * 1024
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text as data; ValidationFailed with the line and column on a syntax error."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ValidationFailed([FieldProblem("", f"not valid YAML: {where}{problem}")]) from exc
+
+
+def read_tenant_file(path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
+    """The document in ``path`` and the audio of its sounds (files relative to ``path``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationFailed([FieldProblem("", f"cannot read {path}: {exc}")]) from exc
+    document = parse_document(parse_yaml(text))
+    return document, read_sound_files(document, path.parent)
+
+
+def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str, bytes]:
+    """The audio of every sound that names a file, read relative to ``folder``."""
+    contents: dict[str, bytes] = {}
+    problems: list[FieldProblem] = []
+    for index, sound in enumerate(document.sounds):
+        if sound.file is None:
+            continue
+        file = (folder / sound.file).resolve()
+        if not file.is_file():
+            problems.append(FieldProblem(f"sounds[{index}].file", f"no file {file}"))
+        elif file.stat().st_size > MAX_SOUND_BYTES:
+            problems.append(FieldProblem(f"sounds[{index}].file", "larger than 16 MiB"))
+        else:
+            contents[sound.name] = file.read_bytes()
+    if problems:
+        raise ValidationFailed(problems)
+    return contents
+
+
+def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
+    """Load a tenant file into the store, all or nothing (the caller's transaction)."""
+    document, sounds = read_tenant_file(path)
+    return save_document(session, document, actor, box, sounds)
+
+
+def document_to_data(document: schema.TenantDocument, include_secrets: bool) -> dict[str, Any]:
+    """The document as plain data in field order; secrets only when asked."""
+    data = document.model_dump(mode="json", exclude_none=True)
+    if not include_secrets:
+        for collection, secrets in schema.SECRET_FIELDS.items():
+            for item in data[collection]:
+                for secret in secrets:
+                    item.pop(secret, None)
+    return data
+
+
+def dump_yaml(data: Any) -> str:
+    """Readable YAML in the given key order, unicode kept."""
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def export_tenant(
+    session: Session, name: str, box: SecretBox, include_secrets: bool = False
+) -> tuple[str, dict[str, bytes]]:
+    """A tenant as YAML text and its sounds' audio by name."""
+    tenant = find_tenant(session, name)
+    document = load_document(session, tenant, box if include_secrets else None)
+    sounds = {
+        row.name: row.content
+        for row in session.scalars(select(models.Sound).where(models.Sound.tenant_id == tenant.id))
+    }
+    header = f"# Tenant {name}, exported by provisioner. Import with `provisioner import FILE`.\n"
+    return header + dump_yaml(document_to_data(document, include_secrets)), sounds
+
+
+def write_export(folder: Path, name: str, text: str, sounds: dict[str, bytes]) -> Path:
+    """Write ``<folder>/<name>.yaml`` and ``<folder>/sounds/*``; return the YAML path."""
+    (folder / "sounds").mkdir(parents=True, exist_ok=True)
+    for sound_name, content in sounds.items():
+        (folder / "sounds" / sound_name).write_bytes(content)
+    target = folder / f"{name}.yaml"
+    target.write_text(text, encoding="utf-8")
+    return target

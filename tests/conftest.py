@@ -1,0 +1,118 @@
+"""Shared fixtures: an app on a temporary instance, clients, tokens per role, databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+
+from provisioner import create_app
+from provisioner.security.secrets import get_secret_box
+from provisioner.security.tokens import create_token
+from provisioner.store import get_store
+from provisioner.tenants.yaml_io import import_tenant_file
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEMO_FILE = PROJECT / "examples" / "demo.yaml"
+POSTGRES_URL = os.environ.get(
+    "PROVISIONER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL on the real PostgreSQL server, in a fresh schema dropped afterwards."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as exc:  # noqa: BLE001
+        admin.dispose()
+        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is needed for this test: {exc}")
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'provisioner.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def make_app(tmp_path: Path, database_url: str | None = None, **settings: object) -> Flask:
+    """An app on a temporary instance folder, with its own key and database."""
+    config = {
+        "TESTING": True,
+        "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'provisioner.sqlite3'}",
+        "SECRETS_KEY": Fernet.generate_key().decode(),
+        "LOAD_DEMO_ON_EMPTY": False,
+        **settings,
+    }
+    return create_app(config, instance_path=str(tmp_path / "instance"))
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """An empty app on SQLite."""
+    application = make_app(tmp_path)
+    yield application
+    get_store(application).dispose()
+
+
+@pytest.fixture
+def demo_app(app: Flask) -> Flask:
+    """An app with the demo tenant imported."""
+    import_demo(app)
+    return app
+
+
+def import_demo(app: Flask) -> None:
+    """Import examples/demo.yaml into ``app``'s store."""
+    with get_store(app).transaction() as session:
+        import_tenant_file(session, DEMO_FILE, "test", get_secret_box(app))
+
+
+@pytest.fixture
+def client(demo_app: Flask) -> FlaskClient:
+    """A test client of the demo app."""
+    return demo_app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner of the (empty) app."""
+    return app.test_cli_runner()
+
+
+def token_for(app: Flask, role: str) -> str:
+    """A fresh API token with ``role``."""
+    with get_store(app).transaction() as session:
+        return create_token(session, role, f"{role}-test")
+
+
+@pytest.fixture
+def admin_headers(demo_app: Flask) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+
+
+@pytest.fixture
+def support_headers(demo_app: Flask) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(demo_app, 'support')}"}
+
+
+@pytest.fixture
+def technician_headers(demo_app: Flask) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(demo_app, 'technician')}"}
