@@ -75,7 +75,7 @@ def serve_command(http_address: str | None) -> None:
         app.config["HTTP_PORT"],
     )
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
-    click.echo(f"provisioner: HTTP on http://{host}:{server.effective_port}/ (Ctrl-C stops)")
+    click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
     try:
         server.run()
     except KeyboardInterrupt:
