@@ -1,0 +1,97 @@
+"""The store on SQLite and on PostgreSQL: migrations, round trips, WAL, transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import inspect, select, text
+
+from provisioner.errors import ValidationFailed
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+from provisioner.store.models import Base, Extension, Tenant
+from provisioner.tenants.repository import find_tenant, load_document, save_document
+from tests.conftest import import_demo, make_app
+
+
+@pytest.fixture
+def store_app(tmp_path: Path, database_url: str) -> Iterator[Flask]:
+    app = make_app(tmp_path, database_url)
+    yield app
+    get_store(app).dispose()
+
+
+def test_migrations_create_exactly_the_models(store_app: Flask) -> None:
+    engine = get_store(store_app).engine
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == [], "models and migrations differ: add a migration revision"
+
+
+def test_demo_round_trips_through_the_store(store_app: Flask) -> None:
+    import_demo(store_app)
+    box = get_secret_box(store_app)
+    with get_store(store_app).reading() as session:
+        document = load_document(session, find_tenant(session, "demo"), box)
+    assert [extension.number for extension in document.extensions] == ["240", "241", "242", "243"]
+    assert document.call_flows[0].steps[3].branches()["choices.2"] == "doorverbinden-melding"
+    assert all(extension.sip_password for extension in document.extensions)
+
+
+def test_secrets_are_encrypted_at_rest(store_app: Flask) -> None:
+    import_demo(store_app)
+    with get_store(store_app).reading() as session:
+        document = load_document(session, find_tenant(session, "demo"), get_secret_box(store_app))
+        stored = session.scalars(select(Extension.sip_password_encrypted)).all()
+    passwords = {extension.sip_password for extension in document.extensions}
+    assert passwords.isdisjoint(stored)
+    assert all(password not in value for value in stored for password in passwords if password)
+
+
+def test_failed_save_leaves_the_store_unchanged(store_app: Flask) -> None:
+    import_demo(store_app)
+    store = get_store(store_app)
+    with store.reading() as session:
+        before = load_document(session, find_tenant(session, "demo"))
+    changed = before.model_copy(deep=True)
+    changed.display_name = "Half-written"
+    changed.numbers[0].destination = "call_flow:Bestaat niet"
+    with pytest.raises(ValidationFailed), store.transaction() as session:
+        save_document(session, changed, "test", get_secret_box(store_app))
+    with store.reading() as session:
+        assert load_document(session, find_tenant(session, "demo")) == before
+
+
+def test_upgrading_again_keeps_the_data(tmp_path: Path, database_url: str) -> None:
+    first = make_app(tmp_path, database_url)
+    import_demo(first)
+    key = first.config["SECRETS_KEY"]
+    get_store(first).dispose()
+    second = make_app(tmp_path, database_url, SECRETS_KEY=key)
+    with get_store(second).reading() as session:
+        assert session.scalar(select(Tenant.name)) == "demo"
+        assert inspect(session.connection()).has_table("alembic_version")
+    get_store(second).dispose()
+
+
+def test_sqlite_runs_in_wal_mode_so_readers_do_not_wait(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    database = tmp_path / "provisioner.sqlite3"
+    writer = sqlite3.connect(database, timeout=0.1, isolation_level=None)
+    try:
+        assert writer.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE tenants SET display_name = 'being written'")
+        with get_store(app).reading() as session:
+            assert session.scalar(text("SELECT display_name FROM tenants")) == "Demo Telecom B.V."
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        get_store(app).dispose()
