@@ -75,7 +75,8 @@ def serve_command(http_address: str | None) -> None:
         app.config["HTTP_PORT"],
     )
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
-    click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
+    bound_port = getattr(server, "effective_port", port)
+    click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:
         server.run()
     except KeyboardInterrupt:
@@ -196,6 +197,30 @@ def token_revoke(name: str) -> None:
     click.echo(f"revoked {count} token(s) named {name}")
 
 
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("prune")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="days to keep [AUDIT_RETENTION_DAYS, 365]",
+)
+@with_appcontext
+def audit_prune(days: int | None) -> None:
+    """Delete audit events older than the retention period (GDPR: keep logs only as needed)."""
+    from provisioner.security.audit import prune
+
+    keep = days or current_app.config["AUDIT_RETENTION_DAYS"]
+    with get_store().transaction() as session:
+        count = prune(session, keep)
+    click.echo(f"deleted {count} audit event(s) older than {keep} days")
+
+
 @click.group("db")
 def db_group() -> None:
     """The database schema."""
@@ -225,6 +250,7 @@ COMMANDS: tuple[Any, ...] = (
     serve_command,
     import_command,
     export_command,
+    audit_group,
     token_group,
     db_group,
 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from provisioner.store.models import AuditEvent
+from provisioner.store.models import AuditEvent, utc_now
 
 REDACTED = "<secret>"
 
@@ -77,3 +77,10 @@ def diff(before: dict[str, Any], after: dict[str, Any], secrets: tuple[str, ...]
 def redact(item: dict[str, Any], secrets: tuple[str, ...]) -> dict[str, Any]:
     """``item`` with its secret fields hidden."""
     return {field: REDACTED if field in secrets else value for field, value in item.items()}
+
+
+def prune(session: Session, keep_days: int) -> int:
+    """Delete events older than ``keep_days``; return how many went."""
+    cutoff = utc_now() - timedelta(days=keep_days)
+    result = session.execute(delete(AuditEvent).where(AuditEvent.at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,91 @@
+"""The `provisioner` command: serve on a real socket, tokens, audit pruning, error messages."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+from provisioner.security import audit
+from provisioner.store import get_store
+from provisioner.store.models import AuditEvent, utc_now
+
+
+def test_serve_loads_the_demo_on_an_empty_store_and_answers_http(tmp_path: Path) -> None:
+    environment = {**os.environ, "PROVISIONER_INSTANCE": str(tmp_path / "instance")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "serve", "--http", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(2)]
+        assert "loaded the demo tenant" in lines[0], lines
+        address = re.search(r"http://(127\.0\.0\.1:\d+)/", lines[1])
+        assert address, lines
+        with urllib.request.urlopen(f"http://{address[1]}/healthz", timeout=10) as response:
+            assert response.status == 200
+        try:
+            urllib.request.urlopen(f"http://{address[1]}/api/v1/tenants", timeout=10)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
+        else:
+            raise AssertionError("the API answered without a token")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
+def test_token_create_prints_a_token_that_works(demo_app: Flask) -> None:
+    result = demo_app.test_cli_runner().invoke(args=["token", "create", "--role", "support"])
+    token = result.output.strip()
+    assert token.startswith("prov_")
+    response = demo_app.test_client().get(
+        "/api/v1/tenants", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.get_json() == {"items": ["demo"]}
+    revoked = demo_app.test_cli_runner().invoke(args=["token", "revoke", "support-token"])
+    assert "revoked 1" in revoked.output
+    response = demo_app.test_client().get(
+        "/api/v1/tenants", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+
+
+def test_unknown_role_is_refused_with_the_choices(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["token", "create", "--role", "root"])
+    assert result.exit_code == 2
+    assert "admin" in result.output and "support" in result.output
+
+
+def test_export_of_an_unknown_tenant_says_what_to_do(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["export", "nobody"])
+    assert result.exit_code == 1
+    assert "no tenant 'nobody'" in result.output
+
+
+def test_audit_prune_deletes_only_old_events(demo_app: Flask) -> None:
+    store = get_store(demo_app)
+    with store.transaction() as session:
+        audit.record(session, "test", "update", "extensions", "240", "demo")
+        session.flush()
+        old = session.query(AuditEvent).order_by(AuditEvent.id.desc()).first()
+        assert old is not None
+        old.at = utc_now() - timedelta(days=400)
+        total = session.query(AuditEvent).count()
+    result = demo_app.test_cli_runner().invoke(args=["audit", "prune"])
+    assert "deleted 1 audit event(s) older than 365 days" in result.output
+    with store.reading() as session:
+        assert session.query(AuditEvent).count() == total - 1
