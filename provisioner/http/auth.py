@@ -8,6 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
 
+from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.security.tokens import Caller, authenticate
 from provisioner.store import get_store
 
@@ -38,13 +39,11 @@ def requires(permission: str) -> Callable[[Callable[Params, Result]], Callable[P
     return decorate
 
 
-def json_body() -> Any:
-    """The request's JSON body; a 422 naming the problem when it is not JSON."""
-    from provisioner.errors import FieldProblem, ValidationFailed
-
+def json_body() -> dict[str, Any]:
+    """The request's JSON object; a 422 naming the problem when it is not one."""
     data = request.get_json(silent=True)
-    if data is None:
+    if not isinstance(data, dict):
         raise ValidationFailed(
-            [FieldProblem("", "send a JSON body with Content-Type: application/json")]
+            [FieldProblem("", "send a JSON object with Content-Type: application/json")]
         )
     return data

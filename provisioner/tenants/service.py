@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from provisioner.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from provisioner.phones.mac import is_mac, normalize_mac
 from provisioner.security.secrets import SecretBox
 from provisioner.tenants import schema
 from provisioner.tenants.repository import find_tenant, load_document, save_document
@@ -81,7 +82,7 @@ def replace_item(
     key_field = schema.COLLECTION_KEYS[collection]
     merged.setdefault(key_field, key)
     item = parse_model(schema.COLLECTION_MODELS[collection], merged)
-    if schema.item_key(collection, item) != key:
+    if schema.item_key(collection, item) != normalize_key(collection, key):
         raise ValidationFailed(
             [FieldProblem(key_field, "cannot be changed; delete the item and create a new one")]
         )
@@ -112,6 +113,13 @@ def upload_sound(
     return public_item(sound)
 
 
+def normalize_key(collection: str, key: str) -> str:
+    """A key as stored: phones are found by any common MAC notation."""
+    if collection == "phones" and is_mac(key):
+        return normalize_mac(key)
+    return key
+
+
 def public_item(item: schema.Document) -> dict[str, Any]:
     """An item as the API shows it: secrets left out."""
     data = item.model_dump(mode="json", exclude_none=True)
@@ -122,6 +130,7 @@ def public_item(item: schema.Document) -> dict[str, Any]:
 
 
 def _find(document: schema.TenantDocument, collection: str, key: str) -> tuple[int, Any]:
+    key = normalize_key(collection, key)
     for index, item in enumerate(getattr(document, collection)):
         if schema.item_key(collection, item) == key:
             return index, item

@@ -1,0 +1,48 @@
+"""Odd bodies and keys never cause a 500: every answer is a 4xx naming what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+ODD_BODIES = [[], "text", 42, None, {"unexpected": True}, {"name": None}, {"number": ["240"]}]
+TARGETS = [
+    ("POST", "/api/v1/tenants"),
+    ("PATCH", "/api/v1/tenants/demo"),
+    ("PUT", "/api/v1/tenants/demo/document"),
+    ("POST", "/api/v1/tenants/demo/extensions"),
+    ("PUT", "/api/v1/tenants/demo/extensions/240"),
+    ("PATCH", "/api/v1/tenants/demo/call_flows/Hoofdroute"),
+    ("PATCH", "/api/v1/tenants/demo/ring_groups/*8500"),
+    ("POST", "/api/v1/tenants/demo/numbers"),
+    ("POST", "/api/v1/tenants/demo/nonsense"),
+    ("PATCH", "/api/v1/tenants/nobody/extensions/240"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), TARGETS, ids=[f"{m} {u}" for m, u in TARGETS])
+def test_odd_bodies_get_a_4xx_with_a_message(
+    client: FlaskClient, admin_headers: dict[str, str], method: str, url: str
+) -> None:
+    for body in ODD_BODIES:
+        response = client.open(url, method=method, json=body, headers=admin_headers)
+        assert 400 <= response.status_code < 500, (body, response.get_data(as_text=True))
+        assert response.get_json()["error"]["message"]
+
+
+def test_invalid_json_text_is_a_4xx(client: FlaskClient, admin_headers: dict[str, str]) -> None:
+    response = client.post(
+        "/api/v1/tenants/demo/extensions",
+        data="{not json",
+        headers={**admin_headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+
+
+def test_a_phone_is_found_by_any_mac_notation(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    for notation in ("80:5e:c0:12:34:56", "80-5E-C0-12-34-56", "805e.c012.3456"):
+        response = client.get(f"/api/v1/tenants/demo/phones/{notation}", headers=admin_headers)
+        assert response.status_code == 200, notation
+        assert response.get_json()["mac"] == "805ec0123456"
