@@ -30,6 +30,11 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # FreeSWITCH (mod_xml_curl and the call-routing handler): closed until a token is set.
+        "FREESWITCH_TOKEN": None,
+        "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "FREESWITCH_GATEWAY": "provider",
+        "FREESWITCH_COUNTRY": "NL",
     }
 
 
