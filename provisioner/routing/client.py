@@ -52,28 +52,33 @@ class RouteClient:
         _write_atomically(cache_file, json.dumps(route).encode())
         return route, "server"
 
-    def sound_paths(self, route: dict[str, Any]) -> dict[str, str]:
-        """Local files of the route's sounds, downloaded once per content (named by digest)."""
-        paths: dict[str, str] = {}
-        for name, sound in route.get("sounds", {}).items():
-            path = os.path.join(
-                self.cache_directory, "sounds", f"{sound['sha256']}.{sound['extension']}"
+    def sound_path(self, route: dict[str, Any], name: str) -> str | None:
+        """The local file of one of the route's sounds, fetched the first time it is played.
+
+        Files are named by their digest, so a changed sound is a new file and an unchanged one
+        is never fetched again; None when the sound is unknown or cannot be fetched.
+        """
+        sound = route.get("sounds", {}).get(name)
+        if sound is None:
+            return None
+        path = os.path.join(
+            self.cache_directory, "sounds", f"{sound['sha256']}.{sound['extension']}"
+        )
+        if os.path.exists(path):
+            return path
+        try:
+            content = self._get(
+                "/freeswitch/sounds/{}/{}".format(
+                    urllib.parse.quote(str(route["tenant"]), safe=""),
+                    urllib.parse.quote(name, safe=""),
+                )
             )
-            if not os.path.exists(path):
-                try:
-                    content = self._get(
-                        "/freeswitch/sounds/{}/{}".format(
-                            urllib.parse.quote(str(route["tenant"]), safe=""),
-                            urllib.parse.quote(name, safe=""),
-                        )
-                    )
-                except (urllib.error.HTTPError, ServerUnreachable):
-                    continue  # the engine falls back when a sound cannot be played
-                if hashlib.sha256(content).hexdigest() != sound["sha256"]:
-                    continue
-                _write_atomically(path, content)
-            paths[name] = path
-        return paths
+        except (urllib.error.HTTPError, ServerUnreachable):
+            return None
+        if hashlib.sha256(content).hexdigest() != sound["sha256"]:
+            return None
+        _write_atomically(path, content)
+        return path
 
     def _get(self, path: str) -> bytes:
         request = urllib.request.Request(

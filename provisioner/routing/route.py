@@ -66,6 +66,8 @@ def build_route(
 ) -> dict[str, Any] | None:
     """The route for ``number`` in ``document``; None when the tenant has no such number."""
     destination = number_destination(document, number)
+    if number in emergency_numbers(document.country):
+        destination = f"external:{number}"  # straight out, whatever the tenant's data says
     if destination is None:
         return None
     all_extensions = [extension.number for extension in document.extensions]

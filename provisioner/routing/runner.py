@@ -8,6 +8,7 @@ caller hears a goodbye rather than silence, and the reason is in FreeSWITCH's lo
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from provisioner.routing.client import RouteClient
 from provisioner.routing.engine import walk
 from provisioner.routing.fax import deliver_fax
 from provisioner.routing.session_adapter import SessionAdapter
+from provisioner.tenants.numbers import EMERGENCY_NUMBERS_BY_COUNTRY, EMERGENCY_NUMBERS_EVERYWHERE
 
 DEFAULT_CACHE_DIRECTORY = "/var/cache/provisioner"
 
@@ -42,6 +44,14 @@ def find_settings(freeswitch: Any) -> HandlerSettings:
         token=setting("provisioner_token", "PROVISIONER_TOKEN"),
         cache_directory=setting("provisioner_cache", "PROVISIONER_CACHE", DEFAULT_CACHE_DIRECTORY),
     )
+
+
+def is_emergency(number: str) -> bool:
+    """True for an emergency number of any country we know."""
+    every = set(EMERGENCY_NUMBERS_EVERYWHERE)
+    for numbers in EMERGENCY_NUMBERS_BY_COUNTRY.values():
+        every.update(numbers)
+    return number in every
 
 
 def log(freeswitch: Any, level: str, message: str) -> None:
@@ -81,6 +91,12 @@ def route_call(session: Any, tenant: str, number: str, freeswitch: Any) -> None:
         return
     client = RouteClient(settings.url, settings.token, settings.cache_directory)
     route, source = client.route(tenant, number)
+    if route is None and is_emergency(number):
+        # Never reached through our dialplan; if it happens, let the dialplan send it out.
+        context = str(session.getVariable("domain_name") or "")
+        log(freeswitch, "err", f"emergency number {number} reached the handler; transferring")
+        session.transfer(number, "XML", context)
+        return
     if route is None:
         log(freeswitch, "err", f"no route for {number} of {tenant} (source: {source})")
         goodbye(session)
@@ -89,7 +105,9 @@ def route_call(session: Any, tenant: str, number: str, freeswitch: Any) -> None:
         log(freeswitch, "warning", f"server unreachable; routing {number} from the cache")
     fax_directory = os.path.join(settings.cache_directory, "fax")
     os.makedirs(fax_directory, mode=0o700, exist_ok=True)
-    adapter = SessionAdapter(session, freeswitch, client.sound_paths(route), fax_directory)
+    adapter = SessionAdapter(
+        session, freeswitch, functools.partial(client.sound_path, route), fax_directory
+    )
     visited = walk(route, adapter)
     log(freeswitch, "info", f"{tenant} {number}: " + " -> ".join(visited))
     caller = str(session.getVariable("caller_id_number") or "onbekend")

@@ -7,7 +7,7 @@ switch can import) is passed in, so this module imports without it.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,7 @@ class SessionAdapter:
 
     session: Any
     freeswitch: Any
-    sound_paths: Mapping[str, str]
+    sound_path: Callable[[str], str | None]
     fax_directory: str = "/tmp"
     faxes: list[PendingFax] = field(default_factory=list)
 
@@ -49,7 +49,7 @@ class SessionAdapter:
 
     def play(self, sound: str) -> bool:
         """Play a tenant sound from the local sound cache."""
-        path = self.sound_paths.get(sound)
+        path = self.sound_path(sound)
         if path is None:
             return False
         self.session.execute("playback", path)
@@ -61,7 +61,7 @@ class SessionAdapter:
 
     def read_digit(self, prompt: str, timeout_ms: int) -> str:
         """One key with play_and_get_digits; any key is accepted, the engine judges it."""
-        path = self.sound_paths.get(prompt, SHORT_SILENCE)
+        path = self.sound_path(prompt) or SHORT_SILENCE
         self.session.setVariable(DIGIT_VARIABLE, "")
         arguments = f"1 1 1 {timeout_ms} none {path} {SHORT_SILENCE} {DIGIT_VARIABLE} [0-9*#]"
         self.session.execute("play_and_get_digits", arguments)

@@ -64,7 +64,7 @@ class Call:
         self.freeswitch = FreeswitchModule(clock)
         self.session = Session(caller, destination=str(route.get("number", "5000")))
         sounds = {name: sound_path(name) for name in route.get("sounds", {})}
-        self.adapter = SessionAdapter(self.session, self.freeswitch, sounds, "/tmp")
+        self.adapter = SessionAdapter(self.session, self.freeswitch, sounds.get, "/tmp")
         self.visited = walk(copy.deepcopy(route), self.adapter)
 
     @property
