@@ -170,3 +170,9 @@ def test_importing_the_handler_stays_cheap():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert output.stdout.strip() == "[]"
+
+
+def test_a_ring_group_number_through_the_handler(switch):
+    session = place_call(Caller(answering={f"user/242@{DOMAIN}"}), number="*8500")
+    assert [name for name, _ in session.applications] == ["bridge"]
+    assert session.variables["last_bridge_to"] == f"user/242@{DOMAIN}"
