@@ -14,67 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from provisioner.routing import dialstrings
+from provisioner.routing.adapter import CallAdapter
+from provisioner.routing.conditions import caller_matches
 from provisioner.routing.timeconditions import is_open
 
 # A safety net only: every loop a flow may contain waits for the caller (validation refuses the
 # others), so a real call never takes this many steps.
 MAX_STEPS = 500
-ANONYMOUS_CALLERS = frozenset({"", "anonymous", "unknown", "restricted", "private", "0"})
 
 Json = Mapping[str, Any]
-
-
-class CallAdapter(Protocol):
-    """What the engine asks of the call; the FreeSWITCH version lives in ``session_adapter``."""
-
-    def ready(self) -> bool:
-        """True while the caller is still there."""
-
-    def answer(self) -> None:
-        """Answer the call (once; later calls do nothing)."""
-
-    def play(self, sound: str) -> bool:
-        """Play a tenant sound by name; False when it cannot be found."""
-
-    def play_file(self, path: str) -> None:
-        """Play a stock FreeSWITCH sound."""
-
-    def read_digit(self, prompt: str, timeout_ms: int) -> str:
-        """Play ``prompt`` and return the key pressed, or "" after ``timeout_ms`` of silence."""
-
-    def bridge(self, dial_string: str, ring_time: int) -> bool:
-        """Ring ``dial_string``; True when someone answered."""
-
-    def enter_queue(self, address: str) -> bool:
-        """Wait in a mod_callcenter queue; True when an agent took the call."""
-
-    def voicemail(self, domain: str, box: str) -> None:
-        """Let the caller leave a message in ``box``."""
-
-    def receive_fax(self, email: str) -> None:
-        """Receive a fax and deliver it to ``email`` as PDF."""
-
-    def pickup(self, key: str) -> None:
-        """Pick up a call ringing under ``key``."""
-
-    def set_variable(self, name: str, value: str) -> None:
-        """Set a channel variable."""
-
-    def variable(self, name: str) -> str | None:
-        """Read a channel variable."""
-
-    def hangup(self) -> None:
-        """End the call normally."""
-
-    def log(self, level: str, message: str) -> None:
-        """Write to FreeSWITCH's log (levels: info, warning, err)."""
-
-    def now(self) -> datetime:
-        """The current moment, aware."""
 
 
 class StepFailed(Exception):
@@ -398,41 +349,6 @@ STEP_RUNNERS: dict[str, StepRunner] = {
     "FAX": Walk.fax,
     "GROEP OP": Walk.group_pickup,
 }
-
-
-def comparable_number(number: str, country_code: str) -> str:
-    """A caller number in one form for comparison: ``0201234567`` -> ``+31201234567``."""
-    digits = "".join(character for character in number if character.isdigit() or character == "+")
-    if digits.startswith("+"):
-        return digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    if digits.startswith("0"):
-        return f"+{country_code}{digits[1:]}"
-    if country_code and digits.startswith(country_code) and len(digits) > 9:
-        return "+" + digits
-    return digits
-
-
-def caller_matches(step: Json, caller: str, route: Json) -> bool:
-    """True when any of the condition's criteria holds for this call."""
-    if step.get("switch") is True:
-        return True
-    if step.get("anonymous") and caller.casefold() in ANONYMOUS_CALLERS:
-        return True
-    country_code = str(route.get("country_code") or "")
-    number = comparable_number(caller, country_code)
-    if number and any(
-        number == comparable_number(str(item), country_code)
-        for item in step.get("caller_numbers", ())
-    ):
-        return True
-    if number and any(
-        number.startswith(comparable_number(str(prefix), country_code))
-        for prefix in step.get("caller_prefixes", ())
-    ):
-        return True
-    return str(route.get("number", "")) in {str(item) for item in step.get("dialled_numbers", ())}
 
 
 def walk(route: Json, adapter: CallAdapter) -> list[str]:

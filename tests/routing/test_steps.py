@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from provisioner.routing.engine import MAX_STEPS, comparable_number
+from provisioner.routing.conditions import comparable_number
+from provisioner.routing.engine import MAX_STEPS
 from provisioner.routing.fax import deliver_fax
 from provisioner.routing.session_adapter import SessionAdapter
 from tests.routing.conftest import DOMAIN, PROJECT, amsterdam, call, sound_path
