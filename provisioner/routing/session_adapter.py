@@ -76,6 +76,9 @@ class SessionAdapter:
 
     def enter_queue(self, address: str) -> bool:
         """Wait in the queue; True when an agent took the call."""
+        # mod_callcenter keeps a queue once loaded; reloading it from the server first makes a
+        # change to the queue, its agents or tiers count from the very next caller.
+        self.freeswitch.API().executeString(f"callcenter_config queue reload {address}")
         self.session.setVariable("hangup_after_bridge", "true")
         self.session.execute("callcenter", address)
         if not self.session.ready():

@@ -105,6 +105,8 @@ def test_a_wrong_key_then_a_right_one(demo_route):
 def test_the_queue_answers_and_the_flow_ends(demo_route):
     result = call(demo_route, Caller(agent_answers=True), OPEN)
     assert result.applications == [WELCOME, QUEUE]
+    # The queue is reloaded from the server first, so changes count from this caller on.
+    assert result.freeswitch.api_commands == [f"callcenter_config queue reload wachtrij-1@{DOMAIN}"]
     assert result.visited == [
         "call_flow:Hoofdroute",
         "Hoofdroute/openingstijden",
