@@ -42,4 +42,8 @@ def caller_matches(step: Json, caller: str, route: Json) -> bool:
         for prefix in step.get("caller_prefixes", ())
     ):
         return True
-    return str(route.get("number", "")) in {str(item) for item in step.get("dialled_numbers", ())}
+    dialled = comparable_number(str(route.get("number", "")), country_code)
+    return any(
+        dialled == comparable_number(str(item), country_code)
+        for item in step.get("dialled_numbers", ())
+    )

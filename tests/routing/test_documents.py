@@ -119,6 +119,23 @@ def test_tenant_context_is_named_after_the_domain_and_starts_with_emergency():
     assert contexts[0].find("extension").get("name") == "emergency"
 
 
+def test_tenant_context_lists_what_the_demo_defines_in_order():
+    document = demo_document()
+    names = [
+        item.get("name") for item in parse(tenant_plan()).iterfind("section/context/extension")
+    ]
+    assert names == [
+        "emergency",
+        *(f"extension {item.number}" for item in document.extensions),
+        "group pickup",
+        "own voicemail",
+        "any voicemail",
+        *(f"number {item.number}" for item in document.numbers),
+        *(f"number {item.number}" for item in document.ring_groups),
+        "outside",
+    ]
+
+
 @pytest.mark.parametrize("extension", ["240", "241", "242", "243"])
 def test_each_extension_rings_its_user(extension):
     name, actions = route_number(tenant_plan(), DOMAIN, extension)

@@ -6,6 +6,8 @@ Wednesday 25 November 2026 10:00 in Amsterdam is inside the opening hours.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.routing.conftest import DOMAIN, amsterdam, call, sound_path
 from tests.routing.fake_freeswitch import Caller, HangUp, Press, Silence
 
@@ -162,3 +164,25 @@ def test_the_call_is_answered_before_the_first_prompt(demo_route):
     result = call(demo_route, Caller(agent_answers=True), OPEN)
     kinds = [event[0] for event in result.session.events]
     assert kinds.index("answer") < kinds.index("execute")
+
+
+MARC_PATH = [
+    WELCOME,
+    QUEUE,
+    MENU,
+    ("playback", sound_path("Doorverbinden.mp3")),
+    MARC,
+    ALLEN,
+    VOICEMAIL,
+]
+
+
+@pytest.mark.parametrize("moment", range(len(MARC_PATH)), ids=[name for name, _ in MARC_PATH])
+def test_a_hang_up_at_any_moment_stops_the_walk(demo_route, moment):
+    """Whenever the caller leaves, nothing more is sent to FreeSWITCH (no goodbye either)."""
+    application = MARC_PATH[moment][0]
+    nth = [name for name, _ in MARC_PATH[: moment + 1]].count(application)
+    caller = Caller(script=[Press("2"), HangUp(during=application, nth=nth)])
+    result = call(demo_route, caller, OPEN)
+    assert result.applications == MARC_PATH[: moment + 1]
+    assert not any(event[0] == "hangup" for event in result.session.events)
