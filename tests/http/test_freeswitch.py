@@ -234,3 +234,20 @@ def test_changes_through_the_api_show_on_the_next_lookup(switch_app):
     assert response.status_code == 200, response.get_json()
     route = client.get("/freeswitch/flows/demo/5000", headers=bearer()).get_json()
     assert route["ring_groups"]["*8500"]["ring_time"] == 45
+
+
+def test_a_wrong_allowed_network_stops_the_start(tmp_path):
+    from provisioner.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="FREESWITCH_ALLOWED_NETWORKS"):
+        make_app(tmp_path, FREESWITCH_ALLOWED_NETWORKS="10.0.0.0/8,not-a-network")
+
+
+def test_an_allowed_network_other_than_loopback(tmp_path):
+    application = make_app(
+        tmp_path, FREESWITCH_TOKEN=TOKEN, FREESWITCH_ALLOWED_NETWORKS=["192.0.2.0/24"]
+    )
+    import_demo(application)
+    assert post_xml(application, sip_auth(), address="192.0.2.10") != NOT_FOUND
+    assert post_xml(application, sip_auth(), address="127.0.0.1") == NOT_FOUND
+    get_store(application).dispose()
