@@ -27,8 +27,9 @@ class CallAdapter(Protocol):
     def bridge(self, dial_string: str, ring_time: int) -> bool:
         """Ring ``dial_string``; True when someone answered."""
 
-    def enter_queue(self, address: str) -> bool:
-        """Wait in a mod_callcenter queue; True when an agent took the call."""
+    def enter_queue(self, address: str, music: str | None) -> bool:
+        """Wait in a mod_callcenter queue (hearing ``music``, a tenant sound, if given);
+        True when an agent took the call."""
 
     def voicemail(self, domain: str, box: str) -> None:
         """Let the caller leave a message in ``box``."""

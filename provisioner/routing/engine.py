@@ -150,10 +150,7 @@ class Walk:
 
     def queue(self, step: Json, flow: str) -> Outcome:
         """WACHTRIJ: wait for an agent; after the maximum wait, take the exit step."""
-        self._lookup("queues", step["queue"], "queue")
-        address = dialstrings.queue_address(step["queue"], self._domain(), step.get("max_wait"))
-        self.adapter.answer()
-        if self.adapter.enter_queue(address):
+        if self._enter_queue(str(step["queue"]), step.get("max_wait")):
             return DONE
         return self.next_in(flow, step.get("next"))
 
@@ -256,13 +253,7 @@ class Walk:
         if kind == "ring_group":
             return self._ring_group(value)
         if kind == "queue":
-            self._lookup("queues", value, "queue")
-            self.adapter.answer()
-            return (
-                DONE
-                if self.adapter.enter_queue(dialstrings.queue_address(value, self._domain()))
-                else GOODBYE
-            )
+            return DONE if self._enter_queue(value, None) else GOODBYE
         if kind == "external":
             return DONE if self._bridge([[self._gateway(value)]], 60) else GOODBYE
         if kind == "hangup":
@@ -302,6 +293,12 @@ class Walk:
         total = ring_time * len(groups)
         self.adapter.set_variable("call_timeout", str(total))
         return self.adapter.bridge(dialstrings.dial_string(groups, ring_time), total)
+
+    def _enter_queue(self, name: str, max_wait: int | None) -> bool:
+        queue = self._lookup("queues", name, "queue")
+        self.adapter.answer()
+        address = dialstrings.queue_address(name, self._domain(), max_wait)
+        return self.adapter.enter_queue(address, queue.get("music"))
 
     def _endpoint(self, target: str) -> str:
         if target.isdigit() and target in self.route.get("extensions", {}):

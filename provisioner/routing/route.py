@@ -99,7 +99,10 @@ def build_route(
             }
             for group in document.ring_groups
         },
-        "queues": {queue.name: {"max_wait": queue.max_wait} for queue in document.queues},
+        "queues": {
+            queue.name: {"max_wait": queue.max_wait, "music": queue.music}
+            for queue in document.queues
+        },
         "time_conditions": {
             condition.name: condition.model_dump(mode="json")
             for condition in document.time_conditions

@@ -74,8 +74,12 @@ class SessionAdapter:
             return True
         return bool(self.session.getVariable("originate_disposition") == "SUCCESS")
 
-    def enter_queue(self, address: str) -> bool:
+    def enter_queue(self, address: str, music: str | None) -> bool:
         """Wait in the queue; True when an agent took the call."""
+        music_path = self.sound_path(music) if music else None
+        if music_path:
+            # The tenant's own hold music instead of the queue's moh-sound.
+            self.session.setVariable("cc_moh_override", music_path)
         # mod_callcenter keeps a queue once loaded; reloading it from the server first makes a
         # change to the queue, its agents or tiers count from the very next caller.
         self.freeswitch.API().executeString(f"callcenter_config queue reload {address}")

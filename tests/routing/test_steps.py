@@ -270,3 +270,12 @@ print(len(result.visited), result.applications[-1][0])
     assert output.returncode == 0, output.stderr
     # entry, openingstijden, welkom, then 41 rounds of wachtrij + keuzemenu, then voicemail.
     assert output.stdout.split() == [str(3 + 41 * 2 + 1), "voicemail"]
+
+
+def test_a_queue_with_its_own_music(demo_route):
+    route = copy.deepcopy(demo_route)
+    route["queues"]["Wachtrij 1"]["music"] = "Gesloten.mp3"
+    step = {"id": "queue", "type": "WACHTRIJ", "queue": "Wachtrij 1"}
+    result = call(with_flow(route, step), Caller(agent_answers=True), NOW)
+    assert result.session.variables["cc_moh_override"] == sound_path("Gesloten.mp3")
+    assert result.applications == [("callcenter", f"wachtrij-1@{DOMAIN}")]
