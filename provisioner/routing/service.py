@@ -25,8 +25,23 @@ from provisioner.security import audit
 from provisioner.security.secrets import SecretBox
 from provisioner.store import models
 from provisioner.tenants.numbers import emergency_numbers, normalize_public
-from provisioner.tenants.repository import find_tenant, load_document, tenant_names
-from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.repository import ROW_MODELS, row_to_item
+from provisioner.tenants.schema import TenantDocument, TenantSettings
+
+# What each answer reads of a tenant: registrations are the busiest lookups, so they skip the
+# collections they do not need (flows, sounds, phones ...).
+DIRECTORY_PARTS = ("extensions", "voicemail_boxes", "ring_groups", "numbers")
+DIALPLAN_PARTS = ("extensions", "ring_groups", "queues", "numbers")
+CALLCENTER_PARTS = ("queues", "call_flows")
+ROUTE_PARTS = (
+    "extensions",
+    "voicemail_boxes",
+    "ring_groups",
+    "queues",
+    "time_conditions",
+    "numbers",
+    "call_flows",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +50,20 @@ class SwitchSettings:
 
     gateway: str
     country: str
+
+
+def load_parts(
+    session: Session, tenant: models.Tenant, collections: tuple[str, ...]
+) -> TenantDocument:
+    """The tenant's document with only ``collections`` filled in (the others empty)."""
+    data: dict[str, Any] = {name: getattr(tenant, name) for name in TenantSettings.model_fields}
+    for collection in collections:
+        model = ROW_MODELS[collection]
+        rows = session.scalars(
+            select(model).where(model.tenant_id == tenant.id).order_by(model.id)
+        ).all()
+        data[collection] = [row_to_item(collection, row) for row in rows]
+    return TenantDocument.model_validate(data)
 
 
 def tenant_by_domain(session: Session, domain: str) -> models.Tenant | None:
@@ -49,7 +78,7 @@ def directory_answer(
     tenant = tenant_by_domain(session, request.domain) if request.domain else None
     if tenant is None:
         return None
-    document = load_document(session, tenant)
+    document = load_parts(session, tenant, DIRECTORY_PARTS)
     user = wanted_user(document, request) if request.user else None
     secrets: dict[str, UserSecrets] = {}
     if user is not None:
@@ -95,7 +124,7 @@ def dialplan_answer(
     tenant = tenant_by_domain(session, context) if context else None
     if tenant is None:
         return None
-    return dialplan.tenant_dialplan(load_document(session, tenant), settings.gateway)
+    return dialplan.tenant_dialplan(load_parts(session, tenant, DIALPLAN_PARTS), settings.gateway)
 
 
 def public_answer(session: Session, destination: str, settings: SwitchSettings) -> bytes | None:
@@ -111,7 +140,7 @@ def public_answer(session: Session, destination: str, settings: SwitchSettings) 
     for row in rows:
         tenant = session.get(models.Tenant, row.tenant_id)
         if tenant is not None:
-            matches.append((load_document(session, tenant), number))
+            matches.append((load_parts(session, tenant, DIALPLAN_PARTS), number))
     if not matches:
         return None
     return dialplan.public_dialplan(matches, settings.country, settings.gateway)
@@ -119,9 +148,8 @@ def public_answer(session: Session, destination: str, settings: SwitchSettings) 
 
 def callcenter_answer(session: Session) -> bytes:
     """``callcenter.conf`` for every tenant."""
-    documents = [
-        load_document(session, find_tenant(session, name)) for name in tenant_names(session)
-    ]
+    tenants = session.scalars(select(models.Tenant).order_by(models.Tenant.name)).all()
+    documents = [load_parts(session, tenant, CALLCENTER_PARTS) for tenant in tenants]
     return callcenter.callcenter_document(documents)
 
 
@@ -132,7 +160,7 @@ def route_answer(
     tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == tenant_name))
     if tenant is None:
         return None
-    document = load_document(session, tenant)
+    document = load_parts(session, tenant, ROUTE_PARTS)
     rows = session.execute(
         select(models.Sound.name, models.Sound.sha256, models.Sound.content_type).where(
             models.Sound.tenant_id == tenant.id
