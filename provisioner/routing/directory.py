@@ -16,7 +16,7 @@ from lxml import etree
 
 from provisioner.routing import dialstrings
 from provisioner.routing.documents import add, add_parameters, new_document, serialize
-from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema import Extension, TenantDocument, VoicemailBox
 
 # The vanilla domain dial string: ring every registered contact of the user.
 DIAL_STRING = (
@@ -143,8 +143,8 @@ def add_user(
 def _user_params(
     document: TenantDocument,
     number: str,
-    extension: object | None,
-    box: object | None,
+    extension: Extension | None,
+    box: VoicemailBox | None,
     given: UserSecrets,
 ) -> dict[str, str]:
     # A voicemail-only box is not a SIP account: its hash is of a throwaway secret, so no
@@ -156,13 +156,13 @@ def _user_params(
     if box is None or not given.voicemail_pin:
         params["vm-enabled"] = "false"
         return params
-    email = getattr(box, "email", None) or getattr(extension, "email", None)
+    email = box.email or (extension.email if extension else None)
     params |= {"vm-enabled": "true", "vm-password": given.voicemail_pin}
     if email:
         params |= {
             "vm-mailto": email,
             "vm-email-all-messages": "true",
-            "vm-attach-file": "true" if getattr(box, "attach_audio", True) else "false",
-            "vm-keep-local-after-email": "true" if getattr(box, "keep_local", True) else "false",
+            "vm-attach-file": "true" if box.attach_audio else "false",
+            "vm-keep-local-after-email": "true" if box.keep_local else "false",
         }
     return params
