@@ -251,3 +251,14 @@ def test_an_allowed_network_other_than_loopback(tmp_path):
     assert post_xml(application, sip_auth(), address="192.0.2.10") != NOT_FOUND
     assert post_xml(application, sip_auth(), address="127.0.0.1") == NOT_FOUND
     get_store(application).dispose()
+
+
+@pytest.mark.parametrize("context", [DOMAIN, "public"])
+def test_112_over_http_goes_straight_out_in_every_context(switch_app, context):
+    form = {"section": "dialplan", "Hunt-Context": context, "Hunt-Destination-Number": "112"}
+    root = etree.fromstring(post_xml(switch_app, form))
+    first = root.find("section/context/extension")
+    assert first.get("name") == "emergency"
+    actions = [(item.get("application"), item.get("data")) for item in first.iter("action")]
+    assert ("bridge", "sofia/gateway/provider/$1") in actions
+    assert all(application != "python" for application, _ in actions)
