@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask is imported by create_app only: FreeSWITCH imports this package too
+    from flask import Flask
 
 __version__ = "0.1.0"
 
@@ -16,6 +17,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or ``./instance``.
     """
     import os
+
+    from flask import Flask
 
     from provisioner import cli, store
     from provisioner.config import ensure_instance_folder, load_config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,6 +31,11 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # FreeSWITCH (mod_xml_curl and the call-routing handler): closed until a token is set.
+        "FREESWITCH_TOKEN": None,
+        "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "FREESWITCH_GATEWAY": "provider",
+        "FREESWITCH_COUNTRY": "NL",
     }
 
 
@@ -54,6 +60,15 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"configuration key {key} is missing; set it in instance/config.py "
                 f"or as the environment variable PROVISIONER_{key}"
             )
+    networks = config.get("FREESWITCH_ALLOWED_NETWORKS") or ""
+    for network in networks.split(",") if isinstance(networks, str) else networks:
+        try:
+            ipaddress.ip_network(str(network).strip(), strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"FREESWITCH_ALLOWED_NETWORKS: {network!r} is not a network; "
+                "write e.g. 127.0.0.0/8,192.0.2.10/32"
+            ) from exc
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

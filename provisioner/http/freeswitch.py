@@ -1,0 +1,139 @@
+"""What FreeSWITCH asks: mod_xml_curl documents, and the routes and sounds the handler fetches.
+
+Every view is guarded twice: the source address must be in ``FREESWITCH_ALLOWED_NETWORKS`` and
+the request must carry ``FREESWITCH_TOKEN`` (as a bearer token, or as the password of HTTP
+Basic, which is what mod_xml_curl's ``gateway-credentials`` sends). A refused request gets
+exactly the answer of a miss: the not-found document, or a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import ipaddress
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from provisioner.routing import service
+from provisioner.routing.directory import DirectoryRequest
+from provisioner.routing.documents import not_found
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+
+bp = Blueprint("freeswitch", __name__, url_prefix="/freeswitch")
+XML_TYPE = "text/xml"
+
+
+def presented_token() -> str:
+    """The token of the request: ``Bearer <token>`` or the password of ``Basic``."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(value.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return decoded.partition(":")[2]
+    return ""
+
+
+def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """``FREESWITCH_ALLOWED_NETWORKS``: a list or a comma-separated string of networks."""
+    setting = current_app.config["FREESWITCH_ALLOWED_NETWORKS"]
+    texts = setting.split(",") if isinstance(setting, str) else list(setting)
+    return [ipaddress.ip_network(text.strip(), strict=False) for text in texts if text.strip()]
+
+
+def is_authorized() -> bool:
+    """True for a request from an allowed address with the right token."""
+    expected = current_app.config.get("FREESWITCH_TOKEN")
+    if not expected:
+        return False  # no token configured: the switch interface stays closed
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    if not any(address in network for network in allowed_networks()):
+        return False
+    return hmac.compare_digest(presented_token().encode(), str(expected).encode())
+
+
+def settings() -> service.SwitchSettings:
+    """The provider-wide switch settings."""
+    return service.SwitchSettings(
+        gateway=str(current_app.config["FREESWITCH_GATEWAY"]),
+        country=str(current_app.config["FREESWITCH_COUNTRY"]),
+    )
+
+
+def xml(content: bytes | None) -> Response:
+    """An XML answer; None becomes the not-found document (HTTP 200, as FreeSWITCH expects)."""
+    return Response(content if content is not None else not_found(), mimetype=XML_TYPE)
+
+
+def missing() -> tuple[dict[str, Any], int]:
+    """The one 404 answer for unknown and refused alike."""
+    return {"error": {"status": 404, "message": "not found"}}, 404
+
+
+@bp.post("/xml")
+def xml_lookup() -> Response:
+    """mod_xml_curl: sections directory, dialplan and configuration (callcenter.conf)."""
+    if not is_authorized():
+        return xml(None)
+    form = request.form
+    section = form.get("section", "")
+    if section == "directory":
+        return xml(directory_lookup(form))
+    if section == "dialplan":
+        context = form.get("Hunt-Context") or form.get("Caller-Context") or ""
+        destination = (
+            form.get("Hunt-Destination-Number") or form.get("Caller-Destination-Number") or ""
+        )
+        with get_store().reading() as session:
+            return xml(service.dialplan_answer(session, context, destination, settings()))
+    if section == "configuration" and form.get("key_value") == "callcenter.conf":
+        with get_store().reading() as session:
+            return xml(service.callcenter_answer(session))
+    return xml(None)
+
+
+def directory_lookup(form: Any) -> bytes | None:
+    """Answer a directory lookup; secrets given out are audited in the same transaction."""
+    lookup = DirectoryRequest(
+        domain=form.get("domain") or form.get("key_value") or "",
+        user=form.get("user", ""),
+        action=form.get("action", ""),
+        purpose=form.get("purpose", ""),
+    )
+    actor = f"freeswitch:{request.remote_addr}"
+    with get_store().transaction() as session:
+        return service.directory_answer(session, get_secret_box(), lookup, actor)
+
+
+@bp.get("/flows/<tenant>/<path:number>")
+def flow(tenant: str, number: str) -> tuple[dict[str, Any], int]:
+    """The route the handler walks for a number (JSON)."""
+    if not is_authorized():
+        return missing()
+    with get_store().reading() as session:
+        route = service.route_answer(session, tenant, number, settings())
+    return (route, 200) if route is not None else missing()
+
+
+@bp.get("/sounds/<tenant>/<path:name>")
+def sound(tenant: str, name: str) -> Response | tuple[dict[str, Any], int]:
+    """A tenant's sound as uploaded, for the handler's local sound cache."""
+    if not is_authorized():
+        return missing()
+    with get_store().reading() as session:
+        row = service.sound_answer(session, tenant, name)
+        if row is None:
+            return missing()
+        response = Response(row.content, mimetype=row.content_type)
+        response.set_etag(row.sha256)
+    return response

@@ -1,0 +1,40 @@
+"""FreeSWITCH dial strings and names shared by the engine and the XML documents (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+GOODBYE_SOUND = "voicemail/vm-goodbye.wav"
+VOICEMAIL_PROFILE = "default"
+
+
+def user_leg(extension: str, domain: str) -> str:
+    """The endpoint of a registered extension (looked up with ``action=user_call``)."""
+    return f"user/{extension}@{domain}"
+
+
+def gateway_leg(number: str, gateway: str) -> str:
+    """The endpoint of an outside number, sent through the provider's gateway."""
+    return f"sofia/gateway/{gateway}/{number}"
+
+
+def pickup_key(ring_group: str, domain: str) -> str:
+    """The key a ring group's ringing calls can be picked up with (``pickup`` app)."""
+    return f"{ring_group.lstrip('*')}@{domain}"
+
+
+def dial_string(
+    groups: Sequence[Sequence[str]], ring_time: int, ignore_early_media: bool = True
+) -> str:
+    """Legs rung together within a group (``,``), groups one after the other (``|``)."""
+    leg = f"[leg_timeout={ring_time}]"
+    text = "|".join(",".join(leg + endpoint for endpoint in group) for group in groups)
+    return ("{ignore_early_media=true}" if ignore_early_media else "") + text
+
+
+def queue_address(queue_name: str, domain: str, max_wait: int | None = None) -> str:
+    """The mod_callcenter queue name of a tenant's queue (a variant per step max wait)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", queue_name.casefold()).strip("-") or "queue"
+    suffix = f"-{max_wait}s" if max_wait else ""
+    return f"{slug}{suffix}@{domain}"
