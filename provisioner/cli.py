@@ -62,9 +62,14 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
 
 @click.command("serve")
 @click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@click.option(
+    "--network/--no-network",
+    default=None,
+    help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
+)
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None) -> None:
+def serve_command(http_address: str | None, network: bool | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
     from waitress.server import create_server
 
@@ -76,12 +81,16 @@ def serve_command(http_address: str | None) -> None:
     )
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
+    from provisioner.network import start_beside_http
+
+    stop_network = start_beside_http(app, network)
     try:
         server.run()
     except KeyboardInterrupt:
         click.echo("provisioner: stopped")
     finally:
         server.close()
+        stop_network()
 
 
 def load_demo_if_empty(app: Flask) -> None:

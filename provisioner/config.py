@@ -30,6 +30,15 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
+        "NETWORK_POLLER_ENABLED": False,
+        "NETWORK_POLL_CONCURRENCY": 50,
+        "NETWORK_HISTORY_LIMIT": 288,
+        "NETWORK_TRAPS_ENABLED": False,
+        "NETWORK_TRAP_ADDRESS": "127.0.0.1",
+        "NETWORK_TRAP_PORT": 16162,
+        "NETWORK_TRAP_COMMUNITY": None,
+        "NETWORK_TRAPS_KEPT": 500,
     }
 
 

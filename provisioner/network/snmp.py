@@ -1,0 +1,275 @@
+"""The pysnmp edge: one long-lived engine, GETs and multi-column GETBULK walks, error kinds.
+
+Only this module (and `traps.py`) imports pysnmp. It turns pyasn1 values into plain Python
+(`int`, `bytes`, OID tuples) for the pure parsers, and every failure into a `SnmpFailure` whose
+``kind`` tells a timeout (silence), an authentication failure (the agent said no) and an
+unreachable device (the network said no) apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pysnmp.hlapi.v3arch import asyncio as hlapi
+from pysnmp.proto import errind
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+
+from provisioner.errors import SnmpFailure
+from provisioner.network import parse
+from provisioner.network.oids import Oid
+
+AUTH_PROTOCOLS: dict[str, Any] = {
+    "SHA": hlapi.USM_AUTH_HMAC96_SHA,
+    "SHA-224": hlapi.USM_AUTH_HMAC128_SHA224,
+    "SHA-256": hlapi.USM_AUTH_HMAC192_SHA256,
+    "SHA-384": hlapi.USM_AUTH_HMAC256_SHA384,
+    "SHA-512": hlapi.USM_AUTH_HMAC384_SHA512,
+}
+# AES-192/256 key extension differs by vendor: net-snmp uses Blumenthal, Cisco uses Reeder.
+PRIV_PROTOCOLS: dict[str, Any] = {
+    "AES": hlapi.USM_PRIV_CFB128_AES,
+    "AES-192": hlapi.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES-256": hlapi.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    "AES-192-Cisco": hlapi.USM_PRIV_CFB192_AES,
+    "AES-256-Cisco": hlapi.USM_PRIV_CFB256_AES,
+}
+AUTHENTICATION_ERRORS = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.AuthenticationError,
+    errind.AuthenticationFailure,
+    errind.UnknownSecurityName,
+    errind.DecryptionError,
+    errind.UnsupportedSecurityLevel,
+    errind.UnknownCommunityName,
+    errind.NotInTimeWindow,
+)
+UNREACHABLE_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How to talk to one agent (secrets already decrypted, kept in memory only)."""
+
+    version: str
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = None
+    priv_protocol: str | None = None
+    priv_key: str | None = None
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An agent's address, credentials and request options."""
+
+    host: str
+    port: int
+    credentials: Credentials
+    timeout: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+
+
+def plain_value(value: Any) -> parse.Value:
+    """A pyasn1 value as int, bytes or an OID tuple; None for noSuch*/endOfMibView."""
+    if isinstance(value, NoSuchObject | NoSuchInstance | EndOfMibView):
+        return None
+    type_name = type(value).__name__
+    if type_name == "ObjectIdentifier" or type_name == "ObjectName":
+        return tuple(value)
+    if type_name == "IpAddress":
+        return bytes(value.asOctets())
+    if hasattr(value, "asOctets"):
+        return bytes(value.asOctets())
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value).encode()
+
+
+class SnmpClient:
+    """One pysnmp engine for the whole process; create it inside the running event loop."""
+
+    def __init__(self) -> None:
+        self.engine = hlapi.SnmpEngine()
+        self._transports: dict[tuple[str, int, float, int], Any] = {}
+
+    def close(self) -> None:
+        """Close the engine's sockets."""
+        self.engine.close_dispatcher()
+
+    async def transport(self, target: Target) -> Any:
+        """The transport for ``target``, created once (its address is resolved once)."""
+        key = (target.host, target.port, target.timeout, target.retries)
+        if key not in self._transports:
+            try:
+                self._transports[key] = await hlapi.UdpTransportTarget.create(
+                    (target.host, target.port), timeout=target.timeout, retries=target.retries
+                )
+            except Exception as exc:  # noqa: BLE001 - pysnmp raises its own error on DNS failure
+                raise SnmpFailure("unreachable", f"cannot resolve {target.host}: {exc}") from exc
+        return self._transports[key]
+
+    def authentication(self, credentials: Credentials) -> Any:
+        """CommunityData for v2c, UsmUserData for v3."""
+        if credentials.version == "2c":
+            return hlapi.CommunityData(credentials.community or "", mpModel=1)
+        return hlapi.UsmUserData(
+            credentials.user or "",
+            credentials.auth_key,
+            credentials.priv_key,
+            authProtocol=AUTH_PROTOCOLS.get(credentials.auth_protocol or "", hlapi.USM_AUTH_NONE),
+            privProtocol=PRIV_PROTOCOLS.get(credentials.priv_protocol or "", hlapi.USM_PRIV_NONE),
+        )
+
+    def context(self, credentials: Credentials) -> Any:
+        """The v3 context (snmpsim selects a recording by it); empty for v2c."""
+        if credentials.version == "3" and credentials.context:
+            return hlapi.ContextData(contextName=credentials.context)
+        return hlapi.ContextData()
+
+    async def get(self, target: Target, names: Sequence[Oid]) -> dict[Oid, parse.Value]:
+        """GET ``names``; values the agent lacks come back as None."""
+        request = [hlapi.ObjectType(hlapi.ObjectIdentity(name)) for name in names]
+        error, status, _index, bindings = await hlapi.get_cmd(
+            self.engine,
+            self.authentication(target.credentials),
+            await self.transport(target),
+            self.context(target.credentials),
+            *request,
+            lookupMib=False,
+        )
+        await self.raise_for(target, error, status)
+        return {tuple(name): plain_value(value) for name, value in bindings}
+
+    async def walk(
+        self, target: Target, columns: Sequence[Oid]
+    ) -> dict[Oid, dict[Oid, parse.Value]]:
+        """Walk several table columns at once with GETBULK; rows keyed by index per column."""
+        results: dict[Oid, dict[Oid, parse.Value]] = {column: {} for column in columns}
+        cursors = {column: column for column in columns}
+        for _ in range(100_000):  # bounded: a broken agent cannot loop us forever
+            active = list(cursors)
+            if not active:
+                break
+            repetitions = max(1, target.max_repetitions // len(active))
+            bindings = await self.bulk(target, [cursors[column] for column in active], repetitions)
+            advance(active, bindings, cursors, results)
+        return results
+
+    async def bulk(
+        self, target: Target, starts: Sequence[Oid], repetitions: int
+    ) -> Sequence[tuple[Oid, parse.Value]]:
+        """One GETBULK; the answer as (OID, value) in wire order."""
+        request = [hlapi.ObjectType(hlapi.ObjectIdentity(start)) for start in starts]
+        error, status, _index, bindings = await hlapi.bulk_cmd(
+            self.engine,
+            self.authentication(target.credentials),
+            await self.transport(target),
+            self.context(target.credentials),
+            0,
+            repetitions,
+            *request,
+            lookupMib=False,
+        )
+        await self.raise_for(target, error, status)
+        return [(tuple(name), bulk_value(value)) for name, value in bindings]
+
+    async def raise_for(self, target: Target, error: Any, status: Any) -> None:
+        """Turn pysnmp's error indication or error status into a SnmpFailure."""
+        if error is None and not status:
+            return
+        if isinstance(error, errind.RequestTimedOut):
+            refusal = await probe_refusal(target.host, target.port)
+            if refusal:
+                raise SnmpFailure("unreachable", refusal)
+            seconds = target.timeout * (target.retries + 1)
+            hint = (
+                " (v3: a wrong privacy key also looks like this)"
+                if target.credentials.version == "3"
+                else ""
+            )
+            raise SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
+        if isinstance(error, AUTHENTICATION_ERRORS):
+            raise SnmpFailure("authentication", f"authentication failure: {error}")
+        if error is not None:
+            raise SnmpFailure("error", str(error))
+        raise SnmpFailure("error", f"agent error status {status.prettyPrint()}")
+
+
+def bulk_value(value: Any) -> parse.Value | EndOfMibView:
+    """Like plain_value, but keeps endOfMibView so a walk knows where to stop."""
+    if isinstance(value, EndOfMibView):
+        return value
+    return plain_value(value)
+
+
+def advance(
+    active: Iterable[Oid],
+    bindings: Sequence[tuple[Oid, Any]],
+    cursors: dict[Oid, Oid],
+    results: dict[Oid, dict[Oid, parse.Value]],
+) -> None:
+    """Sort one GETBULK answer into its columns; drop columns that ran past their end."""
+    order = list(active)
+    finished: set[Oid] = set()
+    for position, (name, value) in enumerate(bindings):
+        column = order[position % len(order)]
+        if column in finished:
+            continue
+        inside = name[: len(column)] == column and len(name) > len(column)
+        if isinstance(value, EndOfMibView) or not inside or name <= cursors[column]:
+            finished.add(column)
+            continue
+        results[column][name[len(column) :]] = value
+        cursors[column] = name
+    for column in finished:
+        cursors.pop(column, None)
+    if not bindings:
+        for column in order:
+            cursors.pop(column, None)
+
+
+async def probe_refusal(host: str, port: int, seconds: float = 0.3) -> str | None:
+    """After a timeout: did the network refuse (ICMP unreachable)? Its reason, else None."""
+    loop = asyncio.get_running_loop()
+    refused: asyncio.Future[str] = loop.create_future()
+
+    class Probe(asyncio.DatagramProtocol):
+        def error_received(self, exc: Exception) -> None:
+            if isinstance(exc, OSError) and exc.errno in UNREACHABLE_ERRNOS:
+                if not refused.done():
+                    refused.set_result(describe_refusal(exc, host, port))
+
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            Probe, remote_addr=(host, port), family=socket.AF_UNSPEC
+        )
+    except OSError as exc:
+        return describe_refusal(exc, host, port)
+    try:
+        # A zero byte: an agent drops it as unparsable; a closed port draws ICMP unreachable.
+        # (asyncio silently skips sending an empty datagram.)
+        transport.sendto(b"\x00")
+        return await asyncio.wait_for(refused, seconds)
+    except (TimeoutError, OSError):
+        return None
+    finally:
+        transport.close()
+
+
+def describe_refusal(exc: OSError, host: str, port: int) -> str:
+    """Words for a refusal: nothing listens, or no route to the host."""
+    if exc.errno == errno.ECONNREFUSED:
+        return f"unreachable: nothing answers on {host} udp/{port} (port unreachable)"
+    return f"unreachable: {host}: {exc.strerror or exc}"
