@@ -34,11 +34,12 @@ class Clock:
 
 def agent_restarted(previous: Clock, current: Clock) -> bool:
     """True when the agent restarted between the two samples."""
-    if previous.engine_boots is not None and current.engine_boots is not None:
+    if None not in (previous.engine_boots, current.engine_boots):
         if current.engine_boots != previous.engine_boots:
             return True
-        if previous.engine_time is not None and current.engine_time is not None:
-            return current.engine_time < previous.engine_time
+    if None not in (previous.engine_time, current.engine_time):
+        if current.engine_time < previous.engine_time:  # type: ignore[operator]
+            return True
     if previous.uptime_ticks is None or current.uptime_ticks is None:
         return False
     if current.uptime_ticks >= previous.uptime_ticks:
@@ -98,8 +99,8 @@ def interface_rates(
 
 
 def rate_name(counter: str) -> str:
-    """``in_octets`` -> ``in_bps``; ``in_errors`` -> ``in_errors_per_second``."""
-    if counter.endswith("octets"):
+    """``in_octets`` -> ``in_bps`` (``in_octets_32`` -> ``in_bps_32``); else ``..._per_second``."""
+    if "octets" in counter:
         return counter.replace("octets", "bps")
     return f"{counter}_per_second"
 

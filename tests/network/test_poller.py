@@ -1,0 +1,160 @@
+"""The poller against real agents: up, rates, restarts, and the three ways of being down."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from flask import Flask
+
+from provisioner.network.poller import Poller, PollResult, run_poll_once
+from provisioner.network.snmp import SnmpClient, Target
+from provisioner.store import get_store
+from provisioner.store.models import NetworkDeviceState, NetworkPollRecord
+from tests.conftest import import_demo, make_app
+from tests.network.agents import Snmpd, Snmpsim
+from tests.network.conftest import add_device, v2c_device, v3_device
+
+
+def state_of(app: Flask, device_id: int) -> NetworkDeviceState:
+    with get_store(app).reading() as session:
+        row = session.get(NetworkDeviceState, device_id)
+        assert row is not None
+        return row
+
+
+def demo(tmp_path: Path, **settings: object) -> Flask:
+    app = make_app(tmp_path, **settings)
+    import_demo(app)
+    return app
+
+
+def test_v2c_and_v3_devices_are_polled_up(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    app = demo(tmp_path)
+    v2c = add_device(app, **v2c_device("sw-v2c", snmpd_agent.port))
+    v3 = add_device(app, **v3_device("rt-v3", snmpd_agent.port, site="Kantoor Amsterdam"))
+    results = run_poll_once(app)
+    assert {result.name: result.status for result in results} == {"sw-v2c": "up", "rt-v3": "up"}
+    for device_id in (v2c, v3):
+        data = state_of(app, device_id).data
+        assert data["system"]["name"] == "provisioner-test-router"
+        assert data["system"]["engine_id"]
+        assert any(item["name"] == "lo" for item in data["interfaces"])
+
+
+def test_second_poll_gives_rates_and_history_is_bounded(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    app = demo(tmp_path, NETWORK_HISTORY_LIMIT=2)
+    device_id = add_device(app, **v2c_device("sw", snmpd_agent.port))
+    for _ in range(3):
+        run_poll_once(app)
+    data = state_of(app, device_id).data
+    loopback = next(item for item in data["interfaces"] if item["name"] == "lo")
+    assert "in_bps" in loopback["rates"]
+    assert loopback["rates"]["in_bps"] >= 0
+    with get_store(app).reading() as session:
+        assert session.query(NetworkPollRecord).filter_by(device_id=device_id).count() == 2
+
+
+def test_agent_restart_is_seen_and_gives_no_rates(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    app = demo(tmp_path)
+    device_id = add_device(app, **v2c_device("rt", snmpd_agent.port))
+    time.sleep(0.5)  # so that sysUpTime is clearly past what it is right after a restart
+    run_poll_once(app)
+    before = state_of(app, device_id).data["system"]["uptime_ticks"]
+    snmpd_agent.stop()
+    snmpd_agent.start()  # same port
+    run_poll_once(app)
+    data = state_of(app, device_id).data
+    assert data["system"]["uptime_ticks"] < before
+    assert data["restarted"] is True
+    assert all(item["rates"] == {} for item in data["interfaces"])
+
+
+def test_wrong_v3_key_is_an_authentication_failure_not_a_timeout(
+    tmp_path: Path, snmpd_agent: Snmpd
+) -> None:
+    app = demo(tmp_path)
+    device_id = add_device(app, **v3_device("rt", snmpd_agent.port, auth_key="not-the-key"))
+    [result] = run_poll_once(app)
+    assert (result.status, result.kind) == ("down", "authentication")
+    row = state_of(app, device_id)
+    assert row.status == "down"
+    assert row.reason.startswith("authentication:")
+
+
+def test_silent_device_is_a_timeout_and_closed_port_is_unreachable(tmp_path: Path) -> None:
+    app = demo(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))  # receives, never answers
+        add_device(app, **v2c_device("silent", silent.getsockname()[1]))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            closed_port = probe.getsockname()[1]
+        add_device(app, **v2c_device("closed", closed_port))
+        results = {result.name: result for result in run_poll_once(app)}
+    assert results["silent"].kind == "timeout"
+    assert "no answer within 0.5 s" in results["silent"].reason
+    assert results["closed"].kind == "unreachable"
+    assert "port unreachable" in results["closed"].reason
+
+
+class StopsAgentMidWalk(SnmpClient):
+    """A real client that stops one real agent after that agent answered some GETBULKs."""
+
+    def __init__(self, agent: Snmpd, after_requests: int) -> None:
+        super().__init__()
+        self.agent = agent
+        self.remaining = after_requests
+
+    async def bulk(self, target: Target, starts: Sequence[tuple[int, ...]], repetitions: int):
+        if target.port == self.agent.port:
+            self.remaining -= 1
+            if self.remaining == 0:
+                await asyncio.to_thread(self.agent.stop)
+        return await super().bulk(target, starts, repetitions)
+
+
+def test_agent_stopped_mid_walk_is_down_and_the_others_go_on(
+    tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim
+) -> None:
+    app = demo(tmp_path)
+    router = add_device(app, **v2c_device("rt", snmpd_agent.port, max_repetitions=2))
+    switch = add_device(app, **v2c_device("sw", snmpsim_agent.port, community="voip-switch"))
+
+    async def poll() -> list[PollResult]:
+        poller = Poller(app, StopsAgentMidWalk(snmpd_agent, after_requests=3))
+        try:
+            return await poller.run_once()
+        finally:
+            poller.client.close()
+
+    results = {result.name: result for result in asyncio.run(poll())}
+    assert results["rt"].status == "down"
+    assert results["rt"].kind in ("unreachable", "timeout")
+    assert results["sw"].status == "up"
+    assert state_of(app, router).reason.startswith(results["rt"].kind)
+    assert state_of(app, switch).data["system"]["name"] == "sw-kantoor"
+
+
+def test_background_poller_beside_http(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    from provisioner.network import start_beside_http
+
+    app = demo(tmp_path)
+    device_id = add_device(app, **v2c_device("rt", snmpd_agent.port))
+    stop = start_beside_http(app, enabled=True)
+    try:
+        polled = threading.Event()
+        for _ in range(100):  # bounded: 10 s
+            with get_store(app).reading() as session:
+                row = session.get(NetworkDeviceState, device_id)
+                if row is not None and row.status == "up":
+                    polled.set()
+                    break
+            polled.wait(0.1)
+        assert polled.is_set()
+    finally:
+        stop()
