@@ -153,7 +153,9 @@ class TrapReceiver:
                 )
                 self.senders.configured[key] = security_name
         elif credentials.version == "3" and credentials.user and engine_id:
-            security_name = f"v3-{credentials.user}-{engine_id}"
+            # The security name stays the user name: pysnmp drops v3 traps whose user was
+            # given another one (measured). Devices sharing a user are told apart by address.
+            security_name = credentials.user
             key = ("v3", credentials.user, engine_id)
             if key not in self.senders.configured:
                 config.add_v3_user(
@@ -164,7 +166,6 @@ class TrapReceiver:
                     PRIV_PROTOCOLS[credentials.priv_protocol],
                     credentials.priv_key,
                     securityEngineId=OctetString(hexValue=engine_id),
-                    securityName=security_name,
                 )
                 self.senders.configured[key] = security_name
         else:

@@ -26,7 +26,7 @@ def snmpd_agent(tmp_path: Path) -> Iterator[Snmpd]:
 
 @pytest.fixture(scope="session")
 def snmpsim_agent() -> Iterator[Snmpsim]:
-    """snmpsim serving our phone switch (``voip-switch``) and a real HP ProCurve (``hpe-procurve``)."""
+    """snmpsim serving our phone switch (``voip-switch``) and a real HP ProCurve."""
     problem = snmpsim_available()
     if problem:
         pytest.fail(problem)
