@@ -72,12 +72,15 @@ class Snmpd:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     extra_config: list[str] = field(default_factory=list)
+    # Each loopback address is one "device" to a poller (the benchmark uses many).
+    addresses: list[str] = field(default_factory=lambda: ["127.0.0.1"])
 
     def config_text(self) -> str:
         """snmpd.conf: v2c community and v3 authPriv users, loopback only."""
+        listen = ",".join(f"udp:{address}:{self.port}" for address in self.addresses)
         lines = [
-            f"agentAddress udp:127.0.0.1:{self.port}",
-            f"rocommunity {COMMUNITY} 127.0.0.1",
+            f"agentAddress {listen}",
+            f"rocommunity {COMMUNITY} 127.0.0.0/8",
             "sysName provisioner-test-router",
             "sysLocation Kantoor Amsterdam",
             "sysContact support@example.net",
