@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -147,6 +148,13 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def agent_cpu_seconds(agent: Snmpd) -> float:
+    """CPU used by the agent so far (utime + stime from /proc)."""
+    assert agent.process is not None
+    fields = Path(f"/proc/{agent.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     """Start the agent, measure both sides, print the figures and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,15 +169,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="snmp-bench-") as folder:
         agent = Snmpd(Path(folder), addresses=["127.0.0.1", *addresses]).start()
         try:
-            cpu = cpu_seconds()
+            cpu, agent_cpu = cpu_seconds(), agent_cpu_seconds(agent)
             our_rate, our_varbinds = asyncio.run(
                 ours(addresses, agent.port, arguments.rounds, arguments.concurrency, arguments.v3)
             )
-            our_cpu, cpu = cpu_seconds() - cpu, cpu_seconds()
+            our_cpu, our_agent_cpu = cpu_seconds() - cpu, agent_cpu_seconds(agent) - agent_cpu
+            cpu, agent_cpu = cpu_seconds(), agent_cpu_seconds(agent)
             cli_rate, cli_varbinds = netsnmp(
                 addresses, agent.port, arguments.rounds, arguments.workers, arguments.v3
             )
-            cli_cpu = cpu_seconds() - cpu
+            cli_cpu, cli_agent_cpu = cpu_seconds() - cpu, agent_cpu_seconds(agent) - agent_cpu
         finally:
             agent.stop()
     polls = arguments.devices * (arguments.rounds + 1)
@@ -180,9 +189,11 @@ def main() -> None:
         "ours_polls_per_second": round(our_rate, 1),
         "ours_varbinds_per_poll": our_varbinds // arguments.devices,
         "ours_client_cpu_ms_per_poll": round(our_cpu / polls * 1000, 1),
+        "ours_agent_cpu_ms_per_poll": round(our_agent_cpu / polls * 1000, 1),
         "netsnmp_polls_per_second": round(cli_rate, 1),
         "netsnmp_varbinds_per_poll": cli_varbinds // arguments.devices,
         "netsnmp_client_cpu_ms_per_poll": round(cli_cpu / polls * 1000, 1),
+        "netsnmp_agent_cpu_ms_per_poll": round(cli_agent_cpu / polls * 1000, 1),
         "ratio_ours_to_netsnmp": round(our_rate / cli_rate, 2),
     }
     if arguments.json:
