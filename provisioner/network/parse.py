@@ -19,6 +19,15 @@ Value = int | bytes | tuple[int, ...] | None
 Column = Mapping[tuple[int, ...], Value]
 Table = Mapping[str, Column]
 LEARNED = 3
+MED_TEXT_FIELDS = (
+    "hardware_revision",
+    "firmware_revision",
+    "software_revision",
+    "serial_number",
+    "manufacturer",
+    "model",
+    "asset_id",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,10 +241,7 @@ def parse_lldp(table: Table, base_ports: Mapping[int, int]) -> list[LldpNeighbou
 def med_inventory(row: Mapping[str, Value], table: Table, index: tuple[int, ...]) -> dict[str, Any]:
     """LLDP-MED fields of one neighbour (class, inventory, voice policy, PoE request)."""
     med: dict[str, Any] = {}
-    for name in ("hardware_revision", "firmware_revision", "software_revision", "serial_number"):
-        if row.get(name) is not None:
-            med[name] = text(row[name])
-    for name in ("manufacturer", "model", "asset_id"):
+    for name in MED_TEXT_FIELDS:
         if row.get(name) is not None:
             med[name] = text(row[name])
     device_class = number(row.get("device_class"))

@@ -149,6 +149,15 @@ def run_poll_once(app: Flask, names: Iterable[str] | None = None) -> list[PollRe
     return asyncio.run(main())
 
 
+async def refresh_senders(receiver: Any, stop: asyncio.Event) -> None:
+    """Let devices added to the inventory send traps, without a restart."""
+    while receiver is not None and not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=INVENTORY_REFRESH_SECONDS)
+        except TimeoutError:
+            receiver.refresh()  # in the loop: pysnmp engines are not thread-safe
+
+
 def start_background(app: Flask) -> Callable[[], None]:
     """Run the poller (and the trap receiver when enabled) in a thread; returns its stopper."""
     from provisioner.network import traps
@@ -166,12 +175,14 @@ def start_background(app: Flask) -> Callable[[], None]:
         if receiver is not None:
             receiver.start()
         ready.set()
+        refreshing = asyncio.create_task(refresh_senders(receiver, stop))
         try:
             if poller is not None:
                 await poller.run_forever(stop)
             else:
                 await stop.wait()
         finally:
+            refreshing.cancel()
             if receiver is not None:
                 receiver.close()
             if poller is not None:

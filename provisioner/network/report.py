@@ -33,6 +33,7 @@ def why(part: Report) -> list[str]:
 
 
 def phone_lines(report: Report) -> list[str]:
+    """Pairing: tenant, model, site and lines."""
     phone = report["phone"]
     if not phone["known"]:
         return [f"NOT PAIRED - {phone['why']}"]
@@ -45,6 +46,7 @@ def phone_lines(report: Report) -> list[str]:
 
 
 def boot_lines(report: Report) -> list[str]:
+    """The last boots from the device timeline."""
     boots = report["boots"]
     if not boots.get("events"):
         return [boots.get("why", "no boot records")]
@@ -55,6 +57,7 @@ def boot_lines(report: Report) -> list[str]:
 
 
 def location_lines(report: Report) -> list[str]:
+    """The switch and port the MAC is learned on."""
     location = report["location"]
     if not location["found"]:
         return [f"not found - {location['why']}"]
@@ -70,6 +73,7 @@ def location_lines(report: Report) -> list[str]:
 
 
 def link_lines(report: Report) -> list[str]:
+    """Link state, speed and error counters of the port."""
     link = report["link"]
     if "why" in link:
         return why(link)
@@ -83,6 +87,7 @@ def link_lines(report: Report) -> list[str]:
 
 
 def poe_lines(report: Report) -> list[str]:
+    """PoE detection state, class and admin state of the port."""
     poe = report["poe"]
     if "why" in poe:
         return why(poe)
@@ -93,6 +98,7 @@ def poe_lines(report: Report) -> list[str]:
 
 
 def lldp_lines(report: Report) -> list[str]:
+    """The phone's LLDP neighbour entry and its LLDP-MED inventory."""
     lldp = report["lldp"]
     if "why" in lldp:
         return why(lldp)
@@ -115,6 +121,7 @@ def lldp_lines(report: Report) -> list[str]:
 
 
 def router_lines(report: Report) -> list[str]:
+    """The site router's reachability and uptime."""
     router = report["router"]
     if "name" not in router:
         return why(router)
@@ -128,6 +135,7 @@ def router_lines(report: Report) -> list[str]:
 
 
 def trap_lines(report: Report) -> list[str]:
+    """Recent traps of the switch and router."""
     if not report["traps"]:
         return ["none received"]
     return [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -181,3 +183,44 @@ def test_choose_device(source: str, security_name: str, expected: int | None) ->
     by_name = {"community-0": {1}}
     by_address = {"127.0.0.1": {1, 2}}
     assert traps.choose_device(source, security_name, by_name, by_address) == expected
+
+
+def test_garbage_datagrams_do_not_stop_the_receiver(
+    receiving: tuple[Flask, int, dict[str, int]],
+) -> None:
+    app, port, _devices = receiving
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        for garbage in (b"\x00", b"\x30\x82\xff\xff" + b"A" * 40, b"not snmp at all"):
+            sender.sendto(garbage, ("127.0.0.1", port))
+    send_v2c(port, "s3cret-community", COLD_START)
+    [trap] = wait_for_traps(app, 1)
+    assert trap.name == "coldStart"
+
+
+def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
+    port = free_udp_port()
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=port)
+    import_demo(app)
+
+    async def scenario() -> None:
+        receiver = traps.TrapReceiver(app)
+        receiver.start()
+        try:
+            add_device(app, **v2c_device("late", 161, community="late-community"))
+            receiver.refresh()
+            await asyncio.sleep(0.2)
+            sender = await asyncio.create_subprocess_exec(
+                "snmptrap", "-v2c", "-c", "late-community", f"127.0.0.1:{port}", "", WARM_START
+            )
+            await sender.wait()
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                with get_store(app).reading() as session:
+                    if session.query(NetworkTrap).count():
+                        return
+        finally:
+            receiver.close()
+
+    asyncio.run(scenario())
+    [trap] = wait_for_traps(app, 1)
+    assert trap.name == "warmStart"
