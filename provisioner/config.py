@@ -33,6 +33,7 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
         "NETWORK_POLLER_ENABLED": False,
         "NETWORK_POLL_CONCURRENCY": 50,
+        "NETWORK_POLL_DEADLINE": 300,
         "NETWORK_HISTORY_LIMIT": 288,
         "NETWORK_TRAPS_ENABLED": False,
         "NETWORK_TRAP_ADDRESS": "127.0.0.1",

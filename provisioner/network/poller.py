@@ -60,6 +60,7 @@ class Poller:
         self.client = client or SnmpClient()
         self.limit = asyncio.Semaphore(int(app.config["NETWORK_POLL_CONCURRENCY"]))
         self.keep = int(app.config["NETWORK_HISTORY_LIMIT"])
+        self.deadline = float(app.config["NETWORK_POLL_DEADLINE"])
 
     def jobs(self, names: Iterable[str] | None = None) -> list[PollJob]:
         """The enabled devices (optionally only those named), with decrypted credentials."""
@@ -77,7 +78,15 @@ class Poller:
         """Poll one device and store the outcome; never raises for a device's failure."""
         async with self.limit:
             try:
-                system, walked = await collect.collect(self.client, job.target)
+                # A poll may not outlast its interval (huge tables on a slow device).
+                deadline = min(job.interval, self.deadline)
+                system, walked = await asyncio.wait_for(
+                    collect.collect(self.client, job.target), timeout=deadline
+                )
+            except TimeoutError:
+                reason = f"the poll took longer than {deadline:g} s (interval or deadline)"
+                await asyncio.to_thread(self.save_down, job, "timeout", reason)
+                return PollResult(job.device_id, job.name, "down", "timeout", reason)
             except SnmpFailure as failure:
                 await asyncio.to_thread(self.save_down, job, failure.kind, failure.reason)
                 return PollResult(job.device_id, job.name, "down", failure.kind, failure.reason)

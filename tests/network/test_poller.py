@@ -158,3 +158,37 @@ def test_background_poller_beside_http(tmp_path: Path, snmpd_agent: Snmpd) -> No
         assert polled.is_set()
     finally:
         stop()
+
+
+def test_poll_once_command_reports_each_device(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    app = demo(tmp_path)
+    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    add_device(app, **v3_device("rt-badkey", snmpd_agent.port, auth_key="not-the-key"))
+    result = app.test_cli_runner().invoke(args=["poll", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "rt\tup\n" in result.output
+    assert "rt-badkey\tdown\tauthentication: authentication failure" in result.output
+    assert "polled 2 device(s), 1 down" in result.output
+    listed = app.test_cli_runner().invoke(args=["network", "list", "demo"]).output
+    assert "demo/rt-badkey\trouter" in listed and "down (authentication:" in listed
+
+
+def test_a_poll_may_not_outlast_its_interval(tmp_path: Path, snmpd_agent: Snmpd) -> None:
+    app = demo(tmp_path, NETWORK_POLL_DEADLINE=1)
+    device_id = add_device(app, **v2c_device("rt", snmpd_agent.port))
+
+    class Slow(SnmpClient):
+        async def bulk(self, target: Target, starts: Sequence[tuple[int, ...]], repetitions: int):
+            await asyncio.sleep(0.3)  # a device that answers, but slowly
+            return await super().bulk(target, starts, repetitions)
+
+    async def poll() -> list[PollResult]:
+        poller = Poller(app, Slow())
+        try:
+            return await poller.run_once()
+        finally:
+            poller.client.close()
+
+    [result] = asyncio.run(poll())
+    assert (result.status, result.kind) == ("down", "timeout")
+    assert "the poll took longer than 1 s" in state_of(app, device_id).reason
