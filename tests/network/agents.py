@@ -24,7 +24,8 @@ COMMUNITY = "public"
 V3_USERS = {
     # user: (auth protocol, auth key, priv protocol, priv key), as net-snmp names them
     "monsha": ("SHA", "authpass-123", "AES", "privpass-123"),
-    "monsha256": ("SHA-256", "authpass-256", "AES", "privpass-256"),
+    "monsha256": ("SHA-256", "authpass-256", "AES-256", "privpass-256"),
+    "monsha1aes256": ("SHA", "authpass-123", "AES-256", "privpass-123"),
 }
 
 

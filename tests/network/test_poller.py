@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from provisioner.network.poller import Poller, PollResult, run_poll_once
@@ -192,3 +193,32 @@ def test_a_poll_may_not_outlast_its_interval(tmp_path: Path, snmpd_agent: Snmpd)
     [result] = asyncio.run(poll())
     assert (result.status, result.kind) == ("down", "timeout")
     assert "the poll took longer than 1 s" in state_of(app, device_id).reason
+
+
+@pytest.mark.parametrize(
+    ("user", "auth", "auth_key", "priv", "priv_key", "kind"),
+    [
+        ("monsha256", "SHA-256", "authpass-256", "AES-256", "privpass-256", ""),
+        ("monsha1aes256", "SHA", "authpass-123", "AES-256", "privpass-123", ""),
+        # net-snmp extends AES-256 keys the Blumenthal way; the Cisco (Reeder) variant with a
+        # SHA-1 key is a different key, and the agent's silence reads as a timeout.
+        ("monsha1aes256", "SHA", "authpass-123", "AES-256-Cisco", "privpass-123", "timeout"),
+    ],
+    ids=["sha256-aes256", "sha1-aes256", "sha1-aes256-cisco-variant"],
+)
+def test_v3_sha2_and_aes256_variants(
+    tmp_path: Path,
+    snmpd_agent: Snmpd,
+    user: str,
+    auth: str,
+    auth_key: str,
+    priv: str,
+    priv_key: str,
+    kind: str,
+) -> None:
+    app = demo(tmp_path)
+    fields = v3_device("rt", snmpd_agent.port, auth_key=auth_key)
+    fields.update(v3_user=user, auth_protocol=auth, priv_protocol=priv, priv_key=priv_key)
+    add_device(app, **fields)
+    [result] = run_poll_once(app)
+    assert (result.status == "up", result.kind) == (not kind, kind)
