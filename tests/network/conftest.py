@@ -13,7 +13,7 @@ from provisioner.network import inventory
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from tests.network.agents import Snmpd, Snmpsim, snmpsim_available
-from tests.network.recordings import HPE_PROCURVE, phone_switch, real_recording
+from tests.network.recordings import CISCO_C3750, HPE_PROCURVE, phone_switch, real_recording
 
 
 @pytest.fixture
@@ -30,9 +30,12 @@ def snmpsim_agent() -> Iterator[Snmpsim]:
     problem = snmpsim_available()
     if problem:
         pytest.fail(problem)
-    agent = Snmpsim(
-        {"voip-switch": phone_switch(), "hpe-procurve": real_recording(HPE_PROCURVE)}
-    ).start()
+    recordings = {
+        "voip-switch": phone_switch(),
+        "hpe-procurve": real_recording(HPE_PROCURVE),
+        "cisco-c3750": real_recording(CISCO_C3750),
+    }
+    agent = Snmpsim(recordings).start()
     yield agent
     agent.stop()
 

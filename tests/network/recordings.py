@@ -163,4 +163,5 @@ def real_recording(relative: str) -> str:
 
 
 HPE_PROCURVE = "network/switch/hpe-procurve-516733-b21.snmprec"
-__all__ = ["HPE_PROCURVE", "Path", "phone_switch", "real_recording"]
+CISCO_C3750 = "network/switch/cisco-c3750.snmprec"
+__all__ = ["CISCO_C3750", "HPE_PROCURVE", "Path", "phone_switch", "real_recording"]

@@ -118,6 +118,26 @@ def test_real_hp_procurve_recording(tmp_path: Path, snmpsim_agent: Snmpsim) -> N
     assert report["poe"] == {"why": "the switch reports no PoE (POWER-ETHERNET-MIB) table"}
 
 
+def test_real_cisco_recording_maps_bridge_ports_to_if_indexes(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-c3750"))
+    [result] = run_poll_once(app)
+    assert result.status == "up"
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    report = app.test_client().get("/api/v1/diagnose/00:11:21:e7:f1:17", headers=support).json
+    location = report["location"]
+    # Bridge port 7 is ifIndex 10107 on this Catalyst: the port name comes from ifName.
+    assert (location["bridge_port"], location["if_index"], location["port"]) == (
+        7,
+        10107,
+        "Gi1/0/7",
+    )
+    assert report["link"]["oper_status"] == "up"
+
+
 def test_diagnose_a_device_by_name(polled: Flask) -> None:
     result = polled.test_cli_runner().invoke(args=["diagnose", "demo/sw-kantoor"])
     assert result.exit_code == 0, result.output
