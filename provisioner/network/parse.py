@@ -53,6 +53,7 @@ class FdbEntry:
     if_index: int
     vlan: int | None = None
     source: str = "q-bridge"
+    fdb_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,8 +175,10 @@ def parse_fdb(table: Table) -> list[FdbEntry]:
         if q_status.get(index, LEARNED) != LEARNED:
             continue
         mac = mac_text(index[1:])
-        vlan = vlans.get(index[0], index[0])
-        entries.setdefault(mac, FdbEntry(mac, port, ports.get(port, port), vlan, "q-bridge"))
+        # The filtering database id is the VLAN id on many switches, but not in general.
+        vlan = vlans.get(index[0], index[0] if not vlans else None)
+        entry = FdbEntry(mac, port, ports.get(port, port), vlan, "q-bridge", index[0])
+        entries.setdefault(mac, entry)
     status = table.get("fdb_status", {})
     for index, port in table.get("fdb_port", {}).items():
         if len(index) != 6 or not isinstance(port, int) or port == 0:

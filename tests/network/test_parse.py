@@ -107,3 +107,11 @@ def test_interfaces_join_columns_and_prefer_high_speed() -> None:
     assert interface.oper_status == "lowerLayerDown"
     assert interface.speed_bps == 10_000_000_000
     assert interface.counters == {"in_errors": 1, "in_octets": 5}
+
+
+def test_fdb_id_is_not_taken_for_a_vlan_when_the_switch_maps_them() -> None:
+    table = {"q_vlan_fdb_id": {(0, 20): 7}, "q_fdb_port": {(9, *PHONE): 3}}
+    [entry] = parse.parse_fdb(table)
+    assert (entry.fdb_id, entry.vlan) == (9, None)
+    [entry] = parse.parse_fdb({"q_fdb_port": {(9, *PHONE): 3}})
+    assert (entry.fdb_id, entry.vlan) == (9, 9)  # no map: fdbId = VLAN, as most switches do
