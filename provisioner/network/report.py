@@ -46,14 +46,22 @@ def phone_lines(report: Report) -> list[str]:
 
 
 def boot_lines(report: Report) -> list[str]:
-    """The last boots from the device timeline."""
+    """The last boots (configuration requests) from the device timeline."""
     boots = report["boots"]
     if not boots.get("events"):
         return [boots.get("why", "no boot records")]
-    return [
-        " ".join(str(value) for key, value in event.items() if key not in ("id", "mac"))
-        for event in boots["events"]
-    ]
+    return [event_line(event) for event in boots["events"]]
+
+
+def event_line(event: Report) -> str:
+    """One timeline event: when, what was asked, how it was answered (known columns first)."""
+    if "file" in event:
+        line = f"{event.get('at', '')} {event.get('protocol', '')} {event['file']}".strip()
+        if event.get("source"):
+            line += f" from {event['source']}"
+        return line + (f": {event['answer']}" if event.get("answer") else "")
+    hidden = ("id", "mac", "tenant_id")
+    return " ".join(str(value) for key, value in event.items() if key not in hidden)
 
 
 def location_lines(report: Report) -> list[str]:

@@ -15,7 +15,7 @@ def alembic_config(engine: Engine) -> Config:
     """An Alembic configuration bound to ``engine`` (no alembic.ini needed)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
-    # ConfigParser interpolates "%": escape it (a search_path option in the URL has "%3D").
+    # configparser treats "%" as interpolation; URLs may carry "%3D" or a "%" in a password.
     url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
     config.set_main_option("sqlalchemy.url", url)
     config.attributes["engine"] = engine

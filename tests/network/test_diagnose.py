@@ -106,6 +106,28 @@ def test_boots_come_from_the_device_timeline_when_there_is_one(polled: Flask) ->
     assert "secret-release" not in report
 
 
+def test_boots_from_the_phones_timeline_of_requests(polled: Flask) -> None:
+    # The shape of the phones domain's device_events: one row per configuration request.
+    with get_store(polled).transaction() as session:
+        session.execute(
+            text(
+                "CREATE TABLE device_events (id INTEGER PRIMARY KEY, tenant_id "
+                "INTEGER, mac TEXT, at TEXT, source TEXT, protocol TEXT, file TEXT, "
+                "user_agent TEXT, answer TEXT)"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO device_events (tenant_id, mac, at, source, protocol, "
+                "file, user_agent, answer) VALUES (1, '805ec0123456', "
+                "'2026-11-26T07:00:00', '192.0.2.55', 'http', '805ec0123456.cfg', "
+                "'Yealink SIP-T46U', 'full')"
+            )
+        )
+    report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
+    assert "2026-11-26T07:00:00 http 805ec0123456.cfg from 192.0.2.55: full" in report
+
+
 def test_real_hp_procurve_recording(tmp_path: Path, snmpsim_agent: Snmpsim) -> None:
     app = make_app(tmp_path)
     import_demo(app)
