@@ -73,17 +73,17 @@ def serve_command(http_address: str | None, network: bool | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
     from waitress.server import create_server
 
+    from provisioner.network import start_beside_http
+
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     load_demo_if_empty(app)
     host, port = parse_address(
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
         app.config["HTTP_PORT"],
     )
+    stop_network = start_beside_http(app, network)
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
-    from provisioner.network import start_beside_http
-
-    stop_network = start_beside_http(app, network)
     try:
         server.run()
     except KeyboardInterrupt:
