@@ -29,6 +29,9 @@ GROUPS: dict[str, dict[str, Oid]] = {
     "poe": oids.POE_COLUMNS,
 }
 
+# The column whose absence means a group's table is not there at all.
+PROBES = {"lldp": "chassis_id", "poe": "detection_status"}
+
 
 async def collect(client: SnmpClient, target: Target) -> tuple[dict[str, parse.Value], Walked]:
     """GET the system group (the liveness check), then walk every column group."""
@@ -36,6 +39,9 @@ async def collect(client: SnmpClient, target: Target) -> tuple[dict[str, parse.V
     system = {name: scalars.get(value) for name, value in oids.SYSTEM_SCALARS.items()}
     walked: Walked = {}
     for group, columns in GROUPS.items():
+        probe = PROBES.get(group)
+        if probe is not None and not await client.bulk_has_rows(target, columns[probe]):
+            continue  # most routers have no LLDP or PoE table: one small request, not 26 columns
         rows = await client.walk(target, list(columns.values()))
         for name, column in columns.items():
             walked[f"{group}.{name}"] = rows[column]

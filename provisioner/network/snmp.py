@@ -160,6 +160,11 @@ class SnmpClient:
             advance(active, bindings, cursors, results)
         return results
 
+    async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
+        """True when the agent has at least one row in ``column`` (one GETBULK of one row)."""
+        [(name, value)] = (await self.bulk(target, [column], 1))[:1] or [((), None)]
+        return name[: len(column)] == column and not isinstance(value, EndOfMibView)
+
     async def bulk(
         self, target: Target, starts: Sequence[Oid], repetitions: int
     ) -> Sequence[tuple[Oid, parse.Value]]:
