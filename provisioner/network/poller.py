@@ -96,7 +96,11 @@ class Poller:
                     self.save_down, job, "error", f"{type(exc).__name__}: {exc}"
                 )
                 return PollResult(job.device_id, job.name, "down", "error", str(exc))
-        await asyncio.to_thread(self.save_up, job, system, walked)
+        try:
+            await asyncio.to_thread(self.save_up, job, system, walked)
+        except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
+            log.error("could not store the poll of %s", job.name, exc_info=True)
+            return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
         return PollResult(job.device_id, job.name, "up")
 
     def save_up(self, job: PollJob, system: Any, walked: Any) -> None:

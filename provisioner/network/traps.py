@@ -71,7 +71,7 @@ def choose_device(
     by_security_name: Mapping[str, set[int]],
     by_address: Mapping[str, set[int]],
 ) -> int | None:
-    """The device that sent a trap: its credentials and address must agree when both are known."""
+    """The sender: by credential and address together, else by either alone if unambiguous."""
     credentialed = by_security_name.get(security_name, set())
     located = by_address.get(source_host, set())
     both = credentialed & located
