@@ -222,3 +222,40 @@ def test_v3_sha2_and_aes256_variants(
     add_device(app, **fields)
     [result] = run_poll_once(app)
     assert (result.status == "up", result.kind) == (not kind, kind)
+
+
+def test_rates_across_a_counter32_wrap_from_a_recorded_switch(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    """The recording's counters are fixed; the previous poll is set just before a wrap."""
+    app = demo(tmp_path)
+    device_id = add_device(app, **v2c_device("sw", snmpsim_agent.port, community="voip-switch"))
+    recorded_uptime = 8_640_000  # sysUpTime in the recording: 24 h
+    previous = {
+        "clock": {
+            "wall_seconds": time.time() - 10,
+            "uptime_ticks": recorded_uptime - 1_000,
+            "engine_boots": None,
+            "engine_time": None,
+        },
+        "interfaces": [
+            {
+                "if_index": 103,
+                "counters": {
+                    "in_octets_32": 2**32 - 5_000,  # now 3,000: wrapped, 8,000 octets later
+                    "in_octets": 3 * 10**9 - 1_250_000,  # Counter64, now 3 * 10**9
+                    "in_errors": 0,
+                },
+            }
+        ],
+    }
+    with get_store(app).transaction() as session:
+        session.add(NetworkDeviceState(device_id=device_id, status="up", data=previous))
+    [result] = run_poll_once(app)
+    assert result.status == "up"
+    data = state_of(app, device_id).data
+    gi03 = next(item for item in data["interfaces"] if item["if_index"] == 103)
+    assert data["restarted"] is False
+    assert gi03["rates"]["in_bps_32"] == 6_400.0  # 8,000 octets in 10 s (agent clock)
+    assert gi03["rates"]["in_bps"] == 1_000_000.0
+    assert gi03["rates"]["in_errors_per_second"] == 0.0
