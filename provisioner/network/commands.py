@@ -32,12 +32,28 @@ def network_group() -> None:
 @click.option("--port", type=int, default=161, show_default=True)
 @click.option("--site", default=None, help="one of the tenant's sites")
 @click.option("--snmp-version", type=click.Choice(["2c", "3"]), default="2c", show_default=True)
-@click.option("--community", default=None, help="v2c community (stored encrypted)")
+# Secrets may come from the environment, so they stay out of the shell history and `ps`.
+@click.option(
+    "--community",
+    envvar="PROVISIONER_SNMP_COMMUNITY",
+    default=None,
+    help="v2c community, stored encrypted [$PROVISIONER_SNMP_COMMUNITY]",
+)
 @click.option("--v3-user", default=None)
 @click.option("--auth-protocol", default=None, help="SHA, SHA-224, SHA-256, SHA-384, SHA-512")
-@click.option("--auth-key", default=None, help="v3 authentication passphrase (stored encrypted)")
+@click.option(
+    "--auth-key",
+    envvar="PROVISIONER_SNMP_AUTH_KEY",
+    default=None,
+    help="v3 authentication passphrase, stored encrypted [$PROVISIONER_SNMP_AUTH_KEY]",
+)
 @click.option("--priv-protocol", default=None, help="AES, AES-192, AES-256 (-Cisco variants)")
-@click.option("--priv-key", default=None, help="v3 privacy passphrase (stored encrypted)")
+@click.option(
+    "--priv-key",
+    envvar="PROVISIONER_SNMP_PRIV_KEY",
+    default=None,
+    help="v3 privacy passphrase, stored encrypted [$PROVISIONER_SNMP_PRIV_KEY]",
+)
 @click.option("--context", default="", help="v3 context name")
 @click.option("--engine-id", default=None, help="the agent's engine ID (hex), for its v3 traps")
 @click.option("--poll-interval", type=int, default=300, show_default=True, help="seconds")

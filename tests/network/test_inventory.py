@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
+from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import AuditEvent, NetworkDevice
 
@@ -135,6 +136,35 @@ def test_cli_add_list_remove(demo_app: Flask) -> None:
     )
     assert refused.exit_code == 1
     assert "auth_key" in refused.output and "nothing was changed" in refused.output
+    from_environment = runner.invoke(
+        args=[
+            "network",
+            "add",
+            "demo",
+            "rt1",
+            "--role",
+            "router",
+            "--address",
+            "127.0.0.1",
+            "--snmp-version",
+            "3",
+            "--v3-user",
+            "monitor",
+            "--auth-protocol",
+            "SHA",
+            "--priv-protocol",
+            "AES",
+        ],
+        env={
+            "PROVISIONER_SNMP_AUTH_KEY": "auth-from-env",
+            "PROVISIONER_SNMP_PRIV_KEY": "priv-env-1",
+        },
+    )
+    assert from_environment.exit_code == 0, from_environment.output
+    with get_store(demo_app).reading() as session:
+        row = session.query(NetworkDevice).filter_by(name="rt1").one()
+        assert get_secret_box(demo_app).decrypt(row.auth_key_encrypted) == "auth-from-env"
+    runner.invoke(args=["network", "remove", "demo", "rt1"])
     removed = runner.invoke(args=["network", "remove", "demo", "sw1"])
     assert removed.exit_code == 0
     assert runner.invoke(args=["network", "list", "demo"]).output == ""
