@@ -162,7 +162,7 @@ def port_parts(
 ) -> Report:
     """Link and errors, PoE and LLDP(-MED) of the port the MAC is on."""
     if not location.get("found"):
-        why = "unknown: the MAC was not found on a switch port"
+        why = "the MAC was not found on a switch port"
         return {"link": {"why": why}, "poe": {"why": why}, "lldp": {"why": why}}
     status = next(state for device, state in devices if device.id == location["device_id"])
     if_index = location["if_index"]

@@ -80,8 +80,8 @@ def test_missing_data_says_why(tmp_path: Path) -> None:
     add_device(app, **v2c_device("rt-kantoor", 161, role="router", site=SITE))
     report = app.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
     assert "not found - no switch has been polled with a forwarding table yet" in report
-    assert "link: unknown - unknown: the MAC was not found" not in report
-    assert "unknown - unknown: the MAC was not found on a switch port" in report
+    assert "Link:\n  unknown - the MAC was not found on a switch port" in report
+    assert "PoE:\n  unknown - the MAC was not found on a switch port" in report
     assert "rt-kantoor: not polled yet" in report
     assert "Recent traps:\n  none received" in report
 
