@@ -224,7 +224,7 @@ class SnmpClient:
             )
             raise SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
         if isinstance(error, AUTHENTICATION_ERRORS):
-            raise SnmpFailure("authentication", f"authentication failure: {error}")
+            raise SnmpFailure("authentication", f"the agent refused our credentials ({error})")
         if error is not None:
             raise SnmpFailure("error", str(error))
         raise SnmpFailure("error", f"agent error status {status.prettyPrint()}")
@@ -323,5 +323,5 @@ async def probe_refusal(host: str, port: int, seconds: float = 0.3) -> str | Non
 def describe_refusal(exc: OSError, host: str, port: int) -> str:
     """Words for a refusal: nothing listens, or no route to the host."""
     if exc.errno == errno.ECONNREFUSED:
-        return f"unreachable: nothing answers on {host} udp/{port} (port unreachable)"
-    return f"unreachable: {host}: {exc.strerror or exc}"
+        return f"nothing answers on {host} udp/{port} (ICMP port unreachable)"
+    return f"{host}: {exc.strerror or exc}"

@@ -168,7 +168,7 @@ def test_poll_once_command_reports_each_device(tmp_path: Path, snmpd_agent: Snmp
     result = app.test_cli_runner().invoke(args=["poll", "--once"])
     assert result.exit_code == 0, result.output
     assert "rt\tup\n" in result.output
-    assert "rt-badkey\tdown\tauthentication: authentication failure" in result.output
+    assert "rt-badkey\tdown\tauthentication: the agent refused our credentials" in result.output
     assert "polled 2 device(s), 1 down" in result.output
     listed = app.test_cli_runner().invoke(args=["network", "list", "demo"]).output
     assert "demo/rt-badkey\trouter" in listed and "down (authentication:" in listed
