@@ -13,7 +13,7 @@ from typing import Any
 
 from provisioner.network import oids, parse, rates
 from provisioner.network.oids import Oid
-from provisioner.network.snmp import SnmpClient, Target
+from provisioner.network.snmp import SnmpReader, Target
 from provisioner.network.vendors import vendor_for
 
 Walked = dict[str, dict[Oid, parse.Value]]
@@ -33,7 +33,7 @@ GROUPS: dict[str, dict[str, Oid]] = {
 PROBES = {"lldp": "chassis_id", "poe": "detection_status"}
 
 
-async def collect(client: SnmpClient, target: Target) -> tuple[dict[str, parse.Value], Walked]:
+async def collect(client: SnmpReader, target: Target) -> tuple[dict[str, parse.Value], Walked]:
     """GET the system group (the liveness check), then walk every column group."""
     scalars = await client.get(target, list(oids.SYSTEM_SCALARS.values()))
     system = {name: scalars.get(value) for name, value in oids.SYSTEM_SCALARS.items()}

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from provisioner.errors import SnmpFailure
 from provisioner.network import collect, state
 from provisioner.network.inventory import target_of
-from provisioner.network.snmp import SnmpClient, Target
+from provisioner.network.snmp import SnmpClient, SnmpReader, Target
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState
@@ -55,9 +55,9 @@ class PollResult:
 class Poller:
     """Polls the inventory of one app; create and run it inside one event loop."""
 
-    def __init__(self, app: Flask, client: SnmpClient | None = None) -> None:
+    def __init__(self, app: Flask, client: SnmpReader | None = None) -> None:
         self.app = app
-        self.client = client or SnmpClient()
+        self.client: SnmpReader = client or SnmpClient()
         self.limit = asyncio.Semaphore(int(app.config["NETWORK_POLL_CONCURRENCY"]))
         self.keep = int(app.config["NETWORK_HISTORY_LIMIT"])
         self.deadline = float(app.config["NETWORK_POLL_DEADLINE"])

@@ -13,7 +13,7 @@ import errno
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pysnmp.carrier.asyncio.dgram import udp
 from pysnmp.entity.rfc3413 import cmdgen
@@ -101,6 +101,28 @@ def plain_value(value: Any) -> parse.Value:
         return int(value)
     except (TypeError, ValueError):
         return str(value).encode()
+
+
+class SnmpReader(Protocol):
+    """What the poller needs from an SNMP library; another (e.g. gufo_snmp) could serve it."""
+
+    async def get(self, target: Target, names: Sequence[Oid]) -> dict[Oid, parse.Value]:
+        """GET scalars; missing ones as None."""
+        ...
+
+    async def walk(
+        self, target: Target, columns: Sequence[Oid]
+    ) -> dict[Oid, dict[Oid, parse.Value]]:
+        """Rows of several columns, keyed by index."""
+        ...
+
+    async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
+        """Whether a column has at least one row."""
+        ...
+
+    def close(self) -> None:
+        """Release sockets."""
+        ...
 
 
 class SnmpClient:
