@@ -224,3 +224,33 @@ def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
     asyncio.run(scenario())
     [trap] = wait_for_traps(app, 1)
     assert trap.name == "warmStart"
+
+
+def test_v2c_inform_is_acknowledged_and_stored(
+    receiving: tuple[Flask, int, dict[str, int]],
+) -> None:
+    app, port, devices = receiving
+    # snmpinform exits non-zero unless the receiver acknowledges the inform.
+    subprocess.run(
+        [
+            "snmpinform",
+            "-v2c",
+            "-c",
+            "s3cret-community",
+            "-t",
+            "2",
+            "-r",
+            "1",
+            f"127.0.0.1:{port}",
+            "",
+            LINK_UP,
+            "1.3.6.1.2.1.2.2.1.1.3",
+            "i",
+            "3",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=10,
+    )
+    [trap] = wait_for_traps(app, 1)
+    assert (trap.name, trap.device_id, trap.if_index) == ("linkUp", devices["switch"], 3)
