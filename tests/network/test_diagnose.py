@@ -13,7 +13,7 @@ from provisioner.store import get_store
 from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import Snmpd, Snmpsim
 from tests.network.conftest import add_device, v2c_device
-from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE
+from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE, ROUTER_MAC
 
 SITE = "Kantoor Amsterdam"
 
@@ -72,6 +72,15 @@ def test_pc_behind_the_phone_is_on_the_same_port_with_the_phone_as_neighbour(
     assert report["location"]["port"] == "Gi0/3"
     assert report["location"]["vlan"] == 10
     assert report["lldp"]["phone"]["sys_name"] == "SIP-T46U"
+
+
+def test_a_mac_seen_only_behind_the_uplink_is_flagged(polled: Flask) -> None:
+    support = {"Authorization": f"Bearer {token_for(polled, 'support')}"}
+    report = polled.test_client().get(f"/api/v1/diagnose/{ROUTER_MAC}", headers=support).json
+    assert report["location"]["port"] == "Gi0/8"
+    assert report["location"]["uplink_suspected"] is True
+    text_report = polled.test_cli_runner().invoke(args=["diagnose", ROUTER_MAC]).output
+    assert "careful: 7 MACs on this port, it may be an uplink" in text_report
 
 
 def test_missing_data_says_why(tmp_path: Path) -> None:
