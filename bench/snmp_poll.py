@@ -10,7 +10,9 @@ listens on (127.0.0.2, 127.0.0.3, ...) is one simulated device. One poll of one 
   (ifTable, ifXTable, dot1dBridge, LLDP remote table, PoE port table), one process each, the
   way LibreNMS polls, with ``--workers`` devices polled at once.
 
-Prints polls per second of each and the ratio (ours / net-snmp). Nothing is stored.
+Prints polls per second of each and the ratio (ours / net-snmp), the client CPU per poll and
+its ratio, and the load average (our side is one process; net-snmp's runs in several, so a busy
+machine favours it). Nothing is stored.
 Run: .venv/bin/python bench/snmp_poll.py [--devices 50] [--rounds 3] [--v3]
 """
 
@@ -195,6 +197,8 @@ def main() -> None:
         "netsnmp_client_cpu_ms_per_poll": round(cli_cpu / polls * 1000, 1),
         "netsnmp_agent_cpu_ms_per_poll": round(cli_agent_cpu / polls * 1000, 1),
         "ratio_ours_to_netsnmp": round(our_rate / cli_rate, 2),
+        "client_cpu_ratio_ours_to_netsnmp": round(our_cpu / cli_cpu, 2) if cli_cpu else None,
+        "load_average_1min": round(os.getloadavg()[0], 1),
     }
     if arguments.json:
         print(json.dumps(result, indent=2))
