@@ -24,6 +24,7 @@ Json = dict[str, Any]
 @bp.get("/tenants/<tenant>/network-devices")
 @requires("read")
 def list_network_devices(tenant: str) -> Json:
+    """The tenant's routers and switches with their last poll status (no secrets)."""
     with get_store().reading() as session:
         rows = inventory.list_devices(session, tenant)
         return {"items": [with_status(session, row, tenant) for row in rows]}
@@ -65,6 +66,7 @@ def get_network_device(tenant: str, name: str) -> Json:
 @bp.delete("/tenants/<tenant>/network-devices/<name>")
 @requires("write")
 def remove_network_device(tenant: str, name: str) -> tuple[str, int]:
+    """Remove a device with its state, poll history and traps."""
     with get_store().transaction() as session:
         inventory.remove_device(session, tenant, name, current_caller().actor)
     return "", 204
