@@ -45,7 +45,7 @@ def add_network_device(tenant: str) -> tuple[Json, int]:
 @bp.get("/tenants/<tenant>/network-devices/<name>")
 @requires("read")
 def get_network_device(tenant: str, name: str) -> Json:
-    """One device with its latest state and recent poll history."""
+    """One device with its latest state, recent poll history and recent traps."""
     with get_store().reading() as session:
         row = inventory.find_device(session, tenant, name)
         body = with_status(session, row, tenant)
@@ -59,6 +59,9 @@ def get_network_device(tenant: str, name: str) -> Json:
                 "summary": record.summary,
             }
             for record in network_state.history(session, row.id)
+        ]
+        body["traps"] = [
+            diagnosing.trap_json(trap) for trap in network_state.recent_traps(session, [row.id], 20)
         ]
         return body
 

@@ -15,7 +15,7 @@ from flask import Flask
 from provisioner.network import start_beside_http, traps
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkTrap
-from tests.conftest import import_demo, make_app
+from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import free_udp_port
 from tests.network.conftest import add_device, v2c_device, v3_device
 
@@ -148,6 +148,9 @@ def test_v3_authpriv_trap_is_stored_for_the_router(
     [trap] = wait_for_traps(app, 1)
     assert (trap.name, trap.device_id) == ("coldStart", devices["router"])
     assert trap.security_name == "monsha"
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    detail = app.test_client().get("/api/v1/tenants/demo/network-devices/rt", headers=support)
+    assert [item["name"] for item in detail.json["traps"]] == ["coldStart"]
 
 
 def test_trap_with_an_unknown_community_is_dropped(
