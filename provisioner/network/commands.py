@@ -171,6 +171,8 @@ def traps_command() -> None:
     async def forever() -> None:
         receiver = TrapReceiver(app)
         receiver.start()
+        address = app.config["NETWORK_TRAP_ADDRESS"]
+        click.echo(f"provisioner: receiving traps on udp {address}:{receiver.port} (Ctrl-C stops)")
         try:
             while True:
                 await asyncio.sleep(60)
@@ -178,8 +180,6 @@ def traps_command() -> None:
         finally:
             receiver.close()
 
-    address = f"{app.config['NETWORK_TRAP_ADDRESS']}:{app.config['NETWORK_TRAP_PORT']}"
-    click.echo(f"provisioner: receiving traps on udp {address} (Ctrl-C stops)")
     try:
         asyncio.run(forever())
     except KeyboardInterrupt:

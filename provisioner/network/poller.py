@@ -177,17 +177,23 @@ def start_background(app: Flask) -> Callable[[], None]:
 
     loop = asyncio.new_event_loop()
     stop_holder: list[asyncio.Event] = []
+    failures: list[BaseException] = []
     ready = threading.Event()
 
     async def main() -> None:
         stop = asyncio.Event()
         stop_holder.append(stop)
         # The engine and the trap socket must be made inside the running loop (pysnmp pitfall).
-        poller = Poller(app) if app.config["NETWORK_POLLER_ENABLED"] else None
-        receiver = traps.TrapReceiver(app) if app.config["NETWORK_TRAPS_ENABLED"] else None
-        if receiver is not None:
-            receiver.start()
-        ready.set()
+        try:
+            poller = Poller(app) if app.config["NETWORK_POLLER_ENABLED"] else None
+            receiver = traps.TrapReceiver(app) if app.config["NETWORK_TRAPS_ENABLED"] else None
+            if receiver is not None:
+                receiver.start()
+        except Exception as exc:  # noqa: BLE001 - handed to the starting thread below
+            failures.append(exc)
+            return
+        finally:
+            ready.set()
         refreshing = asyncio.create_task(refresh_senders(receiver, stop))
         try:
             if poller is not None:
@@ -206,6 +212,10 @@ def start_background(app: Flask) -> Callable[[], None]:
     )
     thread.start()
     ready.wait(timeout=30)
+    if failures:
+        thread.join(timeout=30)
+        loop.close()
+        raise failures[0]
 
     def stopper() -> None:
         if stop_holder:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config, engine
 from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.rfc1902 import OctetString
 
+from provisioner.errors import ConfigError
 from provisioner.network import oids, parse, state
 from provisioner.network.inventory import credentials_of
 from provisioner.network.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, plain_value
@@ -103,16 +104,22 @@ class TrapReceiver:
         self.senders = Senders()
         self.keep = int(app.config["NETWORK_TRAPS_KEPT"])
         self._request: dict[str, Any] = {}
+        self.port = 0
 
     def start(self) -> None:
         """Bind the socket, load the senders from the inventory, start receiving."""
-        address = (
-            self.app.config["NETWORK_TRAP_ADDRESS"],
-            int(self.app.config["NETWORK_TRAP_PORT"]),
+        host = str(self.app.config["NETWORK_TRAP_ADDRESS"])
+        sock = bind_trap_socket(host, int(self.app.config["NETWORK_TRAP_PORT"]))
+        self.port = int(sock.getsockname()[1])
+        domain, carrier = (
+            (udp6.DOMAIN_NAME, udp6.Udp6Transport)
+            if ":" in host
+            else (
+                udp.DOMAIN_NAME,
+                udp.UdpTransport,
+            )
         )
-        config.add_transport(
-            self.engine, udp.DOMAIN_NAME, udp.UdpTransport().open_server_mode(address)
-        )
+        config.add_transport(self.engine, domain, carrier().open_server_mode(sock=sock))
         self.engine.observer.register_observer(
             self._remember_request, "rfc3412.receiveMessage:request"
         )
@@ -214,6 +221,21 @@ class TrapReceiver:
         )
         with get_store(self.app).transaction() as session:
             state.store_trap(session, trap, self.keep)
+
+
+def bind_trap_socket(host: str, port: int) -> socket.socket:
+    """The receiver's UDP socket, bound here so that a busy port is an error, not silence."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot receive traps on udp {host}:{port} ({exc.strerror}); set "
+            "NETWORK_TRAP_ADDRESS/NETWORK_TRAP_PORT to a free address (ports below 1024 need root)"
+        ) from exc
+    sock.setblocking(False)
+    return sock
 
 
 def resolve(address: str) -> Iterable[str]:

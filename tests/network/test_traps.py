@@ -257,3 +257,51 @@ def test_v2c_inform_is_acknowledged_and_stored(
     )
     [trap] = wait_for_traps(app, 1)
     assert (trap.name, trap.device_id, trap.if_index) == ("linkUp", devices["switch"], 3)
+
+
+def test_a_busy_trap_port_is_an_error_that_names_the_setting(tmp_path: Path) -> None:
+    from provisioner.errors import ConfigError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        app = make_app(
+            tmp_path, NETWORK_TRAPS_ENABLED=True, NETWORK_TRAP_PORT=taken.getsockname()[1]
+        )
+        with pytest.raises(ConfigError, match="NETWORK_TRAP_PORT"):
+            start_beside_http(app)
+
+
+def test_receiver_on_ipv6_loopback(tmp_path: Path) -> None:
+    app = make_app(tmp_path, NETWORK_TRAP_ADDRESS="::1", NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    add_device(app, **v2c_device("sw6", 161, community="six", address="::1"))
+
+    async def scenario() -> None:
+        receiver = traps.TrapReceiver(app)
+        receiver.start()
+        try:
+            sender = await asyncio.create_subprocess_exec(
+                "snmptrap",
+                "-v2c",
+                "-c",
+                "six",
+                f"udp6:[::1]:{receiver.port}",
+                "",
+                LINK_DOWN,
+                "1.3.6.1.2.1.2.2.1.1.2",
+                "i",
+                "2",
+            )
+            await sender.wait()
+            for _ in range(50):
+                await asyncio.sleep(0.1)
+                with get_store(app).reading() as session:
+                    if session.query(NetworkTrap).count():
+                        return
+        finally:
+            receiver.close()
+
+    asyncio.run(scenario())
+    [trap] = wait_for_traps(app, 1)
+    assert (trap.name, trap.if_index) == ("linkDown", 2)
+    assert trap.device_id is not None
