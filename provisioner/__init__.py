@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     from flask import Flask
 
-    from provisioner import cli, store
+    from provisioner import cli, network, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
     from provisioner.security import secrets
@@ -36,4 +36,5 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     secrets.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
+    network.init_app(app)
     return app

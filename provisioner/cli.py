@@ -62,11 +62,18 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
 
 @click.command("serve")
 @click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@click.option(
+    "--network/--no-network",
+    default=None,
+    help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
+)
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None) -> None:
+def serve_command(http_address: str | None, network: bool | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
     from waitress.server import create_server
+
+    from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     load_demo_if_empty(app)
@@ -74,6 +81,7 @@ def serve_command(http_address: str | None) -> None:
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
         app.config["HTTP_PORT"],
     )
+    stop_network = start_beside_http(app, network)
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
@@ -83,6 +91,7 @@ def serve_command(http_address: str | None) -> None:
         click.echo("provisioner: stopped")
     finally:
         server.close()
+        stop_network()
 
 
 def load_demo_if_empty(app: Flask) -> None:

@@ -36,6 +36,16 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "FREESWITCH_GATEWAY": "provider",
         "FREESWITCH_COUNTRY": "NL",
+        # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
+        "NETWORK_POLLER_ENABLED": False,
+        "NETWORK_POLL_CONCURRENCY": 50,
+        "NETWORK_POLL_DEADLINE": 300,
+        "NETWORK_HISTORY_LIMIT": 288,
+        "NETWORK_TRAPS_ENABLED": False,
+        "NETWORK_TRAP_ADDRESS": "127.0.0.1",
+        "NETWORK_TRAP_PORT": 16162,
+        "NETWORK_TRAP_COMMUNITY": None,
+        "NETWORK_TRAPS_KEPT": 500,
     }
 
 

@@ -71,3 +71,15 @@ class DeviceUnreachable(ProvisionerError):
 
 class SnmpTimeout(DeviceUnreachable):
     """An SNMP request timed out."""
+
+
+# --- network (SNMP inventory, poller, traps, diagnostics) -----------------------------------
+
+
+class SnmpFailure(DeviceUnreachable):
+    """An SNMP request failed; ``kind`` is timeout, authentication, unreachable or error."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        self.kind = kind
+        self.reason = reason
+        super().__init__(reason)

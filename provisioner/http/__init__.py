@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, freeswitch, health
+from provisioner.http import api, errors, freeswitch, health, network
 
 
 def register_blueprints(app: Flask) -> None:
@@ -13,3 +13,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(freeswitch.bp)
+    app.register_blueprint(network.bp)

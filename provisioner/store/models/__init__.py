@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from provisioner.store.models.base import Base, Timestamped, utc_now
+from provisioner.store.models.network import (
+    NetworkDevice,
+    NetworkDeviceState,
+    NetworkPollRecord,
+    NetworkTrap,
+)
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -26,6 +32,10 @@ __all__ = [
     "CallFlow",
     "CallFlowStep",
     "Extension",
+    "NetworkDevice",
+    "NetworkDeviceState",
+    "NetworkPollRecord",
+    "NetworkTrap",
     "Number",
     "Phone",
     "Queue",

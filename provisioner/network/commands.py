@@ -1,0 +1,189 @@
+"""CLI: `provisioner network add/list/remove`, `provisioner poll`, `provisioner diagnose`,
+`provisioner traps`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from provisioner.cli import cli_actor, reports_errors
+from provisioner.network import diagnose as diagnosing
+from provisioner.network import inventory
+from provisioner.network.report import as_text
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+
+
+@click.group("network")
+def network_group() -> None:
+    """Routers and switches polled over SNMP."""
+
+
+@network_group.command("add")
+@click.argument("tenant")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["router", "switch"]), required=True)
+@click.option("--address", required=True, help="IP address or host name of the SNMP agent")
+@click.option("--port", type=int, default=161, show_default=True)
+@click.option("--site", default=None, help="one of the tenant's sites")
+@click.option("--snmp-version", type=click.Choice(["2c", "3"]), default="2c", show_default=True)
+# Secrets may come from the environment, so they stay out of the shell history and `ps`.
+@click.option(
+    "--community",
+    envvar="PROVISIONER_SNMP_COMMUNITY",
+    default=None,
+    help="v2c community, stored encrypted [$PROVISIONER_SNMP_COMMUNITY]",
+)
+@click.option("--v3-user", default=None)
+@click.option("--auth-protocol", default=None, help="SHA, SHA-224, SHA-256, SHA-384, SHA-512")
+@click.option(
+    "--auth-key",
+    envvar="PROVISIONER_SNMP_AUTH_KEY",
+    default=None,
+    help="v3 authentication passphrase, stored encrypted [$PROVISIONER_SNMP_AUTH_KEY]",
+)
+@click.option("--priv-protocol", default=None, help="AES, AES-192, AES-256 (-Cisco variants)")
+@click.option(
+    "--priv-key",
+    envvar="PROVISIONER_SNMP_PRIV_KEY",
+    default=None,
+    help="v3 privacy passphrase, stored encrypted [$PROVISIONER_SNMP_PRIV_KEY]",
+)
+@click.option("--context", default="", help="v3 context name")
+@click.option("--engine-id", default=None, help="the agent's engine ID (hex), for its v3 traps")
+@click.option("--poll-interval", type=int, default=300, show_default=True, help="seconds")
+@click.option("--timeout", type=float, default=2.0, show_default=True, help="seconds per try")
+@click.option("--retries", type=int, default=1, show_default=True)
+@with_appcontext
+@reports_errors
+def network_add(tenant: str, name: str, **options: Any) -> None:
+    """Add router or switch NAME to TENANT."""
+    data = {"name": name, **{key: value for key, value in options.items() if value is not None}}
+    device = inventory.parse_device(data)
+    with get_store().transaction() as session:
+        inventory.add_device(session, tenant, device, get_secret_box(), cli_actor())
+    click.echo(f"added {device.role} {tenant}/{name} at {device.address}:{device.port}")
+
+
+@network_group.command("list")
+@click.argument("tenant", required=False)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of a table")
+@with_appcontext
+@reports_errors
+def network_list(tenant: str | None, as_json: bool) -> None:
+    """List routers and switches (of TENANT) with their last poll status."""
+    from provisioner.store.models import NetworkDeviceState, Tenant
+
+    with get_store().reading() as session:
+        rows = []
+        for device in inventory.list_devices(session, tenant):
+            owner = session.get(Tenant, device.tenant_id)
+            status = session.get(NetworkDeviceState, device.id)
+            item = inventory.device_json(device, owner.name if owner else "?")
+            item["status"] = status.status if status else "unknown"
+            item["reason"] = status.reason if status else "not polled yet"
+            rows.append(item)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for item in rows:
+        click.echo(
+            f"{item['tenant']}/{item['name']}\t{item['role']}\t{item['address']}:{item['port']}"
+            f"\tv{item['snmp_version']}\t{item['site'] or '-'}\t{item['status']}"
+            + (f" ({item['reason']})" if item["status"] == "down" else "")
+        )
+
+
+@network_group.command("remove")
+@click.argument("tenant")
+@click.argument("name")
+@with_appcontext
+@reports_errors
+def network_remove(tenant: str, name: str) -> None:
+    """Remove NAME from TENANT with its poll history and traps."""
+    with get_store().transaction() as session:
+        inventory.remove_device(session, tenant, name, cli_actor())
+    click.echo(f"removed {tenant}/{name}")
+
+
+@click.command("poll")
+@click.option("--once", is_flag=True, help="poll every device once and exit")
+@click.option("--device", "names", multiple=True, help="only this device name (repeatable)")
+@with_appcontext
+@reports_errors
+def poll_command(once: bool, names: tuple[str, ...]) -> None:
+    """Poll the routers and switches over SNMP (each on its interval, until Ctrl-C)."""
+    from provisioner.network.poller import Poller, run_poll_once
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if once:
+        results = run_poll_once(app, names or None)
+        for result in results:
+            click.echo(
+                f"{result.name}\t{result.status}"
+                + (f"\t{result.kind}: {result.reason}" if result.kind else "")
+            )
+        click.echo(
+            f"polled {len(results)} device(s), {sum(r.status == 'down' for r in results)} down"
+        )
+        return
+
+    async def forever() -> None:
+        poller = Poller(app)
+        try:
+            await poller.run_forever(asyncio.Event())
+        finally:
+            poller.client.close()
+
+    click.echo("provisioner: polling (Ctrl-C stops)")
+    try:
+        asyncio.run(forever())
+    except KeyboardInterrupt:
+        click.echo("provisioner: stopped polling")
+
+
+@click.command("diagnose")
+@click.argument("target", metavar="MAC-OR-DEVICE")
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text")
+@with_appcontext
+@reports_errors
+def diagnose_command(target: str, as_json: bool) -> None:
+    """Everything about one phone (by MAC) or one router/switch (NAME or TENANT/NAME)."""
+    with get_store().reading() as session:
+        report = diagnosing.diagnose(session, target)
+    click.echo(json.dumps(report, indent=2) if as_json else as_text(report), nl=as_json)
+
+
+@click.command("traps")
+@with_appcontext
+@reports_errors
+def traps_command() -> None:
+    """Receive SNMP traps on NETWORK_TRAP_ADDRESS:NETWORK_TRAP_PORT until Ctrl-C."""
+    from provisioner.network.traps import TrapReceiver
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    async def forever() -> None:
+        receiver = TrapReceiver(app)
+        receiver.start()
+        address = app.config["NETWORK_TRAP_ADDRESS"]
+        click.echo(f"provisioner: receiving traps on udp {address}:{receiver.port} (Ctrl-C stops)")
+        try:
+            while True:
+                await asyncio.sleep(60)
+                receiver.refresh()
+        finally:
+            receiver.close()
+
+    try:
+        asyncio.run(forever())
+    except KeyboardInterrupt:
+        click.echo("provisioner: stopped receiving traps")
+
+
+COMMANDS = (network_group, poll_command, diagnose_command, traps_command)

@@ -1,0 +1,321 @@
+"""`diagnose`: everything we know about one phone (by MAC) or one network device, in one place.
+
+Each part of the report says why when it has no data (never pairing, never polled, not in any
+forwarding table, no PoE table ...), so support can tell "fine" from "unknown".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy.orm import Session
+
+from provisioner.errors import NotFound
+from provisioner.network import state as network_state
+from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
+from provisioner.store.models import (
+    Extension,
+    NetworkDevice,
+    NetworkDeviceState,
+    NetworkTrap,
+    Phone,
+    Tenant,
+)
+
+Report = dict[str, Any]
+# Where the phones domain may keep the device timeline (built on another branch); read if there.
+TIMELINE_TABLES = ("device_events", "device_timeline", "timeline_events", "phone_events")
+TIME_COLUMNS = ("at", "occurred_at", "created_at", "timestamp", "time")
+KIND_COLUMNS = ("kind", "event", "type", "action")
+BOOT_LIMIT = 5
+TRAP_LIMIT = 10
+# A port with at most this many MACs is an access port; uplinks carry many more.
+ACCESS_PORT_MACS = 4
+
+
+def diagnose(session: Session, target: str) -> Report:
+    """A report for a MAC (a phone) or a network device name (``name`` or ``tenant/name``)."""
+    if is_mac(target):
+        return diagnose_mac(session, normalize_mac(target))
+    return diagnose_device(session, target)
+
+
+def diagnose_mac(session: Session, mac: str) -> Report:
+    """Pairing, boots, the switch port, link, PoE, LLDP-MED, router and traps for one MAC."""
+    phone = session.scalar(select(Phone).where(Phone.mac == mac))
+    tenant = session.get(Tenant, phone.tenant_id) if phone is not None else None
+    devices = network_state.devices_with_state(session, tenant.id if tenant else None)
+    location = locate_mac(devices, colon_mac(mac))
+    report: Report = {
+        "mac": colon_mac(mac),
+        "phone": phone_part(session, phone, tenant),
+        "boots": boot_records(session, mac),
+        "location": location,
+    }
+    report.update(port_parts(devices, location, colon_mac(mac)))
+    site = phone.site if phone is not None else location.get("site")
+    report["router"] = router_part(devices, site)
+    traps_of = [location["device_id"]] if location.get("found") else []
+    traps_of += [report["router"]["device_id"]] if report["router"].get("device_id") else []
+    report["traps"] = trap_part(session, traps_of, location.get("if_index"))
+    return report
+
+
+def phone_part(session: Session, phone: Phone | None, tenant: Tenant | None) -> Report:
+    """Is the MAC a phone of a tenant, on which lines (extensions) and site."""
+    if phone is None or tenant is None:
+        return {"known": False, "why": "no tenant has a phone with this MAC (not paired)"}
+    names = dict(
+        session.execute(
+            select(Extension.number, Extension.name).where(Extension.tenant_id == tenant.id)
+        ).all()
+    )
+    return {
+        "known": True,
+        "tenant": tenant.name,
+        "vendor": phone.vendor,
+        "model": phone.model,
+        "site": phone.site,
+        "lines": [{"number": line, "name": names.get(line, "")} for line in phone.lines],
+        "description": phone.description,
+    }
+
+
+def boot_records(session: Session, mac: str) -> Report:
+    """The last boots from the device timeline, when this database has one."""
+    bind = session.get_bind()
+    found = next((name for name in TIMELINE_TABLES if inspect(bind).has_table(name)), None)
+    if found is None:
+        return {"available": False, "why": "no boot records: there is no device timeline yet"}
+    table = Table(found, MetaData(), autoload_with=bind)
+    mac_column = next((table.c[name] for name in ("mac", "phone_mac") if name in table.c), None)
+    if mac_column is None:
+        return {"available": False, "why": f"no boot records: {found} has no MAC column"}
+    order = next((table.c[name] for name in TIME_COLUMNS if name in table.c), list(table.c)[0])
+    kind = next((name for name in KIND_COLUMNS if name in table.c), None)
+    query = select(table).where(mac_column.in_([mac, colon_mac(mac)]))
+    if kind is not None:
+        query = query.where(table.c[kind].ilike("%boot%"))
+    rows = session.execute(query.order_by(order.desc()).limit(BOOT_LIMIT)).mappings().all()
+    if not rows:
+        return {"available": True, "events": [], "why": "no boot records for this MAC"}
+    return {"available": True, "events": [plain_row(row) for row in rows]}
+
+
+def plain_row(row: Any) -> Report:
+    """A reflected row as JSON-friendly values."""
+    return {
+        key: value.isoformat() if isinstance(value, datetime) else value
+        for key, value in dict(row).items()
+        if isinstance(value, str | int | float | bool | datetime | dict | list) or value is None
+    }
+
+
+def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
+    """The switch port a MAC is learned on; the access port when it is seen on uplinks too."""
+    hits = []
+    polled = 0
+    for device, status in devices:
+        fdb = (status.data or {}).get("fdb", []) if status is not None else []
+        polled += bool(fdb)
+        per_port = Counter(entry["if_index"] for entry in fdb)
+        for entry in fdb:
+            if entry["mac"] == mac:
+                hits.append((per_port[entry["if_index"]], device, status, entry))
+    if not hits:
+        why = "no switch has been polled with a forwarding table yet"
+        if polled:
+            why = f"the MAC is in none of the forwarding tables of {polled} polled switch(es)"
+        return {"found": False, "why": why}
+    macs_on_port, device, status, entry = min(hits, key=lambda hit: hit[0])
+    interface = find_interface(status, entry["if_index"])
+    return {
+        "found": True,
+        "device_id": device.id,
+        "switch": device.name,
+        "site": device.site,
+        "switch_status": status.status if status else "unknown",
+        "seen_at": iso(status.last_up_at if status else None),
+        "if_index": entry["if_index"],
+        "port": interface.get("name") or f"ifIndex {entry['if_index']}",
+        "bridge_port": entry["base_port"],
+        "vlan": entry.get("vlan"),
+        "macs_on_port": macs_on_port,
+        "uplink_suspected": macs_on_port > ACCESS_PORT_MACS,
+        "also_seen_on": sorted({hit[1].name for hit in hits if hit[1] is not device}),
+    }
+
+
+def find_interface(status: NetworkDeviceState | None, if_index: int) -> Report:
+    """One interface of a device's latest state, or {}."""
+    for item in (status.data or {}).get("interfaces", []) if status else []:
+        if item["if_index"] == if_index:
+            return dict(item)
+    return {}
+
+
+def port_parts(
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], location: Report, mac: str
+) -> Report:
+    """Link and errors, PoE and LLDP(-MED) of the port the MAC is on."""
+    if not location.get("found"):
+        why = "the MAC was not found on a switch port"
+        return {"link": {"why": why}, "poe": {"why": why}, "lldp": {"why": why}}
+    status = next(state for device, state in devices if device.id == location["device_id"])
+    if_index = location["if_index"]
+    return {
+        "link": link_part(find_interface(status, if_index)),
+        "poe": poe_part(status, if_index),
+        "lldp": lldp_part(status, if_index, mac),
+    }
+
+
+def link_part(interface: Report) -> Report:
+    """Link state, speed and error counters of a port."""
+    if not interface:
+        return {"why": "the switch did not report this interface in ifTable"}
+    counters = interface.get("counters", {})
+    rates = interface.get("rates", {})
+    return {
+        "oper_status": interface.get("oper_status"),
+        "admin_status": interface.get("admin_status"),
+        "speed_mbps": (interface.get("speed_bps") or 0) // 1_000_000 or None,
+        "errors": {
+            name: counters[name]
+            for name in ("in_errors", "out_errors", "in_discards", "out_discards")
+            if name in counters
+        },
+        "error_rates": {name: value for name, value in rates.items() if "errors" in name},
+        "status_from_trap_at": interface.get("status_from_trap_at"),
+    }
+
+
+def poe_part(status: NetworkDeviceState | None, if_index: int) -> Report:
+    """The PSE state of the port, or why there is none."""
+    ports = (status.data or {}).get("poe", []) if status else []
+    if not ports:
+        return {"why": "the switch reports no PoE (POWER-ETHERNET-MIB) table"}
+    for port in ports:
+        if port.get("if_index") == if_index:
+            return {
+                "detection": port["detection"],
+                "power_class": port.get("power_class"),
+                "admin_enabled": port.get("admin_enabled"),
+                "priority": port.get("priority"),
+                "pse_port": f"{port['group']}.{port['port']}",
+            }
+    return {"why": "the switch reports PoE, but not for this port"}
+
+
+def lldp_part(status: NetworkDeviceState | None, if_index: int, mac: str) -> Report:
+    """LLDP neighbours on the port; the phone's own LLDP-MED data first."""
+    neighbours = [
+        item
+        for item in ((status.data or {}).get("lldp", []) if status else [])
+        if item.get("if_index") == if_index
+    ]
+    if not neighbours:
+        return {"why": "no LLDP neighbour on this port (the phone sends no LLDP, or LLDP is off)"}
+    neighbours.sort(key=lambda item: mac not in (item["port_id"], item["chassis_id"]))
+    return {"phone": neighbours[0], "neighbours": neighbours}
+
+
+def router_part(
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], site: str | None
+) -> Report:
+    """The site router's reachability and uptime."""
+    routers = [(device, status) for device, status in devices if device.role == "router"]
+    same_site = [item for item in routers if site and item[0].site == site]
+    candidates = same_site or routers
+    if not candidates:
+        return {"why": f"no router in the inventory for site {site or '(unknown site)'}"}
+    device, status = candidates[0]
+    part: Report = {"device_id": device.id, "name": device.name, "site": device.site}
+    if status is None or status.status == "unknown":
+        return {**part, "status": "unknown", "why": "not polled yet"}
+    uptime = (status.data.get("system") or {}).get("uptime_ticks")
+    return {
+        **part,
+        "status": status.status,
+        "reason": status.reason,
+        "checked_at": iso(status.checked_at),
+        "down_since": iso(status.down_since),
+        "uptime": format_uptime(uptime) if uptime is not None else None,
+        "uptime_as_of": iso(status.last_up_at),
+    }
+
+
+def trap_part(session: Session, device_ids: list[int], if_index: int | None) -> list[Report]:
+    """Recent traps of the switch and router; the phone's port marked."""
+    return [
+        trap_json(trap, on_port=trap.if_index is not None and trap.if_index == if_index)
+        for trap in network_state.recent_traps(session, device_ids, TRAP_LIMIT)
+    ]
+
+
+def trap_json(trap: NetworkTrap, on_port: bool = False) -> Report:
+    """A stored trap as JSON."""
+    return {
+        "received_at": iso(trap.received_at),
+        "name": trap.name,
+        "source": trap.source,
+        "if_index": trap.if_index,
+        "on_phone_port": on_port,
+    }
+
+
+def diagnose_device(session: Session, target: str) -> Report:
+    """Status, uptime, interfaces with trouble and recent traps of one router or switch."""
+    tenant_name, _, name = target.rpartition("/")
+    query = select(NetworkDevice, Tenant.name).join(Tenant).where(NetworkDevice.name == name)
+    if tenant_name:
+        query = query.where(Tenant.name == tenant_name)
+    rows = session.execute(query).all()
+    if len(rows) != 1:
+        problem = (
+            "is not a MAC and no network device is called" if not rows else "names several devices:"
+        )
+        raise NotFound(f"{target!r} {problem} {name!r}; use TENANT/NAME or a MAC")
+    device, owner = rows[0]
+    status = session.get(NetworkDeviceState, device.id)
+    data = status.data if status is not None else {}
+    troubled = [
+        link_part(item) | {"port": item["name"]}
+        for item in data.get("interfaces", [])
+        if item.get("oper_status") != "up"
+        and item.get("admin_status") == "up"
+        or any(item.get("counters", {}).get(name) for name in ("in_errors", "out_errors"))
+    ]
+    return {
+        "device": {
+            "tenant": owner,
+            "name": device.name,
+            "role": device.role,
+            "site": device.site,
+            "address": f"{device.address}:{device.port}",
+        },
+        "status": status.status if status else "unknown",
+        "reason": status.reason if status else "not polled yet",
+        "checked_at": iso(status.checked_at if status else None),
+        "uptime": format_uptime(data.get("system", {}).get("uptime_ticks")),
+        "system": data.get("system", {}),
+        "interfaces_with_trouble": troubled,
+        "traps": [trap_json(trap) for trap in network_state.recent_traps(session, [device.id])],
+    }
+
+
+def format_uptime(ticks: int | None) -> str | None:
+    """TimeTicks (1/100 s) as ``3d 04:05:06``."""
+    if ticks is None:
+        return None
+    seconds = ticks // 100
+    days, rest = divmod(seconds, 86_400)
+    return f"{days}d {rest // 3600:02d}:{rest % 3600 // 60:02d}:{rest % 60:02d}"
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A time as ISO 8601, or None."""
+    return moment.isoformat() if moment is not None else None

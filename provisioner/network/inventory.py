@@ -1,0 +1,195 @@
+"""The inventory of routers and switches per tenant and site; SNMP secrets encrypted at rest."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from provisioner.network.snmp import Credentials, Target
+from provisioner.security import audit
+from provisioner.security.secrets import SecretBox
+from provisioner.store.models import NetworkDevice, Site, Tenant
+from provisioner.tenants.repository import find_tenant
+from provisioner.tenants.validation import parse_model
+
+DeviceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+Secret = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# RFC 3414: a USM passphrase must be at least 8 characters; net-snmp refuses shorter ones.
+UsmKey = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+SECRET_FIELDS = ("community", "auth_key", "priv_key")
+
+
+class NetworkDeviceInput(BaseModel):
+    """A router or switch as the API and CLI accept it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: DeviceName
+    role: Literal["router", "switch"]
+    site: str | None = None
+    address: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    port: int = Field(default=161, ge=1, le=65535)
+    snmp_version: Literal["2c", "3"] = "2c"
+    community: Secret | None = None
+    v3_user: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    auth_protocol: Literal["SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512"] | None = None
+    auth_key: UsmKey | None = None
+    priv_protocol: Literal["AES", "AES-192", "AES-256", "AES-192-Cisco", "AES-256-Cisco"] | None = (
+        None
+    )
+    priv_key: UsmKey | None = None
+    context: str = ""
+    engine_id: Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9A-Fa-f]{10,64}$")] | None = None
+    poll_interval: int = Field(default=300, ge=10, le=86_400)
+    timeout: float = Field(default=2.0, gt=0, le=30)
+    retries: int = Field(default=1, ge=0, le=5)
+    max_repetitions: int = Field(default=25, ge=1, le=100)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _credentials(self) -> NetworkDeviceInput:
+        if self.snmp_version == "2c" and not self.community:
+            raise ValueError("community: SNMP v2c needs a community")
+        if self.snmp_version == "3":
+            missing = [
+                name
+                for name in ("v3_user", "auth_protocol", "auth_key", "priv_protocol", "priv_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"SNMP v3 authPriv needs {', '.join(missing)}")
+        return self
+
+
+def parse_device(data: Any) -> NetworkDeviceInput:
+    """Validate an API body or CLI options; ValidationFailed names every bad field."""
+    device = parse_model(NetworkDeviceInput, data)
+    if device.engine_id:
+        device.engine_id = device.engine_id.lower().removeprefix("0x")
+    return device
+
+
+def add_device(
+    session: Session, tenant_name: str, device: NetworkDeviceInput, box: SecretBox, actor: str
+) -> NetworkDevice:
+    """Store a new device; its secrets only encrypted. Audited."""
+    tenant = find_tenant(session, tenant_name)
+    check_site(session, tenant, device.site)
+    existing = session.scalar(
+        select(NetworkDevice).where(
+            NetworkDevice.tenant_id == tenant.id, NetworkDevice.name == device.name
+        )
+    )
+    if existing is not None:
+        raise Conflict(f"tenant {tenant_name} already has a network device {device.name!r}")
+    fields = device.model_dump(exclude=set(SECRET_FIELDS))
+    row = NetworkDevice(tenant_id=tenant.id, **fields)
+    for secret in SECRET_FIELDS:
+        value = getattr(device, secret)
+        setattr(row, f"{secret}_encrypted", box.encrypt(value) if value else None)
+    session.add(row)
+    session.flush()
+    changes = {
+        **fields,
+        **{secret: audit.REDACTED for secret in SECRET_FIELDS if getattr(device, secret)},
+    }
+    audit.record(session, actor, "create", "network_device", device.name, tenant_name, changes)
+    return row
+
+
+def check_site(session: Session, tenant: Tenant, site: str | None) -> None:
+    """A device's site must be one of the tenant's sites."""
+    if site is None:
+        return
+    names = set(session.scalars(select(Site.name).where(Site.tenant_id == tenant.id)))
+    if site not in names:
+        known = ", ".join(sorted(names)) or "none yet"
+        raise ValidationFailed(
+            [FieldProblem("site", f"tenant {tenant.name} has no site {site!r} (sites: {known})")]
+        )
+
+
+def find_device(session: Session, tenant_name: str, name: str) -> NetworkDevice:
+    """The tenant's device called ``name``; NotFound otherwise."""
+    tenant = find_tenant(session, tenant_name)
+    row = session.scalar(
+        select(NetworkDevice).where(
+            NetworkDevice.tenant_id == tenant.id, NetworkDevice.name == name
+        )
+    )
+    if row is None:
+        raise NotFound(f"tenant {tenant_name} has no network device {name!r}")
+    return row
+
+
+def list_devices(session: Session, tenant_name: str | None = None) -> list[NetworkDevice]:
+    """Every device (of one tenant), by tenant and name."""
+    query = select(NetworkDevice).join(Tenant).order_by(Tenant.name, NetworkDevice.name)
+    if tenant_name is not None:
+        query = query.where(Tenant.id == find_tenant(session, tenant_name).id)
+    return list(session.scalars(query))
+
+
+def remove_device(session: Session, tenant_name: str, name: str, actor: str) -> None:
+    """Delete a device with its state, history and traps. Audited."""
+    row = find_device(session, tenant_name, name)
+    session.delete(row)
+    audit.record(session, actor, "delete", "network_device", name, tenant_name, {})
+
+
+def device_json(row: NetworkDevice, tenant_name: str) -> dict[str, Any]:
+    """A device as the API shows it: secrets never, only whether they are set."""
+    return {
+        "tenant": tenant_name,
+        "name": row.name,
+        "role": row.role,
+        "site": row.site,
+        "address": row.address,
+        "port": row.port,
+        "snmp_version": row.snmp_version,
+        "v3_user": row.v3_user,
+        "auth_protocol": row.auth_protocol,
+        "priv_protocol": row.priv_protocol,
+        "context": row.context,
+        "engine_id": row.engine_id,
+        "poll_interval": row.poll_interval,
+        "timeout": row.timeout,
+        "retries": row.retries,
+        "max_repetitions": row.max_repetitions,
+        "enabled": row.enabled,
+        "secrets_set": [name for name in SECRET_FIELDS if getattr(row, f"{name}_encrypted")],
+    }
+
+
+def credentials_of(row: NetworkDevice, box: SecretBox) -> Credentials:
+    """Decrypted credentials for the poller (in memory only, never logged)."""
+
+    def reveal(column: str | None) -> str | None:
+        return box.decrypt(column) if column else None
+
+    return Credentials(
+        version=row.snmp_version,
+        community=reveal(row.community_encrypted),
+        user=row.v3_user,
+        auth_protocol=row.auth_protocol,
+        auth_key=reveal(row.auth_key_encrypted),
+        priv_protocol=row.priv_protocol,
+        priv_key=reveal(row.priv_key_encrypted),
+        context=row.context,
+    )
+
+
+def target_of(row: NetworkDevice, box: SecretBox) -> Target:
+    """How the poller reaches ``row``."""
+    return Target(
+        host=row.address,
+        port=row.port,
+        credentials=credentials_of(row, box),
+        timeout=row.timeout,
+        retries=row.retries,
+        max_repetitions=row.max_repetitions,
+    )

@@ -1,0 +1,227 @@
+"""The SNMP poller: one long-lived pysnmp engine, bounded concurrency, an interval per device.
+
+Each device is polled on its own interval; at most ``NETWORK_POLL_CONCURRENCY`` polls run at
+once and each device has one request in flight at a time. A device that stops answering, even
+in the middle of a walk, is marked down with the reason and the others go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from provisioner.errors import SnmpFailure
+from provisioner.network import collect, state
+from provisioner.network.inventory import target_of
+from provisioner.network.snmp import SnmpClient, SnmpReader, Target
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+from provisioner.store.models import NetworkDevice, NetworkDeviceState
+
+log = logging.getLogger(__name__)
+# How often the running poller re-reads the inventory (devices added or removed meanwhile).
+INVENTORY_REFRESH_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class PollJob:
+    """One device to poll: its id, name, target and interval."""
+
+    device_id: int
+    name: str
+    target: Target
+    interval: int
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    """How one poll ended."""
+
+    device_id: int
+    name: str
+    status: str
+    kind: str = ""
+    reason: str = ""
+
+
+class Poller:
+    """Polls the inventory of one app; create and run it inside one event loop."""
+
+    def __init__(self, app: Flask, client: SnmpReader | None = None) -> None:
+        self.app = app
+        self.client: SnmpReader = client or SnmpClient()
+        self.limit = asyncio.Semaphore(int(app.config["NETWORK_POLL_CONCURRENCY"]))
+        self.keep = int(app.config["NETWORK_HISTORY_LIMIT"])
+        self.deadline = float(app.config["NETWORK_POLL_DEADLINE"])
+
+    def jobs(self, names: Iterable[str] | None = None) -> list[PollJob]:
+        """The enabled devices (optionally only those named), with decrypted credentials."""
+        box = get_secret_box(self.app)
+        with get_store(self.app).reading() as session:
+            query = select(NetworkDevice).where(NetworkDevice.enabled.is_(True))
+            if names is not None:
+                query = query.where(NetworkDevice.name.in_(list(names)))
+            rows = session.scalars(query.order_by(NetworkDevice.id)).all()
+            return [
+                PollJob(row.id, row.name, target_of(row, box), row.poll_interval) for row in rows
+            ]
+
+    async def poll(self, job: PollJob) -> PollResult:
+        """Poll one device and store the outcome; never raises for a device's failure."""
+        async with self.limit:
+            try:
+                # A poll may not outlast its interval (huge tables on a slow device).
+                deadline = min(job.interval, self.deadline)
+                system, walked = await asyncio.wait_for(
+                    collect.collect(self.client, job.target), timeout=deadline
+                )
+            except TimeoutError:
+                reason = f"the poll took longer than {deadline:g} s (interval or deadline)"
+                await asyncio.to_thread(self.save_down, job, "timeout", reason)
+                return PollResult(job.device_id, job.name, "down", "timeout", reason)
+            except SnmpFailure as failure:
+                await asyncio.to_thread(self.save_down, job, failure.kind, failure.reason)
+                return PollResult(job.device_id, job.name, "down", failure.kind, failure.reason)
+            except Exception as exc:  # noqa: BLE001 - one broken device must not stop the rest
+                log.warning("polling %s failed", job.name, exc_info=True)
+                await asyncio.to_thread(
+                    self.save_down, job, "error", f"{type(exc).__name__}: {exc}"
+                )
+                return PollResult(job.device_id, job.name, "down", "error", str(exc))
+        try:
+            await asyncio.to_thread(self.save_up, job, system, walked)
+        except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
+            log.error("could not store the poll of %s", job.name, exc_info=True)
+            return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
+        return PollResult(job.device_id, job.name, "up")
+
+    def save_up(self, job: PollJob, system: Any, walked: Any) -> None:
+        """Parse and store a good poll (in a worker thread: the store is synchronous)."""
+        with get_store(self.app).transaction() as session:
+            row = session.get(NetworkDeviceState, job.device_id)
+            # After an outage the last good counters still give rates (or show a restart).
+            previous = row.data if row is not None and row.data else None
+            data = collect.build_state(system, walked, previous)
+            state.record_up(session, job.device_id, data, collect.poll_summary(data), self.keep)
+
+    def save_down(self, job: PollJob, kind: str, reason: str) -> None:
+        """Store a failed poll."""
+        with get_store(self.app).transaction() as session:
+            state.record_down(session, job.device_id, kind, reason, self.keep)
+
+    async def run_once(self, names: Iterable[str] | None = None) -> list[PollResult]:
+        """Poll every enabled device (or those named) once, concurrently within the limit."""
+        jobs = await asyncio.to_thread(self.jobs, names)
+        return list(await asyncio.gather(*(self.poll(job) for job in jobs)))
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        """Poll each device on its interval until ``stop`` is set."""
+        due: dict[int, float] = {}
+        running: set[asyncio.Task[PollResult]] = set()
+        jobs: list[PollJob] = []
+        refreshed = 0.0
+        while not stop.is_set():
+            now = time.monotonic()
+            if now - refreshed >= INVENTORY_REFRESH_SECONDS:
+                jobs, refreshed = await asyncio.to_thread(self.jobs), now
+            busy = {task.get_name() for task in running}
+            for job in jobs:
+                if due.get(job.device_id, 0.0) <= now and str(job.device_id) not in busy:
+                    due[job.device_id] = now + job.interval
+                    task = asyncio.create_task(self.poll(job), name=str(job.device_id))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+            next_due = min(due.values(), default=now + 1.0)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(max(next_due - now, 0.05), 1.0))
+            except TimeoutError:
+                pass
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def run_poll_once(app: Flask, names: Iterable[str] | None = None) -> list[PollResult]:
+    """Poll once from synchronous code (the CLI)."""
+
+    async def main() -> list[PollResult]:
+        poller = Poller(app)
+        try:
+            return await poller.run_once(names)
+        finally:
+            poller.client.close()
+
+    return asyncio.run(main())
+
+
+async def refresh_senders(receiver: Any, stop: asyncio.Event) -> None:
+    """Let devices added to the inventory send traps, without a restart."""
+    while receiver is not None and not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=INVENTORY_REFRESH_SECONDS)
+        except TimeoutError:
+            receiver.refresh()  # in the loop: pysnmp engines are not thread-safe
+
+
+def start_background(app: Flask) -> Callable[[], None]:
+    """Run the poller (and the trap receiver when enabled) in a thread; returns its stopper."""
+    from provisioner.network import traps
+
+    loop = asyncio.new_event_loop()
+    stop_holder: list[asyncio.Event] = []
+    failures: list[BaseException] = []
+    ready = threading.Event()
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_holder.append(stop)
+        # The engine and the trap socket must be made inside the running loop (pysnmp pitfall).
+        try:
+            poller = Poller(app) if app.config["NETWORK_POLLER_ENABLED"] else None
+            receiver = traps.TrapReceiver(app) if app.config["NETWORK_TRAPS_ENABLED"] else None
+            if receiver is not None:
+                receiver.start()
+        except Exception as exc:  # noqa: BLE001 - handed to the starting thread below
+            failures.append(exc)
+            return
+        finally:
+            ready.set()
+        refreshing = asyncio.create_task(refresh_senders(receiver, stop))
+        try:
+            if poller is not None:
+                await poller.run_forever(stop)
+            else:
+                await stop.wait()
+        finally:
+            refreshing.cancel()
+            if receiver is not None:
+                receiver.close()
+            if poller is not None:
+                poller.client.close()
+
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(main(),), name="network-poller", daemon=True
+    )
+    thread.start()
+    ready.wait(timeout=30)
+    if failures:
+        thread.join(timeout=30)
+        loop.close()
+        raise failures[0]
+
+    def stopper() -> None:
+        if stop_holder:
+            loop.call_soon_threadsafe(stop_holder[0].set)
+        thread.join(timeout=30)
+        if not thread.is_alive():
+            loop.close()
+
+    return stopper

@@ -1,0 +1,173 @@
+"""A diagnose report as plain text for a support agent on the phone with a customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Report = dict[str, Any]
+
+
+def as_text(report: Report) -> str:
+    """The report, one topic per block, missing data said with its reason."""
+    if "device" in report:
+        return device_text(report)
+    lines = [f"Diagnosis for MAC {report['mac']}", ""]
+    for title, render in (
+        ("Phone", phone_lines),
+        ("Boots", boot_lines),
+        ("Switch port", location_lines),
+        ("Link", link_lines),
+        ("PoE", poe_lines),
+        ("LLDP-MED", lldp_lines),
+        ("Site router", router_lines),
+        ("Recent traps", trap_lines),
+    ):
+        lines.append(f"{title}:")
+        lines += [f"  {line}" for line in render(report)]
+    return "\n".join(lines) + "\n"
+
+
+def why(part: Report) -> list[str]:
+    """The reason a part has no data."""
+    return [f"unknown - {part['why']}"]
+
+
+def phone_lines(report: Report) -> list[str]:
+    """Pairing: tenant, model, site and lines."""
+    phone = report["phone"]
+    if not phone["known"]:
+        return [f"NOT PAIRED - {phone['why']}"]
+    lines = ", ".join(f"{line['number']} {line['name']}".strip() for line in phone["lines"])
+    model = " ".join(part for part in (phone["vendor"], phone["model"]) if part) or "model unknown"
+    return [
+        f"paired with tenant {phone['tenant']} ({model}), site {phone['site'] or 'not set'}",
+        f"lines: {lines or 'none'}",
+    ]
+
+
+def boot_lines(report: Report) -> list[str]:
+    """The last boots (configuration requests) from the device timeline."""
+    boots = report["boots"]
+    if not boots.get("events"):
+        return [boots.get("why", "no boot records")]
+    return [event_line(event) for event in boots["events"]]
+
+
+def event_line(event: Report) -> str:
+    """One timeline event: when, what was asked, how it was answered (known columns first)."""
+    if "file" in event:
+        line = f"{event.get('at', '')} {event.get('protocol', '')} {event['file']}".strip()
+        if event.get("source"):
+            line += f" from {event['source']}"
+        return line + (f": {event['answer']}" if event.get("answer") else "")
+    hidden = ("id", "mac", "tenant_id")
+    return " ".join(str(value) for key, value in event.items() if key not in hidden)
+
+
+def location_lines(report: Report) -> list[str]:
+    """The switch and port the MAC is learned on."""
+    location = report["location"]
+    if not location["found"]:
+        return [f"not found - {location['why']}"]
+    lines = [
+        f"switch {location['switch']} (site {location['site'] or '-'}), port {location['port']} "
+        f"(ifIndex {location['if_index']}, bridge port {location['bridge_port']}, "
+        f"VLAN {location['vlan'] or '-'})",
+        f"switch is {location['switch_status']}; forwarding table as of {location['seen_at']}",
+    ]
+    if location["uplink_suspected"]:
+        lines.append(f"careful: {location['macs_on_port']} MACs on this port, it may be an uplink")
+    return lines
+
+
+def link_lines(report: Report) -> list[str]:
+    """Link state, speed and error counters of the port."""
+    link = report["link"]
+    if "why" in link:
+        return why(link)
+    speed = f"{link['speed_mbps']} Mb/s" if link["speed_mbps"] else "speed unknown"
+    lines = [f"link {link['oper_status']} (admin {link['admin_status']}), {speed}"]
+    if link.get("status_from_trap_at"):
+        lines.append(f"link state from a trap at {link['status_from_trap_at']}")
+    errors = ", ".join(f"{name} {value}" for name, value in link["errors"].items())
+    lines.append(f"errors: {errors or 'none reported'}")
+    return lines
+
+
+def poe_lines(report: Report) -> list[str]:
+    """PoE detection state, class and admin state of the port."""
+    poe = report["poe"]
+    if "why" in poe:
+        return why(poe)
+    enabled = {True: "enabled", False: "DISABLED", None: "admin state unknown"}[
+        poe["admin_enabled"]
+    ]
+    return [f"{poe['detection']}, {poe['power_class'] or 'class unknown'}, {enabled}"]
+
+
+def lldp_lines(report: Report) -> list[str]:
+    """The phone's LLDP neighbour entry and its LLDP-MED inventory."""
+    lldp = report["lldp"]
+    if "why" in lldp:
+        return why(lldp)
+    phone = lldp["phone"]
+    med = phone.get("med", {})
+    lines = [f"neighbour {phone['sys_name'] or phone['chassis_id']} (port id {phone['port_id']})"]
+    if med:
+        inventory = " ".join(str(med[key]) for key in ("manufacturer", "model") if med.get(key))
+        lines.append(
+            f"model {inventory or 'not sent'}, firmware {med.get('firmware_revision', '-')}"
+        )
+        lines.append(
+            f"serial {med.get('serial_number', '-')}, class {med.get('device_class', '-')}"
+        )
+        if med.get("voice_vlan") is not None:
+            lines.append(f"voice VLAN {med['voice_vlan']}, DSCP {med.get('voice_dscp')}")
+    else:
+        lines.append("no LLDP-MED data from this neighbour")
+    return lines
+
+
+def router_lines(report: Report) -> list[str]:
+    """The site router's reachability and uptime."""
+    router = report["router"]
+    if "name" not in router:
+        return why(router)
+    if router["status"] == "up":
+        return [
+            f"{router['name']} is up, uptime {router['uptime']} (as of {router['uptime_as_of']})"
+        ]
+    if router["status"] == "down":
+        return [f"{router['name']} is DOWN since {router['down_since']}: {router['reason']}"]
+    return [f"{router['name']}: {router.get('why', 'status unknown')}"]
+
+
+def trap_lines(report: Report) -> list[str]:
+    """Recent traps of the switch and router."""
+    if not report["traps"]:
+        return ["none received"]
+    return [
+        f"{trap['received_at']} {trap['name']}"
+        + (f" ifIndex {trap['if_index']}" if trap["if_index"] is not None else "")
+        + (" (the phone's port)" if trap["on_phone_port"] else "")
+        for trap in report["traps"]
+    ]
+
+
+def device_text(report: Report) -> str:
+    """A router or switch report."""
+    device = report["device"]
+    lines = [
+        f"{device['role']} {device['tenant']}/{device['name']} at {device['address']}, "
+        f"site {device['site'] or '-'}",
+        f"status: {report['status']}" + (f" - {report['reason']}" if report["reason"] else ""),
+        f"checked at: {report['checked_at'] or 'never'}; uptime: {report['uptime'] or 'unknown'}",
+        "interfaces with trouble:",
+    ]
+    lines += [
+        f"  {item['port']}: link {item['oper_status']}, errors {item['errors'] or 'none'}"
+        for item in report["interfaces_with_trouble"]
+    ] or ["  none"]
+    lines.append("recent traps:")
+    lines += [f"  {trap['received_at']} {trap['name']}" for trap in report["traps"]] or ["  none"]
+    return "\n".join(lines) + "\n"

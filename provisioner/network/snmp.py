@@ -1,0 +1,349 @@
+"""The pysnmp edge: one long-lived engine, GETs and multi-column GETBULK walks, error kinds.
+
+Only this module (and `traps.py`) imports pysnmp. It turns pyasn1 values into plain Python
+(`int`, `bytes`, OID tuples) for the pure parsers, and every failure into a `SnmpFailure` whose
+``kind`` tells a timeout (silence), an authentication failure (the agent said no) and an
+unreachable device (the network said no) apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity.rfc3413 import cmdgen
+from pysnmp.hlapi.v3arch import asyncio as hlapi
+from pysnmp.hlapi.v3arch.asyncio.cmdgen import LCD
+from pysnmp.proto import errind
+from pysnmp.proto.rfc1902 import Null, ObjectName
+from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
+
+from provisioner.errors import SnmpFailure
+from provisioner.network import parse
+from provisioner.network.oids import Oid
+
+AUTH_PROTOCOLS: dict[str, Any] = {
+    "SHA": hlapi.USM_AUTH_HMAC96_SHA,
+    "SHA-224": hlapi.USM_AUTH_HMAC128_SHA224,
+    "SHA-256": hlapi.USM_AUTH_HMAC192_SHA256,
+    "SHA-384": hlapi.USM_AUTH_HMAC256_SHA384,
+    "SHA-512": hlapi.USM_AUTH_HMAC384_SHA512,
+}
+# AES-192/256 key extension differs by vendor: net-snmp uses Blumenthal, Cisco uses Reeder.
+PRIV_PROTOCOLS: dict[str, Any] = {
+    "AES": hlapi.USM_PRIV_CFB128_AES,
+    "AES-192": hlapi.USM_PRIV_CFB192_AES_BLUMENTHAL,
+    "AES-256": hlapi.USM_PRIV_CFB256_AES_BLUMENTHAL,
+    "AES-192-Cisco": hlapi.USM_PRIV_CFB192_AES,
+    "AES-256-Cisco": hlapi.USM_PRIV_CFB256_AES,
+}
+AUTHENTICATION_ERRORS = (
+    errind.UnknownUserName,
+    errind.WrongDigest,
+    errind.AuthenticationError,
+    errind.AuthenticationFailure,
+    errind.UnknownSecurityName,
+    errind.DecryptionError,
+    errind.UnsupportedSecurityLevel,
+    errind.UnknownCommunityName,
+    errind.NotInTimeWindow,
+)
+# Linux caps this at net.core.rmem_max (often 208 KiB; raise it on a large poller).
+RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+UNREACHABLE_ERRNOS = frozenset(
+    {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """How to talk to one agent (secrets already decrypted, kept in memory only)."""
+
+    version: str
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = None
+    priv_protocol: str | None = None
+    priv_key: str | None = None
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An agent's address, credentials and request options."""
+
+    host: str
+    port: int
+    credentials: Credentials
+    timeout: float = 2.0
+    retries: int = 1
+    max_repetitions: int = 25
+
+
+def plain_value(value: Any) -> parse.Value:
+    """A pyasn1 value as int, bytes or an OID tuple; None for noSuch*/endOfMibView."""
+    if isinstance(value, NoSuchObject | NoSuchInstance | EndOfMibView):
+        return None
+    type_name = type(value).__name__
+    if type_name == "ObjectIdentifier" or type_name == "ObjectName":
+        return tuple(value)
+    if type_name == "IpAddress":
+        return bytes(value.asOctets())
+    if hasattr(value, "asOctets"):
+        return bytes(value.asOctets())
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value).encode()
+
+
+class SnmpReader(Protocol):
+    """What the poller needs from an SNMP library; another (e.g. gufo_snmp) could serve it."""
+
+    async def get(self, target: Target, names: Sequence[Oid]) -> dict[Oid, parse.Value]:
+        """GET scalars; missing ones as None."""
+        ...
+
+    async def walk(
+        self, target: Target, columns: Sequence[Oid]
+    ) -> dict[Oid, dict[Oid, parse.Value]]:
+        """Rows of several columns, keyed by index."""
+        ...
+
+    async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
+        """Whether a column has at least one row."""
+        ...
+
+    def close(self) -> None:
+        """Release sockets."""
+        ...
+
+
+class SnmpClient:
+    """One pysnmp engine for the whole process; create it inside the running event loop."""
+
+    def __init__(self) -> None:
+        self.engine = hlapi.SnmpEngine()
+        self._transports: dict[tuple[str, int, float, int], Any] = {}
+        self._authentications: dict[Credentials, Any] = {}
+        self._buffer_enlarged = False
+
+    def close(self) -> None:
+        """Close the engine's sockets."""
+        self.engine.close_dispatcher()
+
+    async def transport(self, target: Target) -> Any:
+        """The transport for ``target``, created once (its address is resolved once)."""
+        key = (target.host, target.port, target.timeout, target.retries)
+        if key not in self._transports:
+            try:
+                self._transports[key] = await hlapi.UdpTransportTarget.create(
+                    (target.host, target.port), timeout=target.timeout, retries=target.retries
+                )
+            except Exception as exc:  # noqa: BLE001 - pysnmp raises its own error on DNS failure
+                raise SnmpFailure("unreachable", f"cannot resolve {target.host}: {exc}") from exc
+        return self._transports[key]
+
+    def authentication(self, credentials: Credentials) -> Any:
+        """CommunityData for v2c, UsmUserData for v3 (made once per set of credentials)."""
+        if credentials not in self._authentications:
+            self._authentications[credentials] = make_authentication(credentials)
+        return self._authentications[credentials]
+
+    def context(self, credentials: Credentials) -> Any:
+        """The v3 context (snmpsim selects a recording by it); empty for v2c."""
+        if credentials.version == "3" and credentials.context:
+            return hlapi.ContextData(contextName=credentials.context)
+        return hlapi.ContextData()
+
+    async def get(self, target: Target, names: Sequence[Oid]) -> dict[Oid, parse.Value]:
+        """GET ``names``; values the agent lacks come back as None."""
+        bindings = await self.request(target, names)
+        return {tuple(name): plain_value(value) for name, value in bindings}
+
+    async def walk(
+        self, target: Target, columns: Sequence[Oid]
+    ) -> dict[Oid, dict[Oid, parse.Value]]:
+        """Walk several table columns at once with GETBULK; rows keyed by index per column."""
+        results: dict[Oid, dict[Oid, parse.Value]] = {column: {} for column in columns}
+        cursors = {column: column for column in columns}
+        for _ in range(100_000):  # bounded: a broken agent cannot loop us forever
+            active = list(cursors)
+            if not active:
+                break
+            repetitions = max(1, target.max_repetitions // len(active))
+            bindings = await self.bulk(target, [cursors[column] for column in active], repetitions)
+            advance(active, bindings, cursors, results)
+        return results
+
+    async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
+        """True when the agent has at least one row in ``column`` (one GETBULK of one row)."""
+        [(name, value)] = (await self.bulk(target, [column], 1))[:1] or [((), None)]
+        return name[: len(column)] == column and not isinstance(value, EndOfMibView)
+
+    async def bulk(
+        self, target: Target, starts: Sequence[Oid], repetitions: int
+    ) -> Sequence[tuple[Oid, parse.Value]]:
+        """One GETBULK; the answer as (OID, value) in wire order."""
+        bindings = await self.request(target, starts, repetitions)
+        return [(tuple(name), bulk_value(value)) for name, value in bindings]
+
+    async def request(
+        self, target: Target, names: Sequence[Oid], repetitions: int | None = None
+    ) -> Sequence[tuple[Any, Any]]:
+        """One GET (or GETBULK with ``repetitions``) of numeric OIDs; raw varbinds back.
+
+        This is pysnmp's command generator without the hlapi's MIB resolution of every
+        request and response varbind, which cost about half the CPU of a poll (profiled).
+        """
+        transport = await self.transport(target)
+        context = self.context(target.credentials)
+        address_name, _ = LCD.configure(
+            self.engine, self.authentication(target.credentials), transport, context.contextName
+        )
+        answer: asyncio.Future[tuple[Any, Any, Any]] = asyncio.get_running_loop().create_future()
+
+        def done(*arguments: Any) -> None:
+            _engine, _handle, error, status, _index, bindings, _context = arguments
+            if not answer.done():
+                answer.set_result((error, status, bindings))
+
+        request = [(ObjectName(name), Null("")) for name in names]
+        engine_id, context_name = context.contextEngineId, context.contextName
+        if repetitions is None:
+            cmdgen.GetCommandGenerator().send_varbinds(
+                self.engine, address_name, engine_id, context_name, request, done
+            )
+        else:
+            cmdgen.BulkCommandGenerator().send_varbinds(
+                self.engine, address_name, engine_id, context_name, 0, repetitions, request, done
+            )
+        error, status, bindings = await answer
+        if not self._buffer_enlarged:
+            self._buffer_enlarged = enlarge_receive_buffer(self.engine)
+        await self.raise_for(target, error, status)
+        return bindings or ()
+
+    async def raise_for(self, target: Target, error: Any, status: Any) -> None:
+        """Turn pysnmp's error indication or error status into a SnmpFailure."""
+        if error is None and not status:
+            return
+        if isinstance(error, errind.RequestTimedOut):
+            refusal = await probe_refusal(target.host, target.port)
+            if refusal:
+                raise SnmpFailure("unreachable", refusal)
+            seconds = target.timeout * (target.retries + 1)
+            hint = (
+                " (v3: a wrong privacy key also looks like this)"
+                if target.credentials.version == "3"
+                else ""
+            )
+            raise SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
+        if isinstance(error, AUTHENTICATION_ERRORS):
+            raise SnmpFailure("authentication", f"the agent refused our credentials ({error})")
+        if error is not None:
+            raise SnmpFailure("error", str(error))
+        raise SnmpFailure("error", f"agent error status {status.prettyPrint()}")
+
+
+def enlarge_receive_buffer(engine: Any) -> bool:
+    """Give the engine's one UDP socket a large receive buffer; True once done.
+
+    Answers to many requests in flight arrive in bursts while the loop is busy decoding
+    (v3 decryption above all); with the default buffer the kernel dropped some (measured:
+    RcvbufErrors, then 5 s timeouts), so polls of 50 v3 devices at once stalled.
+    """
+    try:
+        carrier = engine.transport_dispatcher.get_transport(udp.DOMAIN_NAME)
+        sock = carrier.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    except (AttributeError, KeyError, OSError, TypeError):
+        return False
+    return True
+
+
+def make_authentication(credentials: Credentials) -> Any:
+    """pysnmp's CommunityData (v2c) or UsmUserData (v3 authPriv) for ``credentials``."""
+    if credentials.version == "2c":
+        return hlapi.CommunityData(credentials.community or "", mpModel=1)
+    return hlapi.UsmUserData(
+        credentials.user or "",
+        credentials.auth_key,
+        credentials.priv_key,
+        authProtocol=AUTH_PROTOCOLS.get(credentials.auth_protocol or "", hlapi.USM_AUTH_NONE),
+        privProtocol=PRIV_PROTOCOLS.get(credentials.priv_protocol or "", hlapi.USM_PRIV_NONE),
+    )
+
+
+def bulk_value(value: Any) -> parse.Value | EndOfMibView:
+    """Like plain_value, but keeps endOfMibView so a walk knows where to stop."""
+    if isinstance(value, EndOfMibView):
+        return value
+    return plain_value(value)
+
+
+def advance(
+    active: Iterable[Oid],
+    bindings: Sequence[tuple[Oid, Any]],
+    cursors: dict[Oid, Oid],
+    results: dict[Oid, dict[Oid, parse.Value]],
+) -> None:
+    """Sort one GETBULK answer into its columns; drop columns that ran past their end."""
+    order = list(active)
+    finished: set[Oid] = set()
+    for position, (name, value) in enumerate(bindings):
+        column = order[position % len(order)]
+        if column in finished:
+            continue
+        inside = name[: len(column)] == column and len(name) > len(column)
+        if isinstance(value, EndOfMibView) or not inside or name <= cursors[column]:
+            finished.add(column)
+            continue
+        results[column][name[len(column) :]] = value
+        cursors[column] = name
+    for column in finished:
+        cursors.pop(column, None)
+    if not bindings:
+        for column in order:
+            cursors.pop(column, None)
+
+
+async def probe_refusal(host: str, port: int, seconds: float = 0.3) -> str | None:
+    """After a timeout: did the network refuse (ICMP unreachable)? Its reason, else None."""
+    loop = asyncio.get_running_loop()
+    refused: asyncio.Future[str] = loop.create_future()
+
+    class Probe(asyncio.DatagramProtocol):
+        def error_received(self, exc: Exception) -> None:
+            if isinstance(exc, OSError) and exc.errno in UNREACHABLE_ERRNOS:
+                if not refused.done():
+                    refused.set_result(describe_refusal(exc, host, port))
+
+    try:
+        transport, _ = await loop.create_datagram_endpoint(
+            Probe, remote_addr=(host, port), family=socket.AF_UNSPEC
+        )
+    except OSError as exc:
+        return describe_refusal(exc, host, port)
+    try:
+        # A zero byte: an agent drops it as unparsable; a closed port draws ICMP unreachable.
+        # (asyncio silently skips sending an empty datagram.)
+        transport.sendto(b"\x00")
+        return await asyncio.wait_for(refused, seconds)
+    except (TimeoutError, OSError):
+        return None
+    finally:
+        transport.close()
+
+
+def describe_refusal(exc: OSError, host: str, port: int) -> str:
+    """Words for a refusal: nothing listens, or no route to the host."""
+    if exc.errno == errno.ECONNREFUSED:
+        return f"nothing answers on {host} udp/{port} (ICMP port unreachable)"
+    return f"{host}: {exc.strerror or exc}"

@@ -1,0 +1,80 @@
+"""Network fixtures: real agents (snmpd, snmpsim) on loopback, apps with devices in inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from provisioner.network import inventory
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+from tests.network.agents import Snmpd, Snmpsim, snmpsim_available
+from tests.network.recordings import CISCO_C3750, HPE_PROCURVE, phone_switch, real_recording
+
+
+@pytest.fixture
+def snmpd_agent(tmp_path: Path) -> Iterator[Snmpd]:
+    """net-snmp snmpd on an ephemeral loopback port (v2c ``public``, v3 users in agents.py)."""
+    agent = Snmpd(tmp_path / "snmpd").start()
+    yield agent
+    agent.stop()
+
+
+@pytest.fixture(scope="session")
+def snmpsim_agent() -> Iterator[Snmpsim]:
+    """snmpsim serving our phone switch (``voip-switch``) and a real HP ProCurve."""
+    problem = snmpsim_available()
+    if problem:
+        pytest.fail(problem)
+    recordings = {
+        "voip-switch": phone_switch(),
+        "hpe-procurve": real_recording(HPE_PROCURVE),
+        "cisco-c3750": real_recording(CISCO_C3750),
+    }
+    agent = Snmpsim(recordings).start()
+    yield agent
+    agent.stop()
+
+
+def add_device(app: Flask, tenant: str = "demo", **fields: Any) -> int:
+    """Put a device in ``app``'s inventory (as the API would) and return its id."""
+    device = inventory.parse_device(fields)
+    with get_store(app).transaction() as session:
+        return inventory.add_device(session, tenant, device, get_secret_box(app), "test").id
+
+
+def v2c_device(name: str, port: int, community: str = "public", **extra: Any) -> dict[str, Any]:
+    """Fields of a v2c device on 127.0.0.1 with short timeouts."""
+    return {
+        "name": name,
+        "role": "switch",
+        "address": "127.0.0.1",
+        "port": port,
+        "community": community,
+        "timeout": 0.5,
+        "retries": 0,
+        **extra,
+    }
+
+
+def v3_device(name: str, port: int, auth_key: str = "authpass-123", **extra: Any) -> dict[str, Any]:
+    """Fields of a v3 authPriv (SHA/AES) device for snmpd's user ``monsha``."""
+    return {
+        "name": name,
+        "role": "router",
+        "address": "127.0.0.1",
+        "port": port,
+        "snmp_version": "3",
+        "v3_user": "monsha",
+        "auth_protocol": "SHA",
+        "auth_key": auth_key,
+        "priv_protocol": "AES",
+        "priv_key": "privpass-123",
+        "timeout": 0.5,
+        "retries": 0,
+        **extra,
+    }

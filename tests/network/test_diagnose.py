@@ -1,0 +1,179 @@
+"""`diagnose` of a phone's MAC on the switch recording, over the CLI and the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from provisioner.network.poller import run_poll_once
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app, token_for
+from tests.network.agents import Snmpd, Snmpsim
+from tests.network.conftest import add_device, v2c_device
+from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE, ROUTER_MAC
+
+SITE = "Kantoor Amsterdam"
+
+
+@pytest.fixture
+def polled(tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim) -> Flask:
+    """The demo tenant with its phone switch (snmpsim) and site router (snmpd), polled once."""
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-kantoor", snmpsim_agent.port, "voip-switch", site=SITE))
+    add_device(app, **v2c_device("rt-kantoor", snmpd_agent.port, role="router", site=SITE))
+    results = run_poll_once(app)
+    assert [result.status for result in results] == ["up", "up"], results
+    return app
+
+
+def test_diagnose_names_the_port_its_poe_and_the_phones_model(polled: Flask) -> None:
+    result = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE.upper()])
+    assert result.exit_code == 0, result.output
+    report = result.output
+    assert "paired with tenant demo (yealink T46U), site Kantoor Amsterdam" in report
+    assert "lines: 240 Marc" in report
+    assert "switch sw-kantoor (site Kantoor Amsterdam), port Gi0/3 (ifIndex 103" in report
+    assert "VLAN 20" in report
+    assert "link up (admin up), 1000 Mb/s" in report
+    assert "deliveringPower, class2, enabled" in report
+    assert "model Yealink SIP-T46U, firmware 108.86.0.20" in report
+    assert "voice VLAN 20, DSCP 46" in report
+    assert "rt-kantoor is up, uptime 0d 00:00:" in report
+    assert "no boot records" in report
+
+
+def test_api_diagnose_as_json_for_support_only(polled: Flask) -> None:
+    client = polled.test_client()
+    support = {"Authorization": f"Bearer {token_for(polled, 'support')}"}
+    technician = {"Authorization": f"Bearer {token_for(polled, 'technician')}"}
+    response = client.get(f"/api/v1/diagnose/{POLY_PHONE}", headers=support)
+    assert response.status_code == 200
+    report = response.json
+    assert report["phone"]["known"] is False  # the Poly is on the switch but not paired
+    assert (report["location"]["port"], report["location"]["if_index"]) == ("Gi0/4", 104)
+    assert report["poe"]["detection"] == "deliveringPower"
+    assert report["poe"]["power_class"] == "class3"
+    assert report["lldp"]["phone"]["med"]["model"] == "CCX 400"
+    assert report["router"]["status"] == "up"
+    assert client.get(f"/api/v1/diagnose/{POLY_PHONE}", headers=technician).status_code == 403
+    assert client.get("/api/v1/diagnose/not-a-mac", headers=support).status_code == 404
+
+
+def test_pc_behind_the_phone_is_on_the_same_port_with_the_phone_as_neighbour(
+    polled: Flask,
+) -> None:
+    client = polled.test_client()
+    support = {"Authorization": f"Bearer {token_for(polled, 'support')}"}
+    report = client.get(f"/api/v1/diagnose/{PC_BEHIND_PHONE}", headers=support).json
+    assert report["location"]["port"] == "Gi0/3"
+    assert report["location"]["vlan"] == 10
+    assert report["lldp"]["phone"]["sys_name"] == "SIP-T46U"
+
+
+def test_a_mac_seen_only_behind_the_uplink_is_flagged(polled: Flask) -> None:
+    support = {"Authorization": f"Bearer {token_for(polled, 'support')}"}
+    report = polled.test_client().get(f"/api/v1/diagnose/{ROUTER_MAC}", headers=support).json
+    assert report["location"]["port"] == "Gi0/8"
+    assert report["location"]["uplink_suspected"] is True
+    text_report = polled.test_cli_runner().invoke(args=["diagnose", ROUTER_MAC]).output
+    assert "careful: 7 MACs on this port, it may be an uplink" in text_report
+
+
+def test_missing_data_says_why(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("rt-kantoor", 161, role="router", site=SITE))
+    report = app.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
+    assert "not found - no switch has been polled with a forwarding table yet" in report
+    assert "Link:\n  unknown - the MAC was not found on a switch port" in report
+    assert "PoE:\n  unknown - the MAC was not found on a switch port" in report
+    assert "rt-kantoor: not polled yet" in report
+    assert "Recent traps:\n  none received" in report
+
+
+def test_boots_come_from_the_device_timeline_when_there_is_one(polled: Flask) -> None:
+    with get_store(polled).transaction() as session:
+        session.execute(
+            text(
+                "CREATE TABLE device_events (id INTEGER PRIMARY KEY, mac TEXT, "
+                "kind TEXT, at TEXT, detail TEXT)"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO device_events (mac, kind, at, detail) VALUES "
+                "('805ec0123456', 'boot', '2026-11-26T07:00:00', 'y000000000028.cfg'),"
+                "('805ec0123456', 'secret-release', '2026-11-26T07:00:01', '')"
+            )
+        )
+    report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
+    assert "boot 2026-11-26T07:00:00 y000000000028.cfg" in report
+    assert "secret-release" not in report
+
+
+def test_boots_from_the_phones_timeline_of_requests(polled: Flask) -> None:
+    # The shape of the phones domain's device_events: one row per configuration request.
+    with get_store(polled).transaction() as session:
+        session.execute(
+            text(
+                "CREATE TABLE device_events (id INTEGER PRIMARY KEY, tenant_id "
+                "INTEGER, mac TEXT, at TEXT, source TEXT, protocol TEXT, file TEXT, "
+                "user_agent TEXT, answer TEXT)"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO device_events (tenant_id, mac, at, source, protocol, "
+                "file, user_agent, answer) VALUES (1, '805ec0123456', "
+                "'2026-11-26T07:00:00', '192.0.2.55', 'http', '805ec0123456.cfg', "
+                "'Yealink SIP-T46U', 'full')"
+            )
+        )
+    report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
+    assert "2026-11-26T07:00:00 http 805ec0123456.cfg from 192.0.2.55: full" in report
+
+
+def test_real_hp_procurve_recording(tmp_path: Path, snmpsim_agent: Snmpsim) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-hp", snmpsim_agent.port, "hpe-procurve"))
+    [result] = run_poll_once(app)
+    assert result.status == "up"
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    report = app.test_client().get("/api/v1/diagnose/00:50:56:88:01:24", headers=support).json
+    assert (report["location"]["switch"], report["location"]["if_index"]) == ("sw-hp", 17)
+    assert report["poe"] == {"why": "the switch reports no PoE (POWER-ETHERNET-MIB) table"}
+
+
+def test_real_cisco_recording_maps_bridge_ports_to_if_indexes(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-c3750"))
+    [result] = run_poll_once(app)
+    assert result.status == "up"
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    report = app.test_client().get("/api/v1/diagnose/00:11:21:e7:f1:17", headers=support).json
+    location = report["location"]
+    # Bridge port 7 is ifIndex 10107 on this Catalyst: the port name comes from ifName.
+    assert (location["bridge_port"], location["if_index"], location["port"]) == (
+        7,
+        10107,
+        "Gi1/0/7",
+    )
+    assert report["link"]["oper_status"] == "up"
+
+
+def test_diagnose_a_device_by_name(polled: Flask) -> None:
+    result = polled.test_cli_runner().invoke(args=["diagnose", "demo/sw-kantoor"])
+    assert result.exit_code == 0, result.output
+    assert "switch demo/sw-kantoor" in result.output
+    assert "Gi0/5: link up, errors {'in_errors': 1234" in result.output
+    unknown = polled.test_cli_runner().invoke(args=["diagnose", "nothing-here"])
+    assert unknown.exit_code == 1
+    assert "use TENANT/NAME or a MAC" in unknown.output

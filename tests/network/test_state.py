@@ -1,0 +1,54 @@
+"""Latest state, bounded history and traps in the store, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provisioner.network import state
+from provisioner.store import get_store
+from provisioner.store.models import (
+    NetworkDevice,
+    NetworkDeviceState,
+    NetworkPollRecord,
+    NetworkTrap,
+    utc_now,
+)
+from tests.conftest import import_demo, make_app
+from tests.network.conftest import add_device, v2c_device
+
+
+def test_up_down_history_and_traps(tmp_path: Path, database_url: str) -> None:
+    app = make_app(tmp_path, database_url)
+    import_demo(app)
+    device_id = add_device(app, **v2c_device("sw", 161))
+    store = get_store(app)
+    interfaces = [{"if_index": 3, "name": "Gi0/3", "oper_status": "up", "counters": {}}]
+    with store.transaction() as session:
+        for _ in range(3):
+            state.record_up(session, device_id, {"interfaces": interfaces}, {"n": 1}, keep=2)
+    with store.transaction() as session:
+        state.record_down(session, device_id, "timeout", "no answer within 2 s", keep=2)
+        trap = NetworkTrap(
+            device_id=device_id,
+            received_at=utc_now(),
+            source="127.0.0.1:5000",
+            trap_oid="1.3.6.1.6.3.1.1.5.3",
+            name="linkDown",
+            if_index=3,
+            variables={},
+        )
+        state.store_trap(session, trap, keep=10)
+    with store.reading() as session:
+        row = session.get(NetworkDeviceState, device_id)
+        assert row is not None
+        assert (row.status, row.reason) == ("down", "timeout: no answer within 2 s")
+        assert row.down_since is not None and row.last_up_at is not None
+        assert row.data["interfaces"][0]["oper_status"] == "down"  # from the trap, at once
+        statuses = [record.status for record in state.history(session, device_id)]
+        assert statuses == ["down", "up"]
+    with store.transaction() as session:
+        session.delete(session.get(NetworkDevice, device_id))
+    with store.reading() as session:
+        assert session.query(NetworkPollRecord).count() == 0
+        assert session.query(NetworkTrap).count() == 0
+    store.dispose()
