@@ -71,3 +71,10 @@ class DeviceUnreachable(ProvisionerError):
 
 class SnmpTimeout(DeviceUnreachable):
     """An SNMP request timed out."""
+
+
+# TFTP
+
+
+class MalformedPacket(ProvisionerError):
+    """A datagram that is not a valid TFTP packet; the server answers or drops it and goes on."""

@@ -1,0 +1,264 @@
+"""The TFTP service: one listener thread, and one short-lived thread per read transfer.
+
+The listener only parses requests (a few microseconds) and never renders, reads files or waits
+for a client, so a slow render or a slow client holds up nothing but its own transfer.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable
+
+from provisioner.errors import MalformedPacket
+from provisioner.tftp.packets import (
+    MAXIMUM_BLOCK_SIZE,
+    ErrorCode,
+    Opcode,
+    Request,
+    clean_name,
+    encode_error,
+    negotiate,
+    opcode_of,
+    parse_request,
+    to_netascii,
+)
+from provisioner.tftp.sockets import Address, ListeningSocket, open_transfer_socket
+from provisioner.tftp.transfer import Outcome, RetransmitPolicy, send_content
+
+RenderFunction = Callable[[str, str], bytes | None]
+"""(requested file name, client IP) -> the file's bytes, or None when there is no such file."""
+
+logger = logging.getLogger(__name__)
+
+STRAY_OPCODES = (
+    Opcode.DATA,
+    Opcode.ACKNOWLEDGEMENT,
+    Opcode.ERROR,
+    Opcode.OPTION_ACKNOWLEDGEMENT,
+)
+
+
+class TftpService:
+    """Serves read requests by calling ``render``; refuses writes; survives any datagram."""
+
+    def __init__(
+        self,
+        render: RenderFunction,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        timeout_seconds: float = 1.0,
+        retries: int = 5,
+        max_transfers: int = 128,
+        max_block_size: int = MAXIMUM_BLOCK_SIZE,
+    ) -> None:
+        self.render = render
+        self.host = host
+        self.port = port
+        self.policy = RetransmitPolicy(timeout_seconds, retries)
+        self.max_transfers = max_transfers
+        self.max_block_size = max_block_size
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._clients: set[Address] = set()
+        self._transfer_sockets: set[socket.socket] = set()
+        self._transfer_threads: set[threading.Thread] = set()
+        self._listening: ListeningSocket | None = None
+        self._listener: threading.Thread | None = None
+
+    def start(self) -> tuple[str, int]:
+        """Bind, serve in background threads, and return the bound (host, port)."""
+        if self._listening is not None:
+            raise RuntimeError("this TFTP service is already started")
+        self._stopping.clear()
+        self._listening = ListeningSocket.bind(self.host, self.port)
+        self._listener = threading.Thread(
+            target=self._listen, args=(self._listening,), name="tftp-listener", daemon=True
+        )
+        self._listener.start()
+        return self._listening.address
+
+    def stop(self) -> None:
+        """Stop listening, end the transfers in progress, and wait (bounded) for their threads."""
+        listening, self._listening = self._listening, None
+        if listening is None:
+            return
+        self._stopping.set()
+        listening.interrupt()
+        with self._lock:
+            for transfer_socket in self._transfer_sockets:
+                interrupt(transfer_socket)
+            threads = list(self._transfer_threads)
+        if self._listener is not None:
+            self._listener.join(timeout=5)
+        for thread in threads:
+            # A render stuck in user code cannot be interrupted; its daemon thread is left.
+            thread.join(timeout=self.policy.timeout_seconds + 1)
+        listening.close()
+
+    @property
+    def active_transfers(self) -> int:
+        """How many requests are being rendered or sent now."""
+        with self._lock:
+            return len(self._clients)
+
+    def _listen(self, listening: ListeningSocket) -> None:
+        """The listener loop: one datagram at a time; nothing in it may end the loop."""
+        while not self._stopping.is_set():
+            received = listening.receive()
+            if received is None:
+                continue
+            datagram, client, local_host = received
+            try:
+                self._handle_datagram(datagram, client, local_host)
+            except Exception:  # the last line of defence: log it and keep serving
+                logger.exception("TFTP: unexpected failure on a datagram from %s", client)
+
+    def _handle_datagram(self, datagram: bytes, client: Address, local_host: str) -> None:
+        """Answer a request: refuse writes and malformed ones, hand reads to a transfer thread."""
+        if opcode_of(datagram) in STRAY_OPCODES:
+            return  # a late packet of an ended transfer; answering could start an error ping-pong
+        try:
+            request = parse_request(datagram)
+        except MalformedPacket as exc:
+            logger.info("TFTP: malformed request from %s: %s", client, exc)
+            self._reply_error(client, ErrorCode.ILLEGAL_OPERATION, "Illegal TFTP operation")
+            return
+        if request.opcode == Opcode.WRITE_REQUEST:
+            logger.info("TFTP: refused an upload from %s", client)
+            self._reply_error(client, ErrorCode.ACCESS_VIOLATION, "Access violation")
+            return
+        try:
+            name = clean_name(request.raw_name)
+        except MalformedPacket as exc:
+            # The same answer as for a missing file, so probing learns nothing about the rules.
+            logger.info("TFTP: refused the name %r from %s: %s", request.raw_name, client, exc)
+            self._reply_error(client, ErrorCode.FILE_NOT_FOUND, "File not found")
+            return
+        if self._admit(client):
+            self._start_transfer(request, name, client, local_host)
+
+    def _admit(self, client: Address) -> bool:
+        """Take a transfer slot; no for a repeated request in progress or when all are busy."""
+        with self._lock:
+            if client in self._clients:
+                return False  # the client resent its request while we render: one transfer only
+            if len(self._clients) >= self.max_transfers:
+                # Dropped, not refused: the client resends its request and gets a later slot.
+                logger.warning(
+                    "TFTP: %d transfers in progress; dropped %s", self.max_transfers, client
+                )
+                return False
+            self._clients.add(client)
+            return True
+
+    def _start_transfer(
+        self, request: Request, name: str, client: Address, local_host: str
+    ) -> None:
+        """Run one transfer in its own thread."""
+        thread = threading.Thread(
+            target=self._transfer,
+            args=(request, name, client, local_host),
+            name=f"tftp-transfer {client[0]}:{client[1]}",
+            daemon=True,
+        )
+        with self._lock:
+            self._transfer_threads.add(thread)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: free the slot, the client will resend
+            self._finish(client, thread)
+            raise
+
+    def _transfer(self, request: Request, name: str, client: Address, local_host: str) -> None:
+        """Render, then send from a fresh port (the transfer ID); always free the slot."""
+        try:
+            content, failure = self._render(name, client[0])
+            with open_transfer_socket(local_host, client) as connection:
+                self._register(connection)
+                try:
+                    self._send(connection, request, name, client, content, failure)
+                finally:
+                    self._unregister(connection)
+        except OSError as exc:
+            logger.info("TFTP: transfer of %s to %s failed: %s", name, client, exc)
+        except Exception:
+            logger.exception("TFTP: transfer of %s to %s failed", name, client)
+        finally:
+            self._finish(client, threading.current_thread())
+
+    def _render(self, name: str, client_host: str) -> tuple[bytes | None, str | None]:
+        """Call the render function: (content, None), (None, None) for no file, or a failure."""
+        try:
+            return as_bytes(self.render(name, client_host)), None
+        except Exception as exc:
+            logger.exception("TFTP: rendering %s for %s failed", name, client_host)
+            return None, f"{type(exc).__name__}"
+
+    def _send(
+        self,
+        connection: socket.socket,
+        request: Request,
+        name: str,
+        client: Address,
+        content: bytes | None,
+        failure: str | None,
+    ) -> None:
+        """Send the file, or the error that stands for its absence or failure."""
+        if failure is not None:
+            connection.send(encode_error(ErrorCode.NOT_DEFINED, "Internal error"))
+            return
+        if content is None:
+            connection.send(encode_error(ErrorCode.FILE_NOT_FOUND, "File not found"))
+            return
+        if request.mode == "netascii":
+            content = to_netascii(content)
+        options = negotiate(request.options, len(content), self.max_block_size)
+        outcome = send_content(connection, content, options, self.policy, self._stopping)
+        level = logging.DEBUG if outcome is Outcome.COMPLETED else logging.INFO
+        logger.log(level, "TFTP: %s to %s: %s", name, client, outcome.value)
+
+    def _reply_error(self, client: Address, code: ErrorCode, message: str) -> None:
+        """Answer a refused request from the listening port; a failing send is only logged."""
+        listening = self._listening
+        if listening is not None:
+            listening.send(encode_error(code, message), client)
+
+    def _register(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._transfer_sockets.add(connection)
+        if self._stopping.is_set():
+            interrupt(connection)
+
+    def _unregister(self, connection: socket.socket) -> None:
+        with self._lock:
+            self._transfer_sockets.discard(connection)
+
+    def _finish(self, client: Address, thread: threading.Thread) -> None:
+        with self._lock:
+            self._clients.discard(client)
+            self._transfer_threads.discard(thread)
+
+
+def as_bytes(result: object) -> bytes | None:
+    """The render result as bytes; a file-like object (tftpy's contract) is read to the end."""
+    if result is None:
+        return None
+    if isinstance(result, bytes | bytearray | memoryview):
+        return bytes(result)
+    read = getattr(result, "read", None)
+    if callable(read):
+        content = read()
+        if isinstance(content, bytes | bytearray):
+            return bytes(content)
+    raise TypeError(f"the render function returned {type(result).__name__}, not bytes or None")
+
+
+def interrupt(connection: socket.socket) -> None:
+    """Wake a thread blocked reading this socket (Linux wakes it on shutdown, even UDP)."""
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

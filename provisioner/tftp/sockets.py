@@ -1,0 +1,121 @@
+"""UDP sockets for the TFTP service: the listening port and one fresh port per transfer."""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+Address = tuple[Any, ...]  # (host, port) for IPv4, (host, port, flow info, scope id) for IPv6
+RECEIVE_BUFFER = 65536
+WAKE_UP_SECONDS = 0.5  # the listener re-checks "stopping" at least this often
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python 3.11 does not name it
+ANCILLARY_SPACE = socket.CMSG_SPACE(32)
+
+
+@dataclass
+class ListeningSocket:
+    """The well-known port; on a wildcard address it learns which address each request hit."""
+
+    connection: socket.socket
+    host: str
+    wildcard: bool
+
+    @classmethod
+    def bind(cls, host: str, port: int) -> ListeningSocket:
+        """Bind a UDP socket to ``host:port`` (port 0: an ephemeral one)."""
+        family, _, _, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+        )[0]
+        connection = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            wildcard = ipaddress.ip_address(address[0]).is_unspecified
+            if wildcard:
+                enable_destination_info(connection)
+            connection.bind(address)
+            connection.settimeout(WAKE_UP_SECONDS)
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, str(address[0]), wildcard)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The bound (host, port)."""
+        host, port = self.connection.getsockname()[:2]
+        return str(host), int(port)
+
+    def receive(self) -> tuple[bytes, Address, str] | None:
+        """One datagram, its sender and the local address it was sent to; None on a time-out."""
+        try:
+            if not self.wildcard:
+                datagram, client = self.connection.recvfrom(RECEIVE_BUFFER)
+                return datagram, client, self.host
+            datagram, ancillary, _flags, client = self.connection.recvmsg(
+                RECEIVE_BUFFER, ANCILLARY_SPACE
+            )
+        except TimeoutError:
+            return None
+        except OSError as exc:
+            logger.debug("TFTP: receive failed: %s", exc)
+            time.sleep(0.01)  # never spin on a socket that keeps failing
+            return None
+        return datagram, client, destination_of(ancillary) or self.host
+
+    def send(self, packet: bytes, client: Address) -> None:
+        """Send from the listening port; a failure (EPERM, EINVAL, ...) is logged, not raised."""
+        try:
+            self.connection.sendto(packet, client)
+        except OSError as exc:
+            logger.info("TFTP: could not answer %s: %s", client, exc)
+
+    def interrupt(self) -> None:
+        """Wake the listener blocked in ``receive``."""
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        """Release the port."""
+        self.connection.close()
+
+
+def enable_destination_info(connection: socket.socket) -> None:
+    """Ask the kernel for each datagram's destination address (IP_PKTINFO / IPV6_RECVPKTINFO)."""
+    if connection.family == socket.AF_INET6:
+        connection.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
+    else:
+        connection.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+
+
+def destination_of(ancillary: list[tuple[int, int, bytes]]) -> str | None:
+    """The destination address from the packet-info control message, if there is one."""
+    for level, kind, data in ancillary:
+        if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= 12:
+            return socket.inet_ntop(socket.AF_INET, data[8:12])  # in_pktinfo.ipi_addr
+        if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(data) >= 16:
+            return socket.inet_ntop(socket.AF_INET6, data[:16])  # in6_pktinfo.ipi6_addr
+    return None
+
+
+@contextlib.contextmanager
+def open_transfer_socket(local_host: str, client: Address) -> Iterator[socket.socket]:
+    """A fresh UDP port on the address the request came to, connected to the client.
+
+    Connecting makes the kernel drop datagrams from anyone else and report a closed client
+    port (ICMP) as ``ConnectionRefusedError``.
+    """
+    family = socket.AF_INET6 if ":" in local_host else socket.AF_INET
+    connection = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        connection.bind((local_host, 0))
+        connection.connect(client)
+        yield connection
+    finally:
+        connection.close()
