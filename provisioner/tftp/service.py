@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from provisioner.errors import MalformedPacket
 from provisioner.tftp.packets import (
@@ -24,7 +26,13 @@ from provisioner.tftp.packets import (
     parse_request,
     to_netascii,
 )
-from provisioner.tftp.sockets import Address, ListeningSocket, open_transfer_socket
+from provisioner.tftp.sockets import (
+    Address,
+    ListeningSocket,
+    StopSignal,
+    Waiter,
+    open_transfer_socket,
+)
 from provisioner.tftp.transfer import Outcome, RetransmitPolicy, send_content
 
 RenderFunction = Callable[[str, str], bytes | None]
@@ -32,12 +40,28 @@ RenderFunction = Callable[[str, str], bytes | None]
 
 logger = logging.getLogger(__name__)
 
+STOP_WAIT_SECONDS = 2.0  # how long stop() waits for transfers (a stuck render cannot be ended)
 STRAY_OPCODES = (
     Opcode.DATA,
     Opcode.ACKNOWLEDGEMENT,
     Opcode.ERROR,
     Opcode.OPTION_ACKNOWLEDGEMENT,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One admitted read request: what to render, for whom, and from which local address."""
+
+    request: Request
+    name: str
+    client: Address
+    local_host: str
+    stop: StopSignal
+
+
+class RenderFailed:
+    """The render function raised or returned something that is not a file."""
 
 
 class TftpService:
@@ -60,10 +84,9 @@ class TftpService:
         self.policy = RetransmitPolicy(timeout_seconds, retries)
         self.max_transfers = max_transfers
         self.max_block_size = max_block_size
-        self._stopping = threading.Event()
+        self._stop: StopSignal | None = None
         self._lock = threading.Lock()
         self._clients: set[Address] = set()
-        self._transfer_sockets: set[socket.socket] = set()
         self._transfer_threads: set[threading.Thread] = set()
         self._listening: ListeningSocket | None = None
         self._listener: threading.Thread | None = None
@@ -72,10 +95,13 @@ class TftpService:
         """Bind, serve in background threads, and return the bound (host, port)."""
         if self._listening is not None:
             raise RuntimeError("this TFTP service is already started")
-        self._stopping.clear()
         self._listening = ListeningSocket.bind(self.host, self.port)
+        stop = self._stop = StopSignal()
         self._listener = threading.Thread(
-            target=self._listen, args=(self._listening,), name="tftp-listener", daemon=True
+            target=self._listen,
+            args=(self._listening, Waiter(self._listening.connection, stop)),
+            name="tftp-listener",
+            daemon=True,
         )
         self._listener.start()
         return self._listening.address
@@ -83,20 +109,22 @@ class TftpService:
     def stop(self) -> None:
         """Stop listening, end the transfers in progress, and wait (bounded) for their threads."""
         listening, self._listening = self._listening, None
-        if listening is None:
+        stop = self._stop
+        if listening is None or stop is None:
             return
-        self._stopping.set()
-        listening.interrupt()
-        with self._lock:
-            for transfer_socket in self._transfer_sockets:
-                interrupt(transfer_socket)
-            threads = list(self._transfer_threads)
+        stop.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
+        with self._lock:
+            threads = list(self._transfer_threads)
+        deadline = time.monotonic() + STOP_WAIT_SECONDS
         for thread in threads:
-            # A render stuck in user code cannot be interrupted; its daemon thread is left.
-            thread.join(timeout=self.policy.timeout_seconds + 1)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         listening.close()
+        if not any(thread.is_alive() for thread in threads):
+            stop.close()
+        else:  # a render stuck in user code cannot be interrupted; its daemon thread stays
+            logger.warning("TFTP: stopped with a render still running")
 
     @property
     def active_transfers(self) -> int:
@@ -104,19 +132,21 @@ class TftpService:
         with self._lock:
             return len(self._clients)
 
-    def _listen(self, listening: ListeningSocket) -> None:
+    def _listen(self, listening: ListeningSocket, waiter: Waiter) -> None:
         """The listener loop: one datagram at a time; nothing in it may end the loop."""
-        while not self._stopping.is_set():
-            received = listening.receive()
+        while not waiter.stop.is_set():
+            received = listening.receive(waiter)
             if received is None:
                 continue
             datagram, client, local_host = received
             try:
-                self._handle_datagram(datagram, client, local_host)
+                self._handle_datagram(datagram, client, local_host, waiter)
             except Exception:  # the last line of defence: log it and keep serving
                 logger.exception("TFTP: unexpected failure on a datagram from %s", client)
 
-    def _handle_datagram(self, datagram: bytes, client: Address, local_host: str) -> None:
+    def _handle_datagram(
+        self, datagram: bytes, client: Address, local_host: str, waiter: Waiter
+    ) -> None:
         """Answer a request: refuse writes and malformed ones, hand reads to a transfer thread."""
         if opcode_of(datagram) in STRAY_OPCODES:
             return  # a late packet of an ended transfer; answering could start an error ping-pong
@@ -137,8 +167,9 @@ class TftpService:
             logger.info("TFTP: refused the name %r from %s: %s", request.raw_name, client, exc)
             self._reply_error(client, ErrorCode.FILE_NOT_FOUND, "File not found")
             return
+        stop = waiter.stop
         if self._admit(client):
-            self._start_transfer(request, name, client, local_host)
+            self._start_transfer(Job(request, name, client, local_host, stop))
 
     def _admit(self, client: Address) -> bool:
         """Take a transfer slot; no for a repeated request in progress or when all are busy."""
@@ -154,14 +185,12 @@ class TftpService:
             self._clients.add(client)
             return True
 
-    def _start_transfer(
-        self, request: Request, name: str, client: Address, local_host: str
-    ) -> None:
+    def _start_transfer(self, job: Job) -> None:
         """Run one transfer in its own thread."""
         thread = threading.Thread(
             target=self._transfer,
-            args=(request, name, client, local_host),
-            name=f"tftp-transfer {client[0]}:{client[1]}",
+            args=(job,),
+            name=f"tftp-transfer {job.client[0]}:{job.client[1]}",
             daemon=True,
         )
         with self._lock:
@@ -169,72 +198,51 @@ class TftpService:
         try:
             thread.start()
         except RuntimeError:  # no thread to be had: free the slot, the client will resend
-            self._finish(client, thread)
+            self._finish(job.client, thread)
             raise
 
-    def _transfer(self, request: Request, name: str, client: Address, local_host: str) -> None:
+    def _transfer(self, job: Job) -> None:
         """Render, then send from a fresh port (the transfer ID); always free the slot."""
         try:
-            content, failure = self._render(name, client[0])
-            with open_transfer_socket(local_host, client) as connection:
-                self._register(connection)
-                try:
-                    self._send(connection, request, name, client, content, failure)
-                finally:
-                    self._unregister(connection)
+            rendered = self._render(job.name, job.client[0])
+            with open_transfer_socket(job.local_host, job.client) as connection:
+                self._send(connection, job, rendered)
         except OSError as exc:
-            logger.info("TFTP: transfer of %s to %s failed: %s", name, client, exc)
+            logger.info("TFTP: transfer of %s to %s failed: %s", job.name, job.client, exc)
         except Exception:
-            logger.exception("TFTP: transfer of %s to %s failed", name, client)
+            logger.exception("TFTP: transfer of %s to %s failed", job.name, job.client)
         finally:
-            self._finish(client, threading.current_thread())
+            self._finish(job.client, threading.current_thread())
 
-    def _render(self, name: str, client_host: str) -> tuple[bytes | None, str | None]:
-        """Call the render function: (content, None), (None, None) for no file, or a failure."""
+    def _render(self, name: str, client_host: str) -> bytes | None | RenderFailed:
+        """Call the render function outside the listener; its failure is logged, not raised."""
         try:
-            return as_bytes(self.render(name, client_host)), None
-        except Exception as exc:
+            return as_bytes(self.render(name, client_host))
+        except Exception:
             logger.exception("TFTP: rendering %s for %s failed", name, client_host)
-            return None, f"{type(exc).__name__}"
+            return RenderFailed()
 
     def _send(
-        self,
-        connection: socket.socket,
-        request: Request,
-        name: str,
-        client: Address,
-        content: bytes | None,
-        failure: str | None,
+        self, connection: socket.socket, job: Job, rendered: bytes | None | RenderFailed
     ) -> None:
         """Send the file, or the error that stands for its absence or failure."""
-        if failure is not None:
+        if isinstance(rendered, RenderFailed):
             connection.send(encode_error(ErrorCode.NOT_DEFINED, "Internal error"))
             return
-        if content is None:
+        if rendered is None:
             connection.send(encode_error(ErrorCode.FILE_NOT_FOUND, "File not found"))
             return
-        if request.mode == "netascii":
-            content = to_netascii(content)
-        options = negotiate(request.options, len(content), self.max_block_size)
-        outcome = send_content(connection, content, options, self.policy, self._stopping)
+        content = to_netascii(rendered) if job.request.mode == "netascii" else rendered
+        options = negotiate(job.request.options, len(content), self.max_block_size)
+        outcome = send_content(connection, content, options, self.policy, job.stop)
         level = logging.DEBUG if outcome is Outcome.COMPLETED else logging.INFO
-        logger.log(level, "TFTP: %s to %s: %s", name, client, outcome.value)
+        logger.log(level, "TFTP: %s to %s: %s", job.name, job.client, outcome.value)
 
     def _reply_error(self, client: Address, code: ErrorCode, message: str) -> None:
         """Answer a refused request from the listening port; a failing send is only logged."""
         listening = self._listening
         if listening is not None:
             listening.send(encode_error(code, message), client)
-
-    def _register(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._transfer_sockets.add(connection)
-        if self._stopping.is_set():
-            interrupt(connection)
-
-    def _unregister(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._transfer_sockets.discard(connection)
 
     def _finish(self, client: Address, thread: threading.Thread) -> None:
         with self._lock:
@@ -254,11 +262,3 @@ def as_bytes(result: object) -> bytes | None:
         if isinstance(content, bytes | bytearray):
             return bytes(content)
     raise TypeError(f"the render function returned {type(result).__name__}, not bytes or None")
-
-
-def interrupt(connection: socket.socket) -> None:
-    """Wake a thread blocked reading this socket (Linux wakes it on shutdown, even UDP)."""
-    try:
-        connection.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass

@@ -5,7 +5,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import os
+import select
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,9 +18,55 @@ logger = logging.getLogger(__name__)
 
 Address = tuple[Any, ...]  # (host, port) for IPv4, (host, port, flow info, scope id) for IPv6
 RECEIVE_BUFFER = 65536
-WAKE_UP_SECONDS = 0.5  # the listener re-checks "stopping" at least this often
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python 3.11 does not name it
 ANCILLARY_SPACE = socket.CMSG_SPACE(32)
+
+
+class StopSignal:
+    """A stop flag that also wakes every thread polling it (a pipe that becomes readable).
+
+    Closing or shutting down a UDP socket does not wake a thread blocked on it everywhere
+    (not on this kernel), so every wait polls this pipe beside its socket.
+    """
+
+    def __init__(self) -> None:
+        self._read_end, self._write_end = os.pipe()
+        self._flag = threading.Event()
+
+    def set(self) -> None:
+        """Raise the flag and wake every waiter, now and later (the byte is never read)."""
+        if not self._flag.is_set():
+            self._flag.set()
+            os.write(self._write_end, b"x")
+
+    def is_set(self) -> bool:
+        """Whether stop was asked."""
+        return self._flag.is_set()
+
+    def fileno(self) -> int:
+        """The descriptor to poll: readable once stop was asked."""
+        return self._read_end
+
+    def close(self) -> None:
+        """Release the pipe (only once nobody polls it)."""
+        os.close(self._read_end)
+        os.close(self._write_end)
+
+
+class Waiter:
+    """Waits for a datagram on one socket, or for the stop signal, whichever comes first."""
+
+    def __init__(self, connection: socket.socket, stop: StopSignal) -> None:
+        connection.setblocking(False)
+        self.poller = select.poll()
+        self.poller.register(connection, select.POLLIN)
+        self.poller.register(stop, select.POLLIN)
+        self.stop = stop
+
+    def wait(self, timeout_seconds: float | None) -> bool:
+        """True when the socket has something to read (or an error to report) and no stop."""
+        milliseconds = None if timeout_seconds is None else max(1, int(timeout_seconds * 1000))
+        return bool(self.poller.poll(milliseconds)) and not self.stop.is_set()
 
 
 @dataclass
@@ -40,7 +89,6 @@ class ListeningSocket:
             if wildcard:
                 enable_destination_info(connection)
             connection.bind(address)
-            connection.settimeout(WAKE_UP_SECONDS)
         except BaseException:
             connection.close()
             raise
@@ -52,8 +100,10 @@ class ListeningSocket:
         host, port = self.connection.getsockname()[:2]
         return str(host), int(port)
 
-    def receive(self) -> tuple[bytes, Address, str] | None:
-        """One datagram, its sender and the local address it was sent to; None on a time-out."""
+    def receive(self, waiter: Waiter) -> tuple[bytes, Address, str] | None:
+        """One datagram, its sender and the local address it was sent to; None on stop."""
+        if not waiter.wait(None):
+            return None
         try:
             if not self.wildcard:
                 datagram, client = self.connection.recvfrom(RECEIVE_BUFFER)
@@ -61,7 +111,7 @@ class ListeningSocket:
             datagram, ancillary, _flags, client = self.connection.recvmsg(
                 RECEIVE_BUFFER, ANCILLARY_SPACE
             )
-        except TimeoutError:
+        except BlockingIOError:
             return None
         except OSError as exc:
             logger.debug("TFTP: receive failed: %s", exc)
@@ -75,11 +125,6 @@ class ListeningSocket:
             self.connection.sendto(packet, client)
         except OSError as exc:
             logger.info("TFTP: could not answer %s: %s", client, exc)
-
-    def interrupt(self) -> None:
-        """Wake the listener blocked in ``receive``."""
-        with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         """Release the port."""

@@ -7,7 +7,6 @@ Apprentice bug of RFC 1350), and gives up after a bounded number of tries.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from enum import Enum
@@ -19,6 +18,7 @@ from provisioner.tftp.packets import (
     parse_acknowledgement,
     parse_error,
 )
+from provisioner.tftp.sockets import StopSignal, Waiter
 
 RECEIVE_BUFFER = 65536
 
@@ -42,20 +42,28 @@ class RetransmitPolicy:
     retries: int
 
 
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """The transfer's socket, how to wait on it, and how long."""
+
+    connection: socket.socket
+    waiter: Waiter
+    policy: RetransmitPolicy
+
+
 def send_content(
     connection: socket.socket,
     content: bytes,
     options: TransferOptions,
     policy: RetransmitPolicy,
-    stopping: threading.Event,
+    stop: StopSignal,
 ) -> Outcome:
     """Send ``content`` block by block (after an OACK when options were accepted)."""
     if options.timeout_seconds is not None:
         policy = RetransmitPolicy(options.timeout_seconds, policy.retries)
-    connection.settimeout(policy.timeout_seconds)
+    channel = Channel(connection, Waiter(connection, stop), policy)
     if options.acknowledged:
-        oack = encode_option_acknowledgement(options.acknowledged)
-        outcome = exchange(connection, oack, 0, policy, stopping)
+        outcome = exchange(channel, encode_option_acknowledgement(options.acknowledged), 0)
         if outcome is not Outcome.ACKNOWLEDGED:
             return outcome
     view = memoryview(content)
@@ -64,7 +72,7 @@ def send_content(
     offset = 0
     while True:
         chunk = view[offset : offset + block_size]
-        outcome = exchange(connection, data_header(block) + chunk, block & 0xFFFF, policy, stopping)
+        outcome = exchange(channel, data_header(block) + chunk, block & 0xFFFF)
         if outcome is not Outcome.ACKNOWLEDGED:
             return outcome
         if len(chunk) < block_size:
@@ -73,70 +81,45 @@ def send_content(
         block += 1
 
 
-def exchange(
-    connection: socket.socket,
-    packet: bytes,
-    expected_block: int,
-    policy: RetransmitPolicy,
-    stopping: threading.Event,
-) -> Outcome:
+def exchange(channel: Channel, packet: bytes, expected_block: int) -> Outcome:
     """Send one packet until its ACK arrives, at most ``1 + retries`` times."""
-    for _attempt in range(policy.retries + 1):
-        if stopping.is_set():
-            return Outcome.STOPPED
+    for _attempt in range(channel.policy.retries + 1):
         try:
-            connection.send(packet)
+            channel.connection.send(packet)
         except ConnectionRefusedError:
             return Outcome.CLIENT_GONE
         except OSError:
             pass  # a failed send is a lost packet: wait, then resend (ENOBUFS, EPERM by a filter)
-        outcome = wait_for_acknowledgement(connection, expected_block, policy, stopping)
+        outcome = wait_for_acknowledgement(channel, expected_block)
         if outcome is not Outcome.TIMED_OUT:
             return outcome
     return Outcome.TIMED_OUT
 
 
-def wait_for_acknowledgement(
-    connection: socket.socket,
-    expected_block: int,
-    policy: RetransmitPolicy,
-    stopping: threading.Event,
-) -> Outcome:
-    """Read until the expected ACK, an ERROR, or the timeout; other datagrams are ignored.
-
-    The socket's timeout is the policy's on entry and on return; it is shortened only while
-    waiting out the rest of the period after an ignored datagram.
-    """
-    deadline = time.monotonic() + policy.timeout_seconds
-    try:
-        while True:
-            outcome = receive_acknowledgement(connection, expected_block, stopping)
-            if outcome is not None:
-                return outcome
-            # A duplicate or stale ACK, or noise: keep waiting, never resend because of it.
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Outcome.TIMED_OUT
-            connection.settimeout(remaining)
-    finally:
-        if connection.gettimeout() != policy.timeout_seconds:
-            connection.settimeout(policy.timeout_seconds)
+def wait_for_acknowledgement(channel: Channel, expected_block: int) -> Outcome:
+    """Read until the expected ACK, an ERROR, a stop or the timeout; other datagrams are ignored."""
+    remaining = channel.policy.timeout_seconds
+    deadline = time.monotonic() + remaining
+    while True:
+        if not channel.waiter.wait(remaining):
+            return Outcome.STOPPED if channel.waiter.stop.is_set() else Outcome.TIMED_OUT
+        outcome = receive_acknowledgement(channel.connection, expected_block)
+        if outcome is not None:
+            return outcome
+        # A duplicate or stale ACK, or noise: wait out the period, never resend because of it.
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return Outcome.TIMED_OUT
 
 
-def receive_acknowledgement(
-    connection: socket.socket, expected_block: int, stopping: threading.Event
-) -> Outcome | None:
+def receive_acknowledgement(connection: socket.socket, expected_block: int) -> Outcome | None:
     """Read one datagram: the outcome it decides, or None when it is to be ignored."""
     try:
         datagram = connection.recv(RECEIVE_BUFFER)
-    except TimeoutError:
-        return Outcome.TIMED_OUT
-    except ConnectionRefusedError:
+    except BlockingIOError:
+        return None
+    except OSError:  # ECONNREFUSED: the ICMP "port unreachable" of a client that went away
         return Outcome.CLIENT_GONE
-    except OSError:
-        return Outcome.STOPPED if stopping.is_set() else Outcome.CLIENT_GONE
-    if stopping.is_set():
-        return Outcome.STOPPED
     block = parse_acknowledgement(datagram)
     if block == expected_block:
         return Outcome.ACKNOWLEDGED
