@@ -1,4 +1,4 @@
-"""The pure TFTP codec: requests, names, option negotiation, encodings (tftpy as a second opinion)."""
+"""The pure TFTP codec: requests, names, options, encodings (tftpy as a second opinion)."""
 
 from __future__ import annotations
 
@@ -54,8 +54,18 @@ def test_mode_and_option_names_are_case_insensitive():
         b"\x00\x01name\x00mail\x00",
         b"\x00\x01name\x00oct\xffet\x00",
     ],
-    ids=["empty", "one byte", "opcode only", "data", "opcode 9", "no NUL", "no mode",
-         "mode without NUL", "mail mode", "non-ASCII mode"],
+    ids=[
+        "empty",
+        "one byte",
+        "opcode only",
+        "data",
+        "opcode 9",
+        "no NUL",
+        "no mode",
+        "mode without NUL",
+        "mail mode",
+        "non-ASCII mode",
+    ],
 )
 def test_malformed_requests_raise_only_malformed_packet(datagram):
     with pytest.raises(MalformedPacket):
@@ -96,8 +106,18 @@ def test_clean_names(raw, expected):
         b"..\\..\\boot.ini",
         b"x" * 256,
     ],
-    ids=["dotdot", "absolute dotdot", "inner dotdot", "only dotdot", "empty", "root",
-         "not UTF-8", "control char", "backslashes", "too long"],
+    ids=[
+        "dotdot",
+        "absolute dotdot",
+        "inner dotdot",
+        "only dotdot",
+        "empty",
+        "root",
+        "not UTF-8",
+        "control char",
+        "backslashes",
+        "too long",
+    ],
 )
 def test_unsafe_names_are_refused(raw):
     with pytest.raises(MalformedPacket):
