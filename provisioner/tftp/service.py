@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,6 +33,7 @@ from provisioner.tftp.sockets import (
     open_transfer_socket,
 )
 from provisioner.tftp.transfer import Outcome, RetransmitPolicy, send_content
+from provisioner.tftp.workers import WorkerPool
 
 RenderFunction = Callable[[str, str], bytes | None]
 """(requested file name, client IP) -> the file's bytes, or None when there is no such file."""
@@ -86,8 +86,9 @@ class TftpService:
         self.max_block_size = max_block_size
         self._stop: StopSignal | None = None
         self._lock = threading.Lock()
-        self._clients: set[Address] = set()
-        self._transfer_threads: set[threading.Thread] = set()
+        self._rendering: set[Address] = set()
+        self._active = 0
+        self._workers: WorkerPool | None = None
         self._listening: ListeningSocket | None = None
         self._listener: threading.Thread | None = None
 
@@ -97,6 +98,7 @@ class TftpService:
             raise RuntimeError("this TFTP service is already started")
         self._listening = ListeningSocket.bind(self.host, self.port)
         stop = self._stop = StopSignal()
+        self._workers = WorkerPool(self.max_transfers, "tftp-transfer")
         self._listener = threading.Thread(
             target=self._listen,
             args=(self._listening, Waiter(self._listening.connection, stop)),
@@ -115,13 +117,8 @@ class TftpService:
         stop.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
-        with self._lock:
-            threads = list(self._transfer_threads)
-        deadline = time.monotonic() + STOP_WAIT_SECONDS
-        for thread in threads:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         listening.close()
-        if not any(thread.is_alive() for thread in threads):
+        if self._workers is None or self._workers.stop(STOP_WAIT_SECONDS):
             stop.close()
         else:  # a render stuck in user code cannot be interrupted; its daemon thread stays
             logger.warning("TFTP: stopped with a render still running")
@@ -130,7 +127,7 @@ class TftpService:
     def active_transfers(self) -> int:
         """How many requests are being rendered or sent now."""
         with self._lock:
-            return len(self._clients)
+            return self._active
 
     def _listen(self, listening: ListeningSocket, waiter: Waiter) -> None:
         """The listener loop: one datagram at a time; nothing in it may end the loop."""
@@ -172,39 +169,34 @@ class TftpService:
             self._start_transfer(Job(request, name, client, local_host, stop))
 
     def _admit(self, client: Address) -> bool:
-        """Take a transfer slot; no for a repeated request in progress or when all are busy."""
+        """Take a slot; no for a request repeated during its render, or when all are busy."""
         with self._lock:
-            if client in self._clients:
+            if client in self._rendering:
                 return False  # the client resent its request while we render: one transfer only
-            if len(self._clients) >= self.max_transfers:
+            if self._active >= self.max_transfers:
                 # Dropped, not refused: the client resends its request and gets a later slot.
                 logger.warning(
                     "TFTP: %d transfers in progress; dropped %s", self.max_transfers, client
                 )
                 return False
-            self._clients.add(client)
+            self._rendering.add(client)
+            self._active += 1
             return True
 
     def _start_transfer(self, job: Job) -> None:
-        """Run one transfer in its own thread."""
-        thread = threading.Thread(
-            target=self._transfer,
-            args=(job,),
-            name=f"tftp-transfer {job.client[0]}:{job.client[1]}",
-            daemon=True,
-        )
-        with self._lock:
-            self._transfer_threads.add(thread)
-        try:
-            thread.start()
-        except RuntimeError:  # no thread to be had: free the slot, the client will resend
-            self._finish(job.client, thread)
-            raise
+        """Run one transfer on a worker thread."""
+        if self._workers is not None:
+            self._workers.submit(lambda: self._transfer(job))
 
     def _transfer(self, job: Job) -> None:
         """Render, then send from a fresh port (the transfer ID); always free the slot."""
         try:
-            rendered = self._render(job.name, job.client[0])
+            try:
+                rendered = self._render(job.name, job.client[0])
+            finally:
+                # From now on a request from this address is a new one (its port was reused).
+                with self._lock:
+                    self._rendering.discard(job.client)
             with open_transfer_socket(job.local_host, job.client) as connection:
                 self._send(connection, job, rendered)
         except OSError as exc:
@@ -212,7 +204,8 @@ class TftpService:
         except Exception:
             logger.exception("TFTP: transfer of %s to %s failed", job.name, job.client)
         finally:
-            self._finish(job.client, threading.current_thread())
+            with self._lock:
+                self._active -= 1
 
     def _render(self, name: str, client_host: str) -> bytes | None | RenderFailed:
         """Call the render function outside the listener; its failure is logged, not raised."""
@@ -243,11 +236,6 @@ class TftpService:
         listening = self._listening
         if listening is not None:
             listening.send(encode_error(code, message), client)
-
-    def _finish(self, client: Address, thread: threading.Thread) -> None:
-        with self._lock:
-            self._clients.discard(client)
-            self._transfer_threads.discard(thread)
 
 
 def as_bytes(result: object) -> bytes | None:
