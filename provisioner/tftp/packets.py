@@ -111,14 +111,6 @@ def _ascii_lower(raw: bytes, what: str) -> str:
         raise MalformedPacket(f"the {what} is not ASCII") from exc
 
 
-def parse_acknowledgement(datagram: bytes) -> int | None:
-    """The block number of an ACK, or None when the datagram is not one."""
-    if len(datagram) != 4:
-        return None
-    opcode, block = _HEADER.unpack(datagram)
-    return int(block) if opcode == Opcode.ACKNOWLEDGEMENT else None
-
-
 def clean_name(raw_name: bytes) -> str:
     """A requested name as a safe relative path: UTF-8, no ``..``, no leading ``/``.
 
@@ -175,6 +167,11 @@ def to_netascii(content: bytes) -> bytes:
 def data_header(block: int) -> bytes:
     """The four bytes in front of a DATA block; block numbers wrap to 0 after 65535."""
     return _HEADER.pack(Opcode.DATA, block & 0xFFFF)
+
+
+def encode_acknowledgement(block: int) -> bytes:
+    """An ACK of a block (numbers wrap like DATA's); the transfer compares ACKs to it whole."""
+    return _HEADER.pack(Opcode.ACKNOWLEDGEMENT, block & 0xFFFF)
 
 
 def encode_option_acknowledgement(acknowledged: Mapping[str, str]) -> bytes:

@@ -31,17 +31,19 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._read_end, self._write_end = os.pipe()
-        self._flag = threading.Event()
+        self._lock = threading.Lock()
+        self.flag = False  # read on every block, so a plain attribute rather than an Event
 
     def set(self) -> None:
         """Raise the flag and wake every waiter, now and later (the byte is never read)."""
-        if not self._flag.is_set():
-            self._flag.set()
-            os.write(self._write_end, b"x")
+        with self._lock:
+            if not self.flag:
+                self.flag = True
+                os.write(self._write_end, b"x")
 
     def is_set(self) -> bool:
         """Whether stop was asked."""
-        return self._flag.is_set()
+        return self.flag
 
     def fileno(self) -> int:
         """The descriptor to poll: readable once stop was asked."""
@@ -58,15 +60,16 @@ class Waiter:
 
     def __init__(self, connection: socket.socket, stop: StopSignal) -> None:
         connection.setblocking(False)
-        self.poller = select.poll()
-        self.poller.register(connection, select.POLLIN)
-        self.poller.register(stop, select.POLLIN)
+        poller = select.poll()
+        poller.register(connection, select.POLLIN)
+        poller.register(stop, select.POLLIN)
+        self.poll = poller.poll
         self.stop = stop
 
     def wait(self, timeout_seconds: float | None) -> bool:
         """True when the socket has something to read (or an error to report) and no stop."""
         milliseconds = None if timeout_seconds is None else max(1, int(timeout_seconds * 1000))
-        return bool(self.poller.poll(milliseconds)) and not self.stop.is_set()
+        return bool(self.poll(milliseconds)) and not self.stop.flag
 
 
 @dataclass

@@ -14,8 +14,8 @@ from enum import Enum
 from provisioner.tftp.packets import (
     TransferOptions,
     data_header,
+    encode_acknowledgement,
     encode_option_acknowledgement,
-    parse_acknowledgement,
     parse_error,
 )
 from provisioner.tftp.sockets import StopSignal, Waiter
@@ -63,7 +63,8 @@ def send_content(
         policy = RetransmitPolicy(options.timeout_seconds, policy.retries)
     channel = Channel(connection, Waiter(connection, stop), policy)
     if options.acknowledged:
-        outcome = exchange(channel, encode_option_acknowledgement(options.acknowledged), 0)
+        oack = encode_option_acknowledgement(options.acknowledged)
+        outcome = exchange(channel, oack, encode_acknowledgement(0))
         if outcome is not Outcome.ACKNOWLEDGED:
             return outcome
     view = memoryview(content)
@@ -72,7 +73,8 @@ def send_content(
     offset = 0
     while True:
         chunk = view[offset : offset + block_size]
-        outcome = exchange(channel, data_header(block) + chunk, block & 0xFFFF)
+        acknowledgement = encode_acknowledgement(block)
+        outcome = exchange(channel, data_header(block) + chunk, acknowledgement)
         if outcome is not Outcome.ACKNOWLEDGED:
             return outcome
         if len(chunk) < block_size:
@@ -81,7 +83,7 @@ def send_content(
         block += 1
 
 
-def exchange(channel: Channel, packet: bytes, expected_block: int) -> Outcome:
+def exchange(channel: Channel, packet: bytes, acknowledgement: bytes) -> Outcome:
     """Send one packet until its ACK arrives, at most ``1 + retries`` times."""
     for _attempt in range(channel.policy.retries + 1):
         try:
@@ -90,39 +92,33 @@ def exchange(channel: Channel, packet: bytes, expected_block: int) -> Outcome:
             return Outcome.CLIENT_GONE
         except OSError:
             pass  # a failed send is a lost packet: wait, then resend (ENOBUFS, EPERM by a filter)
-        outcome = wait_for_acknowledgement(channel, expected_block)
+        outcome = wait_for_acknowledgement(channel, acknowledgement)
         if outcome is not Outcome.TIMED_OUT:
             return outcome
     return Outcome.TIMED_OUT
 
 
-def wait_for_acknowledgement(channel: Channel, expected_block: int) -> Outcome:
+def wait_for_acknowledgement(channel: Channel, acknowledgement: bytes) -> Outcome:
     """Read until the expected ACK, an ERROR, a stop or the timeout; other datagrams are ignored."""
     remaining = channel.policy.timeout_seconds
-    deadline = time.monotonic() + remaining
+    deadline: float | None = None
+    waiter = channel.waiter
     while True:
-        if not channel.waiter.wait(remaining):
-            return Outcome.STOPPED if channel.waiter.stop.is_set() else Outcome.TIMED_OUT
-        outcome = receive_acknowledgement(channel.connection, expected_block)
-        if outcome is not None:
-            return outcome
+        if not waiter.wait(remaining):
+            return Outcome.STOPPED if waiter.stop.flag else Outcome.TIMED_OUT
+        try:
+            datagram = channel.connection.recv(RECEIVE_BUFFER)
+        except BlockingIOError:
+            datagram = b""
+        except OSError:  # ECONNREFUSED: the ICMP "port unreachable" of a client that went away
+            return Outcome.CLIENT_GONE
+        if datagram == acknowledgement:  # the common case: one comparison, no parsing
+            return Outcome.ACKNOWLEDGED
+        if parse_error(datagram) is not None:
+            return Outcome.CLIENT_ERROR
         # A duplicate or stale ACK, or noise: wait out the period, never resend because of it.
+        if deadline is None:
+            deadline = time.monotonic() + remaining
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return Outcome.TIMED_OUT
-
-
-def receive_acknowledgement(connection: socket.socket, expected_block: int) -> Outcome | None:
-    """Read one datagram: the outcome it decides, or None when it is to be ignored."""
-    try:
-        datagram = connection.recv(RECEIVE_BUFFER)
-    except BlockingIOError:
-        return None
-    except OSError:  # ECONNREFUSED: the ICMP "port unreachable" of a client that went away
-        return Outcome.CLIENT_GONE
-    block = parse_acknowledgement(datagram)
-    if block == expected_block:
-        return Outcome.ACKNOWLEDGED
-    if block is None and parse_error(datagram) is not None:
-        return Outcome.CLIENT_ERROR
-    return None
