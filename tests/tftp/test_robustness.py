@@ -253,6 +253,9 @@ def test_a_repeated_request_during_a_slow_render_starts_one_transfer(serve):
         client.send(read_request(b"hello.cfg"))
         assert wait_until(lambda: calls == ["hello.cfg"])
         client.send(read_request(b"hello.cfg"))  # the client's own retransmission
+        with RawClient(address) as probe:  # answered only after the retransmission was handled
+            probe.send(b"\x00\x09")
+            assert error_of(probe.receive())[0] == 4
         release.set()
         assert block_of(client.receive()) == (1, HELLO)
         assert client.receive(timeout=0.3) is None  # from one transfer port only
@@ -292,12 +295,13 @@ def test_stop_ends_transfers_and_frees_the_port(serve, files):
         again.bind(address)  # the port is free again
 
 
-def test_ack_from_a_stranger_is_ignored(running):
-    with RawClient(running) as client, RawClient(running) as stranger:
+def test_ack_from_a_stranger_is_ignored(serve, files):
+    _, address = serve(files, timeout_seconds=5, retries=1)
+    with RawClient(address) as client, RawClient(address) as stranger:
         client.send(read_request(b"phone.cfg"))
         _, _, server = packet = client.receive()
         assert block_of(packet)[0] == 1
         stranger.send(struct.pack("!HH", 4, 1), server)
-        assert client.receive(timeout=0.15) is None  # the stranger's ACK moved nothing
+        assert client.receive(timeout=0.3) is None  # the stranger's ACK moved nothing
         client.acknowledge(1, server)
         assert block_of(client.receive())[0] == 2
