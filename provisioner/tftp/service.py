@@ -1,7 +1,8 @@
-"""The TFTP service: one listener thread, and one short-lived thread per read transfer.
+"""The TFTP service: one listener thread, and a worker thread per transfer in progress.
 
 The listener only parses requests (a few microseconds) and never renders, reads files or waits
-for a client, so a slow render or a slow client holds up nothing but its own transfer.
+for a client, so a slow render or a slow client holds up nothing but its own transfer. Each
+transfer renders, then sends from its own port (its TID), on a pooled daemon thread.
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ class RenderFailed:
 
 
 class TftpService:
-    """Serves read requests by calling ``render``; refuses writes; survives any datagram."""
+    """Serves read requests by calling ``render``; refuses writes; survives any datagram.
+
+    ``timeout_seconds`` and ``retries``: how long to wait for an ACK and how often to resend
+    (a client's ``timeout`` option overrides the wait); ``max_transfers``: requests rendered or
+    sent at once (more are dropped, and the clients' retransmissions get later slots);
+    ``max_block_size``: the largest blksize granted.
+    """
 
     def __init__(
         self,
