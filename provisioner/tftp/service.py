@@ -7,6 +7,7 @@ transfer renders, then sends from its own port (its TID), on a pooled daemon thr
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import socket
 import threading
@@ -199,7 +200,7 @@ class TftpService:
         """Render, then send from a fresh port (the transfer ID); always free the slot."""
         try:
             try:
-                rendered = self._render(job.name, job.client[0])
+                rendered = self._render(job.name, client_host(job.client))
             finally:
                 # From now on a request from this address is a new one (its port was reused).
                 with self._lock:
@@ -243,6 +244,16 @@ class TftpService:
         listening = self._listening
         if listening is not None:
             listening.send(encode_error(code, message), client)
+
+
+def client_host(client: Address) -> str:
+    """The client's IP as text; an IPv4 client of a dual-stack socket as plain IPv4."""
+    host = str(client[0])
+    if host.startswith("::ffff:"):
+        mapped = ipaddress.IPv6Address(host.split("%", 1)[0]).ipv4_mapped
+        if mapped is not None:
+            return str(mapped)
+    return host
 
 
 def as_bytes(result: object) -> bytes | None:

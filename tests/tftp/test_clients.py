@@ -141,3 +141,12 @@ def test_ipv6_loopback(serve, files):
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"hello from provisioner\n"
     assert files.calls == [("hello.cfg", "::1")]
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_dual_stack_wildcard_names_ipv4_clients_plainly(serve, files):
+    _, (_, port) = serve(files, host="::")
+    result = curl(f"tftp://127.0.0.1:{port}/hello.cfg")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b"hello from provisioner\n"
+    assert files.calls == [("hello.cfg", "127.0.0.1")]
