@@ -38,7 +38,12 @@ from provisioner.tftp.transfer import Outcome, RetransmitPolicy, send_content
 from provisioner.tftp.workers import WorkerPool
 
 RenderFunction = Callable[[str, str], bytes | None]
-"""(requested file name, client IP) -> the file's bytes, or None when there is no such file."""
+"""(requested file name, client IP) -> the file's bytes, or None when there is no such file.
+
+The name arrives cleaned: UTF-8, relative, ``/``-separated, without a leading ``/`` (Cisco's
+``/spa508G.cfg`` arrives as ``spa508G.cfg``) and without ``.`` or ``..`` segments. It is called
+on a worker thread, one call per request, so it may be slow and must be thread-safe.
+"""
 
 logger = logging.getLogger(__name__)
 
