@@ -305,3 +305,15 @@ def test_ack_from_a_stranger_is_ignored(serve, files):
         assert client.receive(timeout=0.3) is None  # the stranger's ACK moved nothing
         client.acknowledge(1, server)
         assert block_of(client.receive())[0] == 2
+
+
+def test_the_client_timeout_option_sets_the_retransmit_timer(serve, files):
+    _, address = serve(files, timeout_seconds=60, retries=1)
+    with RawClient(address) as client:
+        client.send(read_request(b"hello.cfg", timeout="1"))
+        _, _, server = packet = client.receive()
+        assert options_of(packet) == {"timeout": "1"}
+        client.acknowledge(0, server)
+        assert block_of(client.receive()) == (1, HELLO)
+        # No ACK: the resend comes after the client's 1 s, not the service's 60 s.
+        assert block_of(client.receive(timeout=10)) == (1, HELLO)
