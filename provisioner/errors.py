@@ -78,3 +78,7 @@ class SnmpTimeout(DeviceUnreachable):
 
 class MalformedPacket(ProvisionerError):
     """A datagram that is not a valid TFTP packet; the server answers or drops it and goes on."""
+
+
+class TftpBindFailed(ProvisionerError):
+    """The TFTP service could not bind its address; the message says what to change."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import os
@@ -13,6 +14,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from provisioner.errors import TftpBindFailed
 
 logger = logging.getLogger(__name__)
 
@@ -83,18 +86,21 @@ class ListeningSocket:
     @classmethod
     def bind(cls, host: str, port: int) -> ListeningSocket:
         """Bind a UDP socket to ``host:port`` (port 0: an ephemeral one)."""
-        family, _, _, _, address = socket.getaddrinfo(
-            host or None, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
-        )[0]
-        connection = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            family, _, _, _, address = socket.getaddrinfo(
+                host or None, port, type=socket.SOCK_DGRAM, flags=socket.AI_PASSIVE
+            )[0]
+            connection = socket.socket(family, socket.SOCK_DGRAM)
+        except OSError as exc:
+            raise TftpBindFailed(f"TFTP cannot use the address {host!r}: {exc}") from exc
         try:
             wildcard = ipaddress.ip_address(address[0]).is_unspecified
             if wildcard:
                 enable_destination_info(connection)
             connection.bind(address)
-        except BaseException:
+        except OSError as exc:
             connection.close()
-            raise
+            raise TftpBindFailed(bind_advice(host, port, exc)) from exc
         return cls(connection, str(address[0]), wildcard)
 
     @property
@@ -132,6 +138,16 @@ class ListeningSocket:
     def close(self) -> None:
         """Release the port."""
         self.connection.close()
+
+
+def bind_advice(host: str, port: int, error: OSError) -> str:
+    """Why binding failed, and what to do about it."""
+    where = f"TFTP cannot listen on {host}:{port}: {error.strerror or error}"
+    if error.errno == errno.EACCES:
+        return f"{where}; a port below 1024 needs root or CAP_NET_BIND_SERVICE (or use 6969)"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}; another TFTP server (tftpd-hpa?) holds it: stop it or pick another port"
+    return f"{where}; check that the address belongs to this machine"
 
 
 def enable_destination_info(connection: socket.socket) -> None:

@@ -9,6 +9,8 @@ import subprocess
 
 import pytest
 
+from provisioner.errors import TftpBindFailed
+from provisioner.tftp import TftpService
 from tests.tftp.client import RawClient, block_of, options_of, read_request
 from tests.tftp.conftest import Files
 
@@ -150,3 +152,11 @@ def test_dual_stack_wildcard_names_ipv4_clients_plainly(serve, files):
     assert result.returncode == 0, result.stderr
     assert result.stdout == b"hello from provisioner\n"
     assert files.calls == [("hello.cfg", "127.0.0.1")]
+
+
+def test_a_port_in_use_is_a_clear_error(files):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        with pytest.raises(TftpBindFailed, match=f"127.0.0.1:{port}.*another TFTP server"):
+            TftpService(files, "127.0.0.1", port).start()
