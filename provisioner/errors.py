@@ -83,3 +83,14 @@ class SnmpFailure(DeviceUnreachable):
         self.kind = kind
         self.reason = reason
         super().__init__(reason)
+
+
+# TFTP
+
+
+class MalformedPacket(ProvisionerError):
+    """A datagram that is not a valid TFTP packet; the server answers or drops it and goes on."""
+
+
+class TftpBindFailed(ProvisionerError):
+    """The TFTP service could not bind its address; the message says what to change."""
