@@ -17,10 +17,10 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     """
     import os
 
-    from provisioner import cli, store
+    from provisioner import cli, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
-    from provisioner.security import secrets
+    from provisioner.security import ratelimit, secrets
 
     app = Flask(
         __name__,
@@ -31,6 +31,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
+    ratelimit.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
+    pairing.init_app(app)
     return app

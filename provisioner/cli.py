@@ -62,9 +62,15 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
 
 @click.command("serve")
 @click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@click.option(
+    "--tftp",
+    "tftp_address",
+    default=None,
+    help="also serve TFTP on HOST:PORT (e.g. 127.0.0.1:6969; 0.0.0.0:69 needs privileges)",
+)
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None) -> None:
+def serve_command(http_address: str | None, tftp_address: str | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
     from waitress.server import create_server
 
@@ -75,6 +81,7 @@ def serve_command(http_address: str | None) -> None:
         app.config["HTTP_PORT"],
     )
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
+    tftp = start_tftp(app, tftp_address, f"http://{host}:{port}/p/") if tftp_address else None
     click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
     try:
         server.run()
@@ -82,6 +89,26 @@ def serve_command(http_address: str | None) -> None:
         click.echo("provisioner: stopped")
     finally:
         server.close()
+        if tftp is not None:
+            tftp.stop()
+
+
+def start_tftp(app: Flask, address: str, http_base_url: str) -> Any:
+    """Start TFTP beside HTTP, answering through the same render function."""
+    from provisioner.phones.render import tftp_render_function
+
+    try:
+        from provisioner.tftp import TftpService  # type: ignore[import-not-found, unused-ignore]
+    except ImportError as exc:
+        raise click.ClickException(f"TFTP is not available in this build: {exc}") from exc
+    host, port = parse_address(address, 6969)
+    if not app.config.get("PHONE_BASE_URL"):
+        # TFTP requests carry no host name: send phones to the HTTP address we serve.
+        app.config["PHONE_BASE_URL"] = http_base_url
+    service = TftpService(tftp_render_function(app), host=host, port=port)
+    bound_host, bound_port = service.start()
+    click.echo(f"provisioner: TFTP on {bound_host}:{bound_port}")
+    return service
 
 
 def load_demo_if_empty(app: Flask) -> None:

@@ -30,6 +30,19 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # Phones: misses allowed per source address and window before it is throttled (0: off),
+        # the first-use window opened by pairing, the timeline kept per device, uploads.
+        "PHONE_MISS_LIMIT": 100,
+        "PHONE_MISS_WINDOW_SECONDS": 60,
+        "PHONE_PAIRING_WINDOW_MINUTES": 30,
+        "PHONE_TIMELINE_LENGTH": 100,
+        "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
+        # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
+        "PHONE_BASE_URL": None,
+        # The generic bootstrap's time zone, language and NTP server (no tenant is known there).
+        "PHONE_BOOTSTRAP_TIMEZONE": "Europe/Amsterdam",
+        "PHONE_BOOTSTRAP_LANGUAGE": "nl",
+        "PHONE_BOOTSTRAP_NTP_SERVER": "pool.ntp.org",
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, health
+from provisioner.http import api, errors, health, phones, phones_api
 
 
 def register_blueprints(app: Flask) -> None:
@@ -12,3 +12,5 @@ def register_blueprints(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(phones.bp)
+    app.register_blueprint(phones_api.bp)

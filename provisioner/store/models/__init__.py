@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provisioner.store.models.base import Base, Timestamped, utc_now
+from provisioner.store.models.pairing import DeviceCredential, DeviceEvent, PhoneUpload
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -25,9 +26,12 @@ __all__ = [
     "Base",
     "CallFlow",
     "CallFlowStep",
+    "DeviceCredential",
+    "DeviceEvent",
     "Extension",
     "Number",
     "Phone",
+    "PhoneUpload",
     "Queue",
     "RingGroup",
     "Site",
