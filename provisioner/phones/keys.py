@@ -61,7 +61,9 @@ def _check_capacity(
 ) -> Iterator[FieldProblem]:
     if len(phone.lines) > lines:
         yield FieldProblem(f"{path}.lines", f"{len(phone.lines)} lines, the {model} has {lines}")
-    wanted = len(phone.lines) + len(effective_keys(document, phone))
+    if keys == 0 and not phone.function_keys:
+        return  # no programmable keys (DECT handsets): the tenant's defaults do not apply
+    wanted = (len(phone.lines) if keys else 0) + len(effective_keys(document, phone))
     if wanted > keys:
         origin = "function_keys" if phone.function_keys is not None else "the tenant's default keys"
         yield FieldProblem(

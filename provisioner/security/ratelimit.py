@@ -103,10 +103,12 @@ class RedisRateLimiter:
         return int(count)
 
 
-def create_rate_limiter(redis_url: str | None, limit: int, window_seconds: int) -> RateLimiter:
+def create_rate_limiter(
+    redis_url: str | None, limit: int, window_seconds: int, prefix: str = "provisioner:misses"
+) -> RateLimiter:
     """Redis-backed when ``redis_url`` is set, else in-process."""
     if redis_url:
-        return RedisRateLimiter(redis_url, limit, window_seconds)
+        return RedisRateLimiter(redis_url, limit, window_seconds, prefix)
     return MemoryRateLimiter(limit, window_seconds)
 
 
@@ -116,6 +118,7 @@ def init_app(app: Flask) -> None:
         app.config.get("REDIS_URL"),
         int(app.config["PHONE_MISS_LIMIT"]),
         int(app.config["PHONE_MISS_WINDOW_SECONDS"]),
+        str(app.config.get("RATE_LIMIT_PREFIX") or "provisioner:misses"),
     )
 
 

@@ -49,7 +49,7 @@ VENDOR = PhoneVendor(
         re.compile(
             r"^Cisco/(?P<model>SPA\w+)-(?P<firmware>[^\s(]+)(?: \((?P<mac>[0-9A-Fa-f]{12})\))?"
         ),
-        re.compile(r"^Linksys/(?P<model>SPA-?\w+)-(?P<firmware>[^\s(]+)"),
+        re.compile(r"^Linksys/(?P<model>SPA-?\w+)-(?P<firmware>\S+)"),
     ),
     files=(
         FileRule(re.compile(r"^spa(?P<model>\d{3}\w*)\.cfg$"), FileKind.COMMON, unique=True),

@@ -9,6 +9,7 @@ models declare no keys and the tenant's default keys do not apply. The N510's bi
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from lxml import etree
 
@@ -56,6 +57,17 @@ def _accounts(nvm: etree._Element, config: PhoneConfig) -> None:
             _param(nvm, f"{prefix}.{name}", value)
 
 
+def _server_url(config: PhoneConfig) -> str:
+    """The provisioning URL, with the device's credentials as user info: no separate
+    credential parameter is in our sources (unsure; the redirect service uses Digest)."""
+    if not (config.provisioning_username and config.provisioning_password):
+        return config.provisioning_url
+    scheme, _, rest = config.provisioning_url.partition("://")
+    user = quote(config.provisioning_username, safe="")
+    password = quote(config.provisioning_password, safe="")
+    return f"{scheme}://{user}:{password}@{rest}"
+
+
 def render_device(config: PhoneConfig, file: str) -> bytes:
     """``<MAC>.xml``: provider, accounts, time, admin password, firmware."""
     root = load_skeleton("gigaset", config.model)
@@ -68,7 +80,7 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
     _accounts(nvm, config)
     _param(nvm, "DmGlobal.0.NtpServer", config.ntp_server)
     _param(nvm, "DmGlobal.0.TimeZone", config.timezone.name)
-    _param(nvm, "Provisioning.global.ProvisioningServer", config.provisioning_url)
+    _param(nvm, "Provisioning.global.ProvisioningServer", _server_url(config))
     if config.admin_password:
         _param(nvm, "WebUIAccounts.1.Password", config.admin_password)
     for name, value in config.overrides:
