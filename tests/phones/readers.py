@@ -81,10 +81,15 @@ def read_polycom(files: dict[str, bytes]) -> Facts:
     for item in etree.fromstring(files.get("directory", b"<directory/>")).iter("item"):
         facts.speed[item.findtext("ct")] = item.findtext("fn")
     prefix = "tcpIpApp.sntp"
-    facts.timezone = tuple(values.get(name, "") for name in (
-        f"{prefix}.gmtOffset", f"{prefix}.daylightSavings.start.month",
-        f"{prefix}.daylightSavings.stop.month", f"{prefix}.daylightSavings.start.dayOfWeek.lastInMonth",
-    ))  # fmt: skip
+    facts.timezone = tuple(
+        values.get(name, "")
+        for name in (
+            f"{prefix}.gmtOffset",
+            f"{prefix}.daylightSavings.start.month",
+            f"{prefix}.daylightSavings.stop.month",
+            f"{prefix}.daylightSavings.start.dayOfWeek.lastInMonth",
+        )
+    )
     facts.language = values.get("lcl.ml.lang")
     return facts
 
@@ -177,9 +182,16 @@ def read_panasonic(files: dict[str, bytes]) -> Facts:
             facts.speed[values[f"FLEX_BUTTON_FACILITY_ARG{number}"]] = values[
                 f"FLEX_BUTTON_LABEL{number}"
             ]
-    facts.timezone = tuple(values.get(name, "") for name in (
-        "TIME_ZONE", "DST_START_MONTH", "DST_STOP_MONTH", "DST_START_TIME", "DST_STOP_TIME",
-    ))  # fmt: skip
+    facts.timezone = tuple(
+        values.get(name, "")
+        for name in (
+            "TIME_ZONE",
+            "DST_START_MONTH",
+            "DST_STOP_MONTH",
+            "DST_START_TIME",
+            "DST_STOP_TIME",
+        )
+    )
     return facts
 
 

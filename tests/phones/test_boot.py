@@ -54,9 +54,12 @@ def test_paired_phone_boots_with_its_account(
     files = boot(live_server, sample)
     check_full(sample.vendor, READERS[sample.vendor](files), sip_password(phone_app))
     with get_store(phone_app).reading() as session:
-        events = session.scalars(select(models.AuditEvent).where(
-            models.AuditEvent.action == "release-secret", models.AuditEvent.object_key == sample.mac
-        )).all()  # fmt: skip
+        events = session.scalars(
+            select(models.AuditEvent).where(
+                models.AuditEvent.action == "release-secret",
+                models.AuditEvent.object_key == sample.mac,
+            )
+        ).all()
     assert len(events) == len([name for name, _, device in sample.boot if device])
 
 
@@ -119,14 +122,19 @@ def test_authenticated_path_takes_basic_and_refuses_alike(
     assert status == 200 and READERS["yealink"]({"device": body}).user == "240"
     wrong = fetch(live_server, path, sample.user_agent, headers=basic(login["username"], "nope"))
     other = sample.for_mac("805ec0dd0001")
-    unknown = fetch(live_server, f"/p/a/{device_name(other)}", other.user_agent,
-                    headers=basic("805ec0dd0001", "nope"))  # fmt: skip
+    unknown = fetch(
+        live_server,
+        f"/p/a/{device_name(other)}",
+        other.user_agent,
+        headers=basic("805ec0dd0001", "nope"),
+    )
     nothing = fetch(live_server, path, sample.user_agent)
     for status, body, headers in (wrong, unknown, nothing):
         assert status == 401 and body == b""
         assert [value.split(" ")[0] for value in headers.get_all("WWW-Authenticate")] == [
-            "Digest", "Basic"
-        ]  # fmt: skip
+            "Digest",
+            "Basic",
+        ]
 
 
 def test_window_is_bound_to_the_first_address(phone_app: Flask, live_server: str) -> None:
@@ -157,8 +165,13 @@ def test_window_closes(phone_app: Flask, live_server: str) -> None:
 def test_user_agent_mac_must_match_the_file(phone_app: Flask, live_server: str) -> None:
     sample = SAMPLES[0]
     pair(phone_app, sample.mac, sample.vendor, sample.model)
-    liar = Sample(sample.vendor, sample.model, sample.mac,
-                  sample.user_agent.replace("aa:00:01", "aa:00:02"), sample.boot)  # fmt: skip
+    liar = Sample(
+        sample.vendor,
+        sample.model,
+        sample.mac,
+        sample.user_agent.replace("aa:00:01", "aa:00:02"),
+        sample.boot,
+    )
     assert READERS["yealink"](boot(live_server, liar)).password is None
 
 
