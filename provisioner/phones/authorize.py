@@ -28,6 +28,7 @@ from provisioner.pairing.credentials import (
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
+from provisioner.security.ratelimit import get_rate_limiter
 from provisioner.security.secrets import get_secret_box, load_keys
 from provisioner.store import models
 from provisioner.tenants.repository import load_document
@@ -94,6 +95,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             return Decision(Answer.DENIED, tenant_id)
         if state is not WindowState.ALLOWED:
             return Decision(Answer.BOOTSTRAP, tenant_id)
+        if _has_guessed(app, asked.request.source):
+            return Decision(Answer.DENIED, tenant_id)
         proof = "first-use window"
     if phone_row is None or credential is None or credential.tenant_id != phone_row.tenant_id:
         return Decision(Answer.BOOTSTRAP, tenant_id)
@@ -135,6 +138,14 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         },
     )
     return Decision(Answer.FULL, tenant_id, config)
+
+
+def _has_guessed(app: Flask, source: str) -> bool:
+    """True for an address with more misses than a booting office makes: a genuine phone asks
+    for its own file without misses before it, while a guesser piles them up, so the window
+    (trust on first use) is not handed to whoever guesses the MAC while it is open."""
+    limit = int(app.config["PHONE_WINDOW_MAX_MISSES"])
+    return get_rate_limiter(app).count(source) > limit
 
 
 def _fits(document: TenantDocument, phone: Phone, asked: Asked) -> bool:
