@@ -46,9 +46,10 @@ def test_technician_pairs_and_the_phone_boots(
 
 def test_support_may_not_pair(client: FlaskClient, support_headers: dict[str, str]) -> None:
     answer = client.post(
-        f"/api/v1/tenants/demo/phones/{MAC}/pairing", json={"extension": "240"},
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
         headers=support_headers,
-    )  # fmt: skip
+    )
     assert answer.status_code == 403
 
 
@@ -86,10 +87,17 @@ def test_credentials_release_is_audited(
     admin_headers: dict[str, str],
     technician_headers: dict[str, str],
 ) -> None:
-    client.post(f"/api/v1/tenants/demo/phones/{MAC}/pairing", json={"extension": "240"},
-                headers=admin_headers)  # fmt: skip
-    assert client.get(f"/api/v1/tenants/demo/phones/{MAC}/credentials",
-                      headers=technician_headers).status_code == 403  # fmt: skip
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
+        headers=admin_headers,
+    )
+    assert (
+        client.get(
+            f"/api/v1/tenants/demo/phones/{MAC}/credentials", headers=technician_headers
+        ).status_code
+        == 403
+    )
     answer = client.get(f"/api/v1/tenants/demo/phones/{MAC}/credentials", headers=admin_headers)
     assert answer.json["username"] == PLAIN and len(answer.json["password"]) == 24
     assert audit_actions(demo_app, PLAIN)[-1] == "release-secret"
@@ -99,8 +107,11 @@ def test_repairing_rotates_the_credentials(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
     def password() -> str:
-        client.post(f"/api/v1/tenants/demo/phones/{MAC}/pairing", json={"extension": "240"},
-                    headers=admin_headers)  # fmt: skip
+        client.post(
+            f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+            json={"extension": "240"},
+            headers=admin_headers,
+        )
         return client.get(
             f"/api/v1/tenants/demo/phones/{MAC}/credentials", headers=admin_headers
         ).json["password"]
@@ -111,10 +122,16 @@ def test_repairing_rotates_the_credentials(
 def test_unpair_and_swap(
     client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
 ) -> None:
-    client.post(f"/api/v1/tenants/demo/phones/{MAC}/pairing", json={"extension": "241"},
-                headers=admin_headers)  # fmt: skip
-    swapped = client.post(f"/api/v1/tenants/demo/phones/{MAC}/swap",
-                          json={"new_mac": "80-5E-C0-00-00-01"}, headers=admin_headers)  # fmt: skip
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "241"},
+        headers=admin_headers,
+    )
+    swapped = client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/swap",
+        json={"new_mac": "80-5E-C0-00-00-01"},
+        headers=admin_headers,
+    )
     assert swapped.status_code == 200 and swapped.json["extension"] == "241"
     phones = {
         item["mac"]: item
@@ -132,13 +149,22 @@ def test_unpair_and_swap(
 def test_mac_of_another_tenant_cannot_be_paired(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
-    other = {"name": "other", "sip_domain": "other.sip.example.net",
-             "extensions": [{"number": "100", "name": "Eva"}]}  # fmt: skip
+    other = {
+        "name": "other",
+        "sip_domain": "other.sip.example.net",
+        "extensions": [{"number": "100", "name": "Eva"}],
+    }
     assert client.post("/api/v1/tenants", json=other, headers=admin_headers).status_code == 201
-    client.post(f"/api/v1/tenants/demo/phones/{MAC}/pairing", json={"extension": "240"},
-                headers=admin_headers)  # fmt: skip
-    answer = client.post(f"/api/v1/tenants/other/phones/{MAC}/pairing", json={"extension": "100"},
-                         headers=admin_headers)  # fmt: skip
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
+        headers=admin_headers,
+    )
+    answer = client.post(
+        f"/api/v1/tenants/other/phones/{MAC}/pairing",
+        json={"extension": "100"},
+        headers=admin_headers,
+    )
     assert answer.status_code == 409 and "unpair it there first" in answer.json["error"]["message"]
 
 
@@ -196,8 +222,11 @@ def test_poly_uploads_are_stored_per_device_within_the_limit(tmp_path: Path) -> 
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
     mac = "64167f000001"
-    client.post(f"/api/v1/tenants/demo/phones/{mac}/pairing", json={"extension": "240", "model": "VVX450"},
-                headers=headers)  # fmt: skip
+    client.post(
+        f"/api/v1/tenants/demo/phones/{mac}/pairing",
+        json={"extension": "240", "model": "VVX450"},
+        headers=headers,
+    )
     assert client.put(f"/p/{mac}-app.log", data=b"x" * 1000).status_code == 204
     assert client.put(f"/p/{mac}-phone.cfg", data=b"<x/>").status_code == 204
     assert client.put(f"/p/{mac}-app.log", data=b"x" * 1001).status_code == 413

@@ -76,8 +76,9 @@ def test_dect_handsets_have_no_default_keys(
         == 201
     )
     keys = [{"type": "blf", "value": "240"}]
-    answer = client.put("/api/v1/tenants/demo/phones/7c2f80000001/keys", json={"items": keys},
-                        headers=admin_headers)  # fmt: skip
+    answer = client.put(
+        "/api/v1/tenants/demo/phones/7c2f80000001/keys", json={"items": keys}, headers=admin_headers
+    )
     assert answer.status_code == 422
 
 
