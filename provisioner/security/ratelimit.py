@@ -1,8 +1,9 @@
 """Rate limits on misses per source address: Redis when configured, in-process otherwise.
 
 A miss is a request that did not earn a full answer (a bootstrap for a per-device name, a
-failed proof). After ``limit`` misses in a window of ``window_seconds`` the source is throttled
-until the window ends. With several workers, set PROVISIONER_REDIS_URL so they share counts.
+failed proof, a name no phone asks for). After ``limit`` misses within ``window_seconds`` of
+its first miss, the source is throttled until that window ends. With several workers, set
+PROVISIONER_REDIS_URL so they share counts.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def is_throttled(limiter: RateLimiter, key: str) -> bool:
 
 
 class MemoryRateLimiter:
-    """Fixed windows in a dict, for one process."""
+    """Per-key windows in a dict, for one process; a key's window starts at its first miss."""
 
     def __init__(
         self, limit: int, window_seconds: int, clock: Callable[[], float] = time.monotonic
@@ -45,37 +46,38 @@ class MemoryRateLimiter:
         self.limit = limit
         self._window = max(window_seconds, 1)
         self._clock = clock
-        self._counts: dict[str, tuple[int, int]] = {}
+        self._counts: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()
 
-    def _current(self) -> int:
-        return int(self._clock() // self._window)
-
     def count(self, key: str) -> int:
-        window = self._current()
+        now = self._clock()
         with self._lock:
-            stored_window, count = self._counts.get(key, (window, 0))
-        return count if stored_window == window else 0
+            started, count = self._counts.get(key, (now, 0))
+        return count if now - started < self._window else 0
 
     def hit(self, key: str) -> int:
-        window = self._current()
+        now = self._clock()
         with self._lock:
-            stored_window, count = self._counts.get(key, (window, 0))
-            count = count + 1 if stored_window == window else 1
-            self._counts[key] = (window, count)
+            started, count = self._counts.get(key, (now, 0))
+            if now - started >= self._window:
+                started, count = now, 0
+            self._counts[key] = (started, count + 1)
             if len(self._counts) > MEMORY_SOURCES:
-                self._forget(window)
-        return count
+                self._forget(now)
+        return count + 1
 
-    def _forget(self, window: int) -> None:
-        for key in [key for key, (stored, _) in self._counts.items() if stored != window]:
+    def _forget(self, now: float) -> None:
+        expired = [
+            key for key, (started, _) in self._counts.items() if now - started >= self._window
+        ]
+        for key in expired:
             del self._counts[key]
         while len(self._counts) > MEMORY_SOURCES:
             self._counts.pop(next(iter(self._counts)))
 
 
 class RedisRateLimiter:
-    """Fixed windows in Redis (INCR with an expiry), shared by every worker."""
+    """Per-key windows in Redis, shared by every worker; a window starts at the first miss."""
 
     def __init__(
         self, url: str, limit: int, window_seconds: int, prefix: str = "provisioner:misses"
@@ -88,7 +90,7 @@ class RedisRateLimiter:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
     def _key(self, key: str) -> str:
-        return f"{self._prefix}:{int(time.time() // self._window)}:{key}"
+        return f"{self._prefix}:{key}"
 
     def count(self, key: str) -> int:
         value = self._redis.get(self._key(key))
@@ -97,9 +99,10 @@ class RedisRateLimiter:
     def hit(self, key: str) -> int:
         name = self._key(key)
         pipeline = self._redis.pipeline()
+        # Create the counter with its expiry first, so a key never lives without one.
+        pipeline.set(name, 0, ex=self._window, nx=True)
         pipeline.incr(name)
-        pipeline.expire(name, self._window * 2)
-        count, _ = pipeline.execute()
+        _, count = pipeline.execute()
         return int(count)
 
 
