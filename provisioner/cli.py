@@ -81,7 +81,10 @@ def serve_command(http_address: str | None, tftp_address: str | None) -> None:
         app.config["HTTP_PORT"],
     )
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
-    tftp = start_tftp(app, tftp_address, f"http://{host}:{port}/p/") if tftp_address else None
+    tftp = None
+    if tftp_address:
+        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address, f"http://{host}:{port}/p/")
+        click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
     click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
     try:
         server.run()
@@ -93,8 +96,9 @@ def serve_command(http_address: str | None, tftp_address: str | None) -> None:
             tftp.stop()
 
 
-def start_tftp(app: Flask, address: str, http_base_url: str) -> Any:
-    """Start TFTP beside HTTP, answering through the same render function."""
+def start_tftp(app: Flask, address: str, http_base_url: str) -> tuple[Any, tuple[str, int]]:
+    """Start TFTP beside HTTP, answering through the same render function; the service and
+    the address it bound."""
     from provisioner.phones.render import tftp_render_function
 
     try:
@@ -106,9 +110,8 @@ def start_tftp(app: Flask, address: str, http_base_url: str) -> Any:
         # TFTP requests carry no host name: send phones to the HTTP address we serve.
         app.config["PHONE_BASE_URL"] = http_base_url
     service = TftpService(tftp_render_function(app), host=host, port=port)
-    bound_host, bound_port = service.start()
-    click.echo(f"provisioner: TFTP on {bound_host}:{bound_port}")
-    return service
+    bound: tuple[str, int] = service.start()
+    return service, bound
 
 
 def load_demo_if_empty(app: Flask) -> None:

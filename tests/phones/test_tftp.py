@@ -1,0 +1,103 @@
+"""Phones over real TFTP on loopback (curl as the client), through the same render function.
+
+The TFTP service itself lives on the tftp branch (provisioner/tftp); until it is merged these
+tests skip, and `serve --tftp` says TFTP is not available.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from flask import Flask
+
+from provisioner.cli import start_tftp
+from provisioner.phones.render import tftp_render_function
+from tests.phones.conftest import pair, sip_password
+from tests.phones.readers import READERS, check_full
+from tests.phones.samples import SAMPLE_IDS, SAMPLES, Sample
+
+HAVE_TFTP = importlib.util.find_spec("provisioner.tftp") is not None
+needs_tftp = pytest.mark.skipif(not HAVE_TFTP, reason="provisioner.tftp is on the tftp branch")
+
+
+def curl_tftp(host: str, port: int, name: str, target: Path) -> bytes | None:
+    """Download ``name`` with curl over TFTP; None when the server says not found."""
+    assert shutil.which("curl"), "curl is needed (scripts/apt-packages)"
+    done = subprocess.run(
+        ["curl", "--silent", "--max-time", "20", "--tftp-blksize", "1024", "-o", str(target),
+         f"tftp://{host}:{port}/{name}"],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    return target.read_bytes() if done.returncode == 0 else None
+
+
+@pytest.fixture
+def tftp_address(phone_app: Flask) -> Iterator[tuple[str, int]]:
+    from provisioner.tftp import TftpService  # type: ignore[import-not-found, unused-ignore]
+
+    service: Any = TftpService(tftp_render_function(phone_app), host="127.0.0.1", port=0)
+    address: tuple[str, int] = service.start()
+    yield address
+    service.stop()
+
+
+@needs_tftp
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_paired_phone_boots_over_tftp(
+    phone_app: Flask, tftp_address: tuple[str, int], sample: Sample, tmp_path: Path
+) -> None:
+    pair(phone_app, sample.mac, sample.vendor, sample.model)
+    files: dict[str, bytes] = {}
+    for name, expected, device in sample.boot:
+        body = curl_tftp(*tftp_address, name, tmp_path / "download")
+        assert (body is not None) == (expected == 200), name
+        if device and body is not None:
+            files["directory" if name.endswith("-directory.xml") else "device"] = body
+    check_full(sample.vendor, READERS[sample.vendor](files), sip_password(phone_app))
+
+
+@needs_tftp
+@pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)
+def test_unpaired_mac_over_tftp_is_the_unknown_answer(
+    phone_app: Flask, tftp_address: tuple[str, int], sample: Sample, tmp_path: Path
+) -> None:
+    pair(phone_app, sample.mac[:6] + "bb0001", sample.vendor, sample.model)
+    unpaired, never_seen = (
+        sample.for_mac(sample.mac[:6] + "bb0002"),
+        sample.for_mac(sample.mac[:6] + "cc0001"),
+    )
+    for first, second in zip(unpaired.boot, never_seen.boot, strict=True):
+        if first[2]:  # the per-device files; boot files name the MAC they were asked for
+            answer = curl_tftp(*tftp_address, first[0], tmp_path / "a")
+            assert answer is not None
+            assert answer == curl_tftp(*tftp_address, second[0], tmp_path / "b")
+            assert READERS[sample.vendor]({"device": answer}).password is None
+
+
+@needs_tftp
+def test_serve_option_starts_tftp_with_the_render_function(
+    phone_app: Flask, tmp_path: Path
+) -> None:
+    service, (host, port) = start_tftp(phone_app, "127.0.0.1:0", "http://127.0.0.1:8470/p/")
+    try:
+        body = curl_tftp(host, port, "y000000000000.cfg", tmp_path / "common")
+        assert (
+            body is not None
+            and b"static.auto_provision.server.url = http://127.0.0.1:8470/p/" in body
+        )
+    finally:
+        service.stop()
+
+
+@pytest.mark.skipif(HAVE_TFTP, reason="the TFTP service is present")
+def test_serve_option_says_when_tftp_is_missing(phone_app: Flask) -> None:
+    with pytest.raises(click.ClickException, match="TFTP is not available"):
+        start_tftp(phone_app, "127.0.0.1:0", "http://127.0.0.1:8470/p/")
