@@ -66,7 +66,8 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     "--tftp",
     "tftp_address",
     default=None,
-    help="also serve TFTP on HOST:PORT (e.g. 127.0.0.1:6969; 0.0.0.0:69 needs privileges)",
+    help="also serve TFTP on HOST:PORT (e.g. 127.0.0.1:6969; 0.0.0.0:69 needs privileges; "
+    "set PHONE_BASE_URL when HTTP listens on 0.0.0.0)",
 )
 @with_appcontext
 @reports_errors
@@ -80,13 +81,16 @@ def serve_command(http_address: str | None, tftp_address: str | None) -> None:
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
         app.config["HTTP_PORT"],
     )
-    server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     tftp = None
     if tftp_address:
-        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address, f"http://{host}:{port}/p/")
+        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
         click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
+
+    server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     click.echo(f"provisioner: HTTP on http://{host}:{port}/ (Ctrl-C stops)")
     try:
+        # TFTP requests name no host: phones are sent to the HTTP address actually bound.
+        app.config.update(HTTP_HOST=host, HTTP_PORT=getattr(server, "effective_port", port))
         server.run()
     except KeyboardInterrupt:
         click.echo("provisioner: stopped")
@@ -96,9 +100,9 @@ def serve_command(http_address: str | None, tftp_address: str | None) -> None:
             tftp.stop()
 
 
-def start_tftp(app: Flask, address: str, http_base_url: str) -> tuple[Any, tuple[str, int]]:
+def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     """Start TFTP beside HTTP, answering through the same render function; the service and
-    the address it bound."""
+    the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
     from provisioner.phones.render import tftp_render_function
 
     try:
@@ -106,9 +110,6 @@ def start_tftp(app: Flask, address: str, http_base_url: str) -> tuple[Any, tuple
     except ImportError as exc:
         raise click.ClickException(f"TFTP is not available in this build: {exc}") from exc
     host, port = parse_address(address, 6969)
-    if not app.config.get("PHONE_BASE_URL"):
-        # TFTP requests carry no host name: send phones to the HTTP address we serve.
-        app.config["PHONE_BASE_URL"] = http_base_url
     service = TftpService(tftp_render_function(app), host=host, port=port)
     bound: tuple[str, int] = service.start()
     return service, bound

@@ -31,11 +31,20 @@ def curl_tftp(host: str, port: int, name: str, target: Path) -> bytes | None:
     """Download ``name`` with curl over TFTP; None when the server says not found."""
     assert shutil.which("curl"), "curl is needed (scripts/apt-packages)"
     done = subprocess.run(
-        ["curl", "--silent", "--max-time", "20", "--tftp-blksize", "1024", "-o", str(target),
-         f"tftp://{host}:{port}/{name}"],
+        [
+            "curl",
+            "--silent",
+            "--max-time",
+            "20",
+            "--tftp-blksize",
+            "1024",
+            "-o",
+            str(target),
+            f"tftp://{host}:{port}/{name}",
+        ],
         capture_output=True,
         check=False,
-    )  # fmt: skip
+    )
     return target.read_bytes() if done.returncode == 0 else None
 
 
@@ -86,7 +95,8 @@ def test_unpaired_mac_over_tftp_is_the_unknown_answer(
 def test_serve_option_starts_tftp_with_the_render_function(
     phone_app: Flask, tmp_path: Path
 ) -> None:
-    service, (host, port) = start_tftp(phone_app, "127.0.0.1:0", "http://127.0.0.1:8470/p/")
+    phone_app.config.update(HTTP_HOST="127.0.0.1", HTTP_PORT=8470)
+    service, (host, port) = start_tftp(phone_app, "127.0.0.1:0")
     try:
         body = curl_tftp(host, port, "y000000000000.cfg", tmp_path / "common")
         assert (
@@ -100,4 +110,42 @@ def test_serve_option_starts_tftp_with_the_render_function(
 @pytest.mark.skipif(HAVE_TFTP, reason="the TFTP service is present")
 def test_serve_option_says_when_tftp_is_missing(phone_app: Flask) -> None:
     with pytest.raises(click.ClickException, match="TFTP is not available"):
-        start_tftp(phone_app, "127.0.0.1:0", "http://127.0.0.1:8470/p/")
+        start_tftp(phone_app, "127.0.0.1:0")
+
+
+@needs_tftp
+def test_provisioner_serve_with_tftp(tmp_path: Path) -> None:
+    """The real command: `provisioner serve --tftp`, then a phone's common file over TFTP."""
+    import os
+    import sys
+
+    environment = {
+        **os.environ,
+        "PROVISIONER_INSTANCE": str(tmp_path / "instance"),
+        "PROVISIONER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [
+        str(Path(sys.executable).parent / "provisioner"),
+        "serve",
+        "--http",
+        "127.0.0.1:0",
+        "--tftp",
+        "127.0.0.1:0",
+    ]
+    process = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = ""
+        for _ in range(20):
+            line = process.stdout.readline()
+            if "TFTP on" in line:
+                break
+        host, port = line.strip().rsplit(" ", 1)[1].rsplit(":", 1)
+        body = curl_tftp(host, int(port), "y000000000000.cfg", tmp_path / "common")
+        assert body is not None and b"local_time.time_zone_name = Netherlands(Amsterdam)" in body
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        if process.stdout is not None:
+            process.stdout.close()
