@@ -11,15 +11,17 @@ from sqlalchemy import select
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
+from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.timeline import timeline
 from provisioner.phones.keys import effective_keys
+from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
-from provisioner.tenants.repository import load_document, save_document
+from provisioner.tenants.repository import find_tenant, load_document, save_document
 from provisioner.tenants.schema import FunctionKey, Phone
 from provisioner.tenants.validation import parse_model
 
-bp = Blueprint("phones_api", __name__, url_prefix="/api/v1/tenants/<tenant>/phones/<mac>")
+bp = Blueprint("phones_api", __name__, url_prefix="/api/v1/tenants/<tenant>")
 
 Json = dict[str, Any]
 
@@ -40,7 +42,7 @@ def _window_minutes(data: Any) -> int:
     return value
 
 
-@bp.post("/pairing")
+@bp.post("/phones/<mac>/pairing")
 @requires("pair")
 def pair(tenant: str, mac: str) -> tuple[Json, int]:
     """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``."""
@@ -60,7 +62,7 @@ def pair(tenant: str, mac: str) -> tuple[Json, int]:
     return pairing.as_json(), 201
 
 
-@bp.delete("/pairing")
+@bp.delete("/phones/<mac>/pairing")
 @requires("pair")
 def unpair(tenant: str, mac: str) -> tuple[str, int]:
     """Unpair: the phone leaves the tenant, its credentials are erased."""
@@ -69,7 +71,7 @@ def unpair(tenant: str, mac: str) -> tuple[str, int]:
     return "", 204
 
 
-@bp.post("/swap")
+@bp.post("/phones/<mac>/swap")
 @requires("pair")
 def swap(tenant: str, mac: str) -> Json:
     """Replace the phone by ``{"new_mac": ...}``, which takes its lines and keys."""
@@ -96,14 +98,14 @@ def _keys_json(tenant: str, mac: str) -> Json:
     return {"default": phone.function_keys is None, "items": keys}
 
 
-@bp.get("/keys")
+@bp.get("/phones/<mac>/keys")
 @requires("read")
 def get_keys(tenant: str, mac: str) -> Json:
     """The keys the phone gets, and whether they are the tenant's defaults."""
     return _keys_json(tenant, mac)
 
 
-@bp.put("/keys")
+@bp.put("/phones/<mac>/keys")
 @requires("write")
 def put_keys(tenant: str, mac: str) -> Json:
     """Set the phone's keys (a list), or ``null`` for the tenant's defaults; checked for fit."""
@@ -132,7 +134,7 @@ def put_keys(tenant: str, mac: str) -> Json:
     return _keys_json(tenant, mac)
 
 
-@bp.get("/credentials")
+@bp.get("/phones/<mac>/credentials")
 @requires("secrets")
 def credentials(tenant: str, mac: str) -> Json:
     """The phone's provisioning username and password (audited as a released secret)."""
@@ -142,7 +144,26 @@ def credentials(tenant: str, mac: str) -> Json:
         )
 
 
-@bp.get("/timeline")
+@bp.get("/phone-admin-password")
+@requires("secrets")
+def admin_password(tenant: str) -> Json:
+    """The password of the phones' admin pages (generated on first need; audited)."""
+    with get_store().transaction() as session:
+        tenant_row = find_tenant(session, tenant)
+        password = tenant_admin_password(session, get_secret_box(), tenant_row)
+        audit.record(
+            session,
+            current_caller().actor,
+            "release-secret",
+            "tenant",
+            tenant,
+            tenant,
+            {"fields": ["phone_admin_password"], "via": "api"},
+        )
+    return {"username": "admin", "password": password}
+
+
+@bp.get("/phones/<mac>/timeline")
 @requires("read")
 def get_timeline(tenant: str, mac: str) -> Json:
     """The phone's recent requests, newest first."""
@@ -151,7 +172,7 @@ def get_timeline(tenant: str, mac: str) -> Json:
         return {"items": timeline(session, tenant_row.id, normalized)}
 
 
-@bp.get("/uploads")
+@bp.get("/phones/<mac>/uploads")
 @requires("read")
 def uploads(tenant: str, mac: str) -> Json:
     """The files the phone uploaded: name, size and when."""

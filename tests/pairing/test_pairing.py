@@ -242,3 +242,27 @@ def test_poly_uploads_are_stored_per_device_within_the_limit(tmp_path: Path) -> 
     with get_store(app).reading() as session:
         assert session.scalar(select(func.count()).select_from(models.PhoneUpload)) == 2
     get_store(app).dispose()
+
+
+def test_phone_admin_password_is_one_per_tenant_and_audited(
+    client: FlaskClient,
+    demo_app: Flask,
+    admin_headers: dict[str, str],
+    technician_headers: dict[str, str],
+) -> None:
+    path = "/api/v1/tenants/demo/phone-admin-password"
+    assert client.get(path, headers=technician_headers).status_code == 403
+    first = client.get(path, headers=admin_headers).json
+    assert first["username"] == "admin" and len(first["password"]) == 16
+    assert client.get(path, headers=admin_headers).json == first
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
+        headers=admin_headers,
+    )
+    body = client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA}).data.decode()
+    assert f"static.security.user_password = admin:{first['password']}" in body
+    with get_store(demo_app).reading() as session:
+        stored = session.scalar(select(models.Tenant.phone_admin_password_encrypted))
+    assert stored and first["password"] not in stored
+    assert "release-secret" in audit_actions(demo_app, "demo")
