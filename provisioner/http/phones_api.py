@@ -191,3 +191,72 @@ def uploads(tenant: str, mac: str) -> Json:
                 for row in rows
             ]
         }
+
+
+def openapi_paths() -> dict[str, Any]:
+    """This blueprint's part of the OpenAPI description."""
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+    def operation(summary: str, success: str, *errors: int, body: bool = False) -> Json:
+        answers: Json = {success: {"description": summary}}
+        answers |= {str(status): {"description": "error", **error} for status in errors}
+        found: Json = {"summary": summary, "security": bearer, "responses": answers}
+        if body:
+            found["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        return found
+
+    tenant = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"}}
+    mac = {
+        "name": "mac",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "any common MAC notation",
+    }
+    phone = "/api/v1/tenants/{tenant}/phones/{mac}"
+    both = [tenant, mac]
+    return {
+        f"{phone}/pairing": {
+            "parameters": both,
+            "post": operation(
+                "Pair with {extension, model?, vendor?, window_minutes?}",
+                "201",
+                401,
+                403,
+                404,
+                409,
+                422,
+                body=True,
+            ),
+            "delete": operation("Unpair; credentials erased", "204", 401, 403, 404),
+        },
+        f"{phone}/swap": {
+            "parameters": both,
+            "post": operation("Replace by {new_mac}", "200", 401, 403, 404, 409, 422, body=True),
+        },
+        f"{phone}/keys": {
+            "parameters": both,
+            "get": operation("The keys the phone gets", "200", 401, 404),
+            "put": operation("Set {items: [...] | null}", "200", 401, 403, 404, 422, body=True),
+        },
+        f"{phone}/credentials": {
+            "parameters": both,
+            "get": operation("Provisioning credentials (audited)", "200", 401, 403, 404),
+        },
+        f"{phone}/timeline": {
+            "parameters": both,
+            "get": operation("Recent requests, newest first", "200", 401, 404),
+        },
+        f"{phone}/uploads": {
+            "parameters": both,
+            "get": operation("Uploaded files", "200", 401, 404),
+        },
+        "/api/v1/tenants/{tenant}/phone-admin-password": {
+            "parameters": [tenant],
+            "get": operation("The phones' admin password (audited)", "200", 401, 403, 404),
+        },
+    }

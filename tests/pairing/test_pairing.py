@@ -266,3 +266,13 @@ def test_phone_admin_password_is_one_per_tenant_and_audited(
         stored = session.scalar(select(models.Tenant.phone_admin_password_encrypted))
     assert stored and first["password"] not in stored
     assert "release-secret" in audit_actions(demo_app, "demo")
+
+
+def test_every_documented_phone_path_exists(demo_app: Flask) -> None:
+    from provisioner.http.openapi import openapi_document
+
+    rules = {rule.rule for rule in demo_app.url_map.iter_rules()}
+    documented = [path for path in openapi_document()["paths"] if "/phones/{mac}" in path]
+    assert len(documented) == 6
+    for path in documented:
+        assert path.replace("{", "<").replace("}", ">") in rules, path
