@@ -69,59 +69,21 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     mac = asked.file_request.mac or ""
     phone_row = session.scalar(select(models.Phone).where(models.Phone.mac == mac))
     credential = find_credential(session, mac)
-    box = get_secret_box(app)
     tenant_id = phone_row.tenant_id if phone_row is not None else None
-    now = datetime.now(UTC)
-    if asked.authenticated_path:
-        password = box.decrypt(credential.password_encrypted) if credential else None
-        username = credential.username if credential else None
-        if not verify_authorization(
-            asked.authorization, asked.method, asked.uri, username, password, nonce_key(app)
-        ):
-            return Decision(Answer.DENIED, tenant_id, challenge=True)
-        proof = "credentials"
-    else:
-        state = window_state(credential, asked.request.source, now)
-        if state is WindowState.CONFLICT and credential is not None:
-            audit.record(
-                session,
-                f"phone:{mac}",
-                "first-use-conflict",
-                "phones",
-                mac,
-                None,
-                {"source": asked.request.source, "bound_to": credential.window_source},
-            )
-            return Decision(Answer.DENIED, tenant_id)
-        if state is not WindowState.ALLOWED:
-            return Decision(Answer.BOOTSTRAP, tenant_id)
-        if _has_guessed(app, asked.request.source):
-            return Decision(Answer.DENIED, tenant_id)
-        proof = "first-use window"
+    proof = _prove(app, session, asked, credential)
+    if isinstance(proof, Answer):
+        return Decision(proof, tenant_id, challenge=asked.authenticated_path)
     if phone_row is None or credential is None or credential.tenant_id != phone_row.tenant_id:
         return Decision(Answer.BOOTSTRAP, tenant_id)
     tenant = session.get(models.Tenant, phone_row.tenant_id)
     assert tenant is not None
-    document = load_document(session, tenant, box)
+    document = load_document(session, tenant, get_secret_box(app))
     phone = next(item for item in document.phones if item.mac == mac)
     if not _fits(document, phone, asked):
         return Decision(Answer.DENIED, tenant_id)
-    if proof == "first-use window":
-        use_window(credential, asked.request.source, now)
-    secrets = Secrets(
-        sip_passwords={item.number: item.sip_password or "" for item in document.extensions},
-        provisioning_username=credential.username,
-        provisioning_password=box.decrypt(credential.password_encrypted),
-        admin_password=tenant_admin_password(session, box, tenant),
-    )
-    config = phone_config(
-        document,
-        phone,
-        phone.model or asked.file_request.model,
-        secrets,
-        asked.base_url,
-        asked.file_request.firmware,
-    )
+    if proof == FIRST_USE:
+        use_window(credential, asked.request.source, datetime.now(UTC))
+    config = _full_config(app, session, asked, tenant, document, phone, credential)
     audit.record(
         session,
         f"phone:{mac}",
@@ -138,6 +100,63 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         },
     )
     return Decision(Answer.FULL, tenant_id, config)
+
+
+FIRST_USE = "first-use window"
+CREDENTIALS = "credentials"
+
+
+def _prove(
+    app: Flask, session: Session, asked: Asked, credential: models.DeviceCredential | None
+) -> str | Answer:
+    """How the phone proves itself (credentials, the window), or the answer that refuses it."""
+    if asked.authenticated_path:
+        box = get_secret_box(app)
+        password = box.decrypt(credential.password_encrypted) if credential else None
+        username = credential.username if credential else None
+        header, key = asked.authorization, nonce_key(app)
+        if verify_authorization(header, asked.method, asked.uri, username, password, key):
+            return CREDENTIALS
+        return Answer.DENIED
+    source = asked.request.source
+    state = window_state(credential, source, datetime.now(UTC))
+    if state is WindowState.CONFLICT and credential is not None:
+        mac = credential.mac
+        audit.record(
+            session,
+            f"phone:{mac}",
+            "first-use-conflict",
+            "phones",
+            mac,
+            None,
+            {"source": source, "bound_to": credential.window_source},
+        )
+        return Answer.DENIED
+    if state is not WindowState.ALLOWED:
+        return Answer.BOOTSTRAP
+    return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+
+
+def _full_config(
+    app: Flask,
+    session: Session,
+    asked: Asked,
+    tenant: models.Tenant,
+    document: TenantDocument,
+    phone: Phone,
+    credential: models.DeviceCredential,
+) -> PhoneConfig:
+    box = get_secret_box(app)
+    secrets = Secrets(
+        sip_passwords={item.number: item.sip_password or "" for item in document.extensions},
+        provisioning_username=credential.username,
+        provisioning_password=box.decrypt(credential.password_encrypted),
+        admin_password=tenant_admin_password(session, box, tenant),
+    )
+    model = phone.model or asked.file_request.model
+    return phone_config(
+        document, phone, model, secrets, asked.base_url, asked.file_request.firmware
+    )
 
 
 def _has_guessed(app: Flask, source: str) -> bool:

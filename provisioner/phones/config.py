@@ -45,6 +45,22 @@ def firmware_url(
     return f"{base_url}firmware/{vendor}/{model}/{target}"
 
 
+def sip_lines(document: TenantDocument, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
+    """The phone's accounts: number, the person's name, the SIP password, a label."""
+    names = {extension.number: extension.name for extension in document.extensions}
+    return tuple(
+        SipLine(
+            index=index,
+            number=number,
+            display_name=names.get(number, number),
+            auth_name=number,
+            password=secrets.sip_passwords[number],
+            label=f"{number} {names.get(number, '')}".strip(),
+        )
+        for index, number in enumerate(phone.lines, start=1)
+    )
+
+
 def phone_config(
     document: TenantDocument,
     phone: Phone,
@@ -55,18 +71,7 @@ def phone_config(
 ) -> PhoneConfig:
     """The full config of a paired phone: its lines, keys and the tenant's settings."""
     settings = document.provisioning
-    names = {extension.number: extension.name for extension in document.extensions}
-    lines = tuple(
-        SipLine(
-            index,
-            number,
-            names.get(number, number),
-            number,
-            secrets.sip_passwords[number],
-            f"{number} {names.get(number, '')}".strip(),
-        )
-        for index, number in enumerate(phone.lines, start=1)
-    )
+    lines = sip_lines(document, phone, secrets)
     keys = tuple(
         Key(len(lines) + position, key.type, key.value, key.label or key.value, key.line)
         for position, key in enumerate(effective_keys(document, phone), start=1)

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from flask import Flask
 
 from provisioner.errors import ProvisionerError
+from provisioner.pairing.credentials import challenge_headers
 from provisioner.pairing.timeline import record_event
-from provisioner.phones.authorize import Asked, Decision, decide
+from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
-from provisioner.phones.model import Answer, FileKind, FileRequest, RequestInfo
+from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled
 from provisioner.store import get_store
@@ -112,12 +113,9 @@ def _answer(
         return FAILED
 
 
-def _device_answer(app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: object) -> PhoneAnswer:
-    from provisioner.pairing.credentials import challenge_headers
-    from provisioner.phones.authorize import nonce_key
-    from provisioner.phones.model import PhoneConfig
-
-    assert isinstance(bootstrap, PhoneConfig)
+def _device_answer(
+    app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: PhoneConfig
+) -> PhoneAnswer:
     file_request = asked.file_request
     with get_store(app).transaction() as session:
         decision: Decision = decide(app, session, asked)

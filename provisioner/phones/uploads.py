@@ -25,6 +25,7 @@ from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
+from provisioner.store.models import DeviceCredential
 
 
 def store_upload(
@@ -40,38 +41,44 @@ def store_upload(
     name = clean_path(request.path)
     if file_request is None or name is None or file_request.mac is None:
         return 405
-    vendor = by_name(file_request.vendor)
-    if vendor.uploads is None or not vendor.uploads.fullmatch(name):
+    uploads = by_name(file_request.vendor).uploads
+    if uploads is None or not uploads.fullmatch(name):
         return 405
     if len(body) > app.config["PHONE_UPLOAD_MAX_BYTES"]:
         return 413
-    mac = file_request.mac
     with get_store(app).transaction() as session:
-        credential = find_credential(session, mac)
-        if authenticated_path:
-            password = (
-                get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
+        credential = find_credential(session, file_request.mac)
+        proven = _proven(app, request, credential, authorization, authenticated_path, uri)
+        if authenticated_path and not proven:
+            return 401
+        if proven and credential is not None:
+            _save(session, credential.tenant_id, file_request.mac, name, body)
+            record_event(
+                session,
+                credential.tenant_id,
+                file_request.mac,
+                request,
+                name,
+                Answer.STORED,
+                app.config["PHONE_TIMELINE_LENGTH"],
             )
-            username = credential.username if credential else None
-            if not verify_authorization(
-                authorization, "PUT", uri, username, password, nonce_key(app)
-            ):
-                return 401
-        elif window_state(credential, request.source, datetime.now(UTC)) is not WindowState.ALLOWED:
-            return 204
-        if credential is None:
-            return 204
-        _save(session, credential.tenant_id, mac, name, body)
-        record_event(
-            session,
-            credential.tenant_id,
-            mac,
-            request,
-            name,
-            Answer.STORED,
-            app.config["PHONE_TIMELINE_LENGTH"],
-        )
     return 204
+
+
+def _proven(
+    app: Flask,
+    request: RequestInfo,
+    credential: DeviceCredential | None,
+    authorization: str | None,
+    authenticated_path: bool,
+    uri: str,
+) -> bool:
+    """The uploader proves itself as a download would: credentials, or its bound window."""
+    if not authenticated_path:
+        return window_state(credential, request.source, datetime.now(UTC)) is WindowState.ALLOWED
+    password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
+    username = credential.username if credential else None
+    return verify_authorization(authorization, "PUT", uri, username, password, nonce_key(app))
 
 
 def _save(session: object, tenant_id: int, mac: str, name: str, body: bytes) -> None:

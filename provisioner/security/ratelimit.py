@@ -50,12 +50,14 @@ class MemoryRateLimiter:
         self._lock = threading.Lock()
 
     def count(self, key: str) -> int:
+        """Misses of ``key`` in its current window."""
         now = self._clock()
         with self._lock:
             started, count = self._counts.get(key, (now, 0))
         return count if now - started < self._window else 0
 
     def hit(self, key: str) -> int:
+        """Count one miss; a key whose window has passed starts a new one."""
         now = self._clock()
         with self._lock:
             started, count = self._counts.get(key, (now, 0))
@@ -93,10 +95,12 @@ class RedisRateLimiter:
         return f"{self._prefix}:{key}"
 
     def count(self, key: str) -> int:
+        """Misses of ``key`` in its current window."""
         value = self._redis.get(self._key(key))
         return int(value) if value else 0
 
     def hit(self, key: str) -> int:
+        """Count one miss; the counter expires with its window."""
         name = self._key(key)
         pipeline = self._redis.pipeline()
         # Create the counter with its expiry first, so a key never lives without one.
