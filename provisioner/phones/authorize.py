@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -29,10 +30,10 @@ from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.ratelimit import get_rate_limiter
-from provisioner.security.secrets import get_secret_box, load_keys
+from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import models
-from provisioner.tenants.repository import load_document
-from provisioner.tenants.schema import Phone, TenantDocument
+from provisioner.tenants.repository import ROW_MODELS, row_to_item
+from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +78,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         return Decision(Answer.BOOTSTRAP, tenant_id)
     tenant = session.get(models.Tenant, phone_row.tenant_id)
     assert tenant is not None
-    document = load_document(session, tenant, get_secret_box(app))
-    phone = next(item for item in document.phones if item.mac == mac)
+    document = load_for_phone(session, tenant, mac, get_secret_box(app))
+    phone = document.phones[0]
     if not _fits(document, phone, asked):
         return Decision(Answer.DENIED, tenant_id)
     if proof == FIRST_USE:
@@ -157,6 +158,27 @@ def _full_config(
     return phone_config(
         document, phone, model, secrets, asked.base_url, asked.file_request.firmware
     )
+
+
+# The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.
+PHONE_COLLECTIONS = ("sites", "extensions", "ring_groups")
+
+
+def load_for_phone(
+    session: Session, tenant: models.Tenant, mac: str, box: SecretBox
+) -> TenantDocument:
+    """The tenant as far as one phone needs it: settings, sites, extensions (with their
+    secrets), ring groups and that phone only (a boot storm reads this for every phone)."""
+    data: dict[str, Any] = {name: getattr(tenant, name) for name in TenantSettings.model_fields}
+    for collection in PHONE_COLLECTIONS:
+        model = ROW_MODELS[collection]
+        rows = session.scalars(select(model).where(model.tenant_id == tenant.id).order_by(model.id))
+        data[collection] = [row_to_item(collection, row, box) for row in rows]
+    phone = session.scalar(
+        select(models.Phone).where(models.Phone.tenant_id == tenant.id, models.Phone.mac == mac)
+    )
+    data["phones"] = [row_to_item("phones", phone)] if phone is not None else []
+    return TenantDocument.model_validate(data)
 
 
 def _has_guessed(app: Flask, source: str) -> bool:
