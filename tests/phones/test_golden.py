@@ -97,3 +97,29 @@ def test_vendor_registry_names_are_unique_and_ouis_are_hex() -> None:
     for vendor in VENDORS:
         assert vendor.ouis and all(len(oui) == 6 and int(oui, 16) >= 0 for oui in vendor.ouis)
         assert vendor.models and vendor.user_agents and vendor.files
+
+
+@pytest.mark.parametrize(("vendor", "model", "mac"), CASES, ids=IDS)
+def test_overrides_land_in_each_format(vendor: str, model: str, mac: str) -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    phone = Phone(
+        mac=mac, vendor=vendor, model=model, lines=["240"], overrides={"Custom.Setting": "x<&>y"}
+    )
+    config = phone_config(document, phone, model, SECRETS, BASE_URL)
+    body = by_name(vendor).render_device(config, by_name(vendor).device_file(mac, model))
+    if vendor in ("yealink",):
+        assert "Custom.Setting = x<&>y" in body.decode().splitlines()
+    elif vendor == "panasonic":
+        assert 'Custom.Setting="x<&>y"' in body.decode().split("\r\n")
+    else:
+        from lxml import etree
+
+        found = set()
+        for node in etree.fromstring(body).iter():
+            if node.tag in ("Custom.Setting", "Setting"):  # Cisco, Snom; Fanvil nests sections
+                found.add(node.text)
+            if "Custom.Setting" in node.attrib:  # Poly: parameters are attributes
+                found.add(node.get("Custom.Setting"))
+            if node.get("name") == "Custom.Setting":  # Gigaset params, Grandstream items
+                found.add(node.get("value", node.text))
+        assert "x<&>y" in found

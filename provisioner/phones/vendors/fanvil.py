@@ -12,7 +12,7 @@ from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig
 from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
-from provisioner.phones.xml import element, load_skeleton, serialize, set_text
+from provisioner.phones.xml import element, find_or_add, load_skeleton, serialize, set_text
 
 MAC = r"(?P<mac>[0-9a-f]{12})"
 MODELS = {
@@ -115,7 +115,16 @@ def _device(root: etree._Element, config: PhoneConfig) -> None:
         set_text(_find(root, "fwCheck"), "EnableAutoUpgrade", 1)
         set_text(_find(root, "fwCheck"), "UpgradeServer1", config.firmware_url)
     for name, value in config.overrides:
-        element(_find(root, "overrides"), "setting", value, name=name)
+        _override(root, name, value)
+
+
+def _override(root: etree._Element, name: str, value: str) -> None:
+    """``phone.date.SNTPServer`` names ``<phone><date><SNTPServer>``; created when missing."""
+    *sections, leaf = name.split(".")
+    parent = root
+    for section in sections:
+        parent = find_or_add(parent, section)
+    set_text(parent, leaf, value)
 
 
 def render_device(config: PhoneConfig, file: str) -> bytes:
