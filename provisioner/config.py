@@ -36,7 +36,7 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_MISS_LIMIT": 100,
         "PHONE_MISS_WINDOW_SECONDS": 60,
         "PHONE_PAIRING_WINDOW_MINUTES": 30,
-        "PHONE_WINDOW_MAX_MISSES": 10,
+        "PHONE_WINDOW_MAX_MISSES": 20,
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
@@ -45,6 +45,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_BOOTSTRAP_TIMEZONE": "Europe/Amsterdam",
         "PHONE_BOOTSTRAP_LANGUAGE": "nl",
         "PHONE_BOOTSTRAP_NTP_SERVER": "pool.ntp.org",
+        # How soon an unpaired phone asks again (so it finds its pairing while the window is open).
+        "PHONE_BOOTSTRAP_RESYNC_SECONDS": 300,
     }
 
 

@@ -22,7 +22,13 @@ class Secrets:
 
 
 def bootstrap_config(
-    vendor: str, model: str | None, base_url: str, timezone: str, language: str, ntp_server: str
+    vendor: str,
+    model: str | None,
+    base_url: str,
+    timezone: str,
+    language: str,
+    ntp_server: str,
+    resync_seconds: int = 300,
 ) -> PhoneConfig:
     """The answer for any phone not proven: time, language, where to provision; no secret."""
     return PhoneConfig(
@@ -32,7 +38,7 @@ def bootstrap_config(
         timezone=time_zone_rule(timezone),
         language=language,
         ntp_server=ntp_server,
-        resync_seconds=3600,
+        resync_seconds=resync_seconds,
     )
 
 

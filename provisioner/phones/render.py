@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
 from provisioner.pairing.credentials import challenge_headers
@@ -22,7 +23,7 @@ from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled
-from provisioner.store import get_store
+from provisioner.store import get_store, models
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,11 @@ class PhoneAnswer:
     content_type: str
     answer: Answer
     headers: tuple[tuple[str, str], ...] = ()
+    miss: bool = False  # counts against the source's limit
 
 
 NOT_FOUND = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND)
+UNKNOWN_NAME = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND, miss=True)
 THROTTLED = PhoneAnswer(429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),))
 FAILED = PhoneAnswer(500, b"", "text/plain", Answer.DENIED)
 
@@ -75,8 +78,10 @@ def render_for_path(
         authenticated_path,
         uri,
     )
-    if answer.answer in (Answer.BOOTSTRAP, Answer.DENIED) or file_request is None:
+    if answer.miss:
         limiter.hit(request.source)
+    if file_request is not None and file_request.kind is not FileKind.DEVICE:
+        _record_if_known(app, request, file_request, answer.answer)
     return answer
 
 
@@ -89,7 +94,9 @@ def _answer(
     authenticated_path: bool,
     uri: str,
 ) -> PhoneAnswer:
-    if file_request is None or file_request.kind in (FileKind.ABSENT, FileKind.UPLOAD):
+    if file_request is None:
+        return UNKNOWN_NAME
+    if file_request.kind in (FileKind.ABSENT, FileKind.UPLOAD):
         return NOT_FOUND
     vendor = by_name(file_request.vendor)
     bootstrap = bootstrap_config(
@@ -99,6 +106,7 @@ def _answer(
         app.config["PHONE_BOOTSTRAP_TIMEZONE"],
         app.config["PHONE_BOOTSTRAP_LANGUAGE"],
         app.config["PHONE_BOOTSTRAP_NTP_SERVER"],
+        app.config["PHONE_BOOTSTRAP_RESYNC_SECONDS"],
     )
     try:
         if file_request.kind is FileKind.COMMON:
@@ -133,11 +141,27 @@ def _device_answer(
             body = vendor.render_device(decision.config, file_request.file)
             return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
     if decision.challenge:
-        return PhoneAnswer(
-            401, b"", "text/plain", Answer.DENIED, tuple(challenge_headers(nonce_key(app)))
-        )
+        challenge = tuple(challenge_headers(nonce_key(app)))
+        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=True)
     body = vendor.render_device(bootstrap, file_request.file)
-    return PhoneAnswer(200, body, vendor.content_type, decision.answer)
+    return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
+
+
+def _record_if_known(
+    app: Flask, request: RequestInfo, file_request: FileRequest, answer: Answer
+) -> None:
+    """Put a common or absent file named after a known phone on that phone's timeline."""
+    if file_request.mac is None:
+        return
+    with get_store(app).transaction() as session:
+        tenant_id = session.scalar(
+            select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
+        )
+        if tenant_id is not None:
+            limit = app.config["PHONE_TIMELINE_LENGTH"]
+            record_event(
+                session, tenant_id, file_request.mac, request, file_request.file, answer, limit
+            )
 
 
 RenderFunction = Callable[[str, str], bytes | None]

@@ -75,3 +75,42 @@ def test_a_limit_of_zero_switches_throttling_off(tmp_path: Path) -> None:
     client = app.test_client()
     assert {client.get(f"/p/guess-{index}.cfg").status_code for index in range(20)} == {404}
     get_store(app).dispose()
+
+
+def test_an_office_booting_behind_one_address_is_not_mistaken_for_a_guesser(tmp_path: Path) -> None:
+    """Fifteen unpaired phones boot (boot file, common file, own file) from one NAT address;
+    common files are no misses, and the paired phone behind the same address still gets its
+    first use."""
+    app = make_app(tmp_path)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for index in range(15):
+        neighbour = sample.for_mac(f"805ec0bb{index:04x}")
+        for name, status, _ in neighbour.boot:
+            answer = client.get(f"/p/{name}", headers={"User-Agent": neighbour.user_agent})
+            assert answer.status_code == status
+    body = client.get(f"/p/{sample.mac}.cfg", headers={"User-Agent": sample.user_agent}).data
+    assert b"account.1.user_name = 240" in body
+    get_store(app).dispose()
+
+
+def test_timeline_shows_every_answer_of_a_known_phone(tmp_path: Path) -> None:
+    from tests.conftest import token_for
+
+    app = make_app(tmp_path)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[3]  # Grandstream: its first name is answered 404 on purpose
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for name, _, _ in sample.boot:
+        client.get(f"/p/{name}", headers={"User-Agent": sample.user_agent})
+    client.get("/p/cfgc074adffffff", headers={"User-Agent": sample.user_agent})  # not ours
+    headers = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    items = client.get(f"/api/v1/tenants/demo/phones/{sample.mac}/timeline", headers=headers).json
+    assert [(item["file"], item["answer"]) for item in reversed(items["items"])] == [
+        (f"cfg{sample.mac}", "not found"),
+        (f"cfg{sample.mac}.xml", "full"),
+    ]
+    get_store(app).dispose()
