@@ -76,6 +76,7 @@ def test_golden_file_parses_back_field_by_field(vendor: str, model: str, mac: st
     text = b"".join(files.values()).decode()
     assert "AdminPass456" in text
     assert "DevicePass123" in text
+    assert "prov.example.net/p/a/" in text  # a paired phone comes back with its credentials
 
 
 @pytest.mark.parametrize("vendor", VENDORS, ids=[vendor.name for vendor in VENDORS])

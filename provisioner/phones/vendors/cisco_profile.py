@@ -84,10 +84,7 @@ def _settings(
     _set(profile, "Language_Selection", LANGUAGES.get(config.language, "English"))
     _set(profile, "Locale", LOCALES.get(config.language, "en-US"))
     _set(profile, "Resync_Periodic", config.resync_seconds)
-    credentials = ""
-    if config.provisioning_username and config.provisioning_password:
-        credentials = f"[--uid {config.provisioning_username} --pwd {config.provisioning_password}]"
-    _set(profile, "Profile_Rule_B", f"{credentials}{config.provisioning_url}{device_rule}")
+    _profile_rules(profile, config, device_rule)
     if config.vlan is not None:
         _set(profile, "Enable_VLAN", "Yes")
         _set(profile, "VLAN_ID", config.vlan)
@@ -97,6 +94,18 @@ def _settings(
         _set(profile, "Upgrade_Rule", config.firmware_url)
     for name, value in config.overrides:
         _set(profile, name, value)
+
+
+def _profile_rules(profile: etree._Element, config: PhoneConfig, device_rule: str) -> None:
+    """Bootstrap: rule B fetches the device file next. Paired: the main rule fetches it with
+    the device's credentials, and rule B is cleared, so the common file (which would point
+    back at the path without credentials) is not asked for again."""
+    if not (config.provisioning_username and config.provisioning_password):
+        _set(profile, "Profile_Rule_B", f"{config.provisioning_url}{device_rule}")
+        return
+    credentials = f"[--uid {config.provisioning_username} --pwd {config.provisioning_password}]"
+    _set(profile, "Profile_Rule", f"{credentials}{config.provisioning_url}{device_rule}")
+    _set(profile, "Profile_Rule_B", "")
 
 
 def render_profile(config: PhoneConfig, vendor: str, admin_element: str, device_rule: str) -> bytes:
