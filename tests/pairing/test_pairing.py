@@ -276,3 +276,29 @@ def test_every_documented_phone_path_exists(demo_app: Flask) -> None:
     assert len(documented) == 6
     for path in documented:
         assert path.replace("{", "<").replace("}", ">") in rules, path
+
+
+def test_tenant_may_restrict_secrets_to_its_sites_networks(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    restrict = {"provisioning": {"restrict_to_site_networks": True}}
+    assert (
+        client.patch("/api/v1/tenants/demo", json=restrict, headers=admin_headers).status_code
+        == 200
+    )
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
+        headers=admin_headers,
+    )
+    outside = client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA}).data
+    assert b"account.1.password" not in outside  # the test client is 127.0.0.1, not 192.0.2.0/24
+    site = {"networks": ["192.0.2.0/24", "127.0.0.0/8"]}
+    assert (
+        client.patch(
+            "/api/v1/tenants/demo/sites/Kantoor Amsterdam", json=site, headers=admin_headers
+        ).status_code
+        == 200
+    )
+    inside = client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA}).data
+    assert b"account.1.password" in inside

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from provisioner.errors import TemplateRenderError
@@ -59,3 +61,20 @@ def test_amsterdam() -> None:
 def test_zone_without_summer_time() -> None:
     rule = time_zone_rule("Asia/Tokyo")
     assert not rule.has_summer_time and posix_time_zone(rule) == "JST-9"
+
+
+def test_a_model_skeleton_is_taken_before_the_base(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.phones import xml
+
+    folder = tmp_path / "snom"
+    folder.mkdir()
+    (folder / "base.xml").write_text("<settings><phone-settings/><functionKeys/></settings>")
+    (folder / "D785.xml").write_text(
+        "<settings><phone-settings><ui_theme perm='R'>dark</ui_theme></phone-settings>"
+        "<functionKeys/></settings>"
+    )
+    monkeypatch.setattr(xml, "TEMPLATES", tmp_path)
+    assert xml.load_skeleton("snom", "D785").findtext("phone-settings/ui_theme") == "dark"
+    assert xml.load_skeleton("snom", "D735").find("phone-settings/ui_theme") is None
