@@ -12,7 +12,7 @@ from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
-from provisioner.pairing.timeline import timeline
+from provisioner.pairing.timeline import discovered, timeline
 from provisioner.phones.keys import effective_keys
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
@@ -21,7 +21,7 @@ from provisioner.tenants.repository import find_tenant, load_document, save_docu
 from provisioner.tenants.schema import FunctionKey, Phone
 from provisioner.tenants.validation import parse_model
 
-bp = Blueprint("phones_api", __name__, url_prefix="/api/v1/tenants/<tenant>")
+bp = Blueprint("phones_api", __name__, url_prefix="/api/v1")
 
 Json = dict[str, Any]
 
@@ -42,7 +42,7 @@ def _window_minutes(data: Any) -> int:
     return value
 
 
-@bp.post("/phones/<mac>/pairing")
+@bp.post("/tenants/<tenant>/phones/<mac>/pairing")
 @requires("pair")
 def pair(tenant: str, mac: str) -> tuple[Json, int]:
     """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``."""
@@ -62,7 +62,7 @@ def pair(tenant: str, mac: str) -> tuple[Json, int]:
     return pairing.as_json(), 201
 
 
-@bp.delete("/phones/<mac>/pairing")
+@bp.delete("/tenants/<tenant>/phones/<mac>/pairing")
 @requires("pair")
 def unpair(tenant: str, mac: str) -> tuple[str, int]:
     """Unpair: the phone leaves the tenant, its credentials are erased."""
@@ -71,7 +71,7 @@ def unpair(tenant: str, mac: str) -> tuple[str, int]:
     return "", 204
 
 
-@bp.post("/phones/<mac>/swap")
+@bp.post("/tenants/<tenant>/phones/<mac>/swap")
 @requires("pair")
 def swap(tenant: str, mac: str) -> Json:
     """Replace the phone by ``{"new_mac": ...}``, which takes its lines and keys."""
@@ -98,14 +98,14 @@ def _keys_json(tenant: str, mac: str) -> Json:
     return {"default": phone.function_keys is None, "items": keys}
 
 
-@bp.get("/phones/<mac>/keys")
+@bp.get("/tenants/<tenant>/phones/<mac>/keys")
 @requires("read")
 def get_keys(tenant: str, mac: str) -> Json:
     """The keys the phone gets, and whether they are the tenant's defaults."""
     return _keys_json(tenant, mac)
 
 
-@bp.put("/phones/<mac>/keys")
+@bp.put("/tenants/<tenant>/phones/<mac>/keys")
 @requires("write")
 def put_keys(tenant: str, mac: str) -> Json:
     """Set the phone's keys (a list), or ``null`` for the tenant's defaults; checked for fit."""
@@ -134,7 +134,7 @@ def put_keys(tenant: str, mac: str) -> Json:
     return _keys_json(tenant, mac)
 
 
-@bp.get("/phones/<mac>/credentials")
+@bp.get("/tenants/<tenant>/phones/<mac>/credentials")
 @requires("secrets")
 def credentials(tenant: str, mac: str) -> Json:
     """The phone's provisioning username and password (audited as a released secret)."""
@@ -144,7 +144,7 @@ def credentials(tenant: str, mac: str) -> Json:
         )
 
 
-@bp.get("/phone-admin-password")
+@bp.get("/tenants/<tenant>/phone-admin-password")
 @requires("secrets")
 def admin_password(tenant: str) -> Json:
     """The password of the phones' admin pages (generated on first need; audited)."""
@@ -163,7 +163,7 @@ def admin_password(tenant: str) -> Json:
     return {"username": "admin", "password": password}
 
 
-@bp.get("/phones/<mac>/timeline")
+@bp.get("/tenants/<tenant>/phones/<mac>/timeline")
 @requires("read")
 def get_timeline(tenant: str, mac: str) -> Json:
     """The phone's recent requests, newest first."""
@@ -172,7 +172,7 @@ def get_timeline(tenant: str, mac: str) -> Json:
         return {"items": timeline(session, tenant_row.id, normalized)}
 
 
-@bp.get("/phones/<mac>/uploads")
+@bp.get("/tenants/<tenant>/phones/<mac>/uploads")
 @requires("read")
 def uploads(tenant: str, mac: str) -> Json:
     """The files the phone uploaded: name, size and when."""
@@ -191,6 +191,14 @@ def uploads(tenant: str, mac: str) -> Json:
                 for row in rows
             ]
         }
+
+
+@bp.get("/discovered")
+@requires("read")
+def discovered_phones() -> Json:
+    """Phones that asked for their files lately but no tenant has: pair one of these."""
+    with get_store().reading() as session:
+        return {"items": discovered(session)}
 
 
 def openapi_paths() -> dict[str, Any]:
@@ -254,6 +262,9 @@ def openapi_paths() -> dict[str, Any]:
         f"{phone}/uploads": {
             "parameters": both,
             "get": operation("Uploaded files", "200", 401, 404),
+        },
+        "/api/v1/discovered": {
+            "get": operation("Phones seen lately that no tenant has", "200", 401),
         },
         "/api/v1/tenants/{tenant}/phone-admin-password": {
             "parameters": [tenant],

@@ -1,19 +1,27 @@
-"""The device timeline: each request of a known phone, the newest ``limit`` kept per device."""
+"""The device timeline: each request of a phone, the newest ``limit`` kept per device.
+
+Phones no tenant has yet are recorded too (discovered devices: a technician sees the MAC that
+just booted), without a tenant; their events expire after ``DISCOVERED_HOURS``. Recording
+every MAC alike also keeps the work per request the same for known and unknown MACs.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioner.phones.model import Answer, RequestInfo
-from provisioner.store.models import DeviceEvent
+from provisioner.store.models import DeviceEvent, Phone, utc_now
+
+DISCOVERED_HOURS = 24
 
 
 def record_event(
     session: Session,
-    tenant_id: int,
+    tenant_id: int | None,
     mac: str,
     request: RequestInfo,
     file: str,
@@ -37,24 +45,50 @@ def record_event(
     old_ids = list(session.scalars(stale.offset(limit)))
     if old_ids:
         session.execute(delete(DeviceEvent).where(DeviceEvent.id.in_(old_ids)))
+    if tenant_id is None:
+        expired = utc_now() - timedelta(hours=DISCOVERED_HOURS)
+        session.execute(
+            delete(DeviceEvent).where(DeviceEvent.tenant_id.is_(None), DeviceEvent.at < expired)
+        )
 
 
 def timeline(session: Session, tenant_id: int, mac: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest events of one device first, as the API shows them."""
+    """The newest events of one device first (those from before it had a tenant included)."""
     rows = session.scalars(
         select(DeviceEvent)
-        .where(DeviceEvent.tenant_id == tenant_id, DeviceEvent.mac == mac)
+        .where(
+            or_(DeviceEvent.tenant_id == tenant_id, DeviceEvent.tenant_id.is_(None)),
+            DeviceEvent.mac == mac,
+        )
         .order_by(DeviceEvent.id.desc())
         .limit(limit)
     )
-    return [
-        {
-            "at": row.at.isoformat(),
-            "source": row.source,
-            "protocol": row.protocol,
-            "file": row.file,
-            "user_agent": row.user_agent,
-            "answer": row.answer,
-        }
-        for row in rows
-    ]
+    return [event_json(row) for row in rows]
+
+
+def discovered(session: Session, limit: int = 200) -> list[dict[str, Any]]:
+    """Phones seen lately that no tenant has: the newest event of each, newest first."""
+    newest = (
+        select(func.max(DeviceEvent.id))
+        .where(DeviceEvent.tenant_id.is_(None), DeviceEvent.mac.not_in(select(Phone.mac)))
+        .group_by(DeviceEvent.mac)
+    )
+    rows = session.scalars(
+        select(DeviceEvent)
+        .where(DeviceEvent.id.in_(newest))
+        .order_by(DeviceEvent.id.desc())
+        .limit(limit)
+    )
+    return [{"mac": row.mac, **event_json(row)} for row in rows]
+
+
+def event_json(row: DeviceEvent) -> dict[str, Any]:
+    """One event as the API shows it."""
+    return {
+        "at": row.at.isoformat(),
+        "source": row.source,
+        "protocol": row.protocol,
+        "file": row.file,
+        "user_agent": row.user_agent,
+        "answer": row.answer,
+    }

@@ -81,7 +81,7 @@ def render_for_path(
     if answer.miss:
         limiter.hit(request.source)
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
-        _record_if_known(app, request, file_request, answer.answer)
+        _record(app, request, file_request, answer.answer)
     return answer
 
 
@@ -127,7 +127,7 @@ def _device_answer(
     file_request = asked.file_request
     with get_store(app).transaction() as session:
         decision: Decision = decide(app, session, asked)
-        if decision.tenant_id is not None and file_request.mac:
+        if file_request.mac:
             record_event(
                 session,
                 decision.tenant_id,
@@ -147,21 +147,18 @@ def _device_answer(
     return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
 
 
-def _record_if_known(
-    app: Flask, request: RequestInfo, file_request: FileRequest, answer: Answer
-) -> None:
-    """Put a common or absent file named after a known phone on that phone's timeline."""
+def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer: Answer) -> None:
+    """Put a common or absent file named after a MAC on that device's timeline."""
     if file_request.mac is None:
         return
     with get_store(app).transaction() as session:
         tenant_id = session.scalar(
             select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
         )
-        if tenant_id is not None:
-            limit = app.config["PHONE_TIMELINE_LENGTH"]
-            record_event(
-                session, tenant_id, file_request.mac, request, file_request.file, answer, limit
-            )
+        limit = app.config["PHONE_TIMELINE_LENGTH"]
+        record_event(
+            session, tenant_id, file_request.mac, request, file_request.file, answer, limit
+        )
 
 
 RenderFunction = Callable[[str, str], bytes | None]

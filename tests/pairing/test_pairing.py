@@ -273,7 +273,7 @@ def test_every_documented_phone_path_exists(demo_app: Flask) -> None:
 
     rules = {rule.rule for rule in demo_app.url_map.iter_rules()}
     documented = [path for path in openapi_document()["paths"] if "/phones/{mac}" in path]
-    assert len(documented) == 6
+    assert len(documented) == 6  # per phone; plus discovered
     for path in documented:
         assert path.replace("{", "<").replace("}", ">") in rules, path
 
@@ -302,3 +302,43 @@ def test_tenant_may_restrict_secrets_to_its_sites_networks(
     )
     inside = client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA}).data
     assert b"account.1.password" in inside
+
+
+def test_discovered_phones_then_paired(
+    client: FlaskClient, demo_app: Flask, technician_headers: dict[str, str]
+) -> None:
+    client.get(f"/p/{PLAIN}.boot", headers={"User-Agent": UA})
+    client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA})
+    seen = client.get("/api/v1/discovered", headers=technician_headers).json["items"]
+    assert [(item["mac"], item["file"], item["answer"]) for item in seen] == [
+        (PLAIN, f"{PLAIN}.cfg", "bootstrap")
+    ]
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "240"},
+        headers=technician_headers,
+    )
+    assert client.get("/api/v1/discovered", headers=technician_headers).json["items"] == []
+    client.get(f"/p/{PLAIN}.cfg", headers={"User-Agent": UA})
+    history = client.get(
+        f"/api/v1/tenants/demo/phones/{MAC}/timeline", headers=technician_headers
+    ).json["items"]
+    assert [item["answer"] for item in history] == ["full", "bootstrap", "bootstrap"]
+
+
+def test_discovered_events_expire(demo_app: Flask) -> None:
+    from datetime import timedelta
+
+    from provisioner.pairing.timeline import DISCOVERED_HOURS, record_event
+    from provisioner.phones.model import Answer, RequestInfo
+
+    request = RequestInfo("x.cfg", "192.0.2.9")
+    with get_store(demo_app).transaction() as session:
+        record_event(session, None, "001565000001", request, "x.cfg", Answer.BOOTSTRAP, 10)
+        old = session.scalar(select(models.DeviceEvent))
+        assert old is not None
+        old.at = old.at - timedelta(hours=DISCOVERED_HOURS + 1)
+    with get_store(demo_app).transaction() as session:
+        record_event(session, None, "001565000002", request, "y.cfg", Answer.BOOTSTRAP, 10)
+    with get_store(demo_app).reading() as session:
+        assert list(session.scalars(select(models.DeviceEvent.mac))) == ["001565000002"]

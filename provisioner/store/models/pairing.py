@@ -28,14 +28,17 @@ class DeviceCredential(Timestamped, Base):
 
 
 class DeviceEvent(Base):
-    """One request of a phone: when, from where, which file, and what it got."""
+    """One request of a phone: when, from where, which file, and what it got. A phone no
+    tenant has yet (a discovered device) has no tenant; those events expire after a while."""
 
     __tablename__ = "device_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
     mac: Mapped[str] = mapped_column(String(12), index=True)
-    at: Mapped[datetime] = mapped_column(default=utc_now)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
     source: Mapped[str] = mapped_column(String(64))
     protocol: Mapped[str] = mapped_column(String(8))
     file: Mapped[str] = mapped_column(String(255))

@@ -39,7 +39,7 @@ def upgrade() -> None:
 
     op.create_table('device_events',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=True),
     sa.Column('mac', sa.String(length=12), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('source', sa.String(length=64), nullable=False),
@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_device_events'))
     )
     with op.batch_alter_table('device_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_device_events_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_device_events_mac'), ['mac'], unique=False)
         batch_op.create_index(batch_op.f('ix_device_events_tenant_id'), ['tenant_id'], unique=False)
 
@@ -102,6 +103,7 @@ def downgrade() -> None:
     with op.batch_alter_table('device_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_device_events_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_device_events_mac'))
+        batch_op.drop_index(batch_op.f('ix_device_events_at'))
 
     op.drop_table('device_events')
     with op.batch_alter_table('device_credentials', schema=None) as batch_op:
