@@ -20,10 +20,10 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     from flask import Flask
 
-    from provisioner import cli, network, store
+    from provisioner import cli, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
-    from provisioner.security import secrets
+    from provisioner.security import ratelimit, secrets
 
     app = Flask(
         __name__,
@@ -34,7 +34,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
+    ratelimit.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     network.init_app(app)
+    pairing.init_app(app)
     return app

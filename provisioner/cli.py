@@ -63,13 +63,22 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
 @click.command("serve")
 @click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
 @click.option(
+    "--tftp",
+    "tftp_address",
+    is_flag=False,
+    flag_value="127.0.0.1:6969",
+    default=None,
+    help="also serve TFTP on HOST:PORT [127.0.0.1:6969 when given alone; 0.0.0.0:69 needs "
+    "privileges; set PHONE_BASE_URL when HTTP listens on 0.0.0.0]",
+)
+@click.option(
     "--network/--no-network",
     default=None,
     help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
 )
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None, network: bool | None) -> None:
+def serve_command(http_address: str | None, tftp_address: str | None, network: bool | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
     from waitress.server import create_server
 
@@ -81,17 +90,37 @@ def serve_command(http_address: str | None, network: bool | None) -> None:
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
         app.config["HTTP_PORT"],
     )
+    tftp = None
+    if tftp_address:
+        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
+        click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
     stop_network = start_beside_http(app, network)
     server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:
+        # TFTP requests name no host: phones are sent to the HTTP address actually bound.
+        app.config.update(HTTP_HOST=host, HTTP_PORT=getattr(server, "effective_port", port))
         server.run()
     except KeyboardInterrupt:
         click.echo("provisioner: stopped")
     finally:
         server.close()
         stop_network()
+        if tftp is not None:
+            tftp.stop()
+
+
+def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
+    """Start TFTP beside HTTP, answering through the same render function; the service and
+    the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
+    from provisioner.phones.render import tftp_render_function
+    from provisioner.tftp import TftpService
+
+    host, port = parse_address(address, 6969)
+    service = TftpService(tftp_render_function(app), host=host, port=port)
+    bound: tuple[str, int] = service.start()
+    return service, bound
 
 
 def load_demo_if_empty(app: Flask) -> None:

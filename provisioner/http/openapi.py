@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from provisioner import __version__
+from provisioner.http import phones_api
 from provisioner.tenants import schema
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -185,6 +186,7 @@ def openapi_document() -> dict[str, Any]:
     }
     for collection, model in schema.COLLECTION_MODELS.items():
         paths.update(_collection_paths(collection, model.__name__))
+    paths.update(phones_api.openapi_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "provisioner admin API", "version": __version__},

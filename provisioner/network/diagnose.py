@@ -10,13 +10,15 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound
 from provisioner.network import state as network_state
+from provisioner.pairing.timeline import event_json
 from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
 from provisioner.store.models import (
+    DeviceEvent,
     Extension,
     NetworkDevice,
     NetworkDeviceState,
@@ -27,9 +29,6 @@ from provisioner.store.models import (
 
 Report = dict[str, Any]
 # Where the phones domain may keep the device timeline (built on another branch); read if there.
-TIMELINE_TABLES = ("device_events", "device_timeline", "timeline_events", "phone_events")
-TIME_COLUMNS = ("at", "occurred_at", "created_at", "timestamp", "time")
-KIND_COLUMNS = ("kind", "event", "type", "action")
 BOOT_LIMIT = 5
 TRAP_LIMIT = 10
 # A port with at most this many MACs is an access port; uplinks carry many more.
@@ -85,33 +84,21 @@ def phone_part(session: Session, phone: Phone | None, tenant: Tenant | None) -> 
 
 
 def boot_records(session: Session, mac: str) -> Report:
-    """The last boots from the device timeline, when this database has one."""
-    bind = session.get_bind()
-    found = next((name for name in TIMELINE_TABLES if inspect(bind).has_table(name)), None)
-    if found is None:
-        return {"available": False, "why": "no boot records: there is no device timeline yet"}
-    table = Table(found, MetaData(), autoload_with=bind)
-    mac_column = next((table.c[name] for name in ("mac", "phone_mac") if name in table.c), None)
-    if mac_column is None:
-        return {"available": False, "why": f"no boot records: {found} has no MAC column"}
-    order = next((table.c[name] for name in TIME_COLUMNS if name in table.c), list(table.c)[0])
-    kind = next((name for name in KIND_COLUMNS if name in table.c), None)
-    query = select(table).where(mac_column.in_([mac, colon_mac(mac)]))
-    if kind is not None:
-        query = query.where(table.c[kind].ilike("%boot%"))
-    rows = session.execute(query.order_by(order.desc()).limit(BOOT_LIMIT)).mappings().all()
+    """The last requests of this MAC from the device timeline, newest first."""
+    rows = session.scalars(
+        select(DeviceEvent)
+        .where(DeviceEvent.mac == mac)
+        .order_by(DeviceEvent.id.desc())
+        .limit(BOOT_LIMIT)
+    ).all()
     if not rows:
-        return {"available": True, "events": [], "why": "no boot records for this MAC"}
-    return {"available": True, "events": [plain_row(row) for row in rows]}
-
-
-def plain_row(row: Any) -> Report:
-    """A reflected row as JSON-friendly values."""
-    return {
-        key: value.isoformat() if isinstance(value, datetime) else value
-        for key, value in dict(row).items()
-        if isinstance(value, str | int | float | bool | datetime | dict | list) or value is None
-    }
+        return {
+            "available": True,
+            "events": [],
+            "why": "no boot records: this MAC has not asked for a configuration file "
+            "(or its records have expired)",
+        }
+    return {"available": True, "events": [event_json(row) for row in rows]}
 
 
 def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:

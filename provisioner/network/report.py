@@ -54,14 +54,11 @@ def boot_lines(report: Report) -> list[str]:
 
 
 def event_line(event: Report) -> str:
-    """One timeline event: when, what was asked, how it was answered (known columns first)."""
-    if "file" in event:
-        line = f"{event.get('at', '')} {event.get('protocol', '')} {event['file']}".strip()
-        if event.get("source"):
-            line += f" from {event['source']}"
-        return line + (f": {event['answer']}" if event.get("answer") else "")
-    hidden = ("id", "mac", "tenant_id")
-    return " ".join(str(value) for key, value in event.items() if key not in hidden)
+    """One timeline event: when, what was asked, from where, and how it was answered."""
+    return (
+        f"{event['at']} {event['protocol']} {event['file']} from {event['source']}: "
+        f"{event['answer']}"
+    )
 
 
 def location_lines(report: Report) -> list[str]:

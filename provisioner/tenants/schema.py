@@ -190,6 +190,22 @@ class Number(Document):
         return value
 
 
+# Text that ends up inside phone configuration files: no control characters (a newline would
+# let a label inject settings into a line-oriented format).
+PhoneText = Annotated[str, StringConstraints(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
+OverrideName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]{0,127}$")]
+KEY_TYPES = ("blf", "speed_dial", "line", "park", "group_pickup")
+
+
+class FunctionKey(Document):
+    """One programmable key: BLF on an extension, a speed dial, a line, park or group pickup."""
+
+    type: Literal["blf", "speed_dial", "line", "park", "group_pickup"]
+    value: Annotated[str, StringConstraints(max_length=64, pattern=r"^[A-Za-z0-9*#+@._\-]*$")] = ""
+    label: PhoneText = ""
+    line: int = Field(default=1, ge=1, le=16, description="the account the key uses")
+
+
 class Phone(Document):
     mac: str
     vendor: str | None = None
@@ -197,6 +213,15 @@ class Phone(Document):
     site: str | None = None
     lines: list[ExtensionNumber] = Field(default_factory=list)
     description: str = ""
+    function_keys: list[FunctionKey] | None = Field(
+        default=None, description="None: a BLF key per colleague and a key per ring group"
+    )
+    firmware_target: str | None = Field(
+        default=None, pattern=r"^[0-9A-Za-z._\-]{1,64}$", description="the version to run"
+    )
+    overrides: dict[OverrideName, PhoneText] = Field(
+        default_factory=dict, description="vendor setting name -> value, applied last"
+    )
 
     @field_validator("mac")
     @classmethod
@@ -382,6 +407,27 @@ class CallFlow(Document):
         return self.start or self.steps[0].id
 
 
+HostName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"),
+]
+
+
+class ProvisioningSettings(Document):
+    """What the tenant's phones are told: where to register, time, VLAN, re-sync."""
+
+    registrar: HostName | None = Field(default=None, description="the SIP domain when absent")
+    registrar_port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    ntp_server: HostName = "nl.pool.ntp.org"
+    vlan: int | None = Field(default=None, ge=1, le=4094, description="voice VLAN id")
+    resync_minutes: int = Field(default=1440, ge=5, le=10080)
+    pickup_prefix: Annotated[str, StringConstraints(pattern=r"^[*#0-9]{1,6}$")] = "*8"
+    restrict_to_site_networks: bool = Field(
+        default=False, description="release secrets only to addresses in the sites' networks"
+    )
+
+
 class TenantSettings(Document):
     """The tenant's own fields, without its collections."""
 
@@ -399,6 +445,7 @@ class TenantSettings(Document):
     fallback: str | None = Field(
         default=None, description="where a call goes when a step fails, e.g. voicemail:240"
     )
+    provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
 
     @field_validator("fallback")
     @classmethod

@@ -15,6 +15,7 @@ import holidays
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import FieldProblem, ValidationFailed
+from provisioner.phones.keys import check_phones
 from provisioner.tenants import numbers as phone_numbers
 from provisioner.tenants.schema import (
     COLLECTION_KEYS,
@@ -97,6 +98,7 @@ def find_problems(document: TenantDocument) -> Iterator[FieldProblem]:
     yield from _check_time_conditions(document)
     for index, flow in enumerate(document.call_flows):
         yield from _check_flow(document, flow, f"call_flows[{index}]")
+    yield from check_phones(document)
 
 
 def _check_settings(document: TenantDocument) -> Iterator[FieldProblem]:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
 
 from provisioner.network.poller import run_poll_once
 from provisioner.store import get_store
@@ -95,46 +94,26 @@ def test_missing_data_says_why(tmp_path: Path) -> None:
     assert "Recent traps:\n  none received" in report
 
 
-def test_boots_come_from_the_device_timeline_when_there_is_one(polled: Flask) -> None:
+def test_boots_come_from_the_phones_timeline(polled: Flask) -> None:
+    from datetime import UTC, datetime
+
+    from provisioner.store.models import DeviceEvent
+
     with get_store(polled).transaction() as session:
-        session.execute(
-            text(
-                "CREATE TABLE device_events (id INTEGER PRIMARY KEY, mac TEXT, "
-                "kind TEXT, at TEXT, detail TEXT)"
-            )
-        )
-        session.execute(
-            text(
-                "INSERT INTO device_events (mac, kind, at, detail) VALUES "
-                "('805ec0123456', 'boot', '2026-11-26T07:00:00', 'y000000000028.cfg'),"
-                "('805ec0123456', 'secret-release', '2026-11-26T07:00:01', '')"
+        session.add(
+            DeviceEvent(
+                tenant_id=None,
+                mac="805ec0123456",
+                source="192.0.2.55",
+                protocol="http",
+                file="805ec0123456.cfg",
+                user_agent="Yealink SIP-T46U",
+                answer="full",
+                at=datetime(2026, 11, 26, 7, 0, tzinfo=UTC),
             )
         )
     report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
-    assert "boot 2026-11-26T07:00:00 y000000000028.cfg" in report
-    assert "secret-release" not in report
-
-
-def test_boots_from_the_phones_timeline_of_requests(polled: Flask) -> None:
-    # The shape of the phones domain's device_events: one row per configuration request.
-    with get_store(polled).transaction() as session:
-        session.execute(
-            text(
-                "CREATE TABLE device_events (id INTEGER PRIMARY KEY, tenant_id "
-                "INTEGER, mac TEXT, at TEXT, source TEXT, protocol TEXT, file TEXT, "
-                "user_agent TEXT, answer TEXT)"
-            )
-        )
-        session.execute(
-            text(
-                "INSERT INTO device_events (tenant_id, mac, at, source, protocol, "
-                "file, user_agent, answer) VALUES (1, '805ec0123456', "
-                "'2026-11-26T07:00:00', '192.0.2.55', 'http', '805ec0123456.cfg', "
-                "'Yealink SIP-T46U', 'full')"
-            )
-        )
-    report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
-    assert "2026-11-26T07:00:00 http 805ec0123456.cfg from 192.0.2.55: full" in report
+    assert "2026-11-26T07:00:00+00:00 http 805ec0123456.cfg from 192.0.2.55: full" in report
 
 
 def test_real_hp_procurve_recording(tmp_path: Path, snmpsim_agent: Snmpsim) -> None:

@@ -9,6 +9,7 @@ from provisioner.store.models.network import (
     NetworkPollRecord,
     NetworkTrap,
 )
+from provisioner.store.models.pairing import DeviceCredential, DeviceEvent, PhoneUpload
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -31,6 +32,8 @@ __all__ = [
     "Base",
     "CallFlow",
     "CallFlowStep",
+    "DeviceCredential",
+    "DeviceEvent",
     "Extension",
     "NetworkDevice",
     "NetworkDeviceState",
@@ -38,6 +41,7 @@ __all__ = [
     "NetworkTrap",
     "Number",
     "Phone",
+    "PhoneUpload",
     "Queue",
     "RingGroup",
     "Site",

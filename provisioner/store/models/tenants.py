@@ -23,6 +23,9 @@ class Tenant(Timestamped, Base):
     language: Mapped[str] = mapped_column(String(8), default="nl")
     country: Mapped[str] = mapped_column(String(2), default="NL")
     fallback: Mapped[str | None] = mapped_column(String(200))
+    provisioning: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The password of the phones' admin web page, one per tenant; generated when first needed.
+    phone_admin_password_encrypted: Mapped[str | None] = mapped_column(String(400))
 
 
 class TenantOwned:
@@ -188,3 +191,6 @@ class Phone(TenantOwned, Timestamped, Base):
     site: Mapped[str | None] = mapped_column(String(100))
     lines: Mapped[list[Any]] = mapped_column(default=list)
     description: Mapped[str] = mapped_column(String(200), default="")
+    function_keys: Mapped[list[Any] | None] = mapped_column()
+    firmware_target: Mapped[str | None] = mapped_column(String(64))
+    overrides: Mapped[dict[str, Any]] = mapped_column(default=dict)

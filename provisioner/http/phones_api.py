@@ -1,0 +1,273 @@
+"""Admin API for phones beyond their CRUD (which is the tenant's ``phones`` collection):
+pairing, unpairing and swapping (technicians may), keys, credentials, timeline, uploads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app
+from sqlalchemy import select
+
+from provisioner.errors import FieldProblem, ValidationFailed
+from provisioner.http.auth import current_caller, json_body, requires
+from provisioner.pairing import service
+from provisioner.pairing.credentials import tenant_admin_password
+from provisioner.pairing.timeline import discovered, timeline
+from provisioner.phones.keys import effective_keys
+from provisioner.security import audit
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store, models
+from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.schema import FunctionKey, Phone
+from provisioner.tenants.validation import parse_model
+
+bp = Blueprint("phones_api", __name__, url_prefix="/api/v1")
+
+Json = dict[str, Any]
+
+
+def _text_field(data: Any, name: str) -> str:
+    value = data.get(name) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed([FieldProblem(name, "required, a text")])
+    return value.strip()
+
+
+def _window_minutes(data: Any) -> int:
+    value = data.get("window_minutes") if isinstance(data, dict) else None
+    if value is None:
+        return int(current_app.config["PHONE_PAIRING_WINDOW_MINUTES"])
+    if not isinstance(value, int) or not 1 <= value <= 1440:
+        raise ValidationFailed([FieldProblem("window_minutes", "a whole number 1-1440")])
+    return value
+
+
+@bp.post("/tenants/<tenant>/phones/<mac>/pairing")
+@requires("pair")
+def pair(tenant: str, mac: str) -> tuple[Json, int]:
+    """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``."""
+    data = json_body()
+    with get_store().transaction() as session:
+        pairing = service.pair(
+            session,
+            get_secret_box(),
+            tenant,
+            mac,
+            _text_field(data, "extension"),
+            current_caller().actor,
+            _window_minutes(data),
+            data.get("vendor"),
+            data.get("model"),
+        )
+    return pairing.as_json(), 201
+
+
+@bp.delete("/tenants/<tenant>/phones/<mac>/pairing")
+@requires("pair")
+def unpair(tenant: str, mac: str) -> tuple[str, int]:
+    """Unpair: the phone leaves the tenant, its credentials are erased."""
+    with get_store().transaction() as session:
+        service.unpair(session, get_secret_box(), tenant, mac, current_caller().actor)
+    return "", 204
+
+
+@bp.post("/tenants/<tenant>/phones/<mac>/swap")
+@requires("pair")
+def swap(tenant: str, mac: str) -> Json:
+    """Replace the phone by ``{"new_mac": ...}``, which takes its lines and keys."""
+    data = json_body()
+    with get_store().transaction() as session:
+        pairing = service.swap(
+            session,
+            get_secret_box(),
+            tenant,
+            mac,
+            _text_field(data, "new_mac"),
+            current_caller().actor,
+            _window_minutes(data),
+        )
+    return pairing.as_json()
+
+
+def _keys_json(tenant: str, mac: str) -> Json:
+    with get_store().reading() as session:
+        tenant_row, normalized = service.phone_of(session, tenant, mac)
+        document = load_document(session, tenant_row)
+    phone = next(item for item in document.phones if item.mac == normalized)
+    keys = [key.model_dump(mode="json") for key in effective_keys(document, phone)]
+    return {"default": phone.function_keys is None, "items": keys}
+
+
+@bp.get("/tenants/<tenant>/phones/<mac>/keys")
+@requires("read")
+def get_keys(tenant: str, mac: str) -> Json:
+    """The keys the phone gets, and whether they are the tenant's defaults."""
+    return _keys_json(tenant, mac)
+
+
+@bp.put("/tenants/<tenant>/phones/<mac>/keys")
+@requires("write")
+def put_keys(tenant: str, mac: str) -> Json:
+    """Set the phone's keys (a list), or ``null`` for the tenant's defaults; checked for fit."""
+    data = json_body()
+    items = data.get("items") if isinstance(data, dict) else data
+    keys = (
+        None
+        if items is None
+        else [parse_model(FunctionKey, item, f"items[{index}]") for index, item in enumerate(items)]
+    )
+    with get_store().transaction() as session:
+        tenant_row, normalized = service.phone_of(session, tenant, mac)
+        document = load_document(session, tenant_row)
+        phones = [
+            Phone.model_validate({**phone.model_dump(), "function_keys": keys})
+            if phone.mac == normalized
+            else phone
+            for phone in document.phones
+        ]
+        save_document(
+            session,
+            document.model_copy(update={"phones": phones}),
+            current_caller().actor,
+            get_secret_box(),
+        )
+    return _keys_json(tenant, mac)
+
+
+@bp.get("/tenants/<tenant>/phones/<mac>/credentials")
+@requires("secrets")
+def credentials(tenant: str, mac: str) -> Json:
+    """The phone's provisioning username and password (audited as a released secret)."""
+    with get_store().transaction() as session:
+        return service.reveal_credential(
+            session, get_secret_box(), tenant, mac, current_caller().actor
+        )
+
+
+@bp.get("/tenants/<tenant>/phone-admin-password")
+@requires("secrets")
+def admin_password(tenant: str) -> Json:
+    """The password of the phones' admin pages (generated on first need; audited)."""
+    with get_store().transaction() as session:
+        tenant_row = find_tenant(session, tenant)
+        password = tenant_admin_password(session, get_secret_box(), tenant_row)
+        audit.record(
+            session,
+            current_caller().actor,
+            "release-secret",
+            "tenant",
+            tenant,
+            tenant,
+            {"fields": ["phone_admin_password"], "via": "api"},
+        )
+    return {"username": "admin", "password": password}
+
+
+@bp.get("/tenants/<tenant>/phones/<mac>/timeline")
+@requires("read")
+def get_timeline(tenant: str, mac: str) -> Json:
+    """The phone's recent requests, newest first."""
+    with get_store().reading() as session:
+        tenant_row, normalized = service.phone_of(session, tenant, mac)
+        return {"items": timeline(session, tenant_row.id, normalized)}
+
+
+@bp.get("/tenants/<tenant>/phones/<mac>/uploads")
+@requires("read")
+def uploads(tenant: str, mac: str) -> Json:
+    """The files the phone uploaded: name, size and when."""
+    with get_store().reading() as session:
+        tenant_row, normalized = service.phone_of(session, tenant, mac)
+        rows = session.scalars(
+            select(models.PhoneUpload)
+            .where(
+                models.PhoneUpload.tenant_id == tenant_row.id, models.PhoneUpload.mac == normalized
+            )
+            .order_by(models.PhoneUpload.name)
+        )
+        return {
+            "items": [
+                {"name": row.name, "size": row.size, "updated_at": row.updated_at.isoformat()}
+                for row in rows
+            ]
+        }
+
+
+@bp.get("/discovered")
+@requires("read")
+def discovered_phones() -> Json:
+    """Phones that asked for their files lately but no tenant has: pair one of these."""
+    with get_store().reading() as session:
+        return {"items": discovered(session)}
+
+
+def openapi_paths() -> dict[str, Any]:
+    """This blueprint's part of the OpenAPI description."""
+    bearer: list[dict[str, list[str]]] = [{"bearer": []}]
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+    def operation(summary: str, success: str, *errors: int, body: bool = False) -> Json:
+        answers: Json = {success: {"description": summary}}
+        answers |= {str(status): {"description": "error", **error} for status in errors}
+        found: Json = {"summary": summary, "security": bearer, "responses": answers}
+        if body:
+            found["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        return found
+
+    tenant = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"}}
+    mac = {
+        "name": "mac",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "any common MAC notation",
+    }
+    phone = "/api/v1/tenants/{tenant}/phones/{mac}"
+    both = [tenant, mac]
+    return {
+        f"{phone}/pairing": {
+            "parameters": both,
+            "post": operation(
+                "Pair with {extension, model?, vendor?, window_minutes?}",
+                "201",
+                401,
+                403,
+                404,
+                409,
+                422,
+                body=True,
+            ),
+            "delete": operation("Unpair; credentials erased", "204", 401, 403, 404),
+        },
+        f"{phone}/swap": {
+            "parameters": both,
+            "post": operation("Replace by {new_mac}", "200", 401, 403, 404, 409, 422, body=True),
+        },
+        f"{phone}/keys": {
+            "parameters": both,
+            "get": operation("The keys the phone gets", "200", 401, 404),
+            "put": operation("Set {items: [...] | null}", "200", 401, 403, 404, 422, body=True),
+        },
+        f"{phone}/credentials": {
+            "parameters": both,
+            "get": operation("Provisioning credentials (audited)", "200", 401, 403, 404),
+        },
+        f"{phone}/timeline": {
+            "parameters": both,
+            "get": operation("Recent requests, newest first", "200", 401, 404),
+        },
+        f"{phone}/uploads": {
+            "parameters": both,
+            "get": operation("Uploaded files", "200", 401, 404),
+        },
+        "/api/v1/discovered": {
+            "get": operation("Phones seen lately that no tenant has", "200", 401),
+        },
+        "/api/v1/tenants/{tenant}/phone-admin-password": {
+            "parameters": [tenant],
+            "get": operation("The phones' admin password (audited)", "200", 401, 403, 404),
+        },
+    }

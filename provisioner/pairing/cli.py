@@ -1,0 +1,64 @@
+"""`provisioner pair MAC EXTENSION --tenant T` and `provisioner unpair MAC --tenant T`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from provisioner.cli import cli_actor, reports_errors
+from provisioner.pairing import service
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+
+
+@click.command("pair")
+@click.argument("mac")
+@click.argument("extension")
+@click.option("--tenant", required=True, help="the tenant the extension belongs to")
+@click.option("--model", default=None, help="the phone's model, e.g. T46U (checks key capacity)")
+@click.option("--vendor", default=None, help="the vendor, when the MAC's OUI does not tell")
+@click.option(
+    "--window",
+    "window_minutes",
+    type=click.IntRange(1, 1440),
+    default=None,
+    help="minutes the phone may fetch its secrets without credentials [30]",
+)
+@with_appcontext
+@reports_errors
+def pair_command(
+    mac: str,
+    extension: str,
+    tenant: str,
+    model: str | None,
+    vendor: str | None,
+    window_minutes: int | None,
+) -> None:
+    """Pair the phone MAC (any notation) with EXTENSION and open its first-use window."""
+    minutes = window_minutes or int(current_app.config["PHONE_PAIRING_WINDOW_MINUTES"])
+    with get_store().transaction() as session:
+        pairing = service.pair(
+            session, get_secret_box(), tenant, mac, extension, cli_actor(), minutes, vendor, model
+        )
+    click.echo(
+        f"paired {pairing.mac} with {pairing.extension} in {pairing.tenant}; "
+        f"boot it before {pairing.window_until:%H:%M} UTC"
+    )
+
+
+@click.command("unpair")
+@click.argument("mac")
+@click.option("--tenant", required=True, help="the tenant the phone belongs to")
+@with_appcontext
+@reports_errors
+def unpair_command(mac: str, tenant: str) -> None:
+    """Unpair the phone MAC: it leaves the tenant and its credentials are erased."""
+    with get_store().transaction() as session:
+        service.unpair(session, get_secret_box(), tenant, mac, cli_actor())
+    click.echo(f"unpaired {service.parse_mac(mac)} from {tenant}")
+
+
+COMMANDS: tuple[Any, ...] = (pair_command, unpair_command)

@@ -1,0 +1,174 @@
+"""Per-device provisioning credentials: generation, the first-use window, HTTP Basic and Digest.
+
+Digest nonces are stateless (a timestamp and its HMAC), so several workers accept each
+other's nonces; they expire after ``NONCE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from provisioner.security.secrets import SecretBox, new_password
+from provisioner.store.models import DeviceCredential, Tenant
+
+REALM = "provisioner"
+NONCE_SECONDS = 300
+_DIGEST_PARTS = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
+
+
+class WindowState(StrEnum):
+    """What the first-use window allows for one request."""
+
+    CLOSED = "closed"
+    ALLOWED = "allowed"
+    CONFLICT = "conflict"  # another address already used it: an alarm
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """``moment`` with UTC attached (SQLite returns naive datetimes)."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def find_credential(session: Session, mac: str) -> DeviceCredential | None:
+    """The credentials of the phone with ``mac``, if it is paired."""
+    return session.scalar(select(DeviceCredential).where(DeviceCredential.mac == mac))
+
+
+def issue_credential(
+    session: Session, box: SecretBox, tenant_id: int, mac: str, window_minutes: int
+) -> DeviceCredential:
+    """New credentials for ``mac`` (the old ones stop working) and a fresh first-use window."""
+    credential = find_credential(session, mac) or DeviceCredential(mac=mac)
+    credential.tenant_id = tenant_id
+    credential.username = mac
+    credential.password_encrypted = box.encrypt(new_password(24))
+    credential.window_until = datetime.now(UTC) + timedelta(minutes=window_minutes)
+    credential.window_source = None
+    credential.first_used_at = None
+    session.add(credential)
+    session.flush()
+    return credential
+
+
+def window_state(credential: DeviceCredential | None, source: str, now: datetime) -> WindowState:
+    """Whether a request from ``source`` may use the window now."""
+    until = as_utc(credential.window_until) if credential else None
+    if credential is None or until is None or now > until:
+        return WindowState.CLOSED
+    if credential.window_source in (None, source):
+        return WindowState.ALLOWED
+    return WindowState.CONFLICT
+
+
+def use_window(credential: DeviceCredential, source: str, now: datetime) -> None:
+    """Bind the window to the first address that used it."""
+    credential.window_source = source
+    if credential.first_used_at is None:
+        credential.first_used_at = now
+
+
+def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> str:
+    """The tenant's phone admin password, generated and stored encrypted on first need."""
+    if not tenant.phone_admin_password_encrypted:
+        tenant.phone_admin_password_encrypted = box.encrypt(new_password(16))
+        session.flush()
+    return box.decrypt(tenant.phone_admin_password_encrypted)
+
+
+# --- HTTP authentication -----------------------------------------------------------------
+
+
+def new_nonce(key: bytes, now: float | None = None) -> str:
+    """A nonce that proves we issued it, and when."""
+    stamp = str(int(now if now is not None else time.time()))
+    return f"{stamp}.{hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]}"
+
+
+def nonce_is_fresh(key: bytes, nonce: str, now: float | None = None) -> bool:
+    """True for a nonce we issued less than NONCE_SECONDS ago."""
+    stamp, _, signature = nonce.partition(".")
+    if not stamp.isdigit():
+        return False
+    expected = hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+    age = (now if now is not None else time.time()) - int(stamp)
+    return hmac.compare_digest(expected, signature) and 0 <= age <= NONCE_SECONDS
+
+
+def challenge_headers(key: bytes) -> list[tuple[str, str]]:
+    """The 401 answer's challenges: Digest (preferred) and Basic."""
+    digest = f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{new_nonce(key)}"'
+    return [("WWW-Authenticate", digest), ("WWW-Authenticate", f'Basic realm="{REALM}"')]
+
+
+def verify_authorization(
+    header: str | None,
+    method: str,
+    path: str,
+    username: str | None,
+    password: str | None,
+    key: bytes,
+) -> bool:
+    """True when ``header`` proves knowledge of ``password`` for ``username``.
+
+    With no credentials to compare against, a random password is used, so the work and the
+    answer are the same as for a wrong password.
+    """
+    if not header:
+        return False
+    expected_user = username or secrets.token_hex(6)
+    expected_password = password or secrets.token_urlsafe(18)
+    scheme, _, rest = header.partition(" ")
+    if scheme.lower() == "basic":
+        return _verify_basic(rest.strip(), expected_user, expected_password)
+    if scheme.lower() == "digest":
+        return _verify_digest(rest, method, path, expected_user, expected_password, key)
+    return False
+
+
+def _verify_basic(token: str, username: str, password: str) -> bool:
+    try:
+        given = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    given_user, _, given_password = given.partition(":")
+    user_ok = hmac.compare_digest(given_user.encode(), username.encode())
+    return hmac.compare_digest(given_password.encode(), password.encode()) and user_ok
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def _verify_digest(
+    text: str, method: str, path: str, username: str, password: str, key: bytes
+) -> bool:
+    parts = {match[0].lower(): match[1] or match[2] for match in _DIGEST_PARTS.findall(text)}
+    needed = ("username", "realm", "nonce", "uri", "response")
+    if any(name not in parts for name in needed) or parts["realm"] != REALM:
+        return False
+    if parts["uri"].split("?")[0] != path:  # a response is good for the file it was made for
+        return False
+    if parts.get("algorithm", "MD5").upper() != "MD5" or not nonce_is_fresh(key, parts["nonce"]):
+        return False
+    first = _md5(f"{username}:{REALM}:{password}")
+    second = _md5(f"{method}:{parts['uri']}")
+    if parts.get("qop") == "auth":
+        tail = f"{parts['nonce']}:{parts.get('nc', '')}:{parts.get('cnonce', '')}:auth"
+    else:
+        tail = parts["nonce"]
+    expected = _md5(f"{first}:{tail}:{second}")
+    user_ok = hmac.compare_digest(parts["username"].encode(), username.encode())
+    return hmac.compare_digest(parts["response"].encode(), expected.encode()) and user_ok

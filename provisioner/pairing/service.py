@@ -1,0 +1,189 @@
+"""Pairing, unpairing and swapping phones; every change audited in the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from provisioner.errors import FieldProblem, NotFound, PairingConflict, ValidationFailed
+from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
+from provisioner.phones.mac import normalize_mac
+from provisioner.phones.vendors import by_oui
+from provisioner.security import audit
+from provisioner.security.secrets import SecretBox
+from provisioner.store import models
+from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.schema import Phone, TenantDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """The result of pairing: which phone, which tenant and line, until when first use is open."""
+
+    mac: str
+    tenant: str
+    extension: str
+    username: str
+    window_until: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        """As the API shows it (the password only through the audited credentials call)."""
+        return {
+            "mac": self.mac,
+            "tenant": self.tenant,
+            "extension": self.extension,
+            "username": self.username,
+            "window_until": self.window_until.isoformat(),
+        }
+
+
+def parse_mac(text: str, field: str = "mac") -> str:
+    """A MAC in any common notation, or a 422 naming ``field``."""
+    try:
+        return normalize_mac(text)
+    except ValueError as exc:
+        raise ValidationFailed([FieldProblem(field, str(exc))]) from exc
+
+
+def _check_not_elsewhere(session: Session, tenant: models.Tenant, mac: str) -> None:
+    other = session.scalar(
+        select(models.Tenant.name)
+        .join(models.Phone, models.Phone.tenant_id == models.Tenant.id)
+        .where(models.Phone.mac == mac, models.Tenant.id != tenant.id)
+    )
+    if other is not None:
+        raise PairingConflict(f"{mac} belongs to another tenant; unpair it there first")
+
+
+def _guess_vendor(mac: str) -> str | None:
+    vendors = by_oui(mac)
+    return vendors[0].name if len(vendors) == 1 else None
+
+
+def pair(
+    session: Session,
+    box: SecretBox,
+    tenant_name: str,
+    mac_text: str,
+    extension: str,
+    actor: str,
+    window_minutes: int,
+    vendor: str | None = None,
+    model: str | None = None,
+) -> Pairing:
+    """Put ``extension`` on the phone's first line, issue credentials, open the window."""
+    mac = parse_mac(mac_text)
+    tenant = find_tenant(session, tenant_name)
+    _check_not_elsewhere(session, tenant, mac)
+    document = load_document(session, tenant)
+    if extension not in {item.number for item in document.extensions}:
+        raise ValidationFailed([FieldProblem("extension", f"extension {extension} does not exist")])
+    phones = [phone for phone in document.phones if phone.mac != mac]
+    current = next((phone for phone in document.phones if phone.mac == mac), None)
+    if current is None:
+        current = Phone(mac=mac, vendor=vendor or _guess_vendor(mac), model=model)
+    lines = [extension, *(line for line in current.lines if line != extension)]
+    changes: dict[str, Any] = {"lines": lines}
+    changes |= {"vendor": vendor} if vendor else {}
+    changes |= {"model": model} if model else {}
+    phones.append(Phone.model_validate({**current.model_dump(), **changes}))
+    save_document(session, document.model_copy(update={"phones": phones}), actor, box)
+    credential = issue_credential(session, box, tenant.id, mac, window_minutes)
+    window_until = as_utc(credential.window_until)
+    assert window_until is not None
+    audit.record(
+        session,
+        actor,
+        "pair",
+        "phones",
+        mac,
+        tenant.name,
+        {"extension": extension, "window_until": window_until.isoformat()},
+    )
+    return Pairing(mac, tenant.name, extension, credential.username, window_until)
+
+
+def _without_phone(document: TenantDocument, mac: str) -> tuple[TenantDocument, Phone]:
+    phone = next((phone for phone in document.phones if phone.mac == mac), None)
+    if phone is None:
+        raise NotFound(f"no phone {mac} in tenant {document.name}")
+    phones = [other for other in document.phones if other.mac != mac]
+    return document.model_copy(update={"phones": phones}), phone
+
+
+def unpair(session: Session, box: SecretBox, tenant_name: str, mac_text: str, actor: str) -> None:
+    """Remove the phone from the tenant; its credentials and uploads are erased."""
+    mac = parse_mac(mac_text)
+    tenant = find_tenant(session, tenant_name)
+    document, _ = _without_phone(load_document(session, tenant), mac)
+    save_document(session, document, actor, box)
+    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == mac))
+    session.execute(delete(models.PhoneUpload).where(models.PhoneUpload.mac == mac))
+    audit.record(session, actor, "unpair", "phones", mac, tenant.name)
+
+
+def swap(
+    session: Session,
+    box: SecretBox,
+    tenant_name: str,
+    old_text: str,
+    new_text: str,
+    actor: str,
+    window_minutes: int,
+) -> Pairing:
+    """Move a phone's lines and keys to a replacement; the old one's credentials die."""
+    old_mac, new_mac = parse_mac(old_text, "mac"), parse_mac(new_text, "new_mac")
+    tenant = find_tenant(session, tenant_name)
+    _check_not_elsewhere(session, tenant, new_mac)
+    document, old = _without_phone(load_document(session, tenant), old_mac)
+    if any(phone.mac == new_mac for phone in document.phones):
+        raise PairingConflict(f"{new_mac} is already a phone of {tenant.name}; unpair it first")
+    vendor = old.vendor if _guess_vendor(new_mac) in (None, old.vendor) else _guess_vendor(new_mac)
+    replacement = Phone.model_validate({**old.model_dump(), "mac": new_mac, "vendor": vendor})
+    save_document(
+        session, document.model_copy(update={"phones": [*document.phones, replacement]}), actor, box
+    )
+    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
+    credential = issue_credential(session, box, tenant.id, new_mac, window_minutes)
+    window_until = as_utc(credential.window_until)
+    assert window_until is not None
+    audit.record(session, actor, "swap", "phones", new_mac, tenant.name, {"replaces": old_mac})
+    extension = replacement.lines[0] if replacement.lines else ""
+    return Pairing(new_mac, tenant.name, extension, credential.username, window_until)
+
+
+def reveal_credential(
+    session: Session, box: SecretBox, tenant_name: str, mac_text: str, actor: str
+) -> dict[str, str]:
+    """A paired phone's provisioning username and password; the release is audited."""
+    mac = parse_mac(mac_text)
+    tenant = find_tenant(session, tenant_name)
+    credential = find_credential(session, mac)
+    if credential is None or credential.tenant_id != tenant.id:
+        raise NotFound(f"no paired phone {mac} in tenant {tenant.name}")
+    audit.record(
+        session,
+        actor,
+        "release-secret",
+        "phones",
+        mac,
+        tenant.name,
+        {"fields": ["provisioning_password"], "via": "api"},
+    )
+    return {"username": credential.username, "password": box.decrypt(credential.password_encrypted)}
+
+
+def phone_of(session: Session, tenant_name: str, mac_text: str) -> tuple[models.Tenant, str]:
+    """The tenant and MAC of a phone the tenant has; NotFound otherwise."""
+    mac = parse_mac(mac_text)
+    tenant = find_tenant(session, tenant_name)
+    found = session.scalar(
+        select(models.Phone.id).where(models.Phone.mac == mac, models.Phone.tenant_id == tenant.id)
+    )
+    if found is None:
+        raise NotFound(f"no phone {mac} in tenant {tenant.name}")
+    return tenant, mac

@@ -1,0 +1,109 @@
+"""Building the vendor-neutral ``PhoneConfig``: the generic bootstrap, and a paired phone's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from provisioner.phones.keys import effective_keys
+from provisioner.phones.model import Key, PhoneConfig, SipLine
+from provisioner.phones.timezone import time_zone_rule
+from provisioner.tenants.schema import Phone, TenantDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """What a paired phone is given that nobody else may see."""
+
+    sip_passwords: Mapping[str, str]  # extension number -> SIP password
+    provisioning_username: str
+    provisioning_password: str
+    admin_password: str
+
+
+def bootstrap_config(
+    vendor: str,
+    model: str | None,
+    base_url: str,
+    timezone: str,
+    language: str,
+    ntp_server: str,
+    resync_seconds: int = 300,
+) -> PhoneConfig:
+    """The answer for any phone not proven: time, language, where to provision; no secret."""
+    return PhoneConfig(
+        vendor=vendor,
+        model=model,
+        provisioning_url=base_url,
+        timezone=time_zone_rule(timezone),
+        language=language,
+        ntp_server=ntp_server,
+        resync_seconds=resync_seconds,
+    )
+
+
+def firmware_url(
+    base_url: str, vendor: str, model: str, target: str | None, running: str | None
+) -> str | None:
+    """Where the target image is, when the phone runs something else (the catalogue serves it)."""
+    if not target or running == target:
+        return None
+    return f"{base_url}firmware/{vendor}/{model}/{target}"
+
+
+def sip_lines(document: TenantDocument, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
+    """The phone's accounts: number, the person's name, the SIP password, a label."""
+    names = {extension.number: extension.name for extension in document.extensions}
+    return tuple(
+        SipLine(
+            index=index,
+            number=number,
+            display_name=names.get(number, number),
+            auth_name=number,
+            password=secrets.sip_passwords[number],
+            label=f"{number} {names.get(number, '')}".strip(),
+        )
+        for index, number in enumerate(phone.lines, start=1)
+    )
+
+
+def phone_config(
+    document: TenantDocument,
+    phone: Phone,
+    model: str | None,
+    secrets: Secrets,
+    base_url: str,
+    running_firmware: str | None = None,
+) -> PhoneConfig:
+    """The full config of a paired phone: its lines, keys and the tenant's settings."""
+    settings = document.provisioning
+    lines = sip_lines(document, phone, secrets)
+    keys = tuple(
+        Key(len(lines) + position, key.type, key.value, key.label or key.value, key.line)
+        for position, key in enumerate(effective_keys(document, phone), start=1)
+    )
+    vendor = phone.vendor or ""
+    return PhoneConfig(
+        vendor=vendor,
+        model=model,
+        mac=phone.mac,
+        provisioning_url=f"{base_url}a/",
+        timezone=time_zone_rule(document.timezone),
+        language=document.language,
+        ntp_server=settings.ntp_server,
+        resync_seconds=settings.resync_minutes * 60,
+        registrar=settings.registrar or document.sip_domain,
+        registrar_port=settings.registrar_port,
+        transport=settings.transport,
+        vlan=settings.vlan,
+        lines=lines,
+        keys=keys,
+        pickup_prefix=settings.pickup_prefix,
+        provisioning_username=secrets.provisioning_username,
+        provisioning_password=secrets.provisioning_password,
+        admin_password=secrets.admin_password,
+        firmware_url=firmware_url(
+            base_url, vendor, model or "", phone.firmware_target, running_firmware
+        ),
+        overrides=tuple(sorted(phone.overrides.items())),
+    )

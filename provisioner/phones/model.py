@@ -1,0 +1,138 @@
+"""Value objects of the phone domain: what a request says, and the vendor-neutral config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class FileKind(StrEnum):
+    """What a requested file is for, which decides how it is answered."""
+
+    DEVICE = "device"  # per MAC: the full config for a proven phone, else the bootstrap
+    COMMON = "common"  # the same for every phone of the model; never a secret
+    ABSENT = "absent"  # deliberately 404, the phone moves on to its next name
+    UPLOAD = "upload"  # the phone PUTs it (Poly logs and overrides)
+
+
+class Answer(StrEnum):
+    """How a request was answered, as the device timeline shows it."""
+
+    FULL = "full"
+    BOOTSTRAP = "bootstrap"
+    NOT_FOUND = "not found"
+    DENIED = "denied"
+    STORED = "stored"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """One request as a front end (HTTP or TFTP) saw it."""
+
+    path: str
+    source: str
+    protocol: str = "http"
+    user_agent: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    """What the User-Agent or the file name says about the phone."""
+
+    vendor: str | None = None
+    model: str | None = None
+    firmware: str | None = None
+    mac: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest:
+    """An identified request: the vendor module to answer it, and what kind of file it is."""
+
+    vendor: str
+    kind: FileKind
+    file: str
+    mac: str | None
+    model: str | None
+    firmware: str | None
+    agent_mac: str | None = None  # the MAC the User-Agent claims, when it gives one
+
+
+@dataclass(frozen=True, slots=True)
+class TimeZoneRule:
+    """A time zone as phones want it: offsets and the daylight-saving rule, all local times."""
+
+    name: str
+    standard_offset_minutes: int
+    summer_offset_minutes: int
+    start_month: int = 0
+    start_week: int = 0  # 1-4, or 5 meaning the last one of the month
+    start_weekday: int = 0  # 0 Monday .. 6 Sunday
+    start_hour: int = 0
+    end_month: int = 0
+    end_week: int = 0
+    end_weekday: int = 0
+    end_hour: int = 0
+
+    @property
+    def has_summer_time(self) -> bool:
+        """True when the zone changes its offset during the year."""
+        return self.summer_offset_minutes != self.standard_offset_minutes
+
+
+@dataclass(frozen=True, slots=True)
+class SipLine:
+    """One SIP account on the phone."""
+
+    index: int
+    number: str
+    display_name: str
+    auth_name: str
+    password: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One function key, numbered after the line keys (position 1 is the first key)."""
+
+    position: int
+    type: str
+    value: str
+    label: str
+    line: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneConfig:
+    """Everything a vendor renderer needs, and nothing vendor-specific.
+
+    The bootstrap config has no MAC, no lines, no keys and no secrets, so its rendering is the
+    same for every phone of a model.
+    """
+
+    vendor: str
+    model: str | None
+    provisioning_url: str
+    timezone: TimeZoneRule
+    language: str
+    ntp_server: str
+    resync_seconds: int
+    mac: str | None = None
+    registrar: str | None = None
+    registrar_port: int = 5060
+    transport: str = "udp"
+    vlan: int | None = None
+    lines: tuple[SipLine, ...] = ()
+    keys: tuple[Key, ...] = ()
+    pickup_prefix: str = "*8"
+    provisioning_username: str | None = None
+    provisioning_password: str | None = None
+    admin_password: str | None = None
+    firmware_url: str | None = None
+    overrides: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def is_bootstrap(self) -> bool:
+        """True for the generic answer without accounts."""
+        return not self.lines

@@ -1,0 +1,65 @@
+"""The shape of a vendor module: mostly data (file names, User-Agents, models), two renderers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from provisioner.phones.model import FileKind, PhoneConfig
+
+
+@dataclass(frozen=True, slots=True)
+class FileRule:
+    """A file name a phone asks for: a regex with optional groups ``mac`` and ``model``.
+
+    ``unique`` marks names no other vendor uses; generic names (``<mac>.cfg``) need the
+    User-Agent or the MAC's OUI to pick the vendor.
+    """
+
+    pattern: re.Pattern[str]
+    kind: FileKind
+    unique: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneModel:
+    """A model's capacity: SIP accounts, and programmable keys (the lines' keys included)."""
+
+    name: str
+    lines: int
+    keys: int
+    code: str = ""  # a vendor's number for the model (Yealink's hardware code in file names)
+
+
+# (bootstrap-or-full config, requested file name) -> file bytes
+Renderer = Callable[[PhoneConfig, str], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneVendor:
+    """One vendor: how its phones ask, which models exist, and how to render its files."""
+
+    name: str
+    label: str
+    ouis: tuple[str, ...]
+    user_agents: tuple[re.Pattern[str], ...]
+    files: tuple[FileRule, ...]
+    models: Mapping[str, PhoneModel]
+    content_type: str
+    render_device: Renderer
+    render_common: Renderer
+    device_file: Callable[[str, str], str]  # (mac, model) -> the per-device file name
+    boot_files: Callable[[str, str], tuple[str, ...]]  # (mac, model) -> names asked at boot
+    model_aliases: Mapping[str, str] = field(default_factory=dict)
+    uploads: re.Pattern[str] | None = None  # names the phone may PUT (group ``mac``)
+
+    def model(self, name: str | None) -> PhoneModel | None:
+        """The model called ``name`` (aliases and case forgiven), or None."""
+        if not name:
+            return None
+        wanted = self.model_aliases.get(name.upper(), name.upper())
+        for model in self.models.values():
+            if model.name.upper() == wanted or (model.code and model.code == wanted.lstrip("0")):
+                return model
+        return None

@@ -1,0 +1,123 @@
+"""Gigaset Nx70 DECT multicell (N870/N670/N610): ``<provisioning><nvm><param/>`` XML.
+
+The phone asks ``provisioning.xml`` (404 here) then ``<MAC>.xml``; both MAC cases are served
+because Gigaset's documents and wazo disagree. Handsets have no programmable BLF keys, so the
+models declare no keys and the tenant's default keys do not apply. The N510's binary
+``.bin`` chain is not supported (answered 404). Language: no parameter in our sources.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from lxml import etree
+
+from provisioner.phones.model import FileKind, PhoneConfig
+from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.xml import element, load_skeleton, serialize
+
+MODELS = {
+    model.name: model
+    for model in (
+        PhoneModel("N870", lines=250, keys=0),
+        PhoneModel("N670", lines=20, keys=0),
+        PhoneModel("N610", lines=20, keys=0),
+    )
+}
+TRANSPORTS = {"udp": 1, "tcp": 2, "tls": 3}
+
+
+def _param(nvm: etree._Element, name: str, value: str | int) -> None:
+    element(nvm, "param", name=name, value=str(value))
+
+
+def _accounts(nvm: etree._Element, config: PhoneConfig) -> None:
+    if not config.lines:
+        return
+    provider = "SipProvider.0"
+    for name, value in (
+        ("Domain", config.registrar or ""),
+        ("ProxyServerAddress", config.registrar or ""),
+        ("ProxyServerPort", config.registrar_port),
+        ("RegServerAddress", config.registrar or ""),
+        ("RegServerPort", config.registrar_port),
+        ("TransportProtocol", TRANSPORTS[config.transport]),
+    ):
+        _param(nvm, f"{provider}.{name}", value)
+    for line in config.lines:
+        prefix = f"SipAccount.{line.index:05d}"
+        for name, value in (
+            ("UserName", line.number),
+            ("AuthName", line.auth_name),
+            ("AuthPassword", line.password),
+            ("DisplayName", line.display_name),
+            ("ProviderId", 0),
+        ):
+            _param(nvm, f"{prefix}.{name}", value)
+
+
+def _server_url(config: PhoneConfig) -> str:
+    """The provisioning URL, with the device's credentials as user info: no separate
+    credential parameter is in our sources (unsure; the redirect service uses Digest)."""
+    if not (config.provisioning_username and config.provisioning_password):
+        return config.provisioning_url
+    scheme, _, rest = config.provisioning_url.partition("://")
+    user = quote(config.provisioning_username, safe="")
+    password = quote(config.provisioning_password, safe="")
+    return f"{scheme}://{user}:{password}@{rest}"
+
+
+def render_device(config: PhoneConfig, file: str) -> bytes:
+    """``<MAC>.xml``: provider, accounts, time, admin password, firmware."""
+    root = load_skeleton("gigaset", config.model)
+    nvm = root.find("nvm")
+    assert nvm is not None, "the gigaset skeleton lacks <nvm>"
+    if config.firmware_url:
+        firmware = etree.Element("firmware")
+        element(firmware, "file", version="target", url=config.firmware_url)
+        root.insert(0, firmware)
+    _accounts(nvm, config)
+    _param(nvm, "DmGlobal.0.NtpServer", config.ntp_server)
+    _param(nvm, "DmGlobal.0.TimeZone", config.timezone.name)
+    _param(nvm, "Provisioning.global.ProvisioningServer", _server_url(config))
+    if config.admin_password:
+        _param(nvm, "WebUIAccounts.1.Password", config.admin_password)
+    for name, value in config.overrides:
+        _param(nvm, name, value)
+    return serialize(root)
+
+
+def device_file(mac: str, model: str) -> str:
+    """``<MAC>.xml``, upper case."""
+    return f"{mac.upper()}.xml"
+
+
+def boot_files(mac: str, model: str) -> tuple[str, ...]:
+    """What an Nx70 asks for, in order (the first is answered 404)."""
+    return ("provisioning.xml", device_file(mac, model))
+
+
+VENDOR = PhoneVendor(
+    name="gigaset",
+    label="Gigaset",
+    ouis=("7c2f80", "14b370", "002104"),
+    user_agents=(
+        re.compile(
+            r"^(?:Gigaset )?(?P<model>N\d{3})(?: [A-Z]+)* PRO/(?P<firmware>[^;]+)"
+            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?"
+        ),
+    ),
+    files=(
+        FileRule(re.compile(r"^provisioning\.xml$"), FileKind.ABSENT, unique=True),
+        FileRule(re.compile(r"^42/\d+/[\w.-]+\.bin$"), FileKind.ABSENT, unique=True),
+        FileRule(re.compile(r"^(?P<mac>[0-9A-F]{12})\.xml$"), FileKind.DEVICE, unique=True),
+        FileRule(re.compile(r"^(?P<mac>[0-9a-f]{12})\.xml$"), FileKind.DEVICE),
+    ),
+    models=MODELS,
+    content_type="application/xml",
+    render_device=render_device,
+    render_common=render_device,
+    device_file=device_file,
+    boot_files=boot_files,
+)

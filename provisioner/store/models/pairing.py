@@ -1,0 +1,60 @@
+"""Pairing of phones: per-device provisioning credentials, the boot timeline, uploads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from provisioner.store.models.base import Base, Timestamped, utc_now
+
+
+class DeviceCredential(Timestamped, Base):
+    """The provisioning credentials of one paired phone, and its first-use window."""
+
+    __tablename__ = "device_credentials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    mac: Mapped[str] = mapped_column(String(12), unique=True)
+    username: Mapped[str] = mapped_column(String(64))
+    password_encrypted: Mapped[str] = mapped_column(String(400))
+    # Opened by pairing: until then, one device may fetch its secrets without credentials.
+    window_until: Mapped[datetime | None] = mapped_column()
+    # The address that used the window first; another address inside the window is an alarm.
+    window_source: Mapped[str | None] = mapped_column(String(64))
+    first_used_at: Mapped[datetime | None] = mapped_column()
+
+
+class DeviceEvent(Base):
+    """One request of a phone: when, from where, which file, and what it got. A phone no
+    tenant has yet (a discovered device) has no tenant; those events expire after a while."""
+
+    __tablename__ = "device_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    mac: Mapped[str] = mapped_column(String(12), index=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now, index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    protocol: Mapped[str] = mapped_column(String(8))
+    file: Mapped[str] = mapped_column(String(255))
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    answer: Mapped[str] = mapped_column(String(16))
+
+
+class PhoneUpload(Timestamped, Base):
+    """A file a phone uploaded (Poly logs and overrides), the newest per device and name."""
+
+    __tablename__ = "phone_uploads"
+    __table_args__ = (UniqueConstraint("mac", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    mac: Mapped[str] = mapped_column(String(12), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int]

@@ -1,0 +1,76 @@
+"""Phone fixtures: a real HTTP server on an ephemeral loopback port, pairing helpers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from provisioner.pairing import service
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+from provisioner.tenants.repository import find_tenant, reveal_secret
+from tests.conftest import import_demo, make_app
+
+
+@pytest.fixture
+def phone_app(tmp_path: Path) -> Iterator[Flask]:
+    """The demo tenant on SQLite, with the miss limit high enough for normal boots."""
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=50)
+    import_demo(app)
+    yield app
+    get_store(app).dispose()
+
+
+def serve(app: Flask) -> tuple[str, threading.Thread, object]:
+    """Start ``app`` on 127.0.0.1 with an ephemeral port; return its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.server_port}", thread, server
+
+
+@pytest.fixture
+def live_server(phone_app: Flask) -> Iterator[str]:
+    """The phone app served over real HTTP on loopback."""
+    url, thread, server = serve(phone_app)
+    yield url
+    server.shutdown()  # type: ignore[attr-defined]
+    thread.join(timeout=10)
+
+
+def pair(app: Flask, mac: str, vendor: str, model: str, extension: str = "240") -> None:
+    """Pair ``mac`` with ``extension`` in the demo tenant, as a technician would."""
+    with get_store(app).transaction() as session:
+        service.pair(
+            session, get_secret_box(app), "demo", mac, extension, "test", 30, vendor, model
+        )
+
+
+def sip_password(app: Flask, extension: str = "240") -> str:
+    """The extension's SIP password, read through the audited API path."""
+    with get_store(app).transaction() as session:
+        tenant = find_tenant(session, "demo")
+        return reveal_secret(session, get_secret_box(app), tenant, "extensions", extension, "test")[
+            "sip_password"
+        ]
+
+
+def all_secrets(app: Flask) -> list[str]:
+    """Every secret of the demo tenant: SIP passwords, credentials, the admin password."""
+    from sqlalchemy import select
+
+    from provisioner.store import models
+
+    box = get_secret_box(app)
+    with get_store(app).reading() as session:
+        columns = [
+            *session.scalars(select(models.Extension.sip_password_encrypted)),
+            *session.scalars(select(models.DeviceCredential.password_encrypted)),
+            *filter(None, session.scalars(select(models.Tenant.phone_admin_password_encrypted))),
+        ]
+    return [box.decrypt(value) for value in columns]

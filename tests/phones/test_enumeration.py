@@ -1,0 +1,116 @@
+"""The enumeration defence: a thousand guessed MACs from one address are throttled, and no
+answer carries a secret, even while a paired phone's first-use window is open."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app
+from tests.phones.conftest import all_secrets, pair, serve
+from tests.phones.http_client import fetch
+from tests.phones.samples import SAMPLES
+
+GUESSES = 1000
+LIMIT = 100
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited_app(request: pytest.FixtureRequest, tmp_path: Path) -> Flask:
+    """The demo app with the default limit, counting in-process or in Redis."""
+    settings: dict[str, object] = {"PHONE_MISS_LIMIT": LIMIT}
+    if request.param == "redis":
+        settings |= {
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "RATE_LIMIT_PREFIX": f"test:{uuid.uuid4().hex}",
+        }
+    app = make_app(tmp_path, **settings)
+    import_demo(app)
+    return app
+
+
+def test_thousand_guessed_macs_are_throttled_without_a_secret(limited_app: Flask) -> None:
+    sample = SAMPLES[0]
+    url, thread, server = serve(limited_app)
+    try:
+        pair(limited_app, sample.mac, sample.vendor, sample.model)
+        statuses: Counter[int] = Counter()
+        bodies: set[bytes] = set()
+        for index in range(GUESSES):
+            # Every guess has a Yealink OUI; the paired MAC is among them (before the limit),
+            # asked from another address while the phone has not yet used its window.
+            mac = sample.mac if index == 50 else f"805ec0{index:06x}"
+            status, body, _ = fetch(url, f"/p/{mac}.cfg", source="127.0.0.3")
+            statuses[status] += 1
+            bodies.add(body)
+        secrets = all_secrets(limited_app)
+        assert statuses[429] == GUESSES - LIMIT
+        assert statuses[200] == LIMIT
+        assert len(bodies - {b""}) == 1  # every answer that was given is the one bootstrap
+        assert not any(secret.encode() in body for secret in secrets for body in bodies)
+        # The phone itself, from its own address, is not throttled by the attacker's misses.
+        status, body, _ = fetch(url, f"/p/{sample.mac}.cfg", sample.user_agent)
+        assert status == 200 and b"account.1.user_name = 240" in body
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        thread.join(timeout=10)
+        get_store(limited_app).dispose()
+
+
+def test_unknown_names_count_as_misses(tmp_path: Path) -> None:
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    client = app.test_client()
+    codes = [client.get(f"/p/guess-{index}.cfg").status_code for index in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
+    get_store(app).dispose()
+
+
+def test_a_limit_of_zero_switches_throttling_off(tmp_path: Path) -> None:
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=0)
+    client = app.test_client()
+    assert {client.get(f"/p/guess-{index}.cfg").status_code for index in range(20)} == {404}
+    get_store(app).dispose()
+
+
+def test_an_office_booting_behind_one_address_is_not_mistaken_for_a_guesser(tmp_path: Path) -> None:
+    """Fifteen unpaired phones boot (boot file, common file, own file) from one NAT address;
+    common files are no misses, and the paired phone behind the same address still gets its
+    first use."""
+    app = make_app(tmp_path)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for index in range(15):
+        neighbour = sample.for_mac(f"805ec0bb{index:04x}")
+        for name, status, _ in neighbour.boot:
+            answer = client.get(f"/p/{name}", headers={"User-Agent": neighbour.user_agent})
+            assert answer.status_code == status
+    body = client.get(f"/p/{sample.mac}.cfg", headers={"User-Agent": sample.user_agent}).data
+    assert b"account.1.user_name = 240" in body
+    get_store(app).dispose()
+
+
+def test_timeline_shows_every_answer_of_a_known_phone(tmp_path: Path) -> None:
+    from tests.conftest import token_for
+
+    app = make_app(tmp_path)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[3]  # Grandstream: its first name is answered 404 on purpose
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for name, _, _ in sample.boot:
+        client.get(f"/p/{name}", headers={"User-Agent": sample.user_agent})
+    client.get("/p/cfgc074adffffff", headers={"User-Agent": sample.user_agent})  # not ours
+    headers = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    items = client.get(f"/api/v1/tenants/demo/phones/{sample.mac}/timeline", headers=headers).json
+    assert [(item["file"], item["answer"]) for item in reversed(items["items"])] == [
+        (f"cfg{sample.mac}", "not found"),
+        (f"cfg{sample.mac}.xml", "full"),
+    ]
+    get_store(app).dispose()

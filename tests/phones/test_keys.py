@@ -1,0 +1,118 @@
+"""Keys: defaults from the tenant, per-phone overrides, capacity errors at save time."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from provisioner.phones.keys import default_keys
+from provisioner.tenants.schema import Phone
+from provisioner.tenants.yaml_io import read_tenant_file
+from tests.conftest import DEMO_FILE
+
+MAC = "805ec0123456"
+PHONE = f"/api/v1/tenants/demo/phones/{MAC}"
+
+
+def test_defaults_for_240_are_colleagues_then_allen() -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    keys = default_keys(document, Phone(mac=MAC, lines=["240"]))
+    assert [(key.type, key.value, key.label) for key in keys] == [
+        ("blf", "241", "Sanne"),
+        ("blf", "242", "Pieter"),
+        ("blf", "243", "Fatima"),
+        ("speed_dial", "*8500", "ALLEN"),
+    ]
+
+
+def test_keys_api_defaults_then_override(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    shown = client.get(f"{PHONE}/keys", headers=admin_headers).json
+    assert shown["default"] is True and len(shown["items"]) == 4
+    mine = [{"type": "blf", "value": "242", "label": "Pieter"}, {"type": "park", "value": "*70"}]
+    changed = client.put(f"{PHONE}/keys", json={"items": mine}, headers=admin_headers)
+    assert changed.status_code == 200 and changed.json["default"] is False
+    assert [key["value"] for key in changed.json["items"]] == ["242", "*70"]
+    phone = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": "x"})
+    assert phone.status_code == 200
+    back = client.put(f"{PHONE}/keys", json={"items": None}, headers=admin_headers)
+    assert back.json["default"] is True
+
+
+def test_too_many_keys_is_an_error_at_save(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    many = [{"type": "speed_dial", "value": f"{number}"} for number in range(100, 130)]
+    answer = client.put(f"{PHONE}/keys", json={"items": many}, headers=admin_headers)
+    assert answer.status_code == 422
+    problem = answer.json["error"]["problems"][0]
+    assert (
+        problem["path"] == "phones[0].function_keys"
+        and "do not fit the T46U's 27" in problem["reason"]
+    )
+    assert client.get(f"{PHONE}/keys", headers=admin_headers).json["default"] is True  # unchanged
+
+
+def test_a_smaller_model_cannot_take_the_defaults(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    answer = client.patch(
+        f"/api/v1/tenants/demo/phones/{MAC}", json={"model": "T31G"}, headers=admin_headers
+    )
+    assert answer.status_code == 422
+    assert (
+        "5 keys (lines plus the tenant's default keys) do not fit the T31G's 2"
+        in answer.json["error"]["problems"][0]["reason"]
+    )
+
+
+def test_dect_handsets_have_no_default_keys(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    phone = {"mac": "7c2f80000001", "vendor": "gigaset", "model": "N870", "lines": ["241"]}
+    assert (
+        client.post("/api/v1/tenants/demo/phones", json=phone, headers=admin_headers).status_code
+        == 201
+    )
+    keys = [{"type": "blf", "value": "240"}]
+    answer = client.put(
+        "/api/v1/tenants/demo/phones/7c2f80000001/keys", json={"items": keys}, headers=admin_headers
+    )
+    assert answer.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        (
+            "function_keys",
+            [{"type": "blf", "value": "241", "label": "Sanne\naccount.1.password = x"}],
+        ),
+        ("function_keys", [{"type": "blf", "value": "241 = 2"}]),
+        ("function_keys", [{"type": "teleport", "value": "241"}]),
+        ("overrides", {"lang.gui": "Dutch\r\nstatic.security.user_password = admin:x"}),
+        ("overrides", {"bad key": "1"}),
+        ("firmware_target", "1.0\nstatic.x = 1"),
+    ],
+)
+def test_breaking_values_are_refused(
+    client: FlaskClient, admin_headers: dict[str, str], field: str, value: object
+) -> None:
+    answer = client.patch(f"{PHONE}", json={field: value}, headers=admin_headers)
+    assert answer.status_code == 422
+    assert answer.json["error"]["problems"][0]["path"].startswith(field)
+
+
+def test_overrides_and_firmware_target_reach_the_file(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    change = {"overrides": {"features.dnd.enable": "1"}, "firmware_target": "108.86.0.95"}
+    assert client.patch(PHONE, json=change, headers=admin_headers).status_code == 200
+    client.post(f"{PHONE}/pairing", json={"extension": "240"}, headers=admin_headers)
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
+    body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
+    assert "features.dnd.enable = 1" in body.splitlines()
+    assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
+    same = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent.replace(".90", ".95")}).data
+    assert b"static.firmware.url" not in same  # already on the target

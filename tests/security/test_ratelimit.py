@@ -1,0 +1,77 @@
+"""Miss counting per source: in-process with a controllable clock, and in the real Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from provisioner.security.ratelimit import (
+    MemoryRateLimiter,
+    RedisRateLimiter,
+    create_rate_limiter,
+    is_throttled,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_memory_limiter_counts_per_key_and_forgets_old_windows() -> None:
+    clock = Clock()
+    limiter = MemoryRateLimiter(limit=3, window_seconds=60, clock=clock)
+    for _ in range(3):
+        assert not is_throttled(limiter, "192.0.2.1")
+        limiter.hit("192.0.2.1")
+    assert is_throttled(limiter, "192.0.2.1")
+    assert not is_throttled(limiter, "192.0.2.2")
+    clock.now += 60
+    assert not is_throttled(limiter, "192.0.2.1")
+    assert limiter.hit("192.0.2.1") == 1
+
+
+def test_memory_limiter_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.security import ratelimit
+
+    monkeypatch.setattr(ratelimit, "MEMORY_SOURCES", 10)
+    clock = Clock()
+    limiter = MemoryRateLimiter(limit=3, window_seconds=60, clock=clock)
+    for index in range(10):
+        limiter.hit(f"old-{index}")
+    clock.now += 60
+    for index in range(5):
+        limiter.hit(f"new-{index}")
+    assert len(limiter._counts) <= 10
+    assert limiter.count("new-4") == 1
+
+
+def test_redis_limiter_shares_counts_between_instances() -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    first = RedisRateLimiter("redis://127.0.0.1:6379/0", 2, 60, prefix)
+    second = RedisRateLimiter("redis://127.0.0.1:6379/0", 2, 60, prefix)
+    first.hit("198.51.100.7")
+    assert second.count("198.51.100.7") == 1
+    second.hit("198.51.100.7")
+    assert is_throttled(first, "198.51.100.7")
+    assert not is_throttled(first, "198.51.100.8")
+
+
+def test_redis_limiter_window_expires() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:6379/0", 1, 1, f"test:{uuid.uuid4().hex}")
+    limiter.hit("203.0.113.9")
+    assert is_throttled(limiter, "203.0.113.9")
+    deadline = time.monotonic() + 3
+    while is_throttled(limiter, "203.0.113.9") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_throttled(limiter, "203.0.113.9")
+
+
+def test_factory_picks_redis_only_with_a_url() -> None:
+    assert isinstance(create_rate_limiter(None, 5, 60), MemoryRateLimiter)
+    assert isinstance(create_rate_limiter("redis://127.0.0.1:6379/0", 5, 60), RedisRateLimiter)
