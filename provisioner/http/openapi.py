@@ -10,6 +10,7 @@ from pydantic.json_schema import models_json_schema
 
 from provisioner import __version__
 from provisioner.http import phones_api
+from provisioner.network.inventory import NetworkDeviceInput
 from provisioner.tenants import schema
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -109,6 +110,98 @@ def _collection_paths(collection: str, model_name: str) -> dict[str, Any]:
     }
 
 
+def _path_parameters(*names: str) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
+def _operation(
+    summary: str, success: dict[str, Any], *errors: int, body: str | None = None
+) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "summary": summary,
+        "security": BEARER,
+        "responses": _responses(success, *errors),
+    }
+    if body is not None:
+        found["requestBody"] = {"required": True, **_json(f"#/components/schemas/{body}")}
+    return found
+
+
+def _tenant_paths() -> dict[str, Any]:
+    settings = _json("#/components/schemas/TenantSettings") | {"description": "the settings"}
+    deleted = {"description": "erased, with everything the tenant owns"}
+    return {
+        "/api/v1/tenants/{tenant}": {
+            "parameters": _path_parameters("tenant"),
+            "get": _operation("The tenant's settings and item counts", settings, 401, 404),
+            "patch": _operation(
+                "Change the tenant's settings (not its name)",
+                settings,
+                401,
+                403,
+                404,
+                422,
+                body="TenantSettings",
+            ),
+            "delete": _operation("Erase the tenant (GDPR)", deleted, 401, 403, 404),
+        },
+    }
+
+
+def _secret_paths() -> dict[str, Any]:
+    revealed = {"description": "the plain secrets; the release is audited"}
+    return {
+        f"/api/v1/tenants/{{tenant}}/{collection}/{{key}}/secrets": {
+            "parameters": _path_parameters("tenant", "key"),
+            "get": _operation(f"The {' and '.join(fields)} (admin only)", revealed, 401, 403, 404),
+        }
+        for collection, fields in schema.SECRET_FIELDS.items()
+    }
+
+
+def _network_paths() -> dict[str, Any]:
+    devices = "/api/v1/tenants/{tenant}/network-devices"
+    listing = {"description": "routers and switches with their last poll status, no secrets"}
+    one = {"description": "the device, its latest state, poll history and recent traps"}
+    return {
+        devices: {
+            "parameters": _path_parameters("tenant"),
+            "get": _operation("List routers and switches", listing, 401, 404),
+            "post": _operation(
+                "Add a router or switch (secrets stored encrypted)",
+                one,
+                401,
+                403,
+                404,
+                409,
+                422,
+                body="NetworkDeviceInput",
+            ),
+        },
+        f"{devices}/{{name}}": {
+            "parameters": _path_parameters("tenant", "name"),
+            "get": _operation("One device", one, 401, 404),
+            "delete": _operation(
+                "Remove a device with its history", {"description": "gone"}, 401, 403, 404
+            ),
+        },
+        "/api/v1/diagnose/{mac}": {
+            "parameters": _path_parameters("mac"),
+            "get": _operation(
+                "Everything support needs about one phone: pairing, boots, switch port, link, "
+                "PoE, LLDP-MED, site router, traps (each part says why when missing)",
+                {"description": "the diagnosis"},
+                401,
+                403,
+                404,
+            ),
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole description; computed once per process."""
@@ -116,6 +209,7 @@ def openapi_document() -> dict[str, Any]:
         *schema.COLLECTION_MODELS.values(),
         schema.TenantDocument,
         schema.TenantSettings,
+        NetworkDeviceInput,
     ]
     models: list[tuple[type[BaseModel], Literal["validation"]]] = [
         (model, "validation") for model in every_model
@@ -146,6 +240,9 @@ def openapi_document() -> dict[str, Any]:
     }
     paths: dict[str, Any] = {
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+        "/api/v1/openapi.json": {
+            "get": {"summary": "This description", "responses": {"200": {"description": "it"}}}
+        },
         "/api/v1/tenants": {
             "get": {
                 "summary": "List tenant names",
@@ -186,6 +283,9 @@ def openapi_document() -> dict[str, Any]:
     }
     for collection, model in schema.COLLECTION_MODELS.items():
         paths.update(_collection_paths(collection, model.__name__))
+    paths.update(_tenant_paths())
+    paths.update(_secret_paths())
+    paths.update(_network_paths())
     paths.update(phones_api.openapi_paths())
     return {
         "openapi": "3.1.0",

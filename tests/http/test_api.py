@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from provisioner.tenants.schema import SECRET_FIELDS
 from tests.conftest import DEMO_FILE
 
 Headers = dict[str, str]
 EXTENSIONS = "/api/v1/tenants/demo/extensions"
+SECRET_COLLECTIONS = tuple(SECRET_FIELDS)
 
 
 def audit_events(client: FlaskClient, headers: Headers) -> list[dict[str, Any]]:
@@ -250,3 +254,30 @@ def test_unknown_route_is_json_404(client: FlaskClient) -> None:
 
 def test_healthz(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_every_api_route_is_in_openapi(demo_app: Flask) -> None:
+    from provisioner.http.openapi import openapi_document
+    from provisioner.tenants.schema import COLLECTION_KEYS
+
+    paths = openapi_document()["paths"]
+    missing = []
+    for rule in demo_app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        template = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        expanded = (
+            [template.replace("{collection}", name) for name in COLLECTION_KEYS]
+            if "{collection}" in template
+            else [template]
+        )
+        for path in expanded:
+            if path.endswith("/secrets") and not any(
+                path.startswith(f"/api/v1/tenants/{{tenant}}/{name}/")
+                for name in SECRET_COLLECTIONS
+            ):
+                continue  # only collections with secrets have this path
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                if method.lower() not in paths.get(path, {}):
+                    missing.append(f"{method} {path}")
+    assert missing == []
