@@ -18,6 +18,7 @@ from provisioner.routing.directory import (
     DirectoryRequest,
     UserSecrets,
     directory_document,
+    secrets_needed,
     wanted_user,
 )
 from provisioner.routing.route import StoredSound, build_route
@@ -80,9 +81,10 @@ def directory_answer(
         return None
     document = load_parts(session, tenant, DIRECTORY_PARTS)
     user = wanted_user(document, request) if request.user else None
+    fields = secrets_needed(request.action)
     secrets: dict[str, UserSecrets] = {}
-    if user is not None:
-        secrets[user] = user_secrets(session, box, tenant, user)
+    if user is not None and fields:
+        secrets[user] = user_secrets(session, box, tenant, user, fields)
         audit.record(
             session,
             actor,
@@ -90,15 +92,16 @@ def directory_answer(
             "directory",
             user,
             tenant.name,
-            {"fields": ["a1-hash", "vm-password"], "action": request.action or "lookup"},
+            {"fields": sorted(fields), "action": request.action or "lookup"},
         )
     return directory_document(document, request, secrets)
 
 
 def user_secrets(
-    session: Session, box: SecretBox, tenant: models.Tenant, number: str
+    session: Session, box: SecretBox, tenant: models.Tenant, number: str, fields: frozenset[str]
 ) -> UserSecrets:
-    """The SIP password of extension ``number`` and the PIN of box ``number``, decrypted."""
+    """The SIP password of extension ``number`` and the PIN of box ``number``, decrypted; each
+    only when ``fields`` asks for it (``a1-hash``, ``vm-password``)."""
     extension = session.scalar(
         select(models.Extension).where(
             models.Extension.tenant_id == tenant.id, models.Extension.number == number
@@ -109,9 +112,13 @@ def user_secrets(
             models.VoicemailBox.tenant_id == tenant.id, models.VoicemailBox.number == number
         )
     )
+    wants_hash = "a1-hash" in fields
+    wants_pin = "vm-password" in fields
     return UserSecrets(
-        sip_password=box.decrypt(extension.sip_password_encrypted) if extension else None,
-        voicemail_pin=box.decrypt(mailbox.pin_encrypted) if mailbox else None,
+        sip_password=box.decrypt(extension.sip_password_encrypted)
+        if extension and wants_hash
+        else None,
+        voicemail_pin=box.decrypt(mailbox.pin_encrypted) if mailbox and wants_pin else None,
     )
 
 
