@@ -197,7 +197,7 @@ def main() -> None:
         }
         nginx_port, nginx = start_nginx(workdir, answers)
         try:
-            print(f"{'request':32} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
+            print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
             for index, (label, request) in enumerate(REQUESTS.items()):
                 ours = load(port, *request, arguments.requests, arguments.concurrency)
                 reference = load(
@@ -208,7 +208,7 @@ def main() -> None:
                     arguments.requests,
                     arguments.concurrency,
                 )
-                print(f"{label:32} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}")
+                print(f"{label:38} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}")
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)
