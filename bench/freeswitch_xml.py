@@ -37,6 +37,10 @@ from provisioner.tenants.yaml_io import import_tenant_file  # noqa: E402
 
 TOKEN = "bench-token-0123456789"
 DOMAIN = "demo.sip.example.net"
+# A second, larger tenant: a registration or a call must cost the same in a tenant of 500
+# extensions as in the demo's four.
+LARGE_DOMAIN = "groot.sip.example.net"
+LARGE_EXTENSIONS = 500
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-www-form-urlencoded"}
 REQUESTS = {
     "directory sip_auth": (
@@ -44,10 +48,20 @@ REQUESTS = {
         "/freeswitch/xml",
         {"section": "directory", "domain": DOMAIN, "user": "240", "action": "sip_auth"},
     ),
+    f"directory sip_auth ({LARGE_EXTENSIONS} ext.)": (
+        "POST",
+        "/freeswitch/xml",
+        {"section": "directory", "domain": LARGE_DOMAIN, "user": "450", "action": "sip_auth"},
+    ),
     "dialplan (tenant context)": (
         "POST",
         "/freeswitch/xml",
         {"section": "dialplan", "Hunt-Context": DOMAIN, "Hunt-Destination-Number": "5000"},
+    ),
+    f"dialplan (tenant context, {LARGE_EXTENSIONS} ext.)": (
+        "POST",
+        "/freeswitch/xml",
+        {"section": "dialplan", "Hunt-Context": LARGE_DOMAIN, "Hunt-Destination-Number": "450"},
     ),
     "dialplan (public, 0202103356)": (
         "POST",
@@ -69,6 +83,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def large_tenant_yaml() -> str:
+    """A tenant file with ``LARGE_EXTENSIONS`` extensions, 200 upwards."""
+    lines = [f"name: groot\nsip_domain: {LARGE_DOMAIN}\nextensions:"]
+    lines += [
+        f'  - {{number: "{number}", name: Collega {number}}}'
+        for number in range(200, 200 + LARGE_EXTENSIONS)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def start_provisioner(workdir: Path) -> tuple[int, Callable[[], None]]:
     app = create_app(
         {
@@ -79,10 +103,13 @@ def start_provisioner(workdir: Path) -> tuple[int, Callable[[], None]]:
         },
         instance_path=str(workdir / "instance"),
     )
+    large = workdir / "large.yaml"
+    large.write_text(large_tenant_yaml())
     with get_store(app).transaction() as session:
         import_tenant_file(
             session, PROJECT / "examples" / "demo.yaml", "bench", get_secret_box(app)
         )
+        import_tenant_file(session, large, "bench", get_secret_box(app))
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -170,7 +197,7 @@ def main() -> None:
         }
         nginx_port, nginx = start_nginx(workdir, answers)
         try:
-            print(f"{'request':32} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
+            print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
             for index, (label, request) in enumerate(REQUESTS.items()):
                 ours = load(port, *request, arguments.requests, arguments.concurrency)
                 reference = load(
@@ -181,7 +208,7 @@ def main() -> None:
                     arguments.requests,
                     arguments.concurrency,
                 )
-                print(f"{label:32} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}")
+                print(f"{label:38} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}")
         finally:
             nginx.terminate()
             nginx.wait(timeout=10)

@@ -27,6 +27,17 @@ DIAL_STRING = (
 AUTH_ACTIONS = frozenset({"sip_auth", "reverse-auth-lookup"})
 # Lookups we have nothing for (per-domain gateways, ACLs built from users).
 UNSERVED_PURPOSES = frozenset({"gateways", "network-list"})
+# The secrets each kind of lookup needs: a registration the digest hash, mod_voicemail the PIN,
+# bridging to ``user/`` (user_call) and group_call neither. An action we do not know gets both,
+# as it always did, so no FreeSWITCH feature we have not looked at breaks.
+SECRETS_BY_ACTION: dict[str, frozenset[str]] = {
+    "sip_auth": frozenset({"a1-hash"}),
+    "reverse-auth-lookup": frozenset({"a1-hash"}),
+    "voicemail-lookup": frozenset({"vm-password"}),
+    "user_call": frozenset(),
+    "group_call": frozenset(),
+}
+ALL_SECRETS = frozenset({"a1-hash", "vm-password"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,11 @@ class UserSecrets:
 
     sip_password: str | None = None
     voicemail_pin: str | None = None
+
+
+def secrets_needed(action: str) -> frozenset[str]:
+    """The secret params (``a1-hash``, ``vm-password``) a lookup with ``action`` may receive."""
+    return SECRETS_BY_ACTION.get(action, ALL_SECRETS)
 
 
 def a1_hash(user: str, realm: str, password: str) -> str:
@@ -93,7 +109,7 @@ def directory_document(
         if user is None:
             return None
         users = add(domain, "users")
-        add_user(users, document, user, user_secrets.get(user, UserSecrets()))
+        add_user(users, document, user, user_secrets.get(user))
         return serialize(root)
     add_groups(domain, document)
     users = add(domain, "users")
@@ -153,9 +169,11 @@ def _user_params(
     params = {
         "a1-hash": a1_hash(number, document.sip_domain, password or secrets.token_urlsafe(32))
     }
-    if box is None or not given.voicemail_pin:
+    if box is None:
         params["vm-enabled"] = "false"
         return params
+    if not given.voicemail_pin:
+        return params  # this lookup does not ask for voicemail (a registration)
     email = box.email or (extension.email if extension else None)
     params |= {"vm-enabled": "true", "vm-password": given.voicemail_pin}
     if email:

@@ -43,6 +43,10 @@ DEFAULT_BLOCK_SIZE = 512
 MINIMUM_BLOCK_SIZE = 8  # RFC 2348
 MAXIMUM_BLOCK_SIZE = 65464  # RFC 2348: fits one IPv4 UDP datagram with the 4-byte header
 MAXIMUM_NAME_LENGTH = 255
+# RFC 2349 lets a client ask for up to 255 s per retransmission; honoured, one datagram would
+# hold a transfer slot for (retries + 1) x 255 s, so a handful could stall the service for
+# minutes. Longer requests are not acknowledged: the service's own timer applies.
+MAXIMUM_TIMEOUT_OPTION = 5
 TRANSFER_MODES = ("octet", "netascii")
 
 _HEADER = struct.Struct("!HH")
@@ -135,7 +139,8 @@ def clean_name(raw_name: bytes) -> str:
 def negotiate(
     options: Mapping[str, str], file_size: int, maximum_block_size: int
 ) -> TransferOptions:
-    """Accept blksize, tsize and timeout when their values make sense; ignore the rest."""
+    """Accept blksize, tsize and timeout (up to ``MAXIMUM_TIMEOUT_OPTION``) when their values
+    make sense; ignore the rest."""
     acknowledged: dict[str, str] = {}
     block_size = DEFAULT_BLOCK_SIZE
     timeout_seconds: float | None = None
@@ -146,7 +151,7 @@ def negotiate(
     if _number(options.get("tsize")) is not None:
         acknowledged["tsize"] = str(file_size)
     requested_timeout = _number(options.get("timeout"))
-    if requested_timeout is not None and 1 <= requested_timeout <= 255:
+    if requested_timeout is not None and 1 <= requested_timeout <= MAXIMUM_TIMEOUT_OPTION:
         timeout_seconds = float(requested_timeout)
         acknowledged["timeout"] = str(requested_timeout)
     return TransferOptions(block_size, timeout_seconds, acknowledged)

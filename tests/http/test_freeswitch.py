@@ -262,3 +262,41 @@ def test_112_over_http_goes_straight_out_in_every_context(switch_app, context):
     actions = [(item.get("application"), item.get("data")) for item in first.iter("action")]
     assert ("bridge", "sofia/gateway/provider/$1") in actions
     assert all(application != "python" for application, _ in actions)
+
+
+def lookup_params(app: Flask, user: str, action: str) -> dict[str, str]:
+    """The params of ``user`` in the answer to a directory lookup with ``action``."""
+    form = sip_auth(user) | {"action": action}
+    root = etree.fromstring(post_xml(app, form))
+    return {item.get("name"): item.get("value") for item in root.iterfind(".//user/params/param")}
+
+
+def released_fields(app: Flask) -> list[list[str]]:
+    with get_store(app).reading() as session:
+        events = audit.recent(session, "demo")
+        return [event.changes["fields"] for event in events if event.action == "release-secret"]
+
+
+def test_bridging_to_a_user_releases_no_secret(switch_app):
+    """``user_call`` (bridge user/241@...) needs the dial string, never a password or PIN."""
+    values = lookup_params(switch_app, "240", "user_call")
+    assert "vm-password" not in values
+    assert "a1-hash" not in values
+    assert released_fields(switch_app) == []
+
+
+def test_a_registration_gets_the_hash_but_not_the_voicemail_pin(switch_app):
+    values = lookup_params(switch_app, "240", "sip_auth")
+    assert "a1-hash" in values
+    assert "vm-password" not in values
+    assert released_fields(switch_app) == [["a1-hash"]]
+
+
+def test_a_voicemail_lookup_gets_the_pin_but_not_the_sip_password_hash(switch_app):
+    with get_store(switch_app).reading() as session:
+        row = session.scalar(select(models.Extension).where(models.Extension.number == "240"))
+        password = get_secret_box(switch_app).decrypt(row.sip_password_encrypted)
+    values = lookup_params(switch_app, "240", "voicemail-lookup")
+    assert values["vm-password"]
+    assert values["a1-hash"] != a1_hash("240", DOMAIN, password)
+    assert released_fields(switch_app) == [["vm-password"]]

@@ -138,6 +138,8 @@ def test_unsafe_names_are_refused(raw):
         ({"timeout": "3"}, 512, 3.0, {"timeout": "3"}),
         ({"timeout": "0"}, 512, None, {}),
         ({"timeout": "256"}, 512, None, {}),
+        ({"timeout": "255"}, 512, None, {}),
+        ({"timeout": "5"}, 512, 5.0, {"timeout": "5"}),
         ({"windowsize": "4", "utimeout": "1000"}, 512, None, {}),
     ],
 )

@@ -317,3 +317,13 @@ def test_the_client_timeout_option_sets_the_retransmit_timer(serve, files):
         assert block_of(client.receive()) == (1, HELLO)
         # No ACK: the resend comes after the client's 1 s, not the service's 60 s.
         assert block_of(client.receive(timeout=10)) == (1, HELLO)
+
+
+def test_a_long_timeout_option_cannot_hold_a_transfer_slot_for_minutes(serve, files):
+    """RFC 2349 allows ``timeout 255``: honoured, one datagram would keep a slot for 25 min."""
+    service, address = serve(files, timeout_seconds=0.2, retries=2)
+    with RawClient(address) as silent:
+        silent.send(read_request(b"hello.cfg", timeout="255"))
+        assert silent.receive() is not None  # then it never acknowledges anything
+        assert wait_until(lambda: service.active_transfers == 0, seconds=5)
+    assert_still_serves(address)
