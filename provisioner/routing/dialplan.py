@@ -55,6 +55,15 @@ def add_emergency(
     action(condition, "hangup")
 
 
+def refuse_emergency(context: etree._Element, country: str) -> None:
+    """In ``public`` (unauthenticated calls from carriers and the internet) an emergency number
+    is neither bridged out (anyone could place anonymous calls over the provider's trunk) nor
+    handed to a flow: the call is rejected."""
+    condition = add_extension(context, "emergency-refused", exact(emergency_numbers(country)))
+    action(condition, "log", "WARNING emergency number dialled into the public context; rejected")
+    action(condition, "hangup", "CALL_REJECTED")
+
+
 def main_public_number(document: TenantDocument) -> str | None:
     """The tenant's first public number: its caller ID for outside and emergency calls."""
     return next((item.number for item in document.numbers if item.number.startswith("+")), None)
@@ -128,14 +137,14 @@ def tenant_dialplan(document: TenantDocument, gateway: str) -> bytes:
 
 
 def public_dialplan(matches: list[tuple[TenantDocument, str]], country: str, gateway: str) -> bytes:
-    """The ``public`` context: emergency numbers out, each public number into its tenant.
+    """The ``public`` context: emergency numbers rejected, each public number into its tenant.
 
     ``matches`` pairs a tenant with one of its public numbers (E.164); every form a carrier
     may deliver it in (+31..., 31..., 0031..., 0...) is matched.
     """
     root, section = new_document("dialplan")
     context = add(section, "context", name=PUBLIC_CONTEXT)
-    add_emergency(context, country, gateway, None)
+    refuse_emergency(context, country)
     for document, number in matches:
         if number_destination(document, number) is None:
             continue

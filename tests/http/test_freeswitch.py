@@ -253,15 +253,25 @@ def test_an_allowed_network_other_than_loopback(tmp_path):
     get_store(application).dispose()
 
 
-@pytest.mark.parametrize("context", [DOMAIN, "public"])
-def test_112_over_http_goes_straight_out_in_every_context(switch_app, context):
+def first_extension_for_112(app: Flask, context: str) -> tuple[str, list[tuple[str, str]]]:
     form = {"section": "dialplan", "Hunt-Context": context, "Hunt-Destination-Number": "112"}
-    root = etree.fromstring(post_xml(switch_app, form))
+    root = etree.fromstring(post_xml(app, form))
     first = root.find("section/context/extension")
-    assert first.get("name") == "emergency"
     actions = [(item.get("application"), item.get("data")) for item in first.iter("action")]
+    return first.get("name"), actions
+
+
+def test_112_over_http_goes_straight_out_from_a_tenant(switch_app):
+    name, actions = first_extension_for_112(switch_app, DOMAIN)
+    assert name == "emergency"
     assert ("bridge", "sofia/gateway/provider/$1") in actions
     assert all(application != "python" for application, _ in actions)
+
+
+def test_112_arriving_from_the_public_side_is_rejected_not_bridged(switch_app):
+    name, actions = first_extension_for_112(switch_app, "public")
+    assert name == "emergency-refused"
+    assert all(application not in ("python", "bridge") for application, _ in actions)
 
 
 def lookup_params(app: Flask, user: str, action: str) -> dict[str, str]:
