@@ -33,8 +33,13 @@ def dial_string(
     return ("{ignore_early_media=true}" if ignore_early_media else "") + text
 
 
+def queue_slug(queue_name: str) -> str:
+    """A queue's name as mod_callcenter knows it: ``Wachtrij 1`` -> ``wachtrij-1``."""
+    return re.sub(r"[^a-z0-9]+", "-", queue_name.casefold()).strip("-") or "queue"
+
+
 def queue_address(queue_name: str, domain: str, max_wait: int | None = None) -> str:
     """The mod_callcenter queue name of a tenant's queue (a variant per step max wait)."""
-    slug = re.sub(r"[^a-z0-9]+", "-", queue_name.casefold()).strip("-") or "queue"
+    slug = queue_slug(queue_name)
     suffix = f"-{max_wait}s" if max_wait else ""
     return f"{slug}{suffix}@{domain}"

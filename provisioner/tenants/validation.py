@@ -7,6 +7,7 @@ Shared by the importer and the API. Every problem names its field by path, e.g.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.phones.keys import check_phones
+from provisioner.routing.dialstrings import queue_slug
 from provisioner.tenants import numbers as phone_numbers
 from provisioner.tenants.schema import (
     COLLECTION_KEYS,
@@ -231,7 +233,9 @@ def _check_references(document: TenantDocument) -> Iterator[FieldProblem]:
             yield from _check_destination(
                 document, group.no_answer, f"ring_groups[{position}].no_answer"
             )
+    slugs: dict[str, str] = {}
     for position, queue in enumerate(document.queues):
+        yield from _check_queue_name(queue.name, f"queues[{position}].name", slugs)
         yield from _check_members(index.extensions, queue.agents, f"queues[{position}]", "agents")
         if queue.music and queue.music not in index.sounds:
             yield FieldProblem(f"queues[{position}].music", f"sound {queue.music} does not exist")
@@ -243,6 +247,16 @@ def _check_references(document: TenantDocument) -> Iterator[FieldProblem]:
         yield from _check_members(index.extensions, phone.lines, f"phones[{position}]", "lines")
         if phone.site and phone.site not in index.sites:
             yield FieldProblem(f"phones[{position}].site", f"site {phone.site} does not exist")
+
+
+def _check_queue_name(name: str, path: str, slugs: dict[str, str]) -> Iterator[FieldProblem]:
+    """Two names must not become the same FreeSWITCH queue (``Wachtrij 1`` / ``wachtrij-1``)."""
+    slug = queue_slug(name)
+    if re.search(r"-[0-9]+s$", slug):
+        yield FieldProblem(path, f"{name!r} ends like a queue's wait-time variant; rename it")
+    if slug in slugs:
+        yield FieldProblem(path, f"{name!r} becomes the same switch queue as {slugs[slug]}")
+    slugs.setdefault(slug, path)
 
 
 def _check_members(

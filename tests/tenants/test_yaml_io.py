@@ -174,3 +174,17 @@ def test_reimporting_the_same_file_changes_nothing(demo_app: Flask) -> None:
     import_demo(demo_app)
     with get_store(demo_app).reading() as session:
         assert len(recent(session, "demo", limit=1000)) == count
+
+
+def test_queue_names_that_become_the_same_switch_queue_are_refused() -> None:
+    from provisioner.errors import ValidationFailed
+    from provisioner.tenants.validation import parse_document
+
+    data = demo_data()
+    data["queues"].append({"name": "wachtrij-1"})
+    data["queues"].append({"name": "Support 45s"})
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(data)
+    reasons = {problem.path: problem.reason for problem in caught.value.problems}
+    assert "same switch queue as queues[0].name" in reasons["queues[1].name"]
+    assert "wait-time variant" in reasons["queues[2].name"]
