@@ -6,7 +6,7 @@ forwarding table, no PoE table ...), so support can tell "fine" from "unknown".
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -114,23 +114,64 @@ def plain_row(row: Any) -> Report:
     }
 
 
-def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
-    """The switch port a MAC is learned on; the access port when it is seen on uplinks too."""
+@dataclass(frozen=True, slots=True)
+class PortHit:
+    """One switch port the MAC is learned on, with what tells an access port from an uplink."""
+
+    device: NetworkDevice
+    status: NetworkDeviceState | None
+    entries: list[Report]
+    macs_on_port: int
+    lldp: str  # "phone": the port's LLDP neighbour is the MAC; "uplink": a bridge/router; ""
+
+    def rank(self) -> tuple[bool, bool, bool, int]:
+        """Lower is likelier the MAC's own port: LLDP first, then how many MACs share it."""
+        crowded = self.macs_on_port > ACCESS_PORT_MACS
+        return (self.lldp != "phone", self.lldp == "uplink", crowded, self.macs_on_port)
+
+
+def port_hits(device: NetworkDevice, status: NetworkDeviceState | None, mac: str) -> list[PortHit]:
+    """The ports of one switch where ``mac`` is learned (in any VLAN)."""
+    data = (status.data or {}) if status is not None else {}
+    fdb = data.get("fdb", [])
+    macs_per_port: dict[int, set[str]] = {}
+    for entry in fdb:
+        macs_per_port.setdefault(entry["if_index"], set()).add(entry["mac"])
     hits = []
-    polled = 0
-    for device, status in devices:
-        fdb = (status.data or {}).get("fdb", []) if status is not None else []
-        polled += bool(fdb)
-        per_port = Counter(entry["if_index"] for entry in fdb)
-        for entry in fdb:
-            if entry["mac"] == mac:
-                hits.append((per_port[entry["if_index"]], device, status, entry))
+    for if_index in sorted({entry["if_index"] for entry in fdb if entry["mac"] == mac}):
+        entries = [entry for entry in fdb if entry["mac"] == mac and entry["if_index"] == if_index]
+        lldp = lldp_evidence(data.get("lldp", []), if_index, mac)
+        hits.append(PortHit(device, status, entries, len(macs_per_port[if_index]), lldp))
+    return hits
+
+
+def lldp_evidence(neighbours: list[Report], if_index: int, mac: str) -> str:
+    """What LLDP says about a port: the MAC itself is there, or another switch/router is."""
+    on_port = [item for item in neighbours if item.get("if_index") == if_index]
+    if any(mac in (item.get("chassis_id"), item.get("port_id")) for item in on_port):
+        return "phone"
+    for item in on_port:
+        capabilities = set(item.get("capabilities") or ())
+        infrastructure = (
+            bool(capabilities & {"bridge", "router"}) and "telephone" not in capabilities
+        )
+        med_network = (item.get("med") or {}).get("device_class") == "networkConnectivity"
+        if infrastructure or med_network:
+            return "uplink"
+    return ""
+
+
+def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
+    """The switch port a MAC is on: the access port, not an uplink or trunk that also has it."""
+    hits = [hit for device, status in devices for hit in port_hits(device, status, mac)]
     if not hits:
+        polled = sum(bool((status.data or {}).get("fdb")) for _, status in devices if status)
         why = "no switch has been polled with a forwarding table yet"
         if polled:
             why = f"the MAC is in none of the forwarding tables of {polled} polled switch(es)"
         return {"found": False, "why": why}
-    macs_on_port, device, status, entry = min(hits, key=lambda hit: hit[0])
+    best = min(hits, key=PortHit.rank)
+    device, status, entry = best.device, best.status, best.entries[0]
     interface = find_interface(status, entry["if_index"])
     return {
         "found": True,
@@ -143,9 +184,11 @@ def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], m
         "port": interface.get("name") or f"ifIndex {entry['if_index']}",
         "bridge_port": entry["base_port"],
         "vlan": entry.get("vlan"),
-        "macs_on_port": macs_on_port,
-        "uplink_suspected": macs_on_port > ACCESS_PORT_MACS,
-        "also_seen_on": sorted({hit[1].name for hit in hits if hit[1] is not device}),
+        "vlans": sorted({item["vlan"] for item in best.entries if item.get("vlan") is not None}),
+        "macs_on_port": best.macs_on_port,
+        "lldp_confirms": best.lldp == "phone",
+        "uplink_suspected": best.lldp == "uplink" or best.macs_on_port > ACCESS_PORT_MACS,
+        "also_seen_on": sorted({hit.device.name for hit in hits if hit.device is not device}),
     }
 
 

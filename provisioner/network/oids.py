@@ -123,6 +123,17 @@ LLDP_MED_POLICY_COLUMNS: dict[str, Oid] = {
     "priority": oid(f"{_MED}.2.1.3"),
     "dscp": oid(f"{_MED}.2.1.4"),
 }
+# lldpRemSysCapEnabled bit names, in bit order (LLDP-MIB LldpSystemCapabilitiesMap).
+LLDP_CAPABILITY_NAMES = (
+    "other",
+    "repeater",
+    "bridge",
+    "wlanAccessPoint",
+    "router",
+    "telephone",
+    "docsisCableDevice",
+    "stationOnly",
+)
 LLDP_MED_DEVICE_CLASSES = {
     0: "notDefined",
     1: "endpointClass1",

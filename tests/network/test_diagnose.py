@@ -8,8 +8,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from provisioner.network.diagnose import locate_mac
 from provisioner.network.poller import run_poll_once
 from provisioner.store import get_store
+from provisioner.store.models import NetworkDevice, NetworkDeviceState
 from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import Snmpd, Snmpsim
 from tests.network.conftest import add_device, v2c_device
@@ -177,3 +179,49 @@ def test_diagnose_a_device_by_name(polled: Flask) -> None:
     unknown = polled.test_cli_runner().invoke(args=["diagnose", "nothing-here"])
     assert unknown.exit_code == 1
     assert "use TENANT/NAME or a MAC" in unknown.output
+
+
+def fdb_entry(mac: str, if_index: int, vlan: int) -> dict[str, object]:
+    return {"mac": mac, "base_port": if_index, "if_index": if_index, "vlan": vlan, "fdb_id": vlan}
+
+
+def switch(
+    device_id: int, name: str, fdb: list[dict[str, object]], lldp: list[dict[str, object]]
+) -> tuple[NetworkDevice, NetworkDeviceState]:
+    device = NetworkDevice(id=device_id, name=name, role="switch", site=SITE)
+    data = {"fdb": fdb, "lldp": lldp, "interfaces": []}
+    return device, NetworkDeviceState(device_id=device_id, status="up", data=data)
+
+
+def neighbour(if_index: int, chassis_id: str, **extra: object) -> dict[str, object]:
+    return {"if_index": if_index, "chassis_id": chassis_id, "port_id": chassis_id, **extra}
+
+
+def test_phone_also_learned_on_an_uplink_is_placed_on_its_access_port() -> None:
+    # The core switch (polled first) learns the phone and the PC on its downlink to the access
+    # switch: as many MACs as the access port. LLDP tells the ports apart.
+    core = switch(
+        1,
+        "sw-core",
+        [fdb_entry(DEMO_PHONE, 1, 20), fdb_entry(PC_BEHIND_PHONE, 1, 10)],
+        [neighbour(1, "sw-access", capabilities=["bridge"])],
+    )
+    access = switch(
+        2,
+        "sw-access",
+        [fdb_entry(DEMO_PHONE, 103, 20), fdb_entry(PC_BEHIND_PHONE, 103, 10)],
+        [neighbour(103, DEMO_PHONE, capabilities=["bridge", "telephone"])],
+    )
+    location = locate_mac([core, access], DEMO_PHONE)
+    assert (location["switch"], location["if_index"]) == ("sw-access", 103)
+    assert location["also_seen_on"] == ["sw-core"]
+
+
+def test_a_mac_in_several_vlans_counts_once_on_its_port() -> None:
+    core = switch(1, "sw-core", [fdb_entry(DEMO_PHONE, 1, 20), fdb_entry(ROUTER_MAC, 1, 20)], [])
+    access = switch(
+        2, "sw-access", [fdb_entry(DEMO_PHONE, 103, 10), fdb_entry(DEMO_PHONE, 103, 20)], []
+    )
+    location = locate_mac([core, access], DEMO_PHONE)
+    assert (location["switch"], location["if_index"]) == ("sw-access", 103)
+    assert (location["macs_on_port"], location["vlans"]) == (1, [10, 20])
