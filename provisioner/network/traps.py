@@ -131,8 +131,11 @@ class TrapReceiver:
         self.engine.close_dispatcher()
 
     def refresh(self) -> None:
-        """Add the communities and v3 users of devices added since the last refresh."""
+        """Re-read who may send: new devices heard, removed or moved ones no longer matched."""
         box = get_secret_box(self.app)
+        # The engine keeps what it was told (harmless); the maps that pick the device are new,
+        # so a removed device's id or old address never claims (or blurs) another's trap.
+        self.senders.by_security_name, self.senders.by_address = {}, {}
         with get_store(self.app).reading() as session:
             for device in session.query(NetworkDevice).all():
                 polled = session.get(NetworkDeviceState, device.id)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from provisioner.network import start_beside_http, traps
+from provisioner.network import inventory, oids, start_beside_http, traps
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkTrap
 from tests.conftest import import_demo, make_app, token_for
@@ -305,3 +305,31 @@ def test_receiver_on_ipv6_loopback(tmp_path: Path) -> None:
     [trap] = wait_for_traps(app, 1)
     assert (trap.name, trap.if_index) == ("linkDown", 2)
     assert trap.device_id is not None
+
+
+def test_a_removed_device_no_longer_claims_traps(tmp_path: Path) -> None:
+    # A switch replaced by another at the same address, with the same community: its traps
+    # belong to the new device (the old id would also break the foreign key on PostgreSQL).
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-old", 161, community="shared-community"))
+    add_device(app, **v2c_device("rt", 161, community="other", address="127.0.0.2"))
+
+    async def scenario() -> int:
+        receiver = traps.TrapReceiver(app)
+        receiver.refresh()
+        with get_store(app).transaction() as session:
+            inventory.remove_device(session, "demo", "sw-old", "test")
+        new_id = add_device(app, **v2c_device("sw-new", 161, community="shared-community"))
+        receiver.refresh()
+        [security_name] = [
+            name for name, ids in receiver.senders.by_security_name.items() if new_id in ids
+        ]
+        content = traps.interpret([(oids.SNMP_TRAP_OID, tuple(oids.oid(COLD_START)))])
+        receiver.store(content, {"address": ("127.0.0.1", 50000), "security_name": security_name})
+        receiver.close()
+        return new_id
+
+    new_id = asyncio.run(scenario())
+    [trap] = wait_for_traps(app, 1)
+    assert trap.device_id == new_id
