@@ -162,6 +162,8 @@ POE_PRIORITY_NAMES = {1: "critical", 2: "high", 3: "low"}
 
 # --- Notifications -------------------------------------------------------------------------
 SNMP_TRAP_OID = oid("1.3.6.1.6.3.1.1.4.1.0")
+# snmpTrapCommunity.0: added to a v1 trap translated to v2 form; it holds the community (a secret).
+SNMP_TRAP_COMMUNITY = oid("1.3.6.1.6.3.18.1.4.0")
 TRAP_NAMES: dict[Oid, str] = {
     oid("1.3.6.1.6.3.1.1.5.1"): "coldStart",
     oid("1.3.6.1.6.3.1.1.5.2"): "warmStart",

@@ -333,3 +333,15 @@ def test_a_removed_device_no_longer_claims_traps(tmp_path: Path) -> None:
     new_id = asyncio.run(scenario())
     [trap] = wait_for_traps(app, 1)
     assert trap.device_id == new_id
+
+
+def test_a_v1_traps_community_is_not_stored() -> None:
+    # pysnmp turns a v1 trap into v2 form with snmpTrapCommunity.0: the secret community.
+    content = traps.interpret(
+        [
+            ((1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0), (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)),
+            ((1, 3, 6, 1, 6, 3, 18, 1, 4, 0), b"s3cret-community"),
+        ]
+    )
+    assert "s3cret-community" not in str(content.variables)
+    assert content.variables["1.3.6.1.6.3.18.1.4.0"] == "<secret>"
