@@ -40,3 +40,29 @@ def test_setup_installs_python_on_a_machine_without_it(tmp_path: Path) -> None:
     )
     calls = recorder.read_text() if recorder.exists() else ""
     assert "install -y -qq python3 python3-venv" in calls
+
+
+def test_snmpsim_setup_rebuilds_a_virtualenv_left_without_pip(tmp_path: Path) -> None:
+    # What `python3 -m venv` leaves behind when ensurepip is missing (python3-venv not yet
+    # installed): bin/python exists, pip does not. A second run must not trust it.
+    venv = tmp_path / "snmpsim"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    recorder = tmp_path / "calls.txt"
+    python = tmp_path / "python3"
+    python.write_text(f'#!/bin/bash\necho "python3 $*" >> {recorder}\nexit 1\n')
+    python.chmod(0o755)
+    environment = {
+        **os.environ,
+        "PROVISIONER_SNMPSIM_VENV": str(venv),
+        "PROVISIONER_SNMPSIM_USER": "root",
+        "PROVISIONER_SNMPSIM_PYTHON": str(python),
+    }
+    subprocess.run(
+        ["bash", str(REPOSITORY / "scripts" / "snmpsim-setup")],
+        env=environment,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    calls = recorder.read_text() if recorder.exists() else ""
+    assert f"python3 -m venv --clear {venv}" in calls
