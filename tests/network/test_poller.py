@@ -259,3 +259,15 @@ def test_rates_across_a_counter32_wrap_from_a_recorded_switch(
     assert gi03["rates"]["in_bps_32"] == 6_400.0  # 8,000 octets in 10 s (agent clock)
     assert gi03["rates"]["in_bps"] == 1_000_000.0
     assert gi03["rates"]["in_errors_per_second"] == 0.0
+
+
+def test_a_wrong_v2c_community_is_a_timeout_that_says_it_may_be_the_community(
+    tmp_path: Path, snmpd_agent: Snmpd
+) -> None:
+    # snmpd drops a request with an unknown community without a word: on the wire it is a
+    # timeout, and the reason must not send support looking for a network fault only.
+    app = demo(tmp_path)
+    add_device(app, **v2c_device("rt", snmpd_agent.port, community="not-the-community"))
+    [result] = run_poll_once(app)
+    assert (result.status, result.kind) == ("down", "timeout")
+    assert "a wrong community" in result.reason
