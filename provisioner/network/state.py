@@ -61,20 +61,26 @@ def record_down(session: Session, device_id: int, kind: str, reason: str, keep: 
 
 def prune_history(session: Session, device_id: int, keep: int) -> None:
     """Keep the newest ``keep`` poll records of a device."""
+    keep_newest(session, NetworkPollRecord, device_id, keep)
+
+
+def keep_newest(
+    session: Session,
+    model: type[NetworkPollRecord] | type[NetworkTrap],
+    device_id: int | None,
+    keep: int,
+) -> None:
+    """Delete a device's rows of ``model`` (poll records or traps) beyond the newest ``keep``."""
     session.flush()
     cutoff = session.scalars(
-        select(NetworkPollRecord.id)
-        .where(NetworkPollRecord.device_id == device_id)
-        .order_by(NetworkPollRecord.id.desc())
+        select(model.id)
+        .where(model.device_id == device_id)
+        .order_by(model.id.desc())
         .offset(keep)
         .limit(1)
     ).first()
     if cutoff is not None:
-        session.execute(
-            delete(NetworkPollRecord).where(
-                NetworkPollRecord.device_id == device_id, NetworkPollRecord.id <= cutoff
-            )
-        )
+        session.execute(delete(model).where(model.device_id == device_id, model.id <= cutoff))
 
 
 def history(session: Session, device_id: int, limit: int = 50) -> list[NetworkPollRecord]:
@@ -97,20 +103,7 @@ def store_trap(session: Session, trap: NetworkTrap, keep: int) -> None:
     if trap.device_id is not None and trap.name in ("coldStart", "warmStart"):
         row = state_of(session, trap.device_id)
         row.data = {**row.data, "restart_trap_at": trap.received_at.isoformat()}
-    session.flush()
-    cutoff = session.scalars(
-        select(NetworkTrap.id)
-        .where(NetworkTrap.device_id == trap.device_id)
-        .order_by(NetworkTrap.id.desc())
-        .offset(keep)
-        .limit(1)
-    ).first()
-    if cutoff is not None:
-        session.execute(
-            delete(NetworkTrap).where(
-                NetworkTrap.device_id == trap.device_id, NetworkTrap.id <= cutoff
-            )
-        )
+    keep_newest(session, NetworkTrap, trap.device_id, keep)
 
 
 LINK_TRAPS = {"linkDown": "down", "linkUp": "up"}

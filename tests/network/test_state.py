@@ -52,3 +52,25 @@ def test_up_down_history_and_traps(tmp_path: Path, database_url: str) -> None:
         assert session.query(NetworkPollRecord).count() == 0
         assert session.query(NetworkTrap).count() == 0
     store.dispose()
+
+
+def test_traps_are_kept_newest_first_per_device(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    device_id = add_device(app, **v2c_device("sw", 161))
+    with get_store(app).transaction() as session:
+        for number in range(5):
+            for owner in (device_id, None):  # a trap of an unknown sender is kept apart
+                trap = NetworkTrap(
+                    device_id=owner,
+                    received_at=utc_now(),
+                    source="127.0.0.1:5000",
+                    trap_oid="1.3.6.1.6.3.1.1.5.1",
+                    name=f"trap {number}",
+                    variables={},
+                )
+                state.store_trap(session, trap, keep=2)
+    with get_store(app).reading() as session:
+        mine = [trap.name for trap in state.recent_traps(session, [device_id])]
+        unknown = session.query(NetworkTrap).filter(NetworkTrap.device_id.is_(None)).count()
+    assert (mine, unknown) == (["trap 4", "trap 3"], 2)
