@@ -57,7 +57,7 @@ def diagnose_mac(session: Session, mac: str) -> Report:
     }
     report.update(port_parts(devices, location, colon_mac(mac)))
     site = phone.site if phone is not None else location.get("site")
-    report["router"] = router_part(devices, site)
+    report["router"] = router_part(devices, site, owner_of(tenant, devices, location))
     traps_of = [location["device_id"]] if location.get("found") else []
     traps_of += [report["router"]["device_id"]] if report["router"].get("device_id") else []
     report["traps"] = trap_part(session, traps_of, location.get("if_index"))
@@ -266,16 +266,36 @@ def lldp_part(status: NetworkDeviceState | None, if_index: int, mac: str) -> Rep
     return {"phone": neighbours[0], "neighbours": neighbours}
 
 
+def owner_of(
+    tenant: Tenant | None,
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]],
+    location: Report,
+) -> int | None:
+    """The tenant whose router matters: the phone's, else the switch's the MAC was found on."""
+    if tenant is not None:
+        return tenant.id
+    found = [device.tenant_id for device, _ in devices if device.id == location.get("device_id")]
+    return found[0] if found else None
+
+
 def router_part(
-    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], site: str | None
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]],
+    site: str | None,
+    tenant_id: int | None,
 ) -> Report:
-    """The site router's reachability and uptime."""
-    routers = [(device, status) for device, status in devices if device.role == "router"]
-    same_site = [item for item in routers if site and item[0].site == site]
-    candidates = same_site or routers
-    if not candidates:
+    """The site router's reachability and uptime; never another site's or tenant's router."""
+    routers = [
+        (device, status)
+        for device, status in devices
+        if device.role == "router" and device.tenant_id == tenant_id
+    ]
+    if site:
+        routers = [item for item in routers if item[0].site == site]
+    if not routers:
         return {"why": f"no router in the inventory for site {site or '(unknown site)'}"}
-    device, status = candidates[0]
+    if len(routers) > 1 and not site:
+        return {"why": f"the site is unknown and the tenant has {len(routers)} routers"}
+    device, status = routers[0]
     part: Report = {"device_id": device.id, "name": device.name, "site": device.site}
     if status is None or status.status == "unknown":
         return {**part, "status": "unknown", "why": "not polled yet"}

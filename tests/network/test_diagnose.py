@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from provisioner.network.diagnose import locate_mac
+from provisioner.network.diagnose import locate_mac, router_part
 from provisioner.network.poller import run_poll_once
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState
@@ -225,3 +225,30 @@ def test_a_mac_in_several_vlans_counts_once_on_its_port() -> None:
     location = locate_mac([core, access], DEMO_PHONE)
     assert (location["switch"], location["if_index"]) == ("sw-access", 103)
     assert (location["macs_on_port"], location["vlans"]) == (1, [10, 20])
+
+
+def router(device_id: int, name: str, site: str, tenant_id: int = 1) -> tuple[NetworkDevice, None]:
+    return NetworkDevice(
+        id=device_id, name=name, role="router", site=site, tenant_id=tenant_id
+    ), None
+
+
+def test_a_site_without_a_router_is_not_given_another_sites_router() -> None:
+    devices = [router(1, "rt-amsterdam", SITE)]
+    part = router_part(devices, "Kantoor Utrecht", tenant_id=1)
+    assert "name" not in part
+    assert "no router in the inventory for site Kantoor Utrecht" in part["why"]
+
+
+def test_another_tenants_router_is_never_named() -> None:
+    # An unpaired MAC is looked for on every tenant's switches; the router must be the switch's.
+    devices = [router(1, "rt-other-tenant", SITE, tenant_id=2), router(2, "rt-demo", SITE)]
+    assert router_part(devices, SITE, tenant_id=1)["name"] == "rt-demo"
+    assert "name" not in router_part(devices[:1], SITE, tenant_id=1)
+
+
+def test_without_a_site_only_the_tenants_single_router_is_named() -> None:
+    one = [router(1, "rt-demo", SITE)]
+    assert router_part(one, None, tenant_id=1)["name"] == "rt-demo"
+    two = [*one, router(2, "rt-utrecht", "Kantoor Utrecht")]
+    assert "name" not in router_part(two, None, tenant_id=1)
