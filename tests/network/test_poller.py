@@ -91,11 +91,11 @@ def test_silent_device_is_a_timeout_and_closed_port_is_unreachable(tmp_path: Pat
     app = demo(tmp_path)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))  # receives, never answers
-        add_device(app, **v2c_device("silent", silent.getsockname()[1]))
+        add_device(app, **v2c_device("silent", silent.getsockname()[1], retries=0))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
             closed_port = probe.getsockname()[1]
-        add_device(app, **v2c_device("closed", closed_port))
+        add_device(app, **v2c_device("closed", closed_port, retries=0))
         results = {result.name: result for result in run_poll_once(app)}
     assert results["silent"].kind == "timeout"
     assert "no answer within 0.5 s" in results["silent"].reason
@@ -123,7 +123,7 @@ def test_agent_stopped_mid_walk_is_down_and_the_others_go_on(
     tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim
 ) -> None:
     app = demo(tmp_path)
-    router = add_device(app, **v2c_device("rt", snmpd_agent.port, max_repetitions=2))
+    router = add_device(app, **v2c_device("rt", snmpd_agent.port, max_repetitions=2, retries=0))
     switch = add_device(app, **v2c_device("sw", snmpsim_agent.port, community="voip-switch"))
 
     async def poll() -> list[PollResult]:
@@ -219,6 +219,8 @@ def test_v3_sha2_and_aes256_variants(
     app = demo(tmp_path)
     fields = v3_device("rt", snmpd_agent.port, auth_key=auth_key)
     fields.update(v3_user=user, auth_protocol=auth, priv_protocol=priv, priv_key=priv_key)
+    if kind == "timeout":
+        fields["retries"] = 0  # the expected silence, once
     add_device(app, **fields)
     [result] = run_poll_once(app)
     assert (result.status == "up", result.kind) == (not kind, kind)
@@ -267,7 +269,7 @@ def test_a_wrong_v2c_community_is_a_timeout_that_says_it_may_be_the_community(
     # snmpd drops a request with an unknown community without a word: on the wire it is a
     # timeout, and the reason must not send support looking for a network fault only.
     app = demo(tmp_path)
-    add_device(app, **v2c_device("rt", snmpd_agent.port, community="not-the-community"))
+    add_device(app, **v2c_device("rt", snmpd_agent.port, community="not-the-community", retries=0))
     [result] = run_poll_once(app)
     assert (result.status, result.kind) == ("down", "timeout")
     assert "a wrong community" in result.reason
