@@ -12,7 +12,7 @@ import asyncio
 import errno
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -70,12 +70,13 @@ class Credentials:
     """How to talk to one agent (secrets already decrypted, kept in memory only)."""
 
     version: str
-    community: str | None = None
+    # Secrets stay out of repr(), so a job or target in a log line or traceback shows none.
+    community: str | None = field(default=None, repr=False)
     user: str | None = None
     auth_protocol: str | None = None
-    auth_key: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
     priv_protocol: str | None = None
-    priv_key: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
     context: str = ""
 
 
