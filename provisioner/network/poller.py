@@ -132,6 +132,8 @@ class Poller:
             now = time.monotonic()
             if now - refreshed >= INVENTORY_REFRESH_SECONDS:
                 jobs, refreshed = await asyncio.to_thread(self.jobs), now
+                # Forget removed devices: a due time left in the past would wake us constantly.
+                due = {job.device_id: due[job.device_id] for job in jobs if job.device_id in due}
             busy = {task.get_name() for task in running}
             for job in jobs:
                 if due.get(job.device_id, 0.0) <= now and str(job.device_id) not in busy:

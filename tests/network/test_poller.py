@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from provisioner.network.poller import Poller, PollResult, run_poll_once
+from provisioner.network.poller import Poller, PollJob, PollResult, run_poll_once
 from provisioner.network.snmp import SnmpClient, Target
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkPollRecord
@@ -273,3 +273,45 @@ def test_a_wrong_v2c_community_is_a_timeout_that_says_it_may_be_the_community(
     [result] = run_poll_once(app)
     assert (result.status, result.kind) == ("down", "timeout")
     assert "a wrong community" in result.reason
+
+
+def test_a_removed_device_does_not_keep_the_poller_awake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The schedule kept the due time of a device no longer in the inventory; once past (here
+    # after 1 s), the loop woke every 50 ms for ever to poll nothing: 30 times in 2.5 s.
+    from provisioner.network import poller as poller_module
+    from provisioner.network.snmp import Credentials
+
+    monkeypatch.setattr(poller_module, "INVENTORY_REFRESH_SECONDS", 0.3)
+    app = demo(tmp_path)
+    job = PollJob(1, "gone", Target("127.0.0.1", 161, Credentials("2c", community="x")), 1)
+
+    class Counting(Poller):
+        inventories = [[job]]
+        wakeups = 0
+
+        def jobs(self, names: object = None) -> list[PollJob]:
+            return self.inventories.pop() if self.inventories else []
+
+        async def poll(self, job: PollJob) -> PollResult:
+            return PollResult(job.device_id, job.name, "up")
+
+    async def run() -> int:
+        poller = Counting(app, client=SnmpClient())
+        stop = asyncio.Event()
+        real_wait_for = asyncio.wait_for
+
+        async def counted(awaitable: object, timeout: float) -> object:
+            poller.wakeups += 1
+            return await real_wait_for(awaitable, timeout)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(poller_module.asyncio, "wait_for", counted)
+        asyncio.get_running_loop().call_later(2.5, stop.set)
+        try:
+            await poller.run_forever(stop)
+        finally:
+            poller.client.close()
+        return poller.wakeups
+
+    assert asyncio.run(run()) < 10
