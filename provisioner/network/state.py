@@ -16,6 +16,9 @@ from provisioner.store.models import (
     utc_now,
 )
 
+# The length of the reason columns (NetworkDeviceState.reason, NetworkPollRecord.reason).
+REASON_LENGTH = 300
+
 
 def state_of(session: Session, device_id: int) -> NetworkDeviceState:
     """The device's state row, created (status unknown) on first use."""
@@ -50,13 +53,18 @@ def record_down(session: Session, device_id: int, kind: str, reason: str, keep: 
     row = state_of(session, device_id)
     if row.status != "down":
         row.down_since = now
-    row.status, row.reason, row.checked_at = "down", f"{kind}: {reason}", now
+    row.status, row.reason, row.checked_at = "down", shorten(f"{kind}: {reason}"), now
     session.add(
         NetworkPollRecord(
             device_id=device_id, at=now, status="down", reason=row.reason, summary={"kind": kind}
         )
     )
     prune_history(session, device_id, keep)
+
+
+def shorten(reason: str, limit: int = REASON_LENGTH) -> str:
+    """A reason that fits its column (PostgreSQL refuses longer strings; SQLite does not)."""
+    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
 
 
 def prune_history(session: Session, device_id: int, keep: int) -> None:
