@@ -85,23 +85,26 @@ class Poller:
                 )
             except TimeoutError:
                 reason = f"the poll took longer than {deadline:g} s (interval or deadline)"
-                await asyncio.to_thread(self.save_down, job, "timeout", reason)
-                return PollResult(job.device_id, job.name, "down", "timeout", reason)
+                return await self.down(job, "timeout", reason)
             except SnmpFailure as failure:
-                await asyncio.to_thread(self.save_down, job, failure.kind, failure.reason)
-                return PollResult(job.device_id, job.name, "down", failure.kind, failure.reason)
+                return await self.down(job, failure.kind, failure.reason)
             except Exception as exc:  # noqa: BLE001 - one broken device must not stop the rest
                 log.warning("polling %s failed", job.name, exc_info=True)
-                await asyncio.to_thread(
-                    self.save_down, job, "error", f"{type(exc).__name__}: {exc}"
-                )
-                return PollResult(job.device_id, job.name, "down", "error", str(exc))
+                return await self.down(job, "error", f"{type(exc).__name__}: {exc}")
         try:
             await asyncio.to_thread(self.save_up, job, system, walked)
         except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
             log.error("could not store the poll of %s", job.name, exc_info=True)
             return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
         return PollResult(job.device_id, job.name, "up")
+
+    async def down(self, job: PollJob, kind: str, reason: str) -> PollResult:
+        """Store a failed poll; its result even when the store fails (logged)."""
+        try:
+            await asyncio.to_thread(self.save_down, job, kind, reason)
+        except Exception:  # noqa: BLE001 - a store hiccup must not stop the poller
+            log.error("could not store the failed poll of %s", job.name, exc_info=True)
+        return PollResult(job.device_id, job.name, "down", kind, reason)
 
     def save_up(self, job: PollJob, system: Any, walked: Any) -> None:
         """Parse and store a good poll (in a worker thread: the store is synchronous)."""

@@ -315,3 +315,19 @@ def test_a_removed_device_does_not_keep_the_poller_awake(
         return poller.wakeups
 
     assert asyncio.run(run()) < 10
+
+
+def test_a_store_failure_on_one_down_device_does_not_lose_the_others(
+    tmp_path: Path, snmpd_agent: Snmpd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = demo(tmp_path)
+    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    add_device(app, **v2c_device("wrong", snmpd_agent.port, community="nope", retries=0))
+
+    def store_refuses(self: Poller, job: PollJob, kind: str, reason: str) -> None:
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(Poller, "save_down", store_refuses)
+    results = {result.name: result for result in run_poll_once(app)}
+    assert (results["rt"].status, results["wrong"].status) == ("up", "down")
+    assert results["wrong"].kind == "timeout"
