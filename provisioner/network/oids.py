@@ -171,5 +171,4 @@ TRAP_NAMES: dict[Oid, str] = {
     oid("1.3.6.1.6.3.1.1.5.4"): "linkUp",
     oid("1.3.6.1.6.3.1.1.5.5"): "authenticationFailure",
     oid("1.3.6.1.2.1.105.0.1"): "pethPsePortOnOffNotification",
-    oid("1.3.6.1.4.1.8072.4.0.2"): "nsNotifyShutdown",
 }

@@ -23,6 +23,7 @@ from provisioner.errors import ConfigError
 from provisioner.network import oids, parse, state
 from provisioner.network.inventory import credentials_of
 from provisioner.network.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, plain_value
+from provisioner.network.vendors import trap_name
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
@@ -56,7 +57,7 @@ def interpret(bindings: Sequence[tuple[oids.Oid, parse.Value]]) -> TrapContent:
                 if_index = name[-1]
         secret = name == oids.SNMP_TRAP_COMMUNITY
         variables[oids.dotted(name)] = audit.REDACTED if secret else value_text(value)
-    label = oids.TRAP_NAMES.get(trap_oid, oids.dotted(trap_oid) or "unknown")
+    label = trap_name(trap_oid) or oids.dotted(trap_oid) or "unknown"
     return TrapContent(oids.dotted(trap_oid), label, if_index, variables)
 
 

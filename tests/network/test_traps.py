@@ -345,3 +345,11 @@ def test_a_v1_traps_community_is_not_stored() -> None:
     )
     assert "s3cret-community" not in str(content.variables)
     assert content.variables["1.3.6.1.6.3.18.1.4.0"] == "<secret>"
+
+
+def test_a_vendors_trap_is_named_from_its_vendor_module() -> None:
+    from provisioner.network.vendors import net_snmp
+
+    [(trap_oid, name)] = net_snmp.VENDOR.trap_names.items()
+    content = traps.interpret([(oids.SNMP_TRAP_OID, trap_oid)])
+    assert (content.name, name) == ("nsNotifyShutdown", "nsNotifyShutdown")
