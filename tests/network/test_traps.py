@@ -201,8 +201,7 @@ def test_garbage_datagrams_do_not_stop_the_receiver(
 
 
 def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
-    port = free_udp_port()
-    app = make_app(tmp_path, NETWORK_TRAP_PORT=port)
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)  # the receiver binds an ephemeral port
     import_demo(app)
 
     async def scenario() -> None:
@@ -213,7 +212,13 @@ def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
             receiver.refresh()
             await asyncio.sleep(0.2)
             sender = await asyncio.create_subprocess_exec(
-                "snmptrap", "-v2c", "-c", "late-community", f"127.0.0.1:{port}", "", WARM_START
+                "snmptrap",
+                "-v2c",
+                "-c",
+                "late-community",
+                f"127.0.0.1:{receiver.port}",
+                "",
+                WARM_START,
             )
             await sender.wait()
             for _ in range(50):
