@@ -28,18 +28,22 @@ def bare_path(folder: Path, recorder: str) -> str:
     return str(folder)
 
 
-def test_setup_installs_python_on_a_machine_without_it(tmp_path: Path) -> None:
-    recorder = tmp_path / "calls.txt"
-    environment = {**os.environ, "PATH": bare_path(tmp_path / "bin", str(recorder))}
+def run_script(name: str, environment: dict[str, str], recorder: Path) -> str:
+    """Run scripts/<name> (its exit status does not matter here); the recorded calls."""
     subprocess.run(
-        ["bash", str(REPOSITORY / "scripts" / "setup")],
+        ["bash", str(REPOSITORY / "scripts" / name)],
         env=environment,
         capture_output=True,
         timeout=60,
         check=False,
     )
-    calls = recorder.read_text() if recorder.exists() else ""
-    assert "install -y -qq python3 python3-venv" in calls
+    return recorder.read_text() if recorder.exists() else ""
+
+
+def test_setup_installs_python_on_a_machine_without_it(tmp_path: Path) -> None:
+    recorder = tmp_path / "calls.txt"
+    environment = {**os.environ, "PATH": bare_path(tmp_path / "bin", str(recorder))}
+    assert "install -y -qq python3 python3-venv" in run_script("setup", environment, recorder)
 
 
 def test_snmpsim_setup_rebuilds_a_virtualenv_left_without_pip(tmp_path: Path) -> None:
@@ -57,12 +61,4 @@ def test_snmpsim_setup_rebuilds_a_virtualenv_left_without_pip(tmp_path: Path) ->
         "PROVISIONER_SNMPSIM_USER": "root",
         "PROVISIONER_SNMPSIM_PYTHON": str(python),
     }
-    subprocess.run(
-        ["bash", str(REPOSITORY / "scripts" / "snmpsim-setup")],
-        env=environment,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    calls = recorder.read_text() if recorder.exists() else ""
-    assert f"python3 -m venv --clear {venv}" in calls
+    assert f"python3 -m venv --clear {venv}" in run_script("snmpsim-setup", environment, recorder)
