@@ -18,11 +18,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from provisioner.errors import SnmpFailure
+from provisioner.errors import ConfigError, SnmpFailure
 from provisioner.network import collect, state
 from provisioner.network.inventory import target_of
 from provisioner.network.snmp import SnmpClient, SnmpReader, Target
-from provisioner.security.secrets import get_secret_box
+from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState
 
@@ -33,12 +33,13 @@ INVENTORY_REFRESH_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class PollJob:
-    """One device to poll: its id, name, target and interval."""
+    """One device to poll: its id, name, target and interval (no target: ``problem`` says why)."""
 
     device_id: int
     name: str
-    target: Target
+    target: Target | None
     interval: int
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,20 @@ class Poller:
             if names is not None:
                 query = query.where(NetworkDevice.name.in_(list(names)))
             rows = session.scalars(query.order_by(NetworkDevice.id)).all()
-            return [
-                PollJob(row.id, row.name, target_of(row, box), row.poll_interval) for row in rows
-            ]
+            return [self.job_of(row, box) for row in rows]
+
+    @staticmethod
+    def job_of(row: NetworkDevice, box: SecretBox) -> PollJob:
+        """The job of one device; a secret no key opens spoils this device only."""
+        try:
+            return PollJob(row.id, row.name, target_of(row, box), row.poll_interval)
+        except ConfigError as error:
+            return PollJob(row.id, row.name, None, row.poll_interval, str(error))
 
     async def poll(self, job: PollJob) -> PollResult:
         """Poll one device and store the outcome; never raises for a device's failure."""
+        if job.target is None:
+            return await self.down(job, "error", job.problem)
         async with self.limit:
             try:
                 # A poll may not outlast its interval (huge tables on a slow device).

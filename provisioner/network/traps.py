@@ -145,7 +145,12 @@ class TrapReceiver:
                 engine_id = device.engine_id or (
                     (polled.data.get("system") or {}).get("engine_id") if polled else None
                 )
-                self.add_sender(device, credentials_of(device, box), engine_id)
+                try:
+                    credentials = credentials_of(device, box)
+                except ConfigError:  # one undecryptable secret must not deafen us to the rest
+                    log.warning("cannot accept traps from %s", device.name, exc_info=True)
+                    continue
+                self.add_sender(device, credentials, engine_id)
         extra = self.app.config.get("NETWORK_TRAP_COMMUNITY")
         if extra and ("community", extra) not in self.senders.configured:
             config.add_v1_system(self.engine, "configured", extra, securityName="configured")

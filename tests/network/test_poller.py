@@ -331,3 +331,28 @@ def test_a_store_failure_on_one_down_device_does_not_lose_the_others(
     results = {result.name: result for result in run_poll_once(app)}
     assert (results["rt"].status, results["wrong"].status) == ("up", "down")
     assert results["wrong"].kind == "timeout"
+
+
+def scramble_community(app: Flask, device_id: int) -> None:
+    """Make a device's stored community undecryptable (written under another instance's key)."""
+    from cryptography.fernet import Fernet
+
+    from provisioner.store.models import NetworkDevice
+
+    with get_store(app).transaction() as session:
+        row = session.get(NetworkDevice, device_id)
+        assert row is not None
+        row.community_encrypted = Fernet(Fernet.generate_key()).encrypt(b"public").decode()
+
+
+def test_a_device_whose_secret_cannot_be_decrypted_does_not_stop_the_others(
+    tmp_path: Path, snmpd_agent: Snmpd
+) -> None:
+    app = demo(tmp_path)
+    broken = add_device(app, **v2c_device("restored", snmpd_agent.port))
+    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    scramble_community(app, broken)
+    results = {result.name: result for result in run_poll_once(app)}
+    assert results["rt"].status == "up"
+    assert (results["restored"].status, results["restored"].kind) == ("down", "error")
+    assert "SECRETS_KEY" in state_of(app, broken).reason

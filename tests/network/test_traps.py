@@ -358,3 +358,24 @@ def test_a_vendors_trap_is_named_from_its_vendor_module() -> None:
     [(trap_oid, name)] = net_snmp.VENDOR.trap_names.items()
     content = traps.interpret([(oids.SNMP_TRAP_OID, trap_oid)])
     assert (content.name, name) == ("nsNotifyShutdown", "nsNotifyShutdown")
+
+
+def test_a_device_whose_secret_cannot_be_decrypted_leaves_the_others_heard(
+    tmp_path: Path,
+) -> None:
+    from tests.network.test_poller import scramble_community
+
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    scramble_community(app, add_device(app, **v2c_device("restored", 161, address="127.0.0.3")))
+    heard = add_device(app, **v2c_device("sw", 161, community="s3cret-community"))
+
+    async def scenario() -> dict[str, set[int]]:
+        receiver = traps.TrapReceiver(app)
+        try:
+            receiver.refresh()
+        finally:
+            receiver.close()
+        return receiver.senders.by_security_name
+
+    assert heard in set().union(*asyncio.run(scenario()).values())
