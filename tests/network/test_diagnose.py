@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,16 +23,43 @@ from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE, RO
 SITE = "Kantoor Amsterdam"
 
 
+@dataclass(frozen=True)
+class PolledStore:
+    """A SQLite store polled once, and the key its secrets were written with."""
+
+    database: Path
+    secrets_key: str
+
+
+@pytest.fixture(scope="module")
+def polled_store(tmp_path_factory: pytest.TempPathFactory, snmpsim_agent: Snmpsim) -> PolledStore:
+    """The demo tenant with its phone switch (snmpsim) and site router (snmpd), polled once.
+
+    Made once per module: each test gets its own copy (some add tables), without the cost of
+    importing the demo and polling two agents again.
+    """
+    folder = tmp_path_factory.mktemp("polled")
+    router = Snmpd(folder / "snmpd").start()
+    try:
+        app = make_app(folder)
+        import_demo(app)
+        add_device(app, **v2c_device("sw-kantoor", snmpsim_agent.port, "voip-switch", site=SITE))
+        add_device(app, **v2c_device("rt-kantoor", router.port, role="router", site=SITE))
+        results = run_poll_once(app)
+        assert [result.status for result in results] == ["up", "up"], results
+        get_store(app).dispose()
+    finally:
+        router.stop()
+    return PolledStore(folder / "provisioner.sqlite3", str(app.config["SECRETS_KEY"]))
+
+
 @pytest.fixture
-def polled(tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim) -> Flask:
-    """The demo tenant with its phone switch (snmpsim) and site router (snmpd), polled once."""
-    app = make_app(tmp_path)
-    import_demo(app)
-    add_device(app, **v2c_device("sw-kantoor", snmpsim_agent.port, "voip-switch", site=SITE))
-    add_device(app, **v2c_device("rt-kantoor", snmpd_agent.port, role="router", site=SITE))
-    results = run_poll_once(app)
-    assert [result.status for result in results] == ["up", "up"], results
-    return app
+def polled(tmp_path: Path, polled_store: PolledStore) -> Iterator[Flask]:
+    """An app on this test's own copy of the polled store."""
+    shutil.copyfile(polled_store.database, tmp_path / "provisioner.sqlite3")
+    app = make_app(tmp_path, SECRETS_KEY=polled_store.secrets_key)
+    yield app
+    get_store(app).dispose()
 
 
 def test_diagnose_names_the_port_its_poe_and_the_phones_model(polled: Flask) -> None:
