@@ -200,6 +200,15 @@ def test_garbage_datagrams_do_not_stop_the_receiver(
     assert trap.name == "coldStart"
 
 
+async def first_trap_stored(app: Flask) -> None:
+    """Let the receiver run in this loop until it stored a trap (bounded: 5 s)."""
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        with get_store(app).reading() as session:
+            if session.query(NetworkTrap).count():
+                return
+
+
 def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
     app = make_app(tmp_path, NETWORK_TRAP_PORT=0)  # the receiver binds an ephemeral port
     import_demo(app)
@@ -221,11 +230,7 @@ def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
                 WARM_START,
             )
             await sender.wait()
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                with get_store(app).reading() as session:
-                    if session.query(NetworkTrap).count():
-                        return
+            await first_trap_stored(app)
         finally:
             receiver.close()
 
@@ -298,11 +303,7 @@ def test_receiver_on_ipv6_loopback(tmp_path: Path) -> None:
                 "2",
             )
             await sender.wait()
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                with get_store(app).reading() as session:
-                    if session.query(NetworkTrap).count():
-                        return
+            await first_trap_stored(app)
         finally:
             receiver.close()
 
