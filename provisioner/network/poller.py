@@ -182,7 +182,7 @@ async def refresh_senders(receiver: Any, stop: asyncio.Event) -> None:
         try:
             await asyncio.wait_for(stop.wait(), timeout=INVENTORY_REFRESH_SECONDS)
         except TimeoutError:
-            receiver.refresh()  # in the loop: pysnmp engines are not thread-safe
+            await receiver.refresh_in_background()
 
 
 def start_background(app: Flask) -> Callable[[], None]:

@@ -380,3 +380,39 @@ def test_a_device_whose_secret_cannot_be_decrypted_leaves_the_others_heard(
         return receiver.senders.by_security_name
 
     assert heard in set().union(*asyncio.run(scenario()).values())
+
+
+def test_refreshing_the_senders_does_not_block_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The poller shares the receiver's loop; a device known by a name whose DNS answers slowly
+    # stopped every poll and every trap while the inventory was re-read.
+    from provisioner.network import poller
+
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    add_device(app, **v2c_device("sw", 161, address="switch.kantoor.example"))
+
+    def slow_dns(address: str) -> set[str]:
+        time.sleep(0.5)
+        return {"192.0.2.10"}
+
+    monkeypatch.setattr(traps, "resolve", slow_dns)
+    monkeypatch.setattr(poller, "INVENTORY_REFRESH_SECONDS", 0.05)
+
+    async def scenario() -> int:
+        """How often a 50 ms ticker got to run in 1.5 s while the senders were refreshed."""
+        receiver = traps.TrapReceiver(app)
+        stop = asyncio.Event()
+        refreshing = asyncio.create_task(poller.refresh_senders(receiver, stop))
+        loop = asyncio.get_running_loop()
+        started, ticks = loop.time(), 0
+        while loop.time() - started < 1.5 and ticks < 30:
+            await asyncio.sleep(0.05)
+            ticks += 1
+        stop.set()
+        await refreshing
+        receiver.close()
+        return ticks
+
+    assert asyncio.run(scenario()) >= 15
