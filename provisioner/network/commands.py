@@ -176,7 +176,7 @@ def traps_command() -> None:
         try:
             while True:
                 await asyncio.sleep(60)
-                receiver.refresh()
+                await receiver.refresh_in_background()
         finally:
             receiver.close()
 

@@ -6,7 +6,7 @@ forwarding table, no PoE table ...), so support can tell "fine" from "unknown".
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,7 @@ def diagnose_mac(session: Session, mac: str) -> Report:
     }
     report.update(port_parts(devices, location, colon_mac(mac)))
     site = phone.site if phone is not None else location.get("site")
-    report["router"] = router_part(devices, site)
+    report["router"] = router_part(devices, site, owner_of(tenant, devices, location))
     traps_of = [location["device_id"]] if location.get("found") else []
     traps_of += [report["router"]["device_id"]] if report["router"].get("device_id") else []
     report["traps"] = trap_part(session, traps_of, location.get("if_index"))
@@ -101,23 +101,64 @@ def boot_records(session: Session, mac: str) -> Report:
     return {"available": True, "events": [event_json(row) for row in rows]}
 
 
-def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
-    """The switch port a MAC is learned on; the access port when it is seen on uplinks too."""
+@dataclass(frozen=True, slots=True)
+class PortHit:
+    """One switch port the MAC is learned on, with what tells an access port from an uplink."""
+
+    device: NetworkDevice
+    status: NetworkDeviceState | None
+    entries: list[Report]
+    macs_on_port: int
+    lldp: str  # "phone": the port's LLDP neighbour is the MAC; "uplink": a bridge/router; ""
+
+    def rank(self) -> tuple[bool, bool, bool, int]:
+        """Lower is likelier the MAC's own port: LLDP first, then how many MACs share it."""
+        crowded = self.macs_on_port > ACCESS_PORT_MACS
+        return (self.lldp != "phone", self.lldp == "uplink", crowded, self.macs_on_port)
+
+
+def port_hits(device: NetworkDevice, status: NetworkDeviceState | None, mac: str) -> list[PortHit]:
+    """The ports of one switch where ``mac`` is learned (in any VLAN)."""
+    data = (status.data or {}) if status is not None else {}
+    fdb = data.get("fdb", [])
+    macs_per_port: dict[int, set[str]] = {}
+    for entry in fdb:
+        macs_per_port.setdefault(entry["if_index"], set()).add(entry["mac"])
     hits = []
-    polled = 0
-    for device, status in devices:
-        fdb = (status.data or {}).get("fdb", []) if status is not None else []
-        polled += bool(fdb)
-        per_port = Counter(entry["if_index"] for entry in fdb)
-        for entry in fdb:
-            if entry["mac"] == mac:
-                hits.append((per_port[entry["if_index"]], device, status, entry))
+    for if_index in sorted({entry["if_index"] for entry in fdb if entry["mac"] == mac}):
+        entries = [entry for entry in fdb if entry["mac"] == mac and entry["if_index"] == if_index]
+        lldp = lldp_evidence(data.get("lldp", []), if_index, mac)
+        hits.append(PortHit(device, status, entries, len(macs_per_port[if_index]), lldp))
+    return hits
+
+
+def lldp_evidence(neighbours: list[Report], if_index: int, mac: str) -> str:
+    """What LLDP says about a port: the MAC itself is there, or another switch/router is."""
+    on_port = [item for item in neighbours if item.get("if_index") == if_index]
+    if any(mac in (item.get("chassis_id"), item.get("port_id")) for item in on_port):
+        return "phone"
+    for item in on_port:
+        capabilities = set(item.get("capabilities") or ())
+        infrastructure = (
+            bool(capabilities & {"bridge", "router"}) and "telephone" not in capabilities
+        )
+        med_network = (item.get("med") or {}).get("device_class") == "networkConnectivity"
+        if infrastructure or med_network:
+            return "uplink"
+    return ""
+
+
+def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
+    """The switch port a MAC is on: the access port, not an uplink or trunk that also has it."""
+    hits = [hit for device, status in devices for hit in port_hits(device, status, mac)]
     if not hits:
+        polled = sum(bool((status.data or {}).get("fdb")) for _, status in devices if status)
         why = "no switch has been polled with a forwarding table yet"
         if polled:
             why = f"the MAC is in none of the forwarding tables of {polled} polled switch(es)"
         return {"found": False, "why": why}
-    macs_on_port, device, status, entry = min(hits, key=lambda hit: hit[0])
+    best = min(hits, key=PortHit.rank)
+    device, status, entry = best.device, best.status, best.entries[0]
     interface = find_interface(status, entry["if_index"])
     return {
         "found": True,
@@ -130,9 +171,11 @@ def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], m
         "port": interface.get("name") or f"ifIndex {entry['if_index']}",
         "bridge_port": entry["base_port"],
         "vlan": entry.get("vlan"),
-        "macs_on_port": macs_on_port,
-        "uplink_suspected": macs_on_port > ACCESS_PORT_MACS,
-        "also_seen_on": sorted({hit[1].name for hit in hits if hit[1] is not device}),
+        "vlans": sorted({item["vlan"] for item in best.entries if item.get("vlan") is not None}),
+        "macs_on_port": best.macs_on_port,
+        "lldp_confirms": best.lldp == "phone",
+        "uplink_suspected": best.lldp == "uplink" or best.macs_on_port > ACCESS_PORT_MACS,
+        "also_seen_on": sorted({hit.device.name for hit in hits if hit.device is not device}),
     }
 
 
@@ -210,16 +253,36 @@ def lldp_part(status: NetworkDeviceState | None, if_index: int, mac: str) -> Rep
     return {"phone": neighbours[0], "neighbours": neighbours}
 
 
+def owner_of(
+    tenant: Tenant | None,
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]],
+    location: Report,
+) -> int | None:
+    """The tenant whose router matters: the phone's, else the switch's the MAC was found on."""
+    if tenant is not None:
+        return tenant.id
+    found = [device.tenant_id for device, _ in devices if device.id == location.get("device_id")]
+    return found[0] if found else None
+
+
 def router_part(
-    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], site: str | None
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]],
+    site: str | None,
+    tenant_id: int | None,
 ) -> Report:
-    """The site router's reachability and uptime."""
-    routers = [(device, status) for device, status in devices if device.role == "router"]
-    same_site = [item for item in routers if site and item[0].site == site]
-    candidates = same_site or routers
-    if not candidates:
+    """The site router's reachability and uptime; never another site's or tenant's router."""
+    routers = [
+        (device, status)
+        for device, status in devices
+        if device.role == "router" and device.tenant_id == tenant_id
+    ]
+    if site:
+        routers = [item for item in routers if item[0].site == site]
+    if not routers:
         return {"why": f"no router in the inventory for site {site or '(unknown site)'}"}
-    device, status = candidates[0]
+    if len(routers) > 1 and not site:
+        return {"why": f"the site is unknown and the tenant has {len(routers)} routers"}
+    device, status = routers[0]
     part: Report = {"device_id": device.id, "name": device.name, "site": device.site}
     if status is None or status.status == "unknown":
         return {**part, "status": "unknown", "why": "not polled yet"}

@@ -123,6 +123,17 @@ LLDP_MED_POLICY_COLUMNS: dict[str, Oid] = {
     "priority": oid(f"{_MED}.2.1.3"),
     "dscp": oid(f"{_MED}.2.1.4"),
 }
+# lldpRemSysCapEnabled bit names, in bit order (LLDP-MIB LldpSystemCapabilitiesMap).
+LLDP_CAPABILITY_NAMES = (
+    "other",
+    "repeater",
+    "bridge",
+    "wlanAccessPoint",
+    "router",
+    "telephone",
+    "docsisCableDevice",
+    "stationOnly",
+)
 LLDP_MED_DEVICE_CLASSES = {
     0: "notDefined",
     1: "endpointClass1",
@@ -151,6 +162,8 @@ POE_PRIORITY_NAMES = {1: "critical", 2: "high", 3: "low"}
 
 # --- Notifications -------------------------------------------------------------------------
 SNMP_TRAP_OID = oid("1.3.6.1.6.3.1.1.4.1.0")
+# snmpTrapCommunity.0: added to a v1 trap translated to v2 form; it holds the community (a secret).
+SNMP_TRAP_COMMUNITY = oid("1.3.6.1.6.3.18.1.4.0")
 TRAP_NAMES: dict[Oid, str] = {
     oid("1.3.6.1.6.3.1.1.5.1"): "coldStart",
     oid("1.3.6.1.6.3.1.1.5.2"): "warmStart",
@@ -158,5 +171,4 @@ TRAP_NAMES: dict[Oid, str] = {
     oid("1.3.6.1.6.3.1.1.5.4"): "linkUp",
     oid("1.3.6.1.6.3.1.1.5.5"): "authenticationFailure",
     oid("1.3.6.1.2.1.105.0.1"): "pethPsePortOnOffNotification",
-    oid("1.3.6.1.4.1.8072.4.0.2"): "nsNotifyShutdown",
 }

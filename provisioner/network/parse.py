@@ -67,6 +67,7 @@ class LldpNeighbour:
     port_descr: str = ""
     sys_name: str = ""
     sys_descr: str = ""
+    capabilities: list[str] = field(default_factory=list)
     med: dict[str, Any] = field(default_factory=dict)
 
 
@@ -164,10 +165,14 @@ def base_port_map(column: Column) -> dict[int, int]:
 
 
 def parse_fdb(table: Table) -> list[FdbEntry]:
-    """The forwarding table: Q-BRIDGE first, BRIDGE-MIB for MACs it lacks; learned MACs only."""
+    """The forwarding table: Q-BRIDGE first, BRIDGE-MIB for MACs it lacks; learned MACs only.
+
+    A MAC learned in several VLANs keeps one entry per VLAN: they may be on different ports
+    (a stale entry on the trunk), and diagnose must see the access port's entry too.
+    """
     ports = base_port_map(table.get("base_port_if_index", {}))
     vlans = fdb_vlans(table.get("q_vlan_fdb_id", {}))
-    entries: dict[str, FdbEntry] = {}
+    entries: dict[tuple[str, int | None], FdbEntry] = {}
     q_status = table.get("q_fdb_status", {})
     for index, port in table.get("q_fdb_port", {}).items():
         if len(index) != 7 or not isinstance(port, int) or port == 0:
@@ -178,7 +183,8 @@ def parse_fdb(table: Table) -> list[FdbEntry]:
         # The filtering database id is the VLAN id on many switches, but not in general.
         vlan = vlans.get(index[0], index[0] if not vlans else None)
         entry = FdbEntry(mac, port, ports.get(port, port), vlan, "q-bridge", index[0])
-        entries.setdefault(mac, entry)
+        entries.setdefault((mac, index[0]), entry)
+    q_bridge_macs = {mac for mac, _ in entries}
     status = table.get("fdb_status", {})
     for index, port in table.get("fdb_port", {}).items():
         if len(index) != 6 or not isinstance(port, int) or port == 0:
@@ -186,7 +192,8 @@ def parse_fdb(table: Table) -> list[FdbEntry]:
         if status.get(index, LEARNED) != LEARNED:
             continue
         mac = mac_text(index)
-        entries.setdefault(mac, FdbEntry(mac, port, ports.get(port, port), None, "bridge"))
+        if mac not in q_bridge_macs:
+            entries[(mac, None)] = FdbEntry(mac, port, ports.get(port, port), None, "bridge")
     return sorted(entries.values(), key=lambda entry: (entry.if_index, entry.mac))
 
 
@@ -235,10 +242,22 @@ def parse_lldp(table: Table, base_ports: Mapping[int, int]) -> list[LldpNeighbou
                 port_descr=text(row.get("port_descr")),
                 sys_name=text(row.get("sys_name")),
                 sys_descr=text(row.get("sys_descr")),
+                capabilities=capability_names(row.get("capabilities")),
                 med=med_inventory(row, table, index),
             )
         )
     return neighbours
+
+
+def capability_names(value: Value) -> list[str]:
+    """lldpRemSysCapEnabled (BITS, first bit = the high bit of the first octet) as names."""
+    if not isinstance(value, bytes):
+        return []
+    return [
+        name
+        for bit, name in enumerate(oids.LLDP_CAPABILITY_NAMES)
+        if bit // 8 < len(value) and value[bit // 8] & (0x80 >> bit % 8)
+    ]
 
 
 def med_inventory(row: Mapping[str, Value], table: Table, index: tuple[int, ...]) -> dict[str, Any]:

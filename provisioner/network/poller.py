@@ -18,11 +18,11 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from provisioner.errors import SnmpFailure
+from provisioner.errors import ConfigError, SnmpFailure
 from provisioner.network import collect, state
 from provisioner.network.inventory import target_of
 from provisioner.network.snmp import SnmpClient, SnmpReader, Target
-from provisioner.security.secrets import get_secret_box
+from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState
 
@@ -33,12 +33,13 @@ INVENTORY_REFRESH_SECONDS = 30.0
 
 @dataclass(frozen=True, slots=True)
 class PollJob:
-    """One device to poll: its id, name, target and interval."""
+    """One device to poll: its id, name, target and interval (no target: ``problem`` says why)."""
 
     device_id: int
     name: str
-    target: Target
+    target: Target | None
     interval: int
+    problem: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,20 @@ class Poller:
             if names is not None:
                 query = query.where(NetworkDevice.name.in_(list(names)))
             rows = session.scalars(query.order_by(NetworkDevice.id)).all()
-            return [
-                PollJob(row.id, row.name, target_of(row, box), row.poll_interval) for row in rows
-            ]
+            return [self.job_of(row, box) for row in rows]
+
+    @staticmethod
+    def job_of(row: NetworkDevice, box: SecretBox) -> PollJob:
+        """The job of one device; a secret no key opens spoils this device only."""
+        try:
+            return PollJob(row.id, row.name, target_of(row, box), row.poll_interval)
+        except ConfigError as error:
+            return PollJob(row.id, row.name, None, row.poll_interval, str(error))
 
     async def poll(self, job: PollJob) -> PollResult:
         """Poll one device and store the outcome; never raises for a device's failure."""
+        if job.target is None:
+            return await self.down(job, "error", job.problem)
         async with self.limit:
             try:
                 # A poll may not outlast its interval (huge tables on a slow device).
@@ -85,23 +94,26 @@ class Poller:
                 )
             except TimeoutError:
                 reason = f"the poll took longer than {deadline:g} s (interval or deadline)"
-                await asyncio.to_thread(self.save_down, job, "timeout", reason)
-                return PollResult(job.device_id, job.name, "down", "timeout", reason)
+                return await self.down(job, "timeout", reason)
             except SnmpFailure as failure:
-                await asyncio.to_thread(self.save_down, job, failure.kind, failure.reason)
-                return PollResult(job.device_id, job.name, "down", failure.kind, failure.reason)
+                return await self.down(job, failure.kind, failure.reason)
             except Exception as exc:  # noqa: BLE001 - one broken device must not stop the rest
                 log.warning("polling %s failed", job.name, exc_info=True)
-                await asyncio.to_thread(
-                    self.save_down, job, "error", f"{type(exc).__name__}: {exc}"
-                )
-                return PollResult(job.device_id, job.name, "down", "error", str(exc))
+                return await self.down(job, "error", f"{type(exc).__name__}: {exc}")
         try:
             await asyncio.to_thread(self.save_up, job, system, walked)
         except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
             log.error("could not store the poll of %s", job.name, exc_info=True)
             return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
         return PollResult(job.device_id, job.name, "up")
+
+    async def down(self, job: PollJob, kind: str, reason: str) -> PollResult:
+        """Store a failed poll; its result even when the store fails (logged)."""
+        try:
+            await asyncio.to_thread(self.save_down, job, kind, reason)
+        except Exception:  # noqa: BLE001 - a store hiccup must not stop the poller
+            log.error("could not store the failed poll of %s", job.name, exc_info=True)
+        return PollResult(job.device_id, job.name, "down", kind, reason)
 
     def save_up(self, job: PollJob, system: Any, walked: Any) -> None:
         """Parse and store a good poll (in a worker thread: the store is synchronous)."""
@@ -132,6 +144,8 @@ class Poller:
             now = time.monotonic()
             if now - refreshed >= INVENTORY_REFRESH_SECONDS:
                 jobs, refreshed = await asyncio.to_thread(self.jobs), now
+                # Forget removed devices: a due time left in the past would wake us constantly.
+                due = {job.device_id: due[job.device_id] for job in jobs if job.device_id in due}
             busy = {task.get_name() for task in running}
             for job in jobs:
                 if due.get(job.device_id, 0.0) <= now and str(job.device_id) not in busy:
@@ -168,7 +182,7 @@ async def refresh_senders(receiver: Any, stop: asyncio.Event) -> None:
         try:
             await asyncio.wait_for(stop.wait(), timeout=INVENTORY_REFRESH_SECONDS)
         except TimeoutError:
-            receiver.refresh()  # in the loop: pysnmp engines are not thread-safe
+            await receiver.refresh_in_background()
 
 
 def start_background(app: Flask) -> Callable[[], None]:

@@ -20,6 +20,8 @@ COUNTER64_MODULUS = 2**64
 UPTIME_MODULUS = 2**32
 # A wrapped delta bigger than the link could carry (with this margin) is a reset, not a wrap.
 SPEED_MARGIN = 1.5
+# A minimum Ethernet frame on the wire: 64 bytes plus preamble and inter-frame gap (84 bytes).
+MINIMUM_FRAME_BITS = 84 * 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,18 +86,28 @@ def interface_rates(
     for name, value in current.items():
         if name not in previous:
             continue
-        wide = name in oids.COUNTER64_FIELDS
-        ceiling = None
-        if speed_bps and "octets" in name:
-            ceiling = speed_bps / 8 * seconds * SPEED_MARGIN
-        modulus = COUNTER64_MODULUS if wide else COUNTER32_MODULUS
-        delta = counter_delta(previous[name], value, modulus, ceiling)
+        modulus = COUNTER64_MODULUS if name in oids.COUNTER64_FIELDS else COUNTER32_MODULUS
+        delta = counter_delta(previous[name], value, modulus, ceiling_of(name, speed_bps, seconds))
         if delta is None:
             rates[rate_name(name)] = None
             continue
         per_second = delta / seconds
         rates[rate_name(name)] = per_second * 8 if "octets" in name else per_second
     return rates
+
+
+def ceiling_of(counter: str, speed_bps: int | None, seconds: float) -> float | None:
+    """The most a counter can grow in ``seconds`` on this link; a bigger 'wrap' is a reset.
+
+    Octets: the link's speed. Frames (errors, discards): minimum-size frames at that speed.
+    Without a speed an octet counter may wrap, but a frame counter that went back was
+    cleared: billions of errors in one interval are not plausible.
+    """
+    if "octets" in counter:
+        return speed_bps / 8 * seconds * SPEED_MARGIN if speed_bps else None
+    if not speed_bps:
+        return 0.0
+    return speed_bps / MINIMUM_FRAME_BITS * seconds * SPEED_MARGIN
 
 
 def rate_name(counter: str) -> str:

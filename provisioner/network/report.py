@@ -69,12 +69,20 @@ def location_lines(report: Report) -> list[str]:
     lines = [
         f"switch {location['switch']} (site {location['site'] or '-'}), port {location['port']} "
         f"(ifIndex {location['if_index']}, bridge port {location['bridge_port']}, "
-        f"VLAN {location['vlan'] or '-'})",
+        f"VLAN {vlan_text(location)})",
         f"switch is {location['switch_status']}; forwarding table as of {location['seen_at']}",
     ]
     if location["uplink_suspected"]:
         lines.append(f"careful: {location['macs_on_port']} MACs on this port, it may be an uplink")
+    if location.get("also_seen_on"):
+        lines.append(f"also learned on {', '.join(location['also_seen_on'])} (through uplinks)")
     return lines
+
+
+def vlan_text(location: Report) -> str:
+    """The VLAN(s) the MAC is learned in on its port."""
+    vlans = location.get("vlans") or ([location["vlan"]] if location.get("vlan") else [])
+    return ", ".join(str(vlan) for vlan in vlans) or "-"
 
 
 def link_lines(report: Report) -> list[str]:

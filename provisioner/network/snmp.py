@@ -12,7 +12,7 @@ import asyncio
 import errno
 import socket
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -53,6 +53,11 @@ AUTHENTICATION_ERRORS = (
     errind.UnknownCommunityName,
     errind.NotInTimeWindow,
 )
+# Agents drop these requests silently, so on the wire they are timeouts; the reason says so.
+TIMEOUT_HINTS = {
+    "2c": " (v2c: a wrong community also looks like this)",
+    "3": " (v3: a wrong privacy key also looks like this)",
+}
 # Linux caps this at net.core.rmem_max (often 208 KiB; raise it on a large poller).
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 UNREACHABLE_ERRNOS = frozenset(
@@ -65,12 +70,13 @@ class Credentials:
     """How to talk to one agent (secrets already decrypted, kept in memory only)."""
 
     version: str
-    community: str | None = None
+    # Secrets stay out of repr(), so a job or target in a log line or traceback shows none.
+    community: str | None = field(default=None, repr=False)
     user: str | None = None
     auth_protocol: str | None = None
-    auth_key: str | None = None
+    auth_key: str | None = field(default=None, repr=False)
     priv_protocol: str | None = None
-    priv_key: str | None = None
+    priv_key: str | None = field(default=None, repr=False)
     context: str = ""
 
 
@@ -239,11 +245,7 @@ class SnmpClient:
             if refusal:
                 raise SnmpFailure("unreachable", refusal)
             seconds = target.timeout * (target.retries + 1)
-            hint = (
-                " (v3: a wrong privacy key also looks like this)"
-                if target.credentials.version == "3"
-                else ""
-            )
+            hint = TIMEOUT_HINTS.get(target.credentials.version, "")
             raise SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
         if isinstance(error, AUTHENTICATION_ERRORS):
             raise SnmpFailure("authentication", f"the agent refused our credentials ({error})")

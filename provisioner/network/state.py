@@ -16,6 +16,9 @@ from provisioner.store.models import (
     utc_now,
 )
 
+# The length of the reason columns (NetworkDeviceState.reason, NetworkPollRecord.reason).
+REASON_LENGTH = 300
+
 
 def state_of(session: Session, device_id: int) -> NetworkDeviceState:
     """The device's state row, created (status unknown) on first use."""
@@ -50,7 +53,7 @@ def record_down(session: Session, device_id: int, kind: str, reason: str, keep: 
     row = state_of(session, device_id)
     if row.status != "down":
         row.down_since = now
-    row.status, row.reason, row.checked_at = "down", f"{kind}: {reason}", now
+    row.status, row.reason, row.checked_at = "down", shorten(f"{kind}: {reason}"), now
     session.add(
         NetworkPollRecord(
             device_id=device_id, at=now, status="down", reason=row.reason, summary={"kind": kind}
@@ -59,22 +62,33 @@ def record_down(session: Session, device_id: int, kind: str, reason: str, keep: 
     prune_history(session, device_id, keep)
 
 
+def shorten(reason: str, limit: int = REASON_LENGTH) -> str:
+    """A reason that fits its column (PostgreSQL refuses longer strings; SQLite does not)."""
+    return reason if len(reason) <= limit else reason[: limit - 3] + "..."
+
+
 def prune_history(session: Session, device_id: int, keep: int) -> None:
     """Keep the newest ``keep`` poll records of a device."""
+    keep_newest(session, NetworkPollRecord, device_id, keep)
+
+
+def keep_newest(
+    session: Session,
+    model: type[NetworkPollRecord] | type[NetworkTrap],
+    device_id: int | None,
+    keep: int,
+) -> None:
+    """Delete a device's rows of ``model`` (poll records or traps) beyond the newest ``keep``."""
     session.flush()
     cutoff = session.scalars(
-        select(NetworkPollRecord.id)
-        .where(NetworkPollRecord.device_id == device_id)
-        .order_by(NetworkPollRecord.id.desc())
+        select(model.id)
+        .where(model.device_id == device_id)
+        .order_by(model.id.desc())
         .offset(keep)
         .limit(1)
     ).first()
     if cutoff is not None:
-        session.execute(
-            delete(NetworkPollRecord).where(
-                NetworkPollRecord.device_id == device_id, NetworkPollRecord.id <= cutoff
-            )
-        )
+        session.execute(delete(model).where(model.device_id == device_id, model.id <= cutoff))
 
 
 def history(session: Session, device_id: int, limit: int = 50) -> list[NetworkPollRecord]:
@@ -97,20 +111,7 @@ def store_trap(session: Session, trap: NetworkTrap, keep: int) -> None:
     if trap.device_id is not None and trap.name in ("coldStart", "warmStart"):
         row = state_of(session, trap.device_id)
         row.data = {**row.data, "restart_trap_at": trap.received_at.isoformat()}
-    session.flush()
-    cutoff = session.scalars(
-        select(NetworkTrap.id)
-        .where(NetworkTrap.device_id == trap.device_id)
-        .order_by(NetworkTrap.id.desc())
-        .offset(keep)
-        .limit(1)
-    ).first()
-    if cutoff is not None:
-        session.execute(
-            delete(NetworkTrap).where(
-                NetworkTrap.device_id == trap.device_id, NetworkTrap.id <= cutoff
-            )
-        )
+    keep_newest(session, NetworkTrap, trap.device_id, keep)
 
 
 LINK_TRAPS = {"linkDown": "down", "linkUp": "up"}

@@ -7,6 +7,7 @@ ID: the inventory's ``engine_id``, else the one the poller read from the device.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,7 +23,9 @@ from pysnmp.proto.rfc1902 import OctetString
 from provisioner.errors import ConfigError
 from provisioner.network import oids, parse, state
 from provisioner.network.inventory import credentials_of
-from provisioner.network.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, plain_value
+from provisioner.network.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, Credentials, plain_value
+from provisioner.network.vendors import trap_name
+from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState, NetworkTrap, utc_now
@@ -53,8 +56,9 @@ def interpret(bindings: Sequence[tuple[oids.Oid, parse.Value]]) -> TrapContent:
         for column in IF_INDEX_COLUMNS:
             if name[: len(column)] == column and len(name) == len(column) + 1:
                 if_index = name[-1]
-        variables[oids.dotted(name)] = value_text(value)
-    label = oids.TRAP_NAMES.get(trap_oid, oids.dotted(trap_oid) or "unknown")
+        secret = name == oids.SNMP_TRAP_COMMUNITY
+        variables[oids.dotted(name)] = audit.REDACTED if secret else value_text(value)
+    label = trap_name(trap_oid) or oids.dotted(trap_oid) or "unknown"
     return TrapContent(oids.dotted(trap_oid), label, if_index, variables)
 
 
@@ -80,6 +84,16 @@ def choose_device(
         if len(candidates) == 1:
             return next(iter(candidates))
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """One device that may send traps, as read from the inventory (plain data, no ORM row)."""
+
+    device_id: int
+    addresses: frozenset[str]
+    credentials: Credentials
+    engine_id: str | None
 
 
 @dataclass
@@ -130,25 +144,48 @@ class TrapReceiver:
         """Close the socket."""
         self.engine.close_dispatcher()
 
-    def refresh(self) -> None:
-        """Add the communities and v3 users of devices added since the last refresh."""
+    def read_senders(self) -> list[Sender]:
+        """The inventory's senders, decrypted and resolved (blocking: DNS; run it in a thread)."""
         box = get_secret_box(self.app)
+        senders = []
         with get_store(self.app).reading() as session:
             for device in session.query(NetworkDevice).all():
                 polled = session.get(NetworkDeviceState, device.id)
                 engine_id = device.engine_id or (
                     (polled.data.get("system") or {}).get("engine_id") if polled else None
                 )
-                self.add_sender(device, credentials_of(device, box), engine_id)
+                try:
+                    credentials = credentials_of(device, box)
+                except ConfigError:  # one undecryptable secret must not deafen us to the rest
+                    log.warning("cannot accept traps from %s", device.name, exc_info=True)
+                    continue
+                addresses = frozenset(resolve(device.address))
+                senders.append(Sender(device.id, addresses, credentials, engine_id))
+        return senders
+
+    def refresh(self, senders: list[Sender] | None = None) -> None:
+        """Who may send (``senders`` read beforehand, else now): new devices heard, removed or
+        moved ones no longer matched. In the loop: pysnmp engines are not thread-safe."""
+        senders = self.read_senders() if senders is None else senders
+        # The engine keeps what it was told (harmless); the maps that pick the device are new,
+        # so a removed device's id or old address never claims (or blurs) another's trap.
+        self.senders.by_security_name, self.senders.by_address = {}, {}
+        for sender in senders:
+            self.add_sender(sender)
         extra = self.app.config.get("NETWORK_TRAP_COMMUNITY")
         if extra and ("community", extra) not in self.senders.configured:
             config.add_v1_system(self.engine, "configured", extra, securityName="configured")
             self.senders.configured[("community", extra)] = "configured"
 
-    def add_sender(self, device: NetworkDevice, credentials: Any, engine_id: str | None) -> None:
-        """Accept traps from ``device``: its community, or its v3 user bound to its engine ID."""
-        for address in resolve(device.address):
-            self.senders.by_address.setdefault(address, set()).add(device.id)
+    async def refresh_in_background(self) -> None:
+        """refresh(), with the inventory and DNS read in a worker thread: the loop never waits."""
+        self.refresh(await asyncio.to_thread(self.read_senders))
+
+    def add_sender(self, sender: Sender) -> None:
+        """Accept traps from a device: its community, or its v3 user bound to its engine ID."""
+        for address in sender.addresses:
+            self.senders.by_address.setdefault(address, set()).add(sender.device_id)
+        credentials, engine_id = sender.credentials, sender.engine_id
         if credentials.version == "2c" and credentials.community:
             key: tuple[str, ...] = ("community", credentials.community)
             security_name = self.senders.configured.get(
@@ -168,16 +205,16 @@ class TrapReceiver:
                 config.add_v3_user(
                     self.engine,
                     credentials.user,
-                    AUTH_PROTOCOLS[credentials.auth_protocol],
+                    AUTH_PROTOCOLS[str(credentials.auth_protocol)],
                     credentials.auth_key,
-                    PRIV_PROTOCOLS[credentials.priv_protocol],
+                    PRIV_PROTOCOLS[str(credentials.priv_protocol)],
                     credentials.priv_key,
                     securityEngineId=OctetString(hexValue=engine_id),
                 )
                 self.senders.configured[key] = security_name
         else:
             return
-        self.senders.by_security_name.setdefault(security_name, set()).add(device.id)
+        self.senders.by_security_name.setdefault(security_name, set()).add(sender.device_id)
 
     def _remember_request(self, _engine: Any, _point: str, variables: Any, _context: Any) -> None:
         # Called just before the notification callback for the same message.

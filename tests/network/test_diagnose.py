@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from provisioner.network.diagnose import locate_mac, router_part
 from provisioner.network.poller import run_poll_once
 from provisioner.store import get_store
+from provisioner.store.models import NetworkDevice, NetworkDeviceState
 from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import Snmpd, Snmpsim
 from tests.network.conftest import add_device, v2c_device
@@ -17,16 +22,43 @@ from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE, RO
 SITE = "Kantoor Amsterdam"
 
 
+@dataclass(frozen=True)
+class PolledStore:
+    """A SQLite store polled once, and the key its secrets were written with."""
+
+    database: Path
+    secrets_key: str
+
+
+@pytest.fixture(scope="module")
+def polled_store(tmp_path_factory: pytest.TempPathFactory, snmpsim_agent: Snmpsim) -> PolledStore:
+    """The demo tenant with its phone switch (snmpsim) and site router (snmpd), polled once.
+
+    Made once per module: each test gets its own copy (some add tables), without the cost of
+    importing the demo and polling two agents again.
+    """
+    folder = tmp_path_factory.mktemp("polled")
+    router = Snmpd(folder / "snmpd").start()
+    try:
+        app = make_app(folder)
+        import_demo(app)
+        add_device(app, **v2c_device("sw-kantoor", snmpsim_agent.port, "voip-switch", site=SITE))
+        add_device(app, **v2c_device("rt-kantoor", router.port, role="router", site=SITE))
+        results = run_poll_once(app)
+        assert [result.status for result in results] == ["up", "up"], results
+        get_store(app).dispose()
+    finally:
+        router.stop()
+    return PolledStore(folder / "provisioner.sqlite3", str(app.config["SECRETS_KEY"]))
+
+
 @pytest.fixture
-def polled(tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim) -> Flask:
-    """The demo tenant with its phone switch (snmpsim) and site router (snmpd), polled once."""
-    app = make_app(tmp_path)
-    import_demo(app)
-    add_device(app, **v2c_device("sw-kantoor", snmpsim_agent.port, "voip-switch", site=SITE))
-    add_device(app, **v2c_device("rt-kantoor", snmpd_agent.port, role="router", site=SITE))
-    results = run_poll_once(app)
-    assert [result.status for result in results] == ["up", "up"], results
-    return app
+def polled(tmp_path: Path, polled_store: PolledStore) -> Iterator[Flask]:
+    """An app on this test's own copy of the polled store."""
+    shutil.copyfile(polled_store.database, tmp_path / "provisioner.sqlite3")
+    app = make_app(tmp_path, SECRETS_KEY=polled_store.secrets_key)
+    yield app
+    get_store(app).dispose()
 
 
 def test_diagnose_names_the_port_its_poe_and_the_phones_model(polled: Flask) -> None:
@@ -156,3 +188,76 @@ def test_diagnose_a_device_by_name(polled: Flask) -> None:
     unknown = polled.test_cli_runner().invoke(args=["diagnose", "nothing-here"])
     assert unknown.exit_code == 1
     assert "use TENANT/NAME or a MAC" in unknown.output
+
+
+def fdb_entry(mac: str, if_index: int, vlan: int) -> dict[str, object]:
+    return {"mac": mac, "base_port": if_index, "if_index": if_index, "vlan": vlan, "fdb_id": vlan}
+
+
+def switch(
+    device_id: int, name: str, fdb: list[dict[str, object]], lldp: list[dict[str, object]]
+) -> tuple[NetworkDevice, NetworkDeviceState]:
+    device = NetworkDevice(id=device_id, name=name, role="switch", site=SITE)
+    data = {"fdb": fdb, "lldp": lldp, "interfaces": []}
+    return device, NetworkDeviceState(device_id=device_id, status="up", data=data)
+
+
+def neighbour(if_index: int, chassis_id: str, **extra: object) -> dict[str, object]:
+    return {"if_index": if_index, "chassis_id": chassis_id, "port_id": chassis_id, **extra}
+
+
+def test_phone_also_learned_on_an_uplink_is_placed_on_its_access_port() -> None:
+    # The core switch (polled first) learns the phone and the PC on its downlink to the access
+    # switch: as many MACs as the access port. LLDP tells the ports apart.
+    core = switch(
+        1,
+        "sw-core",
+        [fdb_entry(DEMO_PHONE, 1, 20), fdb_entry(PC_BEHIND_PHONE, 1, 10)],
+        [neighbour(1, "sw-access", capabilities=["bridge"])],
+    )
+    access = switch(
+        2,
+        "sw-access",
+        [fdb_entry(DEMO_PHONE, 103, 20), fdb_entry(PC_BEHIND_PHONE, 103, 10)],
+        [neighbour(103, DEMO_PHONE, capabilities=["bridge", "telephone"])],
+    )
+    location = locate_mac([core, access], DEMO_PHONE)
+    assert (location["switch"], location["if_index"]) == ("sw-access", 103)
+    assert location["also_seen_on"] == ["sw-core"]
+
+
+def test_a_mac_in_several_vlans_counts_once_on_its_port() -> None:
+    core = switch(1, "sw-core", [fdb_entry(DEMO_PHONE, 1, 20), fdb_entry(ROUTER_MAC, 1, 20)], [])
+    access = switch(
+        2, "sw-access", [fdb_entry(DEMO_PHONE, 103, 10), fdb_entry(DEMO_PHONE, 103, 20)], []
+    )
+    location = locate_mac([core, access], DEMO_PHONE)
+    assert (location["switch"], location["if_index"]) == ("sw-access", 103)
+    assert (location["macs_on_port"], location["vlans"]) == (1, [10, 20])
+
+
+def router(device_id: int, name: str, site: str, tenant_id: int = 1) -> tuple[NetworkDevice, None]:
+    return NetworkDevice(
+        id=device_id, name=name, role="router", site=site, tenant_id=tenant_id
+    ), None
+
+
+def test_a_site_without_a_router_is_not_given_another_sites_router() -> None:
+    devices = [router(1, "rt-amsterdam", SITE)]
+    part = router_part(devices, "Kantoor Utrecht", tenant_id=1)
+    assert "name" not in part
+    assert "no router in the inventory for site Kantoor Utrecht" in part["why"]
+
+
+def test_another_tenants_router_is_never_named() -> None:
+    # An unpaired MAC is looked for on every tenant's switches; the router must be the switch's.
+    devices = [router(1, "rt-other-tenant", SITE, tenant_id=2), router(2, "rt-demo", SITE)]
+    assert router_part(devices, SITE, tenant_id=1)["name"] == "rt-demo"
+    assert "name" not in router_part(devices[:1], SITE, tenant_id=1)
+
+
+def test_without_a_site_only_the_tenants_single_router_is_named() -> None:
+    one = [router(1, "rt-demo", SITE)]
+    assert router_part(one, None, tenant_id=1)["name"] == "rt-demo"
+    two = [*one, router(2, "rt-utrecht", "Kantoor Utrecht")]
+    assert "name" not in router_part(two, None, tenant_id=1)

@@ -115,3 +115,25 @@ def test_fdb_id_is_not_taken_for_a_vlan_when_the_switch_maps_them() -> None:
     assert (entry.fdb_id, entry.vlan) == (9, None)
     [entry] = parse.parse_fdb({"q_fdb_port": {(9, *PHONE): 3}})
     assert (entry.fdb_id, entry.vlan) == (9, 9)  # no map: fdbId = VLAN, as most switches do
+
+
+def test_fdb_keeps_a_mac_learned_in_several_vlans() -> None:
+    # The phone's voice VLAN entry on its access port must not be lost to another VLAN's entry.
+    table = {
+        "base_port_if_index": {(1,): 101, (3,): 103},
+        "q_fdb_port": {(1, *PHONE): 1, (20, *PHONE): 3},
+        "fdb_port": {PHONE: 3},
+    }
+    entries = parse.parse_fdb(table)
+    assert sorted((entry.vlan, entry.if_index) for entry in entries) == [(1, 101), (20, 103)]
+
+
+def test_lldp_capabilities_are_named() -> None:
+    index = (0, 1, 1)
+    table = {
+        "chassis_id_subtype": {index: 7},
+        "chassis_id": {index: b"sw-core"},
+        "capabilities": {index: bytes([0x28])},  # BITS: bridge(2) and router(4)
+    }
+    [neighbour] = parse.parse_lldp(table, {})
+    assert neighbour.capabilities == ["bridge", "router"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from provisioner.network.poller import Poller, PollResult, run_poll_once
+from provisioner.network.poller import Poller, PollJob, PollResult, run_poll_once
 from provisioner.network.snmp import SnmpClient, Target
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkPollRecord
@@ -91,14 +91,16 @@ def test_silent_device_is_a_timeout_and_closed_port_is_unreachable(tmp_path: Pat
     app = demo(tmp_path)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))  # receives, never answers
-        add_device(app, **v2c_device("silent", silent.getsockname()[1]))
+        add_device(app, **v2c_device("silent", silent.getsockname()[1], retries=0))
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind(("127.0.0.1", 0))
             closed_port = probe.getsockname()[1]
-        add_device(app, **v2c_device("closed", closed_port))
+        add_device(app, **v2c_device("closed", closed_port, retries=0))
         results = {result.name: result for result in run_poll_once(app)}
     assert results["silent"].kind == "timeout"
     assert "no answer within 0.5 s" in results["silent"].reason
+    # An agent drops a wrong community silently too: the reason must not point at the network only.
+    assert "a wrong community also looks like this" in results["silent"].reason
     assert results["closed"].kind == "unreachable"
     assert "port unreachable" in results["closed"].reason
 
@@ -123,7 +125,7 @@ def test_agent_stopped_mid_walk_is_down_and_the_others_go_on(
     tmp_path: Path, snmpd_agent: Snmpd, snmpsim_agent: Snmpsim
 ) -> None:
     app = demo(tmp_path)
-    router = add_device(app, **v2c_device("rt", snmpd_agent.port, max_repetitions=2))
+    router = add_device(app, **v2c_device("rt", snmpd_agent.port, max_repetitions=2, retries=0))
     switch = add_device(app, **v2c_device("sw", snmpsim_agent.port, community="voip-switch"))
 
     async def poll() -> list[PollResult]:
@@ -219,6 +221,8 @@ def test_v3_sha2_and_aes256_variants(
     app = demo(tmp_path)
     fields = v3_device("rt", snmpd_agent.port, auth_key=auth_key)
     fields.update(v3_user=user, auth_protocol=auth, priv_protocol=priv, priv_key=priv_key)
+    if kind == "timeout":
+        fields["retries"] = 0  # the expected silence, once
     add_device(app, **fields)
     [result] = run_poll_once(app)
     assert (result.status == "up", result.kind) == (not kind, kind)
@@ -259,3 +263,87 @@ def test_rates_across_a_counter32_wrap_from_a_recorded_switch(
     assert gi03["rates"]["in_bps_32"] == 6_400.0  # 8,000 octets in 10 s (agent clock)
     assert gi03["rates"]["in_bps"] == 1_000_000.0
     assert gi03["rates"]["in_errors_per_second"] == 0.0
+
+
+def test_a_removed_device_does_not_keep_the_poller_awake(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The schedule kept the due time of a device no longer in the inventory; once past, the
+    # loop woke every 50 ms for ever to poll nothing (about 20 times in this 1 s run).
+    from provisioner.network import poller as poller_module
+    from provisioner.network.snmp import Credentials
+
+    monkeypatch.setattr(poller_module, "INVENTORY_REFRESH_SECONDS", 0.1)
+    app = demo(tmp_path)
+    job = PollJob(1, "gone", Target("127.0.0.1", 161, Credentials("2c", community="x")), 0)
+
+    class Counting(Poller):
+        inventories = [[job]]
+        wakeups = 0
+
+        def jobs(self, names: object = None) -> list[PollJob]:
+            return self.inventories.pop() if self.inventories else []
+
+        async def poll(self, job: PollJob) -> PollResult:
+            return PollResult(job.device_id, job.name, "up")
+
+    async def run() -> int:
+        poller = Counting(app, client=SnmpClient())
+        stop = asyncio.Event()
+        real_wait_for = asyncio.wait_for
+
+        async def counted(awaitable: object, timeout: float) -> object:
+            poller.wakeups += 1
+            return await real_wait_for(awaitable, timeout)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(poller_module.asyncio, "wait_for", counted)
+        asyncio.get_running_loop().call_later(1.0, stop.set)
+        try:
+            await poller.run_forever(stop)
+        finally:
+            poller.client.close()
+        return poller.wakeups
+
+    assert asyncio.run(run()) < 10
+
+
+def test_a_store_failure_on_one_down_device_does_not_lose_the_others(
+    tmp_path: Path, snmpd_agent: Snmpd, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = demo(tmp_path)
+    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    # Down at once, without waiting for a timeout: its secret cannot be decrypted.
+    scramble_community(app, add_device(app, **v2c_device("restored", snmpd_agent.port)))
+
+    def store_refuses(self: Poller, job: PollJob, kind: str, reason: str) -> None:
+        raise OSError("the database went away")
+
+    monkeypatch.setattr(Poller, "save_down", store_refuses)
+    results = {result.name: result for result in run_poll_once(app)}
+    assert (results["rt"].status, results["restored"].status) == ("up", "down")
+    assert results["restored"].kind == "error"
+
+
+def scramble_community(app: Flask, device_id: int) -> None:
+    """Make a device's stored community undecryptable (written under another instance's key)."""
+    from cryptography.fernet import Fernet
+
+    from provisioner.store.models import NetworkDevice
+
+    with get_store(app).transaction() as session:
+        row = session.get(NetworkDevice, device_id)
+        assert row is not None
+        row.community_encrypted = Fernet(Fernet.generate_key()).encrypt(b"public").decode()
+
+
+def test_a_device_whose_secret_cannot_be_decrypted_does_not_stop_the_others(
+    tmp_path: Path, snmpd_agent: Snmpd
+) -> None:
+    app = demo(tmp_path)
+    broken = add_device(app, **v2c_device("restored", snmpd_agent.port))
+    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    scramble_community(app, broken)
+    results = {result.name: result for result in run_poll_once(app)}
+    assert results["rt"].status == "up"
+    assert (results["restored"].status, results["restored"].kind) == ("down", "error")
+    assert "SECRETS_KEY" in state_of(app, broken).reason

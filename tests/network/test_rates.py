@@ -71,3 +71,20 @@ def test_derive_all_gives_no_rates_after_a_restart() -> None:
     assert found == {}
     found, restarted = rates.derive_all(previous, Clock(300, 930_000), interfaces[:0])
     assert restarted is False
+
+
+def test_cleared_error_counters_give_no_rate_rather_than_billions() -> None:
+    # `clear counters` on a switch: ifInErrors 1234 -> 0. Read as a Counter32 wrap that would
+    # be 14 million errors per second on a port support is looking at.
+    result = rates.interface_rates(
+        {"in_errors": 1_234, "in_discards": 10}, {"in_errors": 0, "in_discards": 0}, 300.0, None
+    )
+    assert result == {"in_errors_per_second": None, "in_discards_per_second": None}
+    on_gigabit = rates.interface_rates({"in_errors": 1_234}, {"in_errors": 0}, 300.0, 10**9)
+    assert on_gigabit == {"in_errors_per_second": None}
+
+
+def test_error_counter32_wrap_within_what_the_link_carries_is_a_wrap() -> None:
+    # 1,500 frames/s errored for a second across the wrap: plausible on a gigabit port.
+    result = rates.interface_rates({"in_errors": 2**32 - 500}, {"in_errors": 1_000}, 1.0, 10**9)
+    assert result == {"in_errors_per_second": 1_500.0}

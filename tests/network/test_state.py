@@ -52,3 +52,44 @@ def test_up_down_history_and_traps(tmp_path: Path, database_url: str) -> None:
         assert session.query(NetworkPollRecord).count() == 0
         assert session.query(NetworkTrap).count() == 0
     store.dispose()
+
+
+def test_traps_are_kept_newest_first_per_device(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    device_id = add_device(app, **v2c_device("sw", 161))
+    with get_store(app).transaction() as session:
+        for number in range(5):
+            for owner in (device_id, None):  # a trap of an unknown sender is kept apart
+                trap = NetworkTrap(
+                    device_id=owner,
+                    received_at=utc_now(),
+                    source="127.0.0.1:5000",
+                    trap_oid="1.3.6.1.6.3.1.1.5.1",
+                    name=f"trap {number}",
+                    variables={},
+                )
+                state.store_trap(session, trap, keep=2)
+    with get_store(app).reading() as session:
+        mine = [trap.name for trap in state.recent_traps(session, [device_id])]
+        unknown = session.query(NetworkTrap).filter(NetworkTrap.device_id.is_(None)).count()
+    assert (mine, unknown) == (["trap 4", "trap 3"], 2)
+
+
+def test_a_long_down_reason_is_stored_shortened(tmp_path: Path, database_url: str) -> None:
+    # The reason column holds 300 characters; a long DNS error or exception text overflowed
+    # it on PostgreSQL, so the device's failure itself could not be recorded.
+    app = make_app(tmp_path, database_url)
+    import_demo(app)
+    device_id = add_device(app, **v2c_device("sw", 161))
+    reason = "cannot resolve " + "very-long-label." * 30 + "example.net"
+    with get_store(app).transaction() as session:
+        state.record_down(session, device_id, "unreachable", reason, keep=5)
+    with get_store(app).reading() as session:
+        row = session.get(NetworkDeviceState, device_id)
+        assert row is not None and row.status == "down"
+        assert row.reason.startswith("unreachable: cannot resolve very-long-label.")
+        assert len(row.reason) <= 300
+        [record] = state.history(session, device_id)
+        assert record.reason == row.reason
+    get_store(app).dispose()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from provisioner.network import start_beside_http, traps
+from provisioner.network import inventory, oids, start_beside_http, traps
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkTrap
 from tests.conftest import import_demo, make_app, token_for
@@ -200,9 +200,17 @@ def test_garbage_datagrams_do_not_stop_the_receiver(
     assert trap.name == "coldStart"
 
 
+async def first_trap_stored(app: Flask) -> None:
+    """Let the receiver run in this loop until it stored a trap (bounded: 5 s)."""
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        with get_store(app).reading() as session:
+            if session.query(NetworkTrap).count():
+                return
+
+
 def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
-    port = free_udp_port()
-    app = make_app(tmp_path, NETWORK_TRAP_PORT=port)
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)  # the receiver binds an ephemeral port
     import_demo(app)
 
     async def scenario() -> None:
@@ -213,14 +221,16 @@ def test_a_device_added_later_is_heard_after_a_refresh(tmp_path: Path) -> None:
             receiver.refresh()
             await asyncio.sleep(0.2)
             sender = await asyncio.create_subprocess_exec(
-                "snmptrap", "-v2c", "-c", "late-community", f"127.0.0.1:{port}", "", WARM_START
+                "snmptrap",
+                "-v2c",
+                "-c",
+                "late-community",
+                f"127.0.0.1:{receiver.port}",
+                "",
+                WARM_START,
             )
             await sender.wait()
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                with get_store(app).reading() as session:
-                    if session.query(NetworkTrap).count():
-                        return
+            await first_trap_stored(app)
         finally:
             receiver.close()
 
@@ -293,11 +303,7 @@ def test_receiver_on_ipv6_loopback(tmp_path: Path) -> None:
                 "2",
             )
             await sender.wait()
-            for _ in range(50):
-                await asyncio.sleep(0.1)
-                with get_store(app).reading() as session:
-                    if session.query(NetworkTrap).count():
-                        return
+            await first_trap_stored(app)
         finally:
             receiver.close()
 
@@ -305,3 +311,108 @@ def test_receiver_on_ipv6_loopback(tmp_path: Path) -> None:
     [trap] = wait_for_traps(app, 1)
     assert (trap.name, trap.if_index) == ("linkDown", 2)
     assert trap.device_id is not None
+
+
+def test_a_removed_device_no_longer_claims_traps(tmp_path: Path) -> None:
+    # A switch replaced by another at the same address, with the same community: its traps
+    # belong to the new device (the old id would also break the foreign key on PostgreSQL).
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-old", 161, community="shared-community"))
+    add_device(app, **v2c_device("rt", 161, community="other", address="127.0.0.2"))
+
+    async def scenario() -> int:
+        receiver = traps.TrapReceiver(app)
+        receiver.refresh()
+        with get_store(app).transaction() as session:
+            inventory.remove_device(session, "demo", "sw-old", "test")
+        new_id = add_device(app, **v2c_device("sw-new", 161, community="shared-community"))
+        receiver.refresh()
+        [security_name] = [
+            name for name, ids in receiver.senders.by_security_name.items() if new_id in ids
+        ]
+        content = traps.interpret([(oids.SNMP_TRAP_OID, tuple(oids.oid(COLD_START)))])
+        receiver.store(content, {"address": ("127.0.0.1", 50000), "security_name": security_name})
+        receiver.close()
+        return new_id
+
+    new_id = asyncio.run(scenario())
+    [trap] = wait_for_traps(app, 1)
+    assert trap.device_id == new_id
+
+
+def test_a_v1_traps_community_is_not_stored() -> None:
+    # pysnmp turns a v1 trap into v2 form with snmpTrapCommunity.0: the secret community.
+    content = traps.interpret(
+        [
+            ((1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0), (1, 3, 6, 1, 6, 3, 1, 1, 5, 3)),
+            ((1, 3, 6, 1, 6, 3, 18, 1, 4, 0), b"s3cret-community"),
+        ]
+    )
+    assert "s3cret-community" not in str(content.variables)
+    assert content.variables["1.3.6.1.6.3.18.1.4.0"] == "<secret>"
+
+
+def test_a_vendors_trap_is_named_from_its_vendor_module() -> None:
+    from provisioner.network.vendors import net_snmp
+
+    [(trap_oid, name)] = net_snmp.VENDOR.trap_names.items()
+    content = traps.interpret([(oids.SNMP_TRAP_OID, trap_oid)])
+    assert (content.name, name) == ("nsNotifyShutdown", "nsNotifyShutdown")
+
+
+def test_a_device_whose_secret_cannot_be_decrypted_leaves_the_others_heard(
+    tmp_path: Path,
+) -> None:
+    from tests.network.test_poller import scramble_community
+
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    scramble_community(app, add_device(app, **v2c_device("restored", 161, address="127.0.0.3")))
+    heard = add_device(app, **v2c_device("sw", 161, community="s3cret-community"))
+
+    async def scenario() -> dict[str, set[int]]:
+        receiver = traps.TrapReceiver(app)
+        try:
+            receiver.refresh()
+        finally:
+            receiver.close()
+        return receiver.senders.by_security_name
+
+    assert heard in set().union(*asyncio.run(scenario()).values())
+
+
+def test_refreshing_the_senders_does_not_block_the_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The poller shares the receiver's loop; a device known by a name whose DNS answers slowly
+    # stopped every poll and every trap while the inventory was re-read.
+    from provisioner.network import poller
+
+    app = make_app(tmp_path, NETWORK_TRAP_PORT=0)
+    import_demo(app)
+    add_device(app, **v2c_device("sw", 161, address="switch.kantoor.example"))
+
+    def slow_dns(address: str) -> set[str]:
+        time.sleep(0.5)
+        return {"192.0.2.10"}
+
+    monkeypatch.setattr(traps, "resolve", slow_dns)
+    monkeypatch.setattr(poller, "INVENTORY_REFRESH_SECONDS", 0.05)
+
+    async def scenario() -> int:
+        """How often a 50 ms ticker got to run in 1.5 s while the senders were refreshed."""
+        receiver = traps.TrapReceiver(app)
+        stop = asyncio.Event()
+        refreshing = asyncio.create_task(poller.refresh_senders(receiver, stop))
+        loop = asyncio.get_running_loop()
+        started, ticks = loop.time(), 0
+        while loop.time() - started < 1.5 and ticks < 30:
+            await asyncio.sleep(0.05)
+            ticks += 1
+        stop.set()
+        await refreshing
+        receiver.close()
+        return ticks
+
+    assert asyncio.run(scenario()) >= 15

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from provisioner.network.oids import oid
+from provisioner.network.oids import TRAP_NAMES, Oid, oid
 from provisioner.network.vendors import cisco_ios, hpe, mikrotik, net_snmp
 from provisioner.network.vendors.base import NetworkVendor
 
@@ -22,3 +22,12 @@ def vendor_for(sys_object_id: str) -> NetworkVendor:
         if value[: len(vendor.enterprise)] == vendor.enterprise:
             return vendor
     return GENERIC
+
+
+def trap_name(trap_oid: Oid) -> str | None:
+    """A notification's name: a standard one, else one a vendor module knows; None if unknown."""
+    if trap_oid in TRAP_NAMES:
+        return TRAP_NAMES[trap_oid]
+    return next(
+        (vendor.trap_names[trap_oid] for vendor in VENDORS if trap_oid in vendor.trap_names), None
+    )

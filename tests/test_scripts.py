@@ -1,0 +1,64 @@
+"""The setup scripts on a machine where nothing is installed yet (stubbed system tools)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def bare_path(folder: Path, recorder: str) -> str:
+    """A PATH with only a shell and coreutils basics, plus apt-get/sudo stubs that record."""
+    folder.mkdir()
+    for tool in ("bash", "dirname", "id", "cat"):
+        found = shutil.which(tool)
+        if found:
+            (folder / tool).symlink_to(found)
+    for stub in ("apt-get", "sudo"):
+        # Each call is recorded; the first install stops the script (this test is about what
+        # it asks for, not about installing).
+        (folder / stub).write_text(
+            f'#!/bin/bash\necho "{stub} $*" >> {recorder}\n'
+            'case " $* " in *" install "*) exit 1;; esac\n'
+        )
+        (folder / stub).chmod(0o755)
+    return str(folder)
+
+
+def run_script(name: str, environment: dict[str, str], recorder: Path) -> str:
+    """Run scripts/<name> (its exit status does not matter here); the recorded calls."""
+    subprocess.run(
+        ["bash", str(REPOSITORY / "scripts" / name)],
+        env=environment,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    return recorder.read_text() if recorder.exists() else ""
+
+
+def test_setup_installs_python_on_a_machine_without_it(tmp_path: Path) -> None:
+    recorder = tmp_path / "calls.txt"
+    environment = {**os.environ, "PATH": bare_path(tmp_path / "bin", str(recorder))}
+    assert "install -y -qq python3 python3-venv" in run_script("setup", environment, recorder)
+
+
+def test_snmpsim_setup_rebuilds_a_virtualenv_left_without_pip(tmp_path: Path) -> None:
+    # What `python3 -m venv` leaves behind when ensurepip is missing (python3-venv not yet
+    # installed): bin/python exists, pip does not. A second run must not trust it.
+    venv = tmp_path / "snmpsim"
+    subprocess.run(["python3", "-m", "venv", "--without-pip", str(venv)], check=True)
+    recorder = tmp_path / "calls.txt"
+    python = tmp_path / "python3"
+    python.write_text(f'#!/bin/bash\necho "python3 $*" >> {recorder}\nexit 1\n')
+    python.chmod(0o755)
+    environment = {
+        **os.environ,
+        "PROVISIONER_SNMPSIM_VENV": str(venv),
+        "PROVISIONER_SNMPSIM_USER": "root",
+        "PROVISIONER_SNMPSIM_PYTHON": str(python),
+    }
+    assert f"python3 -m venv --clear {venv}" in run_script("snmpsim-setup", environment, recorder)
