@@ -66,6 +66,17 @@ def get_network_device(tenant: str, name: str) -> Json:
         return body
 
 
+@bp.patch("/tenants/<tenant>/network-devices/<name>")
+@requires("write")
+def update_network_device(tenant: str, name: str) -> Json:
+    """Change some fields of a device; secrets replaced only when given, never shown."""
+    with get_store().transaction() as session:
+        row = inventory.update_device(
+            session, tenant, name, json_body(), get_secret_box(), current_caller().actor
+        )
+        return inventory.device_json(row, tenant)
+
+
 @bp.delete("/tenants/<tenant>/network-devices/<name>")
 @requires("write")
 def remove_network_device(tenant: str, name: str) -> tuple[str, int]:

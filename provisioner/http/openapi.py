@@ -184,6 +184,15 @@ def _network_paths() -> dict[str, Any]:
         f"{devices}/{{name}}": {
             "parameters": _path_parameters("tenant", "name"),
             "get": _operation("One device", one, 401, 404),
+            "patch": _operation(
+                "Change some fields (secrets only when given)",
+                one,
+                401,
+                403,
+                404,
+                422,
+                body="NetworkDeviceInput",
+            ),
             "delete": _operation(
                 "Remove a device with its history", {"description": "gone"}, 401, 403, 404
             ),

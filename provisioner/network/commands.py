@@ -1,10 +1,11 @@
-"""CLI: `provisioner network add/list/remove`, `provisioner poll`, `provisioner diagnose`,
+"""CLI: `provisioner network add/update/list/remove`, `provisioner poll`, `provisioner diagnose`,
 `provisioner traps`."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -24,41 +25,78 @@ def network_group() -> None:
     """Routers and switches polled over SNMP."""
 
 
+def device_options(adding: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The options that describe a device; on update every one is optional and unset."""
+
+    def default(value: Any) -> Any:
+        return value if adding else None
+
+    options = [
+        click.option("--role", type=click.Choice(["router", "switch"]), required=adding),
+        click.option("--address", required=adding, help="IP address or host name of the agent"),
+        click.option("--port", type=int, default=default(161), show_default=adding),
+        click.option("--site", default=None, help="one of the tenant's sites"),
+        click.option(
+            "--snmp-version",
+            type=click.Choice(["2c", "3"]),
+            default=default("2c"),
+            show_default=adding,
+        ),
+        # Secrets may come from the environment, so they stay out of the shell history and `ps`.
+        click.option(
+            "--community",
+            envvar="PROVISIONER_SNMP_COMMUNITY",
+            default=None,
+            help="v2c community, stored encrypted [$PROVISIONER_SNMP_COMMUNITY]",
+        ),
+        click.option("--v3-user", default=None),
+        click.option(
+            "--auth-protocol", default=None, help="SHA, SHA-224, SHA-256, SHA-384, SHA-512"
+        ),
+        click.option(
+            "--auth-key",
+            envvar="PROVISIONER_SNMP_AUTH_KEY",
+            default=None,
+            help="v3 authentication passphrase, stored encrypted [$PROVISIONER_SNMP_AUTH_KEY]",
+        ),
+        click.option(
+            "--priv-protocol", default=None, help="AES, AES-192, AES-256 (-Cisco variants)"
+        ),
+        click.option(
+            "--priv-key",
+            envvar="PROVISIONER_SNMP_PRIV_KEY",
+            default=None,
+            help="v3 privacy passphrase, stored encrypted [$PROVISIONER_SNMP_PRIV_KEY]",
+        ),
+        click.option("--context", default=default(""), help="v3 context name"),
+        click.option("--engine-id", default=None, help="the agent's engine ID (hex), for v3 traps"),
+        click.option(
+            "--poll-interval", type=int, default=default(300), show_default=adding, help="seconds"
+        ),
+        click.option(
+            "--timeout",
+            type=float,
+            default=default(2.0),
+            show_default=adding,
+            help="seconds per try",
+        ),
+        click.option("--retries", type=int, default=default(1), show_default=adding),
+    ]
+    if not adding:
+        options.append(click.option("--enabled/--disabled", default=None, help="poll it or not"))
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
 @network_group.command("add")
 @click.argument("tenant")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["router", "switch"]), required=True)
-@click.option("--address", required=True, help="IP address or host name of the SNMP agent")
-@click.option("--port", type=int, default=161, show_default=True)
-@click.option("--site", default=None, help="one of the tenant's sites")
-@click.option("--snmp-version", type=click.Choice(["2c", "3"]), default="2c", show_default=True)
-# Secrets may come from the environment, so they stay out of the shell history and `ps`.
-@click.option(
-    "--community",
-    envvar="PROVISIONER_SNMP_COMMUNITY",
-    default=None,
-    help="v2c community, stored encrypted [$PROVISIONER_SNMP_COMMUNITY]",
-)
-@click.option("--v3-user", default=None)
-@click.option("--auth-protocol", default=None, help="SHA, SHA-224, SHA-256, SHA-384, SHA-512")
-@click.option(
-    "--auth-key",
-    envvar="PROVISIONER_SNMP_AUTH_KEY",
-    default=None,
-    help="v3 authentication passphrase, stored encrypted [$PROVISIONER_SNMP_AUTH_KEY]",
-)
-@click.option("--priv-protocol", default=None, help="AES, AES-192, AES-256 (-Cisco variants)")
-@click.option(
-    "--priv-key",
-    envvar="PROVISIONER_SNMP_PRIV_KEY",
-    default=None,
-    help="v3 privacy passphrase, stored encrypted [$PROVISIONER_SNMP_PRIV_KEY]",
-)
-@click.option("--context", default="", help="v3 context name")
-@click.option("--engine-id", default=None, help="the agent's engine ID (hex), for its v3 traps")
-@click.option("--poll-interval", type=int, default=300, show_default=True, help="seconds")
-@click.option("--timeout", type=float, default=2.0, show_default=True, help="seconds per try")
-@click.option("--retries", type=int, default=1, show_default=True)
+@device_options(adding=True)
 @with_appcontext
 @reports_errors
 def network_add(tenant: str, name: str, **options: Any) -> None:
@@ -68,6 +106,20 @@ def network_add(tenant: str, name: str, **options: Any) -> None:
     with get_store().transaction() as session:
         inventory.add_device(session, tenant, device, get_secret_box(), cli_actor())
     click.echo(f"added {device.role} {tenant}/{name} at {device.address}:{device.port}")
+
+
+@network_group.command("update")
+@click.argument("tenant")
+@click.argument("name")
+@device_options(adding=False)
+@with_appcontext
+@reports_errors
+def network_update(tenant: str, name: str, **options: Any) -> None:
+    """Change router or switch NAME of TENANT; only the options given change."""
+    changes = {key: value for key, value in options.items() if value is not None}
+    with get_store().transaction() as session:
+        inventory.update_device(session, tenant, name, changes, get_secret_box(), cli_actor())
+    click.echo(f"updated {tenant}/{name}: {', '.join(sorted(changes)) or 'nothing'}")
 
 
 @network_group.command("list")

@@ -101,6 +101,52 @@ def add_device(
     return row
 
 
+def update_device(
+    session: Session,
+    tenant_name: str,
+    name: str,
+    changes: dict[str, Any],
+    box: SecretBox,
+    actor: str,
+) -> NetworkDevice:
+    """Change some fields of a device (its name stays); secrets only when given. Audited."""
+    row = find_device(session, tenant_name, name)
+    if changes.get("name", name) != name:
+        raise ValidationFailed([FieldProblem("name", "cannot change; remove and add instead")])
+    before = current_input(row, box)
+    device = parse_device({**before, **changes})
+    check_site(session, find_tenant(session, tenant_name), device.site)
+    after = device.model_dump()
+    for field, value in after.items():
+        if field in SECRET_FIELDS:
+            setattr(row, f"{field}_encrypted", box.encrypt(value) if value else None)
+        else:
+            setattr(row, field, value)
+    audit.record(
+        session,
+        actor,
+        "update",
+        "network_device",
+        name,
+        tenant_name,
+        audit.diff(before, after, SECRET_FIELDS),
+    )
+    return row
+
+
+def current_input(row: NetworkDevice, box: SecretBox) -> dict[str, Any]:
+    """A stored device as input fields, secrets decrypted (in memory only)."""
+    fields: dict[str, Any] = {
+        field: getattr(row, field)
+        for field in NetworkDeviceInput.model_fields
+        if field not in SECRET_FIELDS
+    }
+    for secret in SECRET_FIELDS:
+        stored = getattr(row, f"{secret}_encrypted")
+        fields[secret] = box.decrypt(stored) if stored else None
+    return fields
+
+
 def check_site(session: Session, tenant: Tenant, site: str | None) -> None:
     """A device's site must be one of the tenant's sites."""
     if site is None:

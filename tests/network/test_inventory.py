@@ -168,3 +168,63 @@ def test_cli_add_list_remove(demo_app: Flask) -> None:
     removed = runner.invoke(args=["network", "remove", "demo", "sw1"])
     assert removed.exit_code == 0
     assert runner.invoke(args=["network", "list", "demo"]).output == ""
+
+
+def test_patch_changes_fields_and_replaces_a_secret_only_when_given(
+    client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
+) -> None:
+    client.post(URL, json=ROUTER, headers=admin_headers)
+    moved = client.patch(
+        f"{URL}/rt-kantoor", json={"address": "192.0.2.254"}, headers=admin_headers
+    )
+    assert moved.status_code == 200, moved.json
+    assert moved.json["address"] == "192.0.2.254"
+    box = get_secret_box(demo_app)
+    with get_store(demo_app).reading() as session:
+        row = session.query(NetworkDevice).filter_by(name="rt-kantoor").one()
+        assert box.decrypt(row.auth_key_encrypted) == "auth-secret-256"
+    rekeyed = client.patch(
+        f"{URL}/rt-kantoor", json={"auth_key": "a-new-auth-key"}, headers=admin_headers
+    )
+    assert "a-new-auth-key" not in rekeyed.get_data(as_text=True)
+    with get_store(demo_app).reading() as session:
+        row = session.query(NetworkDevice).filter_by(name="rt-kantoor").one()
+        assert box.decrypt(row.auth_key_encrypted) == "a-new-auth-key"
+        updates = session.query(AuditEvent).filter_by(action="update").all()
+    assert updates[0].changes == {"address": ["192.0.2.1", "192.0.2.254"]}
+    assert updates[1].changes == {"auth_key": ["<secret>", "<secret>"]}
+    bad = client.patch(f"{URL}/rt-kantoor", json={"priv_key": "x"}, headers=admin_headers)
+    assert bad.status_code == 422
+    renamed = client.patch(f"{URL}/rt-kantoor", json={"name": "rt-2"}, headers=admin_headers)
+    assert renamed.status_code == 422
+
+
+def test_cli_update_changes_only_the_options_given(demo_app: Flask) -> None:
+    runner = demo_app.test_cli_runner()
+    runner.invoke(
+        args=[
+            "network",
+            "add",
+            "demo",
+            "sw1",
+            "--role",
+            "switch",
+            "--address",
+            "127.0.0.1",
+            "--community",
+            "public",
+        ]
+    )
+    updated = runner.invoke(
+        args=["network", "update", "demo", "sw1", "--port", "1161", "--disabled"]
+    )
+    assert updated.exit_code == 0, updated.output
+    assert "updated demo/sw1: enabled, port" in updated.output
+    with get_store(demo_app).reading() as session:
+        row = session.query(NetworkDevice).filter_by(name="sw1").one()
+        assert (row.port, row.enabled, row.address, row.role) == (
+            1161,
+            False,
+            "127.0.0.1",
+            "switch",
+        )
