@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
+    claim_window,
     find_credential,
     tenant_admin_password,
-    use_window,
     verify_authorization,
     window_state,
 )
@@ -82,8 +82,11 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     phone = document.phones[0]
     if not _fits(document, phone, asked):
         return Decision(Answer.DENIED, tenant_id)
-    if proof == FIRST_USE:
-        use_window(credential, asked.request.source, datetime.now(UTC))
+    if proof == FIRST_USE and not claim_window(
+        session, credential, asked.request.source, datetime.now(UTC)
+    ):
+        _alarm_conflict(session, credential, asked.request.source)
+        return Decision(Answer.DENIED, tenant_id)
     config = _full_config(app, session, asked, tenant, document, phone, credential)
     audit.record(
         session,
@@ -122,20 +125,25 @@ def _prove(
     source = asked.request.source
     state = window_state(credential, source, datetime.now(UTC))
     if state is WindowState.CONFLICT and credential is not None:
-        mac = credential.mac
-        audit.record(
-            session,
-            f"phone:{mac}",
-            "first-use-conflict",
-            "phones",
-            mac,
-            None,
-            {"source": source, "bound_to": credential.window_source},
-        )
+        _alarm_conflict(session, credential, source)
         return Answer.DENIED
     if state is not WindowState.ALLOWED:
         return Answer.BOOTSTRAP
     return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+
+
+def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:
+    """A second address inside the first-use window: the audit log's alarm."""
+    mac = credential.mac
+    audit.record(
+        session,
+        f"phone:{mac}",
+        "first-use-conflict",
+        "phones",
+        mac,
+        None,
+        {"source": source, "bound_to": credential.window_source},
+    )
 
 
 def _full_config(
