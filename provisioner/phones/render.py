@@ -141,8 +141,11 @@ def _device_answer(
             body = vendor.render_device(decision.config, file_request.file)
             return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
     if decision.challenge:
+        # A request without credentials is the first leg of every Digest fetch; its 401 is the
+        # same for every MAC, so only a failed proof counts against the source.
         challenge = tuple(challenge_headers(nonce_key(app)))
-        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=True)
+        failed_proof = asked.authorization is not None
+        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=failed_proof)
     body = vendor.render_device(bootstrap, file_request.file)
     return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
 

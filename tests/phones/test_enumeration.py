@@ -114,3 +114,26 @@ def test_timeline_shows_every_answer_of_a_known_phone(tmp_path: Path) -> None:
         (f"cfg{sample.mac}.xml", "full"),
     ]
     get_store(app).dispose()
+
+
+def test_the_digest_challenge_is_no_miss(tmp_path: Path) -> None:
+    """Every Digest fetch starts with a request without credentials and its 401: an office of
+    paired phones re-syncing behind one address must not throttle itself with those. A wrong
+    password still counts."""
+    import base64
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    path = f"/p/a/{sample.mac}.cfg"
+    headers = {"User-Agent": sample.user_agent}
+    assert {client.get(path, headers=headers).status_code for _ in range(10)} == {401}
+    wrong = base64.b64encode(f"{sample.mac}:wrong".encode()).decode()
+    guesses = [
+        client.get(path, headers={**headers, "Authorization": f"Basic {wrong}"}).status_code
+        for _ in range(5)
+    ]
+    assert guesses == [401, 401, 401, 429, 429]
+    get_store(app).dispose()
