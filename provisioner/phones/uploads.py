@@ -1,7 +1,7 @@
 """Files phones upload (Poly: boot and app logs, user overrides), kept per device.
 
 Stored only for a phone that proves itself like a download would (credentials on ``/p/a/``,
-or the first-use window from its bound address); an unproven upload gets the same 204 and is
+or the first-use window, which an upload binds to its address as a download does); an unproven upload gets the same 204 and is
 dropped, so the answer never tells whether a MAC is paired.
 """
 
@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from provisioner.pairing.credentials import (
     WindowState,
+    claim_window,
     find_credential,
     verify_authorization,
     window_state,
@@ -49,6 +50,9 @@ def store_upload(
     with get_store(app).transaction() as session:
         credential = find_credential(session, file_request.mac)
         proven = _proven(app, request, credential, authorization, authenticated_path, uri)
+        if proven and not authenticated_path and credential is not None:
+            # The window is for one device: an upload through it binds it like a download.
+            proven = claim_window(session, credential, request.source, datetime.now(UTC))
         if authenticated_path and not proven:
             return 401
         if proven and credential is not None:

@@ -32,3 +32,25 @@ def test_authenticated_upload_answers_a_challenge_a_digest_client_can_meet(
     with get_store(phone_app).reading() as session:
         stored = session.scalar(select(models.PhoneUpload).where(models.PhoneUpload.mac == MAC))
         assert stored is not None and stored.content == b"boot log"
+
+
+def test_an_upload_inside_the_window_binds_it_like_a_download(phone_app: Flask) -> None:
+    """The first-use window is for one device: once an address used it (here by uploading),
+    another address can neither upload nor fetch secrets through it."""
+    pair(phone_app, MAC, "polycom", "VVX450")
+    client = phone_app.test_client()
+
+    def put_from(source: str) -> int:
+        answer = client.put(
+            f"/p/{MAC}-app.log", data=source.encode(), environ_base={"REMOTE_ADDR": source}
+        )
+        return answer.status_code
+
+    assert put_from("127.0.0.2") == 204 and put_from("127.0.0.3") == 204  # alike for both
+    with get_store(phone_app).reading() as session:
+        stored = session.scalar(select(models.PhoneUpload).where(models.PhoneUpload.mac == MAC))
+        assert stored is not None and stored.content == b"127.0.0.2"
+        credential = session.scalar(
+            select(models.DeviceCredential).where(models.DeviceCredential.mac == MAC)
+        )
+        assert credential is not None and credential.window_source == "127.0.0.2"
