@@ -1,8 +1,9 @@
 """Files phones upload (Poly: boot and app logs, user overrides), kept per device.
 
 Stored only for a phone that proves itself like a download would (credentials on ``/p/a/``,
-or the first-use window, which an upload binds to its address as a download does); an unproven upload gets the same 204 and is
-dropped, so the answer never tells whether a MAC is paired.
+or the first-use window, which an upload binds to its address as a download does); an
+unproven upload gets the same 204 and is dropped, so the answer never tells whether a MAC is
+paired.
 """
 
 from __future__ import annotations
