@@ -66,7 +66,10 @@ def render_for_path(
 ) -> PhoneAnswer:
     """The answer to a phone asking for ``request.path`` (HTTP or TFTP)."""
     limiter = get_rate_limiter(app)
-    if is_throttled(limiter, request.source):
+    throttled = is_throttled(limiter, request.source)
+    # Credentials are still checked for a throttled address: a guesser behind an office's NAT
+    # address must not cut its paired phones off (their random passwords cannot be guessed).
+    if throttled and not (authenticated_path and authorization):
         return THROTTLED
     file_request = identify(request)
     answer = _answer(
@@ -80,6 +83,8 @@ def render_for_path(
     )
     if answer.miss:
         limiter.hit(request.source)
+    if throttled and answer.answer is not Answer.FULL:
+        return THROTTLED
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
         _record(app, request, file_request, answer.answer)
     return answer

@@ -137,3 +137,32 @@ def test_the_digest_challenge_is_no_miss(tmp_path: Path) -> None:
     ]
     assert guesses == [401, 401, 401, 429, 429]
     get_store(app).dispose()
+
+
+def test_a_proven_phone_is_served_while_its_address_is_throttled(tmp_path: Path) -> None:
+    """Someone guessing behind the office's NAT address must not cut its paired phones off:
+    a request with valid credentials is answered; everything else from there stays 429."""
+    import base64
+
+    from tests.phones.test_boot import credentials
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for index in range(5):
+        client.get(f"/p/805ec0cc{index:04x}.cfg")
+    assert client.get(f"/p/{sample.mac}.cfg").status_code == 429
+    login = credentials(app, sample.mac)
+
+    def basic(password: str) -> dict[str, str]:
+        token = base64.b64encode(f"{login['username']}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}", "User-Agent": sample.user_agent}
+
+    path = f"/p/a/{sample.mac}.cfg"
+    proven = client.get(path, headers=basic(login["password"]))
+    assert proven.status_code == 200 and b"account.1.user_name = 240" in proven.data
+    assert client.get(path, headers=basic("wrong")).status_code == 429
+    assert client.get("/p/a/y000000000000.cfg", headers=basic("wrong")).status_code == 429
+    get_store(app).dispose()
