@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
 
 from provisioner.pairing.credentials import find_credential
 from provisioner.phones.authorize import Asked, decide
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.store import get_store
+from tests.conftest import import_demo, make_app
 from tests.phones.conftest import pair
 from tests.phones.samples import SAMPLES
 
@@ -23,8 +24,10 @@ def asked_from(source: str) -> Asked:
     return Asked(file_request, request, "http://prov.example.net/p/", None, False)
 
 
-def test_first_use_window_cannot_be_raced(phone_app: Flask) -> None:
+def test_first_use_window_cannot_be_raced(tmp_path: Path, database_url: str) -> None:
     """Two addresses inside the open window at once: only one of them gets the secrets."""
+    phone_app = make_app(tmp_path, database_url)
+    import_demo(phone_app)
     pair(phone_app, SAMPLE.mac, SAMPLE.vendor, SAMPLE.model)
     store = get_store(phone_app)
     with store.transaction() as slow:
@@ -39,3 +42,4 @@ def test_first_use_window_cannot_be_raced(phone_app: Flask) -> None:
     with store.reading() as session:
         bound = find_credential(session, SAMPLE.mac)
         assert bound is not None and bound.window_source == "127.0.0.2"
+    store.dispose()
