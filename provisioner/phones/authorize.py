@@ -29,7 +29,7 @@ from provisioner.pairing.credentials import (
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
-from provisioner.security.ratelimit import get_rate_limiter
+from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import models
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
@@ -194,7 +194,7 @@ def _has_guessed(app: Flask, source: str) -> bool:
     for its own file without misses before it, while a guesser piles them up, so the window
     (trust on first use) is not handed to whoever guesses the MAC while it is open."""
     limit = int(app.config["PHONE_WINDOW_MAX_MISSES"])
-    return get_rate_limiter(app).count(source) > limit
+    return get_rate_limiter(app).count(source_key(source)) > limit
 
 
 def _fits(document: TenantDocument, phone: Phone, asked: Asked) -> bool:

@@ -22,7 +22,7 @@ from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.phones.vendors import PhoneVendor, by_name
-from provisioner.security.ratelimit import get_rate_limiter, is_throttled
+from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
 from provisioner.store import get_store, models
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def render_for_path(
 ) -> PhoneAnswer:
     """The answer to a phone asking for ``request.path`` (HTTP or TFTP)."""
     limiter = get_rate_limiter(app)
-    throttled = is_throttled(limiter, request.source)
+    throttled = is_throttled(limiter, source_key(request.source))
     # Credentials are still checked for a throttled address: a guesser behind an office's NAT
     # address must not cut its paired phones off (their random passwords cannot be guessed).
     if throttled and not (authenticated_path and authorization):
@@ -82,7 +82,7 @@ def render_for_path(
         uri,
     )
     if answer.miss:
-        limiter.hit(request.source)
+        limiter.hit(source_key(request.source))
     if throttled and answer.answer is not Answer.FULL:
         return THROTTLED
     if file_request is not None and file_request.kind is not FileKind.DEVICE:

@@ -166,3 +166,19 @@ def test_a_proven_phone_is_served_while_its_address_is_throttled(tmp_path: Path)
     assert client.get(path, headers=basic("wrong")).status_code == 429
     assert client.get("/p/a/y000000000000.cfg", headers=basic("wrong")).status_code == 429
     get_store(app).dispose()
+
+
+def test_ipv6_guessers_cannot_rotate_addresses_within_their_network(tmp_path: Path) -> None:
+    """An IPv6 host has a whole /64 to send from: misses are counted per /64, not per address."""
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    client = app.test_client()
+    codes = [
+        client.get(
+            f"/p/guess-{index}.cfg", environ_base={"REMOTE_ADDR": f"2001:db8:0:1::{index + 1:x}"}
+        ).status_code
+        for index in range(5)
+    ]
+    assert codes == [404, 404, 404, 429, 429]
+    elsewhere = client.get("/p/guess.cfg", environ_base={"REMOTE_ADDR": "2001:db8:0:2::1"})
+    assert elsewhere.status_code == 404  # another network has its own count
+    get_store(app).dispose()
