@@ -99,10 +99,20 @@ def claim_window(
 
 
 def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> str:
-    """The tenant's phone admin password, generated and stored encrypted on first need."""
+    """The tenant's phone admin password, generated and stored encrypted on first need.
+
+    Generated with a conditional UPDATE, so two phones booting at once cannot each get a
+    different one (the second matches no row and reads the first's).
+    """
     if not tenant.phone_admin_password_encrypted:
-        tenant.phone_admin_password_encrypted = box.encrypt(new_password(16))
-        session.flush()
+        session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant.id, Tenant.phone_admin_password_encrypted.is_(None))
+            .values(phone_admin_password_encrypted=box.encrypt(new_password(16)))
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(tenant)
+    assert tenant.phone_admin_password_encrypted is not None
     return box.decrypt(tenant.phone_admin_password_encrypted)
 
 
