@@ -80,6 +80,7 @@ def render_for_path(
         authorization,
         authenticated_path,
         uri,
+        record=not throttled,
     )
     if answer.miss:
         limiter.hit(source_key(request.source))
@@ -98,6 +99,7 @@ def _answer(
     authorization: str | None,
     authenticated_path: bool,
     uri: str,
+    record: bool = True,
 ) -> PhoneAnswer:
     if file_request is None:
         return UNKNOWN_NAME
@@ -120,19 +122,21 @@ def _answer(
         asked = Asked(
             file_request, request, base_url, authorization, authenticated_path, "GET", uri
         )
-        return _device_answer(app, vendor, asked, bootstrap)
+        return _device_answer(app, vendor, asked, bootstrap, record)
     except ProvisionerError:
         log.exception("cannot render %s for %s", file_request.file, file_request.vendor)
         return FAILED
 
 
 def _device_answer(
-    app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: PhoneConfig
+    app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: PhoneConfig, record: bool = True
 ) -> PhoneAnswer:
+    """Decide and render; ``record`` False (a throttled address) leaves failures off the
+    timeline, so trying credentials from there writes nothing."""
     file_request = asked.file_request
     with get_store(app).transaction() as session:
         decision: Decision = decide(app, session, asked)
-        if file_request.mac:
+        if file_request.mac and (record or decision.config is not None):
             record_event(
                 session,
                 decision.tenant_id,

@@ -182,3 +182,31 @@ def test_ipv6_guessers_cannot_rotate_addresses_within_their_network(tmp_path: Pa
     elsewhere = client.get("/p/guess.cfg", environ_base={"REMOTE_ADDR": "2001:db8:0:2::1"})
     assert elsewhere.status_code == 404  # another network has its own count
     get_store(app).dispose()
+
+
+def test_a_throttled_address_writes_nothing_by_trying_credentials(tmp_path: Path) -> None:
+    """Credentials are still checked for a throttled address, but a failed try must not add
+    timeline rows (else guessing MACs with any Authorization header would fill the store)."""
+    import base64
+
+    from sqlalchemy import func, select
+
+    from provisioner.store import models
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    client = app.test_client()
+    for index in range(4):
+        client.get(f"/p/guess-{index}.cfg")
+    with get_store(app).reading() as session:
+        before = session.scalar(select(func.count()).select_from(models.DeviceEvent))
+    token = base64.b64encode(b"805ec0dd0000:guess").decode()
+    codes = {
+        client.get(
+            f"/p/a/805ec0dd{index:04x}.cfg", headers={"Authorization": f"Basic {token}"}
+        ).status_code
+        for index in range(20)
+    }
+    assert codes == {429}
+    with get_store(app).reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.DeviceEvent)) == before
+    get_store(app).dispose()
