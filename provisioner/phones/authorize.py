@@ -115,11 +115,7 @@ def _prove(
 ) -> str | Answer:
     """How the phone proves itself (credentials, the window), or the answer that refuses it."""
     if asked.authenticated_path:
-        box = get_secret_box(app)
-        password = box.decrypt(credential.password_encrypted) if credential else None
-        username = credential.username if credential else None
-        header, key = asked.authorization, nonce_key(app)
-        if verify_authorization(header, asked.method, asked.uri, username, password, key):
+        if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
             return CREDENTIALS
         return Answer.DENIED
     source = asked.request.source
@@ -130,6 +126,20 @@ def _prove(
     if state is not WindowState.ALLOWED:
         return Answer.BOOTSTRAP
     return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+
+
+def proves_credentials(
+    app: Flask,
+    credential: models.DeviceCredential | None,
+    authorization: str | None,
+    method: str,
+    uri: str,
+) -> bool:
+    """True when ``authorization`` proves the phone's credentials (Digest or Basic); without
+    credentials a random password stands in, so the work is the same."""
+    password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
+    username = credential.username if credential else None
+    return verify_authorization(authorization, method, uri, username, password, nonce_key(app))
 
 
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:

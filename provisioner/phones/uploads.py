@@ -12,20 +12,19 @@ from datetime import UTC, datetime
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
     claim_window,
     find_credential,
-    verify_authorization,
     window_state,
 )
 from provisioner.pairing.timeline import record_event
-from provisioner.phones.authorize import nonce_key
+from provisioner.phones.authorize import proves_credentials
 from provisioner.phones.identify import clean_path, identify
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name
-from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.store.models import DeviceCredential
 
@@ -81,15 +80,10 @@ def _proven(
     """The uploader proves itself as a download would: credentials, or its bound window."""
     if not authenticated_path:
         return window_state(credential, request.source, datetime.now(UTC)) is WindowState.ALLOWED
-    password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
-    username = credential.username if credential else None
-    return verify_authorization(authorization, "PUT", uri, username, password, nonce_key(app))
+    return proves_credentials(app, credential, authorization, "PUT", uri)
 
 
-def _save(session: object, tenant_id: int, mac: str, name: str, body: bytes) -> None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _save(session: Session, tenant_id: int, mac: str, name: str, body: bytes) -> None:
     row = session.scalar(
         select(models.PhoneUpload).where(
             models.PhoneUpload.mac == mac, models.PhoneUpload.name == name
