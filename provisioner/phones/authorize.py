@@ -173,8 +173,10 @@ def _full_config(
         admin_password=tenant_admin_password(session, box, tenant),
     )
     model = phone.model or asked.file_request.model
+    # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
+    asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
     return phone_config(
-        document, phone, model, secrets, asked.base_url, asked.file_request.firmware
+        document, asking, model, secrets, asked.base_url, asked.file_request.firmware
     )
 
 
