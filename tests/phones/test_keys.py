@@ -139,3 +139,19 @@ def test_firmware_url_names_the_vendor_when_the_phone_record_does_not(
     body = client.get(f"/p/{mac}.cfg", headers={"User-Agent": agent}).data.decode()
     assert "account.1.user_name = 241" in body
     assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
+
+
+def test_a_long_colleague_name_neither_breaks_saving_nor_the_boot(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    """Names may be 100 characters; a key label 64. Saving such a name used to fail with a 500
+    (the default keys could not be built), as did pairing in a tenant that had one."""
+    long_name = "Klantenservice en Technische Ondersteuning, Afdeling Noord-Holland Zuid"
+    client.post(f"{PHONE}/pairing", json={"extension": "240"}, headers=admin_headers)
+    renamed = client.patch(
+        "/api/v1/tenants/demo/extensions/241", json={"name": long_name}, headers=admin_headers
+    )
+    assert renamed.status_code == 200
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
+    body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
+    assert f"linekey.2.label = {long_name[:64].rstrip()}" in body.splitlines()
