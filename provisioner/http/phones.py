@@ -10,6 +10,8 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request
 
+from provisioner.pairing.credentials import challenge_headers
+from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
 from provisioner.phones.render import phone_base_url, render_for_path
 from provisioner.phones.uploads import store_upload
@@ -60,7 +62,11 @@ def _upload(file: str, authenticated_path: bool) -> Response:
         authenticated_path,
         request.path,
     )
-    return Response(b"", status=status)
+    response = Response(b"", status=status)
+    if status == 401:  # a Digest client needs the challenge to answer it
+        for name, value in challenge_headers(nonce_key(app)):
+            response.headers.add(name, value)
+    return response
 
 
 @bp.get("/<path:file>")

@@ -65,7 +65,7 @@ def pair(tenant: str, mac: str) -> tuple[Json, int]:
 @bp.delete("/tenants/<tenant>/phones/<mac>/pairing")
 @requires("pair")
 def unpair(tenant: str, mac: str) -> tuple[str, int]:
-    """Unpair: the phone leaves the tenant, its credentials are erased."""
+    """Unpair: the phone leaves the tenant; credentials erased, its SIP passwords rotated."""
     with get_store().transaction() as session:
         service.unpair(session, get_secret_box(), tenant, mac, current_caller().actor)
     return "", 204
@@ -240,7 +240,9 @@ def openapi_paths() -> dict[str, Any]:
                 422,
                 body=True,
             ),
-            "delete": operation("Unpair; credentials erased", "204", 401, 403, 404),
+            "delete": operation(
+                "Unpair; credentials erased, SIP passwords rotated", "204", 401, 403, 404
+            ),
         },
         f"{phone}/swap": {
             "parameters": both,

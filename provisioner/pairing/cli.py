@@ -55,7 +55,8 @@ def pair_command(
 @with_appcontext
 @reports_errors
 def unpair_command(mac: str, tenant: str) -> None:
-    """Unpair the phone MAC: it leaves the tenant and its credentials are erased."""
+    """Unpair the phone MAC: it leaves the tenant, its credentials are erased and the SIP
+    passwords it knew are rotated."""
     with get_store().transaction() as session:
         service.unpair(session, get_secret_box(), tenant, mac, cli_actor())
     click.echo(f"unpaired {service.parse_mac(mac)} from {tenant}")

@@ -15,8 +15,9 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.security.secrets import SecretBox, new_password
@@ -73,18 +74,45 @@ def window_state(credential: DeviceCredential | None, source: str, now: datetime
     return WindowState.CONFLICT
 
 
-def use_window(credential: DeviceCredential, source: str, now: datetime) -> None:
-    """Bind the window to the first address that used it."""
-    credential.window_source = source
-    if credential.first_used_at is None:
-        credential.first_used_at = now
+def claim_window(
+    session: Session, credential: DeviceCredential, source: str, now: datetime
+) -> bool:
+    """Bind the window to ``source``; False when another address took it first.
+
+    One conditional UPDATE, so two requests that both saw the window unbound cannot both win
+    (the database serialises the writes; the loser matches no row).
+    """
+    result = session.execute(
+        update(DeviceCredential)
+        .where(
+            DeviceCredential.id == credential.id,
+            or_(DeviceCredential.window_source.is_(None), DeviceCredential.window_source == source),
+        )
+        .values(
+            window_source=source,
+            first_used_at=func.coalesce(DeviceCredential.first_used_at, now),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(credential)
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> str:
-    """The tenant's phone admin password, generated and stored encrypted on first need."""
+    """The tenant's phone admin password, generated and stored encrypted on first need.
+
+    Generated with a conditional UPDATE, so two phones booting at once cannot each get a
+    different one (the second matches no row and reads the first's).
+    """
     if not tenant.phone_admin_password_encrypted:
-        tenant.phone_admin_password_encrypted = box.encrypt(new_password(16))
-        session.flush()
+        session.execute(
+            update(Tenant)
+            .where(Tenant.id == tenant.id, Tenant.phone_admin_password_encrypted.is_(None))
+            .values(phone_admin_password_encrypted=box.encrypt(new_password(16)))
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(tenant)
+    assert tenant.phone_admin_password_encrypted is not None
     return box.decrypt(tenant.phone_admin_password_encrypted)
 
 

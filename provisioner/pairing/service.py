@@ -14,7 +14,7 @@ from provisioner.pairing.credentials import as_utc, find_credential, issue_crede
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
-from provisioner.security.secrets import SecretBox
+from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store import models
 from provisioner.tenants.repository import find_tenant, load_document, save_document
 from provisioner.tenants.schema import Phone, TenantDocument
@@ -115,12 +115,37 @@ def _without_phone(document: TenantDocument, mac: str) -> tuple[TenantDocument, 
     return document.model_copy(update={"phones": phones}), phone
 
 
+def _rotate_sip_passwords(
+    session: Session, box: SecretBox, tenant: models.Tenant, numbers: list[str], actor: str
+) -> None:
+    """New SIP passwords for the extensions a departing phone carried: it keeps its file, so
+    what is in it must stop working. Phones still carrying them get the new one on re-sync."""
+    rows = session.scalars(
+        select(models.Extension).where(
+            models.Extension.tenant_id == tenant.id, models.Extension.number.in_(numbers)
+        )
+    )
+    for row in rows:
+        row.sip_password_encrypted = box.encrypt(new_password())
+        audit.record(
+            session,
+            actor,
+            "rotate-secret",
+            "extensions",
+            row.number,
+            tenant.name,
+            {"fields": ["sip_password"]},
+        )
+
+
 def unpair(session: Session, box: SecretBox, tenant_name: str, mac_text: str, actor: str) -> None:
-    """Remove the phone from the tenant; its credentials and uploads are erased."""
+    """Remove the phone from the tenant; its credentials and uploads are erased, the SIP
+    passwords it knew are rotated."""
     mac = parse_mac(mac_text)
     tenant = find_tenant(session, tenant_name)
-    document, _ = _without_phone(load_document(session, tenant), mac)
+    document, phone = _without_phone(load_document(session, tenant), mac)
     save_document(session, document, actor, box)
+    _rotate_sip_passwords(session, box, tenant, list(phone.lines), actor)
     session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == mac))
     session.execute(delete(models.PhoneUpload).where(models.PhoneUpload.mac == mac))
     audit.record(session, actor, "unpair", "phones", mac, tenant.name)
@@ -135,7 +160,8 @@ def swap(
     actor: str,
     window_minutes: int,
 ) -> Pairing:
-    """Move a phone's lines and keys to a replacement; the old one's credentials die."""
+    """Move a phone's lines and keys to a replacement; the old one's credentials die and the
+    SIP passwords it knew are rotated."""
     old_mac, new_mac = parse_mac(old_text, "mac"), parse_mac(new_text, "new_mac")
     tenant = find_tenant(session, tenant_name)
     _check_not_elsewhere(session, tenant, new_mac)
@@ -148,6 +174,7 @@ def swap(
         session, document.model_copy(update={"phones": [*document.phones, replacement]}), actor, box
     )
     session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
+    _rotate_sip_passwords(session, box, tenant, list(old.lines), actor)
     credential = issue_credential(session, box, tenant.id, new_mac, window_minutes)
     window_until = as_utc(credential.window_until)
     assert window_until is not None

@@ -20,16 +20,16 @@ from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
+    claim_window,
     find_credential,
     tenant_admin_password,
-    use_window,
     verify_authorization,
     window_state,
 )
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
-from provisioner.security.ratelimit import get_rate_limiter
+from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import models
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
@@ -82,8 +82,11 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     phone = document.phones[0]
     if not _fits(document, phone, asked):
         return Decision(Answer.DENIED, tenant_id)
-    if proof == FIRST_USE:
-        use_window(credential, asked.request.source, datetime.now(UTC))
+    if proof == FIRST_USE and not claim_window(
+        session, credential, asked.request.source, datetime.now(UTC)
+    ):
+        _alarm_conflict(session, credential, asked.request.source)
+        return Decision(Answer.DENIED, tenant_id)
     config = _full_config(app, session, asked, tenant, document, phone, credential)
     audit.record(
         session,
@@ -112,30 +115,45 @@ def _prove(
 ) -> str | Answer:
     """How the phone proves itself (credentials, the window), or the answer that refuses it."""
     if asked.authenticated_path:
-        box = get_secret_box(app)
-        password = box.decrypt(credential.password_encrypted) if credential else None
-        username = credential.username if credential else None
-        header, key = asked.authorization, nonce_key(app)
-        if verify_authorization(header, asked.method, asked.uri, username, password, key):
+        if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
             return CREDENTIALS
         return Answer.DENIED
     source = asked.request.source
     state = window_state(credential, source, datetime.now(UTC))
     if state is WindowState.CONFLICT and credential is not None:
-        mac = credential.mac
-        audit.record(
-            session,
-            f"phone:{mac}",
-            "first-use-conflict",
-            "phones",
-            mac,
-            None,
-            {"source": source, "bound_to": credential.window_source},
-        )
+        _alarm_conflict(session, credential, source)
         return Answer.DENIED
     if state is not WindowState.ALLOWED:
         return Answer.BOOTSTRAP
     return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+
+
+def proves_credentials(
+    app: Flask,
+    credential: models.DeviceCredential | None,
+    authorization: str | None,
+    method: str,
+    uri: str,
+) -> bool:
+    """True when ``authorization`` proves the phone's credentials (Digest or Basic); without
+    credentials a random password stands in, so the work is the same."""
+    password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
+    username = credential.username if credential else None
+    return verify_authorization(authorization, method, uri, username, password, nonce_key(app))
+
+
+def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:
+    """A second address inside the first-use window: the audit log's alarm."""
+    mac = credential.mac
+    audit.record(
+        session,
+        f"phone:{mac}",
+        "first-use-conflict",
+        "phones",
+        mac,
+        None,
+        {"source": source, "bound_to": credential.window_source},
+    )
 
 
 def _full_config(
@@ -155,8 +173,10 @@ def _full_config(
         admin_password=tenant_admin_password(session, box, tenant),
     )
     model = phone.model or asked.file_request.model
+    # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
+    asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
     return phone_config(
-        document, phone, model, secrets, asked.base_url, asked.file_request.firmware
+        document, asking, model, secrets, asked.base_url, asked.file_request.firmware
     )
 
 
@@ -186,7 +206,7 @@ def _has_guessed(app: Flask, source: str) -> bool:
     for its own file without misses before it, while a guesser piles them up, so the window
     (trust on first use) is not handed to whoever guesses the MAC while it is open."""
     limit = int(app.config["PHONE_WINDOW_MAX_MISSES"])
-    return get_rate_limiter(app).count(source) > limit
+    return get_rate_limiter(app).count(source_key(source)) > limit
 
 
 def _fits(document: TenantDocument, phone: Phone, asked: Asked) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from provisioner.phones.keys import effective_keys
+from provisioner.phones.keys import effective_keys, phone_text
 from provisioner.phones.model import Key, PhoneConfig, SipLine
 from provisioner.phones.timezone import time_zone_rule
 from provisioner.tenants.schema import Phone, TenantDocument
@@ -53,7 +53,7 @@ def firmware_url(
 
 def sip_lines(document: TenantDocument, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
     """The phone's accounts: number, the person's name, the SIP password, a label."""
-    names = {extension.number: extension.name for extension in document.extensions}
+    names = {extension.number: phone_text(extension.name) for extension in document.extensions}
     return tuple(
         SipLine(
             index=index,

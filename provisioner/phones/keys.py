@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from provisioner.errors import FieldProblem, UnsupportedVendor
 from provisioner.tenants.schema import FunctionKey, Phone, TenantDocument
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+# The longest label a phone file gets (the schema's PhoneText); tenant names may be longer.
+LABEL_LENGTH = 64
+
+
+def phone_text(text: str) -> str:
+    """A tenant's free text (a name) as a phone can show it: control characters become
+    spaces, runs of spaces one, cut to LABEL_LENGTH."""
+    return " ".join(_CONTROL.sub(" ", text).split())[:LABEL_LENGTH].rstrip()
 
 
 def default_keys(document: TenantDocument, phone: Phone) -> list[FunctionKey]:
     """A BLF key per colleague (labelled with the name), then a speed dial per ring group."""
     own = set(phone.lines)
     keys = [
-        FunctionKey(type="blf", value=extension.number, label=extension.name)
+        FunctionKey(type="blf", value=extension.number, label=phone_text(extension.name))
         for extension in sorted(document.extensions, key=lambda item: item.number)
         if extension.number not in own
     ]
     keys += [
-        FunctionKey(type="speed_dial", value=group.number, label=group.name)
+        FunctionKey(type="speed_dial", value=group.number, label=phone_text(group.name))
         for group in document.ring_groups
         if group.members == "all" or own & set(group.members)
     ]

@@ -22,7 +22,7 @@ from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.phones.vendors import PhoneVendor, by_name
-from provisioner.security.ratelimit import get_rate_limiter, is_throttled
+from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
 from provisioner.store import get_store, models
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,10 @@ def render_for_path(
 ) -> PhoneAnswer:
     """The answer to a phone asking for ``request.path`` (HTTP or TFTP)."""
     limiter = get_rate_limiter(app)
-    if is_throttled(limiter, request.source):
+    throttled = is_throttled(limiter, source_key(request.source))
+    # Credentials are still checked for a throttled address: a guesser behind an office's NAT
+    # address must not cut its paired phones off (their random passwords cannot be guessed).
+    if throttled and not (authenticated_path and authorization):
         return THROTTLED
     file_request = identify(request)
     answer = _answer(
@@ -77,9 +80,12 @@ def render_for_path(
         authorization,
         authenticated_path,
         uri,
+        record=not throttled,
     )
     if answer.miss:
-        limiter.hit(request.source)
+        limiter.hit(source_key(request.source))
+    if throttled and answer.answer is not Answer.FULL:
+        return THROTTLED
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
         _record(app, request, file_request, answer.answer)
     return answer
@@ -93,6 +99,7 @@ def _answer(
     authorization: str | None,
     authenticated_path: bool,
     uri: str,
+    record: bool = True,
 ) -> PhoneAnswer:
     if file_request is None:
         return UNKNOWN_NAME
@@ -115,19 +122,21 @@ def _answer(
         asked = Asked(
             file_request, request, base_url, authorization, authenticated_path, "GET", uri
         )
-        return _device_answer(app, vendor, asked, bootstrap)
+        return _device_answer(app, vendor, asked, bootstrap, record)
     except ProvisionerError:
         log.exception("cannot render %s for %s", file_request.file, file_request.vendor)
         return FAILED
 
 
 def _device_answer(
-    app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: PhoneConfig
+    app: Flask, vendor: PhoneVendor, asked: Asked, bootstrap: PhoneConfig, record: bool = True
 ) -> PhoneAnswer:
+    """Decide and render; ``record`` False (a throttled address) leaves failures off the
+    timeline, so trying credentials from there writes nothing."""
     file_request = asked.file_request
     with get_store(app).transaction() as session:
         decision: Decision = decide(app, session, asked)
-        if file_request.mac:
+        if file_request.mac and (record or decision.config is not None):
             record_event(
                 session,
                 decision.tenant_id,
@@ -141,8 +150,11 @@ def _device_answer(
             body = vendor.render_device(decision.config, file_request.file)
             return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
     if decision.challenge:
+        # A request without credentials is the first leg of every Digest fetch; its 401 is the
+        # same for every MAC, so only a failed proof counts against the source.
         challenge = tuple(challenge_headers(nonce_key(app)))
-        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=True)
+        failed_proof = asked.authorization is not None
+        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=failed_proof)
     body = vendor.render_device(bootstrap, file_request.file)
     return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
 

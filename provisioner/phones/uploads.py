@@ -1,8 +1,9 @@
 """Files phones upload (Poly: boot and app logs, user overrides), kept per device.
 
 Stored only for a phone that proves itself like a download would (credentials on ``/p/a/``,
-or the first-use window from its bound address); an unproven upload gets the same 204 and is
-dropped, so the answer never tells whether a MAC is paired.
+or the first-use window, which an upload binds to its address as a download does); an
+unproven upload gets the same 204 and is dropped, so the answer never tells whether a MAC is
+paired.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from datetime import UTC, datetime
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
+    claim_window,
     find_credential,
-    verify_authorization,
     window_state,
 )
 from provisioner.pairing.timeline import record_event
-from provisioner.phones.authorize import nonce_key
+from provisioner.phones.authorize import proves_credentials
 from provisioner.phones.identify import clean_path, identify
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name
-from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.store.models import DeviceCredential
 
@@ -49,6 +50,9 @@ def store_upload(
     with get_store(app).transaction() as session:
         credential = find_credential(session, file_request.mac)
         proven = _proven(app, request, credential, authorization, authenticated_path, uri)
+        if proven and not authenticated_path and credential is not None:
+            # The window is for one device: an upload through it binds it like a download.
+            proven = claim_window(session, credential, request.source, datetime.now(UTC))
         if authenticated_path and not proven:
             return 401
         if proven and credential is not None:
@@ -76,15 +80,10 @@ def _proven(
     """The uploader proves itself as a download would: credentials, or its bound window."""
     if not authenticated_path:
         return window_state(credential, request.source, datetime.now(UTC)) is WindowState.ALLOWED
-    password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
-    username = credential.username if credential else None
-    return verify_authorization(authorization, "PUT", uri, username, password, nonce_key(app))
+    return proves_credentials(app, credential, authorization, "PUT", uri)
 
 
-def _save(session: object, tenant_id: int, mac: str, name: str, body: bytes) -> None:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(session, Session)
+def _save(session: Session, tenant_id: int, mac: str, name: str, body: bytes) -> None:
     row = session.scalar(
         select(models.PhoneUpload).where(
             models.PhoneUpload.mac == mac, models.PhoneUpload.name == name

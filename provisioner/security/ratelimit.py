@@ -8,6 +8,7 @@ PROVISIONER_REDIS_URL so they share counts.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +31,20 @@ class RateLimiter(Protocol):
 
     def hit(self, key: str) -> int:
         """Count one miss of ``key``; return the new count."""
+
+
+def source_key(address: str) -> str:
+    """The key an address's misses count under: an IPv4 address, or the /64 of an IPv6 one
+    (one IPv6 host may send from a whole /64, so a per-address count would never fill)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def is_throttled(limiter: RateLimiter, key: str) -> bool:

@@ -342,3 +342,33 @@ def test_discovered_events_expire(demo_app: Flask) -> None:
         record_event(session, None, "001565000002", request, "y.cfg", Answer.BOOTSTRAP, 10)
     with get_store(demo_app).reading() as session:
         assert list(session.scalars(select(models.DeviceEvent.mac))) == ["001565000002"]
+
+
+def test_unpair_and_swap_rotate_the_sip_passwords_the_old_phone_knew(
+    client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
+) -> None:
+    """The old phone keeps its file: the passwords in it must stop working (DESIGN: rotated on
+    unpair and swap), while extensions it never carried keep theirs."""
+
+    def sip_password(extension: str) -> str:
+        answer = client.get(
+            f"/api/v1/tenants/demo/extensions/{extension}/secrets", headers=admin_headers
+        )
+        return str(answer.json["sip_password"])
+
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "241"},
+        headers=admin_headers,
+    )
+    before, untouched = sip_password("241"), sip_password("242")
+    client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/swap",
+        json={"new_mac": "80-5E-C0-00-00-01"},
+        headers=admin_headers,
+    )
+    after_swap = sip_password("241")
+    assert after_swap != before and sip_password("242") == untouched
+    client.delete("/api/v1/tenants/demo/phones/805ec0000001/pairing", headers=admin_headers)
+    assert sip_password("241") not in (before, after_swap)
+    assert "rotate-secret" in audit_actions(demo_app, "241")

@@ -13,8 +13,10 @@ from werkzeug.serving import make_server
 from provisioner.pairing import service
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
-from provisioner.tenants.repository import find_tenant, reveal_secret
+from provisioner.tenants.repository import find_tenant, load_document, reveal_secret, save_document
+from provisioner.tenants.schema import Phone
 from tests.conftest import import_demo, make_app
+from tests.phones.samples import Sample
 
 
 @pytest.fixture
@@ -74,3 +76,13 @@ def all_secrets(app: Flask) -> list[str]:
             *filter(None, session.scalars(select(models.Tenant.phone_admin_password_encrypted))),
         ]
     return [box.decrypt(value) for value in columns]
+
+
+def add_unpaired_phone(app: Flask, sample: Sample) -> None:
+    """A phone the tenant has (on line 240) but nobody paired: no credentials, no window."""
+    with get_store(app).transaction() as session:
+        tenant = find_tenant(session, "demo")
+        document = load_document(session, tenant)
+        phone = Phone(mac=sample.mac, vendor=sample.vendor, model=sample.model, lines=["240"])
+        updated = document.model_copy(update={"phones": [*document.phones, phone]})
+        save_document(session, updated, "test", get_secret_box(app))

@@ -15,9 +15,7 @@ from provisioner.pairing import service
 from provisioner.phones.render import tftp_render_function
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
-from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import Phone
-from tests.phones.conftest import all_secrets, pair, sip_password
+from tests.phones.conftest import add_unpaired_phone, all_secrets, pair, sip_password
 from tests.phones.http_client import fetch
 from tests.phones.readers import READERS, check_full
 from tests.phones.samples import SAMPLE_IDS, SAMPLES, Sample
@@ -34,16 +32,6 @@ def boot(base_url: str, sample: Sample, source: str = "127.0.0.1") -> dict[str, 
         if device:
             files["directory" if name.endswith("-directory.xml") else "device"] = body
     return files
-
-
-def add_unpaired_phone(app: Flask, sample: Sample) -> None:
-    """A phone the tenant has (on line 240) but nobody paired: no credentials, no window."""
-    with get_store(app).transaction() as session:
-        tenant = find_tenant(session, "demo")
-        document = load_document(session, tenant)
-        phone = Phone(mac=sample.mac, vendor=sample.vendor, model=sample.model, lines=["240"])
-        updated = document.model_copy(update={"phones": [*document.phones, phone]})
-        save_document(session, updated, "test", get_secret_box(app))
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=SAMPLE_IDS)

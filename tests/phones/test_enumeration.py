@@ -114,3 +114,99 @@ def test_timeline_shows_every_answer_of_a_known_phone(tmp_path: Path) -> None:
         (f"cfg{sample.mac}.xml", "full"),
     ]
     get_store(app).dispose()
+
+
+def test_the_digest_challenge_is_no_miss(tmp_path: Path) -> None:
+    """Every Digest fetch starts with a request without credentials and its 401: an office of
+    paired phones re-syncing behind one address must not throttle itself with those. A wrong
+    password still counts."""
+    import base64
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    path = f"/p/a/{sample.mac}.cfg"
+    headers = {"User-Agent": sample.user_agent}
+    assert {client.get(path, headers=headers).status_code for _ in range(10)} == {401}
+    wrong = base64.b64encode(f"{sample.mac}:wrong".encode()).decode()
+    guesses = [
+        client.get(path, headers={**headers, "Authorization": f"Basic {wrong}"}).status_code
+        for _ in range(5)
+    ]
+    assert guesses == [401, 401, 401, 429, 429]
+    get_store(app).dispose()
+
+
+def test_a_proven_phone_is_served_while_its_address_is_throttled(tmp_path: Path) -> None:
+    """Someone guessing behind the office's NAT address must not cut its paired phones off:
+    a request with valid credentials is answered; everything else from there stays 429."""
+    import base64
+
+    from tests.phones.test_boot import credentials
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    import_demo(app)
+    client = app.test_client()
+    sample = SAMPLES[0]
+    pair(app, sample.mac, sample.vendor, sample.model)
+    for index in range(5):
+        client.get(f"/p/805ec0cc{index:04x}.cfg")
+    assert client.get(f"/p/{sample.mac}.cfg").status_code == 429
+    login = credentials(app, sample.mac)
+
+    def basic(password: str) -> dict[str, str]:
+        token = base64.b64encode(f"{login['username']}:{password}".encode()).decode()
+        return {"Authorization": f"Basic {token}", "User-Agent": sample.user_agent}
+
+    path = f"/p/a/{sample.mac}.cfg"
+    proven = client.get(path, headers=basic(login["password"]))
+    assert proven.status_code == 200 and b"account.1.user_name = 240" in proven.data
+    assert client.get(path, headers=basic("wrong")).status_code == 429
+    assert client.get("/p/a/y000000000000.cfg", headers=basic("wrong")).status_code == 429
+    get_store(app).dispose()
+
+
+def test_ipv6_guessers_cannot_rotate_addresses_within_their_network(tmp_path: Path) -> None:
+    """An IPv6 host has a whole /64 to send from: misses are counted per /64, not per address."""
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    client = app.test_client()
+    codes = [
+        client.get(
+            f"/p/guess-{index}.cfg", environ_base={"REMOTE_ADDR": f"2001:db8:0:1::{index + 1:x}"}
+        ).status_code
+        for index in range(5)
+    ]
+    assert codes == [404, 404, 404, 429, 429]
+    elsewhere = client.get("/p/guess.cfg", environ_base={"REMOTE_ADDR": "2001:db8:0:2::1"})
+    assert elsewhere.status_code == 404  # another network has its own count
+    get_store(app).dispose()
+
+
+def test_a_throttled_address_writes_nothing_by_trying_credentials(tmp_path: Path) -> None:
+    """Credentials are still checked for a throttled address, but a failed try must not add
+    timeline rows (else guessing MACs with any Authorization header would fill the store)."""
+    import base64
+
+    from sqlalchemy import func, select
+
+    from provisioner.store import models
+
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=3)
+    client = app.test_client()
+    for index in range(4):
+        client.get(f"/p/guess-{index}.cfg")
+    with get_store(app).reading() as session:
+        before = session.scalar(select(func.count()).select_from(models.DeviceEvent))
+    token = base64.b64encode(b"805ec0dd0000:guess").decode()
+    codes = {
+        client.get(
+            f"/p/a/805ec0dd{index:04x}.cfg", headers={"Authorization": f"Basic {token}"}
+        ).status_code
+        for index in range(20)
+    }
+    assert codes == {429}
+    with get_store(app).reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.DeviceEvent)) == before
+    get_store(app).dispose()

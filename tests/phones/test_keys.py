@@ -116,3 +116,42 @@ def test_overrides_and_firmware_target_reach_the_file(
     assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
     same = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent.replace(".90", ".95")}).data
     assert b"static.firmware.url" not in same  # already on the target
+
+
+def test_firmware_url_names_the_vendor_when_the_phone_record_does_not(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    """A phone stored without a vendor (an OUI two vendors share) still gets a firmware URL
+    with the vendor that asked, not ``firmware//T46U/...``."""
+    mac = "805ec0777777"
+    phone = {"mac": mac, "lines": ["241"], "firmware_target": "108.86.0.95"}
+    assert (
+        client.post("/api/v1/tenants/demo/phones", json=phone, headers=admin_headers).status_code
+        == 201
+    )
+    client.post(
+        f"/api/v1/tenants/demo/phones/{mac}/pairing",
+        json={"extension": "241"},
+        headers=admin_headers,
+    )
+    client.patch(f"/api/v1/tenants/demo/phones/{mac}", json={"vendor": None}, headers=admin_headers)
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:77:77:77"
+    body = client.get(f"/p/{mac}.cfg", headers={"User-Agent": agent}).data.decode()
+    assert "account.1.user_name = 241" in body
+    assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
+
+
+def test_a_long_colleague_name_neither_breaks_saving_nor_the_boot(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    """Names may be 100 characters; a key label 64. Saving such a name used to fail with a 500
+    (the default keys could not be built), as did pairing in a tenant that had one."""
+    long_name = "Klantenservice en Technische Ondersteuning, Afdeling Noord-Holland Zuid"
+    client.post(f"{PHONE}/pairing", json={"extension": "240"}, headers=admin_headers)
+    renamed = client.patch(
+        "/api/v1/tenants/demo/extensions/241", json={"name": long_name}, headers=admin_headers
+    )
+    assert renamed.status_code == 200
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
+    body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
+    assert f"linekey.2.label = {long_name[:64].rstrip()}" in body.splitlines()

@@ -13,7 +13,7 @@ from flask import Flask
 
 from provisioner.cli import start_tftp
 from provisioner.phones.render import tftp_render_function
-from tests.phones.conftest import pair, sip_password
+from tests.phones.conftest import add_unpaired_phone, pair, sip_password
 from tests.phones.readers import READERS, check_full
 from tests.phones.samples import SAMPLE_IDS, SAMPLES, Sample
 
@@ -72,6 +72,7 @@ def test_unpaired_mac_over_tftp_is_the_unknown_answer(
         sample.for_mac(sample.mac[:6] + "bb0002"),
         sample.for_mac(sample.mac[:6] + "cc0001"),
     )
+    add_unpaired_phone(phone_app, unpaired)  # the tenant has it; nobody paired it
     for first, second in zip(unpaired.boot, never_seen.boot, strict=True):
         if first[2]:  # the per-device files; boot files name the MAC they were asked for
             answer = curl_tftp(*tftp_address, first[0], tmp_path / "a")

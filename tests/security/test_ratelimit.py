@@ -75,3 +75,19 @@ def test_redis_limiter_window_expires() -> None:
 def test_factory_picks_redis_only_with_a_url() -> None:
     assert isinstance(create_rate_limiter(None, 5, 60), MemoryRateLimiter)
     assert isinstance(create_rate_limiter("redis://127.0.0.1:6379/0", 5, 60), RedisRateLimiter)
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:0:1::7", "2001:db8:0:1::/64"),
+        ("2001:db8:0:1:ffff:1:2:3", "2001:db8:0:1::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),  # IPv4 seen through a dual-stack socket
+        ("not-an-address", "not-an-address"),
+    ],
+)
+def test_source_key(address: str, key: str) -> None:
+    from provisioner.security.ratelimit import source_key
+
+    assert source_key(address) == key

@@ -55,11 +55,17 @@ def _lines(profile: etree._Element, config: PhoneConfig) -> None:
             _set(profile, f"{name}_{index}_", value)
 
 
+# Extended_Function is ``;``-separated ``name=value`` fields and expands ``$`` macros, so a
+# label keeps neither (a name like "Sales; Support $MA" would add a field and a MAC).
+_FUNCTION_NAME = str.maketrans({";": ",", "$": None})
+
+
 def _function(key: Key) -> str:
+    name = key.label.translate(_FUNCTION_NAME)
     if key.type == "blf":
-        return f"fnc=blf+sd+cp;sub={key.value}@$PROXY;nme={key.label}"
+        return f"fnc=blf+sd+cp;sub={key.value}@$PROXY;nme={name}"
     # Speed dial for ring groups, park orbits and pickup codes alike: one press dials it.
-    return f"fnc=sd;ext={key.value}@$PROXY;nme={key.label}"
+    return f"fnc=sd;ext={key.value}@$PROXY;nme={name}"
 
 
 def _keys(profile: etree._Element, config: PhoneConfig) -> None:

@@ -26,6 +26,8 @@ MODELS = {
     )
 }
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
+# The format has no escape for a double quote; names shown on the phone get a single one.
+_SHOWN = str.maketrans({'"': "'"})
 
 
 def _lines(writer: QuotedWriter, config: PhoneConfig) -> None:
@@ -40,7 +42,7 @@ def _lines(writer: QuotedWriter, config: PhoneConfig) -> None:
             ("SIP_URI", f"sip:{line.number}@{config.registrar}"),
             ("SIP_AUTHID", line.auth_name),
             ("SIP_PASS", line.password),
-            ("DISPLAY_NAME", line.display_name),
+            ("DISPLAY_NAME", line.display_name.translate(_SHOWN)),
             ("SIP_TRANSPORT", TRANSPORTS[config.transport]),
         ):
             writer.set(f"{name}_{number}", value)
@@ -51,7 +53,7 @@ def _keys(writer: QuotedWriter, config: PhoneConfig) -> None:
         action = "X_PANASONIC_IPTEL_DN" if key.type == "line" else "X_PANASONIC_IPTEL_CONTACT"
         writer.set(f"FLEX_BUTTON_FACILITY_ACT{key.position}", action)
         writer.set(f"FLEX_BUTTON_FACILITY_ARG{key.position}", key.value or key.line)
-        writer.set(f"FLEX_BUTTON_LABEL{key.position}", key.label)
+        writer.set(f"FLEX_BUTTON_LABEL{key.position}", key.label.translate(_SHOWN))
 
 
 def _time(writer: QuotedWriter, config: PhoneConfig) -> None:
