@@ -144,9 +144,9 @@ def unpair(session: Session, box: SecretBox, tenant_name: str, mac_text: str, ac
     mac = parse_mac(mac_text)
     tenant = find_tenant(session, tenant_name)
     document, phone = _without_phone(load_document(session, tenant), mac)
+    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == mac))
     save_document(session, document, actor, box)
     _rotate_sip_passwords(session, box, tenant, list(phone.lines), actor)
-    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == mac))
     session.execute(delete(models.PhoneUpload).where(models.PhoneUpload.mac == mac))
     audit.record(session, actor, "unpair", "phones", mac, tenant.name)
 
@@ -170,10 +170,10 @@ def swap(
         raise PairingConflict(f"{new_mac} is already a phone of {tenant.name}; unpair it first")
     vendor = old.vendor if _guess_vendor(new_mac) in (None, old.vendor) else _guess_vendor(new_mac)
     replacement = Phone.model_validate({**old.model_dump(), "mac": new_mac, "vendor": vendor})
+    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
     save_document(
         session, document.model_copy(update={"phones": [*document.phones, replacement]}), actor, box
     )
-    session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
     _rotate_sip_passwords(session, box, tenant, list(old.lines), actor)
     credential = issue_credential(session, box, tenant.id, new_mac, window_minutes)
     window_until = as_utc(credential.window_until)

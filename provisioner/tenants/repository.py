@@ -143,6 +143,7 @@ def save_document(
             after if created else audit.diff(before, after, ()),
         )
     _check_across_tenants(session, document, tenant)
+    _check_paired_phones_kept(session, document, tenant)
     context = SaveContext(session, actor, box, tenant, sound_contents or {})
     for collection in ROW_MODELS:
         _sync_collection(context, collection, getattr(document, collection))
@@ -202,6 +203,29 @@ def _check_across_tenants(
     )
     if other_domain:
         problems.append(FieldProblem("sip_domain", f"{document.sip_domain} is another tenant's"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _check_paired_phones_kept(
+    session: Session, document: schema.TenantDocument, tenant: models.Tenant
+) -> None:
+    """A paired phone leaves only by unpairing, which kills its credentials and rotates the SIP
+    passwords it knew; dropping it from the document would leave both alive."""
+    kept = {phone.mac for phone in document.phones}
+    paired = session.scalars(
+        select(models.DeviceCredential.mac).where(models.DeviceCredential.tenant_id == tenant.id)
+    )
+    problems = [
+        FieldProblem(
+            "phones",
+            f"phone {mac} is paired; unpair it first (provisioner unpair {mac} --tenant "
+            f"{tenant.name}, or DELETE /api/v1/tenants/{tenant.name}/phones/{mac}/pairing) so "
+            "its credentials stop working and the SIP passwords it knew are replaced",
+        )
+        for mac in paired
+        if mac not in kept
+    ]
     if problems:
         raise ValidationFailed(problems)
 

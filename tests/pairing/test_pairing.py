@@ -372,3 +372,27 @@ def test_unpair_and_swap_rotate_the_sip_passwords_the_old_phone_knew(
     client.delete("/api/v1/tenants/demo/phones/805ec0000001/pairing", headers=admin_headers)
     assert sip_password("241") not in (before, after_swap)
     assert "rotate-secret" in audit_actions(demo_app, "241")
+
+
+def test_a_paired_phone_leaves_only_by_unpairing(
+    client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
+) -> None:
+    paired = client.post(
+        f"/api/v1/tenants/demo/phones/{MAC}/pairing",
+        json={"extension": "241"},
+        headers=admin_headers,
+    )
+    assert paired.status_code == 201, paired.json
+    deleted = client.delete(f"/api/v1/tenants/demo/phones/{MAC}", headers=admin_headers)
+    assert deleted.status_code == 422
+    assert "unpair it first" in deleted.json["error"]["problems"][0]["reason"]
+    document = client.get("/api/v1/tenants/demo/document", headers=admin_headers).json
+    document["phones"] = [phone for phone in document["phones"] if phone["mac"] != PLAIN]
+    replaced = client.put("/api/v1/tenants/demo/document", json=document, headers=admin_headers)
+    assert replaced.status_code == 422
+    with get_store(demo_app).reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.DeviceCredential)) == 1
+    unpaired = client.delete(f"/api/v1/tenants/demo/phones/{MAC}/pairing", headers=admin_headers)
+    assert unpaired.status_code in (200, 204), unpaired.get_data(as_text=True)
+    with get_store(demo_app).reading() as session:
+        assert session.scalar(select(func.count()).select_from(models.DeviceCredential)) == 0
