@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         instance_path=instance_path or os.environ.get("PROVISIONER_INSTANCE") or None,
     )
     load_config(app, config)
+    trust_proxies(app)
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
@@ -40,3 +41,14 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     network.init_app(app)
     pairing.init_app(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Take the client's address from PROXY_HOPS trusted proxies' X-Forwarded-* headers."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )

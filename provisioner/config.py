@@ -27,6 +27,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "HTTP_HOST": DEFAULT_HTTP_HOST,
         "HTTP_PORT": DEFAULT_HTTP_PORT,
         "HTTP_THREADS": 16,
+        # Reverse proxies in front of us that set X-Forwarded-For/-Proto/-Host; 0 trusts none.
+        # Set it behind a load balancer, or rate limits and allowlists see only the proxy.
+        "PROXY_HOPS": 0,
         "LOAD_DEMO_ON_EMPTY": True,
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,

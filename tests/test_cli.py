@@ -11,6 +11,7 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from provisioner.security import audit
@@ -89,3 +90,22 @@ def test_audit_prune_deletes_only_old_events(demo_app: Flask) -> None:
     assert "deleted 1 audit event(s) older than 365 days" in result.output
     with store.reading() as session:
         assert session.query(AuditEvent).count() == total - 1
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "198.51.100.7")])
+def test_client_address_comes_from_trusted_proxies_only(
+    tmp_path: Path, hops: int, seen: str
+) -> None:
+    from tests.conftest import import_demo, make_app, token_for
+
+    app = make_app(tmp_path, PROXY_HOPS=hops)
+    import_demo(app)
+    client = app.test_client()
+    client.get(
+        "/p/0015651234ab.cfg",
+        headers={"X-Forwarded-For": "198.51.100.7", "User-Agent": "Yealink SIP-T46U 66.86.0.15"},
+    )
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    items = client.get("/api/v1/discovered", headers=headers).get_json()["items"]
+    assert [(item["mac"], item["source"]) for item in items] == [("0015651234ab", seen)]
+    get_store(app).dispose()

@@ -9,6 +9,7 @@ PROVISIONER_REDIS_URL so they share counts.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ from typing import Protocol
 from flask import Flask, current_app
 
 EXTENSION_KEY = "provisioner.ratelimit"
+OUTAGE_WARNING_SECONDS = 60
+logger = logging.getLogger(__name__)
 # The in-process table forgets the oldest windows beyond this many sources (bounded memory).
 MEMORY_SOURCES = 100_000
 
@@ -94,7 +97,12 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """Per-key windows in Redis, shared by every worker; a window starts at the first miss."""
+    """Per-key windows in Redis, shared by every worker; a window starts at the first miss.
+
+    While Redis cannot be reached, misses are counted in this process instead (logged once a
+    minute): phones keep booting after a Redis outage, and guessers are still throttled per
+    worker.
+    """
 
     def __init__(
         self, url: str, limit: int, window_seconds: int, prefix: str = "provisioner:misses"
@@ -105,13 +113,20 @@ class RedisRateLimiter:
         self._window = max(window_seconds, 1)
         self._prefix = prefix
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._fallback = MemoryRateLimiter(limit, window_seconds)
+        self._last_warning: float = -OUTAGE_WARNING_SECONDS
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:{key}"
 
     def count(self, key: str) -> int:
         """Misses of ``key`` in its current window."""
-        value = self._redis.get(self._key(key))
+        try:
+            value = self._redis.get(self._key(key))
+        except self._errors as exc:
+            self._warn(exc)
+            return self._fallback.count(key)
         return int(value) if value else 0
 
     def hit(self, key: str) -> int:
@@ -121,8 +136,18 @@ class RedisRateLimiter:
         # Create the counter with its expiry first, so a key never lives without one.
         pipeline.set(name, 0, ex=self._window, nx=True)
         pipeline.incr(name)
-        _, count = pipeline.execute()
+        try:
+            _, count = pipeline.execute()
+        except self._errors as exc:
+            self._warn(exc)
+            return self._fallback.hit(key)
         return int(count)
+
+    def _warn(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= OUTAGE_WARNING_SECONDS:
+            self._last_warning = now
+            logger.warning("rate limits counted in this process: Redis failed (%s)", error)
 
 
 def create_rate_limiter(

@@ -91,3 +91,19 @@ def test_source_key(address: str, key: str) -> None:
     from provisioner.security.ratelimit import source_key
 
     assert source_key(address) == key
+
+
+def test_redis_outage_falls_back_to_counting_in_this_process(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    limiter = RedisRateLimiter(f"redis://127.0.0.1:{closed_port}/0", 2, 60, "test:outage")
+    assert [limiter.hit("198.51.100.9") for _ in range(3)] == [1, 2, 3]
+    assert is_throttled(limiter, "198.51.100.9")
+    assert not is_throttled(limiter, "198.51.100.10")
+    warnings = [record for record in caplog.records if "Redis failed" in record.getMessage()]
+    assert len(warnings) == 1
