@@ -109,3 +109,15 @@ def test_client_address_comes_from_trusted_proxies_only(
     items = client.get("/api/v1/discovered", headers=headers).get_json()["items"]
     assert [(item["mac"], item["source"]) for item in items] == [("0015651234ab", seen)]
     get_store(app).dispose()
+
+
+def test_the_example_configuration_names_only_real_settings(tmp_path: Path) -> None:
+    from provisioner.config import default_settings
+    from tests.conftest import PROJECT
+
+    example = PROJECT / "instance" / "config.example.py"
+    settings: dict[str, object] = {}
+    exec(compile(example.read_text(), str(example), "exec"), settings)  # noqa: S102 - our file
+    named = {key for key in settings if key.isupper()}
+    assert named, "the example sets nothing"
+    assert named <= set(default_settings(str(tmp_path))) | {"SECRETS_KEY"}
