@@ -300,10 +300,20 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+FLASK_ONLY_OPTIONS = ("app", "env_file", "debug", "version")
+
+
 def main() -> None:
     """Entry point of the `provisioner` console command."""
-    from provisioner import create_app
+    from provisioner import __version__, create_app
 
-    FlaskGroup(create_app=create_app, add_default_commands=False, load_dotenv=False)(
-        prog_name="provisioner"
+    group = FlaskGroup(
+        create_app=create_app,
+        add_default_commands=False,
+        load_dotenv=False,
+        help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
     )
+    # Flask's --app/--env-file/--debug choose an application; this command has exactly one.
+    group.params = [param for param in group.params if param.name not in FLASK_ONLY_OPTIONS]
+    click.version_option(__version__, prog_name="provisioner")(group)
+    group(prog_name="provisioner")
