@@ -16,8 +16,11 @@ StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ExtensionNumber = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{1,5}$")]
 InternalNumber = Annotated[str, StringConstraints(pattern=r"^\*?[1-9][0-9]{1,7}$")]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+# Free-text lengths match the store's columns: longer text is a 422 naming the field, not a
+# database error (PostgreSQL refuses it) or a silent difference between databases.
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Digit = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
@@ -64,7 +67,7 @@ class Document(BaseModel):
 
 class Site(Document):
     name: Name
-    address: str = ""
+    address: str = Field(default="", max_length=300)
     networks: list[str] = Field(default_factory=list, description="CIDR networks of the site")
 
 
@@ -181,7 +184,7 @@ class Sound(Document):
 class Number(Document):
     number: str = Field(description="public E.164 (+31202103356) or internal (5000)")
     destination: str = Field(description="e.g. call_flow:Hoofdroute")
-    description: str = ""
+    description: str = Field(default="", max_length=200)
 
     @field_validator("destination")
     @classmethod
@@ -208,11 +211,11 @@ class FunctionKey(Document):
 
 class Phone(Document):
     mac: str
-    vendor: str | None = None
-    model: str | None = None
-    site: str | None = None
+    vendor: str | None = Field(default=None, max_length=40)
+    model: str | None = Field(default=None, max_length=40)
+    site: str | None = Field(default=None, max_length=100)
     lines: list[ExtensionNumber] = Field(default_factory=list)
-    description: str = ""
+    description: str = Field(default="", max_length=200)
     function_keys: list[FunctionKey] | None = Field(
         default=None, description="None: a BLF key per colleague and a key per ring group"
     )
@@ -236,7 +239,7 @@ class Step(Document):
     """What every step has: an id unique in its flow, a type and a label."""
 
     id: StepId
-    name: str = ""
+    name: str = Field(default="", max_length=100)
 
     BRANCHES: ClassVar[tuple[str, ...]] = ("next",)
     # A step that keeps the caller busy (audio, ringing, waiting for digits). A loop through
@@ -396,7 +399,7 @@ STEP_TYPES = (
 
 class CallFlow(Document):
     name: Name
-    description: str = ""
+    description: str = Field(default="", max_length=300)
     start: StepId | None = Field(
         default=None, description="the first step; the first listed if absent"
     )
@@ -432,7 +435,7 @@ class TenantSettings(Document):
     """The tenant's own fields, without its collections."""
 
     name: Slug
-    display_name: str = ""
+    display_name: str = Field(default="", max_length=200)
     sip_domain: Annotated[
         str,
         StringConstraints(

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from flask.testing import FlaskClient
+
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app, token_for
 
 ODD_BODIES = [[], "text", 42, None, {"unexpected": True}, {"name": None}, {"number": ["240"]}]
 TARGETS = [
@@ -46,3 +51,42 @@ def test_a_phone_is_found_by_any_mac_notation(
         response = client.get(f"/api/v1/tenants/demo/phones/{notation}", headers=admin_headers)
         assert response.status_code == 200, notation
         assert response.get_json()["mac"] == "805ec0123456"
+
+
+LONG_TEXT = "x" * 400
+TOO_LONG = [
+    ("PATCH", "/api/v1/tenants/demo", {"display_name": LONG_TEXT}, "display_name"),
+    ("PATCH", "/api/v1/tenants/demo/sites/Kantoor Amsterdam", {"address": LONG_TEXT}, "address"),
+    ("PATCH", "/api/v1/tenants/demo/numbers/5000", {"description": LONG_TEXT}, "description"),
+    (
+        "PATCH",
+        "/api/v1/tenants/demo/call_flows/Hoofdroute",
+        {"description": LONG_TEXT},
+        "description",
+    ),
+    (
+        "PATCH",
+        "/api/v1/tenants/demo/phones/805ec0123456",
+        {"description": LONG_TEXT},
+        "description",
+    ),
+    (
+        "PATCH",
+        "/api/v1/tenants/demo/extensions/240",
+        {"email": f"{LONG_TEXT}@example.net"},
+        "email",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "body", "path"), TOO_LONG, ids=[t[1] for t in TOO_LONG])
+def test_text_longer_than_its_column_is_a_422_on_every_database(
+    database_url: str, tmp_path: Path, method: str, url: str, body: dict[str, str], path: str
+) -> None:
+    app = make_app(tmp_path, database_url)
+    import_demo(app)
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    response = app.test_client().open(url, method=method, json=body, headers=headers)
+    get_store(app).dispose()
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["problems"][0]["path"] == path
