@@ -180,6 +180,14 @@ class Sound(Document):
     file: str | None = Field(default=None, description="path relative to the YAML file")
     duration_seconds: float | None = Field(default=None, description="measured on import")
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_folder(cls, value: str) -> str:
+        # Exported as sounds/<name>: "." or ".." would name the folder, not a file.
+        if set(value) == {"."}:
+            raise ValueError("a sound's name needs a letter or digit, e.g. Welkom.mp3")
+        return value
+
 
 class Number(Document):
     number: str = Field(description="public E.164 (+31202103356) or internal (5000)")
