@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,27 @@ def parse_yaml(text: str) -> Any:
 
 def read_tenant_file(path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
     """The document in ``path`` and the audio of its sounds (files relative to ``path``)."""
+    document = read_tenant_document(path)
+    return document, read_sound_files(document, path.parent)
+
+
+def read_tenant_document(path: Path) -> schema.TenantDocument:
+    """The validated document in ``path``, without its sounds' audio."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationFailed([FieldProblem("", f"cannot read {path}: {exc}")]) from exc
-    document = parse_document(parse_yaml(text))
-    return document, read_sound_files(document, path.parent)
+    return parse_document(parse_yaml(text))
 
 
-def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str, bytes]:
-    """The audio of every sound that names a file, read relative to ``folder``."""
+def read_sound_files(
+    document: schema.TenantDocument, folder: Path, stored: Collection[str] = ()
+) -> dict[str, bytes]:
+    """The audio of every sound that names a file, read relative to ``folder``.
+
+    A missing file is fine for a sound in ``stored`` (its audio is in the store already): an
+    export to stdout names files it did not write, and re-importing it must still work.
+    """
     contents: dict[str, bytes] = {}
     problems: list[FieldProblem] = []
     for index, sound in enumerate(document.sounds):
@@ -49,6 +61,8 @@ def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str,
             continue
         file = (folder / sound.file).resolve()
         if not file.is_file():
+            if sound.name in stored:
+                continue
             problems.append(FieldProblem(f"sounds[{index}].file", f"no file {file}"))
         elif file.stat().st_size > MAX_SOUND_BYTES:
             problems.append(FieldProblem(f"sounds[{index}].file", "larger than 16 MiB"))
@@ -61,7 +75,13 @@ def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str,
 
 def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
     """Load a tenant file into the store, all or nothing (the caller's transaction)."""
-    document, sounds = read_tenant_file(path)
+    document = read_tenant_document(path)
+    stored = session.scalars(
+        select(models.Sound.name)
+        .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
+        .where(models.Tenant.name == document.name)
+    ).all()
+    sounds = read_sound_files(document, path.parent, set(stored))
     return save_document(session, document, actor, box, sounds)
 
 

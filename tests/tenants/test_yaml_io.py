@@ -188,3 +188,27 @@ def test_queue_names_that_become_the_same_switch_queue_are_refused() -> None:
     reasons = {problem.path: problem.reason for problem in caught.value.problems}
     assert "same switch queue as queues[0].name" in reasons["queues[1].name"]
     assert "wait-time variant" in reasons["queues[2].name"]
+
+
+def test_an_export_to_stdout_edited_and_reimported_keeps_the_stored_audio(
+    demo_app: Flask, tmp_path: Path
+) -> None:
+    # `provisioner export demo > demo.yaml`, edit, `provisioner import demo.yaml`: the file
+    # names sounds/*.mp3 that were not written; the audio already stored is kept.
+    data = yaml.safe_load(exported(demo_app))
+    data["extensions"][1]["name"] = "Sanne Jansen"
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = demo_app.test_cli_runner().invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    reexported = yaml.safe_load(exported(demo_app))
+    assert reexported["sounds"] == data["sounds"]
+    assert reexported["extensions"][1]["name"] == "Sanne Jansen"
+
+
+def test_a_new_sound_without_its_file_is_still_refused(demo_app: Flask, tmp_path: Path) -> None:
+    data = demo_data()
+    data["sounds"].append({"name": "Nieuw.mp3", "file": "sounds/Nieuw.mp3"})
+    result = demo_app.test_cli_runner().invoke(args=["import", str(write_variant(tmp_path, data))])
+    assert result.exit_code != 0
+    assert "sounds[4].file" in result.output
