@@ -62,7 +62,8 @@ def minutes(clock: str) -> int:
 class Document(BaseModel):
     """Base of every part of the document: unknown fields are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # YAML reads `number: 240` or `choices: {1: wachtrij}` as integers: take them as the text.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class Site(Document):

@@ -212,3 +212,15 @@ def test_a_new_sound_without_its_file_is_still_refused(demo_app: Flask, tmp_path
     result = demo_app.test_cli_runner().invoke(args=["import", str(write_variant(tmp_path, data))])
     assert result.exit_code != 0
     assert "sounds[4].file" in result.output
+
+
+def test_numbers_written_without_quotes_are_read_as_the_same_numbers() -> None:
+    # YAML reads `number: 240` and `choices: {1: wachtrij}` as integers; a customer writes it so.
+    from provisioner.tenants.validation import parse_document
+
+    text = DEMO_FILE.read_text()
+    for quoted in ('"240"', '"241"', '"242"', '"5000"', '"8000"', '"1"', '"2"', '"3"', '"9"'):
+        text = text.replace(quoted, quoted.strip('"'))
+    assert text != DEMO_FILE.read_text()
+    document = parse_document(yaml.safe_load(text))
+    assert normalized(document.model_dump(mode="json")) == normalized(demo_data())
