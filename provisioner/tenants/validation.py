@@ -416,31 +416,39 @@ def _check_reachable(flow: CallFlow, path: str, ids: dict[str, int]) -> Iterator
 def _check_loops(flow: CallFlow, path: str, ids: dict[str, int]) -> Iterator[FieldProblem]:
     """A loop among steps that never keep the caller busy would spin forever: refuse it."""
     silent = {step.id: step for step in flow.steps if not step.WAITS}
-    state: dict[str, str] = {}
+    graph = {
+        step_id: [target for target in _successors(step) if target in silent]
+        for step_id, step in silent.items()
+    }
+    cycle = find_cycle(graph)
+    if cycle:
+        yield FieldProblem(
+            f"{path}.steps[{ids[cycle[0]]}]",
+            "loop " + " -> ".join([*cycle, cycle[0]]) + " never plays anything, rings "
+            "or waits for the caller; break it or put a waiting step in it",
+        )
 
-    def visit(step_id: str, trail: list[str]) -> list[str] | None:
-        state[step_id] = "open"
-        trail.append(step_id)
-        for target in _successors(silent[step_id]):
-            if target not in silent:
-                continue
-            if state.get(target) == "open":
+
+def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
+    """One cycle of ``graph`` as its nodes in order, or None.
+
+    Depth-first without recursion: a flow of thousands of steps must not exhaust the stack.
+    """
+    done: set[str] = set()
+    for root in graph:
+        if root in done:
+            continue
+        trail, on_trail, pending = [root], {root}, [iter(graph[root])]
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                on_trail.discard(trail[-1])
+                done.add(trail.pop())
+                pending.pop()
+            elif target in on_trail:
                 return trail[trail.index(target) :]
-            if target not in state:
-                cycle = visit(target, trail)
-                if cycle:
-                    return cycle
-        state[step_id] = "done"
-        trail.pop()
-        return None
-
-    for step_id in silent:
-        if step_id not in state:
-            cycle = visit(step_id, [])
-            if cycle:
-                yield FieldProblem(
-                    f"{path}.steps[{ids[cycle[0]]}]",
-                    "loop " + " -> ".join([*cycle, cycle[0]]) + " never plays anything, rings "
-                    "or waits for the caller; break it or put a waiting step in it",
-                )
-                return
+            elif target not in done:
+                trail.append(target)
+                on_trail.add(target)
+                pending.append(iter(graph[target]))
+    return None
