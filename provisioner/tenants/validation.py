@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +40,7 @@ from provisioner.tenants.schema import (
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+Node = TypeVar("Node", bound=Hashable)
 
 
 def path_of(location: Iterable[int | str]) -> str:
@@ -100,6 +101,7 @@ def find_problems(document: TenantDocument) -> Iterator[FieldProblem]:
     yield from _check_time_conditions(document)
     for index, flow in enumerate(document.call_flows):
         yield from _check_flow(document, flow, f"call_flows[{index}]")
+    yield from _check_flow_jumps(document)
     yield from check_phones(document)
 
 
@@ -429,12 +431,49 @@ def _check_loops(flow: CallFlow, path: str, ids: dict[str, int]) -> Iterator[Fie
         )
 
 
-def find_cycle(graph: Mapping[str, list[str]]) -> list[str] | None:
+def _check_flow_jumps(document: TenantDocument) -> Iterator[FieldProblem]:
+    """OMLEIDING to ``call_flow:X`` jumps at once: a circle of such jumps through steps that
+    never keep the caller busy would spin forever, across flows or back into the same one."""
+    flows = {flow.name: flow for flow in document.call_flows}
+    graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    places: dict[tuple[str, str], str] = {}
+    for flow_index, flow in enumerate(document.call_flows):
+        for step_index, step in enumerate(flow.steps):
+            node = (flow.name, step.id)
+            jump = _jump_target(step, flows)
+            if jump is not None:
+                graph[node] = [jump]
+                places[node] = f"call_flows[{flow_index}].steps[{step_index}].destination"
+            elif not step.WAITS:
+                graph[node] = [(flow.name, target) for target in _successors(step)]
+    graph = {
+        node: [target for target in targets if target in graph] for node, targets in graph.items()
+    }
+    cycle = find_cycle(graph) or []
+    jumps = [node for node in cycle if node in places]
+    if jumps:
+        names = [f"{flow}/{step_id}" for flow, step_id in cycle]
+        yield FieldProblem(
+            places[jumps[0]],
+            "loop " + " -> ".join([*names, names[0]]) + " never plays anything, rings or "
+            "waits for the caller; divert elsewhere or put a waiting step in it",
+        )
+
+
+def _jump_target(step: Step, flows: Mapping[str, CallFlow]) -> tuple[str, str] | None:
+    """The (flow, step) an OMLEIDING to a call flow enters, else None."""
+    if not isinstance(step, DiversionStep) or not step.destination.startswith("call_flow:"):
+        return None
+    target = flows.get(parse_destination(step.destination)[1])
+    return None if target is None else (target.name, target.start_step())
+
+
+def find_cycle(graph: Mapping[Node, list[Node]]) -> list[Node] | None:
     """One cycle of ``graph`` as its nodes in order, or None.
 
     Depth-first without recursion: a flow of thousands of steps must not exhaust the stack.
     """
-    done: set[str] = set()
+    done: set[Node] = set()
     for root in graph:
         if root in done:
             continue

@@ -34,3 +34,39 @@ def test_a_silent_loop_at_the_end_of_a_long_flow_is_found() -> None:
     problem = caught.value.problems[0]
     assert problem.path == "call_flows[0].steps[2998]"
     assert problem.reason.startswith("loop s2998 -> s2999 -> s3000 -> s2998 never plays")
+
+
+def flows(*steps_by_flow: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "name": "acme",
+        "sip_domain": "acme.example.net",
+        "sounds": [{"name": "Welkom.mp3"}],
+        "call_flows": [
+            {"name": f"F{index}", "steps": steps} for index, steps in enumerate(steps_by_flow)
+        ],
+    }
+
+
+def divert(step_id: str, flow: str) -> dict[str, Any]:
+    return {"id": step_id, "type": "OMLEIDING", "destination": f"call_flow:{flow}"}
+
+
+def test_a_diversion_back_into_its_own_flow_without_a_wait_is_refused() -> None:
+    data = flows([{"id": "p", "type": "PREFIX", "prefix": "x", "next": "d"}, divert("d", "F0")])
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(data)
+    problem = caught.value.problems[0]
+    assert problem.path == "call_flows[0].steps[1].destination"
+    assert "F0/p -> F0/d -> F0/p" in problem.reason
+
+
+def test_two_flows_diverting_to_each_other_without_a_wait_are_refused() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(flows([divert("a", "F1")], [divert("b", "F0")]))
+    assert caught.value.problems[0].path.endswith(".steps[0].destination")
+
+
+def test_a_diversion_loop_through_a_waiting_step_is_allowed() -> None:
+    welcome = {"id": "w", "type": "GELUID", "sound": "Welkom.mp3", "next": "d"}
+    document = parse_document(flows([welcome, divert("d", "F1")], [divert("b", "F0")]))
+    assert len(document.call_flows) == 2
