@@ -35,6 +35,8 @@ DESTINATION_KINDS = (
     "external",
     "hangup",
 )
+# Printable ASCII without space, quotes and backslash (the quoting of phone file formats).
+SIP_PASSWORD_PATTERN = re.compile(r"[!#-&(-\[\]-~]+")
 _DESTINATION = re.compile(r"^(?P<kind>[a-z_]+)(:(?P<value>.+))?$")
 
 
@@ -84,6 +86,18 @@ class Extension(Document):
         description="generated when absent; never exported unless asked",
         json_schema_extra={"writeOnly": True},
     )
+
+    @field_validator("sip_password")
+    @classmethod
+    def _writable_password(cls, value: str | None) -> str | None:
+        # It goes into every phone file format: refuse now what a phone's file cannot hold,
+        # rather than fail when the phone boots. The message never repeats the password.
+        if value is not None and not SIP_PASSWORD_PATTERN.fullmatch(value):
+            raise ValueError(
+                "use letters, digits and symbols only: no spaces, quotes, backslashes, "
+                "line breaks or characters outside ASCII"
+            )
+        return value
 
 
 class VoicemailBox(Document):

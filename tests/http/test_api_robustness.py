@@ -90,3 +90,29 @@ def test_text_longer_than_its_column_is_a_422_on_every_database(
     get_store(app).dispose()
     assert response.status_code == 422, response.get_data(as_text=True)
     assert response.get_json()["error"]["problems"][0]["path"] == path
+
+
+@pytest.mark.parametrize("password", ['Quote"inside-it', "line\nbreak-inside", "with a space 1"])
+def test_a_sip_password_a_phone_file_cannot_hold_is_refused_without_echoing_it(
+    client: FlaskClient, admin_headers: dict[str, str], password: str
+) -> None:
+    # Found at save time, not when the phone boots and its configuration fails to render.
+    response = client.patch(
+        "/api/v1/tenants/demo/extensions/241",
+        json={"sip_password": password},
+        headers=admin_headers,
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["problems"][0]["path"] == "sip_password"
+    assert password not in response.get_data(as_text=True)
+
+
+def test_a_sip_password_with_symbols_is_accepted(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    response = client.patch(
+        "/api/v1/tenants/demo/extensions/241",
+        json={"sip_password": "Abc!def#123$%&*()[]{}<>?"},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
