@@ -22,6 +22,10 @@ EMERGENCY_NUMBERS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
     "GB": ("999",),
 }
 
+# Codes the switch answers itself, before any tenant number (provisioner/routing/dialplan.py:
+# *8 group pickup, *97 own voicemail, *98 any voicemail): a number on one is never reached.
+STAR_CODES = ("*8", "*97", "*98")
+
 
 def emergency_numbers(country: str) -> tuple[str, ...]:
     """The emergency numbers that apply to a tenant in ``country`` (ISO 3166 alpha-2)."""

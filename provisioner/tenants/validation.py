@@ -172,6 +172,10 @@ def _check_numbers(document: TenantDocument) -> Iterator[FieldProblem]:
                 f"{number} would capture or delay the emergency number {emergency}; "
                 "emergency numbers are always routed straight out, choose another number",
             )
+        if number in phone_numbers.STAR_CODES:
+            yield FieldProblem(
+                path, f"{number} is a star code the switch answers itself; choose another number"
+            )
         if number in owners:
             yield FieldProblem(path, f"{number} is already used by {owners[number]}")
         else:

@@ -70,3 +70,18 @@ def test_a_diversion_loop_through_a_waiting_step_is_allowed() -> None:
     welcome = {"id": "w", "type": "GELUID", "sound": "Welkom.mp3", "next": "d"}
     document = parse_document(flows([welcome, divert("d", "F1")], [divert("b", "F0")]))
     assert len(document.call_flows) == 2
+
+
+@pytest.mark.parametrize("code", ["*97", "*98"])
+def test_a_number_on_a_star_code_of_the_switch_is_refused(code: str) -> None:
+    # The switch answers *97 and *98 itself (voicemail), before any tenant number.
+    data = {
+        "name": "acme",
+        "sip_domain": "acme.example.net",
+        "ring_groups": [{"number": code, "name": "Sales"}],
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(data)
+    problem = caught.value.problems[0]
+    assert problem.path == "ring_groups[0].number"
+    assert "star code" in problem.reason
