@@ -462,7 +462,7 @@ class TenantSettings(Document):
     sip_domain: Annotated[
         str,
         StringConstraints(
-            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
         ),
     ]
     timezone: str = "Europe/Amsterdam"
@@ -479,6 +479,12 @@ class TenantSettings(Document):
         if value is not None:
             parse_destination(value)
         return value
+
+    @field_validator("sip_domain", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        # DNS ignores case: one form for the switch, the phones and the clash check.
+        return value.lower() if isinstance(value, str) else value
 
 
 class TenantDocument(TenantSettings):

@@ -85,3 +85,9 @@ def test_a_number_on_a_star_code_of_the_switch_is_refused(code: str) -> None:
     problem = caught.value.problems[0]
     assert problem.path == "ring_groups[0].number"
     assert "star code" in problem.reason
+
+
+def test_a_sip_domain_in_capitals_is_taken_in_lower_case() -> None:
+    # DNS names ignore case; the switch and the phones get the one lower-case form.
+    document = parse_document({"name": "acme", "sip_domain": "Acme.SIP.Example.net"})
+    assert document.sip_domain == "acme.sip.example.net"
