@@ -6,9 +6,11 @@ Shared by the importer and the API. Every problem names its field by path, e.g.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Hashable, Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +28,7 @@ from provisioner.tenants.schema import (
     ConditionStep,
     DiversionStep,
     GroupPickupStep,
+    HolidaySet,
     MenuStep,
     QueueStep,
     RingGroupStep,
@@ -291,6 +294,39 @@ def _check_time_conditions(document: TenantDocument) -> Iterator[FieldProblem]:
                 f"{path}.holidays.country",
                 f"no holiday calendar for {condition.holidays.country}",
             )
+        elif condition.holidays:
+            yield from _check_holiday_names(condition.holidays, f"{path}.holidays")
+
+
+def _check_holiday_names(holiday_set: HolidaySet, path: str) -> Iterator[FieldProblem]:
+    """A name kept open that the calendar does not use would be ignored: the office stays shut."""
+    if not holiday_set.exclude:
+        return
+    known = holiday_names(holiday_set.country, holiday_set.include_optional)
+    folded = {name.casefold() for name in known}
+    for index, name in enumerate(holiday_set.exclude):
+        if name.casefold() not in folded:
+            yield FieldProblem(
+                f"{path}.exclude[{index}]",
+                f"{holiday_set.country} has no holiday {name!r}; write one of "
+                + ", ".join(sorted(known)),
+            )
+
+
+@functools.lru_cache(maxsize=64)
+def holiday_names(country: str, include_optional: bool) -> tuple[str, ...]:
+    """The holiday names of ``country`` in the years around now, as the switch matches them
+    (Dutch for NL; some holidays, like Bevrijdingsdag, are public only every few years)."""
+    year = date.today().year
+    categories = ("public", "optional") if include_optional else ("public",)
+    years = range(year - 1, year + 6)
+    try:
+        calendar = holidays.country_holidays(
+            country, years=years, language="nl" if country == "NL" else None, categories=categories
+        )
+    except NotImplementedError:
+        calendar = holidays.country_holidays(country, years=years, categories=categories)
+    return tuple(sorted({part for name in calendar.values() for part in name.split("; ")}))
 
 
 def _check_range(start: str | None, end: str | None, path: str) -> Iterator[FieldProblem]:
@@ -301,8 +337,6 @@ def _check_range(start: str | None, end: str | None, path: str) -> Iterator[Fiel
 
 
 def _check_date_rule(rule: Any, path: str) -> Iterator[FieldProblem]:
-    from datetime import date
-
     parts = rule.date.split("-")
     year = int(parts[0]) if len(parts) == 3 else 2024  # a leap year accepts 02-29
     try:

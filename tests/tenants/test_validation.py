@@ -91,3 +91,23 @@ def test_a_sip_domain_in_capitals_is_taken_in_lower_case() -> None:
     # DNS names ignore case; the switch and the phones get the one lower-case form.
     document = parse_document({"name": "acme", "sip_domain": "Acme.SIP.Example.net"})
     assert document.sip_domain == "acme.sip.example.net"
+
+
+def with_exclude(*names: str) -> dict[str, Any]:
+    condition = {"name": "Open", "holidays": {"country": "NL", "exclude": list(names)}}
+    return {"name": "acme", "sip_domain": "acme.example.net", "time_conditions": [condition]}
+
+
+def test_a_holiday_kept_open_by_its_name_is_accepted_in_any_case() -> None:
+    document = parse_document(with_exclude("Goede vrijdag", "bevrijdingsdag"))
+    holiday_set = document.time_conditions[0].holidays
+    assert holiday_set is not None and holiday_set.exclude == ["Goede vrijdag", "bevrijdingsdag"]
+
+
+def test_a_holiday_name_the_calendar_does_not_have_is_refused() -> None:
+    # A typo (or the English name) was ignored, and the office stayed closed that day.
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(with_exclude("Goede vrijdag", "Good Friday"))
+    problem = caught.value.problems[0]
+    assert problem.path == "time_conditions[0].holidays.exclude[1]"
+    assert "Goede vrijdag" in problem.reason
