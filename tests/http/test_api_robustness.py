@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.orm import Session
 
 from provisioner.store import get_store
+from provisioner.store.models import Extension
 from tests.conftest import import_demo, make_app, token_for
 
 ODD_BODIES = [[], "text", 42, None, {"unexpected": True}, {"name": None}, {"number": ["240"]}]
@@ -116,3 +119,44 @@ def test_a_sip_password_with_symbols_is_accepted(
         headers=admin_headers,
     )
     assert response.status_code == 200, response.get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_two_writers_adding_the_same_extension_at_once_get_a_409_not_a_500(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # The request validates against what it read; a second writer commits the same extension
+    # before this request flushes (a double-submitted form): the database's unique key stops it.
+    app = make_app(tmp_path, postgres_url)
+    import_demo(app)
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    other = create_engine(postgres_url)
+    pending = [True]
+
+    def other_writer_first(session: Session, *_: object) -> None:
+        if not pending or not any(isinstance(row, Extension) for row in session.new):
+            return
+        pending.clear()
+        with other.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO extensions (tenant_id, number, name, voicemail, "
+                    "sip_password_encrypted, created_at, updated_at) "
+                    "SELECT id, '250', 'Other', false, 'x', now(), now() FROM tenants"
+                )
+            )
+
+    event.listen(Session, "before_flush", other_writer_first)
+    try:
+        response = app.test_client().post(
+            "/api/v1/tenants/demo/extensions",
+            json={"number": "250", "name": "Eva"},
+            headers=headers,
+        )
+    finally:
+        event.remove(Session, "before_flush", other_writer_first)
+        other.dispose()
+        get_store(app).dispose()
+    assert not pending, "the other writer did not run"
+    assert response.status_code == 409, response.get_data(as_text=True)
+    assert "at the same time" in response.get_json()["error"]["message"]
