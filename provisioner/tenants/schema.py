@@ -3,6 +3,7 @@ all pass through these models, so a field means the same everywhere."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -173,6 +174,12 @@ class DateRule(Document):
     name: str = ""
     start: ClockTime | None = None
     end: ClockTime | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-31 as a date: take it as the text it was.
+        return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 class HolidaySet(Document):

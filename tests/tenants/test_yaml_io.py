@@ -224,3 +224,13 @@ def test_numbers_written_without_quotes_are_read_as_the_same_numbers() -> None:
     assert text != DEMO_FILE.read_text()
     document = parse_document(yaml.safe_load(text))
     assert normalized(document.model_dump(mode="json")) == normalized(demo_data())
+
+
+def test_a_date_written_without_quotes_is_read_as_that_date() -> None:
+    # YAML reads `date: 2026-12-31` as a date object; a customer writes it so.
+    from provisioner.tenants.validation import parse_document
+
+    data = demo_data()
+    data["time_conditions"][0]["closed"].append(yaml.safe_load("{date: 2026-12-31, name: Oud}"))
+    document = parse_document(data)
+    assert document.time_conditions[0].closed[-1].date == "2026-12-31"
