@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,29 @@ from provisioner.tenants.validation import parse_document
 MAX_SOUND_BYTES = 16 * 1024 * 1024
 
 
+class TenantLoader(yaml.SafeLoader):
+    """Safe YAML whose integers are only decimal and hex.
+
+    YAML 1.1 reads ``end: 17:30`` as 1050 (base 60) and ``0202103356`` as an octal number;
+    a customer means the clock time and the telephone number, so those stay text.
+    """
+
+
+TenantLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:int"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+TenantLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
 def parse_yaml(text: str) -> Any:
     """YAML text as data; ValidationFailed with the line and column on a syntax error."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=TenantLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

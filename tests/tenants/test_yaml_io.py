@@ -234,3 +234,19 @@ def test_a_date_written_without_quotes_is_read_as_that_date() -> None:
     data["time_conditions"][0]["closed"].append(yaml.safe_load("{date: 2026-12-31, name: Oud}"))
     document = parse_document(data)
     assert document.time_conditions[0].closed[-1].date == "2026-12-31"
+
+
+def test_times_and_numbers_with_a_leading_zero_are_read_as_written() -> None:
+    # YAML 1.1 reads `end: 17:30` as 1050 (base 60) and `0202103356` as an octal number.
+    from provisioner.tenants.yaml_io import parse_yaml
+
+    text = DEMO_FILE.read_text()
+    for quoted in ('"08:30"', '"17:30"', '"15:00"', '"24:00"'):
+        text = text.replace(quoted, quoted.strip('"'))
+    assert parse_yaml(text) == demo_data()
+    assert parse_yaml("{target: 0202103356, end: 9:05, count: 42, mask: 0x1f}") == {
+        "target": "0202103356",
+        "end": "9:05",
+        "count": 42,
+        "mask": 31,
+    }
