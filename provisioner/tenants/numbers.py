@@ -52,6 +52,11 @@ def _short_emergency_numbers(country: str) -> tuple[str, ...]:
     return tuple(candidate for candidate in candidates if pattern.fullmatch(candidate))
 
 
+def is_country(code: str) -> bool:
+    """True for an ISO 3166 alpha-2 code that has a telephone numbering plan (``NL``)."""
+    return code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
 def emergency_clash(number: str, country: str) -> str | None:
     """The emergency number ``number`` would capture or delay, or None when it is safe."""
     digits = number.lstrip("+*")

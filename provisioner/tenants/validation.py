@@ -110,6 +110,9 @@ def find_problems(document: TenantDocument) -> Iterator[FieldProblem]:
 
 def _check_settings(document: TenantDocument) -> Iterator[FieldProblem]:
     yield from _check_timezone(document.timezone, "timezone")
+    if not phone_numbers.is_country(document.country):
+        # The country decides which emergency numbers are kept free and routed straight out.
+        yield FieldProblem("country", f"{document.country} is not a country code; write e.g. NL")
     if document.fallback:
         yield from _check_destination(document, document.fallback, "fallback")
     for index, site in enumerate(document.sites):

@@ -111,3 +111,12 @@ def test_a_holiday_name_the_calendar_does_not_have_is_refused() -> None:
     problem = caught.value.problems[0]
     assert problem.path == "time_conditions[0].holidays.exclude[1]"
     assert "Goede vrijdag" in problem.reason
+
+
+def test_an_unknown_country_is_refused() -> None:
+    # The country decides the emergency numbers that are kept free and routed straight out.
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document({"name": "acme", "sip_domain": "acme.example.net", "country": "XX"})
+    problem = caught.value.problems[0]
+    assert problem.path == "country"
+    assert "NL" in problem.reason
