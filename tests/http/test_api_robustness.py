@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.orm import Session
 
 from provisioner.store import get_store
-from provisioner.store.models import Extension
+from provisioner.store.models import ApiToken, Extension
 from tests.conftest import import_demo, make_app, token_for
 
 ODD_BODIES = [[], "text", 42, None, {"unexpected": True}, {"name": None}, {"number": ["240"]}]
@@ -160,3 +163,25 @@ def test_two_writers_adding_the_same_extension_at_once_get_a_409_not_a_500(
     assert not pending, "the other writer did not run"
     assert response.status_code == 409, response.get_data(as_text=True)
     assert "at the same time" in response.get_json()["error"]["message"]
+
+
+def test_api_reads_go_on_while_a_writer_holds_sqlite(demo_app: Flask, tmp_path: Path) -> None:
+    # WAL lets readers go on during a write; authenticating must not write on every request
+    # (it waited for the writer, then failed after the 30 s busy timeout).
+    headers = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+    client = demo_app.test_client()
+    assert client.get("/api/v1/tenants", headers=headers).status_code == 200
+    with get_store(demo_app).reading() as session:
+        assert session.scalar(select(ApiToken.last_used_at)) is not None
+    writer = sqlite3.connect(tmp_path / "provisioner.sqlite3", timeout=0.1, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE tenants SET display_name = 'being written'")
+        started = time.monotonic()
+        response = client.get("/api/v1/tenants/demo", headers=headers)
+        elapsed = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert response.status_code == 200
+    assert elapsed < 5, f"the read waited {elapsed:.1f} s for the writer"
