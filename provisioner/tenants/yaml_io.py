@@ -22,17 +22,23 @@ MAX_SOUND_BYTES = 16 * 1024 * 1024
 
 
 class TenantLoader(yaml.SafeLoader):
-    """Safe YAML whose integers are only decimal and hex.
+    """Safe YAML whose integers are only decimal and hex and whose booleans are true and false.
 
-    YAML 1.1 reads ``end: 17:30`` as 1050 (base 60) and ``0202103356`` as an octal number;
-    a customer means the clock time and the telephone number, so those stay text.
+    YAML 1.1 reads ``end: 17:30`` as 1050 (base 60), ``0202103356`` as an octal number and
+    ``country: NO`` (Norway) as False; a customer means the text, so those stay text.
     """
 
 
+_REPLACED_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")
 TenantLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:int"]
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _REPLACED_TAGS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+TenantLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 TenantLoader.add_implicit_resolver(
     "tag:yaml.org,2002:int",
     re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+)$"),

@@ -250,3 +250,16 @@ def test_times_and_numbers_with_a_leading_zero_are_read_as_written() -> None:
         "count": 42,
         "mask": 31,
     }
+
+
+def test_yes_no_on_and_off_are_text_and_only_true_and_false_are_booleans() -> None:
+    # YAML 1.1 reads `country: NO` (Norway) as False; YAML 1.2 knows only true and false.
+    from provisioner.tenants.yaml_io import parse_yaml
+
+    assert parse_yaml("{country: NO, label: on, other: Yes, switch: true, anonymous: False}") == {
+        "country": "NO",
+        "label": "on",
+        "other": "Yes",
+        "switch": True,
+        "anonymous": False,
+    }
