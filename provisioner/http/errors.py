@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from provisioner.errors import (
@@ -53,7 +54,17 @@ def handle_http_error(error: HTTPException) -> Response:
     return response
 
 
+def handle_integrity_error(_error: IntegrityError) -> Response:
+    """A unique key the checks passed but the database refused: another writer got there first
+    (validation reads, then writes; two requests at once can both pass). Nothing was saved."""
+    message = "another change was saved at the same time; nothing was changed, load and try again"
+    response = jsonify(error_body(409, message))
+    response.status_code = 409
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers on the app, so every blueprint answers errors alike."""
     app.register_error_handler(ProvisionerError, handle_provisioner_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,6 +15,10 @@ from provisioner.store.models import ApiToken, utc_now
 
 TOKEN_PREFIX = "prov_"
 ROLES = ("admin", "technician", "support")
+# How stale a token's last use may be recorded. Writing it on every request made every API
+# call, reads too, wait for whatever else was writing (SQLite has one writer; WAL exists so
+# readers need not wait).
+LAST_USED_RESOLUTION = timedelta(hours=1)
 
 # What each role may do. Views name the permission they need, never a role.
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -67,8 +72,18 @@ def authenticate(session: Session, header: str | None) -> Caller:
         or not secrets.compare_digest(row.token_hash, digest)
     ):
         raise Unauthorized("the token is unknown or revoked")
-    row.last_used_at = utc_now()
+    now = utc_now()
+    if _is_stale(row.last_used_at, now):
+        row.last_used_at = now
     return Caller(name=row.name, role=row.role)
+
+
+def _is_stale(last_used: datetime | None, now: datetime) -> bool:
+    if last_used is None:
+        return True
+    if last_used.tzinfo is None:  # SQLite hands back naive UTC
+        last_used = last_used.replace(tzinfo=UTC)
+    return now - last_used >= LAST_USED_RESOLUTION
 
 
 def revoke_token(session: Session, name: str) -> int:

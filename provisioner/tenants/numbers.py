@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -21,10 +22,39 @@ EMERGENCY_NUMBERS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
     "GB": ("999",),
 }
 
+# Codes the switch answers itself, before any tenant number (provisioner/routing/dialplan.py:
+# *8 group pickup, *97 own voicemail, *98 any voicemail): a number on one is never reached.
+STAR_CODES = ("*8", "*97", "*98")
+
 
 def emergency_numbers(country: str) -> tuple[str, ...]:
     """The emergency numbers that apply to a tenant in ``country`` (ISO 3166 alpha-2)."""
-    return EMERGENCY_NUMBERS_EVERYWHERE + EMERGENCY_NUMBERS_BY_COUNTRY.get(country.upper(), ())
+    listed = EMERGENCY_NUMBERS_EVERYWHERE + EMERGENCY_NUMBERS_BY_COUNTRY.get(country.upper(), ())
+    extra = [number for number in _short_emergency_numbers(country.upper()) if number not in listed]
+    return listed + tuple(extra)
+
+
+@functools.cache
+def _short_emergency_numbers(country: str) -> tuple[str, ...]:
+    """The country's emergency numbers of 2-4 digits from libphonenumber's short-number data.
+
+    Our own list covers a few countries; this one covers every country a tenant may name
+    (France's 15, 17 and 18, Italy's 113, ...).
+    """
+    metadata = phonenumbers.PhoneMetadata.short_metadata_for_region(country)
+    pattern_text = (
+        metadata.emergency.national_number_pattern if metadata and metadata.emergency else None
+    )
+    if not pattern_text:
+        return ()
+    pattern = re.compile(pattern_text)
+    candidates = (f"{value:0{length}d}" for length in (2, 3, 4) for value in range(10**length))
+    return tuple(candidate for candidate in candidates if pattern.fullmatch(candidate))
+
+
+def is_country(code: str) -> bool:
+    """True for an ISO 3166 alpha-2 code that has a telephone numbering plan (``NL``)."""
+    return code.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
 def emergency_clash(number: str, country: str) -> str | None:

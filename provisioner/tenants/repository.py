@@ -247,9 +247,9 @@ def _sync_collection(context: SaveContext, collection: str, items: list[Any]) ->
         if row is None:
             row = model(tenant_id=context.tenant.id)
             context.session.add(row)
-        changed_secrets = _apply_item(context, collection, row, item, f"{collection}[{index}]")
+        hidden = _apply_item(context, collection, row, item, f"{collection}[{index}]")
         after = _comparable(collection, item.model_dump(mode="json"))
-        _audit_item(context, collection, key, before, after, changed_secrets, secrets)
+        _audit_item(context, collection, key, before, after, hidden, secrets)
     for key, row in existing.items():
         before = _comparable(collection, row_to_item(collection, row))
         context.session.delete(row)
@@ -279,7 +279,7 @@ def _audit_item(
     key: str,
     before: dict[str, Any] | None,
     after: dict[str, Any],
-    changed_secrets: list[str],
+    hidden: dict[str, Any],
     secrets: tuple[str, ...],
 ) -> None:
     if before is None:
@@ -288,8 +288,7 @@ def _audit_item(
     else:
         changes = audit.diff(before, after, secrets)
         action = "update"
-    for secret in changed_secrets:
-        changes[secret] = audit.REDACTED
+    changes.update(hidden)
     if before is None or changes:
         audit.record(
             context.session, context.actor, action, collection, key, context.tenant.name, changes
@@ -298,16 +297,19 @@ def _audit_item(
 
 def _apply_item(
     context: SaveContext, collection: str, row: Any, item: schema.Document, path: str
-) -> list[str]:
-    """Copy ``item`` onto ``row``; return the names of secrets that were set or changed."""
+) -> dict[str, Any]:
+    """Copy ``item`` onto ``row``; return the changes its fields do not show (secrets, audio)."""
     for name in type(item).model_fields:
         if name not in SPECIAL_FIELDS and name != "duration_seconds":
             setattr(row, name, _plain(getattr(item, name)))
     if collection == "call_flows":
         _apply_steps(row, item)
+    hidden: dict[str, Any] = {}
     if collection == "sounds":
-        _apply_sound(context, row, item, path)
-    return _apply_secrets(context, collection, row, item)
+        hidden = _apply_sound(context, row, item, path)
+    for secret in _apply_secrets(context, collection, row, item):
+        hidden[secret] = audit.REDACTED
+    return hidden
 
 
 def _plain(value: Any) -> Any:
@@ -334,23 +336,26 @@ def _apply_steps(row: models.CallFlow, flow: Any) -> None:
     row.steps = steps
 
 
-def _apply_sound(context: SaveContext, row: models.Sound, sound: Any, path: str) -> None:
+def _apply_sound(context: SaveContext, row: models.Sound, sound: Any, path: str) -> dict[str, Any]:
+    """Store new audio; return the change for the audit log (by digest) when there was one."""
     content = context.sound_contents.get(sound.name)
     if content is None:
         if row.id is None:
             raise ValidationFailed(
                 [FieldProblem(f"{path}.file", f"no audio given for new sound {sound.name}")]
             )
-        return
+        return {}
     digest = hashlib.sha256(content).hexdigest()
     if digest == row.sha256:
-        return
+        return {}
     try:
         content_type, duration = measure_sound(content)
     except ValueError as exc:
         raise ValidationFailed([FieldProblem(f"{path}.file", str(exc))]) from exc
+    changes = {"audio": [f"sha256:{row.sha256}" if row.sha256 else None, f"sha256:{digest}"]}
     row.content, row.sha256 = content, digest
     row.content_type, row.duration_seconds = content_type, duration
+    return changes
 
 
 def _apply_secrets(context: SaveContext, collection: str, row: Any, item: Any) -> list[str]:

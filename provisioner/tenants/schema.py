@@ -3,6 +3,7 @@ all pass through these models, so a field means the same everywhere."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -16,8 +17,11 @@ StepId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ExtensionNumber = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{1,5}$")]
 InternalNumber = Annotated[str, StringConstraints(pattern=r"^\*?[1-9][0-9]{1,7}$")]
 ClockTime = Annotated[str, StringConstraints(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+# Free-text lengths match the store's columns: longer text is a 422 naming the field, not a
+# database error (PostgreSQL refuses it) or a silent difference between databases.
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Digit = Annotated[str, StringConstraints(pattern=r"^[0-9*#]$")]
@@ -32,6 +36,8 @@ DESTINATION_KINDS = (
     "external",
     "hangup",
 )
+# Printable ASCII without space, quotes and backslash (the quoting of phone file formats).
+SIP_PASSWORD_PATTERN = re.compile(r"[!#-&(-\[\]-~]+")
 _DESTINATION = re.compile(r"^(?P<kind>[a-z_]+)(:(?P<value>.+))?$")
 
 
@@ -59,12 +65,13 @@ def minutes(clock: str) -> int:
 class Document(BaseModel):
     """Base of every part of the document: unknown fields are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # YAML reads `number: 240` or `choices: {1: wachtrij}` as integers: take them as the text.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class Site(Document):
     name: Name
-    address: str = ""
+    address: str = Field(default="", max_length=300)
     networks: list[str] = Field(default_factory=list, description="CIDR networks of the site")
 
 
@@ -80,6 +87,18 @@ class Extension(Document):
         description="generated when absent; never exported unless asked",
         json_schema_extra={"writeOnly": True},
     )
+
+    @field_validator("sip_password")
+    @classmethod
+    def _writable_password(cls, value: str | None) -> str | None:
+        # It goes into every phone file format: refuse now what a phone's file cannot hold,
+        # rather than fail when the phone boots. The message never repeats the password.
+        if value is not None and not SIP_PASSWORD_PATTERN.fullmatch(value):
+            raise ValueError(
+                "use letters, digits and symbols only: no spaces, quotes, backslashes, "
+                "line breaks or characters outside ASCII"
+            )
+        return value
 
 
 class VoicemailBox(Document):
@@ -156,6 +175,12 @@ class DateRule(Document):
     start: ClockTime | None = None
     end: ClockTime | None = None
 
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2026-12-31 as a date: take it as the text it was.
+        return value.isoformat() if isinstance(value, datetime.date) else value
+
 
 class HolidaySet(Document):
     country: str = Field(default="NL", pattern=r"^[A-Z]{2}$")
@@ -177,11 +202,19 @@ class Sound(Document):
     file: str | None = Field(default=None, description="path relative to the YAML file")
     duration_seconds: float | None = Field(default=None, description="measured on import")
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_folder(cls, value: str) -> str:
+        # Exported as sounds/<name>: "." or ".." would name the folder, not a file.
+        if set(value) == {"."}:
+            raise ValueError("a sound's name needs a letter or digit, e.g. Welkom.mp3")
+        return value
+
 
 class Number(Document):
     number: str = Field(description="public E.164 (+31202103356) or internal (5000)")
     destination: str = Field(description="e.g. call_flow:Hoofdroute")
-    description: str = ""
+    description: str = Field(default="", max_length=200)
 
     @field_validator("destination")
     @classmethod
@@ -208,11 +241,11 @@ class FunctionKey(Document):
 
 class Phone(Document):
     mac: str
-    vendor: str | None = None
-    model: str | None = None
-    site: str | None = None
+    vendor: str | None = Field(default=None, max_length=40)
+    model: str | None = Field(default=None, max_length=40)
+    site: str | None = Field(default=None, max_length=100)
     lines: list[ExtensionNumber] = Field(default_factory=list)
-    description: str = ""
+    description: str = Field(default="", max_length=200)
     function_keys: list[FunctionKey] | None = Field(
         default=None, description="None: a BLF key per colleague and a key per ring group"
     )
@@ -236,7 +269,7 @@ class Step(Document):
     """What every step has: an id unique in its flow, a type and a label."""
 
     id: StepId
-    name: str = ""
+    name: str = Field(default="", max_length=100)
 
     BRANCHES: ClassVar[tuple[str, ...]] = ("next",)
     # A step that keeps the caller busy (audio, ringing, waiting for digits). A loop through
@@ -396,7 +429,7 @@ STEP_TYPES = (
 
 class CallFlow(Document):
     name: Name
-    description: str = ""
+    description: str = Field(default="", max_length=300)
     start: StepId | None = Field(
         default=None, description="the first step; the first listed if absent"
     )
@@ -432,11 +465,11 @@ class TenantSettings(Document):
     """The tenant's own fields, without its collections."""
 
     name: Slug
-    display_name: str = ""
+    display_name: str = Field(default="", max_length=200)
     sip_domain: Annotated[
         str,
         StringConstraints(
-            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+            pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$",
         ),
     ]
     timezone: str = "Europe/Amsterdam"
@@ -453,6 +486,12 @@ class TenantSettings(Document):
         if value is not None:
             parse_destination(value)
         return value
+
+    @field_validator("sip_domain", mode="before")
+    @classmethod
+    def _lower_case(cls, value: Any) -> Any:
+        # DNS ignores case: one form for the switch, the phones and the clash check.
+        return value.lower() if isinstance(value, str) else value
 
 
 class TenantDocument(TenantSettings):

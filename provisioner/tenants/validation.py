@@ -6,9 +6,11 @@ Shared by the importer and the API. Every problem names its field by path, e.g.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -26,6 +28,7 @@ from provisioner.tenants.schema import (
     ConditionStep,
     DiversionStep,
     GroupPickupStep,
+    HolidaySet,
     MenuStep,
     QueueStep,
     RingGroupStep,
@@ -40,6 +43,7 @@ from provisioner.tenants.schema import (
 )
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+Node = TypeVar("Node", bound=Hashable)
 
 
 def path_of(location: Iterable[int | str]) -> str:
@@ -100,11 +104,15 @@ def find_problems(document: TenantDocument) -> Iterator[FieldProblem]:
     yield from _check_time_conditions(document)
     for index, flow in enumerate(document.call_flows):
         yield from _check_flow(document, flow, f"call_flows[{index}]")
+    yield from _check_flow_jumps(document)
     yield from check_phones(document)
 
 
 def _check_settings(document: TenantDocument) -> Iterator[FieldProblem]:
     yield from _check_timezone(document.timezone, "timezone")
+    if not phone_numbers.is_country(document.country):
+        # The country decides which emergency numbers are kept free and routed straight out.
+        yield FieldProblem("country", f"{document.country} is not a country code; write e.g. NL")
     if document.fallback:
         yield from _check_destination(document, document.fallback, "fallback")
     for index, site in enumerate(document.sites):
@@ -169,6 +177,10 @@ def _check_numbers(document: TenantDocument) -> Iterator[FieldProblem]:
                 path,
                 f"{number} would capture or delay the emergency number {emergency}; "
                 "emergency numbers are always routed straight out, choose another number",
+            )
+        if number in phone_numbers.STAR_CODES:
+            yield FieldProblem(
+                path, f"{number} is a star code the switch answers itself; choose another number"
             )
         if number in owners:
             yield FieldProblem(path, f"{number} is already used by {owners[number]}")
@@ -285,6 +297,39 @@ def _check_time_conditions(document: TenantDocument) -> Iterator[FieldProblem]:
                 f"{path}.holidays.country",
                 f"no holiday calendar for {condition.holidays.country}",
             )
+        elif condition.holidays:
+            yield from _check_holiday_names(condition.holidays, f"{path}.holidays")
+
+
+def _check_holiday_names(holiday_set: HolidaySet, path: str) -> Iterator[FieldProblem]:
+    """A name kept open that the calendar does not use would be ignored: the office stays shut."""
+    if not holiday_set.exclude:
+        return
+    known = holiday_names(holiday_set.country, holiday_set.include_optional)
+    folded = {name.casefold() for name in known}
+    for index, name in enumerate(holiday_set.exclude):
+        if name.casefold() not in folded:
+            yield FieldProblem(
+                f"{path}.exclude[{index}]",
+                f"{holiday_set.country} has no holiday {name!r}; write one of "
+                + ", ".join(sorted(known)),
+            )
+
+
+@functools.lru_cache(maxsize=64)
+def holiday_names(country: str, include_optional: bool) -> tuple[str, ...]:
+    """The holiday names of ``country`` in the years around now, as the switch matches them
+    (Dutch for NL; some holidays, like Bevrijdingsdag, are public only every few years)."""
+    year = date.today().year
+    categories = ("public", "optional") if include_optional else ("public",)
+    years = range(year - 1, year + 6)
+    try:
+        calendar = holidays.country_holidays(
+            country, years=years, language="nl" if country == "NL" else None, categories=categories
+        )
+    except NotImplementedError:
+        calendar = holidays.country_holidays(country, years=years, categories=categories)
+    return tuple(sorted({part for name in calendar.values() for part in name.split("; ")}))
 
 
 def _check_range(start: str | None, end: str | None, path: str) -> Iterator[FieldProblem]:
@@ -295,8 +340,6 @@ def _check_range(start: str | None, end: str | None, path: str) -> Iterator[Fiel
 
 
 def _check_date_rule(rule: Any, path: str) -> Iterator[FieldProblem]:
-    from datetime import date
-
     parts = rule.date.split("-")
     year = int(parts[0]) if len(parts) == 3 else 2024  # a leap year accepts 02-29
     try:
@@ -416,31 +459,76 @@ def _check_reachable(flow: CallFlow, path: str, ids: dict[str, int]) -> Iterator
 def _check_loops(flow: CallFlow, path: str, ids: dict[str, int]) -> Iterator[FieldProblem]:
     """A loop among steps that never keep the caller busy would spin forever: refuse it."""
     silent = {step.id: step for step in flow.steps if not step.WAITS}
-    state: dict[str, str] = {}
+    graph = {
+        step_id: [target for target in _successors(step) if target in silent]
+        for step_id, step in silent.items()
+    }
+    cycle = find_cycle(graph)
+    if cycle:
+        yield FieldProblem(
+            f"{path}.steps[{ids[cycle[0]]}]",
+            "loop " + " -> ".join([*cycle, cycle[0]]) + " never plays anything, rings "
+            "or waits for the caller; break it or put a waiting step in it",
+        )
 
-    def visit(step_id: str, trail: list[str]) -> list[str] | None:
-        state[step_id] = "open"
-        trail.append(step_id)
-        for target in _successors(silent[step_id]):
-            if target not in silent:
-                continue
-            if state.get(target) == "open":
-                return trail[trail.index(target) :]
-            if target not in state:
-                cycle = visit(target, trail)
-                if cycle:
-                    return cycle
-        state[step_id] = "done"
-        trail.pop()
+
+def _check_flow_jumps(document: TenantDocument) -> Iterator[FieldProblem]:
+    """OMLEIDING to ``call_flow:X`` jumps at once: a circle of such jumps through steps that
+    never keep the caller busy would spin forever, across flows or back into the same one."""
+    flows = {flow.name: flow for flow in document.call_flows}
+    graph: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    places: dict[tuple[str, str], str] = {}
+    for flow_index, flow in enumerate(document.call_flows):
+        for step_index, step in enumerate(flow.steps):
+            node = (flow.name, step.id)
+            jump = _jump_target(step, flows)
+            if jump is not None:
+                graph[node] = [jump]
+                places[node] = f"call_flows[{flow_index}].steps[{step_index}].destination"
+            elif not step.WAITS:
+                graph[node] = [(flow.name, target) for target in _successors(step)]
+    graph = {
+        node: [target for target in targets if target in graph] for node, targets in graph.items()
+    }
+    cycle = find_cycle(graph) or []
+    jumps = [node for node in cycle if node in places]
+    if jumps:
+        names = [f"{flow}/{step_id}" for flow, step_id in cycle]
+        yield FieldProblem(
+            places[jumps[0]],
+            "loop " + " -> ".join([*names, names[0]]) + " never plays anything, rings or "
+            "waits for the caller; divert elsewhere or put a waiting step in it",
+        )
+
+
+def _jump_target(step: Step, flows: Mapping[str, CallFlow]) -> tuple[str, str] | None:
+    """The (flow, step) an OMLEIDING to a call flow enters, else None."""
+    if not isinstance(step, DiversionStep) or not step.destination.startswith("call_flow:"):
         return None
+    target = flows.get(parse_destination(step.destination)[1])
+    return None if target is None else (target.name, target.start_step())
 
-    for step_id in silent:
-        if step_id not in state:
-            cycle = visit(step_id, [])
-            if cycle:
-                yield FieldProblem(
-                    f"{path}.steps[{ids[cycle[0]]}]",
-                    "loop " + " -> ".join([*cycle, cycle[0]]) + " never plays anything, rings "
-                    "or waits for the caller; break it or put a waiting step in it",
-                )
-                return
+
+def find_cycle(graph: Mapping[Node, list[Node]]) -> list[Node] | None:
+    """One cycle of ``graph`` as its nodes in order, or None.
+
+    Depth-first without recursion: a flow of thousands of steps must not exhaust the stack.
+    """
+    done: set[Node] = set()
+    for root in graph:
+        if root in done:
+            continue
+        trail, on_trail, pending = [root], {root}, [iter(graph[root])]
+        while pending:
+            target = next(pending[-1], None)
+            if target is None:
+                on_trail.discard(trail[-1])
+                done.add(trail.pop())
+                pending.pop()
+            elif target in on_trail:
+                return trail[trail.index(target) :]
+            elif target not in done:
+                trail.append(target)
+                on_trail.add(target)
+                pending.append(iter(graph[target]))
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,35 @@ from provisioner.tenants.validation import parse_document
 MAX_SOUND_BYTES = 16 * 1024 * 1024
 
 
+class TenantLoader(yaml.SafeLoader):
+    """Safe YAML whose integers are only decimal and hex and whose booleans are true and false.
+
+    YAML 1.1 reads ``end: 17:30`` as 1050 (base 60), ``0202103356`` as an octal number and
+    ``country: NO`` (Norway) as False; a customer means the text, so those stay text.
+    """
+
+
+_REPLACED_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")
+TenantLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _REPLACED_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+TenantLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+TenantLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+
+
 def parse_yaml(text: str) -> Any:
     """YAML text as data; ValidationFailed with the line and column on a syntax error."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=TenantLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -32,16 +59,27 @@ def parse_yaml(text: str) -> Any:
 
 def read_tenant_file(path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
     """The document in ``path`` and the audio of its sounds (files relative to ``path``)."""
+    document = read_tenant_document(path)
+    return document, read_sound_files(document, path.parent)
+
+
+def read_tenant_document(path: Path) -> schema.TenantDocument:
+    """The validated document in ``path``, without its sounds' audio."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationFailed([FieldProblem("", f"cannot read {path}: {exc}")]) from exc
-    document = parse_document(parse_yaml(text))
-    return document, read_sound_files(document, path.parent)
+    return parse_document(parse_yaml(text))
 
 
-def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str, bytes]:
-    """The audio of every sound that names a file, read relative to ``folder``."""
+def read_sound_files(
+    document: schema.TenantDocument, folder: Path, stored: Collection[str] = ()
+) -> dict[str, bytes]:
+    """The audio of every sound that names a file, read relative to ``folder``.
+
+    A missing file is fine for a sound in ``stored`` (its audio is in the store already): an
+    export to stdout names files it did not write, and re-importing it must still work.
+    """
     contents: dict[str, bytes] = {}
     problems: list[FieldProblem] = []
     for index, sound in enumerate(document.sounds):
@@ -49,6 +87,8 @@ def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str,
             continue
         file = (folder / sound.file).resolve()
         if not file.is_file():
+            if sound.name in stored:
+                continue
             problems.append(FieldProblem(f"sounds[{index}].file", f"no file {file}"))
         elif file.stat().st_size > MAX_SOUND_BYTES:
             problems.append(FieldProblem(f"sounds[{index}].file", "larger than 16 MiB"))
@@ -61,7 +101,13 @@ def read_sound_files(document: schema.TenantDocument, folder: Path) -> dict[str,
 
 def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
     """Load a tenant file into the store, all or nothing (the caller's transaction)."""
-    document, sounds = read_tenant_file(path)
+    document = read_tenant_document(path)
+    stored = session.scalars(
+        select(models.Sound.name)
+        .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
+        .where(models.Tenant.name == document.name)
+    ).all()
+    sounds = read_sound_files(document, path.parent, set(stored))
     return save_document(session, document, actor, box, sounds)
 
 

@@ -204,6 +204,39 @@ def test_sound_upload_measures_the_audio(client: FlaskClient, admin_headers: Hea
     assert bad.get_json()["error"]["problems"][0]["path"].startswith("sounds[")
 
 
+def test_replacing_a_sounds_audio_is_audited(client: FlaskClient, admin_headers: Headers) -> None:
+    other_audio = (DEMO_FILE.parent / "sounds" / "Gesloten.mp3").read_bytes()
+    response = client.put(
+        "/api/v1/tenants/demo/sounds/Welkom.mp3",
+        data=other_audio,
+        headers={**admin_headers, "Content-Type": "audio/mpeg"},
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    event = audit_events(client, admin_headers)[0]
+    assert (event["action"], event["object_type"], event["object_key"]) == (
+        "update",
+        "sounds",
+        "Welkom.mp3",
+    )
+    old, new = event["changes"]["audio"]
+    assert old != new
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_a_sound_name_that_is_a_folder_is_refused(
+    client: FlaskClient, admin_headers: Headers, name: str
+) -> None:
+    # Exported as sounds/<name>: "." or ".." would be the folder itself, and the export fail.
+    audio = (DEMO_FILE.parent / "sounds" / "Welkom.mp3").read_bytes()
+    response = client.put(
+        f"/api/v1/tenants/demo/sounds/{name}",
+        data=audio,
+        headers={**admin_headers, "Content-Type": "audio/mpeg"},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert response.get_json()["error"]["problems"][0]["path"] == "name"
+
+
 def test_tenant_create_update_export_delete(client: FlaskClient, admin_headers: Headers) -> None:
     body = {"name": "acme", "sip_domain": "acme.sip.example.net"}
     assert client.post("/api/v1/tenants", json=body, headers=admin_headers).status_code == 201

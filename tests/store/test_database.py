@@ -15,8 +15,9 @@ from sqlalchemy import inspect, select, text
 from provisioner.errors import ValidationFailed
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
-from provisioner.store.models import Base, Extension, Tenant
+from provisioner.store.models import AuditEvent, Base, Extension, Tenant
 from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.schema import Sound, TenantDocument
 from tests.conftest import import_demo, make_app
 
 
@@ -54,18 +55,43 @@ def test_secrets_are_encrypted_at_rest(store_app: Flask) -> None:
     assert all(password not in value for value in stored for password in passwords if password)
 
 
-def test_failed_save_leaves_the_store_unchanged(store_app: Flask) -> None:
+def stored_demo(store_app: Flask) -> tuple[TenantDocument, TenantDocument]:
+    """The imported demo as stored, and a copy to change, with a new display name already."""
     import_demo(store_app)
-    store = get_store(store_app)
-    with store.reading() as session:
+    with get_store(store_app).reading() as session:
         before = load_document(session, find_tenant(session, "demo"))
     changed = before.model_copy(deep=True)
     changed.display_name = "Half-written"
+    return before, changed
+
+
+def test_failed_save_leaves_the_store_unchanged(store_app: Flask) -> None:
+    store = get_store(store_app)
+    before, changed = stored_demo(store_app)
     changed.numbers[0].destination = "call_flow:Bestaat niet"
     with pytest.raises(ValidationFailed), store.transaction() as session:
         save_document(session, changed, "test", get_secret_box(store_app))
     with store.reading() as session:
         assert load_document(session, find_tenant(session, "demo")) == before
+
+
+def test_a_save_failing_after_it_began_writing_leaves_the_store_unchanged(
+    store_app: Flask,
+) -> None:
+    # The test above fails in validation, before any write; this one fails on the sounds,
+    # after the tenant's settings and its extensions were already flushed.
+    store = get_store(store_app)
+    before, changed = stored_demo(store_app)
+    changed.extensions[0].name = "Half-written"
+    changed.sounds.append(Sound(name="Kapot.mp3"))
+    with pytest.raises(ValidationFailed) as caught, store.transaction() as session:
+        save_document(
+            session, changed, "test", get_secret_box(store_app), {"Kapot.mp3": b"not audio"}
+        )
+    assert caught.value.problems[0].path == "sounds[4].file"
+    with store.reading() as session:
+        assert load_document(session, find_tenant(session, "demo")) == before
+        assert "Half-written" not in str(session.scalars(select(AuditEvent.changes)).all())
 
 
 def test_upgrading_again_keeps_the_data(tmp_path: Path, database_url: str) -> None:

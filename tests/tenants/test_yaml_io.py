@@ -188,3 +188,78 @@ def test_queue_names_that_become_the_same_switch_queue_are_refused() -> None:
     reasons = {problem.path: problem.reason for problem in caught.value.problems}
     assert "same switch queue as queues[0].name" in reasons["queues[1].name"]
     assert "wait-time variant" in reasons["queues[2].name"]
+
+
+def test_an_export_to_stdout_edited_and_reimported_keeps_the_stored_audio(
+    demo_app: Flask, tmp_path: Path
+) -> None:
+    # `provisioner export demo > demo.yaml`, edit, `provisioner import demo.yaml`: the file
+    # names sounds/*.mp3 that were not written; the audio already stored is kept.
+    data = yaml.safe_load(exported(demo_app))
+    data["extensions"][1]["name"] = "Sanne Jansen"
+    path = tmp_path / "demo.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = demo_app.test_cli_runner().invoke(args=["import", str(path)])
+    assert result.exit_code == 0, result.output
+    reexported = yaml.safe_load(exported(demo_app))
+    assert reexported["sounds"] == data["sounds"]
+    assert reexported["extensions"][1]["name"] == "Sanne Jansen"
+
+
+def test_a_new_sound_without_its_file_is_still_refused(demo_app: Flask, tmp_path: Path) -> None:
+    data = demo_data()
+    data["sounds"].append({"name": "Nieuw.mp3", "file": "sounds/Nieuw.mp3"})
+    result = demo_app.test_cli_runner().invoke(args=["import", str(write_variant(tmp_path, data))])
+    assert result.exit_code != 0
+    assert "sounds[4].file" in result.output
+
+
+def test_numbers_written_without_quotes_are_read_as_the_same_numbers() -> None:
+    # YAML reads `number: 240` and `choices: {1: wachtrij}` as integers; a customer writes it so.
+    from provisioner.tenants.validation import parse_document
+
+    text = DEMO_FILE.read_text()
+    for quoted in ('"240"', '"241"', '"242"', '"5000"', '"8000"', '"1"', '"2"', '"3"', '"9"'):
+        text = text.replace(quoted, quoted.strip('"'))
+    assert text != DEMO_FILE.read_text()
+    document = parse_document(yaml.safe_load(text))
+    assert normalized(document.model_dump(mode="json")) == normalized(demo_data())
+
+
+def test_a_date_written_without_quotes_is_read_as_that_date() -> None:
+    # YAML reads `date: 2026-12-31` as a date object; a customer writes it so.
+    from provisioner.tenants.validation import parse_document
+
+    data = demo_data()
+    data["time_conditions"][0]["closed"].append(yaml.safe_load("{date: 2026-12-31, name: Oud}"))
+    document = parse_document(data)
+    assert document.time_conditions[0].closed[-1].date == "2026-12-31"
+
+
+def test_times_and_numbers_with_a_leading_zero_are_read_as_written() -> None:
+    # YAML 1.1 reads `end: 17:30` as 1050 (base 60) and `0202103356` as an octal number.
+    from provisioner.tenants.yaml_io import parse_yaml
+
+    text = DEMO_FILE.read_text()
+    for quoted in ('"08:30"', '"17:30"', '"15:00"', '"24:00"'):
+        text = text.replace(quoted, quoted.strip('"'))
+    assert parse_yaml(text) == demo_data()
+    assert parse_yaml("{target: 0202103356, end: 9:05, count: 42, mask: 0x1f}") == {
+        "target": "0202103356",
+        "end": "9:05",
+        "count": 42,
+        "mask": 31,
+    }
+
+
+def test_yes_no_on_and_off_are_text_and_only_true_and_false_are_booleans() -> None:
+    # YAML 1.1 reads `country: NO` (Norway) as False; YAML 1.2 knows only true and false.
+    from provisioner.tenants.yaml_io import parse_yaml
+
+    assert parse_yaml("{country: NO, label: on, other: Yes, switch: true, anonymous: False}") == {
+        "country": "NO",
+        "label": "on",
+        "other": "Yes",
+        "switch": True,
+        "anonymous": False,
+    }
