@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
+from provisioner.errors import Conflict, FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.http.openapi import openapi_document
 from provisioner.security import audit
@@ -48,8 +49,6 @@ def create_tenant() -> tuple[Json, int]:
     document = parse_document(json_body())
     with get_store().transaction() as session:
         if document.name in tenant_names(session):
-            from provisioner.errors import Conflict
-
             raise Conflict(
                 f"tenant {document.name} exists; change it with PATCH or PUT .../document"
             )
@@ -77,10 +76,11 @@ def update_tenant(tenant: str) -> Json:
             schema.TenantSettings, {**document.settings().model_dump(), **changes}
         )
         if settings.name != tenant:
-            from provisioner.errors import FieldProblem, ValidationFailed
-
             raise ValidationFailed([FieldProblem("name", "a tenant's name cannot change")])
-        updated = document.model_copy(update=settings.model_dump())
+        # Through model_validate, not model_copy: the updated document is validated whole.
+        updated = schema.TenantDocument.model_validate(
+            {**document.model_dump(), **settings.model_dump()}
+        )
         save_document(session, updated, current_caller().actor, get_secret_box())
     return settings.model_dump(mode="json")
 
@@ -117,8 +117,6 @@ def import_document(tenant: str) -> Json:
         data.setdefault("name", tenant)
     document = parse_document(data)
     if document.name != tenant:
-        from provisioner.errors import FieldProblem, ValidationFailed
-
         raise ValidationFailed([FieldProblem("name", f"must be {tenant}, the tenant in the URL")])
     with get_store().transaction() as session:
         save_document(session, document, current_caller().actor, get_secret_box())
