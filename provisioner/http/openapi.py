@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from provisioner import __version__
-from provisioner.http import phones_api
 from provisioner.network.inventory import NetworkDeviceInput
 from provisioner.tenants import schema
 
@@ -17,7 +16,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
-def _responses(success: dict[str, Any], *errors: int) -> dict[str, Any]:
+def _responses(success: dict[str, Any], *errors: int, status: str = "200") -> dict[str, Any]:
     reasons = {
         401: "no or bad token",
         403: "role may not",
@@ -25,10 +24,10 @@ def _responses(success: dict[str, Any], *errors: int) -> dict[str, Any]:
         409: "conflict",
         422: "invalid; problems name each field by path",
     }
-    answers = {"200": success}
-    for status in errors:
-        answers[str(status)] = {
-            "description": reasons[status],
+    answers = {status: success}
+    for error in errors:
+        answers[str(error)] = {
+            "description": reasons[error],
             "content": {"application/json": {"schema": ERROR}},
         }
     return answers
@@ -118,16 +117,96 @@ def _path_parameters(*names: str) -> list[dict[str, Any]]:
 
 
 def _operation(
-    summary: str, success: dict[str, Any], *errors: int, body: str | None = None
+    summary: str,
+    success: dict[str, Any],
+    *errors: int,
+    body: str | None = None,
+    status: str = "200",
 ) -> dict[str, Any]:
+    """One operation; ``body`` names a component schema, or "object" for a free JSON object."""
     found: dict[str, Any] = {
         "summary": summary,
         "security": BEARER,
-        "responses": _responses(success, *errors),
+        "responses": _responses(success, *errors, status=status),
     }
-    if body is not None:
+    if body == "object":
+        found["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    elif body is not None:
         found["requestBody"] = {"required": True, **_json(f"#/components/schemas/{body}")}
     return found
+
+
+def _phone_paths() -> dict[str, Any]:
+    phone = "/api/v1/tenants/{tenant}/phones/{mac}"
+    both = _path_parameters("tenant", "mac")
+    both[1]["description"] = "any common MAC notation"
+
+    def described(text: str) -> dict[str, Any]:
+        return {"description": text}
+
+    return {
+        f"{phone}/pairing": {
+            "parameters": both,
+            "post": _operation(
+                "Pair with {extension, model?, vendor?, window_minutes?}",
+                described("paired"),
+                401,
+                403,
+                404,
+                409,
+                422,
+                body="object",
+                status="201",
+            ),
+            "delete": _operation(
+                "Unpair; credentials erased, SIP passwords rotated",
+                described("unpaired"),
+                401,
+                403,
+                404,
+                status="204",
+            ),
+        },
+        f"{phone}/swap": {
+            "parameters": both,
+            "post": _operation(
+                "Replace by {new_mac}", described("swapped"), 401, 403, 404, 409, 422, body="object"
+            ),
+        },
+        f"{phone}/keys": {
+            "parameters": both,
+            "get": _operation("The keys the phone gets", described("keys"), 401, 404),
+            "put": _operation(
+                "Set {items: [...] | null}", described("keys"), 401, 403, 404, 422, body="object"
+            ),
+        },
+        f"{phone}/credentials": {
+            "parameters": both,
+            "get": _operation(
+                "Provisioning credentials (audited)", described("credentials"), 401, 403, 404
+            ),
+        },
+        f"{phone}/timeline": {
+            "parameters": both,
+            "get": _operation("Recent requests, newest first", described("events"), 401, 404),
+        },
+        f"{phone}/uploads": {
+            "parameters": both,
+            "get": _operation("Uploaded files", described("uploads"), 401, 404),
+        },
+        "/api/v1/discovered": {
+            "get": _operation("Phones seen lately that no tenant has", described("phones"), 401),
+        },
+        "/api/v1/tenants/{tenant}/phone-admin-password": {
+            "parameters": _path_parameters("tenant"),
+            "get": _operation(
+                "The phones' admin password (audited)", described("password"), 401, 403, 404
+            ),
+        },
+    }
 
 
 def _tenant_paths() -> dict[str, Any]:
@@ -295,7 +374,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_tenant_paths())
     paths.update(_secret_paths())
     paths.update(_network_paths())
-    paths.update(phones_api.openapi_paths())
+    paths.update(_phone_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "provisioner admin API", "version": __version__},

@@ -63,3 +63,12 @@ class PhoneVendor:
             if model.name.upper() == wanted or (model.code and model.code == wanted.lstrip("0")):
                 return model
         return None
+
+
+# A MAC in a requested file name, as most vendors write it (Snom writes it upper case).
+MAC = r"(?P<mac>[0-9a-f]{12})"
+
+
+def models_by_name(*models: PhoneModel) -> dict[str, PhoneModel]:
+    """A vendor's model table, looked up by model name."""
+    return {model.name: model for model in models}

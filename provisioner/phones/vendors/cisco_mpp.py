@@ -9,26 +9,22 @@ from __future__ import annotations
 import re
 
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.vendors.cisco_profile import render_profile
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("6841", lines=4, keys=4),
-        PhoneModel("6851", lines=4, keys=4),
-        PhoneModel("7821", lines=2, keys=2),
-        PhoneModel("7832", lines=1, keys=1),
-        PhoneModel("7841", lines=4, keys=4),
-        PhoneModel("7861", lines=16, keys=16),
-        PhoneModel("8811", lines=10, keys=10),
-        PhoneModel("8841", lines=10, keys=10),
-        PhoneModel("8845", lines=10, keys=10),
-        PhoneModel("8851", lines=10, keys=10),
-        PhoneModel("8861", lines=10, keys=10),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("6841", lines=4, keys=4),
+    PhoneModel("6851", lines=4, keys=4),
+    PhoneModel("7821", lines=2, keys=2),
+    PhoneModel("7832", lines=1, keys=1),
+    PhoneModel("7841", lines=4, keys=4),
+    PhoneModel("7861", lines=16, keys=16),
+    PhoneModel("8811", lines=10, keys=10),
+    PhoneModel("8841", lines=10, keys=10),
+    PhoneModel("8845", lines=10, keys=10),
+    PhoneModel("8851", lines=10, keys=10),
+    PhoneModel("8861", lines=10, keys=10),
+)
 
 
 def render_device(config: PhoneConfig, file: str) -> bytes:

@@ -9,21 +9,17 @@ from __future__ import annotations
 import re
 
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.vendors.cisco_profile import render_profile
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("SPA501G", lines=8, keys=8),
-        PhoneModel("SPA502G", lines=1, keys=1),
-        PhoneModel("SPA504G", lines=4, keys=4),
-        PhoneModel("SPA508G", lines=8, keys=8),
-        PhoneModel("SPA509G", lines=12, keys=12),
-        PhoneModel("SPA525G2", lines=5, keys=5),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("SPA501G", lines=8, keys=8),
+    PhoneModel("SPA502G", lines=1, keys=1),
+    PhoneModel("SPA504G", lines=4, keys=4),
+    PhoneModel("SPA508G", lines=8, keys=8),
+    PhoneModel("SPA509G", lines=12, keys=12),
+    PhoneModel("SPA525G2", lines=5, keys=5),
+)
 
 
 def render_device(config: PhoneConfig, file: str) -> bytes:

@@ -11,21 +11,17 @@ import re
 from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.xml import element, find_or_add, load_skeleton, serialize, set_text
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("X3S", lines=2, keys=2),
-        PhoneModel("X4U", lines=6, keys=12),
-        PhoneModel("X5U", lines=16, keys=30),
-        PhoneModel("X6U", lines=20, keys=60),
-        PhoneModel("X6U-PRO", lines=20, keys=60),
-        PhoneModel("X7", lines=20, keys=60),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("X3S", lines=2, keys=2),
+    PhoneModel("X4U", lines=6, keys=12),
+    PhoneModel("X5U", lines=16, keys=30),
+    PhoneModel("X6U", lines=20, keys=60),
+    PhoneModel("X6U-PRO", lines=20, keys=60),
+    PhoneModel("X7", lines=20, keys=60),
+)
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 3}
 MODES = {"blf": "ba", "speed_dial": "f", "park": "c", "group_pickup": "f"}
 

@@ -14,17 +14,14 @@ from urllib.parse import quote
 from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.xml import element, load_skeleton, serialize
 
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("N870", lines=250, keys=0),
-        PhoneModel("N670", lines=20, keys=0),
-        PhoneModel("N610", lines=20, keys=0),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("N870", lines=250, keys=0),
+    PhoneModel("N670", lines=20, keys=0),
+    PhoneModel("N610", lines=20, keys=0),
+)
 TRANSPORTS = {"udp": 1, "tcp": 2, "tls": 3}
 
 

@@ -12,24 +12,20 @@ from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig
 from provisioner.phones.timezone import posix_time_zone
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.xml import element, load_skeleton, serialize
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
 # Capacities: accounts, and virtual (VPK) plus programmable keys (unsure for some models).
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("GRP2612", lines=2, keys=16),
-        PhoneModel("GRP2613", lines=3, keys=24),
-        PhoneModel("GRP2614", lines=4, keys=24),
-        PhoneModel("GRP2615", lines=5, keys=40),
-        PhoneModel("GRP2616", lines=6, keys=30),
-        PhoneModel("GXP1628", lines=2, keys=8),
-        PhoneModel("GXP2140", lines=4, keys=20),
-        PhoneModel("GXP2170", lines=6, keys=60),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("GRP2612", lines=2, keys=16),
+    PhoneModel("GRP2613", lines=3, keys=24),
+    PhoneModel("GRP2614", lines=4, keys=24),
+    PhoneModel("GRP2615", lines=5, keys=40),
+    PhoneModel("GRP2616", lines=6, keys=30),
+    PhoneModel("GXP1628", lines=2, keys=8),
+    PhoneModel("GXP2140", lines=4, keys=20),
+    PhoneModel("GXP2170", lines=6, keys=60),
+)
 KEY_MODES = {
     "line": "Line",
     "blf": "BLF",

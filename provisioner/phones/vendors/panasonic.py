@@ -12,19 +12,16 @@ import re
 
 from provisioner.phones.keyvalue import QuotedWriter
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor, models_by_name
 
 FIRST_LINE = "# Panasonic SIP Phone Standard Format File # DO NOT CHANGE THIS LINE!"
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("KX-UT133", lines=4, keys=24),
-        PhoneModel("KX-UT136", lines=6, keys=24),
-        PhoneModel("KX-HDV230", lines=6, keys=24),
-        PhoneModel("KX-HDV330", lines=12, keys=24),
-        PhoneModel("KX-HDV430", lines=16, keys=24),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("KX-UT133", lines=4, keys=24),
+    PhoneModel("KX-UT136", lines=6, keys=24),
+    PhoneModel("KX-HDV230", lines=6, keys=24),
+    PhoneModel("KX-HDV330", lines=12, keys=24),
+    PhoneModel("KX-HDV430", lines=16, keys=24),
+)
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
 # The format has no escape for a double quote; names shown on the phone get a single one.
 _SHOWN = str.maketrans({'"': "'"})

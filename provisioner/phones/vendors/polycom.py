@@ -12,22 +12,18 @@ import re
 from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig, TimeZoneRule
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.xml import clean, load_skeleton, serialize
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("VVX150", lines=2, keys=2),
-        PhoneModel("VVX250", lines=4, keys=4),
-        PhoneModel("VVX350", lines=6, keys=6),
-        PhoneModel("VVX400", lines=12, keys=12),
-        PhoneModel("VVX450", lines=12, keys=12),
-        PhoneModel("VVX500", lines=12, keys=12),
-        PhoneModel("VVX600", lines=16, keys=16),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("VVX150", lines=2, keys=2),
+    PhoneModel("VVX250", lines=4, keys=4),
+    PhoneModel("VVX350", lines=6, keys=6),
+    PhoneModel("VVX400", lines=12, keys=12),
+    PhoneModel("VVX450", lines=12, keys=12),
+    PhoneModel("VVX500", lines=12, keys=12),
+    PhoneModel("VVX600", lines=16, keys=16),
+)
 LANGUAGES = {
     "nl": "Dutch_Netherlands",
     "en": "English_United_Kingdom",

@@ -11,26 +11,23 @@ import re
 from lxml import etree
 
 from provisioner.phones.model import FileKind, PhoneConfig
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.xml import element, load_skeleton, serialize
 
 MODEL = r"(?P<model>D\d{3}\w*|7\d\d|3\d\d)"
 MAC = r"(?P<mac>[0-9A-F]{12})"
 # Capacities: identities, and programmable keys (self-labelling keys incl. pages; unsure).
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("D713", lines=4, keys=4),
-        PhoneModel("D717", lines=6, keys=18),
-        PhoneModel("D735", lines=12, keys=32),
-        PhoneModel("D785", lines=12, keys=24),
-        PhoneModel("D385", lines=12, keys=48),
-        PhoneModel("D345", lines=12, keys=48),
-        PhoneModel("D315", lines=4, keys=5),
-        PhoneModel("710", lines=4, keys=5),
-        PhoneModel("715", lines=4, keys=5),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("D713", lines=4, keys=4),
+    PhoneModel("D717", lines=6, keys=18),
+    PhoneModel("D735", lines=12, keys=32),
+    PhoneModel("D785", lines=12, keys=24),
+    PhoneModel("D385", lines=12, keys=48),
+    PhoneModel("D345", lines=12, keys=48),
+    PhoneModel("D315", lines=4, keys=5),
+    PhoneModel("710", lines=4, keys=5),
+    PhoneModel("715", lines=4, keys=5),
+)
 LANGUAGES = {"nl": "Nederlands", "en": "English", "de": "Deutsch", "fr": "Francais"}
 # Snom names zones by country and offset; Europe/Amsterdam is NLD+1.
 ZONES = {

@@ -10,29 +10,25 @@ import re
 
 from provisioner.phones.keyvalue import KeyValueWriter
 from provisioner.phones.model import FileKind, Key, PhoneConfig, SipLine, TimeZoneRule
-from provisioner.phones.vendors.base import FileRule, PhoneModel, PhoneVendor
+from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 
-MAC = r"(?P<mac>[0-9a-f]{12})"
 # Capacities from the data sheets: accounts, and programmable line keys over all pages (unsure
 # for some; a wrong number only moves where the capacity error fires).
-MODELS = {
-    model.name: model
-    for model in (
-        PhoneModel("T31G", lines=2, keys=2, code="123"),
-        PhoneModel("T41S", lines=6, keys=15, code="68"),
-        PhoneModel("T42S", lines=12, keys=15, code="67"),
-        PhoneModel("T42U", lines=12, keys=15, code="116"),
-        PhoneModel("T43U", lines=12, keys=21, code="107"),
-        PhoneModel("T46S", lines=16, keys=27, code="66"),
-        PhoneModel("T46U", lines=16, keys=27, code="108"),
-        PhoneModel("T48S", lines=16, keys=29, code="65"),
-        PhoneModel("T48U", lines=16, keys=29, code="109"),
-        PhoneModel("T53W", lines=12, keys=21, code="95"),
-        PhoneModel("T54W", lines=16, keys=27, code="96"),
-        PhoneModel("T57W", lines=16, keys=29, code="97"),
-        PhoneModel("T58W", lines=16, keys=27, code="150"),
-    )
-}
+MODELS = models_by_name(
+    PhoneModel("T31G", lines=2, keys=2, code="123"),
+    PhoneModel("T41S", lines=6, keys=15, code="68"),
+    PhoneModel("T42S", lines=12, keys=15, code="67"),
+    PhoneModel("T42U", lines=12, keys=15, code="116"),
+    PhoneModel("T43U", lines=12, keys=21, code="107"),
+    PhoneModel("T46S", lines=16, keys=27, code="66"),
+    PhoneModel("T46U", lines=16, keys=27, code="108"),
+    PhoneModel("T48S", lines=16, keys=29, code="65"),
+    PhoneModel("T48U", lines=16, keys=29, code="109"),
+    PhoneModel("T53W", lines=12, keys=21, code="95"),
+    PhoneModel("T54W", lines=16, keys=27, code="96"),
+    PhoneModel("T57W", lines=16, keys=29, code="97"),
+    PhoneModel("T58W", lines=16, keys=27, code="150"),
+)
 KEY_TYPES = {"line": 15, "blf": 16, "speed_dial": 13, "park": 10, "group_pickup": 13}
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
 # Yealink's own names for a zone; the phone applies summer time from its table (summer_time 2).
