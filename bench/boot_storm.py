@@ -67,6 +67,8 @@ HOST = "provisioner.example"
 BASE_URL = f"http://{HOST}/p/"
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+# Extensions count up from here (numbers starting 112, 144 or 911 are refused: emergency).
+FIRST_NUMBER = 2000
 
 
 @dataclass(frozen=True)
@@ -117,19 +119,19 @@ class Device:
 def tenant_document(index: int, extensions: int, phones: int, first_mac: int) -> dict[str, Any]:
     """A tenant of ``extensions`` people, the first ``phones`` of them with a desk phone."""
     people = [
-        {"number": str(1000 + number), "name": f"Person {index}-{number}"}
+        {"number": str(FIRST_NUMBER + number), "name": f"Person {index}-{number}"}
         for number in range(extensions)
     ]
     devices = []
     for number in range(phones):
         kind = KINDS[(first_mac + number) % len(KINDS)]
-        colleagues = [str(1000 + (number + step) % extensions) for step in range(1, 5)]
+        colleagues = [str(FIRST_NUMBER + (number + step) % extensions) for step in range(1, 5)]
         devices.append(
             {
                 "mac": f"{kind.oui}{first_mac + number:06x}",
                 "vendor": kind.vendor,
                 "model": kind.model,
-                "lines": [str(1000 + number)],
+                "lines": [str(FIRST_NUMBER + number)],
                 "function_keys": [{"type": "blf", "value": value} for value in colleagues],
             }
         )
