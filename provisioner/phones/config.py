@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from provisioner.phones.keys import effective_keys, phone_text
+from provisioner.phones.keys import effective_keys, find_model, phone_text
 from provisioner.phones.model import Key, PhoneConfig, SipLine
 from provisioner.phones.timezone import time_zone_rule
 from provisioner.tenants.schema import Phone, TenantDocument
@@ -78,11 +78,12 @@ def phone_config(
     """The full config of a paired phone: its lines, keys and the tenant's settings."""
     settings = document.provisioning
     lines = sip_lines(document, phone, secrets)
+    vendor = phone.vendor or ""
+    chosen = effective_keys(document, phone, find_model(vendor, model))
     keys = tuple(
         Key(len(lines) + position, key.type, key.value, key.label or key.value, key.line)
-        for position, key in enumerate(effective_keys(document, phone), start=1)
+        for position, key in enumerate(chosen, start=1)
     )
-    vendor = phone.vendor or ""
     return PhoneConfig(
         vendor=vendor,
         model=model,
