@@ -248,7 +248,7 @@ class Phone(Document):
     description: str = Field(default="", max_length=200)
     function_keys: list[FunctionKey] | None = Field(
         default=None,
-        description="None: a key per ring group, then BLF keys per colleague while the model's keys last",
+        description="None: ring groups, then BLF keys per colleague while the model's keys last",
     )
     firmware_target: str | None = Field(
         default=None, pattern=r"^[0-9A-Za-z._\-]{1,64}$", description="the version to run"
