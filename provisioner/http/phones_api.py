@@ -13,7 +13,7 @@ from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.timeline import discovered, timeline
-from provisioner.phones.keys import effective_keys
+from provisioner.phones.keys import effective_keys, phone_book
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
@@ -94,7 +94,7 @@ def _keys_json(tenant: str, mac: str) -> Json:
         tenant_row, normalized = service.phone_of(session, tenant, mac)
         document = load_document(session, tenant_row)
     phone = next(item for item in document.phones if item.mac == normalized)
-    keys = [key.model_dump(mode="json") for key in effective_keys(document, phone)]
+    keys = [key.model_dump(mode="json") for key in effective_keys(phone_book(document), phone)]
     return {"default": phone.function_keys is None, "items": keys}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from provisioner.pairing.credentials import (
     window_state,
 )
 from provisioner.phones.config import Secrets, phone_config
+from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.ratelimit import get_rate_limiter, source_key
@@ -46,10 +48,19 @@ class Decision:
     challenge: bool = False
 
 
+NONCE_KEY = "provisioner.nonce_key"
+
+
 def nonce_key(app: Flask) -> bytes:
-    """The key that signs Digest nonces, derived from the instance's secrets key."""
-    first = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])[0]
-    return hashlib.sha256(b"provisioner digest nonce " + first).digest()
+    """The key that signs Digest nonces, derived from the instance's secrets key (once per
+    app: reading the key file on every request would be start-up work per request)."""
+    key: bytes | None = app.extensions.get(NONCE_KEY)
+    if key is None:
+        first = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])[0]
+        key = app.extensions[NONCE_KEY] = hashlib.sha256(
+            b"provisioner digest nonce " + first
+        ).digest()
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,35 +77,35 @@ class Asked:
 
 
 def decide(app: Flask, session: Session, asked: Asked) -> Decision:
-    """Full, bootstrap or denied for ``asked``; writes the window's use and the audit."""
+    """Full, bootstrap or denied for ``asked``; writes the window's use and the audit.
+
+    An unknown and an unpaired MAC take the same two lookups to the same bootstrap."""
     mac = asked.file_request.mac or ""
-    phone_row = session.scalar(select(models.Phone).where(models.Phone.mac == mac))
+    found = find_phone(session, mac)
     credential = find_credential(session, mac)
-    tenant_id = phone_row.tenant_id if phone_row is not None else None
+    tenant_id = found.phone.tenant_id if found is not None else None
     proof = _prove(app, session, asked, credential)
     if isinstance(proof, Answer):
         return Decision(proof, tenant_id, challenge=asked.authenticated_path)
-    if phone_row is None or credential is None or credential.tenant_id != phone_row.tenant_id:
+    if found is None or credential is None or credential.tenant_id != found.phone.tenant_id:
         return Decision(Answer.BOOTSTRAP, tenant_id)
-    tenant = session.get(models.Tenant, phone_row.tenant_id)
-    assert tenant is not None
-    document = load_for_phone(session, tenant, mac, get_secret_box(app))
-    phone = document.phones[0]
-    if not _fits(document, phone, asked):
+    view = tenant_view(app, session, found)
+    phone = Phone.model_validate(row_to_item("phones", found.phone))
+    if not _fits(view.document, phone, asked):
         return Decision(Answer.DENIED, tenant_id)
     if proof == FIRST_USE and not claim_window(
         session, credential, asked.request.source, datetime.now(UTC)
     ):
         _alarm_conflict(session, credential, asked.request.source)
         return Decision(Answer.DENIED, tenant_id)
-    config = _full_config(app, session, asked, tenant, document, phone, credential)
+    config = _full_config(app, session, asked, found, view, phone, credential)
     audit.record(
         session,
         f"phone:{mac}",
         "release-secret",
         "phones",
         mac,
-        tenant.name,
+        found.tenant_name,
         {
             "fields": ["sip_password", "provisioning_password", "admin_password"],
             "file": asked.file_request.file,
@@ -160,45 +171,122 @@ def _full_config(
     app: Flask,
     session: Session,
     asked: Asked,
-    tenant: models.Tenant,
-    document: TenantDocument,
+    found: FoundPhone,
+    view: TenantView,
     phone: Phone,
     credential: models.DeviceCredential,
 ) -> PhoneConfig:
     box = get_secret_box(app)
     secrets = Secrets(
-        sip_passwords={item.number: item.sip_password or "" for item in document.extensions},
+        sip_passwords=line_passwords(session, box, found.phone.tenant_id, phone.lines),
         provisioning_username=credential.username,
         provisioning_password=box.decrypt(credential.password_encrypted),
-        admin_password=tenant_admin_password(session, box, tenant),
+        admin_password=_admin_password(session, box, found),
     )
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
     asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
     return phone_config(
-        document, asking, model, secrets, asked.base_url, asked.file_request.firmware
+        view.document,
+        asking,
+        model,
+        secrets,
+        asked.base_url,
+        asked.file_request.firmware,
+        book=view.book,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class FoundPhone:
+    """A stored phone with what its file needs of its tenant row (one query finds both)."""
+
+    phone: models.Phone
+    tenant_name: str
+    revision: str
+    admin_password_encrypted: str | None
+
+
+def find_phone(session: Session, mac: str) -> FoundPhone | None:
+    """The phone with ``mac`` and its tenant's name, revision and admin password, or None."""
+    row = session.execute(
+        select(
+            models.Phone,
+            models.Tenant.name,
+            models.Tenant.revision,
+            models.Tenant.phone_admin_password_encrypted,
+        )
+        .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
+        .where(models.Phone.mac == mac)
+    ).first()
+    return None if row is None else FoundPhone(*row)
+
+
+def line_passwords(
+    session: Session, box: SecretBox, tenant_id: int, numbers: list[str]
+) -> dict[str, str]:
+    """The SIP passwords of the phone's own lines only (never a colleague's)."""
+    rows = session.execute(
+        select(models.Extension.number, models.Extension.sip_password_encrypted).where(
+            models.Extension.tenant_id == tenant_id, models.Extension.number.in_(numbers)
+        )
+    )
+    return {number: box.decrypt(ciphertext) for number, ciphertext in rows}
+
+
+def _admin_password(session: Session, box: SecretBox, found: FoundPhone) -> str:
+    if found.admin_password_encrypted:
+        return box.decrypt(found.admin_password_encrypted)
+    tenant = session.get(models.Tenant, found.phone.tenant_id)
+    assert tenant is not None
+    return tenant_admin_password(session, box, tenant)
+
+
+# --- What phone files are built from, kept per tenant revision -----------------------------
+
 # The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.
 PHONE_COLLECTIONS = ("sites", "extensions", "ring_groups")
+VIEWS_KEY = "provisioner.tenant_views"
+VIEWS_KEPT = 256  # tenants per process
+_VIEWS_LOCK = threading.Lock()
 
 
-def load_for_phone(
-    session: Session, tenant: models.Tenant, mac: str, box: SecretBox
-) -> TenantDocument:
-    """The tenant as far as one phone needs it: settings, sites, extensions (with their
-    secrets), ring groups and that phone only (a boot storm reads this for every phone)."""
+@dataclass(frozen=True, slots=True)
+class TenantView:
+    """A tenant as phone files need it, without a secret: settings, sites, extensions'
+    numbers and names, ring groups, and its phone book."""
+
+    document: TenantDocument
+    book: PhoneBook
+
+
+def load_view(session: Session, tenant_id: int) -> TenantView:
+    """Read the tenant's view from the store (no secret column is read)."""
+    tenant = session.get(models.Tenant, tenant_id)
+    assert tenant is not None
     data: dict[str, Any] = {name: getattr(tenant, name) for name in TenantSettings.model_fields}
     for collection in PHONE_COLLECTIONS:
         model = ROW_MODELS[collection]
         rows = session.scalars(select(model).where(model.tenant_id == tenant.id).order_by(model.id))
-        data[collection] = [row_to_item(collection, row, box) for row in rows]
-    phone = session.scalar(
-        select(models.Phone).where(models.Phone.tenant_id == tenant.id, models.Phone.mac == mac)
-    )
-    data["phones"] = [row_to_item("phones", phone)] if phone is not None else []
-    return TenantDocument.model_validate(data)
+        data[collection] = [row_to_item(collection, row) for row in rows]
+    document = TenantDocument.model_validate(data)
+    return TenantView(document, phone_book(document))
+
+
+def tenant_view(app: Flask, session: Session, found: FoundPhone) -> TenantView:
+    """The view of the phone's tenant at the revision just read: from this process's cache,
+    else from the store. Every change writes a new revision in its own transaction, so a
+    view is never used after the change that made it stale is committed (in any worker)."""
+    views: dict[tuple[int, str], TenantView] = app.extensions.setdefault(VIEWS_KEY, {})
+    key = (found.phone.tenant_id, found.revision)
+    view = views.get(key)
+    if view is None:
+        view = load_view(session, found.phone.tenant_id)
+        with _VIEWS_LOCK:
+            while len(views) >= VIEWS_KEPT:
+                views.pop(next(iter(views)))
+            views[key] = view
+    return view
 
 
 def _has_guessed(app: Flask, source: str) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from provisioner.errors import FieldProblem, UnsupportedVendor
@@ -29,27 +30,46 @@ def number_order(number: str) -> tuple[int, str]:
     return (len(number), number)
 
 
-def default_keys(
-    document: TenantDocument, phone: Phone, room: int | None = None
-) -> list[FunctionKey]:
+@dataclass(frozen=True, slots=True)
+class PhoneBook:
+    """A tenant's people and ring groups as phone files show them, indexed once per change
+    of the tenant (a boot storm builds thousands of files from the same book)."""
+
+    names: Mapping[str, str]  # extension number -> its name as a phone shows it
+    colleagues: tuple[tuple[str, str], ...]  # (number, name) in number order
+    ring_groups: tuple[tuple[str, str, frozenset[str] | None], ...]  # number, name, members
+
+
+def phone_book(document: TenantDocument) -> PhoneBook:
+    """The book of ``document``: names, colleagues by number, ring groups (None: everyone)."""
+    names = {extension.number: phone_text(extension.name) for extension in document.extensions}
+    groups = tuple(
+        (
+            group.number,
+            phone_text(group.name),
+            None if group.members == "all" else frozenset(group.members),
+        )
+        for group in document.ring_groups
+    )
+    ordered = tuple(sorted(names.items(), key=lambda item: number_order(item[0])))
+    return PhoneBook(names, ordered, groups)
+
+
+def default_keys(book: PhoneBook, phone: Phone, room: int | None = None) -> list[FunctionKey]:
     """The ring groups the phone's lines are in first (a speed dial each), then a BLF key per
     colleague by number, as many as ``room`` allows (None: the model is unknown, all of them).
     The colleagues that do not fit are in the phone's directory, not on keys."""
     own = set(phone.lines)
     keys = [
-        FunctionKey(type="speed_dial", value=group.number, label=phone_text(group.name))
-        for group in document.ring_groups
-        if group.members == "all" or own & set(group.members)
+        FunctionKey(type="speed_dial", value=number, label=name)
+        for number, name, members in book.ring_groups
+        if members is None or own & members
     ]
+    colleagues = ((number, name) for number, name in book.colleagues if number not in own)
     wanted = None if room is None else max(room - len(keys), 0)
-    colleagues = (extension for extension in document.extensions if extension.number not in own)
-    if wanted is None:
-        chosen = sorted(colleagues, key=lambda item: number_order(item.number))
-    else:
-        chosen = heapq.nsmallest(wanted, colleagues, key=lambda item: number_order(item.number))
     keys += [
-        FunctionKey(type="blf", value=extension.number, label=phone_text(extension.name))
-        for extension in chosen
+        FunctionKey(type="blf", value=number, label=name)
+        for number, name in itertools.islice(colleagues, wanted)
     ]
     return keys if room is None else keys[:room]
 
@@ -74,14 +94,14 @@ def find_model(vendor: str | None, model: str | None) -> PhoneModel | None:
 
 
 def effective_keys(
-    document: TenantDocument, phone: Phone, model: PhoneModel | None = None
+    book: PhoneBook, phone: Phone, model: PhoneModel | None = None
 ) -> list[FunctionKey]:
     """The phone's own keys when it has them, else the tenant's defaults that fit ``model``
     (by default the phone's stored model)."""
     if phone.function_keys is not None:
         return list(phone.function_keys)
     model = model or find_model(phone.vendor, phone.model)
-    return default_keys(document, phone, key_room(model, len(phone.lines)))
+    return default_keys(book, phone, key_room(model, len(phone.lines)))
 
 
 def check_phones(document: TenantDocument) -> Iterator[FieldProblem]:

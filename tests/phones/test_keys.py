@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from provisioner.phones.keys import default_keys
+from provisioner.phones.keys import default_keys, phone_book
 from provisioner.tenants.schema import Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
@@ -16,7 +16,7 @@ PHONE = f"/api/v1/tenants/demo/phones/{MAC}"
 
 def test_defaults_for_240_are_the_ring_group_then_colleagues() -> None:
     document, _ = read_tenant_file(DEMO_FILE)
-    keys = default_keys(document, Phone(mac=MAC, lines=["240"]))
+    keys = default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]))
     assert [(key.type, key.value, key.label) for key in keys] == [
         ("speed_dial", "*8500", "ALLEN"),
         ("blf", "241", "Sanne"),
@@ -27,9 +27,9 @@ def test_defaults_for_240_are_the_ring_group_then_colleagues() -> None:
 
 def test_defaults_stop_where_the_keys_end() -> None:
     document, _ = read_tenant_file(DEMO_FILE)
-    keys = default_keys(document, Phone(mac=MAC, lines=["240"]), room=2)
+    keys = default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]), room=2)
     assert [key.value for key in keys] == ["*8500", "241"]
-    assert default_keys(document, Phone(mac=MAC, lines=["240"]), room=0) == []
+    assert default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]), room=0) == []
 
 
 def _linekeys(body: str) -> dict[int, str]:
