@@ -491,6 +491,12 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="py-spy the workers during the first provisioner storm: raw stacks to FILE, "
+        "and the heaviest functions printed",
+    )
     return parser.parse_args(argv)
 
 
@@ -558,7 +564,7 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
                 statuses[status] = statuses.get(status, 0) + 1
         print(f"captured: statuses {dict(sorted(statuses.items()))}", flush=True)
         nginx_port, nginx = start_nginx(folder, root)
-        return timed_rounds(options, booting, port, nginx_port)
+        return timed_rounds(options, booting, port, nginx_port, gunicorn.pid)
     finally:
         for process in (nginx, gunicorn):
             if process is not None:
@@ -568,10 +574,11 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 
 def timed_rounds(
-    options: argparse.Namespace, booting: list[Device], port: int, nginx_port: int
+    options: argparse.Namespace, booting: list[Device], port: int, nginx_port: int, server: int
 ) -> dict[str, Any]:
     """Each concurrency: ``rounds`` storms against each server, alternating which goes first."""
     summary: dict[str, Any] = {}
+    profiled = False
     for concurrency in options.concurrency:
         ours: list[Figures] = []
         theirs: list[Figures] = []
@@ -580,9 +587,15 @@ def timed_rounds(
             if round_number % 2:
                 order.reverse()
             for name, target in order:
+                spy = None
+                if options.profile and name == "provisioner" and not profiled:
+                    spy = start_profile(server, Path(options.profile))
+                    profiled = True
                 outcome = run_storm(
                     target, booting, concurrency, options.round_seconds, options.client_processes
                 )
+                if spy is not None:
+                    finish_profile(spy, Path(options.profile))
                 result = figures(outcome)
                 (ours if name == "provisioner" else theirs).append(result)
                 print(
@@ -596,6 +609,44 @@ def timed_rounds(
             "nginx": median_figures(theirs).__dict__,
         }
     return summary
+
+
+def start_profile(server: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling gunicorn and its workers until stopped."""
+    command = ["py-spy", "record", "--pid", str(server), "--subprocesses", "--rate", "250"]
+    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches before the storm starts
+    return spy
+
+
+def finish_profile(spy: subprocess.Popen[bytes], output: Path, shown: int = 25) -> None:
+    """Stop py-spy and print the functions with the largest share of the workers' samples."""
+    spy.send_signal(signal.SIGINT)
+    spy.wait(timeout=60)
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in output.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit() or "wsgi" not in stack and "provisioner" not in stack:
+            continue
+        count = int(count_text)
+        total += count
+        frames = [
+            frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+            for frame in stack.split(";")
+        ]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    print(f"profile: {total} samples of request work in {output}")
+    print("  inclusive:")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:shown]:
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
+    print("  own time:")
+    for frame, count in sorted(own.items(), key=lambda item: -item[1])[:shown]:
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
 
 
 def print_table(summary: dict[str, Any]) -> None:

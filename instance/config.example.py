@@ -31,6 +31,7 @@ PHONE_MISS_WINDOW_SECONDS = 60
 PHONE_PAIRING_WINDOW_MINUTES = 30  # first-use window opened by pairing
 PHONE_WINDOW_MAX_MISSES = 20  # a source with more misses than this gets no first use
 PHONE_TIMELINE_LENGTH = 100  # requests kept per device
+PHONE_TIMELINE_FLUSH_SECONDS = 0.5  # timeline events written in batches this often (0: per request)
 PHONE_UPLOAD_MAX_BYTES = 1024 * 1024
 PHONE_BOOTSTRAP_TIMEZONE = "Europe/Amsterdam"
 PHONE_BOOTSTRAP_LANGUAGE = "nl"

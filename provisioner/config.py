@@ -51,12 +51,14 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "NETWORK_TRAPS_KEPT": 500,
         # Phones: misses allowed per source address and window before it is throttled (0: off),
         # the first-use window opened by pairing (refused to an address with more misses than
-        # PHONE_WINDOW_MAX_MISSES), the timeline kept per device, the upload size limit.
+        # PHONE_WINDOW_MAX_MISSES), the timeline kept per device and how often it is written
+        # (batched off the request path; 0: in each request), the upload size limit.
         "PHONE_MISS_LIMIT": 100,
         "PHONE_MISS_WINDOW_SECONDS": 60,
         "PHONE_PAIRING_WINDOW_MINUTES": 30,
         "PHONE_WINDOW_MAX_MISSES": 20,
         "PHONE_TIMELINE_LENGTH": 100,
+        "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
         "PHONE_BASE_URL": None,

@@ -13,6 +13,7 @@ from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.timeline import discovered, timeline
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.keys import effective_keys, phone_book
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
@@ -167,6 +168,7 @@ def admin_password(tenant: str) -> Json:
 @requires("read")
 def get_timeline(tenant: str, mac: str) -> Json:
     """The phone's recent requests, newest first."""
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         tenant_row, normalized = service.phone_of(session, tenant, mac)
         return {"items": timeline(session, tenant_row.id, normalized)}
@@ -197,5 +199,6 @@ def uploads(tenant: str, mac: str) -> Json:
 @requires("read")
 def discovered_phones() -> Json:
     """Phones that asked for their files lately but no tenant has: pair one of these."""
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         return {"items": discovered(session)}

@@ -12,18 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
 from provisioner.pairing.credentials import challenge_headers
-from provisioner.pairing.timeline import record_event
+from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
-from provisioner.store import get_store, models
+from provisioner.store import get_store
+from provisioner.store.models import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -137,15 +137,15 @@ def _device_answer(
     with get_store(app).transaction() as session:
         decision: Decision = decide(app, session, asked)
         if file_request.mac and (record or decision.config is not None):
-            record_event(
-                session,
+            event = PendingEvent(
                 decision.tenant_id,
                 file_request.mac,
                 asked.request,
                 file_request.file,
                 decision.answer,
-                app.config["PHONE_TIMELINE_LENGTH"],
+                utc_now(),
             )
+            queue_event(app, session, event)
         if decision.config is not None:
             body = vendor.render_device(decision.config, file_request.file)
             return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
@@ -163,14 +163,10 @@ def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer:
     """Put a common or absent file named after a MAC on that device's timeline."""
     if file_request.mac is None:
         return
-    with get_store(app).transaction() as session:
-        tenant_id = session.scalar(
-            select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
-        )
-        limit = app.config["PHONE_TIMELINE_LENGTH"]
-        record_event(
-            session, tenant_id, file_request.mac, request, file_request.file, answer, limit
-        )
+    event = PendingEvent(
+        None, file_request.mac, request, file_request.file, answer, utc_now(), look_up=True
+    )
+    queue_event(app, None, event)
 
 
 RenderFunction = Callable[[str, str], bytes | None]
