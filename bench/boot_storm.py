@@ -237,8 +237,11 @@ def server_environment(settings: dict[str, str]) -> dict[str, str]:
     return environment
 
 
-def start_gunicorn(folder: Path, workers: int, settings: dict[str, str]) -> tuple[int, Any]:
-    """gunicorn serving wsgi:app with ``workers`` sync workers on a free port."""
+def start_gunicorn(
+    folder: Path, workers: int, threads: int, settings: dict[str, str]
+) -> tuple[int, Any]:
+    """gunicorn serving wsgi:app with ``workers`` workers on a free port: sync workers for
+    ``threads`` 1, else threaded ones (a thread's wait on the database lets another run)."""
     port = free_port()
     metrics = folder / "metrics"
     metrics.mkdir(exist_ok=True)
@@ -251,6 +254,10 @@ def start_gunicorn(folder: Path, workers: int, settings: dict[str, str]) -> tupl
             "gunicorn",
             "--workers",
             str(workers),
+            "--worker-class",
+            "sync" if threads <= 1 else "gthread",
+            "--threads",
+            str(max(threads, 1)),
             "--bind",
             f"127.0.0.1:{port}",
             "--backlog",
@@ -487,6 +494,9 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round-seconds", type=float, default=90.0)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--threads", type=int, default=4, help="per gunicorn worker (1: sync workers)"
+    )
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
@@ -543,7 +553,7 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
     gunicorn, nginx = None, None
     try:
         started = time.perf_counter()
-        port, gunicorn = start_gunicorn(folder, options.workers, settings)
+        port, gunicorn = start_gunicorn(folder, options.workers, options.threads, settings)
         logins = populate(app, port, options.tenants, options.phones, options.extensions)
         share = min(max(options.unknown_share, 0.0), 0.9)
         unknown = round(len(logins) * share / (1 - share))
@@ -613,7 +623,16 @@ def timed_rounds(
 
 def start_profile(server: int, output: Path) -> subprocess.Popen[bytes]:
     """py-spy sampling gunicorn and its workers until stopped."""
-    command = ["py-spy", "record", "--pid", str(server), "--subprocesses", "--rate", "250"]
+    beside = Path(sys.executable).parent / "py-spy"
+    command = [
+        str(beside) if beside.exists() else "py-spy",
+        "record",
+        "--pid",
+        str(server),
+        "--subprocesses",
+        "--rate",
+        "250",
+    ]
     command += ["--format", "raw", "--output", str(output), "--nonblocking"]
     spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # py-spy attaches before the storm starts

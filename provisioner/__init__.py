@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     from flask import Flask
 
-    from provisioner import cli, network, pairing, store
+    from provisioner import cli, logs, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
     from provisioner.security import ratelimit, secrets
@@ -31,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         instance_path=instance_path or os.environ.get("PROVISIONER_INSTANCE") or None,
     )
     load_config(app, config)
+    logs.init_app(app)
     trust_proxies(app)
     ensure_instance_folder(app)
     store.init_app(app)

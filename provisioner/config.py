@@ -39,6 +39,12 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "FREESWITCH_GATEWAY": "provider",
         "FREESWITCH_COUNTRY": "NL",
+        # GET /metrics (Prometheus): from these networks, or anywhere with this bearer token.
+        "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "METRICS_TOKEN": None,
+        # "json": one JSON object per log line, with a line per phone request (MAC, tenant,
+        # answer); anything else: plain text lines.
+        "LOG_FORMAT": "text",
         # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
         "NETWORK_POLLER_ENABLED": False,
         "NETWORK_POLL_CONCURRENCY": 50,

@@ -11,18 +11,18 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
     claim_window,
-    find_credential,
     tenant_admin_password,
     verify_authorization,
     window_state,
@@ -46,6 +46,7 @@ class Decision:
     tenant_id: int | None = None
     config: PhoneConfig | None = None
     challenge: bool = False
+    tenant: str | None = None  # the name of the tenant the MAC is in (for the request log)
 
 
 NONCE_KEY = "provisioner.nonce_key"
@@ -81,24 +82,25 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
 
     An unknown and an unpaired MAC take the same two lookups to the same bootstrap."""
     mac = asked.file_request.mac or ""
-    found = find_phone(session, mac)
-    credential = find_credential(session, mac)
-    tenant_id = found.phone.tenant_id if found is not None else None
+    found = look_up(session, mac)
+    credential = found.credential
+    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant = found.tenant_name
     proof = _prove(app, session, asked, credential)
     if isinstance(proof, Answer):
-        return Decision(proof, tenant_id, challenge=asked.authenticated_path)
-    if found is None or credential is None or credential.tenant_id != found.phone.tenant_id:
-        return Decision(Answer.BOOTSTRAP, tenant_id)
-    view = tenant_view(app, session, found)
+        return Decision(proof, tenant_id, challenge=asked.authenticated_path, tenant=tenant)
+    if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
+        return Decision(Answer.BOOTSTRAP, tenant_id, tenant=tenant)
+    view = tenant_view(app, session, tenant_id, found.revision or "")
     phone = Phone.model_validate(row_to_item("phones", found.phone))
     if not _fits(view.document, phone, asked):
-        return Decision(Answer.DENIED, tenant_id)
+        return Decision(Answer.DENIED, tenant_id, tenant=tenant)
     if proof == FIRST_USE and not claim_window(
         session, credential, asked.request.source, datetime.now(UTC)
     ):
         _alarm_conflict(session, credential, asked.request.source)
-        return Decision(Answer.DENIED, tenant_id)
-    config = _full_config(app, session, asked, found, view, phone, credential)
+        return Decision(Answer.DENIED, tenant_id, tenant=tenant)
+    config = _full_config(app, session, asked, found, view, phone, credential, tenant_id)
     audit.record(
         session,
         f"phone:{mac}",
@@ -114,7 +116,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             "source": asked.request.source,
         },
     )
-    return Decision(Answer.FULL, tenant_id, config)
+    return Decision(Answer.FULL, tenant_id, config, tenant=tenant)
 
 
 FIRST_USE = "first-use window"
@@ -171,17 +173,18 @@ def _full_config(
     app: Flask,
     session: Session,
     asked: Asked,
-    found: FoundPhone,
+    found: Lookup,
     view: TenantView,
     phone: Phone,
     credential: models.DeviceCredential,
+    tenant_id: int,
 ) -> PhoneConfig:
     box = get_secret_box(app)
     secrets = Secrets(
-        sip_passwords=line_passwords(session, box, found.phone.tenant_id, phone.lines),
+        sip_passwords=line_passwords(box, view, phone.lines),
         provisioning_username=credential.username,
         provisioning_password=box.decrypt(credential.password_encrypted),
-        admin_password=_admin_password(session, box, found),
+        admin_password=_admin_password(session, box, found, tenant_id),
     )
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
@@ -198,46 +201,46 @@ def _full_config(
 
 
 @dataclass(frozen=True, slots=True)
-class FoundPhone:
-    """A stored phone with what its file needs of its tenant row (one query finds both)."""
+class Lookup:
+    """What the store holds for one MAC: its phone with the tenant row's name, revision and
+    admin password, and its credentials; any of them may be absent."""
 
-    phone: models.Phone
-    tenant_name: str
-    revision: str
+    phone: models.Phone | None
+    tenant_name: str | None
+    revision: str | None
     admin_password_encrypted: str | None
+    credential: models.DeviceCredential | None
 
 
-def find_phone(session: Session, mac: str) -> FoundPhone | None:
-    """The phone with ``mac`` and its tenant's name, revision and admin password, or None."""
+def look_up(session: Session, mac: str) -> Lookup:
+    """One query for every MAC, known or not: the same work, the same single row."""
+    asked = select(literal(mac, String).label("mac")).subquery()
     row = session.execute(
         select(
             models.Phone,
             models.Tenant.name,
             models.Tenant.revision,
             models.Tenant.phone_admin_password_encrypted,
+            models.DeviceCredential,
         )
-        .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
-        .where(models.Phone.mac == mac)
-    ).first()
-    return None if row is None else FoundPhone(*row)
+        .select_from(asked)
+        .outerjoin(models.Phone, models.Phone.mac == asked.c.mac)
+        .outerjoin(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
+        .outerjoin(models.DeviceCredential, models.DeviceCredential.mac == asked.c.mac)
+    ).one()
+    return Lookup(*row)
 
 
-def line_passwords(
-    session: Session, box: SecretBox, tenant_id: int, numbers: list[str]
-) -> dict[str, str]:
-    """The SIP passwords of the phone's own lines only (never a colleague's)."""
-    rows = session.execute(
-        select(models.Extension.number, models.Extension.sip_password_encrypted).where(
-            models.Extension.tenant_id == tenant_id, models.Extension.number.in_(numbers)
-        )
-    )
-    return {number: box.decrypt(ciphertext) for number, ciphertext in rows}
+def line_passwords(box: SecretBox, view: TenantView, numbers: list[str]) -> dict[str, str]:
+    """The SIP passwords of the phone's own lines only (never a colleague's is decrypted)."""
+    stored = view.sip_passwords_encrypted
+    return {number: box.decrypt(stored[number]) for number in numbers if number in stored}
 
 
-def _admin_password(session: Session, box: SecretBox, found: FoundPhone) -> str:
+def _admin_password(session: Session, box: SecretBox, found: Lookup, tenant_id: int) -> str:
     if found.admin_password_encrypted:
         return box.decrypt(found.admin_password_encrypted)
-    tenant = session.get(models.Tenant, found.phone.tenant_id)
+    tenant = session.get(models.Tenant, tenant_id)
     assert tenant is not None
     return tenant_admin_password(session, box, tenant)
 
@@ -253,35 +256,42 @@ _VIEWS_LOCK = threading.Lock()
 
 @dataclass(frozen=True, slots=True)
 class TenantView:
-    """A tenant as phone files need it, without a secret: settings, sites, extensions'
-    numbers and names, ring groups, and its phone book."""
+    """A tenant as phone files need it: settings, sites, extensions' numbers and names, ring
+    groups, its phone book, and the SIP passwords still encrypted (a phone's own are
+    decrypted for its file, no other)."""
 
     document: TenantDocument
     book: PhoneBook
+    sip_passwords_encrypted: Mapping[str, str]
 
 
 def load_view(session: Session, tenant_id: int) -> TenantView:
-    """Read the tenant's view from the store (no secret column is read)."""
+    """Read the tenant's view from the store (nothing is decrypted)."""
     tenant = session.get(models.Tenant, tenant_id)
     assert tenant is not None
     data: dict[str, Any] = {name: getattr(tenant, name) for name in TenantSettings.model_fields}
+    encrypted: dict[str, str] = {}
     for collection in PHONE_COLLECTIONS:
         model = ROW_MODELS[collection]
         rows = session.scalars(select(model).where(model.tenant_id == tenant.id).order_by(model.id))
-        data[collection] = [row_to_item(collection, row) for row in rows]
+        data[collection] = []
+        for row in rows:
+            data[collection].append(row_to_item(collection, row))
+            if collection == "extensions":
+                encrypted[row.number] = row.sip_password_encrypted
     document = TenantDocument.model_validate(data)
-    return TenantView(document, phone_book(document))
+    return TenantView(document, phone_book(document), encrypted)
 
 
-def tenant_view(app: Flask, session: Session, found: FoundPhone) -> TenantView:
+def tenant_view(app: Flask, session: Session, tenant_id: int, revision: str) -> TenantView:
     """The view of the phone's tenant at the revision just read: from this process's cache,
     else from the store. Every change writes a new revision in its own transaction, so a
     view is never used after the change that made it stale is committed (in any worker)."""
     views: dict[tuple[int, str], TenantView] = app.extensions.setdefault(VIEWS_KEY, {})
-    key = (found.phone.tenant_id, found.revision)
+    key = (tenant_id, revision)
     view = views.get(key)
     if view is None:
-        view = load_view(session, found.phone.tenant_id)
+        view = load_view(session, tenant_id)
         with _VIEWS_LOCK:
             while len(views) >= VIEWS_KEPT:
                 views.pop(next(iter(views)))

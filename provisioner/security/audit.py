@@ -13,6 +13,9 @@ from provisioner.store.models import AuditEvent, utc_now
 REDACTED = "<secret>"
 
 
+RELEASE_SECRET = "release-secret"
+
+
 def record(
     session: Session,
     actor: str,
@@ -23,6 +26,10 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit event in the caller's transaction (it lands only if the change does)."""
+    if action == RELEASE_SECRET:
+        from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
+
+        SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
     session.add(
         AuditEvent(
             actor=actor,
