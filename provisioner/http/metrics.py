@@ -13,7 +13,12 @@ import ipaddress
 import os
 
 from flask import Blueprint, Flask, Response, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+)
 from prometheus_client import multiprocess as prometheus_multiprocess
 
 import provisioner.metrics  # noqa: F401  (the metrics exist before the first scrape)
@@ -56,4 +61,5 @@ def metrics() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not allowed(app, request.remote_addr or "", request.headers.get("Authorization")):
         return Response("metrics: not allowed from this address without METRICS_TOKEN\n", 403)
-    return Response(generate_latest(registry()), content_type=CONTENT_TYPE_LATEST)
+    # The classic text format (0.0.4): what every Prometheus release reads.
+    return Response(generate_latest(registry()), content_type=CONTENT_TYPE_PLAIN_0_0_4)
