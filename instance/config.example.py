@@ -42,6 +42,9 @@ PHONE_BOOTSTRAP_RESYNC_SECONDS = 300
 FREESWITCH_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # where FreeSWITCH connects from
 FREESWITCH_GATEWAY = "provider"  # sofia gateway for outside and emergency calls
 FREESWITCH_COUNTRY = "NL"  # the carrier's national number format in the public context
+METRICS_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # who may GET /metrics without the token
+METRICS_TOKEN = None  # "Authorization: Bearer <token>" opens /metrics from anywhere
+LOG_FORMAT = "text"  # "json": one JSON object per line, a line per phone request
 
 # --- SNMP poller and trap receiver --------------------------------------------------------
 NETWORK_POLLER_ENABLED = False  # or `provisioner serve --network`
