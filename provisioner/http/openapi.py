@@ -199,6 +199,16 @@ def _phone_paths() -> dict[str, Any]:
         },
         "/api/v1/discovered": {
             "get": _operation("Phones seen lately that no tenant has", described("phones"), 401),
+            "post": _operation(
+                "Report a phone the on-site agent saw: {mac, seen_by: dhcp|lldp, vendor?, "
+                "detail?, address?} (technician); the same answer for every MAC",
+                described("recorded"),
+                401,
+                403,
+                422,
+                body="object",
+                status="202",
+            ),
         },
         "/api/v1/tenants/{tenant}/phone-admin-password": {
             "parameters": _path_parameters("tenant"),
