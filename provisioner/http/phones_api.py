@@ -12,8 +12,8 @@ from sqlalchemy import select
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
-from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.credentials import tenant_admin_password
+from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.timeline import discovered, timeline
 from provisioner.phones.keys import effective_keys
 from provisioner.security import audit
