@@ -305,6 +305,7 @@ class Router(Document):
     management_address: str | None = Field(
         default=None, description="where our poller reaches it; default: where it fetched from"
     )
+    snmp_port: int = Field(default=161, ge=1, le=65535, description="where the poller asks")
     tftp_server: str | None = Field(default=None, description="option 150 for Cisco phones")
     sip_ports: PortRange = "5060-5061"
     rtp_ports: PortRange = Field(default="16384-32768", description="FreeSWITCH's media ports")

@@ -29,6 +29,7 @@ class Router(TenantOwned, Timestamped, Base):
     voice_vlan: Mapped[int | None]
     voice_network: Mapped[str] = mapped_column(String(18))
     management_address: Mapped[str | None] = mapped_column(String(15))
+    snmp_port: Mapped[int] = mapped_column(default=161)
     tftp_server: Mapped[str | None] = mapped_column(String(15))
     sip_ports: Mapped[str] = mapped_column(String(11))
     rtp_ports: Mapped[str] = mapped_column(String(11))
@@ -36,6 +37,9 @@ class Router(TenantOwned, Timestamped, Base):
     snmp_auth_key_encrypted: Mapped[str] = mapped_column(String(400))
     snmp_priv_key_encrypted: Mapped[str] = mapped_column(String(400))
     fetch_secret_encrypted: Mapped[str] = mapped_column(String(400))
+    # Not part of the document: a TFTP autoinstall (no secret possible) is answered once, and
+    # only while a window an operator opened is open.
+    window_until: Mapped[datetime | None] = mapped_column()
 
 
 class RouterEvent(Base):

@@ -1,8 +1,8 @@
-"""routers
+"""routers: the tenant's routers, their zero-touch timeline, vendor/model/serial in the network inventory
 
 Revision ID: 0006_routers
 Revises: 0003_merge_phones_network
-Create Date: 2026-12-03 10:29:39.932544
+Create Date: 2026-12-03 10:35:02.621868
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ def upgrade() -> None:
     sa.Column('voice_vlan', sa.Integer(), nullable=True),
     sa.Column('voice_network', sa.String(length=18), nullable=False),
     sa.Column('management_address', sa.String(length=15), nullable=True),
+    sa.Column('snmp_port', sa.Integer(), nullable=False),
     sa.Column('tftp_server', sa.String(length=15), nullable=True),
     sa.Column('sip_ports', sa.String(length=11), nullable=False),
     sa.Column('rtp_ports', sa.String(length=11), nullable=False),
@@ -38,6 +39,7 @@ def upgrade() -> None:
     sa.Column('snmp_auth_key_encrypted', sa.String(length=400), nullable=False),
     sa.Column('snmp_priv_key_encrypted', sa.String(length=400), nullable=False),
     sa.Column('fetch_secret_encrypted', sa.String(length=400), nullable=False),
+    sa.Column('window_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
