@@ -50,7 +50,8 @@ def _offer_lines(probe: PhoneVendorProbe, offer: ProvisioningOffer | None) -> li
     for option, value in offer.as_json().items():
         if value in (None, [], {}) or option == "offered_address":
             continue
-        lines.append(f"  {option:>9}  {value}")
+        name = "Poly VLAN-A" if option == "poly_vlan" else f"option {option}"
+        lines.append(f"  {name}: {value}")
     return lines
 
 
