@@ -100,7 +100,11 @@ def build_route(
             for group in document.ring_groups
         },
         "queues": {
-            queue.name: {"max_wait": queue.max_wait, "music": queue.music}
+            queue.name: {
+                "max_wait": queue.max_wait,
+                "music": queue.music,
+                "agents": list(queue.agents),
+            }
             for queue in document.queues
         },
         "time_conditions": {
