@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 from provisioner.routing.callcenter import callcenter_document
+from provisioner.routing.engine import walk
 from provisioner.routing.fax import deliver_fax
 from provisioner.routing.route import build_route
 from provisioner.routing.session_adapter import SessionAdapter
@@ -169,8 +171,6 @@ def test_an_answered_transfer_where_the_caller_stays_ends_the_flow(demo_route):
     session = Session(Caller(answering={f"user/240@{DOMAIN}"}))
     session.setVariable = _ignoring("hangup_after_bridge", session.setVariable)  # type: ignore[method-assign]
     adapter = SessionAdapter(session, FreeswitchModule(OPEN), lambda name: None)
-    from provisioner.routing.engine import walk
-
     visited = walk(route, adapter)
     assert visited == ["call_flow:Test", "Test/marc"]
     assert [name for name, _ in session.applications] == ["bridge"]
@@ -255,3 +255,37 @@ def test_omleiding_rings_for_its_ring_time_then_goes_on(demo_route, destination,
         f"<sip:5000@{DOMAIN}>;reason=unconditional"
     )
     assert result.visited[-2:] == ["Test/divert", "Test/box"]
+
+
+# --- 5 and 9: what the operator's guide tells them to configure ---------------------------
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "freeswitch.md"
+# The binding params mod_xml_curl.c's do_config knows.
+XML_CURL_PARAMS = frozenset(
+    "gateway-url gateway-credentials auth-scheme disable-100-continue method timeout "
+    "enable-cacert-check ssl-cert-path ssl-key-path ssl-key-password ssl-version ssl-cacert-file "
+    "enable-ssl-verifyhost cookie-file use-dynamic-url enable-post-var bind-local "
+    "response-max-bytes".split()
+)
+
+
+def guide_binding() -> dict[str, str]:
+    block = GUIDE.read_text().split('<configuration name="xml_curl.conf"', 1)[1]
+    text = '<configuration name="xml_curl.conf"' + block.split("</configuration>", 1)[0]
+    root = etree.fromstring(text + "</configuration>")
+    return {param.get("name"): param.get("value") for param in root.iterfind(".//param")}
+
+
+def test_the_guide_binding_checks_the_certificate_and_its_host_name_over_https():
+    binding = guide_binding()
+    assert set(binding) <= XML_CURL_PARAMS, set(binding) - XML_CURL_PARAMS
+    assert binding["gateway-url"].startswith("https://")
+    assert binding["enable-cacert-check"] == "true"
+    assert binding["enable-ssl-verifyhost"] == "true"
+
+
+def test_the_guide_says_where_freeswitch_comes_from():
+    guide = GUIDE.read_text()
+    assert "Debian ships no FreeSWITCH packages" in guide
+    assert "Personal Access Token" in guide
+    assert "/usr/local/freeswitch/conf" in guide
