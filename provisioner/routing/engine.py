@@ -312,14 +312,21 @@ class Walk:
         queue = self._lookup("queues", name, "queue")
         self.adapter.answer()
         address = dialstrings.queue_address(name, self._domain(), max_wait)
-        return self.adapter.enter_queue(
-            address, queue.get("music"), self._queue_members(queue, address)
-        )
+        members = self._queue_members(queue, address, max_wait)
+        return self.adapter.enter_queue(address, queue.get("music"), members)
 
-    def _queue_members(self, queue: Json, address: str) -> QueueMembers | None:
-        """The queue's agents as the server sent them (None in a route cached before they were)."""
+    def _queue_members(
+        self, queue: Json, address: str, max_wait: int | None
+    ) -> QueueMembers | None:
+        """The queue's agents and settings as the server sent them (None in a route cached
+        before they were)."""
         if "agents" not in queue:
             return None
+        settings = {}
+        if queue.get("strategy"):
+            settings["strategy"] = str(queue["strategy"])
+        if max_wait or queue.get("max_wait"):
+            settings["max_wait_time"] = str(max_wait or queue["max_wait"])
         domain = self._domain()
         every = {
             dialstrings.agent_name(number, domain)
@@ -327,7 +334,7 @@ class Walk:
             for number in other.get("agents", ())
         }
         agents = [dialstrings.agent_name(str(number), domain) for number in queue["agents"]]
-        return QueueMembers(address, agents, frozenset(every))
+        return QueueMembers(address, agents, frozenset(every), settings)
 
     def _endpoint(self, target: str) -> str:
         if target.isdigit() and target in self.route.get("extensions", {}):

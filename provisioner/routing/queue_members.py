@@ -12,13 +12,17 @@ members the server sent in the route, and sends only the differences:
   starting status; an agent that exists keeps the status the switch gave it), then ``tier add``;
 * a member whose place in the queue changed: ``tier set position``.
 
-An unchanged queue costs one local listing and no change; no agent's status is ever reset.
+The queue's own settings (strategy, maximum wait) are compared with ``callcenter_config queue
+list``; when they differ the queue is unloaded (``queue unload``), and mod_callcenter loads it
+afresh, settings only, when the caller enters it.
+
+An unchanged queue costs two local listings and no change; no agent's status is ever reset.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from provisioner.routing import dialstrings
 
@@ -33,6 +37,8 @@ class QueueMembers:
     address: str
     agents: Sequence[str]
     tenant_agents: Collection[str]
+    # Queue settings as ``queue list`` names them (``strategy``, ``max_wait_time``).
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 def parse_listing(reply: str) -> list[dict[str, str]]:
@@ -52,14 +58,22 @@ def parse_listing(reply: str) -> list[dict[str, str]]:
 
 
 def synchronise(members: QueueMembers, api: ApiCall) -> list[str]:
-    """Bring the switch's tiers of ``members.address`` in line; return the changes sent."""
-    listing = parse_listing(api(f"callcenter_config queue list tiers {members.address}"))
-    present = {row["agent"]: row for row in listing if row.get("agent")}
+    """Bring the switch's queue ``members.address`` in line; return the changes sent."""
     sent: list[str] = []
 
     def send(command: str) -> str:
         sent.append(command)
         return api(f"callcenter_config {command}")
+
+    if members.settings:
+        queues = parse_listing(api("callcenter_config queue list"))
+        loaded = next((row for row in queues if row.get("name") == members.address), None)
+        if loaded is not None and any(
+            loaded.get(name) != value for name, value in members.settings.items()
+        ):
+            send(f"queue unload {members.address}")
+    listing = parse_listing(api(f"callcenter_config queue list tiers {members.address}"))
+    present = {row["agent"]: row for row in listing if row.get("agent")}
 
     for agent in present:
         if agent not in members.agents:

@@ -103,6 +103,7 @@ def build_route(
             queue.name: {
                 "max_wait": queue.max_wait,
                 "music": queue.music,
+                "strategy": queue.strategy,
                 "agents": list(queue.agents),
             }
             for queue in document.queues

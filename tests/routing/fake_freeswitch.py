@@ -277,6 +277,7 @@ class CallCenter:
         self.configuration = configuration
         self.agents: dict[str, dict[str, str]] = {}
         self.tiers: dict[tuple[str, str], dict[str, str]] = {}
+        self.queues: dict[str, dict[str, str]] = {}  # loaded queues and their settings
         self.fetches = 0
 
     def _config(self) -> etree._Element:
@@ -291,11 +292,31 @@ class CallCenter:
         """Module load: truncate, then load every agent and tier of callcenter.conf."""
         self.agents.clear()
         self.tiers.clear()
+        self.queues.clear()
         configuration = self._config()
+        for queue in configuration.iterfind("queues/queue"):
+            self._load_queue_settings(queue)
         for agent in configuration.iterfind("agents/agent"):
             self._load_agent(agent)
         for tier in configuration.iterfind("tiers/tier"):
             self._load_tier(tier)
+
+    def _load_queue_settings(self, element: etree._Element) -> None:
+        settings = {param.get("name", ""): param.get("value", "") for param in element}
+        self.queues[element.get("name", "")] = {
+            "name": element.get("name", ""),
+            "strategy": settings.get("strategy", "longest-idle-agent"),
+            "max_wait_time": settings.get("max-wait-time", "0"),
+        }
+
+    def _get_queue(self, name: str) -> bool:
+        """get_queue: a queue not loaded is loaded from callcenter.conf, settings only."""
+        if name not in self.queues:
+            found = self._config().find(f"queues/queue[@name='{name}']")
+            if found is None:
+                return False
+            self._load_queue_settings(found)
+        return True
 
     def _load_agent(self, element: etree._Element) -> None:
         name = element.get("name", "")
@@ -367,6 +388,8 @@ class CallCenter:
         if len(rest) < 2:
             return "-ERR Invalid!\n"
         queue, agent = rest[0], rest[1]
+        if self.configuration is not None and not self._get_queue(queue):
+            return "-ERR Queue not found!\n"
         if agent not in self.agents:
             return "-ERR Agent not found!\n"
         if (queue, agent) in self.tiers:
@@ -395,6 +418,10 @@ class CallCenter:
         return self._rows_of_tiers(list(self.tiers))
 
     def _queue_list(self, rest: list[str]) -> str:
+        if not rest:
+            columns = ["name", "strategy", "max_wait_time"]
+            rows = [[queue[column] for column in columns] for queue in self.queues.values()]
+            return table(columns, rows)
         if len(rest) == 2 and rest[0] == "tiers":
             return self._rows_of_tiers([key for key in self.tiers if key[0] == rest[1]])
         return "-ERR Invalid!\n"
@@ -411,12 +438,19 @@ class CallCenter:
         """destroy_queue + load_queue(agents and tiers): every agent and tier of the file is
         (re)loaded, statuses included; nothing is removed."""
         configuration = self._config()
-        if configuration.find(f"queues/queue[@name='{rest[0]}']") is None:
+        found = configuration.find(f"queues/queue[@name='{rest[0]}']")
+        if found is None:
             return "-ERR Invalid Queue not found!\n"
+        self._load_queue_settings(found)
         for agent in configuration.iterfind("agents/agent"):
             self._load_agent(agent)
         for tier in configuration.iterfind("tiers/tier"):
             self._load_tier(tier)
+        return "+OK\n"
+
+    def _queue_unload(self, rest: list[str]) -> str:
+        """destroy_queue: forgets the queue's settings; agents and tiers stay."""
+        self.queues.pop(rest[0], None)
         return "+OK\n"
 
 

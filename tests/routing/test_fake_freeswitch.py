@@ -93,7 +93,9 @@ REFERENCE_CALLCENTER_FORMS = [
     r"tier set (state|level|position) \S+ \S+ \S+",
     r"tier del \S+ \S+",
     r"tier list",
+    r"queue list",
     r"queue list tiers \S+",
+    r"queue unload \S+",
     r"queue reload \S+",
 ]
 

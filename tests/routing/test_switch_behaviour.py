@@ -49,6 +49,9 @@ def queue_commands(module: FreeswitchModule) -> list[str]:
     return [command for command in module.api_commands if command.startswith("callcenter_config")]
 
 
+LISTINGS = ["callcenter_config queue list", f"callcenter_config queue list tiers {QUEUE}"]
+
+
 # --- 1 and 2: queue membership and agent status --------------------------------------------
 
 
@@ -73,7 +76,7 @@ def test_an_agent_taken_out_of_the_queue_is_removed_on_the_switch_at_the_next_ca
     assert switch.callcenter.fetches == fetches  # callcenter.conf is not fetched per caller
 
 
-def test_an_unchanged_queue_costs_one_listing_and_leaves_every_status_alone():
+def test_an_unchanged_queue_costs_two_listings_and_leaves_every_status_alone():
     document = demo_document()
     switch = started_switch(document)
     statuses = {"240": "Logged Out", "241": "On Break", "242": "Available"}
@@ -82,7 +85,7 @@ def test_an_unchanged_queue_costs_one_listing_and_leaves_every_status_alone():
 
     call(hoofdroute(document), Caller(agent_answers=True), OPEN, switch)
 
-    assert queue_commands(switch) == [f"callcenter_config queue list tiers {QUEUE}"]
+    assert queue_commands(switch) == LISTINGS
     for number, status in statuses.items():
         assert switch.callcenter.agents[agent(number)]["status"] == status
 
@@ -103,7 +106,7 @@ def test_an_agent_added_to_the_queue_is_created_available_once():
     created["status"] = "On Break"
     switch.api_commands.clear()
     call(hoofdroute(document), Caller(agent_answers=True), OPEN, switch)
-    assert queue_commands(switch) == [f"callcenter_config queue list tiers {QUEUE}"]
+    assert queue_commands(switch) == LISTINGS
     assert created["status"] == "On Break"
 
 
@@ -129,6 +132,20 @@ def test_a_reordered_queue_moves_the_tiers():
 
     positions = {name: tier["position"] for (_, name), tier in switch.callcenter.tiers.items()}
     assert positions == {agent("242"): "1", agent("240"): "2", agent("241"): "3"}
+
+
+def test_changed_queue_settings_unload_the_queue_and_leave_the_agents_alone():
+    document = demo_document()
+    switch = started_switch(document)
+    switch.callcenter.agents[agent("241")]["status"] = "On Break"
+    document.queues[0].strategy = "ring-all"
+    switch.callcenter.configuration = callcenter_document([document])
+
+    call(hoofdroute(document), Caller(agent_answers=True), OPEN, switch)
+
+    assert f"callcenter_config queue unload {QUEUE}" in queue_commands(switch)
+    assert switch.callcenter.agents[agent("241")]["status"] == "On Break"
+    assert len(switch.callcenter.tiers) == 3
 
 
 def test_a_cached_route_without_queue_members_leaves_the_switch_alone(demo_route):
