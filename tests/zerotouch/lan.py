@@ -31,7 +31,10 @@ def namespaces_problem() -> str | None:
     if not Path(DNSMASQ).exists():
         return f"{DNSMASQ} is missing; run `bash scripts/setup --test` (Debian dnsmasq-base)"
     probe = f"ztprobe{secrets.token_hex(3)}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    try:
+        made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    except FileNotFoundError:
+        return "the ip command (iproute2) is missing; run `bash scripts/setup --test`"
     if made.returncode != 0:
         return f"this machine cannot create network namespaces: {made.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)

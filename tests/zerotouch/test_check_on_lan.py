@@ -165,6 +165,8 @@ def test_without_raw_socket_rights_it_says_so_with_the_fix() -> None:
         env={**os.environ, "PYTHONPATH": str(PROJECT)},
         check=False,
     )
+    if result.stderr.startswith("setpriv:"):
+        pytest.skip(f"this machine does not let root drop a capability: {result.stderr.strip()}")
     assert result.returncode == 2
     assert "Run it as root" in result.stderr
     assert "setcap cap_net_raw+ep" in result.stderr
