@@ -32,7 +32,11 @@ PASS, FAIL, CANNOT_RUN = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="zerotouch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="zerotouch",
+        description="On a customer LAN: will phones find the provisioning server (check), "
+        "and which phones are booting (discover).",
+    )
     parser.add_argument("--version", action="version", version=f"zerotouch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="will this LAN's phones find the server?")
