@@ -19,6 +19,7 @@ from provisioner.phones.xml import element, load_skeleton, serialize
 
 MODELS = models_by_name(
     PhoneModel("N870", lines=250, keys=0),
+    PhoneModel("N870E", lines=250, keys=0),
     PhoneModel("N670", lines=20, keys=0),
     PhoneModel("N610", lines=20, keys=0),
 )
@@ -100,9 +101,12 @@ VENDOR = PhoneVendor(
     label="Gigaset",
     ouis=("7c2f80", "14b370", "002104"),
     user_agents=(
+        # "Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605", "N510 IP PRO/42.245...",
+        # models with a letter (N870E), quoted forms and a ";Handset=<n>" tail (wazo-provd-plugins
+        # wazo_gigaset Nx70 common.py accepts both).
         re.compile(
-            r"^(?:Gigaset )?(?P<model>N\d{3})(?: [A-Z]+)* PRO/(?P<firmware>[^;]+)"
-            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?"
+            r'^"?(?:Gigaset )?(?P<model>N\d{3}[A-Z]?)(?: [A-Z]+)* PRO/(?P<firmware>[^;"]+)'
+            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;Handset=\d+)?\"?$"
         ),
     ),
     files=(

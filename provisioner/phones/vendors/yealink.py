@@ -137,6 +137,29 @@ def boot_files(mac: str, model: str) -> tuple[str, ...]:
     return (f"{mac}.boot", "y000000000000.cfg", f"{mac}.cfg")
 
 
+_AGENT_MAC = r"(?P<mac>[0-9A-Fa-f]{2}(?::?[0-9A-Fa-f]{2}){5})"
+# Model names carry a suffix after an underscore on some families (T19P_E2, T21P_E2).
+_AGENT_MODEL = r"(?P<model>[A-Z][A-Za-z0-9]*\d[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
+USER_AGENTS = (
+    # "Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37", "yealink SIP-T18 ...", "Yealink SIP VP-T49G
+    # ...", "Yealink W52P ...", "Yealink-T46G 28.71.0.81 28.1.0.128.0.0.0" (a hardware version
+    # where the MAC usually is) -- forms listed by wazo-provd-plugins wazo_yealink/common.
+    re.compile(
+        rf"^[yY]ealink[\s-]+(?:SIP(?: VP)?-)?{_AGENT_MODEL}\s+(?P<firmware>\d+(?:\.\d+){{2,4}})"
+        rf"(?:\s+{_AGENT_MAC}|\s+[\d.]+)?\s*$"
+    ),
+    # Older W52P bases and VP530 video phones leave the brand out: "W52P 25.30.0.2 <mac>".
+    re.compile(rf"^(?P<model>W52P|VP530P?)\s+(?P<firmware>\d+(?:\.\d+){{2,4}})\s+{_AGENT_MAC}\s*$"),
+)
+# Yealink-built phones sold under another name keep the Yealink form after their own brand
+# ("<Brand> SIP-T46S <firmware> <mac>"); believed only for a Yealink MAC.
+OEM_USER_AGENTS = (
+    re.compile(
+        rf"^[A-Za-z][\w-]*\s+(?:SIP(?: VP)?-)?(?P<model>T\d{{2}}[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
+        rf"\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
+    ),
+)
+
 VENDOR = PhoneVendor(
     name="yealink",
     label="Yealink",
@@ -154,12 +177,8 @@ VENDOR = PhoneVendor(
         "ec1da9",
         "f01653",
     ),
-    user_agents=(
-        re.compile(
-            r"^[yY]ealink\s+(?:SIP(?: VP)?-)?(?P<model>[A-Z][A-Za-z0-9]+)\s+(?P<firmware>[\d.]+)"
-            r"(?:\s+(?P<mac>[0-9A-Fa-f]{2}(?::?[0-9A-Fa-f]{2}){5}))?\s*$"
-        ),
-    ),
+    user_agents=USER_AGENTS,
+    oem_user_agents=OEM_USER_AGENTS,
     files=(
         FileRule(re.compile(rf"^{MAC}\.boot$"), FileKind.COMMON, unique=True),
         FileRule(re.compile(r"^y000000000000\.boot$"), FileKind.COMMON, unique=True),
