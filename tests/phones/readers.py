@@ -177,11 +177,18 @@ def read_panasonic(files: dict[str, bytes]) -> Facts:
     values = quoted_values(files["device"])
     facts = Facts(values.get("PHONE_NUMBER_1"), values.get("SIP_PASS_1"))
     for name, value in values.items():
-        if name.startswith("FLEX_BUTTON_FACILITY_ACT") and value == "X_PANASONIC_IPTEL_CONTACT":
-            number = name.removeprefix("FLEX_BUTTON_FACILITY_ACT")
-            facts.speed[values[f"FLEX_BUTTON_FACILITY_ARG{number}"]] = values[
-                f"FLEX_BUTTON_LABEL{number}"
-            ]
+        if not name.startswith("FLEX_BUTTON_FACILITY_ACT"):
+            continue
+        number = name.removeprefix("FLEX_BUTTON_FACILITY_ACT")
+        label = values[f"FLEX_BUTTON_LABEL{number}"]
+        if value == "X_PANASONIC_IPTEL_BLF":  # lamp and pickup: the argument is the extension
+            facts.blf[values[f"FLEX_BUTTON_FACILITY_ARG{number}"]] = label
+        elif value == "X_PANASONIC_IPTEL_ONETOUCH":  # the number is in the quick-dial entry
+            assert values[f"FLEX_BUTTON_FACILITY_ARG{number}"] == ""
+            facts.speed[values[f"FLEX_BUTTON_QUICK_DIAL{number}"]] = label
+    if facts.blf:
+        assert values.get("NUM_PLAN_PICKUP_DIRECT"), "BLF keys pick up with the pickup code"
+    facts.language = values.get("DEFAULT_LANGUAGE")
     facts.timezone = tuple(
         values.get(name, "")
         for name in (
@@ -228,10 +235,10 @@ EXPECTED_DUTCH = {
     "cisco_spa": "Dutch",
     "fanvil": "nl",
     "gigaset": None,  # no language parameter in our sources
-    "panasonic": None,  # no documented Dutch value
+    "panasonic": "nl-NL",  # DEFAULT_LANGUAGE in FusionPBX's en-US form (Dutch value unverified)
 }
-# Vendors whose BLF keys exist; Panasonic's become one-touch dial keys, Gigaset has none.
-BLF_KIND = {"panasonic": "speed", "gigaset": None}
+# Vendors whose BLF keys exist (all but Gigaset's DECT handsets).
+BLF_KIND = {"gigaset": None}
 COLLEAGUES = {"241": "Sanne", "242": "Pieter", "243": "Fatima"}
 
 
