@@ -157,7 +157,8 @@ def read_fanvil(files: dict[str, bytes]) -> Facts:
             target[number_line.split("@")[0]] = key.findtext("Title")
     date = root.find("phone/date")
     facts.timezone = tuple(
-        date.findtext(tag) or "" for tag in ("TimeZone", "DSTStartMon", "DSTEndMon")
+        date.findtext(tag) or ""
+        for tag in ("TimeZone", "DSTStartMon", "DSTEndMon", "DSTFixedType", "DSTStartWeek")
     )
     facts.language = root.findtext("phone/DefaultLanguage")
     return facts
@@ -222,7 +223,7 @@ EXPECTED_TIMEZONE = {
     "grandstream": ("CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00",),
     "cisco_mpp": ("GMT+01:00", "start=3/-1/7/2:0:0;end=10/-1/7/3:0:0;save=1:0:0"),
     "cisco_spa": ("GMT+01:00", "start=3/-1/7/2:0:0;end=10/-1/7/3:0:0;save=1:0:0"),
-    "fanvil": ("4", "3", "10"),
+    "fanvil": ("4", "3", "10", "2", "-1"),  # by week; the last week is -1
     "gigaset": ("Europe/Amsterdam",),
     "panasonic": ("60", "3", "10", "120", "180"),
 }
