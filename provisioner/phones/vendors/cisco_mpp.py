@@ -61,6 +61,8 @@ VENDOR = PhoneVendor(
         ),
         FileRule(re.compile(rf"^{MAC}\.xml$"), FileKind.DEVICE),
         FileRule(re.compile(r"^sip\d{2}xx[\w.-]*\.loads$"), FileKind.ABSENT, unique=True),
+        # Cisco's dictionary files, served by the operator's web server in front (docs/phones.md).
+        FileRule(re.compile(r"^cisco/dictionaries/[\w-]+\.xml$"), FileKind.ABSENT, unique=True),
     ),
     models=MODELS,
     content_type="application/xml",
