@@ -82,7 +82,7 @@ def _time(writer: QuotedWriter, config: PhoneConfig) -> None:
             ("DST_STOP", zone.end_month, zone.end_week, zone.end_weekday, zone.end_hour),
         ):
             writer.set(f"{prefix}_MONTH", month)
-            writer.set(f"{prefix}_ORDINAL_DAY", week)  # 5 = last (unsure: Panasonic's encoding)
+            writer.set(f"{prefix}_ORDINAL_DAY", week)  # 5 = last (unverified, docs/phones.md)
             writer.set(f"{prefix}_DAY_OF_WEEK", (weekday + 1) % 7)  # 0 = Sunday
             writer.set(f"{prefix}_TIME", hour * 60)
 

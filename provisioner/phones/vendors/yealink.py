@@ -12,8 +12,8 @@ from provisioner.phones.keyvalue import KeyValueWriter
 from provisioner.phones.model import FileKind, Key, PhoneConfig, SipLine, TimeZoneRule
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 
-# Capacities from the data sheets: accounts, and programmable line keys over all pages (unsure
-# for some; a wrong number only moves where the capacity error fires).
+# Capacities from the data sheets: accounts, and programmable line keys over all pages (not
+# checked on devices, docs/phones.md; a wrong number only moves where the capacity error fires).
 MODELS = models_by_name(
     PhoneModel("T31G", lines=2, keys=2, code="123"),
     PhoneModel("T41S", lines=6, keys=15, code="68"),
@@ -33,7 +33,8 @@ KEY_TYPES = {"line": 15, "blf": 16, "speed_dial": 13, "park": 10, "group_pickup"
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
 # Yealink's own names for a zone; the phone applies summer time from its table (summer_time 2).
 ZONE_NAMES = {"Europe/Amsterdam": "Netherlands(Amsterdam)"}
-# Dutch is in current T4xU/T5x firmware (unsure for older T4xS; they keep English).
+# Dutch is in current T4xU/T5x firmware (unverified for older T4xS, which keep
+# English; docs/phones.md "Unverified vendor facts").
 LANGUAGES = {"nl": "Dutch", "en": "English", "de": "German", "fr": "French"}
 
 
