@@ -1,7 +1,7 @@
 """tenants.revision: a token changed with every change, for the phone files' caches
 
 Revision ID: 0004_boot_storm
-Revises: 0003_merge_phones_network
+Revises: 0006_routers
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_boot_storm"
-down_revision = "0003_merge_phones_network"
+down_revision = "0006_routers"
 branch_labels = None
 depends_on = None
 
