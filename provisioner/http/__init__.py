@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, freeswitch, health, network, phones, phones_api
+from provisioner.http import (
+    api,
+    errors,
+    freeswitch,
+    health,
+    network,
+    phones,
+    phones_api,
+    technicians,
+)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -16,3 +25,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(network.bp)
     app.register_blueprint(phones.bp)
     app.register_blueprint(phones_api.bp)
+    technicians.init_app(app)
