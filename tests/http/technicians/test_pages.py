@@ -247,7 +247,7 @@ def test_every_text_has_both_languages_and_every_template_key_exists() -> None:
 
     assert all(english and dutch for english, dutch in TEXTS.values())
     folder = Path(__file__).parents[3] / "provisioner/http/technicians/templates/technicians"
-    used = {key for page in folder.glob("*.html") for key in re.findall(r't\("([a-z_.]*[a-z_])"', page.read_text())}
+    used = {key for page in folder.glob("*.html") for key in re.findall(r'\bt\("([a-z_.]*[a-z_])"', page.read_text())}
     assert used and used <= set(TEXTS)
 
 
