@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from flask import current_app, flash, g, redirect, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from provisioner.errors import NotFound, PairingConflict, ValidationFailed
@@ -131,8 +131,12 @@ def _extension_conflict(document: TenantDocument, form: PairForm) -> str:
     for number in form.extensions:
         others = [other for other in carriers.get(number, []) if other != mac]
         if others:
-            return t("conflict.extension", number=number, name=names.get(number, ""),
-                     mac=colon_mac(others[0]))
+            return t(
+                "conflict.extension",
+                number=number,
+                name=names.get(number, ""),
+                mac=colon_mac(others[0]),
+            )
     return ""
 
 
@@ -146,8 +150,9 @@ def _place_phone(tenant: str, mac: str, lines: list[str], site: str) -> None:
             else phone
             for phone in document.phones
         ]
-        save_document(db, document.model_copy(update={"phones": phones}), g.technician.actor,
-                      get_secret_box())
+        save_document(
+            db, document.model_copy(update={"phones": phones}), g.technician.actor, get_secret_box()
+        )
 
 
 @bp.post("/site/<tenant>/<site_name>/pair")
@@ -167,8 +172,17 @@ def pair(tenant: str, site_name: str) -> Page | WerkzeugResponse:
     vendor, _, model = form.model.partition(":")
     try:
         with get_store().transaction() as db:
-            service.pair(db, get_secret_box(), tenant, mac, form.extensions[0],
-                         g.technician.actor, _window_minutes(), vendor, model)
+            service.pair(
+                db,
+                get_secret_box(),
+                tenant,
+                mac,
+                form.extensions[0],
+                g.technician.actor,
+                _window_minutes(),
+                vendor,
+                model,
+            )
         _place_phone(tenant, mac, form.extensions, site.name)
     except PairingConflict:
         form.conflict = t("conflict.other_tenant")
@@ -202,16 +216,25 @@ def _live_context(document: TenantDocument, phone: Phone) -> dict[str, object]:
     return {"state": state, "events": events, "deeds": deeds}
 
 
-def _phone_page(template: str, tenant: str, site_name: str, mac: str, status: int = 200,
-                **extra: object) -> Page:
+def _phone_page(
+    template: str, tenant: str, site_name: str, mac: str, status: int = 200, **extra: object
+) -> Page:
     document, site = load_site(tenant, site_name)
     phone = _phone(document, mac)
     names = {item.number: item.name for item in document.extensions}
     vendors = by_oui(phone.mac)
-    return page(template, status, document=document, site=site, phone=phone, names=names,
-                vendor=" / ".join(v.label for v in vendors), lines=_lines_text(phone, names),
-                **_live_context(document, phone),
-                **extra)
+    return page(
+        template,
+        status,
+        document=document,
+        site=site,
+        phone=phone,
+        names=names,
+        vendor=" / ".join(v.label for v in vendors),
+        lines=_lines_text(phone, names),
+        **_live_context(document, phone),
+        **extra,
+    )
 
 
 @bp.get("/site/<tenant>/<site_name>/phones/<mac>")
@@ -233,7 +256,9 @@ def _lines_text(phone: Phone, names: dict[str, str]) -> str:
 @bp.get("/site/<tenant>/<site_name>/phones/<mac>/swap")
 def swap_form(tenant: str, site_name: str, mac: str) -> Page:
     """Ask for the replacement's MAC (typed or scanned)."""
-    return _phone_page("swap.html", tenant, site_name, mac, new_mac="", ouis=json.dumps(oui_labels()))
+    return _phone_page(
+        "swap.html", tenant, site_name, mac, new_mac="", ouis=json.dumps(oui_labels())
+    )
 
 
 @bp.post("/site/<tenant>/<site_name>/phones/<mac>/swap")
@@ -245,23 +270,49 @@ def swap(tenant: str, site_name: str, mac: str) -> Page | WerkzeugResponse:
     new_mac = request.form.get("new_mac", "").strip()
     ouis = json.dumps(oui_labels())
     if not _is_mac(new_mac):
-        return _phone_page("swap.html", tenant, site_name, mac, 422, new_mac=new_mac, ouis=ouis,
-                           error=t("error.mac"))
+        return _phone_page(
+            "swap.html",
+            tenant,
+            site_name,
+            mac,
+            422,
+            new_mac=new_mac,
+            ouis=ouis,
+            error=t("error.mac"),
+        )
     if request.form.get("confirm") != "yes":
-        return _phone_page("swap_confirm.html", tenant, site_name, mac,
-                           new_mac=normalize_mac(new_mac))
+        return _phone_page(
+            "swap_confirm.html", tenant, site_name, mac, new_mac=normalize_mac(new_mac)
+        )
     document, site = load_site(tenant, site_name)
     old = _phone(document, mac)
     try:
         with get_store().transaction() as db:
-            result = service.swap(db, get_secret_box(), tenant, old.mac, new_mac,
-                                  g.technician.actor, _window_minutes())
+            result = service.swap(
+                db,
+                get_secret_box(),
+                tenant,
+                old.mac,
+                new_mac,
+                g.technician.actor,
+                _window_minutes(),
+            )
     except PairingConflict as error:
         key = "conflict.same_tenant" if "already a phone" in str(error) else "conflict.other_tenant"
-        return _phone_page("swap.html", tenant, site_name, mac, 409, new_mac=new_mac, ouis=ouis,
-                           error=t(key, mac=colon_mac(new_mac)))
+        return _phone_page(
+            "swap.html",
+            tenant,
+            site_name,
+            mac,
+            409,
+            new_mac=new_mac,
+            ouis=ouis,
+            error=t(key, mac=colon_mac(new_mac)),
+        )
     flash(t("swap.done", new=colon_mac(result.mac), minutes=_window_minutes()))
-    return redirect(url_for("technicians.phone", tenant=tenant, site_name=site.name, mac=result.mac))
+    return redirect(
+        url_for("technicians.phone", tenant=tenant, site_name=site.name, mac=result.mac)
+    )
 
 
 @bp.get("/site/<tenant>/<site_name>/phones/<mac>/unpair")
@@ -284,4 +335,3 @@ def unpair(tenant: str, site_name: str, mac: str) -> Page | WerkzeugResponse:
         service.unpair(db, get_secret_box(), tenant, old.mac, g.technician.actor)
     flash(t("unpair.done", mac=colon_mac(old.mac)))
     return redirect(url_for("technicians.site", tenant=tenant, site_name=site.name))
-

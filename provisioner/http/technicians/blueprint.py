@@ -29,7 +29,12 @@ bp = Blueprint(
 )
 
 OPEN_ENDPOINTS = frozenset(
-    {"technicians.sign_in", "technicians.sign_in_form", "technicians.language", "technicians.static"}
+    {
+        "technicians.sign_in",
+        "technicians.sign_in_form",
+        "technicians.language",
+        "technicians.static",
+    }
 )
 
 # Every asset is ours: no CDN, no inline script. 'wasm-unsafe-eval' lets the barcode
@@ -51,8 +56,10 @@ def when(moment: datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(ZoneInfo(g.get("timezone") or "Europe/Amsterdam"))
-    return local.strftime("%H:%M:%S") if local.date() == datetime.now(local.tzinfo).date() else (
-        local.strftime("%d-%m %H:%M")
+    return (
+        local.strftime("%H:%M:%S")
+        if local.date() == datetime.now(local.tzinfo).date()
+        else (local.strftime("%d-%m %H:%M"))
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import as_utc, find_credential
@@ -112,8 +112,10 @@ def load_discovered(db: Session, site: Site) -> tuple[list[SeenDevice], list[See
     rest (every one is "here" when the site has no networks)."""
     items = discovered(db)
     first = _first_seen(db, [item["mac"] for item in items])
-    devices = [seen_device(item, first.get(item["mac"], datetime.fromisoformat(item["at"])))
-               for item in items]
+    devices = [
+        seen_device(item, first.get(item["mac"], datetime.fromisoformat(item["at"])))
+        for item in items
+    ]
     if not site.networks:
         return devices, []
     here = [device for device in devices if in_networks(device.source, site.networks)]
@@ -179,7 +181,9 @@ def _paired_at(db: Session, tenant: str, mac: str) -> datetime | None:
     return as_utc(moment)
 
 
-def load_state(db: Session, tenant: str, tenant_id: int, mac: str) -> tuple[DeviceState, list[dict[str, Any]]]:
+def load_state(
+    db: Session, tenant: str, tenant_id: int, mac: str
+) -> tuple[DeviceState, list[dict[str, Any]]]:
     """The phone's state and its newest requests (ten)."""
     events = timeline(db, tenant_id, mac, limit=10)
     credential = find_credential(db, mac)
@@ -221,7 +225,7 @@ def who_did_what(db: Session, tenant: str, mac: str, limit: int = 5) -> list[Dee
         .where(
             AuditEvent.tenant == tenant,
             AuditEvent.object_type == "phones",
-            or_(AuditEvent.object_key == mac),
+            AuditEvent.object_key == mac,
             AuditEvent.actor.not_like("phone:%"),
         )
         .order_by(AuditEvent.id.desc())

@@ -101,7 +101,9 @@ def site(tenant: str, site_name: str) -> tuple[str, int]:
     document, place = load_site(tenant, site_name)
     with get_store().reading() as db:
         here, elsewhere = load_discovered(db, place)
-    phones = sorted(document.phones, key=lambda phone: (phone.site not in (None, place.name), phone.mac))
+    phones = sorted(
+        document.phones, key=lambda phone: (phone.site not in (None, place.name), phone.mac)
+    )
     names = {item.number: item.name for item in document.extensions}
     return page(
         "site.html",

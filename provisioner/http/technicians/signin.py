@@ -92,15 +92,36 @@ def check_token(db: Session, token: str, source: str) -> Technician | None:
     digest = hash_token(token.strip())
     row = db.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or not hmac.compare_digest(row.token_hash, digest):
-        audit.record(db, f"source:{source}", "sign-in-refused", "tokens", "", None,
-                     {"reason": "unknown token", "source": source, "via": "technician page"})
+        audit.record(
+            db,
+            f"source:{source}",
+            "sign-in-refused",
+            "tokens",
+            "",
+            None,
+            {"reason": "unknown token", "source": source, "via": "technician page"},
+        )
         return None
     if row.revoked_at is not None:
-        audit.record(db, f"source:{source}", "sign-in-refused", "tokens", row.name, None,
-                     {"reason": "revoked token", "source": source, "via": "technician page"})
+        audit.record(
+            db,
+            f"source:{source}",
+            "sign-in-refused",
+            "tokens",
+            row.name,
+            None,
+            {"reason": "revoked token", "source": source, "via": "technician page"},
+        )
         return None
-    audit.record(db, f"token:{row.name}", "sign-in", "tokens", row.name, None,
-                 {"source": source, "via": "technician page"})
+    audit.record(
+        db,
+        f"token:{row.name}",
+        "sign-in",
+        "tokens",
+        row.name,
+        None,
+        {"source": source, "via": "technician page"},
+    )
     return Technician(row.id, row.name, row.role)
 
 
@@ -124,9 +145,15 @@ def session_technician(db: Session) -> Technician | None:
     row = db.get(ApiToken, token_id)
     if row is None or row.revoked_at is not None:
         name = row.name if row is not None else ""
-        audit.record(db, f"token:{name}" if name else "session", "session-ended", "tokens", name,
-                     None, {"reason": "token revoked" if row else "token deleted",
-                            "via": "technician page"})
+        audit.record(
+            db,
+            f"token:{name}" if name else "session",
+            "session-ended",
+            "tokens",
+            name,
+            None,
+            {"reason": "token revoked" if row else "token deleted", "via": "technician page"},
+        )
         end_session()
         return None
     return Technician(row.id, row.name, row.role)

@@ -49,7 +49,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "csrf": (
         "This form is out of date or did not come from this page. Go back, reload and try again.",
-        "Dit formulier is verlopen of kwam niet van deze pagina. Ga terug, herlaad en probeer opnieuw.",
+        "Dit formulier is verlopen of kwam niet van deze pagina. Ga terug, herlaad en probeer "
+        "opnieuw.",
     ),
     "not_found": ("Not found.", "Niet gevonden."),
     "back": ("Back", "Terug"),
@@ -58,10 +59,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sites.search": ("Customer or site", "Klant of locatie"),
     "sites.none": ("No customer or site matches.", "Geen klant of locatie gevonden."),
     "sites.no_sites": ("(no site)", "(geen locatie)"),
-    "site.discovered": ("Phones that booted here, not paired", "Opgestarte telefoons, niet gekoppeld"),
+    "site.discovered": (
+        "Phones that booted here, not paired",
+        "Opgestarte telefoons, niet gekoppeld",
+    ),
     "site.discovered.none": (
         "No unpaired phone booted here in the last 24 hours. Plug one in; it shows up here.",
-        "Geen ongekoppelde telefoon opgestart in de afgelopen 24 uur. Sluit er een aan; hij verschijnt hier.",
+        "Geen ongekoppelde telefoon opgestart in de afgelopen 24 uur. Sluit er een aan; hij "
+        "verschijnt hier.",
     ),
     "site.discovered.elsewhere": (
         "Seen from other addresses ({count})",
@@ -217,7 +222,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unpair.yes": ("Yes, unpair", "Ja, ontkoppelen"),
     "unpair.done": ("{mac} is unpaired.", "{mac} is ontkoppeld."),
     "cancel": ("Cancel", "Annuleren"),
-    "live.paused": ("Live updates paused; reload the page.", "Live bijwerken gestopt; herlaad de pagina."),
+    "live.paused": (
+        "Live updates paused; reload the page.",
+        "Live bijwerken gestopt; herlaad de pagina.",
+    ),
 }
 
 

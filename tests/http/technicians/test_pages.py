@@ -66,9 +66,9 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(
     assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
     secure_client = demo_app.test_client()
     form["csrf_token"] = csrf(secure_client)
-    over_https = secure_client.post(
-        "/t/sign-in", data=form, base_url="https://localhost"
-    ).headers["Set-Cookie"]
+    over_https = secure_client.post("/t/sign-in", data=form, base_url="https://localhost").headers[
+        "Set-Cookie"
+    ]
     assert "Secure" in over_https and "HttpOnly" in over_https
 
 
@@ -115,7 +115,9 @@ def test_failed_sign_ins_are_throttled_per_address(client: FlaskClient) -> None:
 def test_the_site_list_and_a_discovered_phone_one_tap_from_pairing(
     client: FlaskClient, demo_app: Flask
 ) -> None:
-    client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.40"})
+    client.get(
+        f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.40"}
+    )
     sign_in(client, demo_app, "technician")
     sites = client.get("/t/?q=amsterdam").get_data(as_text=True)
     assert "Kantoor Amsterdam" in sites
@@ -183,8 +185,13 @@ def test_an_extension_on_another_phone_is_explained_then_shared_on_request(
 def test_a_mac_of_another_tenant_is_explained_in_english(
     client: FlaskClient, demo_app: Flask
 ) -> None:
-    other = {"name": "other", "sip_domain": "other.example.net", "sites": [{"name": "HQ"}],
-             "extensions": [{"number": "100", "name": "Jan"}], "phones": [{"mac": MAC, "lines": ["100"]}]}
+    other = {
+        "name": "other",
+        "sip_domain": "other.example.net",
+        "sites": [{"name": "HQ"}],
+        "extensions": [{"number": "100", "name": "Jan"}],
+        "phones": [{"mac": MAC, "lines": ["100"]}],
+    }
     admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
     assert client.post("/api/v1/tenants", json=other, headers=admin).status_code == 201
     sign_in(client, demo_app, "technician")
@@ -231,7 +238,9 @@ def test_the_live_part_follows_the_boot(client: FlaskClient, demo_app: Flask) ->
     boot = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA})
     assert b"account.1.user_name = 242" in boot.data
     assert 'data-stage="full"' in client.get(live).get_data(as_text=True)
-    client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.99"})
+    client.get(
+        f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.99"}
+    )
     assert "192.0.2.99" in client.get(live).get_data(as_text=True).split('id="second-device"')[1]
 
 
@@ -247,7 +256,11 @@ def test_every_text_has_both_languages_and_every_template_key_exists() -> None:
 
     assert all(english and dutch for english, dutch in TEXTS.values())
     folder = Path(__file__).parents[3] / "provisioner/http/technicians/templates/technicians"
-    used = {key for page in folder.glob("*.html") for key in re.findall(r'\bt\("([a-z_.]*[a-z_])"', page.read_text())}
+    used = {
+        key
+        for page in folder.glob("*.html")
+        for key in re.findall(r'\bt\("([a-z_.]*[a-z_])"', page.read_text())
+    }
     assert used and used <= set(TEXTS)
 
 
