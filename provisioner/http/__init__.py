@@ -12,7 +12,9 @@ from provisioner.http import (
     network,
     phones,
     phones_api,
+    routers_api,
     technicians,
+    zerotouch,
 )
 
 
@@ -25,4 +27,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(network.bp)
     app.register_blueprint(phones.bp)
     app.register_blueprint(phones_api.bp)
+    app.register_blueprint(routers_api.bp)
+    app.register_blueprint(zerotouch.bp)
     technicians.init_app(app)
