@@ -137,7 +137,7 @@ def test_pair_watch_and_swap_on_a_phone_sized_screen(
     shoot(browser, "5-waiting", tmp_path)
     status, body, _ = fetch(url, f"/p/{OLD_MAC}.cfg", UA, headers=PHONE_LAN)
     assert status == 200 and b"account.1.user_name = 240" in body
-    wait_for(browser, "#provisioned", seconds=3)  # one poll a second: within two seconds
+    wait_for(browser, "#provisioned", seconds=2)  # one poll a second: within two seconds
     assert browser.execute_script("return window.notReloaded === true;")
     shoot(browser, "6-provisioned", tmp_path)
 
