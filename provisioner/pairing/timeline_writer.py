@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -214,3 +214,18 @@ def flush_timeline(app: Flask) -> None:
     writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
     if writer is not None:
         writer.flush()
+
+
+# Phones' requests only add events; every other request may read the timeline.
+WRITING_BLUEPRINTS = frozenset({"phones"})
+
+
+def init_app(app: Flask) -> None:
+    """Before any request that may read the timeline (API, technicians' pages), write this
+    process's queued events, so a page shows the boot that just happened."""
+
+    def flush_before_reading() -> None:
+        if request.blueprint not in WRITING_BLUEPRINTS:
+            flush_timeline(app)
+
+    app.before_request(flush_before_reading)
