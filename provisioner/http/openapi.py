@@ -151,8 +151,9 @@ def _phone_paths() -> dict[str, Any]:
         f"{phone}/pairing": {
             "parameters": both,
             "post": _operation(
-                "Pair with {extension, model?, vendor?, window_minutes?}",
-                described("paired"),
+                "Pair with {extension, model?, vendor?, window_minutes?, add_line?}; a re-pair "
+                "keeps the device's credentials and replaces its lines unless add_line is true",
+                described("paired: mac, lines (what the phone now has), removed_lines, username"),
                 401,
                 403,
                 404,

@@ -27,6 +27,11 @@ from provisioner.store import get_store
     default=None,
     help="minutes the phone may fetch its secrets without credentials [30]",
 )
+@click.option(
+    "--add-line",
+    is_flag=True,
+    help="add EXTENSION to the phone's lines (a re-pair replaces them otherwise)",
+)
 @with_appcontext
 @reports_errors
 def pair_command(
@@ -36,17 +41,27 @@ def pair_command(
     model: str | None,
     vendor: str | None,
     window_minutes: int | None,
+    add_line: bool,
 ) -> None:
-    """Pair the phone MAC (any notation) with EXTENSION and open its first-use window."""
+    """Pair the phone MAC (any notation) with EXTENSION and open its first-use window.
+
+    A phone paired before keeps its credentials; its lines are replaced by EXTENSION unless
+    --add-line is given."""
     minutes = window_minutes or int(current_app.config["PHONE_PAIRING_WINDOW_MINUTES"])
     with get_store().transaction() as session:
         pairing = service.pair(
-            session, get_secret_box(), tenant, mac, extension, cli_actor(), minutes, vendor, model
+            session,
+            get_secret_box(),
+            tenant,
+            mac,
+            extension,
+            cli_actor(),
+            minutes,
+            vendor,
+            model,
+            add_line,
         )
-    click.echo(
-        f"paired {pairing.mac} with {pairing.extension} in {pairing.tenant}; "
-        f"boot it before {pairing.window_until:%H:%M} UTC"
-    )
+    click.echo(pairing.summary())
 
 
 @click.command("unpair")
