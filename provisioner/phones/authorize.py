@@ -145,13 +145,16 @@ def proves_credentials(
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:
     """A second address inside the first-use window: the audit log's alarm."""
     mac = credential.mac
+    tenant = session.scalar(
+        select(models.Tenant.name).where(models.Tenant.id == credential.tenant_id)
+    )
     audit.record(
         session,
         f"phone:{mac}",
         "first-use-conflict",
         "phones",
         mac,
-        None,
+        tenant,
         {"source": source, "bound_to": credential.window_source},
     )
 
