@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
@@ -16,6 +16,9 @@ from flask.cli import FlaskGroup, with_appcontext
 from provisioner.errors import ProvisionerError, ValidationFailed
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
+
+if TYPE_CHECKING:
+    from provisioner.tenants.changes import ChangeSummary
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -137,15 +140,53 @@ def load_demo_if_empty(app: Flask) -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
+@click.option("--yes", is_flag=True, help="remove what the file no longer has without asking")
 @with_appcontext
 @reports_errors
-def import_command(file: Path) -> None:
-    """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing)."""
-    from provisioner.tenants.yaml_io import import_tenant_file
+def import_command(file: Path, dry_run: bool, yes: bool) -> None:
+    """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing).
 
-    with get_store().transaction() as session:
-        tenant = import_tenant_file(session, file, cli_actor(), get_secret_box())
-    click.echo(f"imported tenant {tenant.name} from {file}")
+    Shows what will change first (added, changed, removed; phones whose lines change; secrets
+    that will be generated) and asks before removing anything."""
+    planned = _import(file, rehearse=True)
+    for line in planned.as_text():
+        click.echo(line)
+    if dry_run:
+        click.echo("dry run: nothing was changed")
+        return
+    if planned.is_empty:
+        return
+    if planned.has_removals and not yes and not _confirmed(f"Remove {planned.removals_text()}?"):
+        click.echo("nothing was changed (give --yes to import without asking)", err=True)
+        sys.exit(1)
+    _import(file, rehearse=False, expected=planned)
+    click.echo(f"imported tenant {planned.tenant} from {file}")
+
+
+def _import(file: Path, rehearse: bool, expected: ChangeSummary | None = None) -> ChangeSummary:
+    """Import ``file`` and return its change summary; a rehearsal is rolled back. A real run
+    that would differ from ``expected`` (someone changed the store meanwhile) is rolled back."""
+    from provisioner.errors import Conflict
+    from provisioner.tenants.service import replace_document
+    from provisioner.tenants.yaml_io import read_import
+
+    store = get_store()
+    with store.rehearsal() if rehearse else store.transaction() as session:
+        document, sounds = read_import(session, file)
+        summary = replace_document(session, get_secret_box(), document, cli_actor(), sounds)
+        if expected is not None and summary != expected:
+            raise Conflict("the store changed meanwhile; nothing was changed, run it again")
+    return summary
+
+
+def _confirmed(question: str) -> bool:
+    """A yes from the operator; no answer (no terminal, end of input) is a no."""
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort:
+        click.echo()
+        return False
 
 
 @click.command("export")

@@ -356,10 +356,34 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "put": {
-                "summary": "Replace the whole tenant, all or nothing",
+                "summary": "Replace the whole tenant, all or nothing; ?dry_run=true shows the "
+                "changes and saves nothing; removals need ?confirm_removals=true (409 otherwise)",
                 "security": BEARER,
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                        "description": text,
+                    }
+                    for name, text in (
+                        ("dry_run", "answer what would change; change nothing"),
+                        ("confirm_removals", "allow the document to remove items"),
+                    )
+                ],
                 "requestBody": {"required": True, **_json("#/components/schemas/TenantDocument")},
-                "responses": _responses({"description": "saved"}, 401, 403, 422),
+                "responses": _responses(
+                    {
+                        "description": "saved (or, for a dry run, not): the settings, dry_run, "
+                        "and changes: added, changed, removed per collection, phone_lines, "
+                        "generated_secrets"
+                    },
+                    401,
+                    403,
+                    409,
+                    422,
+                ),
             },
         },
         "/api/v1/audit": {

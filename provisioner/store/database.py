@@ -29,6 +29,16 @@ class Store:
             yield session
 
     @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A session in one transaction that is always rolled back: a dry run."""
+        with self.sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for reads only; nothing it does is committed."""
         with self.sessions() as session:
