@@ -11,17 +11,32 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from provisioner.errors import ProvisionerError, ValidationFailed
-from provisioner.security.secrets import get_secret_box
-from provisioner.store import get_store
 
 if TYPE_CHECKING:
+    from provisioner.security.secrets import SecretBox
+    from provisioner.store import Store
     from provisioner.tenants.changes import ChangeSummary
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
+
+
+def get_store() -> Store:
+    """The current app's store. The store and the secrets are imported when a command runs,
+    not at start-up: `provisioner --help` needs neither SQLAlchemy nor cryptography."""
+    from provisioner.store import get_store as current_store
+
+    return current_store()
+
+
+def get_secret_box() -> SecretBox:
+    """The current app's secret box (see get_store for why it is imported here)."""
+    from provisioner.security.secrets import get_secret_box as current_box
+
+    return current_box()
 
 
 def cli_actor() -> str:
@@ -128,6 +143,8 @@ def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
 
 def load_demo_if_empty(app: Flask) -> None:
     """Import the demo tenant when the store holds no tenant yet (the embedded default)."""
+    from provisioner.security.secrets import get_secret_box
+    from provisioner.store import get_store
     from provisioner.tenants.yaml_io import import_tenant_file
 
     demo = Path(app.config["DEMO_FILE"])
@@ -223,6 +240,30 @@ def export_command(tenant: str, output: Path | None, include_secrets: bool) -> N
         return
     path = write_export(output, tenant, text, sounds)
     click.echo(f"exported tenant {tenant} to {path}", err=True)
+
+
+@click.group("tenants")
+def tenants_group() -> None:
+    """The tenants in the store."""
+
+
+@tenants_group.command("list")
+@with_appcontext
+def tenants_list() -> None:
+    """Every tenant: name, display name, how many extensions and phones."""
+    from sqlalchemy import func, select
+
+    from provisioner.store.models import Extension, Phone, Tenant
+
+    def count(model: Any) -> Any:
+        return select(func.count(model.id)).where(model.tenant_id == Tenant.id).scalar_subquery()
+
+    query = select(Tenant.name, Tenant.display_name, count(Extension), count(Phone))
+    with get_store().reading() as session:
+        rows = session.execute(query.order_by(Tenant.name)).all()
+    click.echo("TENANT\tNAME\tEXTENSIONS\tPHONES")
+    for name, display_name, extensions, phones in rows:
+        click.echo(f"{name}\t{display_name or '-'}\t{extensions}\t{phones}")
 
 
 @click.group("token")
@@ -329,6 +370,7 @@ COMMANDS: tuple[Any, ...] = (
     serve_command,
     import_command,
     export_command,
+    tenants_group,
     audit_group,
     token_group,
     db_group,
@@ -341,20 +383,41 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-FLASK_ONLY_OPTIONS = ("app", "env_file", "debug", "version")
+# The commands that serve HTTP; every other command runs on an app without the blueprints,
+# whose imports (the API, the vendor modules, OpenAPI) are most of the start-up time.
+HTTP_COMMANDS = frozenset({"serve"})
+
+
+def command_line_app() -> Flask:
+    """The app for the command being run, built only when a command needs it (not for --help)."""
+    from provisioner import create_app
+
+    context = click.get_current_context(silent=True)
+    while context is not None and context.parent is not None and context.parent.parent:
+        context = context.parent  # up to the command under `provisioner`
+    name = context.info_name if context is not None else None
+    return create_app(http=name in HTTP_COMMANDS)
+
+
+def command_group() -> click.Group:
+    """`provisioner` and every command under it, listed without building an app."""
+    from provisioner import __version__
+    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
+    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
+
+    group = click.Group(
+        "provisioner",
+        help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
+    )
+    for command in (*COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
+        group.add_command(command)
+    click.version_option(__version__, prog_name="provisioner")(group)
+    return group
 
 
 def main() -> None:
     """Entry point of the `provisioner` console command."""
-    from provisioner import __version__, create_app
+    from flask.cli import ScriptInfo
 
-    group = FlaskGroup(
-        create_app=create_app,
-        add_default_commands=False,
-        load_dotenv=False,
-        help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
-    )
-    # Flask's --app/--env-file/--debug choose an application; this command has exactly one.
-    group.params = [param for param in group.params if param.name not in FLASK_ONLY_OPTIONS]
-    click.version_option(__version__, prog_name="provisioner")(group)
-    group(prog_name="provisioner")
+    info = ScriptInfo(create_app=command_line_app, set_debug_flag=False)
+    command_group()(prog_name="provisioner", obj=info)

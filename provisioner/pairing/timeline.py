@@ -7,8 +7,9 @@ every MAC alike also keeps the work per request the same for known and unknown M
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -80,6 +81,17 @@ def discovered(session: Session, limit: int = 200) -> list[dict[str, Any]]:
         .limit(limit)
     )
     return [{"mac": row.mac, **event_json(row)} for row in rows]
+
+
+def local_time(moment: datetime, timezone: str | None) -> str:
+    """``moment`` in the tenant's time zone to the second, with the zone's abbreviation
+    (``2026-12-03 11:02:03 CET``); UTC without a tenant or with an unknown zone."""
+    utc = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        zone: tzinfo = ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def event_json(row: DeviceEvent) -> dict[str, Any]:

@@ -84,9 +84,12 @@ def init_app(app: Flask) -> None:
     store = Store(app.config["DATABASE_URL"])
     app.extensions[EXTENSION_KEY] = store
     if app.config.get("MIGRATE_ON_START", True):
-        from provisioner.store.migrate import upgrade
+        from provisioner.store.schema_check import schema_is_current
 
-        upgrade(store.engine)
+        if not schema_is_current(store.engine):
+            from provisioner.store.migrate import upgrade
+
+            upgrade(store.engine)
 
 
 def get_store(app: Flask | None = None) -> Store:
