@@ -19,12 +19,13 @@ from provisioner.phones.uploads import store_upload
 bp = Blueprint("phones", __name__, url_prefix="/p")
 
 
-def _request_info(file: str) -> RequestInfo:
+def _request_info(file: str, authenticated_path: bool) -> RequestInfo:
     return RequestInfo(
         path=file,
         source=request.remote_addr or "",
         protocol="http",
         user_agent=request.headers.get("User-Agent", ""),
+        route="/p/a/" if authenticated_path else "/p/",
     )
 
 
@@ -32,7 +33,7 @@ def _serve(file: str, authenticated_path: bool) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     answer = render_for_path(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         phone_base_url(app, request.host_url),
         request.headers.get("Authorization"),
         authenticated_path,
@@ -56,7 +57,7 @@ def _upload(file: str, authenticated_path: bool) -> Response:
     body = request.stream.read(limit + 1)
     status = store_upload(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         body,
         request.headers.get("Authorization"),
         authenticated_path,
