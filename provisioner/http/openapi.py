@@ -281,7 +281,8 @@ def _network_paths() -> dict[str, Any]:
             "parameters": _path_parameters("mac"),
             "get": _operation(
                 "Everything support needs about one phone: pairing, boots, switch port, link, "
-                "PoE, LLDP-MED, site router, traps (each part says why when missing)",
+                "PoE, LLDP-MED, site router, traps (each part says why when missing); "
+                "read-only; support any MAC, technicians the phones of a tenant",
                 {"description": "the diagnosis"},
                 401,
                 403,
