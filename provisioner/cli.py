@@ -94,15 +94,22 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     default=None,
     help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
 )
+@click.option("--quiet", is_flag=True, help="no line per request on standard output")
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None, tftp_address: str | None, network: bool | None) -> None:
-    """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
+def serve_command(
+    http_address: str | None, tftp_address: str | None, network: bool | None, quiet: bool
+) -> None:
+    """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
+    Each request is one line on standard output (a phone's with its MAC and what it got)."""
     from waitress.server import create_server
 
+    from provisioner.http import request_log
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not quiet:
+        request_log.init_app(app)
     load_demo_if_empty(app)
     host, port = parse_address(
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, freeswitch, health, network, phones, phones_api
+from provisioner.http import api, errors, freeswitch, health, home, network, phones, phones_api
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(freeswitch.bp)
     app.register_blueprint(network.bp)

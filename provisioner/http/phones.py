@@ -10,6 +10,7 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request
 
+from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import challenge_headers
 from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
@@ -39,6 +40,7 @@ def _serve(file: str, authenticated_path: bool) -> Response:
         authenticated_path,
         request.path,
     )
+    note_phone_answer(file, (answer.kind or answer.answer).value)
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     for name, value in answer.headers:
         response.headers.add(name, value)

@@ -45,11 +45,14 @@ class PhoneAnswer:
     answer: Answer
     headers: tuple[tuple[str, str], ...] = ()
     miss: bool = False  # counts against the source's limit
+    kind: EventKind | None = None  # what happened, as the timeline and the request log say
 
 
 NOT_FOUND = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND)
 UNKNOWN_NAME = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND, miss=True)
-THROTTLED = PhoneAnswer(429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),))
+THROTTLED = PhoneAnswer(
+    429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),), kind=EventKind.THROTTLED
+)
 FAILED = PhoneAnswer(500, b"", "text/plain", Answer.DENIED)
 
 
@@ -158,15 +161,19 @@ def _device_answer(
             )
         if decision.config is not None:
             body = vendor.render_device(decision.config, file_request.file)
-            return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
+            return PhoneAnswer(200, body, vendor.content_type, Answer.FULL, kind=decision.kind)
     if decision.challenge:
         # A request without credentials is the first leg of every Digest fetch; its 401 is the
         # same for every MAC, so only a failed proof counts against the source.
         challenge = tuple(challenge_headers(nonce_key(app)))
         failed_proof = asked.authorization is not None
-        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=failed_proof)
+        return PhoneAnswer(
+            401, b"", "text/plain", Answer.DENIED, challenge, failed_proof, decision.kind
+        )
     body = vendor.render_device(bootstrap, file_request.file)
-    return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
+    return PhoneAnswer(
+        200, body, vendor.content_type, decision.answer, miss=True, kind=decision.kind
+    )
 
 
 def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer: Answer) -> None:
