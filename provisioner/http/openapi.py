@@ -192,7 +192,13 @@ def _phone_paths() -> dict[str, Any]:
         },
         f"{phone}/timeline": {
             "parameters": both,
-            "get": _operation("Recent requests, newest first", described("events"), 401, 404),
+            "get": _operation(
+                "Recent requests, newest first: at, local_time (the tenant's zone), route "
+                "(/p/, /p/a/, empty for TFTP), file, answer, kind and its meaning",
+                described("events"),
+                401,
+                404,
+            ),
         },
         f"{phone}/uploads": {
             "parameters": both,

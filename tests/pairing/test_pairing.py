@@ -202,6 +202,18 @@ def test_cli_pair_and_unpair_take_any_notation(tmp_path: Path, notation: str) ->
     get_store(app).dispose()
 
 
+def test_cli_repair_says_which_lines_the_phone_now_has(demo_app: Flask) -> None:
+    runner = demo_app.test_cli_runner()
+    runner.invoke(args=["pair", MAC, "240", "--tenant", "demo"])
+    added = runner.invoke(args=["pair", MAC, "241", "--tenant", "demo", "--add-line"])
+    assert f"paired {PLAIN} in demo: its lines are now 241, 240;" in added.output, added.output
+    moved = runner.invoke(args=["pair", MAC, "242", "--tenant", "demo"])
+    assert (
+        f"paired {PLAIN} in demo: its lines are now 242; it no longer has 241, 240 "
+        "(new SIP password for 241, 240); boot it before "
+    ) in moved.output, moved.output
+
+
 def test_cli_errors_say_what_to_do(runner: object) -> None:
     from flask.testing import FlaskCliRunner
 
