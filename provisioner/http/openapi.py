@@ -339,6 +339,12 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/openapi.json": {
             "get": {"summary": "This description", "responses": {"200": {"description": "it"}}}
         },
+        "/api/v1/docs": {
+            "get": {
+                "summary": "This description as a readable page",
+                "responses": {"200": {"description": "HTML: paths, operations, schemas"}},
+            }
+        },
         "/api/v1/tenants": {
             "get": {
                 "summary": "List tenant names",

@@ -65,4 +65,5 @@ def test_the_api_page_lists_every_operation_of_the_openapi_document(base_url: st
 def test_an_unknown_guide_is_404(base_url: str) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         get(f"{base_url}/docs/../README.md")
+    caught.value.close()
     assert caught.value.code == 404
