@@ -1,4 +1,5 @@
-"""The `provisioner` command: serve, import, export, tokens, database upgrades."""
+"""The `provisioner` command: the group and its start-up, serve, tokens, audit, database; the
+tenants, pairing and network commands live with their domains."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from provisioner.errors import ProvisionerError, ValidationFailed
 if TYPE_CHECKING:
     from provisioner.security.secrets import SecretBox
     from provisioner.store import Store
-    from provisioner.tenants.changes import ChangeSummary
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -162,117 +162,6 @@ def load_demo_if_empty(app: Flask) -> None:
         click.echo(f"provisioner: empty store, loaded the demo tenant from {demo}")
 
 
-@click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
-@click.option("--yes", is_flag=True, help="remove what the file no longer has without asking")
-@with_appcontext
-@reports_errors
-def import_command(file: Path, dry_run: bool, yes: bool) -> None:
-    """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing).
-
-    Shows what will change first (added, changed, removed; phones whose lines change; secrets
-    that will be generated) and asks before removing anything."""
-    planned = _import(file, rehearse=True)
-    for line in planned.as_text():
-        click.echo(line)
-    if dry_run:
-        click.echo("dry run: nothing was changed")
-        return
-    if planned.is_empty:
-        return
-    if planned.has_removals and not yes and not _confirmed(f"Remove {planned.removals_text()}?"):
-        click.echo("nothing was changed (give --yes to import without asking)", err=True)
-        sys.exit(1)
-    _import(file, rehearse=False, expected=planned)
-    click.echo(f"imported tenant {planned.tenant} from {file}")
-
-
-def _import(file: Path, rehearse: bool, expected: ChangeSummary | None = None) -> ChangeSummary:
-    """Import ``file`` and return its change summary; a rehearsal is rolled back. A real run
-    that would differ from ``expected`` (someone changed the store meanwhile) is rolled back."""
-    from provisioner.errors import Conflict
-    from provisioner.tenants.service import replace_document
-    from provisioner.tenants.yaml_io import read_import
-
-    store = get_store()
-    with store.rehearsal() if rehearse else store.transaction() as session:
-        document, sounds = read_import(session, file)
-        summary = replace_document(session, get_secret_box(), document, cli_actor(), sounds)
-        if expected is not None and summary != expected:
-            raise Conflict("the store changed meanwhile; nothing was changed, run it again")
-    return summary
-
-
-def _confirmed(question: str) -> bool:
-    """A yes from the operator; no answer (no terminal, end of input) is a no."""
-    try:
-        return click.confirm(question, default=False)
-    except click.Abort:
-        click.echo()
-        return False
-
-
-@click.command("export")
-@click.argument("tenant")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="write TENANT.yaml and sounds/ into this folder instead of YAML to stdout",
-)
-@click.option("--include-secrets", is_flag=True, help="also export SIP passwords and PINs")
-@with_appcontext
-@reports_errors
-def export_command(tenant: str, output: Path | None, include_secrets: bool) -> None:
-    """Write a tenant as YAML (re-importable with `provisioner import`)."""
-    from provisioner.security import audit
-    from provisioner.tenants.yaml_io import export_tenant, write_export
-
-    with get_store().transaction() as session:
-        text, sounds = export_tenant(session, tenant, get_secret_box(), include_secrets)
-        if include_secrets:
-            audit.record(
-                session,
-                cli_actor(),
-                "release-secret",
-                "tenant",
-                tenant,
-                tenant,
-                {"fields": ["sip_password", "pin"], "via": "export"},
-            )
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    path = write_export(output, tenant, text, sounds)
-    click.echo(f"exported tenant {tenant} to {path}", err=True)
-
-
-@click.group("tenants")
-def tenants_group() -> None:
-    """The tenants in the store."""
-
-
-@tenants_group.command("list")
-@with_appcontext
-def tenants_list() -> None:
-    """Every tenant: name, display name, how many extensions and phones."""
-    from sqlalchemy import func, select
-
-    from provisioner.store.models import Extension, Phone, Tenant
-
-    def count(model: Any) -> Any:
-        return select(func.count(model.id)).where(model.tenant_id == Tenant.id).scalar_subquery()
-
-    query = select(Tenant.name, Tenant.display_name, count(Extension), count(Phone))
-    with get_store().reading() as session:
-        rows = session.execute(query.order_by(Tenant.name)).all()
-    click.echo("TENANT\tNAME\tEXTENSIONS\tPHONES")
-    for name, display_name, extensions, phones in rows:
-        click.echo(f"{name}\t{display_name or '-'}\t{extensions}\t{phones}")
-
-
 @click.group("token")
 def token_group() -> None:
     """API tokens: create, list, revoke."""
@@ -375,9 +264,6 @@ def db_revision(message: str) -> None:
 
 COMMANDS: tuple[Any, ...] = (
     serve_command,
-    import_command,
-    export_command,
-    tenants_group,
     audit_group,
     token_group,
     db_group,
@@ -386,7 +272,9 @@ COMMANDS: tuple[Any, ...] = (
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app (so `flask --app provisioner` has them too)."""
-    for command in COMMANDS:
+    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
+
+    for command in (*COMMANDS, *TENANT_COMMANDS):
         app.cli.add_command(command)
 
 
@@ -411,12 +299,13 @@ def command_group() -> click.Group:
     from provisioner import __version__
     from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
     from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
+    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
 
     group = click.Group(
         "provisioner",
         help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
     )
-    for command in (*COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
+    for command in (*COMMANDS, *TENANT_COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
         group.add_command(command)
     click.version_option(__version__, prog_name="provisioner")(group)
     return group
