@@ -89,6 +89,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     ):
         _alarm_conflict(session, credential, asked.request.source)
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT)
+    if proof == CREDENTIALS:
+        _bind_open_window(session, credential, asked.request.source)
     config = _full_config(app, session, asked, tenant, document, phone, credential)
     audit.record(
         session,
@@ -144,6 +146,16 @@ def proves_credentials(
     password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
     username = credential.username if credential else None
     return verify_authorization(authorization, method, uri, username, password, nonce_key(app))
+
+
+def _bind_open_window(session: Session, credential: models.DeviceCredential, source: str) -> None:
+    """A phone proving itself by its credentials needs no first-use window: bind an open,
+    unused one (a re-pair opens one for a deployed phone) to its address, so no other can."""
+    now = datetime.now(UTC)
+    if credential.window_source is None and window_state(credential, source, now) is (
+        WindowState.ALLOWED
+    ):
+        claim_window(session, credential, source, now)
 
 
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:

@@ -73,3 +73,17 @@ def test_lines_a_repaired_phone_lost_get_new_sip_passwords(phone_app: Flask) -> 
     repair(phone_app, "241")
     assert sip_password(phone_app, "240") != before["240"]  # it was in the phone's old file
     assert sip_password(phone_app, "241") == before["241"]
+
+
+def test_a_repaired_phone_proving_itself_closes_the_window_to_other_addresses(
+    phone_app: Flask, live_server: str
+) -> None:
+    """A re-pair opens a first-use window, but the deployed phone needs none: once it proves
+    itself with its credentials, the window is bound to its address."""
+    pair(phone_app, SAMPLE.mac, SAMPLE.vendor, SAMPLE.model)
+    boot(live_server, SAMPLE)
+    login = credentials(phone_app, SAMPLE.mac)
+    repair(phone_app, "241")
+    digest_fetch(live_server, login)  # from 127.0.0.1
+    stolen = READERS["yealink"](boot(live_server, SAMPLE, source="127.0.0.2"))
+    assert stolen.password is None
