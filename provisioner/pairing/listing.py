@@ -61,7 +61,7 @@ def phone_rows(session: Session, tenant_name: str | None = None) -> list[tuple[s
 def _last_request(event: models.DeviceEvent | None, timezone: str) -> str:
     if event is None:
         return "never"
-    return f"{local_time(event.at, timezone)} {event.answer}"
+    return f"{local_time(event.at, timezone)} {event.kind or event.answer}"
 
 
 def discovered_rows(session: Session) -> list[tuple[str, ...]]:
