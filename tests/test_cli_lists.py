@@ -40,7 +40,8 @@ def test_phones_list_shows_lines_pairing_and_the_last_request(demo_app: Flask) -
     assert header == "TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST"
     assert rows[0] == "demo\t805ec0123456\tyealink\tT46U\t240\tno\tnever"
     assert rows[1].startswith("demo\t805ec0aa0001\tyealink\t-\t241\tyes\t20")
-    assert rows[1].endswith(("CET full-first-use", "CEST full-first-use"))  # Europe/Amsterdam, the tenant's zone
+    # In Europe/Amsterdam, the tenant's zone, with what the request got.
+    assert rows[1].endswith(("CET full-first-use", "CEST full-first-use"))
     missing = demo_app.test_cli_runner().invoke(args=["phones", "list", "nosuch"])
     assert missing.exit_code == 1 and "no tenant 'nosuch'" in missing.output
 
