@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, freeswitch, health, home, network, phones, phones_api
+from provisioner.http import (
+    api,
+    errors,
+    freeswitch,
+    health,
+    home,
+    network,
+    phones,
+    phones_api,
+    routers_api,
+    zerotouch,
+)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -17,3 +28,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(network.bp)
     app.register_blueprint(phones.bp)
     app.register_blueprint(phones_api.bp)
+    app.register_blueprint(routers_api.bp)
+    app.register_blueprint(zerotouch.bp)

@@ -1,7 +1,7 @@
 """device timeline: what kind of answer each request got, and by which route (/p/ or /p/a/)
 
 Revision ID: 0008_operators
-Revises: 0003_merge_phones_network
+Revises: 0006_routers
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_operators"
-down_revision = "0003_merge_phones_network"
+down_revision = "0006_routers"
 branch_labels = None
 depends_on = None
 
