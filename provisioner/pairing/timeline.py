@@ -33,6 +33,7 @@ MEANINGS: dict[str, str] = {
     EventKind.THROTTLED: "refused: this address is throttled (too many misses)",
     EventKind.NOT_FOUND: "not found",
     EventKind.STORED: "upload stored",
+    EventKind.REPORTED: "seen on the customer's LAN by the on-site agent (zerotouch discover)",
     EventKind.FAILED: "failed",
 }
 KIND_OF_ANSWER = {
@@ -41,6 +42,7 @@ KIND_OF_ANSWER = {
     Answer.NOT_FOUND: EventKind.NOT_FOUND,
     Answer.DENIED: EventKind.FAILED,
     Answer.STORED: EventKind.STORED,
+    Answer.REPORTED: EventKind.REPORTED,
 }
 
 
@@ -65,7 +67,7 @@ def record_event(
             file=file[:255],
             user_agent=request.user_agent[:255],
             answer=answer.value,
-            kind=(kind or KIND_OF_ANSWER[answer]).value,
+            kind=(kind or KIND_OF_ANSWER.get(answer, EventKind.FAILED)).value,
             route=request.route[:8],
         )
     )

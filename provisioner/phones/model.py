@@ -41,6 +41,7 @@ class EventKind(StrEnum):
     THROTTLED = "throttled"
     NOT_FOUND = "not-found"
     STORED = "stored"
+    REPORTED = "reported"  # seen on a customer LAN by the on-site agent, not a request of ours
     FAILED = "failed"
 
 
