@@ -40,6 +40,11 @@ PHONE_BOOTSTRAP_LANGUAGE = "nl"
 PHONE_BOOTSTRAP_NTP_SERVER = "pool.ntp.org"
 PHONE_BOOTSTRAP_RESYNC_SECONDS = 300
 
+# --- The technicians' page /t/ ------------------------------------------------------------
+TECHNICIAN_SESSION_HOURS = 12  # a sign-in lasts a working day
+TECHNICIAN_SIGN_IN_LIMIT = 10  # failed sign-ins per address and window before 429
+TECHNICIAN_SIGN_IN_WINDOW_SECONDS = 300
+
 # --- FreeSWITCH ---------------------------------------------------------------------------
 FREESWITCH_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # where FreeSWITCH connects from
 FREESWITCH_GATEWAY = "provider"  # sofia gateway for outside and emergency calls

@@ -69,6 +69,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_BOOTSTRAP_NTP_SERVER": "pool.ntp.org",
         # How soon an unpaired phone asks again (so it finds its pairing while the window is open).
         "PHONE_BOOTSTRAP_RESYNC_SECONDS": 300,
+        # The technicians' page /t/: how long a sign-in lasts, failed sign-ins per address.
+        "TECHNICIAN_SESSION_HOURS": 12,
+        "TECHNICIAN_SIGN_IN_LIMIT": 10,
+        "TECHNICIAN_SIGN_IN_WINDOW_SECONDS": 300,
     }
 
 

@@ -14,6 +14,7 @@ from provisioner.http import (
     phones,
     phones_api,
     routers_api,
+    technicians,
     zerotouch,
 )
 
@@ -30,3 +31,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(phones_api.bp)
     app.register_blueprint(routers_api.bp)
     app.register_blueprint(zerotouch.bp)
+    technicians.init_app(app)
