@@ -41,6 +41,10 @@ class Conflict(ProvisionerError):
     """The change clashes with what is stored (a duplicate key, an object still in use)."""
 
 
+class RemovalsNotConfirmed(Conflict):
+    """A change would remove items and the caller did not confirm it; nothing was changed."""
+
+
 class Unauthorized(ProvisionerError):
     """No valid credentials were given."""
 

@@ -9,6 +9,7 @@ from provisioner.http import (
     errors,
     freeswitch,
     health,
+    home,
     network,
     phones,
     phones_api,
@@ -22,6 +23,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the error handlers."""
     errors.init_app(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(freeswitch.bp)
     app.register_blueprint(network.bp)

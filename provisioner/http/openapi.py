@@ -151,8 +151,9 @@ def _phone_paths() -> dict[str, Any]:
         f"{phone}/pairing": {
             "parameters": both,
             "post": _operation(
-                "Pair with {extension, model?, vendor?, window_minutes?}",
-                described("paired"),
+                "Pair with {extension, model?, vendor?, window_minutes?, add_line?}; a re-pair "
+                "keeps the device's credentials and replaces its lines unless add_line is true",
+                described("paired: mac, lines (what the phone now has), removed_lines, username"),
                 401,
                 403,
                 404,
@@ -191,7 +192,13 @@ def _phone_paths() -> dict[str, Any]:
         },
         f"{phone}/timeline": {
             "parameters": both,
-            "get": _operation("Recent requests, newest first", described("events"), 401, 404),
+            "get": _operation(
+                "Recent requests, newest first: at, local_time (the tenant's zone), route "
+                "(/p/, /p/a/, empty for TFTP), file, answer, kind and its meaning",
+                described("events"),
+                401,
+                404,
+            ),
         },
         f"{phone}/uploads": {
             "parameters": both,
@@ -290,7 +297,8 @@ def _network_paths() -> dict[str, Any]:
             "parameters": _path_parameters("mac"),
             "get": _operation(
                 "Everything support needs about one phone: pairing, boots, switch port, link, "
-                "PoE, LLDP-MED, site router, traps (each part says why when missing)",
+                "PoE, LLDP-MED, site router, traps (each part says why when missing); "
+                "read-only; support any MAC, technicians the phones of a tenant",
                 {"description": "the diagnosis"},
                 401,
                 403,
@@ -387,6 +395,12 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/openapi.json": {
             "get": {"summary": "This description", "responses": {"200": {"description": "it"}}}
         },
+        "/api/v1/docs": {
+            "get": {
+                "summary": "This description as a readable page",
+                "responses": {"200": {"description": "HTML: paths, operations, schemas"}},
+            }
+        },
         "/api/v1/tenants": {
             "get": {
                 "summary": "List tenant names",
@@ -411,10 +425,34 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "put": {
-                "summary": "Replace the whole tenant, all or nothing",
+                "summary": "Replace the whole tenant, all or nothing; ?dry_run=true shows the "
+                "changes and saves nothing; removals need ?confirm_removals=true (409 otherwise)",
                 "security": BEARER,
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                        "description": text,
+                    }
+                    for name, text in (
+                        ("dry_run", "answer what would change; change nothing"),
+                        ("confirm_removals", "allow the document to remove items"),
+                    )
+                ],
                 "requestBody": {"required": True, **_json("#/components/schemas/TenantDocument")},
-                "responses": _responses({"description": "saved"}, 401, 403, 422),
+                "responses": _responses(
+                    {
+                        "description": "saved (or, for a dry run, not): the settings, dry_run, "
+                        "and changes: added, changed, removed per collection, phone_lines, "
+                        "generated_secrets"
+                    },
+                    401,
+                    403,
+                    409,
+                    422,
+                ),
             },
         },
         "/api/v1/audit": {

@@ -51,7 +51,7 @@ def diagnose_mac(session: Session, mac: str) -> Report:
     report: Report = {
         "mac": colon_mac(mac),
         "phone": phone_part(session, phone, tenant),
-        "boots": boot_records(session, mac),
+        "boots": boot_records(session, mac, tenant.timezone if tenant else None),
         "location": location,
     }
     report.update(port_parts(devices, location, colon_mac(mac)))
@@ -83,8 +83,9 @@ def phone_part(session: Session, phone: Phone | None, tenant: Tenant | None) -> 
     }
 
 
-def boot_records(session: Session, mac: str) -> Report:
-    """The last requests of this MAC from the device timeline, newest first."""
+def boot_records(session: Session, mac: str, timezone: str | None = None) -> Report:
+    """The last requests of this MAC from the device timeline, newest first (local times in
+    the tenant's ``timezone``)."""
     rows = session.scalars(
         select(DeviceEvent)
         .where(DeviceEvent.mac == mac)
@@ -98,7 +99,7 @@ def boot_records(session: Session, mac: str) -> Report:
             "why": "no boot records: this MAC has not asked for a configuration file "
             "(or its records have expired)",
         }
-    return {"available": True, "events": [event_json(row) for row in rows]}
+    return {"available": True, "events": [event_json(row, timezone) for row in rows]}
 
 
 @dataclass(frozen=True, slots=True)

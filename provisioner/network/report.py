@@ -54,11 +54,12 @@ def boot_lines(report: Report) -> list[str]:
 
 
 def event_line(event: Report) -> str:
-    """One timeline event: when, what was asked, from where, and how it was answered."""
-    return (
-        f"{event['at']} {event['protocol']} {event['file']} from {event['source']}: "
-        f"{event['answer']}"
-    )
+    """One timeline event: when (the tenant's time, to the second), what was asked by which
+    route (/p/, /p/a/ or TFTP), from where, and what happened."""
+    route = event.get("route")
+    asked = f"{route}{event['file']}" if route else f"{event['protocol']} {event['file']}"
+    when = event.get("local_time") or event["at"]
+    return f"{when} {asked} from {event['source']}: {event.get('meaning') or event['answer']}"
 
 
 def location_lines(report: Report) -> list[str]:

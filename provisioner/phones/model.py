@@ -27,14 +27,34 @@ class Answer(StrEnum):
     REPORTED = "reported"
 
 
+class EventKind(StrEnum):
+    """What happened to a request, finer than its Answer: the device timeline's word for it."""
+
+    FULL_CREDENTIALS = "full-credentials"
+    FULL_FIRST_USE = "full-first-use"
+    BOOTSTRAP = "bootstrap"
+    CHALLENGE = "challenge"  # 401 without credentials: the first leg of every Digest fetch
+    WRONG_CREDENTIALS = "wrong-credentials"
+    FIRST_USE_CONFLICT = "first-use-conflict"
+    FIRST_USE_REFUSED = "first-use-refused"  # the source has too many misses for the window
+    MISMATCH = "mismatch"  # vendor, User-Agent MAC, lines or site network do not fit
+    THROTTLED = "throttled"
+    NOT_FOUND = "not-found"
+    STORED = "stored"
+    REPORTED = "reported"  # seen on a customer LAN by the on-site agent, not a request of ours
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
-    """One request as a front end (HTTP or TFTP) saw it."""
+    """One request as a front end (HTTP or TFTP) saw it; ``route`` is ``/p/`` or ``/p/a/``
+    over HTTP, empty over TFTP."""
 
     path: str
     source: str
     protocol: str = "http"
     user_agent: str = ""
+    route: str = ""
 
 
 @dataclass(frozen=True, slots=True)
