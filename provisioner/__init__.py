@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
     from flask import Flask
 
-    from provisioner import cli, network, pairing, store
+    from provisioner import cli, firmware, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
     from provisioner.security import ratelimit, secrets
@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     cli.init_app(app)
     network.init_app(app)
     pairing.init_app(app)
+    firmware.init_app(app)
     return app
 
 

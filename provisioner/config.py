@@ -66,6 +66,13 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_BOOTSTRAP_NTP_SERVER": "pool.ntp.org",
         # How soon an unpaired phone asks again (so it finds its pairing while the window is open).
         "PHONE_BOOTSTRAP_RESYNC_SECONDS": 300,
+        # Firmware: the catalogue's folder (manifest.json and the images), the providers'
+        # Ed25519 public keys (base64, comma-separated; several during a key rotation), and
+        # how long after fetching an image a phone that still reports its old version is
+        # flagged as failed.
+        "FIRMWARE_DIR": str(Path(__file__).resolve().parent.parent / "firmware"),
+        "FIRMWARE_TRUSTED_KEYS": None,
+        "FIRMWARE_FAILED_AFTER_SECONDS": 900,
     }
 
 

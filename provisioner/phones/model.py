@@ -23,6 +23,8 @@ class Answer(StrEnum):
     NOT_FOUND = "not found"
     DENIED = "denied"
     STORED = "stored"
+    UPGRADED = "upgraded"  # a firmware rollout: the phone reports the target version now
+    UPGRADE_FAILED = "upgrade failed"  # it reports its old version again after the attempt
 
 
 @dataclass(frozen=True, slots=True)
