@@ -135,7 +135,10 @@ def signature_problem(
         return None
     if signer and signer not in keys:
         return f"signed by key {signer}, which FIRMWARE_TRUSTED_KEYS does not trust"
-    return "the signature does not match the file and its vendor, models and version"
+    return (
+        "the signature was not made by a trusted key (FIRMWARE_TRUSTED_KEYS) for this file "
+        "with this vendor, models and version"
+    )
 
 
 def signer_of(statement: Statement, signature: str, keys: Mapping[str, Ed25519PublicKey]) -> str:
