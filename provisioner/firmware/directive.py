@@ -78,10 +78,18 @@ class PhoneFirmware:
     reported: str | None  # the version in its User-Agent
 
 
+@dataclass(frozen=True, slots=True)
+class FirmwareOffer:
+    """The image a config points the phone at: its URL and the version it installs."""
+
+    url: str
+    version: str
+
+
 def directive(
     app: Flask, session: Session, phone: PhoneFirmware, request: RequestInfo, base_url: str
-) -> str | None:
-    """The firmware URL for this phone's config now, or None; records its progress."""
+) -> FirmwareOffer | None:
+    """The image this phone's config names now, or None; records the phone's progress."""
     version, rollout = phone.pinned, None
     if version is None:
         rollout = rollout_for(session, phone.tenant_id, phone.site, phone.vendor, phone.model)
@@ -100,7 +108,9 @@ def directive(
             _finish(app, session, phone, request, state, FAILED, Answer.UPGRADE_FAILED, version)
         return None
     entry = servable_entry(app, session, phone.vendor, phone.model, version)
-    return None if entry is None else firmware_url(app, base_url, phone.mac, entry)
+    if entry is None:
+        return None
+    return FirmwareOffer(firmware_url(app, base_url, phone.mac, entry), entry.version)
 
 
 def servable_entry(

@@ -185,8 +185,9 @@ def _full_config(
         phone.firmware_target,
         asked.file_request.firmware,
     )
-    firmware_url = directive(app, session, firmware, asked.request, asked.base_url)
-    return phone_config(document, asking, model, secrets, asked.base_url, firmware_url)
+    offer = directive(app, session, firmware, asked.request, asked.base_url)
+    url, version = (offer.url, offer.version) if offer else (None, None)
+    return phone_config(document, asking, model, secrets, asked.base_url, url, version)
 
 
 # The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.

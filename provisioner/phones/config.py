@@ -65,6 +65,7 @@ def phone_config(
     secrets: Secrets,
     base_url: str,
     firmware_url: str | None = None,
+    firmware_version: str | None = None,
 ) -> PhoneConfig:
     """The full config of a paired phone: its lines, keys and the tenant's settings;
     ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides)."""
@@ -95,5 +96,6 @@ def phone_config(
         provisioning_password=secrets.provisioning_password,
         admin_password=secrets.admin_password,
         firmware_url=firmware_url,
+        firmware_version=firmware_version if firmware_url else None,
         overrides=tuple(sorted(phone.overrides.items())),
     )

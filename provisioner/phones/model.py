@@ -131,7 +131,8 @@ class PhoneConfig:
     provisioning_username: str | None = None
     provisioning_password: str | None = None
     admin_password: str | None = None
-    firmware_url: str | None = None
+    firmware_url: str | None = None  # set only while the phone should fetch a new image
+    firmware_version: str | None = None  # the version that image installs
     overrides: tuple[tuple[str, str], ...] = field(default=())
 
     @property

@@ -15,6 +15,7 @@ from tests.firmware.conftest import (
     DEMO_MAC,
     NEW_VERSION,
     OLD_VERSION,
+    add_image,
     boot,
     firmware_url,
     open_window,
@@ -129,3 +130,18 @@ def test_rolling_back_points_the_phones_at_the_rollback_version(
     actions = [(item["action"], item["object_type"]) for item in audit]
     assert ("roll-back", "firmware_rollout") in actions
     assert ("start", "firmware_rollout") in actions
+
+
+def test_a_yealink_family_image_name_with_brackets_and_commas_works(
+    firmware_app: Flask,
+) -> None:
+    name = "T46U(T43U,T46U,T41U,T48U,T42U,T44U,T44W)-108.86.0.100.rom"
+    add_image(firmware_app, "108.86.0.100", b"family image", name)
+    open_window(firmware_app, DEMO_MAC)
+    start_rollout(firmware_app, "108.86.0.100", canary=(DEMO_MAC,))
+    client = firmware_app.test_client()
+    url = firmware_url(boot(client, DEMO_MAC, OLD_VERSION))
+    assert url is not None and url.endswith("/" + name)
+    with client.get(url.removeprefix("http://localhost")) as download:
+        assert download.status_code == 200
+        assert download.data == b"family image"
