@@ -159,9 +159,10 @@ def get(port: int, path: str, expected: bytes, byte_range: tuple[int, int] | Non
     return len(body)
 
 
-def load(
-    port: int, path: str, image: bytes, jobs: list[tuple[int, int] | None], threads: int
-) -> float:
+Job = tuple[int, int] | None  # a byte range, or the whole image
+
+
+def load(port: int, path: str, image: bytes, jobs: list[Job], threads: int) -> float:
     """Seconds to fetch every job (a range or the whole image) over ``threads`` clients."""
     start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
