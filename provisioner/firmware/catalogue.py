@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from provisioner.errors import FirmwareNotFound, FirmwareRefused
 from provisioner.firmware.signing import Statement, sign, signature_problem, signer_of
 
+log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = 1
 CHUNK = 1024 * 1024
@@ -106,11 +108,35 @@ def read_manifest(directory: Path) -> tuple[FirmwareEntry, ...]:
         cached = _manifest_cache.get(str(path))
     if cached is not None and cached[0] == key:
         return cached[1]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entries = tuple(_entry(item) for item in data.get("files", []))
+    entries = _parse_manifest(path)
     with _manifest_lock:
         _manifest_cache[str(path)] = (key, entries)
     return entries
+
+
+def _parse_manifest(path: Path) -> tuple[FirmwareEntry, ...]:
+    """The entries, or none (logged) when the file is not a manifest: phones then get their
+    configs without a firmware directive rather than no config at all."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(_entry(item) for item in data["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.error("%s is not a firmware manifest (%r); no image is served until it is", path, exc)
+        return ()
+
+
+def entries_for_change(directory: Path) -> tuple[FirmwareEntry, ...]:
+    """The entries read strictly, for add and remove: a broken manifest is never rewritten."""
+    path = directory / MANIFEST
+    if not path.exists():
+        return ()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return tuple(_entry(item) for item in data["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise FirmwareRefused(
+            f"{path} is not a firmware manifest ({exc!r}); restore it from a backup first"
+        ) from exc
 
 
 def write_manifest(directory: Path, entries: Sequence[FirmwareEntry]) -> None:
@@ -175,7 +201,7 @@ def add(directory: Path, new: NewFirmware, keys: Mapping[str, Ed25519PublicKey])
     what is stored is what was verified; on any refusal the copy is deleted and the manifest
     is unchanged."""
     with locked(directory):
-        entries = read_manifest(directory)
+        entries = entries_for_change(directory)
         _refuse_duplicates(entries, new)
         target_folder = directory / new.vendor / new.version
         target_folder.mkdir(parents=True, exist_ok=True)
@@ -263,7 +289,7 @@ def find(entries: Sequence[FirmwareEntry], name: str) -> FirmwareEntry:
 def remove(directory: Path, name: str) -> FirmwareEntry:
     """Take the entry ``name`` out of the manifest and delete its file."""
     with locked(directory):
-        entries = read_manifest(directory)
+        entries = entries_for_change(directory)
         entry = find(entries, name)
         write_manifest(directory, [other for other in entries if other is not entry])
         path = directory / entry.relative_path

@@ -219,3 +219,23 @@ def test_refusals_for_names_models_and_duplicates(
     assert odd_name.exit_code == 1 and "rename it" in odd_name.output
     missing = runner.invoke(args=["firmware", "remove", "nothing"])
     assert missing.exit_code == 1 and "no firmware 'nothing' in the catalogue" in missing.output
+
+
+def test_a_broken_manifest_is_never_rewritten(
+    catalogue_app: Flask, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    catalogue_app.config["FIRMWARE_TRUSTED_KEYS"] = keygen(runner, tmp_path / "p.key")
+    manifest = catalogue_directory(catalogue_app) / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text('{"format": 1, "files": [')
+    added = runner.invoke(args=[*ADD, str(image(tmp_path)), "--sign-with", str(tmp_path / "p.key")])
+    assert added.exit_code == 1 and "is not a firmware manifest" in added.output
+    assert manifest.read_text() == '{"format": 1, "files": ['
+    assert catalogue_files(catalogue_app) == ["manifest.json"]
+
+
+def test_a_trusted_key_that_is_not_one_stops_the_start(tmp_path: Path) -> None:
+    from provisioner.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="FIRMWARE_TRUSTED_KEYS: 'bm90IGEga2V5'"):
+        make_app(tmp_path, FIRMWARE_TRUSTED_KEYS="bm90IGEga2V5")

@@ -145,3 +145,12 @@ def test_a_yealink_family_image_name_with_brackets_and_commas_works(
     with client.get(url.removeprefix("http://localhost")) as download:
         assert download.status_code == 200
         assert download.data == b"family image"
+
+
+def test_a_broken_manifest_leaves_configs_without_a_directive(firmware_app: Flask) -> None:
+    open_window(firmware_app, DEMO_MAC)
+    start_rollout(firmware_app, canary=(DEMO_MAC,))
+    (stored_image(firmware_app).parents[2] / "manifest.json").write_text("not json")
+    config = boot(firmware_app.test_client(), DEMO_MAC, OLD_VERSION)
+    assert "account.1.user_name = 240" in config
+    assert firmware_url(config) is None
