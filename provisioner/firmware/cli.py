@@ -16,7 +16,15 @@ from provisioner.cli import cli_actor, reports_errors
 from provisioner.errors import FieldProblem, FirmwareRefused, ValidationFailed
 from provisioner.firmware import app_trusted_keys, catalogue_directory
 from provisioner.firmware import rollout as rollouts
-from provisioner.firmware.catalogue import NewFirmware, add, full_check, read_manifest, remove
+from provisioner.firmware.catalogue import (
+    NewFirmware,
+    add,
+    find,
+    full_check,
+    hash_stream,
+    read_manifest,
+    remove,
+)
 from provisioner.firmware.signing import (
     Statement,
     key_id,
@@ -97,8 +105,6 @@ def sign_command(
     file: Path, vendor: str, models: tuple[str, ...], version: str, key_file: Path
 ) -> None:
     """Print the signature of FILE for `add --signature` (sign where the key lives)."""
-    from provisioner.firmware.catalogue import hash_stream
-
     _check_names(file, version)
     checked = _checked_models(vendor, models)
     with file.open("rb") as stream:
@@ -176,8 +182,14 @@ def verify_command() -> None:
 @with_appcontext
 @reports_errors
 def remove_command(name: str) -> None:
-    """Remove the image NAME (its id or file name) and its file."""
-    entry = remove(catalogue_directory(current_app), name)
+    """Remove the image NAME (its id or file name) and its file (not while a rollout wants it)."""
+    directory = catalogue_directory(current_app)
+    with get_store().reading() as session:
+        wanting = rollouts.rollouts_wanting(session, find(read_manifest(directory), name))
+    if wanting:
+        ids = ", ".join(str(rollout_id) for rollout_id in wanting)
+        raise FirmwareRefused(f"rollout(s) {ids} still send phones to it; start a newer one first")
+    entry = remove(directory, name)
     with get_store().transaction() as session:
         audit.record(session, cli_actor(), "remove", "firmware", entry.identifier, None, {})
     click.echo(f"removed {entry.identifier} ({entry.relative_path})")

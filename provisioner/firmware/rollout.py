@@ -316,6 +316,21 @@ def rollouts(session: Session, tenant: str | None = None) -> list[models.Firmwar
     return list(session.scalars(query))
 
 
+def rollouts_wanting(session: Session, entry: FirmwareEntry) -> list[int]:
+    """The live rollouts whose phones are sent to ``entry`` now."""
+    rows = session.scalars(
+        select(models.FirmwareRollout).where(
+            models.FirmwareRollout.vendor == entry.vendor,
+            models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
+        )
+    )
+    return [
+        row.id
+        for row in rows
+        if wanted_version(row) == entry.version and entry.serves(row.vendor, row.model)
+    ]
+
+
 def device_progress(session: Session, mac: str) -> dict[str, Any]:
     """The phone's place in its live rollouts, for diagnose: ``failed`` flags a phone that
     reported its old version again after fetching the image."""

@@ -154,3 +154,13 @@ def test_a_broken_manifest_leaves_configs_without_a_directive(firmware_app: Flas
     config = boot(firmware_app.test_client(), DEMO_MAC, OLD_VERSION)
     assert "account.1.user_name = 240" in config
     assert firmware_url(config) is None
+
+
+def test_an_image_a_rollout_still_wants_cannot_be_removed(firmware_app: Flask) -> None:
+    rollout_id = start_rollout(firmware_app)
+    runner = firmware_app.test_cli_runner()
+    refused = runner.invoke(args=["firmware", "remove", f"T46U-{NEW_VERSION}.rom"])
+    assert refused.exit_code == 1
+    assert f"rollout(s) {rollout_id} still send phones to it" in refused.output
+    assert stored_image(firmware_app).exists()
+    assert runner.invoke(args=["firmware", "remove", f"T46U-{OLD_VERSION}.rom"]).exit_code == 0
