@@ -16,6 +16,7 @@ from flask import Flask
 
 from provisioner.pairing import service
 from provisioner.phones.render import tftp_render_function
+from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.tftp import TftpService
@@ -174,3 +175,20 @@ def test_a_file_altered_after_it_was_added_is_refused_and_no_longer_named(
     listing = firmware_app.test_client().get("/api/v1/firmware", headers=admin).json["items"]
     by_version = {item["version"]: item["servable"] for item in listing}
     assert by_version == {OLD_VERSION: True, NEW_VERSION: False}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/firmware/",
+        "/p/firmware/..%2f..%2fmanifest.json",
+        "/p/firmware/805ec0123456/zz/x.rom",
+        "/p/firmware/yealink/108.86.0.95/T46U-108.86.0.95.rom",  # where it lies on disk
+        "/p/firmware/" + "a" * 300,
+    ],
+)
+def test_made_up_firmware_paths_are_misses(firmware_app: Flask, path: str) -> None:
+    firmware_app.config["PHONE_MISS_LIMIT"] = 2
+    client = firmware_app.test_client()
+    assert [client.get(path).status_code for _ in range(3)] == [404, 404, 404]
+    assert get_rate_limiter(firmware_app).count(source_key("127.0.0.1")) >= 2
