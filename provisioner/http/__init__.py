@@ -14,6 +14,8 @@ from provisioner.http import (
     network,
     phones,
     phones_api,
+    routers_api,
+    zerotouch,
 )
 
 
@@ -28,3 +30,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(phones_api.bp)
     app.register_blueprint(firmware.bp)
     app.register_blueprint(firmware_api.bp)
+    app.register_blueprint(routers_api.bp)
+    app.register_blueprint(zerotouch.bp)

@@ -25,6 +25,8 @@ class Answer(StrEnum):
     STORED = "stored"
     UPGRADED = "upgraded"  # a firmware rollout: the phone reports the target version now
     UPGRADE_FAILED = "upgrade failed"  # it reports its old version again after the attempt
+    # Seen on a customer LAN by the on-site agent (zerotouch discover), not a request of ours.
+    REPORTED = "reported"
 
 
 @dataclass(frozen=True, slots=True)

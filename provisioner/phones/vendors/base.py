@@ -55,6 +55,9 @@ class PhoneVendor:
     uploads: re.Pattern[str] | None = None  # names the phone may PUT (group ``mac``)
     # The firmware directive names a folder; the phone adds its model's fixed file name.
     firmware_directory: bool = False
+    # Phones the vendor builds and others sell under their own name: their User-Agent names
+    # the vendor only when its MAC is one of the vendor's OUIs.
+    oem_user_agents: tuple[re.Pattern[str], ...] = ()
 
     def model(self, name: str | None) -> PhoneModel | None:
         """The model called ``name`` (aliases and case forgiven), or None."""

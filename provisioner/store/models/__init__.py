@@ -11,6 +11,7 @@ from provisioner.store.models.network import (
     NetworkTrap,
 )
 from provisioner.store.models.pairing import DeviceCredential, DeviceEvent, PhoneUpload
+from provisioner.store.models.routers import Router, RouterEvent
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -47,6 +48,8 @@ __all__ = [
     "PhoneUpload",
     "Queue",
     "RingGroup",
+    "Router",
+    "RouterEvent",
     "Site",
     "Sound",
     "Tenant",

@@ -1,7 +1,7 @@
 """firmware: rollouts per tenant, site and model, and each device's progress
 
 Revision ID: 0005_firmware
-Revises: 0003_merge_phones_network
+Revises: 0006_routers
 Create Date: 2026-12-03 10:21:17.329234
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0005_firmware'
-down_revision = '0003_merge_phones_network'
+down_revision = '0006_routers'
 branch_labels = None
 depends_on = None
 
