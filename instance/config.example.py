@@ -47,6 +47,11 @@ FIRMWARE_DIR = "/srv/provisioner/firmware"  # manifest.json and the images; defa
 FIRMWARE_TRUSTED_KEYS = ["base64-public-key-printed-by-keygen"]
 FIRMWARE_FAILED_AFTER_SECONDS = 900  # old version again this long after the download: failed
 
+# --- The technicians' page /t/ ------------------------------------------------------------
+TECHNICIAN_SESSION_HOURS = 12  # a sign-in lasts a working day
+TECHNICIAN_SIGN_IN_LIMIT = 10  # failed sign-ins per address and window before 429
+TECHNICIAN_SIGN_IN_WINDOW_SECONDS = 300
+
 # --- FreeSWITCH ---------------------------------------------------------------------------
 FREESWITCH_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # where FreeSWITCH connects from
 FREESWITCH_GATEWAY = "provider"  # sofia gateway for outside and emergency calls

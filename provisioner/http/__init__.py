@@ -15,6 +15,7 @@ from provisioner.http import (
     phones,
     phones_api,
     routers_api,
+    technicians,
     zerotouch,
 )
 
@@ -32,3 +33,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(firmware_api.bp)
     app.register_blueprint(routers_api.bp)
     app.register_blueprint(zerotouch.bp)
+    technicians.init_app(app)
