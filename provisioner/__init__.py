@@ -23,7 +23,7 @@ def create_app(
 
     from flask import Flask
 
-    from provisioner import cli, network, pairing, store
+    from provisioner import cli, firmware, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.security import ratelimit, secrets
 
@@ -45,6 +45,7 @@ def create_app(
     cli.init_app(app)
     network.init_app(app)
     pairing.init_app(app)
+    firmware.init_app(app)
     return app
 
 

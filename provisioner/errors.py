@@ -93,6 +93,18 @@ class SnmpFailure(DeviceUnreachable):
         super().__init__(reason)
 
 
+# firmware
+
+
+class FirmwareRefused(ProvisionerError):
+    """A firmware file or request is refused: bad signature, changed hash, unknown model;
+    the message names the reason."""
+
+
+class FirmwareNotFound(NotFound):
+    """No catalogue entry or rollout with that name or id."""
+
+
 # TFTP
 
 

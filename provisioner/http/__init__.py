@@ -7,6 +7,8 @@ from flask import Flask
 from provisioner.http import (
     api,
     errors,
+    firmware,
+    firmware_api,
     freeswitch,
     health,
     home,
@@ -29,6 +31,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(network.bp)
     app.register_blueprint(phones.bp)
     app.register_blueprint(phones_api.bp)
+    app.register_blueprint(firmware.bp)
+    app.register_blueprint(firmware_api.bp)
     app.register_blueprint(routers_api.bp)
     app.register_blueprint(zerotouch.bp)
     technicians.init_app(app)

@@ -354,6 +354,51 @@ def _router_paths() -> dict[str, Any]:
     }
 
 
+def _firmware_paths() -> dict[str, Any]:
+    base = "/api/v1/firmware"
+    catalogue = {"description": "images: id, vendor, models, version, file, size, sha256, servable"}
+    rollout = {
+        "description": "the rollout with counts {targeted, upgraded, pending, failed}",
+    }
+    rollout_id = _path_parameters("rollout_id")
+    rollout_id[0]["schema"] = {"type": "integer"}
+    return {
+        base: {"get": _operation("The firmware catalogue", catalogue, 401)},
+        f"{base}/verify": {
+            "post": _operation("Hash every image now and check its signature", catalogue, 401)
+        },
+        f"{base}/rollouts": {
+            "get": _operation(
+                "Rollouts, newest first (?tenant= for one)", {"description": "rollouts"}, 401, 404
+            ),
+            "post": _operation(
+                "Start {tenant, vendor, model, version, site?, percentage?, canary?, "
+                "rollback_version?}; supersedes the one for the same tenant, site and model",
+                rollout,
+                401,
+                403,
+                404,
+                422,
+                body="object",
+                status="201",
+            ),
+        },
+        f"{base}/rollouts/{{rollout_id}}": {
+            "parameters": rollout_id,
+            "get": _operation("One rollout and its counts", rollout, 401, 404),
+            "patch": _operation(
+                "Widen with {percentage?, canary?}", rollout, 401, 403, 404, 422, body="object"
+            ),
+        },
+        f"{base}/rollouts/{{rollout_id}}/rollback": {
+            "parameters": rollout_id,
+            "post": _operation(
+                "Point the chosen phones at the rollback version", rollout, 401, 403, 404, 422
+            ),
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole description; computed once per process."""
@@ -470,6 +515,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_network_paths())
     paths.update(_phone_paths())
     paths.update(_router_paths())
+    paths.update(_firmware_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "provisioner admin API", "version": __version__},

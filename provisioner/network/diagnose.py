@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound
+from provisioner.firmware.rollout import device_progress
 from provisioner.network import state as network_state
 from provisioner.pairing.timeline import event_json
 from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
@@ -52,6 +53,7 @@ def diagnose_mac(session: Session, mac: str) -> Report:
         "mac": colon_mac(mac),
         "phone": phone_part(session, phone, tenant),
         "boots": boot_records(session, mac, tenant.timezone if tenant else None),
+        "firmware": device_progress(session, mac),
         "location": location,
     }
     report.update(port_parts(devices, location, colon_mac(mac)))

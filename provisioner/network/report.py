@@ -15,6 +15,7 @@ def as_text(report: Report) -> str:
     for title, render in (
         ("Phone", phone_lines),
         ("Boots", boot_lines),
+        ("Firmware", firmware_lines),
         ("Switch port", location_lines),
         ("Link", link_lines),
         ("PoE", poe_lines),
@@ -42,6 +43,18 @@ def phone_lines(report: Report) -> list[str]:
     return [
         f"paired with tenant {phone['tenant']} ({model}), site {phone['site'] or 'not set'}",
         f"lines: {lines or 'none'}",
+    ]
+
+
+def firmware_lines(report: Report) -> list[str]:
+    """Its firmware rollouts: the version it should run and how far it got; FAILED stands out."""
+    firmware = report.get("firmware") or {}
+    if not firmware.get("rollouts"):
+        return [firmware.get("why", "in no firmware rollout")]
+    return [
+        f"{'UPGRADE FAILED' if item['status'] == 'failed' else item['status']}: "
+        f"{item['from_version'] or '?'} -> {item['version'] or 'none'} (rollout {item['rollout']})"
+        for item in firmware["rollouts"]
     ]
 
 

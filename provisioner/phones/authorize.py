@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from provisioner.firmware.directive import PhoneFirmware, directive
 from provisioner.pairing.credentials import (
     WindowState,
     claim_window,
@@ -194,9 +195,18 @@ def _full_config(
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
     asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
-    return phone_config(
-        document, asking, model, secrets, asked.base_url, asked.file_request.firmware
+    firmware = PhoneFirmware(
+        tenant.id,
+        phone.mac,
+        phone.site,
+        asking.vendor or "",
+        model or "",
+        phone.firmware_target,
+        asked.file_request.firmware,
     )
+    offer = directive(app, session, firmware, asked.request, asked.base_url)
+    url, version = (offer.url, offer.version) if offer else (None, None)
+    return phone_config(document, asking, model, secrets, asked.base_url, url, version)
 
 
 # The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.

@@ -23,6 +23,8 @@ class Answer(StrEnum):
     NOT_FOUND = "not found"
     DENIED = "denied"
     STORED = "stored"
+    UPGRADED = "upgraded"  # a firmware rollout: the phone reports the target version now
+    UPGRADE_FAILED = "upgrade failed"  # it reports its old version again after the attempt
     # Seen on a customer LAN by the on-site agent (zerotouch discover), not a request of ours.
     REPORTED = "reported"
 
@@ -151,7 +153,8 @@ class PhoneConfig:
     provisioning_username: str | None = None
     provisioning_password: str | None = None
     admin_password: str | None = None
-    firmware_url: str | None = None
+    firmware_url: str | None = None  # set only while the phone should fetch a new image
+    firmware_version: str | None = None  # the version that image installs
     overrides: tuple[tuple[str, str], ...] = field(default=())
 
     @property

@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
+from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.pairing.credentials import challenge_headers
 from provisioner.pairing.timeline import record_event
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
@@ -221,6 +222,9 @@ def tftp_render_function(app: Flask) -> RenderFunction:
     """The callback for the TFTP service: (file name, client IP) -> bytes, or None for 404."""
 
     def render(name: str, client: str) -> bytes | None:
+        if is_firmware_path(name):  # images named in paired phones' configs
+            with app.app_context():
+                return firmware_bytes(app, name, client)
         with app.app_context():
             answer = render_for_path(app, RequestInfo(name, client, "tftp"))
         return answer.body if answer.status == 200 else None
