@@ -10,6 +10,7 @@ import hashlib
 
 from flask import Blueprint, Response, current_app, request
 
+from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import challenge_headers
 from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
@@ -19,12 +20,13 @@ from provisioner.phones.uploads import store_upload
 bp = Blueprint("phones", __name__, url_prefix="/p")
 
 
-def _request_info(file: str) -> RequestInfo:
+def _request_info(file: str, authenticated_path: bool) -> RequestInfo:
     return RequestInfo(
         path=file,
         source=request.remote_addr or "",
         protocol="http",
         user_agent=request.headers.get("User-Agent", ""),
+        route="/p/a/" if authenticated_path else "/p/",
     )
 
 
@@ -32,12 +34,13 @@ def _serve(file: str, authenticated_path: bool) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     answer = render_for_path(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         phone_base_url(app, request.host_url),
         request.headers.get("Authorization"),
         authenticated_path,
         request.path,
     )
+    note_phone_answer(file, (answer.kind or answer.answer).value)
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     for name, value in answer.headers:
         response.headers.add(name, value)
@@ -56,7 +59,7 @@ def _upload(file: str, authenticated_path: bool) -> Response:
     body = request.stream.read(limit + 1)
     status = store_upload(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         body,
         request.headers.get("Authorization"),
         authenticated_path,

@@ -24,8 +24,8 @@ from flask import Flask, request
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from provisioner.pairing.timeline import DISCOVERED_HOURS
-from provisioner.phones.model import Answer, RequestInfo
+from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
+from provisioner.phones.model import Answer, EventKind, RequestInfo
 from provisioner.store import Store, get_store
 from provisioner.store.models import DeviceEvent, Phone, utc_now
 
@@ -49,6 +49,7 @@ class PendingEvent:
     answer: Answer
     at: datetime
     look_up: bool = False
+    kind: EventKind | None = None  # what happened, when the answer alone does not say
 
 
 class TimelineWriter:
@@ -158,6 +159,8 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
             file=event.file[:255],
             user_agent=event.request.user_agent[:255],
             answer=event.answer.value,
+            kind=(event.kind or KIND_OF_ANSWER.get(event.answer, EventKind.FAILED)).value,
+            route=event.request.route[:8],
         )
         for event in events
     )

@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
+from provisioner.firmware.directive import PhoneFirmware, directive
 from provisioner.pairing.credentials import (
     WindowState,
     claim_window,
@@ -29,7 +30,7 @@ from provisioner.pairing.credentials import (
 )
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
-from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
+from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
@@ -46,6 +47,7 @@ class Decision:
     tenant_id: int | None = None
     config: PhoneConfig | None = None
     challenge: bool = False
+    kind: EventKind | None = None  # what the timeline records; the answer's kind when None
     tenant: str | None = None  # the name of the tenant the MAC is in (for the request log)
 
 
@@ -87,19 +89,24 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     tenant_id = found.phone.tenant_id if found.phone is not None else None
     tenant = found.tenant_name
     proof = _prove(app, session, asked, credential)
-    if isinstance(proof, Answer):
-        return Decision(proof, tenant_id, challenge=asked.authenticated_path, tenant=tenant)
+    if isinstance(proof, EventKind):
+        answer = Answer.BOOTSTRAP if proof is EventKind.BOOTSTRAP else Answer.DENIED
+        return Decision(
+            answer, tenant_id, challenge=asked.authenticated_path, kind=proof, tenant=tenant
+        )
     if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
-        return Decision(Answer.BOOTSTRAP, tenant_id, tenant=tenant)
+        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant)
     view = tenant_view(app, session, tenant_id, found.revision or "")
     phone = Phone.model_validate(row_to_item("phones", found.phone))
     if not _fits(view.document, phone, asked):
-        return Decision(Answer.DENIED, tenant_id, tenant=tenant)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH, tenant=tenant)
     if proof == FIRST_USE and not claim_window(
         session, credential, asked.request.source, datetime.now(UTC)
     ):
         _alarm_conflict(session, credential, asked.request.source)
-        return Decision(Answer.DENIED, tenant_id, tenant=tenant)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
+    if proof == CREDENTIALS:
+        _bind_open_window(session, credential, asked.request.source)
     config = _full_config(app, session, asked, found, view, phone, credential, tenant_id)
     audit.record(
         session,
@@ -116,7 +123,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             "source": asked.request.source,
         },
     )
-    return Decision(Answer.FULL, tenant_id, config, tenant=tenant)
+    full = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
+    return Decision(Answer.FULL, tenant_id, config, kind=full, tenant=tenant)
 
 
 FIRST_USE = "first-use window"
@@ -125,20 +133,21 @@ CREDENTIALS = "credentials"
 
 def _prove(
     app: Flask, session: Session, asked: Asked, credential: models.DeviceCredential | None
-) -> str | Answer:
-    """How the phone proves itself (credentials, the window), or the answer that refuses it."""
+) -> str | EventKind:
+    """How the phone proves itself (credentials, the window), or why it is refused (all but
+    BOOTSTRAP are denials)."""
     if asked.authenticated_path:
         if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
             return CREDENTIALS
-        return Answer.DENIED
+        return EventKind.WRONG_CREDENTIALS if asked.authorization else EventKind.CHALLENGE
     source = asked.request.source
     state = window_state(credential, source, datetime.now(UTC))
     if state is WindowState.CONFLICT and credential is not None:
         _alarm_conflict(session, credential, source)
-        return Answer.DENIED
+        return EventKind.FIRST_USE_CONFLICT
     if state is not WindowState.ALLOWED:
-        return Answer.BOOTSTRAP
-    return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+        return EventKind.BOOTSTRAP
+    return EventKind.FIRST_USE_REFUSED if _has_guessed(app, source) else FIRST_USE
 
 
 def proves_credentials(
@@ -155,16 +164,29 @@ def proves_credentials(
     return verify_authorization(authorization, method, uri, username, password, nonce_key(app))
 
 
+def _bind_open_window(session: Session, credential: models.DeviceCredential, source: str) -> None:
+    """A phone proving itself by its credentials needs no first-use window: bind an open,
+    unused one (a re-pair opens one for a deployed phone) to its address, so no other can."""
+    now = datetime.now(UTC)
+    if credential.window_source is None and window_state(credential, source, now) is (
+        WindowState.ALLOWED
+    ):
+        claim_window(session, credential, source, now)
+
+
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:
     """A second address inside the first-use window: the audit log's alarm."""
     mac = credential.mac
+    tenant = session.scalar(
+        select(models.Tenant.name).where(models.Tenant.id == credential.tenant_id)
+    )
     audit.record(
         session,
         f"phone:{mac}",
         "first-use-conflict",
         "phones",
         mac,
-        None,
+        tenant,
         {"source": source, "bound_to": credential.window_source},
     )
 
@@ -189,14 +211,19 @@ def _full_config(
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
     asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
-    return phone_config(
-        view.document,
-        asking,
-        model,
-        secrets,
-        asked.base_url,
+    firmware = PhoneFirmware(
+        tenant_id,
+        phone.mac,
+        phone.site,
+        asking.vendor or "",
+        model or "",
+        phone.firmware_target,
         asked.file_request.firmware,
-        book=view.book,
+    )
+    offer = directive(app, session, firmware, asked.request, asked.base_url)
+    url, version = (offer.url, offer.version) if offer else (None, None)
+    return phone_config(
+        view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
     )
 
 

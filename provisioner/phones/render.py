@@ -13,20 +13,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
+from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.logs import json_logs, log_request
 from provisioner.metrics import PHONE_REQUESTS, RENDER_SECONDS
 from provisioner.pairing.credentials import challenge_headers
+from provisioner.pairing.timeline import record_event
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, rendered_answers
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
-from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
+from provisioner.phones.model import (
+    Answer,
+    EventKind,
+    FileKind,
+    FileRequest,
+    PhoneConfig,
+    RequestInfo,
+)
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
-from provisioner.store import get_store
+from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
 
 log = logging.getLogger(__name__)
@@ -42,12 +52,15 @@ class PhoneAnswer:
     answer: Answer
     headers: tuple[tuple[str, str], ...] = ()
     miss: bool = False  # counts against the source's limit
+    kind: EventKind | None = None  # what happened, as the timeline and the request log say
     tenant: str | None = None  # the tenant of the MAC asked for, for the request log
 
 
 NOT_FOUND = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND)
 UNKNOWN_NAME = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND, miss=True)
-THROTTLED = PhoneAnswer(429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),))
+THROTTLED = PhoneAnswer(
+    429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),), kind=EventKind.THROTTLED
+)
 FAILED = PhoneAnswer(500, b"", "text/plain", Answer.DENIED)
 
 
@@ -120,6 +133,7 @@ def _answer_for_path(
     # Credentials are still checked for a throttled address: a guesser behind an office's NAT
     # address must not cut its paired phones off (their random passwords cannot be guessed).
     if throttled and not (authenticated_path and authorization):
+        _record_throttled(app, request)
         return THROTTLED, None
     file_request = identify(request)
     answer = _answer(
@@ -135,6 +149,7 @@ def _answer_for_path(
     if answer.miss:
         limiter.hit(source_key(request.source))
     if throttled and answer.answer is not Answer.FULL:
+        _record_throttled(app, request)
         return THROTTLED, file_request
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
         _record(app, request, file_request, answer.answer)
@@ -218,21 +233,42 @@ def _device_answer(
                 file_request.file,
                 decision.answer,
                 utc_now(),
+                kind=decision.kind,
             )
             queue_event(app, session, event)
         if decision.config is not None:
             body = vendor.render_device(decision.config, file_request.file)
-            return PhoneAnswer(200, body, vendor.content_type, Answer.FULL, tenant=decision.tenant)
+            return PhoneAnswer(
+                200,
+                body,
+                vendor.content_type,
+                Answer.FULL,
+                kind=decision.kind,
+                tenant=decision.tenant,
+            )
     if decision.challenge:
         # A request without credentials is the first leg of every Digest fetch; its 401 is the
         # same for every MAC, so only a failed proof counts against the source.
         challenge = tuple(challenge_headers(nonce_key(app)))
         failed_proof = asked.authorization is not None
         return PhoneAnswer(
-            401, b"", "text/plain", Answer.DENIED, challenge, failed_proof, decision.tenant
+            401,
+            b"",
+            "text/plain",
+            Answer.DENIED,
+            challenge,
+            failed_proof,
+            decision.kind,
+            decision.tenant,
         )
     return PhoneAnswer(
-        200, bootstrap(), vendor.content_type, decision.answer, miss=True, tenant=decision.tenant
+        200,
+        bootstrap(),
+        vendor.content_type,
+        decision.answer,
+        miss=True,
+        kind=decision.kind,
+        tenant=decision.tenant,
     )
 
 
@@ -246,6 +282,30 @@ def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer:
     queue_event(app, None, event)
 
 
+def _record_throttled(app: Flask, request: RequestInfo) -> None:
+    """Put a throttled request on the timeline of the tenant's phone it names. Only a phone a
+    tenant has: a guesser's flood of made-up MACs writes nothing."""
+    file_request = identify(request)
+    if file_request is None or file_request.mac is None:
+        return
+    with get_store(app).transaction() as session:
+        tenant_id = session.scalar(
+            select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
+        )
+        if tenant_id is not None:
+            limit = app.config["PHONE_TIMELINE_LENGTH"]
+            record_event(
+                session,
+                tenant_id,
+                file_request.mac,
+                request,
+                file_request.file,
+                Answer.DENIED,
+                limit,
+                EventKind.THROTTLED,
+            )
+
+
 RenderFunction = Callable[[str, str], bytes | None]
 
 
@@ -253,6 +313,9 @@ def tftp_render_function(app: Flask) -> RenderFunction:
     """The callback for the TFTP service: (file name, client IP) -> bytes, or None for 404."""
 
     def render(name: str, client: str) -> bytes | None:
+        if is_firmware_path(name):  # images named in paired phones' configs
+            with app.app_context():
+                return firmware_bytes(app, name, client)
         with app.app_context():
             answer = render_for_path(app, RequestInfo(name, client, "tftp"))
         return answer.body if answer.status == 200 else None

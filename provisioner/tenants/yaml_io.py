@@ -99,15 +99,20 @@ def read_sound_files(
     return contents
 
 
-def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
-    """Load a tenant file into the store, all or nothing (the caller's transaction)."""
+def read_import(session: Session, path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
+    """A tenant file to import and its sounds' audio (stored sounds need no file)."""
     document = read_tenant_document(path)
     stored = session.scalars(
         select(models.Sound.name)
         .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
         .where(models.Tenant.name == document.name)
     ).all()
-    sounds = read_sound_files(document, path.parent, set(stored))
+    return document, read_sound_files(document, path.parent, set(stored))
+
+
+def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
+    """Load a tenant file into the store, all or nothing (the caller's transaction)."""
+    document, sounds = read_import(session, path)
     return save_document(session, document, actor, box, sounds)
 
 

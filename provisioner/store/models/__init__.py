@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provisioner.store.models.base import Base, Timestamped, utc_now
+from provisioner.store.models.firmware import FirmwareDeviceState, FirmwareRollout
 from provisioner.store.models.network import (
     NetworkDevice,
     NetworkDeviceState,
@@ -36,6 +37,8 @@ __all__ = [
     "DeviceCredential",
     "DeviceEvent",
     "Extension",
+    "FirmwareDeviceState",
+    "FirmwareRollout",
     "NetworkDevice",
     "NetworkDeviceState",
     "NetworkPollRecord",

@@ -1,7 +1,7 @@
 """tenants.revision: a token changed with every change, for the phone files' caches
 
 Revision ID: 0004_boot_storm
-Revises: 0006_routers
+Revises: 0005_firmware
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_boot_storm"
-down_revision = "0006_routers"
+down_revision = "0005_firmware"
 branch_labels = None
 depends_on = None
 
