@@ -50,6 +50,7 @@ class PendingEvent:
     at: datetime
     look_up: bool = False
     kind: EventKind | None = None  # what happened, when the answer alone does not say
+    known_only: bool = False  # with look_up: dropped when no tenant has the MAC
 
 
 class TimelineWriter:
@@ -149,6 +150,9 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
     if look_up:
         rows = session.execute(select(Phone.mac, Phone.tenant_id).where(Phone.mac.in_(look_up)))
         tenants = {mac: tenant_id for mac, tenant_id in rows}
+    events = [event for event in events if not (event.known_only and event.mac not in tenants)]
+    if not events:
+        return
     session.add_all(
         DeviceEvent(
             tenant_id=tenants.get(event.mac) if event.look_up else event.tenant_id,

@@ -13,14 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
-from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
 from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.logs import json_logs, log_request
 from provisioner.metrics import PHONE_REQUESTS, RENDER_SECONDS
 from provisioner.pairing.credentials import challenge_headers
-from provisioner.pairing.timeline import record_event
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, rendered_answers
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
@@ -36,7 +34,7 @@ from provisioner.phones.model import (
 )
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
-from provisioner.store import get_store, models
+from provisioner.store import get_store
 from provisioner.store.models import utc_now
 
 log = logging.getLogger(__name__)
@@ -288,22 +286,18 @@ def _record_throttled(app: Flask, request: RequestInfo) -> None:
     file_request = identify(request)
     if file_request is None or file_request.mac is None:
         return
-    with get_store(app).transaction() as session:
-        tenant_id = session.scalar(
-            select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
-        )
-        if tenant_id is not None:
-            limit = app.config["PHONE_TIMELINE_LENGTH"]
-            record_event(
-                session,
-                tenant_id,
-                file_request.mac,
-                request,
-                file_request.file,
-                Answer.DENIED,
-                limit,
-                EventKind.THROTTLED,
-            )
+    event = PendingEvent(
+        None,
+        file_request.mac,
+        request,
+        file_request.file,
+        Answer.DENIED,
+        utc_now(),
+        look_up=True,
+        kind=EventKind.THROTTLED,
+        known_only=True,
+    )
+    queue_event(app, None, event)
 
 
 RenderFunction = Callable[[str, str], bytes | None]
