@@ -23,7 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     from provisioner import cli, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.http import register_blueprints
-    from provisioner.security import ratelimit, secrets
+    from provisioner.security import nonces, ratelimit, secrets
 
     app = Flask(
         __name__,
@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     store.init_app(app)
     secrets.init_app(app)
     ratelimit.init_app(app)
+    nonces.init_app(app)
     register_blueprints(app)
     cli.init_app(app)
     network.init_app(app)

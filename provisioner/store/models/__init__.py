@@ -9,7 +9,12 @@ from provisioner.store.models.network import (
     NetworkPollRecord,
     NetworkTrap,
 )
-from provisioner.store.models.pairing import DeviceCredential, DeviceEvent, PhoneUpload
+from provisioner.store.models.pairing import (
+    DeviceCredential,
+    DeviceEvent,
+    DigestNonceUse,
+    PhoneUpload,
+)
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -34,6 +39,7 @@ __all__ = [
     "CallFlowStep",
     "DeviceCredential",
     "DeviceEvent",
+    "DigestNonceUse",
     "Extension",
     "NetworkDevice",
     "NetworkDeviceState",
