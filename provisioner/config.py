@@ -58,6 +58,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_WINDOW_MAX_MISSES": 20,
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
+        # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
+        # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.
+        "ALLOW_BASIC_OVER_HTTP": False,
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
         "PHONE_BASE_URL": None,
         # The generic bootstrap's time zone, language and NTP server (no tenant is known there).
