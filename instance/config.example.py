@@ -23,6 +23,7 @@ HTTP_PORT = 8470
 HTTP_THREADS = 16
 PROXY_HOPS = 0  # trusted reverse proxies that set X-Forwarded-*; 1 behind one load balancer
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+IMPORT_MAX_BYTES = 10 * 1024 * 1024  # the largest tenant document import / PUT .../document read
 LOAD_DEMO_ON_EMPTY = False  # True loads examples/demo.yaml into an empty store at serve
 AUDIT_RETENTION_DAYS = 365  # what `provisioner audit prune` keeps
 

@@ -144,7 +144,8 @@ def import_command(file: Path) -> None:
     from provisioner.tenants.yaml_io import import_tenant_file
 
     with get_store().transaction() as session:
-        tenant = import_tenant_file(session, file, cli_actor(), get_secret_box())
+        limit = int(current_app.config["IMPORT_MAX_BYTES"])
+        tenant = import_tenant_file(session, file, cli_actor(), get_secret_box(), limit)
     click.echo(f"imported tenant {tenant.name} from {file}")
 
 

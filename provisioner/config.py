@@ -34,6 +34,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # The largest tenant document `import` and the API's document PUT read (checked first).
+        "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
         # FreeSWITCH (mod_xml_curl and the call-routing handler): closed until a token is set.
         "FREESWITCH_TOKEN": None,
         "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
