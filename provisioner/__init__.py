@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     load_config(app, config)
     trust_proxies(app)
+    refuse_ambiguous_length(app)
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
@@ -42,6 +43,14 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     network.init_app(app)
     pairing.init_app(app)
     return app
+
+
+def refuse_ambiguous_length(app: Flask) -> None:
+    """Answer 400 to a request with both Content-Length and Transfer-Encoding (the outermost
+    layer, so nothing behind it reads such a body)."""
+    from provisioner.http.framing import RefuseAmbiguousLength
+
+    app.wsgi_app = RefuseAmbiguousLength(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def trust_proxies(app: Flask) -> None:

@@ -80,8 +80,7 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
 @reports_errors
 def serve_command(http_address: str | None, tftp_address: str | None, network: bool | None) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
-    from waitress.server import create_server
-
+    from provisioner.http.framing import create_waitress_server
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -95,7 +94,7 @@ def serve_command(http_address: str | None, tftp_address: str | None, network: b
         tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
         click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
     stop_network = start_beside_http(app, network)
-    server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
+    server = create_waitress_server(app, host, port, app.config["HTTP_THREADS"])
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:
