@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from provisioner.routing.queue_members import QueueMembers
+
 
 class CallAdapter(Protocol):
     """What the engine asks of the call; the FreeSWITCH version lives in ``session_adapter``."""
@@ -27,8 +29,9 @@ class CallAdapter(Protocol):
     def bridge(self, dial_string: str, ring_time: int) -> bool:
         """Ring ``dial_string``; True when someone answered."""
 
-    def enter_queue(self, address: str, music: str | None) -> bool:
-        """Wait in a mod_callcenter queue (hearing ``music``, a tenant sound, if given);
+    def enter_queue(self, address: str, music: str | None, members: QueueMembers | None) -> bool:
+        """Wait in a mod_callcenter queue (hearing ``music``, a tenant sound, if given), after
+        bringing the switch's agents of the queue in line with ``members`` (None: as they are);
         True when an agent took the call."""
 
     def voicemail(self, domain: str, box: str) -> None:

@@ -3,6 +3,13 @@
 A queue is published once with its own maximum wait, and once more for every WACHTRIJ step
 that waits a different time (``<name>-<seconds>s@<domain>``): mod_callcenter knows the maximum
 wait per queue only, and agents and tiers are shared, so a variant costs nothing.
+
+mod_callcenter reads the agents and tiers of this file when it loads (after truncating both
+tables) and whenever ``callcenter_config queue load|reload`` or ``agent reload`` is run; each
+such read adds and updates, never removes, and sets every agent's status again. So the agents'
+``status`` here is what an agent starts with when the module loads; changes to queue members
+afterwards are made by the call-routing handler with ``tier add|del`` and ``agent add|del``
+(``provisioner.routing.queue_members``), and no reload is needed or wanted.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from provisioner.tenants.schema import QueueStep, TenantDocument
 
 CONFIGURATION_NAME = "callcenter.conf"
 HOLD_MUSIC = "local_stream://moh"
-AGENT_RING_TIME = 20
 
 
 def queue_variants(document: TenantDocument) -> dict[str, list[int | None]]:
@@ -38,7 +44,7 @@ def callcenter_document(documents: Iterable[TenantDocument]) -> bytes:
         section, "configuration", name=CONFIGURATION_NAME, description="provisioner queues"
     )
     settings = add(configuration, "settings")
-    # Reloading the file must also drop agents and tiers that were removed from the tenant.
+    # Applied only when mod_callcenter loads: the tables then start from this file alone.
     for name in ("truncate-agents-on-load", "truncate-tiers-on-load"):
         add(settings, "param", name=name, value="true")
     queues, agents, tiers = (add(configuration, tag) for tag in ("queues", "agents", "tiers"))
@@ -62,25 +68,22 @@ def add_tenant(
                 add(
                     tiers,
                     "tier",
-                    agent=f"{agent}@{domain}",
+                    agent=dialstrings.agent_name(agent, domain),
                     queue=address,
                     level="1",
                     position=str(position),
                 )
         agent_numbers += [agent for agent in queue.agents if agent not in agent_numbers]
     for number in agent_numbers:
+        name = dialstrings.agent_name(number, domain)
         add(
             agents,
             "agent",
-            name=f"{number}@{domain}",
-            type="callback",
-            contact=f"[leg_timeout={AGENT_RING_TIME}]" + dialstrings.user_leg(number, domain),
-            status="Available",
-            max_no_answer="3",
-            wrap_up_time="10",
-            reject_delay_time="10",
-            busy_delay_time="60",
-            no_answer_delay_time="30",
+            name=name,
+            type=dialstrings.AGENT_TYPE,
+            contact=dialstrings.agent_contact(name),
+            status=dialstrings.AGENT_START_STATUS,
+            **dialstrings.AGENT_SETTINGS,
         )
 
 

@@ -7,6 +7,20 @@ from collections.abc import Sequence
 
 GOODBYE_SOUND = "voicemail/vm-goodbye.wav"
 VOICEMAIL_PROFILE = "default"
+AGENT_RING_TIME = 20
+AGENT_TYPE = "callback"
+# The status a queue agent starts with; from then on it belongs to the switch (max-no-answer
+# puts an agent On Break, agents log out or take breaks) and is never set again.
+AGENT_START_STATUS = "Available"
+# mod_callcenter's agent settings, by their agents-table names (callcenter.conf writes them with
+# ``-``, ``callcenter_config agent set`` with ``_``).
+AGENT_SETTINGS = {
+    "max_no_answer": "3",
+    "wrap_up_time": "10",
+    "reject_delay_time": "10",
+    "busy_delay_time": "60",
+    "no_answer_delay_time": "30",
+}
 
 
 def user_leg(extension: str, domain: str) -> str:
@@ -43,3 +57,13 @@ def queue_address(queue_name: str, domain: str, max_wait: int | None = None) -> 
     slug = queue_slug(queue_name)
     suffix = f"-{max_wait}s" if max_wait else ""
     return f"{slug}{suffix}@{domain}"
+
+
+def agent_name(extension: str, domain: str) -> str:
+    """The mod_callcenter agent of an extension that answers queues."""
+    return f"{extension}@{domain}"
+
+
+def agent_contact(agent: str) -> str:
+    """What mod_callcenter rings for ``agent`` (``240@domain``)."""
+    return f"[leg_timeout={AGENT_RING_TIME}]user/{agent}"

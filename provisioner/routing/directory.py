@@ -27,13 +27,18 @@ DIAL_STRING = (
 AUTH_ACTIONS = frozenset({"sip_auth", "reverse-auth-lookup"})
 # Lookups we have nothing for (per-domain gateways, ACLs built from users).
 UNSERVED_PURPOSES = frozenset({"gateways", "network-list"})
-# The secrets each kind of lookup needs: a registration the digest hash, mod_voicemail the PIN,
-# bridging to ``user/`` (user_call) and group_call neither. An action we do not know gets both,
-# as it always did, so no FreeSWITCH feature we have not looked at breaks.
+# The secrets each kind of lookup needs: a registration the digest hash, mod_voicemail's box
+# lookup the PIN, bridging to ``user/`` (user_call) and group_call neither. mod_voicemail's
+# ``message-count`` (every MWI update) only turns a number into a box id. Sofia's
+# ``reverse-auth-lookup`` reads only ``reverse-auth-user``/``reverse-auth-pass`` (plain
+# credentials for answering a phone's challenge), which we do not hand out: it gets the user
+# without secrets. An action we do not know gets both, as it always did, so no FreeSWITCH
+# feature we have not looked at breaks.
 SECRETS_BY_ACTION: dict[str, frozenset[str]] = {
     "sip_auth": frozenset({"a1-hash"}),
-    "reverse-auth-lookup": frozenset({"a1-hash"}),
+    "reverse-auth-lookup": frozenset(),
     "voicemail-lookup": frozenset({"vm-password"}),
+    "message-count": frozenset(),
     "user_call": frozenset(),
     "group_call": frozenset(),
 }
@@ -172,10 +177,11 @@ def _user_params(
     if box is None:
         params["vm-enabled"] = "false"
         return params
-    if not given.voicemail_pin:
-        return params  # this lookup does not ask for voicemail (a registration)
+    # The mail settings do not depend on the PIN: a box without one is still mailed.
     email = box.email or (extension.email if extension else None)
-    params |= {"vm-enabled": "true", "vm-password": given.voicemail_pin}
+    params["vm-enabled"] = "true"
+    if given.voicemail_pin:
+        params["vm-password"] = given.voicemail_pin
     if email:
         params |= {
             "vm-mailto": email,

@@ -19,6 +19,7 @@ from typing import Any
 from provisioner.routing import dialstrings
 from provisioner.routing.adapter import CallAdapter
 from provisioner.routing.conditions import caller_matches
+from provisioner.routing.queue_members import QueueMembers
 from provisioner.routing.timeconditions import is_open
 
 # A safety net only: every loop a flow may contain waits for the caller (validation refuses the
@@ -192,15 +193,28 @@ class Walk:
         return self.next_in(flow, step.get("match" if matched else "no_match"))
 
     def diversion(self, step: Json, flow: str) -> Outcome:
-        """OMLEIDING: forward to a destination or number, telling the far end who diverted."""
+        """OMLEIDING: forward to a number or destination, telling the far end who diverted.
+
+        A number rings for the step's ``ring_time`` and, unanswered, goes on at ``next``,
+        however it is written: ``+31612345678``, ``external:+31612345678`` or ``extension:240``.
+        Other destinations (a flow, a box, a group, a queue, ``hangup``) are jumped to.
+        """
         target = str(step["destination"])
-        if ":" in target or target == "hangup":
+        kind, separator, value = target.partition(":")
+        if separator and kind == "external":
+            endpoint = self._gateway(value)
+        elif separator and kind == "extension":
+            self._lookup("extensions", value, "extension")
+            endpoint = dialstrings.user_leg(value, self._domain())
+        elif separator or target == "hangup":
             return Outcome(Position(destination=target))
+        else:
+            endpoint = self._endpoint(target)
         dialled = str(self.route.get("number", ""))
         self.adapter.set_variable(
             "sip_h_Diversion", f"<sip:{dialled}@{self._domain()}>;reason=unconditional"
         )
-        if self._bridge([[self._endpoint(target)]], int(step.get("ring_time", 30))):
+        if self._bridge([[endpoint]], int(step.get("ring_time", 30))):
             return DONE
         return self.next_in(flow, step.get("next"))
 
@@ -298,7 +312,29 @@ class Walk:
         queue = self._lookup("queues", name, "queue")
         self.adapter.answer()
         address = dialstrings.queue_address(name, self._domain(), max_wait)
-        return self.adapter.enter_queue(address, queue.get("music"))
+        members = self._queue_members(queue, address, max_wait)
+        return self.adapter.enter_queue(address, queue.get("music"), members)
+
+    def _queue_members(
+        self, queue: Json, address: str, max_wait: int | None
+    ) -> QueueMembers | None:
+        """The queue's agents and settings as the server sent them (None in a route cached
+        before they were)."""
+        if "agents" not in queue:
+            return None
+        settings = {}
+        if queue.get("strategy"):
+            settings["strategy"] = str(queue["strategy"])
+        if max_wait or queue.get("max_wait"):
+            settings["max_wait_time"] = str(max_wait or queue["max_wait"])
+        domain = self._domain()
+        every = {
+            dialstrings.agent_name(number, domain)
+            for other in self.route.get("queues", {}).values()
+            for number in other.get("agents", ())
+        }
+        agents = [dialstrings.agent_name(str(number), domain) for number in queue["agents"]]
+        return QueueMembers(address, agents, frozenset(every), settings)
 
     def _endpoint(self, target: str) -> str:
         if target.isdigit() and target in self.route.get("extensions", {}):

@@ -100,7 +100,12 @@ def build_route(
             for group in document.ring_groups
         },
         "queues": {
-            queue.name: {"max_wait": queue.max_wait, "music": queue.music}
+            queue.name: {
+                "max_wait": queue.max_wait,
+                "music": queue.music,
+                "strategy": queue.strategy,
+                "agents": list(queue.agents),
+            }
             for queue in document.queues
         },
         "time_conditions": {

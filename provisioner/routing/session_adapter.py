@@ -13,11 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provisioner.routing import dialstrings
+from provisioner.routing.queue_members import QueueMembers, synchronise
 
 # mod_python3's levels for consoleLog.
 LOG_LEVELS = {"info": "info", "warning": "warning", "err": "err", "debug": "debug"}
 SHORT_SILENCE = "silence_stream://250"
 DIGIT_VARIABLE = "provisioner_digit"
+ANSWERED_DISPOSITION = "call accepted"
+BRIDGE_OUTCOME_VARIABLES = ("originate_disposition", "bridge_hangup_cause")
 
 
 @dataclass
@@ -68,26 +71,48 @@ class SessionAdapter:
         return self.session.getVariable(DIGIT_VARIABLE) or ""
 
     def bridge(self, dial_string: str, ring_time: int) -> bool:
-        """Ring; True when answered (or when the caller is gone after talking)."""
-        self.session.execute("bridge", dial_string)
-        if not self.session.ready():
-            return True
-        return bool(self.session.getVariable("originate_disposition") == "SUCCESS")
+        """Ring; True when a leg answered, whether or not the caller is still there after.
 
-    def enter_queue(self, address: str, music: str | None) -> bool:
-        """Wait in the queue; True when an agent took the call."""
+        FreeSWITCH sets ``originate_disposition`` to ``call accepted`` when a leg answers and
+        to the cause (``NO_ANSWER``, ``USER_BUSY`` ...) when none does; ``bridge_hangup_cause``
+        is set only once the two legs were bridged. Both are cleared first, so a value left by
+        an earlier bridge of this call is never read as this one's.
+        """
+        for name in BRIDGE_OUTCOME_VARIABLES:
+            self.session.setVariable(name, "")
+        self.session.execute("bridge", dial_string)
+        disposition = self.session.getVariable("originate_disposition") or ""
+        bridged_cause = self.session.getVariable("bridge_hangup_cause") or ""
+        return disposition.lower() == ANSWERED_DISPOSITION or bool(bridged_cause)
+
+    def enter_queue(self, address: str, music: str | None, members: QueueMembers | None) -> bool:
+        """Wait in the queue; True when an agent took the call.
+
+        With ``members`` (the queue's agents as the server has them), the switch's tiers of
+        the queue are first brought in line, so a member taken out stops ringing from this
+        caller on; agents' statuses are left to the switch.
+        """
         music_path = self.sound_path(music) if music else None
         if music_path:
             # The tenant's own hold music instead of the queue's moh-sound.
             self.session.setVariable("cc_moh_override", music_path)
-        # mod_callcenter keeps a queue once loaded; reloading it from the server first makes a
-        # change to the queue, its agents or tiers count from the very next caller.
-        self.freeswitch.API().executeString(f"callcenter_config queue reload {address}")
+        if members is not None:
+            self._synchronise_queue(members)
         self.session.setVariable("hangup_after_bridge", "true")
         self.session.execute("callcenter", address)
         if not self.session.ready():
             return True
         return bool(self.session.getVariable("cc_cause") == "answered")
+
+    def _synchronise_queue(self, members: QueueMembers) -> None:
+        api = self.freeswitch.API()
+        try:
+            changes = synchronise(members, lambda command: str(api.executeString(command)))
+        except Exception as exc:  # noqa: BLE001 - the caller still waits in the queue
+            self.log("warning", f"queue {members.address} not synchronised: {exc}")
+            return
+        if changes:
+            self.log("info", f"queue {members.address}: " + "; ".join(changes))
 
     def voicemail(self, domain: str, box: str) -> None:
         """Leave a message in ``box``."""

@@ -310,3 +310,39 @@ def test_a_voicemail_lookup_gets_the_pin_but_not_the_sip_password_hash(switch_ap
     assert values["vm-password"]
     assert values["a1-hash"] != a1_hash("240", DOMAIN, password)
     assert released_fields(switch_app) == [["vm-password"]]
+
+
+def lookup(action: str, user: str = "240") -> dict[str, str]:
+    """A one-user directory lookup as mod_voicemail or sofia sends it."""
+    return sip_auth(user) | {"action": action}
+
+
+def released(app: Flask) -> list[tuple[str, str]]:
+    with get_store(app).reading() as session:
+        return [
+            (event.object_key, event.changes["action"])
+            for event in audit.recent(session, "demo")
+            if event.action == "release-secret"
+        ]
+
+
+@pytest.mark.parametrize("action", ["message-count", "reverse-auth-lookup"])
+def test_lookups_that_need_no_secret_get_none_and_leave_no_release_row(switch_app, action):
+    """mod_voicemail's message-count (every MWI update) only resolves the id; sofia's
+    reverse-auth-lookup reads reverse-auth-user/-pass, which we never hand out."""
+    content = post_xml(switch_app, lookup(action))
+    user = etree.fromstring(content).find("section/domain/users/user")
+    assert user is not None and user.get("id") == "240"
+    assert user.find("params") is None
+    assert released(switch_app) == []
+
+
+def test_a_voicemail_lookup_is_still_given_the_pin_and_audited(switch_app):
+    content = post_xml(switch_app, lookup("voicemail-lookup", "8000"))
+    values = {
+        param.get("name"): param.get("value")
+        for param in etree.fromstring(content).iterfind(".//param")
+    }
+    assert values["vm-password"].isdigit()
+    assert values["vm-mailto"] == "info@demo.example.net"
+    assert released(switch_app) == [("8000", "voicemail-lookup")]

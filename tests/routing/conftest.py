@@ -60,8 +60,14 @@ def sound_path(name: str) -> str:
 class Call:
     """One call through the engine and the stand-in session, with what FreeSWITCH received."""
 
-    def __init__(self, route: dict[str, Any], caller: Caller, clock: datetime) -> None:
-        self.freeswitch = FreeswitchModule(clock)
+    def __init__(
+        self,
+        route: dict[str, Any],
+        caller: Caller,
+        clock: datetime,
+        freeswitch: FreeswitchModule | None = None,
+    ) -> None:
+        self.freeswitch = freeswitch or FreeswitchModule(clock)
         self.session = Session(caller, destination=str(route.get("number", "5000")))
         sounds = {name: sound_path(name) for name in route.get("sounds", {})}
         self.adapter = SessionAdapter(self.session, self.freeswitch, sounds.get, "/tmp")
@@ -75,6 +81,11 @@ class Call:
         return [name for name, _ in self.applications]
 
 
-def call(route: dict[str, Any], caller: Caller, clock: datetime) -> Call:
-    """Run one scripted call."""
-    return Call(route, caller, clock)
+def call(
+    route: dict[str, Any],
+    caller: Caller,
+    clock: datetime,
+    freeswitch: FreeswitchModule | None = None,
+) -> Call:
+    """Run one scripted call (on ``freeswitch``, a stand-in switch with its state, if given)."""
+    return Call(route, caller, clock, freeswitch)

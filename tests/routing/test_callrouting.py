@@ -4,10 +4,13 @@ server is stopped."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import subprocess
 import sys
 import threading
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +22,8 @@ from provisioner.store import get_store
 from tests.conftest import PROJECT, import_demo, make_app, token_for
 from tests.routing.conftest import DOMAIN, amsterdam
 from tests.routing.fake_freeswitch import Caller, FreeswitchModule, Press, Session
+
+QUEUE = f"wachtrij-1@{DOMAIN}"
 
 TOKEN = "switch-token-for-the-handler-0123"
 OPEN = amsterdam(2026, 11, 25, 10, 0)
@@ -176,3 +181,46 @@ def test_a_ring_group_number_through_the_handler(switch):
     session = place_call(Caller(answering={f"user/242@{DOMAIN}"}), number="*8500")
     assert [name for name, _ in session.applications] == ["bridge"]
     assert session.variables["last_bridge_to"] == f"user/242@{DOMAIN}"
+
+
+def callcenter_conf(server: LiveServer) -> bytes:
+    """callcenter.conf as mod_xml_curl fetches it (form POST, Basic credentials)."""
+    form = {
+        "section": "configuration",
+        "tag_name": "configuration",
+        "key_name": "name",
+        "key_value": "callcenter.conf",
+    }
+    credentials = base64.b64encode(f"freeswitch:{TOKEN}".encode()).decode()
+    request = urllib.request.Request(
+        server.url + "/freeswitch/xml",
+        data=urllib.parse.urlencode(form).encode(),
+        headers={"Authorization": f"Basic {credentials}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        content: bytes = response.read()
+    return content
+
+
+def test_taking_242_out_of_wachtrij_1_removes_it_on_the_switch_and_spares_breaks(
+    switch, live_server
+):
+    switch.callcenter.configuration = callcenter_conf(live_server)
+    switch.callcenter.start()  # mod_callcenter loading at switch start-up
+    switch.callcenter.agents[f"241@{DOMAIN}"]["status"] = "On Break"
+    client = live_server.app.test_client()
+    admin = {"Authorization": f"Bearer {token_for(live_server.app, 'admin')}"}
+    path = "/api/v1/tenants/demo/queues/Wachtrij%201"
+    queue = client.get(path, headers=admin).get_json()
+    queue["agents"] = ["240", "241"]
+    response = client.put(path, json=queue, headers=admin)
+    assert response.status_code == 200, response.get_json()
+    switch.callcenter.configuration = callcenter_conf(live_server)  # if the switch asked now
+
+    place_call(Caller(agent_answers=True))
+
+    assert f"callcenter_config tier del {QUEUE} 242@{DOMAIN}" in switch.api_commands
+    assert (QUEUE, f"242@{DOMAIN}") not in switch.callcenter.tiers
+    assert switch.callcenter.agents[f"241@{DOMAIN}"]["status"] == "On Break"
+    assert switch.callcenter.fetches == 1  # only at start-up: no callcenter.conf per caller
+    assert any(f"queue {QUEUE}: tier del" in message for _, message in switch.log)

@@ -11,7 +11,13 @@ from lxml import etree
 from provisioner.routing import documents
 from provisioner.routing.callcenter import callcenter_document
 from provisioner.routing.dialplan import public_dialplan, tenant_dialplan
-from provisioner.routing.directory import DirectoryRequest, UserSecrets, a1_hash, directory_document
+from provisioner.routing.directory import (
+    DirectoryRequest,
+    UserSecrets,
+    a1_hash,
+    directory_document,
+    secrets_needed,
+)
 from provisioner.tenants.numbers import emergency_numbers
 from provisioner.tenants.schema import Number
 from tests.routing.conftest import DOMAIN, demo_document
@@ -82,6 +88,32 @@ def test_a_voicemail_only_box_cannot_register():
     assert values["vm-password"] == "1234"
     assert values["vm-mailto"] == "info@demo.example.net"
     assert values["a1-hash"] != a1_hash("8000", DOMAIN, "")
+
+
+def test_a_box_without_a_pin_still_mails_its_messages():
+    lookup = DirectoryRequest(domain=DOMAIN, user="8000", action="voicemail-lookup")
+    root = parse(directory_document(demo_document(), lookup, {"8000": UserSecrets(None, None)}))
+    values = params(root.find("section/domain/users/user"))
+    assert "vm-password" not in values
+    assert values["vm-enabled"] == "true"
+    assert values["vm-mailto"] == "info@demo.example.net"
+    assert values["vm-email-all-messages"] == "true"
+    assert values["vm-attach-file"] == "true"
+
+
+@pytest.mark.parametrize(
+    "action, needed",
+    [
+        ("sip_auth", {"a1-hash"}),
+        ("voicemail-lookup", {"vm-password"}),
+        ("message-count", set()),
+        ("reverse-auth-lookup", set()),
+        ("user_call", set()),
+        ("group_call", set()),
+    ],
+)
+def test_each_lookup_gets_only_the_secrets_freeswitch_reads_for_it(action, needed):
+    assert secrets_needed(action) == needed
 
 
 @pytest.mark.parametrize(

@@ -107,8 +107,18 @@ def test_a_wrong_key_then_a_right_one(demo_route):
 def test_the_queue_answers_and_the_flow_ends(demo_route):
     result = call(demo_route, Caller(agent_answers=True), OPEN)
     assert result.applications == [WELCOME, QUEUE]
-    # The queue is reloaded from the server first, so changes count from this caller on.
-    assert result.freeswitch.api_commands == [f"callcenter_config queue reload wachtrij-1@{DOMAIN}"]
+    # The switch's members of the queue are compared with the route's first (no reload, which
+    # would reset every agent's status); this switch had none, so all three are added.
+    commands = result.freeswitch.api_commands
+    assert commands[:2] == [
+        "callcenter_config queue list",
+        f"callcenter_config queue list tiers wachtrij-1@{DOMAIN}",
+    ]
+    assert not any("reload" in command for command in commands)
+    tiers = result.freeswitch.callcenter.tiers
+    assert sorted(tiers) == [
+        (f"wachtrij-1@{DOMAIN}", f"{n}@{DOMAIN}") for n in ("240", "241", "242")
+    ]
     assert result.visited == [
         "call_flow:Hoofdroute",
         "Hoofdroute/openingstijden",
