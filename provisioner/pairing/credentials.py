@@ -122,17 +122,25 @@ def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> s
 
 
 def new_nonce(key: bytes, now: float | None = None) -> str:
-    """A nonce that proves we issued it, and when."""
+    """A nonce that proves we issued it, and when: ``stamp.random.signature``. The random part
+    makes every nonce its own (phones challenged in the same second must not share one, or
+    one's answer would make the other's look like a replay)."""
     stamp = str(int(now if now is not None else time.time()))
-    return f"{stamp}.{hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]}"
+    issued = f"{stamp}.{secrets.token_hex(8)}"
+    return f"{issued}.{_nonce_signature(key, issued)}"
+
+
+def _nonce_signature(key: bytes, issued: str) -> str:
+    return hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def nonce_stamp(key: bytes, nonce: str) -> int | None:
     """When we issued ``nonce`` (Unix seconds); None for a nonce we did not issue."""
-    stamp, _, signature = nonce.partition(".")
-    if not stamp.isdigit() or len(stamp) > 12:
+    issued, _, signature = nonce.rpartition(".")
+    stamp, _, random_part = issued.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or len(random_part) != 16:
         return None
-    expected = hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
+    expected = _nonce_signature(key, issued)
     return int(stamp) if hmac.compare_digest(expected, signature) else None
 
 

@@ -114,3 +114,23 @@ def test_an_old_nonce_answered_correctly_is_challenged_as_stale(
     assert (status, body) == (401, b"")
     challenge = digest_challenge(headers)
     assert "stale=true" in challenge and old not in challenge
+
+
+def test_phones_challenged_in_the_same_second_each_get_their_file(
+    phone_app: Flask, live_server: str
+) -> None:
+    """A boot storm: many phones get their challenge at once. Each nonce is its own, so one
+    phone's first answer never makes another's look like a replay."""
+    phones = [SAMPLE.for_mac(f"805ec0ab{index:04x}") for index in range(4)]
+    challenges = []
+    for phone in phones:
+        pair(phone_app, phone.mac, phone.vendor, phone.model)
+        status, _, headers = fetch(live_server, f"/p/a/{phone.mac}.cfg", phone.user_agent)
+        challenges.append(digest_challenge(headers))
+    assert len(set(challenges)) == len(phones)
+    for phone, challenge in zip(phones, challenges, strict=True):
+        login = credentials(phone_app, phone.mac)
+        path = f"/p/a/{phone.mac}.cfg"
+        header = digest_authorization(challenge, "GET", path, login["username"], login["password"])
+        status, _, _ = fetch(live_server, path, phone.user_agent, headers={"Authorization": header})
+        assert status == 200, phone.mac
