@@ -14,6 +14,9 @@ DATABASE_URL = "postgresql+psycopg://provisioner@db.example.net/provisioner"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # The URL phones are sent to (their provisioning server); needed when HTTP listens on 0.0.0.0.
 PHONE_BASE_URL = "https://provisioning.example.net/p/"
+# Where customer routers fetch their zero-touch configuration (the bootstrap commands name it);
+# the admin request's host when unset.
+ZEROTOUCH_BASE_URL = "https://provisioning.example.net/"
 # The token FreeSWITCH presents (mod_xml_curl password, vars.xml provisioner_token).
 FREESWITCH_TOKEN = "change-me-to-a-long-random-string"
 

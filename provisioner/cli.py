@@ -113,11 +113,14 @@ def serve_command(http_address: str | None, tftp_address: str | None, network: b
 def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     """Start TFTP beside HTTP, answering through the same render function; the service and
     the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
+    from provisioner.network.routers.zerotouch import with_router_files
     from provisioner.phones.render import tftp_render_function
     from provisioner.tftp import TftpService
 
     host, port = parse_address(address, 6969)
-    service = TftpService(tftp_render_function(app), host=host, port=port)
+    # Cisco autoinstall names (<name>-confg) first, then everything phones ask for.
+    render = with_router_files(app, tftp_render_function(app))
+    service = TftpService(render, host=host, port=port)
     bound: tuple[str, int] = service.start()
     return service, bound
 

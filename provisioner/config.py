@@ -65,6 +65,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "ALLOW_BASIC_OVER_HTTP": False,
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
         "PHONE_BASE_URL": None,
+        # Where routers fetch their zero-touch configuration (https://host/); the request's host
+        # if unset. Bootstrap commands name it.
+        "ZEROTOUCH_BASE_URL": None,
         # The generic bootstrap's time zone, language and NTP server (no tenant is known there).
         "PHONE_BOOTSTRAP_TIMEZONE": "Europe/Amsterdam",
         "PHONE_BOOTSTRAP_LANGUAGE": "nl",

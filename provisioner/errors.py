@@ -65,6 +65,10 @@ class TemplateRenderError(ProvisionerError):
     """A phone or router template could not be filled."""
 
 
+class UnsafeConfigValue(TemplateRenderError):
+    """A value would break out of its line in a router configuration (quote, newline, ...)."""
+
+
 class PairingConflict(Conflict):
     """The MAC or the extension is already paired elsewhere."""
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from provisioner.http import api, errors, freeswitch, health, network, phones, phones_api
+from provisioner.http import (
+    api,
+    errors,
+    freeswitch,
+    health,
+    network,
+    phones,
+    phones_api,
+    routers_api,
+    zerotouch,
+)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -16,3 +26,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(network.bp)
     app.register_blueprint(phones.bp)
     app.register_blueprint(phones_api.bp)
+    app.register_blueprint(routers_api.bp)
+    app.register_blueprint(zerotouch.bp)

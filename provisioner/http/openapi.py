@@ -199,6 +199,16 @@ def _phone_paths() -> dict[str, Any]:
         },
         "/api/v1/discovered": {
             "get": _operation("Phones seen lately that no tenant has", described("phones"), 401),
+            "post": _operation(
+                "Report a phone the on-site agent saw: {mac, seen_by: dhcp|lldp, vendor?, "
+                "detail?, address?} (technician); the same answer for every MAC",
+                described("recorded"),
+                401,
+                403,
+                422,
+                body="object",
+                status="202",
+            ),
         },
         "/api/v1/tenants/{tenant}/phone-admin-password": {
             "parameters": _path_parameters("tenant"),
@@ -290,6 +300,52 @@ def _network_paths() -> dict[str, Any]:
     }
 
 
+def _router_paths() -> dict[str, Any]:
+    router = "/api/v1/tenants/{tenant}/routers/{name}"
+    both = _path_parameters("tenant", "name")
+    return {
+        f"{router}/config": {
+            "parameters": both,
+            "get": _operation(
+                "The rendered configuration, text (?template= another of the vendor's; the SNMP "
+                "keys in it are audited as released)",
+                {"description": "the configuration", "content": {"text/plain": {}}},
+                401,
+                403,
+                404,
+            ),
+        },
+        f"{router}/bootstrap": {
+            "parameters": both,
+            "get": _operation(
+                "What to put on the router once so it fetches by itself (audited)",
+                {"description": "vendor, url, bootstrap"},
+                401,
+                403,
+                404,
+            ),
+        },
+        f"{router}/window": {
+            "parameters": both,
+            "post": _operation(
+                "Open the one-time TFTP window for Cisco autoinstall: {minutes?}",
+                {"description": "window_until"},
+                401,
+                403,
+                404,
+                422,
+                body="object",
+            ),
+        },
+        f"{router}/timeline": {
+            "parameters": both,
+            "get": _operation(
+                "Zero-touch fetches, newest first", {"description": "events"}, 401, 404
+            ),
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole description; computed once per process."""
@@ -375,6 +431,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_secret_paths())
     paths.update(_network_paths())
     paths.update(_phone_paths())
+    paths.update(_router_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "provisioner admin API", "version": __version__},

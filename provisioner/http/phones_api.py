@@ -1,17 +1,19 @@
 """Admin API for phones beyond their CRUD (which is the tenant's ``phones`` collection):
-pairing, unpairing and swapping (technicians may), keys, credentials, timeline, uploads."""
+pairing, unpairing and swapping (technicians may), keys, credentials, timeline, uploads, and
+the phones the on-site agent reports."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
+from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.timeline import discovered, timeline
 from provisioner.phones.keys import effective_keys
 from provisioner.security import audit
@@ -199,3 +201,19 @@ def discovered_phones() -> Json:
     """Phones that asked for their files lately but no tenant has: pair one of these."""
     with get_store().reading() as session:
         return {"items": discovered(session)}
+
+
+@bp.post("/discovered")
+@requires("pair")
+def report_discovered() -> tuple[Json, int]:
+    """A phone the on-site agent saw booting (``zerotouch discover``); the same answer for
+    every MAC, known to a tenant or not."""
+    report = parse_report(json_body())
+    with get_store().transaction() as session:
+        record_report(
+            session,
+            report,
+            request.remote_addr or "",
+            current_app.config["PHONE_TIMELINE_LENGTH"],
+        )
+    return {"status": "recorded"}, 202

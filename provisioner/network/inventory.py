@@ -32,6 +32,9 @@ class NetworkDeviceInput(BaseModel):
     role: Literal["router", "switch"]
     site: str | None = None
     address: Annotated[str, StringConstraints(min_length=1, max_length=253)]
+    vendor: Annotated[str, StringConstraints(max_length=40)] | None = None
+    model: Annotated[str, StringConstraints(max_length=40)] | None = None
+    serial: Annotated[str, StringConstraints(max_length=64)] | None = None
     port: int = Field(default=161, ge=1, le=65535)
     snmp_version: Literal["2c", "3"] = "2c"
     community: Secret | None = None
@@ -195,6 +198,9 @@ def device_json(row: NetworkDevice, tenant_name: str) -> dict[str, Any]:
         "role": row.role,
         "site": row.site,
         "address": row.address,
+        "vendor": row.vendor,
+        "model": row.model,
+        "serial": row.serial,
         "port": row.port,
         "snmp_version": row.snmp_version,
         "v3_user": row.v3_user,

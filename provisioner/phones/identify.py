@@ -52,28 +52,57 @@ def clean_path(path: str) -> str | None:
 
 
 def from_user_agent(user_agent: str) -> DeviceInfo:
-    """Vendor, model, firmware and MAC from a User-Agent; empty when no vendor recognises it."""
+    """Vendor, model, firmware and MAC from a User-Agent; empty when no vendor recognises it.
+
+    A vendor's own forms are tried first; an OEM form (a phone sold under another name) counts
+    only when the MAC it carries has one of the vendor's OUIs.
+    """
+    text = user_agent.strip()
     for vendor in VENDORS:
         for pattern in vendor.user_agents:
-            match = pattern.search(user_agent.strip())
+            match = pattern.search(text)
             if match:
                 return _device_info(vendor.name, match.groupdict())
+    for vendor in VENDORS:
+        for pattern in vendor.oem_user_agents:
+            match = pattern.search(text)
+            if match:
+                info = _device_info(vendor.name, match.groupdict())
+                if info.mac and info.mac[:6] in vendor.ouis:
+                    return info
     return DeviceInfo()
 
 
+# "VVX_400" and "SPIP_335" are model names with a separator; "T19P_E2" is a name with a suffix.
+_SEPARATOR_BEFORE_DIGIT = re.compile(r"_(?=\d)")
+_NO_DEVICE = "0" * 12
+
+
 def _device_info(vendor: str, groups: dict[str, str | None]) -> DeviceInfo:
-    mac = groups.get("mac")
-    try:
-        normalized = normalize_mac(mac) if mac else None
-    except ValueError:
-        normalized = None
-    model = groups.get("model")
     return DeviceInfo(
         vendor=vendor,
-        model=model.replace("_", "").replace(" ", "-") if model else None,
+        model=_model_name(groups.get("model")),
         firmware=groups.get("firmware"),
-        mac=normalized,
+        mac=_real_mac(groups.get("mac")),
     )
+
+
+def _model_name(model: str | None) -> str | None:
+    if not model:
+        return None
+    return _SEPARATOR_BEFORE_DIGIT.sub("", model.strip()).replace(" ", "-")
+
+
+def _real_mac(text: str | None) -> str | None:
+    """The MAC, normalised; None when absent, malformed, or all zeros (a placeholder that
+    factory firmware and unconfigured User-Agent templates send, never a device)."""
+    if not text:
+        return None
+    try:
+        mac = normalize_mac(text)
+    except ValueError:
+        return None
+    return None if mac == _NO_DEVICE else mac
 
 
 def candidates(name: str, agent: DeviceInfo) -> list[Candidate]:

@@ -23,6 +23,8 @@ class Answer(StrEnum):
     NOT_FOUND = "not found"
     DENIED = "denied"
     STORED = "stored"
+    # Seen on a customer LAN by the on-site agent (zerotouch discover), not a request of ours.
+    REPORTED = "reported"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,14 +34,20 @@ ROW_MODELS: dict[str, type[Any]] = {
     "numbers": models.Number,
     "call_flows": models.CallFlow,
     "phones": models.Phone,
+    "routers": models.Router,
 }
 # Secret fields of the document and the encrypted column that holds each, with a generator.
 SECRET_COLUMNS: dict[str, tuple[str, Any]] = {
     "sip_password": ("sip_password_encrypted", new_password),
     "pin": ("pin_encrypted", new_pin),
+    "snmp_auth_key": ("snmp_auth_key_encrypted", new_password),
+    "snmp_priv_key": ("snmp_priv_key_encrypted", new_password),
+    "fetch_secret": ("fetch_secret_encrypted", new_password),
 }
 # Fields that the document carries but that are not plain columns of the same name.
-SPECIAL_FIELDS = frozenset({"steps", "file", "sip_password", "pin"})
+SPECIAL_FIELDS = frozenset(
+    {"steps", "file", "sip_password", "pin", "snmp_auth_key", "snmp_priv_key", "fetch_secret"}
+)
 
 
 @dataclass
@@ -196,6 +202,7 @@ def _check_across_tenants(
                 f"{mac} is registered to another tenant; unpair it there first",
             )
         )
+    problems += _serials_elsewhere(session, document, tenant)
     other_domain = session.scalar(
         select(models.Tenant.name).where(
             models.Tenant.sip_domain == document.sip_domain, models.Tenant.id != tenant.id
@@ -205,6 +212,22 @@ def _check_across_tenants(
         problems.append(FieldProblem("sip_domain", f"{document.sip_domain} is another tenant's"))
     if problems:
         raise ValidationFailed(problems)
+
+
+def _serials_elsewhere(
+    session: Session, document: schema.TenantDocument, tenant: models.Tenant
+) -> list[FieldProblem]:
+    """A router serial names one router: zero-touch finds the router by it."""
+    serials = {item.serial: index for index, item in enumerate(document.routers)}
+    taken = session.scalars(
+        select(models.Router.serial).where(
+            models.Router.serial.in_(serials), models.Router.tenant_id != tenant.id
+        )
+    )
+    return [
+        FieldProblem(f"routers[{serials[serial]}].serial", f"{serial} is another tenant's router")
+        for serial in taken
+    ]
 
 
 def _check_paired_phones_kept(

@@ -4,6 +4,7 @@ all pass through these models, so a field means the same everywhere."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -262,6 +263,79 @@ class Phone(Document):
         return normalize_mac(value)
 
 
+# --- Routers ---------------------------------------------------------------------------------
+
+ROUTER_VENDORS = ("mikrotik", "openwrt", "cisco_ios")
+RouterName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
+SerialNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+InterfaceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9./:_-]{0,47}$")]
+ModelName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")]
+PortRange = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,5}-[0-9]{1,5}$")]
+# Letters, digits and . _ - only: safe unquoted or quoted in RouterOS, uci and IOS alike.
+RouterSecret = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{12,64}$")]
+
+
+def _secret_field(what: str) -> Any:
+    return Field(
+        default=None,
+        description=f"{what}; generated when absent, never exported unless asked",
+        json_schema_extra={"writeOnly": True},
+    )
+
+
+class Router(Document):
+    """A customer router we configure for voice and monitor: rendered per vendor from this."""
+
+    name: RouterName = Field(description="its host name; Cisco autoinstall asks <name>-confg")
+    site: Name
+    vendor: Literal["mikrotik", "openwrt", "cisco_ios"]
+    model: (
+        Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] | None
+    ) = None
+    serial: SerialNumber = Field(description="how the router names itself at zero-touch")
+    lan_interface: InterfaceName | None = Field(default=None, description="default per vendor")
+    wan_interface: InterfaceName | None = Field(default=None, description="default per vendor")
+    voice_vlan: int | None = Field(
+        default=None, ge=1, le=4094, description="default: the tenant's provisioning.vlan"
+    )
+    voice_network: str = Field(
+        description="the voice VLAN's IPv4 network, e.g. 10.20.0.0/24; the router takes the "
+        "first address, DHCP hands out from the tenth"
+    )
+    management_address: str | None = Field(
+        default=None, description="where our poller reaches it; default: where it fetched from"
+    )
+    snmp_port: int = Field(default=161, ge=1, le=65535, description="where the poller asks")
+    tftp_server: str | None = Field(default=None, description="option 150 for Cisco phones")
+    sip_ports: PortRange = "5060-5061"
+    rtp_ports: PortRange = Field(default="16384-32768", description="FreeSWITCH's media ports")
+    snmp_user: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{2,31}$")] = "provisioner"
+    snmp_auth_key: RouterSecret | None = _secret_field("SNMP v3 SHA key")
+    snmp_priv_key: RouterSecret | None = _secret_field("SNMP v3 AES key")
+    fetch_secret: RouterSecret | None = _secret_field("what its zero-touch fetch proves itself by")
+
+    @field_validator("voice_network")
+    @classmethod
+    def _network(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IPv4 network; write e.g. 10.20.0.0/24") from exc
+        if not 16 <= network.prefixlen <= 28:
+            raise ValueError("use a network from /16 to /28, so phones fit and DHCP has a range")
+        return str(network)
+
+    @field_validator("management_address", "tftp_server")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                return str(ipaddress.IPv4Address(value))
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not an IPv4 address") from exc
+        return value
+
+
 # --- Call-flow steps -------------------------------------------------------------------------
 
 
@@ -507,6 +581,7 @@ class TenantDocument(TenantSettings):
     numbers: list[Number] = Field(default_factory=list)
     call_flows: list[CallFlow] = Field(default_factory=list)
     phones: list[Phone] = Field(default_factory=list)
+    routers: list[Router] = Field(default_factory=list)
 
     def settings(self) -> TenantSettings:
         """The tenant's own fields."""
@@ -527,6 +602,7 @@ COLLECTION_KEYS: dict[str, str] = {
     "numbers": "number",
     "call_flows": "name",
     "phones": "mac",
+    "routers": "name",
 }
 COLLECTION_MODELS: dict[str, type[Document]] = {
     "sites": Site,
@@ -539,10 +615,12 @@ COLLECTION_MODELS: dict[str, type[Document]] = {
     "numbers": Number,
     "call_flows": CallFlow,
     "phones": Phone,
+    "routers": Router,
 }
 SECRET_FIELDS: dict[str, tuple[str, ...]] = {
     "extensions": ("sip_password",),
     "voicemail_boxes": ("pin",),
+    "routers": ("snmp_auth_key", "snmp_priv_key", "fetch_secret"),
 }
 
 

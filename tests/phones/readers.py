@@ -157,7 +157,8 @@ def read_fanvil(files: dict[str, bytes]) -> Facts:
             target[number_line.split("@")[0]] = key.findtext("Title")
     date = root.find("phone/date")
     facts.timezone = tuple(
-        date.findtext(tag) or "" for tag in ("TimeZone", "DSTStartMon", "DSTEndMon")
+        date.findtext(tag) or ""
+        for tag in ("TimeZone", "DSTStartMon", "DSTEndMon", "DSTFixedType", "DSTStartWeek")
     )
     facts.language = root.findtext("phone/DefaultLanguage")
     return facts
@@ -177,11 +178,18 @@ def read_panasonic(files: dict[str, bytes]) -> Facts:
     values = quoted_values(files["device"])
     facts = Facts(values.get("PHONE_NUMBER_1"), values.get("SIP_PASS_1"))
     for name, value in values.items():
-        if name.startswith("FLEX_BUTTON_FACILITY_ACT") and value == "X_PANASONIC_IPTEL_CONTACT":
-            number = name.removeprefix("FLEX_BUTTON_FACILITY_ACT")
-            facts.speed[values[f"FLEX_BUTTON_FACILITY_ARG{number}"]] = values[
-                f"FLEX_BUTTON_LABEL{number}"
-            ]
+        if not name.startswith("FLEX_BUTTON_FACILITY_ACT"):
+            continue
+        number = name.removeprefix("FLEX_BUTTON_FACILITY_ACT")
+        label = values[f"FLEX_BUTTON_LABEL{number}"]
+        if value == "X_PANASONIC_IPTEL_BLF":  # lamp and pickup: the argument is the extension
+            facts.blf[values[f"FLEX_BUTTON_FACILITY_ARG{number}"]] = label
+        elif value == "X_PANASONIC_IPTEL_ONETOUCH":  # the number is in the quick-dial entry
+            assert values[f"FLEX_BUTTON_FACILITY_ARG{number}"] == ""
+            facts.speed[values[f"FLEX_BUTTON_QUICK_DIAL{number}"]] = label
+    if facts.blf:
+        assert values.get("NUM_PLAN_PICKUP_DIRECT"), "BLF keys pick up with the pickup code"
+    facts.language = values.get("DEFAULT_LANGUAGE")
     facts.timezone = tuple(
         values.get(name, "")
         for name in (
@@ -215,7 +223,7 @@ EXPECTED_TIMEZONE = {
     "grandstream": ("CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00",),
     "cisco_mpp": ("GMT+01:00", "start=3/-1/7/2:0:0;end=10/-1/7/3:0:0;save=1:0:0"),
     "cisco_spa": ("GMT+01:00", "start=3/-1/7/2:0:0;end=10/-1/7/3:0:0;save=1:0:0"),
-    "fanvil": ("4", "3", "10"),
+    "fanvil": ("4", "3", "10", "2", "-1"),  # by week; the last week is -1
     "gigaset": ("Europe/Amsterdam",),
     "panasonic": ("60", "3", "10", "120", "180"),
 }
@@ -228,10 +236,10 @@ EXPECTED_DUTCH = {
     "cisco_spa": "Dutch",
     "fanvil": "nl",
     "gigaset": None,  # no language parameter in our sources
-    "panasonic": None,  # no documented Dutch value
+    "panasonic": "nl-NL",  # DEFAULT_LANGUAGE in FusionPBX's en-US form (Dutch value unverified)
 }
-# Vendors whose BLF keys exist; Panasonic's become one-touch dial keys, Gigaset has none.
-BLF_KIND = {"panasonic": "speed", "gigaset": None}
+# Vendors whose BLF keys exist (all but Gigaset's DECT handsets).
+BLF_KIND = {"gigaset": None}
 COLLEAGUES = {"241": "Sanne", "242": "Pieter", "243": "Fatima"}
 
 

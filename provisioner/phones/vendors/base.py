@@ -53,6 +53,9 @@ class PhoneVendor:
     boot_files: Callable[[str, str], tuple[str, ...]]  # (mac, model) -> names asked at boot
     model_aliases: Mapping[str, str] = field(default_factory=dict)
     uploads: re.Pattern[str] | None = None  # names the phone may PUT (group ``mac``)
+    # Phones the vendor builds and others sell under their own name: their User-Agent names
+    # the vendor only when its MAC is one of the vendor's OUIs.
+    oem_user_agents: tuple[re.Pattern[str], ...] = ()
 
     def model(self, name: str | None) -> PhoneModel | None:
         """The model called ``name`` (aliases and case forgiven), or None."""

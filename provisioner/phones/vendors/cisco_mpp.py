@@ -48,7 +48,8 @@ VENDOR = PhoneVendor(
     ouis=("00562b", "a44c11", "0021a0", "30e4db", "002155", "68efbd", "001873"),
     user_agents=(
         re.compile(
-            r"^Cisco-CP-(?P<model>\d{4})-3PCC/(?P<firmware>\S+) \((?P<mac>[0-9A-Fa-f]{12})\)$"
+            # Text may follow the MAC (a serial number, as SPA phones send "(<MAC>)(<SN>)").
+            r"^Cisco-CP-(?P<model>\d{4})-3PCC/(?P<firmware>\S+) \((?P<mac>[0-9A-Fa-f]{12})\)"
         ),
     ),
     files=(
@@ -60,6 +61,8 @@ VENDOR = PhoneVendor(
         ),
         FileRule(re.compile(rf"^{MAC}\.xml$"), FileKind.DEVICE),
         FileRule(re.compile(r"^sip\d{2}xx[\w.-]*\.loads$"), FileKind.ABSENT, unique=True),
+        # Cisco's dictionary files, served by the operator's web server in front (docs/phones.md).
+        FileRule(re.compile(r"^cisco/dictionaries/[\w-]+\.xml$"), FileKind.ABSENT, unique=True),
     ),
     models=MODELS,
     content_type="application/xml",

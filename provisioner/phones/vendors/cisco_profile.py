@@ -11,6 +11,13 @@ from provisioner.phones.xml import element, load_skeleton, serialize
 TRANSPORTS = {"udp": "UDP", "tcp": "TCP", "tls": "TLS"}
 LANGUAGES = {"nl": "Dutch", "en": "English", "de": "German", "fr": "French"}
 LOCALES = {"nl": "nl-NL", "en": "en-US", "de": "de-DE", "fr": "fr-FR"}
+# Language_Selection only picks among the languages the phone has loaded; English is built in,
+# every other one comes from a dictionary file named in Dictionary_Server_Script
+# (``serv=<url>;d0=<language>;x0=<file>;d1=...``; wazo-provd-plugins wazo_cisco_spa v7_5_5 and
+# wazo_cisco_sip v12_0_7 templates; Cisco SPA500 administration guide, "Regional"). The files are
+# Cisco's, per model family and firmware; we name them by language and family, and the operator
+# puts Cisco's files under these names (docs/phones.md), answered 404 until then.
+DICTIONARY_PATH = "cisco/dictionaries/"
 
 
 def _offset(minutes: int) -> str:
@@ -78,8 +85,35 @@ def _keys(profile: etree._Element, config: PhoneConfig) -> None:
         _set(profile, f"Extended_Function_{key.position}_", _function(key))
 
 
+def dictionary_family(model: str | None) -> str:
+    """The dictionary files' family: Cisco ships one set per phone family."""
+    name = (model or "").upper()
+    if name.startswith("88"):
+        return "88xx"
+    if name.startswith(("78", "68")):
+        return "78xx_68xx"
+    if name.startswith("SPA525"):
+        return "spa525"
+    return "spa50x"
+
+
+def dictionary_script(config: PhoneConfig, family: str) -> str:
+    """English built in as d0, the tenant's language as d1, from our dictionary path."""
+    # The dictionaries are no secret: the common path, also for a paired phone (whose
+    # provisioning URL is the authenticated ``.../a/``).
+    base = config.provisioning_url.removesuffix("a/") if config.lines else config.provisioning_url
+    return (
+        f"serv={base}{DICTIONARY_PATH};d0=English;x0=en-US_{family}.xml;"
+        f"d1={LANGUAGES[config.language]};x1={LOCALES[config.language]}_{family}.xml"
+    )
+
+
 def _settings(
-    profile: etree._Element, config: PhoneConfig, admin_element: str, device_rule: str
+    profile: etree._Element,
+    config: PhoneConfig,
+    admin_element: str,
+    device_rule: str,
+    family: str,
 ) -> None:
     zone = config.timezone
     _set(profile, "Primary_NTP_Server", config.ntp_server)
@@ -88,6 +122,8 @@ def _settings(
     if zone.has_summer_time:
         _set(profile, "Daylight_Saving_Time_Rule", summer_time_rule(zone))
     _set(profile, "Language_Selection", LANGUAGES.get(config.language, "English"))
+    if config.language in LANGUAGES and config.language != "en":
+        _set(profile, "Dictionary_Server_Script", dictionary_script(config, family))
     _set(profile, "Locale", LOCALES.get(config.language, "en-US"))
     _set(profile, "Resync_Periodic", config.resync_seconds)
     _profile_rules(profile, config, device_rule)
@@ -119,5 +155,5 @@ def render_profile(config: PhoneConfig, vendor: str, admin_element: str, device_
     profile = load_skeleton(vendor, config.model)
     _lines(profile, config)
     _keys(profile, config)
-    _settings(profile, config, admin_element, device_rule)
+    _settings(profile, config, admin_element, device_rule, dictionary_family(config.model))
     return serialize(profile)

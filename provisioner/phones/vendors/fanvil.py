@@ -24,6 +24,12 @@ MODELS = models_by_name(
 )
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 3}
 MODES = {"blf": "ba", "speed_dial": "f", "park": "c", "group_pickup": "f"}
+# Summer time as the firmware reads it (wazo-provd-plugins wazo_fanvil, base-new.tpl and
+# common.py): a rule by month/week/weekday is type 2, and the last week of a month is -1. Our
+# rules come from the zone data, which describes every current rule that way (a fixed day of the
+# month no longer occurs), so no other type is written.
+DST_BY_WEEK = 2
+LAST_WEEK = -1
 
 
 def _find(root: etree._Element, path: str) -> etree._Element:
@@ -79,12 +85,13 @@ def _time(root: etree._Element, config: PhoneConfig) -> None:
     set_text(date, "TimeZoneName", f"UTC{hours:+g}")
     set_text(date, "EnableDST", 2 if zone.has_summer_time else 0)
     if zone.has_summer_time:
+        set_text(date, "DSTFixedType", DST_BY_WEEK)
         for prefix, month, week, weekday, hour in (
             ("DSTStart", zone.start_month, zone.start_week, zone.start_weekday, zone.start_hour),
             ("DSTEnd", zone.end_month, zone.end_week, zone.end_weekday, zone.end_hour),
         ):
             set_text(date, f"{prefix}Mon", month)
-            set_text(date, f"{prefix}Week", week)  # 5 = last (unsure: Fanvil's encoding)
+            set_text(date, f"{prefix}Week", LAST_WEEK if week == 5 else week)
             set_text(date, f"{prefix}Wday", (weekday + 1) % 7)  # 0 = Sunday
             set_text(date, f"{prefix}Hour", hour)
         set_text(date, "DSTMinOffset", zone.summer_offset_minutes - zone.standard_offset_minutes)

@@ -3,7 +3,13 @@
 The phone asks ``provisioning.xml`` (404 here) then ``<MAC>.xml``; both MAC cases are served
 because Gigaset's documents and wazo disagree. Handsets have no programmable BLF keys, so the
 models declare no keys and the tenant's default keys do not apply. The N510's binary
-``.bin`` chain is not supported (answered 404). Language: no parameter in our sources.
+``.bin`` chain is not supported (answered 404). Language: no parameter in our sources (the
+handset's language is chosen on the handset).
+
+An account lives in a handset slot: ``<oper name="add_hs" value="00001">`` with
+``hs.RegStatus`` ``ToReg`` creates slot 00001 waiting for a handset to register with the PIN
+``hs.00001.DECT_AC``; without it a fresh base has an account bound to no handset (wazo-provd-plugins
+wazo_gigaset Nx70 base.tpl, and a second generator, find_string id 34901722802, do the same).
 """
 
 from __future__ import annotations
@@ -19,10 +25,14 @@ from provisioner.phones.xml import element, load_skeleton, serialize
 
 MODELS = models_by_name(
     PhoneModel("N870", lines=250, keys=0),
+    PhoneModel("N870E", lines=250, keys=0),
     PhoneModel("N670", lines=20, keys=0),
     PhoneModel("N610", lines=20, keys=0),
 )
 TRANSPORTS = {"udp": 1, "tcp": 2, "tls": 3}
+# Telephony.0.ToneScheme names a country (wazo: Germany, France, Spain; "Netherlands" follows
+# that form and is unverified against a Gigaset list).
+TONE_SCHEMES = {"nl": "Netherlands", "de": "Germany", "fr": "France"}
 
 
 def _param(nvm: etree._Element, name: str, value: str | int) -> None:
@@ -43,7 +53,11 @@ def _accounts(nvm: etree._Element, config: PhoneConfig) -> None:
     ):
         _param(nvm, f"{provider}.{name}", value)
     for line in config.lines:
-        prefix = f"SipAccount.{line.index:05d}"
+        slot = f"{line.index:05d}"
+        handset = element(nvm, "oper", name="add_hs", value=slot)
+        element(handset, "param", name="hs.RegStatus", value="ToReg")
+        _param(nvm, f"hs.{slot}.DECT_AC", line.number[-4:].zfill(4))
+        prefix = f"SipAccount.{slot}"
         for name, value in (
             ("UserName", line.number),
             ("AuthName", line.auth_name),
@@ -55,8 +69,9 @@ def _accounts(nvm: etree._Element, config: PhoneConfig) -> None:
 
 
 def _server_url(config: PhoneConfig) -> str:
-    """The provisioning URL, with the device's credentials as user info: no separate
-    credential parameter is in our sources (unsure; the redirect service uses Digest)."""
+    """The provisioning URL with the device's credentials as user info, the form Gigaset
+    documents for the Nx70 from software 2.53 (``http(s)://<username>:<password>@URL``,
+    teamwork.gigaset.com pageId 1391168731); the base then answers HTTP Digest with them."""
     if not (config.provisioning_username and config.provisioning_password):
         return config.provisioning_url
     scheme, _, rest = config.provisioning_url.partition("://")
@@ -77,6 +92,8 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
     _accounts(nvm, config)
     _param(nvm, "DmGlobal.0.NtpServer", config.ntp_server)
     _param(nvm, "DmGlobal.0.TimeZone", config.timezone.name)
+    if config.language in TONE_SCHEMES:
+        _param(nvm, "Telephony.0.ToneScheme", TONE_SCHEMES[config.language])
     _param(nvm, "Provisioning.global.ProvisioningServer", _server_url(config))
     if config.admin_password:
         _param(nvm, "WebUIAccounts.1.Password", config.admin_password)
@@ -100,9 +117,12 @@ VENDOR = PhoneVendor(
     label="Gigaset",
     ouis=("7c2f80", "14b370", "002104"),
     user_agents=(
+        # "Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605", "N510 IP PRO/42.245...",
+        # models with a letter (N870E), quoted forms and a ";Handset=<n>" tail (wazo-provd-plugins
+        # wazo_gigaset Nx70 common.py accepts both).
         re.compile(
-            r"^(?:Gigaset )?(?P<model>N\d{3})(?: [A-Z]+)* PRO/(?P<firmware>[^;]+)"
-            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?"
+            r'^"?(?:Gigaset )?(?P<model>N\d{3}[A-Z]?)(?: [A-Z]+)* PRO/(?P<firmware>[^;"]+)'
+            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;Handset=\d+)?\"?$"
         ),
     ),
     files=(

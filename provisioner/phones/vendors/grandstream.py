@@ -126,11 +126,16 @@ VENDOR = PhoneVendor(
     label="Grandstream",
     ouis=("000b82", "c074ad", "ec74d7"),
     user_agents=(
+        # The DevId is the MAC, written without separators or with colons.
         re.compile(
             r"^Grandstream Model HW (?P<model>\w+)(?:\s+V[^ ]+)? SW (?P<firmware>[^ ]+)"
-            r" DevId (?P<mac>[0-9a-fA-F]{12})"
+            r" DevId (?P<mac>[0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2}){5})\b"
         ),
-        re.compile(r"^Grandstream (?P<model>GXP\d+) \(.*\) DevId (?P<mac>[0-9a-fA-F]{12})"),
+        # Old GXP2000: "(gxp2000e.bin:1.2.5.3/boot55e.bin:1.1.6.9)", the program image first.
+        re.compile(
+            r"^Grandstream (?P<model>GXP\d+) \((?:\w+\.bin:)?(?P<firmware>[\d.]+)[^)]*\)"
+            r" DevId (?P<mac>[0-9a-fA-F]{2}(?::?[0-9a-fA-F]{2}){5})\b"
+        ),
     ),
     files=(
         FileRule(re.compile(rf"^cfg{MAC}(?:\.bin)?$"), FileKind.ABSENT, unique=True),

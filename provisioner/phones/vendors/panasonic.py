@@ -1,9 +1,14 @@
 """Panasonic KX-UT / KX-HDV: text ``NAME="value"`` lines (CRLF) after a fixed first line.
 
 Boot: ``<MODEL>.cfg`` (common) sets ``CFG_STANDARD_FILE_PATH`` to ``Config{MAC}.cfg``, the
-per-device file (MAC upper case). The BLF action of flexible buttons is not in our sources, so
-BLF keys become one-touch dial keys (the colleague is still one press away). Dutch: no
-documented ``DEFAULT_LANGUAGE`` value, so the language is left to the phone.
+per-device file (MAC upper case).
+
+Flexible buttons: a colleague is a BLF key (``X_PANASONIC_IPTEL_BLF``, argument the extension:
+the lamp shows its state, a press while it rings picks the call up with the directed-pickup
+code ``NUM_PLAN_PICKUP_DIRECT``); a speed dial is a one-touch key (``X_PANASONIC_IPTEL_ONETOUCH``
+with an empty argument and the number in ``FLEX_BUTTON_QUICK_DIALn``). Sources: a KX-HDV key
+generator (find_string id 1790994597) and FusionPBX's KX-UT670 template for the pickup code and
+``DEFAULT_LANGUAGE`` (written ``en-US``; the Dutch value ``nl-NL`` follows that form, unverified).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ MODELS = models_by_name(
     PhoneModel("KX-HDV430", lines=16, keys=24),
 )
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
+LANGUAGES = {"nl": "nl-NL", "en": "en-US", "de": "de-DE", "fr": "fr-FR"}
+LINE, BLF, ONE_TOUCH = "X_PANASONIC_IPTEL_DN", "X_PANASONIC_IPTEL_BLF", "X_PANASONIC_IPTEL_ONETOUCH"
 # The format has no escape for a double quote; names shown on the phone get a single one.
 _SHOWN = str.maketrans({'"': "'"})
 
@@ -47,10 +54,20 @@ def _lines(writer: QuotedWriter, config: PhoneConfig) -> None:
 
 def _keys(writer: QuotedWriter, config: PhoneConfig) -> None:
     for key in config.keys:
-        action = "X_PANASONIC_IPTEL_DN" if key.type == "line" else "X_PANASONIC_IPTEL_CONTACT"
-        writer.set(f"FLEX_BUTTON_FACILITY_ACT{key.position}", action)
-        writer.set(f"FLEX_BUTTON_FACILITY_ARG{key.position}", key.value or key.line)
-        writer.set(f"FLEX_BUTTON_LABEL{key.position}", key.label.translate(_SHOWN))
+        number = key.position
+        if key.type == "line":
+            writer.set(f"FLEX_BUTTON_FACILITY_ACT{number}", LINE)
+            writer.set(f"FLEX_BUTTON_FACILITY_ARG{number}", key.line)
+        elif key.type == "blf":
+            writer.set(f"FLEX_BUTTON_FACILITY_ACT{number}", BLF)
+            writer.set(f"FLEX_BUTTON_FACILITY_ARG{number}", key.value)
+        else:  # ring groups, park orbits and pickup codes: one press dials the number
+            writer.set(f"FLEX_BUTTON_FACILITY_ACT{number}", ONE_TOUCH)
+            writer.set(f"FLEX_BUTTON_FACILITY_ARG{number}", "")
+            writer.set(f"FLEX_BUTTON_QUICK_DIAL{number}", key.value)
+        writer.set(f"FLEX_BUTTON_LABEL{number}", key.label.translate(_SHOWN))
+    if any(key.type == "blf" for key in config.keys):
+        writer.set("NUM_PLAN_PICKUP_DIRECT", config.pickup_prefix)
 
 
 def _time(writer: QuotedWriter, config: PhoneConfig) -> None:
@@ -65,7 +82,7 @@ def _time(writer: QuotedWriter, config: PhoneConfig) -> None:
             ("DST_STOP", zone.end_month, zone.end_week, zone.end_weekday, zone.end_hour),
         ):
             writer.set(f"{prefix}_MONTH", month)
-            writer.set(f"{prefix}_ORDINAL_DAY", week)  # 5 = last (unsure: Panasonic's encoding)
+            writer.set(f"{prefix}_ORDINAL_DAY", week)  # 5 = last (unverified, docs/phones.md)
             writer.set(f"{prefix}_DAY_OF_WEEK", (weekday + 1) % 7)  # 0 = Sunday
             writer.set(f"{prefix}_TIME", hour * 60)
 
@@ -76,6 +93,8 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
     _lines(writer, config)
     _keys(writer, config)
     _time(writer, config)
+    if config.language in LANGUAGES:
+        writer.set("DEFAULT_LANGUAGE", LANGUAGES[config.language])
     writer.set("CFG_STANDARD_FILE_PATH", f"{config.provisioning_url}Config{{MAC}}.cfg")
     writer.set("CFG_CYCLIC", "Y")
     writer.set("CFG_CYCLIC_INTVL", config.resync_seconds // 60)

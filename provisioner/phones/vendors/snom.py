@@ -149,7 +149,16 @@ VENDOR = PhoneVendor(
         re.compile(
             r"\bsnom(?P<model>\w+)-SIP\s(?P<firmware>[\d.]+)\s.+\s(?P<mac>[0-9A-Fa-f]{12})\b"
         ),
-        re.compile(r"\bSnom (?P<model>M\d+) (?P<firmware>[\d.]+) (?P<mac>[0-9A-Fa-f]{12})\b"),
+        # Older firmware leaves the MAC out ("snom320-SIP 8.4.18 1.1.3-s"); it comes from the
+        # file name then (wazo-provd-plugins wazo_snom/common lists these forms).
+        re.compile(r"\bsnom(?P<model>\w+)-SIP\s(?P<firmware>[\d.]+)"),
+        # M-series DECT bases: "Snom M900 05.20.0001 000413b60680", the MAC may be missing.
+        re.compile(
+            r"\b[sS]nom\s?(?P<model>M\d{2,3}\w*)\s(?P<firmware>[\d.]+)"
+            r"(?:\s(?P<mac>[0-9A-Fa-f]{12}))?\b"
+        ),
+        # Firmware 6.5 says only "snom lid 3605": a Snom, model and version unknown.
+        re.compile(r"\(compatible; snom lid \d+\)"),
     ),
     files=(
         FileRule(re.compile(rf"^snom{MODEL}\.htm$"), FileKind.COMMON, unique=True),

@@ -12,8 +12,8 @@ from provisioner.phones.keyvalue import KeyValueWriter
 from provisioner.phones.model import FileKind, Key, PhoneConfig, SipLine, TimeZoneRule
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 
-# Capacities from the data sheets: accounts, and programmable line keys over all pages (unsure
-# for some; a wrong number only moves where the capacity error fires).
+# Capacities from the data sheets: accounts, and programmable line keys over all pages (not
+# checked on devices, docs/phones.md; a wrong number only moves where the capacity error fires).
 MODELS = models_by_name(
     PhoneModel("T31G", lines=2, keys=2, code="123"),
     PhoneModel("T41S", lines=6, keys=15, code="68"),
@@ -33,7 +33,8 @@ KEY_TYPES = {"line": 15, "blf": 16, "speed_dial": 13, "park": 10, "group_pickup"
 TRANSPORTS = {"udp": 0, "tcp": 1, "tls": 2}
 # Yealink's own names for a zone; the phone applies summer time from its table (summer_time 2).
 ZONE_NAMES = {"Europe/Amsterdam": "Netherlands(Amsterdam)"}
-# Dutch is in current T4xU/T5x firmware (unsure for older T4xS; they keep English).
+# Dutch is in current T4xU/T5x firmware (unverified for older T4xS, which keep
+# English; docs/phones.md "Unverified vendor facts").
 LANGUAGES = {"nl": "Dutch", "en": "English", "de": "German", "fr": "French"}
 
 
@@ -137,6 +138,29 @@ def boot_files(mac: str, model: str) -> tuple[str, ...]:
     return (f"{mac}.boot", "y000000000000.cfg", f"{mac}.cfg")
 
 
+_AGENT_MAC = r"(?P<mac>[0-9A-Fa-f]{2}(?::?[0-9A-Fa-f]{2}){5})"
+# Model names carry a suffix after an underscore on some families (T19P_E2, T21P_E2).
+_AGENT_MODEL = r"(?P<model>[A-Z][A-Za-z0-9]*\d[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
+USER_AGENTS = (
+    # "Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37", "yealink SIP-T18 ...", "Yealink SIP VP-T49G
+    # ...", "Yealink W52P ...", "Yealink-T46G 28.71.0.81 28.1.0.128.0.0.0" (a hardware version
+    # where the MAC usually is) -- forms listed by wazo-provd-plugins wazo_yealink/common.
+    re.compile(
+        rf"^[yY]ealink[\s-]+(?:SIP(?: VP)?-)?{_AGENT_MODEL}\s+(?P<firmware>\d+(?:\.\d+){{2,4}})"
+        rf"(?:\s+{_AGENT_MAC}|\s+[\d.]+)?\s*$"
+    ),
+    # Older W52P bases and VP530 video phones leave the brand out: "W52P 25.30.0.2 <mac>".
+    re.compile(rf"^(?P<model>W52P|VP530P?)\s+(?P<firmware>\d+(?:\.\d+){{2,4}})\s+{_AGENT_MAC}\s*$"),
+)
+# Yealink-built phones sold under another name keep the Yealink form after their own brand
+# ("<Brand> SIP-T46S <firmware> <mac>"); believed only for a Yealink MAC.
+OEM_USER_AGENTS = (
+    re.compile(
+        rf"^[A-Za-z][\w-]*\s+(?:SIP(?: VP)?-)?(?P<model>T\d{{2}}[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
+        rf"\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
+    ),
+)
+
 VENDOR = PhoneVendor(
     name="yealink",
     label="Yealink",
@@ -154,12 +178,8 @@ VENDOR = PhoneVendor(
         "ec1da9",
         "f01653",
     ),
-    user_agents=(
-        re.compile(
-            r"^[yY]ealink\s+(?:SIP(?: VP)?-)?(?P<model>[A-Z][A-Za-z0-9]+)\s+(?P<firmware>[\d.]+)"
-            r"(?:\s+(?P<mac>[0-9A-Fa-f]{2}(?::?[0-9A-Fa-f]{2}){5}))?\s*$"
-        ),
-    ),
+    user_agents=USER_AGENTS,
+    oem_user_agents=OEM_USER_AGENTS,
     files=(
         FileRule(re.compile(rf"^{MAC}\.boot$"), FileKind.COMMON, unique=True),
         FileRule(re.compile(r"^y000000000000\.boot$"), FileKind.COMMON, unique=True),

@@ -15,6 +15,7 @@ from provisioner.store.models.pairing import (
     DigestNonceUse,
     PhoneUpload,
 )
+from provisioner.store.models.routers import Router, RouterEvent
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
     CallFlow,
@@ -50,6 +51,8 @@ __all__ = [
     "PhoneUpload",
     "Queue",
     "RingGroup",
+    "Router",
+    "RouterEvent",
     "Site",
     "Sound",
     "Tenant",

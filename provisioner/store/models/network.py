@@ -23,6 +23,9 @@ class NetworkDevice(TenantOwned, Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     site: Mapped[str | None] = mapped_column(String(100))
     address: Mapped[str] = mapped_column(String(253))
+    vendor: Mapped[str | None] = mapped_column(String(40))
+    model: Mapped[str | None] = mapped_column(String(40))
+    serial: Mapped[str | None] = mapped_column(String(64))
     port: Mapped[int] = mapped_column(default=161)
     snmp_version: Mapped[str] = mapped_column(String(4))
     # v2c: the community; v3: the user and its keys. Secrets only encrypted (SecretBox).

@@ -19,6 +19,7 @@ from provisioner.tenants.schema import STEP_TYPES, TenantDocument
 from provisioner.tenants.validation.flows import check_flow, check_flow_jumps
 from provisioner.tenants.validation.numbers import check_duplicates, check_numbers
 from provisioner.tenants.validation.references import check_destination, check_references
+from provisioner.tenants.validation.routers import check_routers
 from provisioner.tenants.validation.times import check_time_conditions, check_timezone
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -84,6 +85,7 @@ def find_problems(document: TenantDocument) -> Iterator[FieldProblem]:
         yield from check_flow(document, flow, f"call_flows[{index}]")
     yield from check_flow_jumps(document)
     yield from check_phones(document)
+    yield from check_routers(document)
 
 
 def check_settings(document: TenantDocument) -> Iterator[FieldProblem]:

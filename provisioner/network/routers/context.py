@@ -1,0 +1,99 @@
+"""A router's configuration as plain values, computed from the tenant document (pure)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from provisioner.network.routers.vendors import RouterVendor, router_vendor
+from provisioner.tenants.schema import Router, TenantDocument
+
+DHCP_FIRST_HOST = 10  # .1 is the router; .2-.9 stay free for fixed addresses
+
+
+@dataclass(frozen=True, slots=True)
+class RouterContext:
+    """Everything a router template may use; nothing else reaches it."""
+
+    vendor: RouterVendor
+    name: str
+    serial: str
+    site: str
+    model: str
+    lan_interface: str
+    wan_interface: str
+    vlan: int
+    network: str
+    network_address: str
+    prefix: int
+    netmask: str
+    wildcard: str
+    gateway: str
+    dhcp_excluded_end: str
+    dhcp_start: str
+    dhcp_end: str
+    dhcp_offset: int
+    dhcp_count: int
+    provisioning_url: str
+    ntp_server: str
+    timezone: str
+    tftp_server: str | None
+    sip_low: int
+    sip_high: int
+    rtp_low: int
+    rtp_high: int
+    snmp_user: str
+    snmp_auth_key: str
+    snmp_priv_key: str
+
+
+def _ports(text: str) -> tuple[int, int]:
+    low, high = text.split("-")
+    return int(low), int(high)
+
+
+def router_context(
+    document: TenantDocument, router: Router, provisioning_url: str
+) -> RouterContext:
+    """The values for ``router``; its secrets must be loaded (load_document with the box)."""
+    if not (router.snmp_auth_key and router.snmp_priv_key):
+        raise ValueError("load the document with its secrets to render a router")
+    vendor = router_vendor(router.vendor)
+    network = ipaddress.IPv4Network(router.voice_network)
+    vlan = router.voice_vlan or document.provisioning.vlan
+    if vlan is None:
+        raise ValueError("a router needs a voice VLAN (validation refuses documents without)")
+    sip_low, sip_high = _ports(router.sip_ports)
+    rtp_low, rtp_high = _ports(router.rtp_ports)
+    return RouterContext(
+        vendor=vendor,
+        name=router.name,
+        serial=router.serial,
+        site=router.site,
+        model=router.model or "",
+        lan_interface=router.lan_interface or vendor.lan_interface,
+        wan_interface=router.wan_interface or vendor.wan_interface,
+        vlan=vlan,
+        network=str(network),
+        network_address=str(network.network_address),
+        prefix=network.prefixlen,
+        netmask=str(network.netmask),
+        wildcard=str(network.hostmask),
+        gateway=str(network[1]),
+        dhcp_excluded_end=str(network[DHCP_FIRST_HOST - 1]),
+        dhcp_start=str(network[DHCP_FIRST_HOST]),
+        dhcp_end=str(network[-2]),
+        dhcp_offset=DHCP_FIRST_HOST,
+        dhcp_count=network.num_addresses - DHCP_FIRST_HOST - 1,
+        provisioning_url=provisioning_url,
+        ntp_server=document.provisioning.ntp_server,
+        timezone=document.timezone,
+        tftp_server=router.tftp_server,
+        sip_low=sip_low,
+        sip_high=sip_high,
+        rtp_low=rtp_low,
+        rtp_high=rtp_high,
+        snmp_user=router.snmp_user,
+        snmp_auth_key=router.snmp_auth_key,
+        snmp_priv_key=router.snmp_priv_key,
+    )

@@ -1,0 +1,74 @@
+"""What differs per router vendor: template, defaults, what a value may not contain. Data only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Never allowed in any vendor's value: they end a line, a quoted string or a command.
+ALWAYS_FORBIDDEN = frozenset("\"'`;\\\n\r\t\0")
+
+
+@dataclass(frozen=True, slots=True)
+class RouterVendor:
+    """One router platform's configuration dialect."""
+
+    name: str
+    label: str
+    extension: str
+    content_type: str
+    lan_interface: str
+    wan_interface: str
+    # Beyond ALWAYS_FORBIDDEN: characters the dialect evaluates inside values.
+    forbidden: frozenset[str]
+
+    def refuses(self, character: str) -> bool:
+        """Whether ``character`` may not appear in a value of this dialect."""
+        return (
+            character in ALWAYS_FORBIDDEN
+            or character in self.forbidden
+            or not character.isprintable()
+        )
+
+
+MIKROTIK = RouterVendor(
+    name="mikrotik",
+    label="MikroTik RouterOS",
+    extension="rsc",
+    content_type="text/plain; charset=utf-8",
+    lan_interface="bridge",
+    wan_interface="ether1",
+    # RouterOS substitutes $variables and [commands] inside double-quoted strings.
+    forbidden=frozenset("$[]{}"),
+)
+OPENWRT = RouterVendor(
+    name="openwrt",
+    label="OpenWrt (uci)",
+    extension="uci",
+    content_type="text/plain; charset=utf-8",
+    lan_interface="br-lan",
+    wan_interface="wan",
+    # dnsmasq splits DHCP option values on commas; the shell wrapper must see no expansions.
+    forbidden=frozenset(",$"),
+)
+CISCO_IOS = RouterVendor(
+    name="cisco_ios",
+    label="Cisco IOS",
+    extension="cfg",
+    content_type="text/plain; charset=utf-8",
+    lan_interface="GigabitEthernet0/1",
+    wan_interface="GigabitEthernet0/0",
+    # "?" asks the IOS parser for help instead of being taken as text.
+    forbidden=frozenset("?"),
+)
+
+ROUTER_VENDORS: tuple[RouterVendor, ...] = (MIKROTIK, OPENWRT, CISCO_IOS)
+
+
+def router_vendor(name: str) -> RouterVendor:
+    """The vendor called ``name``; ValueError naming the known ones otherwise."""
+    for vendor in ROUTER_VENDORS:
+        if vendor.name == name:
+            return vendor
+    raise ValueError(
+        f"no router vendor {name!r}; known: {', '.join(v.name for v in ROUTER_VENDORS)}"
+    )

@@ -1,0 +1,72 @@
+#!/bin/sh
+# provisioner: voice configuration for kantoor-gw (serial HE7A1B2C3D4), site Kantoor Amsterdam.
+# A uci-defaults script: OpenWrt runs it once at first boot and deletes it when it exits 0.
+uci batch <<'PROVISIONER_UCI'
+set system.@system[0].hostname='kantoor-gw'
+set system.ntp=timeserver
+set system.ntp.enabled='1'
+set system.ntp.enable_server='1'
+delete system.ntp.server
+add_list system.ntp.server='nl.pool.ntp.org'
+set network.voice_vlan=device
+set network.voice_vlan.type='8021q'
+set network.voice_vlan.ifname='br-lan'
+set network.voice_vlan.vid='20'
+set network.voice_vlan.name='br-lan.20'
+set network.voice=interface
+set network.voice.proto='static'
+set network.voice.device='br-lan.20'
+set network.voice.ipaddr='10.20.0.1'
+set network.voice.netmask='255.255.255.0'
+set dhcp.voice=dhcp
+set dhcp.voice.interface='voice'
+set dhcp.voice.start='10'
+set dhcp.voice.limit='245'
+set dhcp.voice.leasetime='1d'
+add_list dhcp.voice.dhcp_option='66,"https://prov.example.net/p/"'
+add_list dhcp.voice.dhcp_option='160,"https://prov.example.net/p/"'
+add_list dhcp.voice.dhcp_option='42,10.20.0.1'
+add_list dhcp.voice.dhcp_option='101,"Europe/Amsterdam"'
+add_list dhcp.voice.dhcp_option='150,192.0.2.9'
+set firewall.voice=zone
+set firewall.voice.name='voice'
+set firewall.voice.network='voice'
+set firewall.voice.input='ACCEPT'
+set firewall.voice.output='ACCEPT'
+set firewall.voice.forward='REJECT'
+set firewall.voice_wan=forwarding
+set firewall.voice_wan.src='voice'
+set firewall.voice_wan.dest='wan'
+set firewall.@defaults[0].auto_helper='0'
+set firewall.voice_sip=rule
+set firewall.voice_sip.name='provisioner SIP CS3'
+set firewall.voice_sip.src='voice'
+set firewall.voice_sip.dest='wan'
+set firewall.voice_sip.proto='tcpudp'
+set firewall.voice_sip.dest_port='5060-5061'
+set firewall.voice_sip.target='DSCP'
+set firewall.voice_sip.set_dscp='CS3'
+set firewall.voice_rtp=rule
+set firewall.voice_rtp.name='provisioner RTP EF'
+set firewall.voice_rtp.src='voice'
+set firewall.voice_rtp.dest='wan'
+set firewall.voice_rtp.proto='udp'
+set firewall.voice_rtp.dest_port='16384-32768'
+set firewall.voice_rtp.target='DSCP'
+set firewall.voice_rtp.set_dscp='EF'
+set snmpd.provisioner=v3user
+set snmpd.provisioner.rouser='provisioner'
+commit
+PROVISIONER_UCI
+# net-snmp reads snmpd.local.conf beside the snmpd.conf OpenWrt writes from uci.
+cat > /etc/snmp/snmpd.local.conf <<'PROVISIONER_SNMP'
+createUser provisioner SHA "AuthKey0123456789" AES "PrivKey0123456789"
+PROVISIONER_SNMP
+# SIP ALG off: the conntrack SIP helper must not rewrite SIP (auto_helper is off above).
+rmmod nf_nat_sip 2>/dev/null
+rmmod nf_conntrack_sip 2>/dev/null
+/etc/init.d/network reload
+/etc/init.d/dnsmasq restart
+/etc/init.d/firewall restart
+/etc/init.d/snmpd restart
+exit 0

@@ -1,0 +1,124 @@
+"""Strict readers of the three router dialects, written for the tests (independent of the
+renderer): each refuses a line it cannot account for completely, so an injected fragment that
+broke out of its value shows up as a parse error or as an extra command."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ROUTEROS_TOKEN = re.compile(r'\s*([^\s"=]+="[^"]*"|[^\s"=]+=[^\s"]*|[^\s"=]+)')
+ROUTEROS_VERBS = {"add", "set", "remove", "enable", "disable"}
+UCI_LINE = re.compile(
+    r"^(?P<verb>set|add_list|delete)"
+    r" (?P<config>[a-z_]+)\.(?P<section>@?[a-z_]+(?:\[\d+\])?)"
+    r"(?:\.(?P<option>[a-z_]+))?"
+    r"(?:=(?P<value>'[^']*'|[a-z_0-9]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class RouterOsCommand:
+    path: str
+    verb: str
+    positional: tuple[str, ...]
+    arguments: dict[str, str]
+
+
+def read_routeros(text: str) -> list[RouterOsCommand]:
+    """Each line one command: ``/menu path verb [name] key=value key="quoted"``."""
+    commands = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        assert line.startswith("/"), f"line {number} is not a command: {line!r}"
+        tokens, position = [], 0
+        while position < len(line):
+            match = ROUTEROS_TOKEN.match(line, position)
+            assert match, f"line {number}: cannot read {line[position:]!r}"
+            tokens.append(match.group(1))
+            position = match.end()
+        verb_at = next(i for i, token in enumerate(tokens) if token in ROUTEROS_VERBS)
+        arguments, positional = {}, []
+        for token in tokens[verb_at + 1 :]:
+            if "=" in token:
+                key, value = token.split("=", 1)
+                assert key not in arguments, f"line {number}: {key} given twice"
+                arguments[key] = value[1:-1] if value.startswith('"') else value
+            else:
+                positional.append(token)
+        commands.append(
+            RouterOsCommand(
+                " ".join(tokens[:verb_at]), tokens[verb_at], tuple(positional), arguments
+            )
+        )
+    return commands
+
+
+@dataclass
+class UciState:
+    """What a uci batch leaves: section types, options, lists; and whether it committed."""
+
+    types: dict[str, str] = field(default_factory=dict)
+    options: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    committed: bool = False
+
+
+def read_uci(text: str) -> UciState:
+    """``set``/``add_list``/``delete`` lines, values in single quotes, then ``commit``."""
+    state = UciState()
+    for number, line in enumerate(text.splitlines(), 1):
+        assert not state.committed, f"line {number} after commit: {line!r}"
+        if line == "commit":
+            state.committed = True
+            continue
+        match = UCI_LINE.match(line)
+        assert match, f"line {number} is not uci batch syntax: {line!r}"
+        key = f"{match['config']}.{match['section']}"
+        value = (match["value"] or "").strip("'")
+        if match["option"]:
+            key += f".{match['option']}"
+        if match["verb"] == "delete":
+            state.lists.pop(key, None)
+            state.options.pop(key, None)
+        elif match["verb"] == "add_list":
+            state.lists.setdefault(key, []).append(value)
+        elif match["option"]:
+            state.options[key] = value
+        else:
+            state.types[key] = value
+    return state
+
+
+@dataclass
+class IosLine:
+    text: str
+    children: list[IosLine] = field(default_factory=list)
+
+
+def read_ios(text: str) -> list[IosLine]:
+    """IOS configuration lines as a tree by their one-space indentation; ``!`` separates."""
+    root: list[IosLine] = []
+    stack: list[tuple[int, list[IosLine]]] = [(-1, root)]
+    lines = text.splitlines()
+    assert lines[-1] == "end", "an IOS configuration ends with end"
+    for number, line in enumerate(lines, 1):
+        if line.startswith("!") or not line.strip():
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        assert line.count('"') % 2 == 0, f"line {number} has an unbalanced quote: {line!r}"
+        assert line.isprintable(), f"line {number} has a control character"
+        while stack[-1][0] >= depth:
+            stack.pop()
+        assert depth <= stack[-1][0] + 1, f"line {number} is indented too deep"
+        node = IosLine(line.strip())
+        stack[-1][1].append(node)
+        stack.append((depth, node.children))
+    return root
+
+
+def ios_block(tree: list[IosLine], header: str) -> list[str]:
+    """The sub-commands under the top-level line ``header``."""
+    node = next(item for item in tree if item.text == header)
+    return [child.text for child in node.children]

@@ -1,0 +1,179 @@
+"""Router configurations per vendor: golden files, read back with strict readers of each
+dialect, and values that would break out of their line refused. Regenerate the goldens after
+a deliberate change with UPDATE_GOLDEN=1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from provisioner.errors import UnsafeConfigValue
+from provisioner.network.routers.context import router_context
+from provisioner.network.routers.render import render_router, template_name
+from provisioner.network.routers.vendors import ROUTER_VENDORS, router_vendor
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.yaml_io import read_tenant_document
+from tests.conftest import DEMO_FILE
+from tests.network.routers.readers import ios_block, read_ios, read_routeros, read_uci
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "routers"
+URL = "https://prov.example.net/p/"
+AUTH_KEY, PRIV_KEY = "AuthKey0123456789", "PrivKey0123456789"
+VENDORS = [vendor.name for vendor in ROUTER_VENDORS]
+
+
+def demo(vendor: str, **changes: object) -> tuple[TenantDocument, object]:
+    document = read_tenant_document(DEMO_FILE)
+    router = document.routers[0].model_copy(
+        update={
+            "vendor": vendor,
+            "snmp_auth_key": AUTH_KEY,
+            "snmp_priv_key": PRIV_KEY,
+            "tftp_server": "192.0.2.9",
+            **changes,
+        }
+    )
+    return document, router
+
+
+def render(vendor: str, url: str = URL, template: str | None = None, **changes: object) -> str:
+    document, router = demo(vendor, **changes)
+    return render_router(router_context(document, router, url), template)  # type: ignore[arg-type]
+
+
+GOLDEN_CASES = [
+    ("mikrotik", None, "mikrotik.rsc"),
+    ("openwrt", None, "openwrt.uci"),
+    ("openwrt", "uci-defaults.sh.j2", "openwrt-uci-defaults.sh"),
+    ("cisco_ios", None, "cisco_ios.cfg"),
+]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "template", "file"), GOLDEN_CASES, ids=[c[2] for c in GOLDEN_CASES]
+)
+def test_golden(vendor: str, template: str | None, file: str) -> None:
+    text = render(vendor, template=template)
+    golden = GOLDEN / file
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+
+
+def test_routeros_script_reads_back_as_the_voice_setup() -> None:
+    commands = read_routeros(render("mikrotik"))
+    by_path: dict[str, list] = {}
+    for command in commands:
+        by_path.setdefault(command.path, []).append(command)
+    vlan = by_path["/interface vlan"][0]
+    assert (vlan.verb, vlan.arguments["vlan-id"], vlan.arguments["interface"]) == (
+        "add", "20", "bridge",
+    )  # fmt: skip
+    options = {c.arguments["code"]: c.arguments["value"] for c in by_path["/ip dhcp-server option"]}
+    assert options == {
+        "66": f"'{URL}'",
+        "160": f"'{URL}'",
+        "101": "'Europe/Amsterdam'",
+        "150": "192.0.2.9",
+    }
+    sets = by_path["/ip dhcp-server option sets"][0].arguments["options"].split(",")
+    assert set(sets) == {"provisioning-66", "provisioning-160", "timezone-101", "cisco-tftp-150"}
+    alg = by_path["/ip firewall service-port"][0]
+    assert (alg.verb, alg.positional, alg.arguments) == ("set", ("sip",), {"disabled": "yes"})
+    marks = {
+        (c.arguments["protocol"], c.arguments["dst-port"]): c.arguments["new-dscp"]
+        for c in by_path["/ip firewall mangle"]
+    }
+    assert marks == {
+        ("udp", "5060-5061"): "24",
+        ("tcp", "5060-5061"): "24",
+        ("udp", "16384-32768"): "46",
+    }
+    assert by_path["/system ntp client"][0].arguments["servers"] == "nl.pool.ntp.org"
+    snmp = by_path["/snmp community"][0].arguments
+    assert snmp["name"] == "provisioner"
+    assert (snmp["authentication-protocol"], snmp["authentication-password"]) == ("SHA1", AUTH_KEY)
+    assert (snmp["encryption-protocol"], snmp["encryption-password"]) == ("AES", PRIV_KEY)
+
+
+def test_uci_batch_reads_back_as_the_voice_setup() -> None:
+    state = read_uci(render("openwrt"))
+    assert state.committed
+    assert state.types["network.voice"] == "interface"
+    assert state.options["network.voice_vlan.vid"] == "20"
+    assert state.options["network.voice.ipaddr"] == "10.20.0.1"
+    assert state.lists["dhcp.voice.dhcp_option"] == [
+        f'66,"{URL}"', f'160,"{URL}"', "42,10.20.0.1", '101,"Europe/Amsterdam"', "150,192.0.2.9",
+    ]  # fmt: skip
+    assert state.options["firewall.@defaults[0].auto_helper"] == "0"
+    assert state.options["firewall.voice_sip.set_dscp"] == "CS3"
+    assert state.options["firewall.voice_rtp.set_dscp"] == "EF"
+    assert state.lists["system.ntp.server"] == ["nl.pool.ntp.org"]
+    assert state.options["snmpd.provisioner.rouser"] == "provisioner"
+
+
+def test_openwrt_first_boot_script_carries_the_batch_and_the_snmp_user() -> None:
+    script = render("openwrt", template="uci-defaults.sh.j2")
+    batch = script.split("<<'PROVISIONER_UCI'\n", 1)[1].split("\nPROVISIONER_UCI\n", 1)[0]
+    assert read_uci(batch + "\n").options["network.voice_vlan.vid"] == "20"
+    assert f'createUser provisioner SHA "{AUTH_KEY}" AES "{PRIV_KEY}"' in script.splitlines()
+
+
+def test_ios_lines_read_back_as_the_voice_setup() -> None:
+    tree = read_ios(render("cisco_ios"))
+    top = [line.text for line in tree]
+    assert "no ip nat service sip udp port 5060" in top
+    assert "ntp server nl.pool.ntp.org" in top
+    pool = ios_block(tree, "ip dhcp pool VOICE")
+    assert f'option 66 ascii "{URL}"' in pool and f'option 160 ascii "{URL}"' in pool
+    assert "option 150 ip 192.0.2.9" in pool
+    assert ios_block(tree, "interface GigabitEthernet0/1.20")[:2] == [
+        "description provisioner voice VLAN", "encapsulation dot1Q 20",
+    ]  # fmt: skip
+    marking = next(line for line in tree if line.text == "policy-map VOICE-MARKING")
+    assert [(c.text, [g.text for g in c.children]) for c in marking.children] == [
+        ("class VOICE-RTP", ["set dscp ef"]), ("class VOICE-SIP", ["set dscp cs3"]),
+    ]  # fmt: skip
+    assert (
+        f"snmp-server user provisioner PROVISIONER v3 auth sha {AUTH_KEY} priv aes 128 {PRIV_KEY}"
+        in top
+    )
+
+
+BREAKOUTS = {
+    "quote": f'{URL}"\n/system reset-configuration',
+    "single quote": f"{URL}'; reboot",
+    "newline": f"{URL}\nreload",
+    "semicolon": f"{URL};reload",
+}
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize("value", BREAKOUTS.values(), ids=list(BREAKOUTS))
+def test_a_value_cannot_break_out_of_its_line(vendor: str, value: str) -> None:
+    with pytest.raises(UnsafeConfigValue, match="would break out of its line"):
+        render(vendor, url=value)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "character"),
+    [("mikrotik", "$"), ("mikrotik", "["), ("openwrt", ","), ("openwrt", "$"), ("cisco_ios", "?")],
+)
+def test_each_dialect_refuses_what_it_would_evaluate(vendor: str, character: str) -> None:
+    with pytest.raises(
+        UnsafeConfigValue, match=repr(character).replace("[", r"\[").replace("$", r"\$")
+    ):
+        render(vendor, url=f"{URL}x{character}y")
+
+
+def test_the_refusal_never_repeats_the_value() -> None:
+    with pytest.raises(UnsafeConfigValue) as caught:
+        render("mikrotik", url="https://secret-token-in-url/;")
+    assert "secret-token-in-url" not in str(caught.value)
+
+
+def test_a_model_template_is_preferred_and_the_base_is_the_fallback() -> None:
+    assert template_name(router_vendor("mikrotik"), "no-such-model") == "base.rsc.j2"
+    assert template_name(router_vendor("cisco_ios"), "") == "base.cfg.j2"

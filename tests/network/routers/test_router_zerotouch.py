@@ -1,0 +1,207 @@
+"""Routers fetching their own configuration (HTTP per vendor, Cisco autoinstall over TFTP),
+guarded by the router's secret or a one-time window; each delivery audited, on the router's
+timeline, and enrolling the router in the SNMP inventory, where the poller reaches it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from provisioner.cli import start_tftp
+from provisioner.network.poller import run_poll_once
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store, models
+from provisioner.tenants.repository import find_tenant, load_document, save_document
+from tests.conftest import token_for
+from tests.network.agents import Snmpd, free_udp_port
+from tests.network.routers.readers import read_ios, read_routeros
+from tests.phones.test_tftp import curl_tftp
+
+SERIAL = "HE7A1B2C3D4"
+ROUTER = "/api/v1/tenants/demo/routers/kantoor-gw"
+
+
+def bearer(app: Flask, role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(app, role)}"}
+
+
+def fetch_secret(app: Flask) -> str:
+    with get_store(app).reading() as session:
+        row = session.scalar(select(models.Router).where(models.Router.serial == SERIAL))
+        assert row is not None
+        return get_secret_box(app).decrypt(row.fetch_secret_encrypted)
+
+
+def change_router(app: Flask, **changes: Any) -> None:
+    with get_store(app).transaction() as session:
+        box = get_secret_box(app)
+        document = load_document(session, find_tenant(session, "demo"), box)
+        routers = [document.routers[0].model_copy(update=changes)]
+        save_document(session, document.model_copy(update={"routers": routers}), "test", box)
+
+
+def audit_rows(app: Flask, action: str) -> list[models.AuditEvent]:
+    with get_store(app).reading() as session:
+        return list(
+            session.scalars(
+                select(models.AuditEvent)
+                .where(
+                    models.AuditEvent.action == action, models.AuditEvent.object_type == "routers"
+                )
+                .order_by(models.AuditEvent.id)
+            )
+        )
+
+
+def test_the_demo_router_fetches_its_config_with_the_url_the_vlan_and_the_snmp_user(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    bootstrap = client.get(f"{ROUTER}/bootstrap", headers=bearer(demo_app, "admin")).get_json()
+    secret = fetch_secret(demo_app)
+    assert bootstrap["url"] == f"http://localhost/z/{SERIAL}/{secret}/config.rsc"
+    assert bootstrap["bootstrap"].startswith(f'/tool fetch url="{bootstrap["url"]}"')
+    answer = client.get(
+        f"/z/{SERIAL}/{secret}/config.rsc", environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
+    assert answer.status_code == 200
+    commands = {(c.path, c.verb): c for c in read_routeros(answer.get_data(as_text=True))}
+    assert commands[("/interface vlan", "add")].arguments["vlan-id"] == "20"
+    options = {
+        c.arguments["code"]: c.arguments["value"]
+        for c in read_routeros(answer.get_data(as_text=True))
+        if c.path == "/ip dhcp-server option"
+    }
+    assert options["66"] == options["160"] == "'http://localhost/p/'"
+    assert commands[("/snmp community", "add")].arguments["name"] == "provisioner"
+    releases = audit_rows(demo_app, "release-secret")
+    assert [row.changes["via"] for row in releases] == [
+        "api bootstrap",
+        "zerotouch http config.rsc",
+    ]
+    timeline = client.get(f"{ROUTER}/timeline", headers=bearer(demo_app, "support")).get_json()
+    assert [(e["source"], e["file"], e["answer"]) for e in timeline["items"]] == [
+        ("198.51.100.7", "config.rsc", "full")
+    ]
+
+
+def test_after_its_fetch_the_router_is_in_the_inventory_with_its_user(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    client.get(
+        f"/z/{SERIAL}/{fetch_secret(demo_app)}/config.rsc",
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    devices = client.get(
+        "/api/v1/tenants/demo/network-devices", headers=bearer(demo_app, "support")
+    ).get_json()["items"]
+    [device] = [item for item in devices if item["name"] == "kantoor-gw"]
+    assert (device["address"], device["snmp_version"], device["v3_user"]) == (
+        "198.51.100.7", "3", "provisioner",
+    )  # fmt: skip
+    assert (device["vendor"], device["model"], device["serial"]) == ("mikrotik", "hEX-S", SERIAL)
+    assert device["secrets_set"] == ["auth_key", "priv_key"]
+
+
+def comparable(response: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    headers = sorted((k, v) for k, v in response.headers.items() if k.lower() != "date")
+    return response.status_code, headers, response.get_data()
+
+
+def test_a_guessed_serial_gets_the_same_answer_as_a_wrong_secret(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    secret = fetch_secret(demo_app)
+    wrong_secret = client.get(f"/z/{SERIAL}/{'x' * len(secret)}/config.rsc")
+    guessed_serial = client.get(f"/z/HE7A1B2C3D5/{secret}/config.rsc")
+    wrong_file = client.get(f"/z/{SERIAL}/{secret}/config.cfg")
+    assert wrong_secret.status_code == 404
+    assert comparable(wrong_secret) == comparable(guessed_serial) == comparable(wrong_file)
+    timeline = client.get(f"{ROUTER}/timeline", headers=bearer(demo_app, "support")).get_json()
+    assert [e["answer"] for e in timeline["items"]] == ["not found", "denied"]
+    assert audit_rows(demo_app, "release-secret") == []
+
+
+def test_secrets_stay_with_admins(demo_app: Flask, client: FlaskClient) -> None:
+    technician = bearer(demo_app, "technician")
+    assert client.get(f"{ROUTER}/bootstrap", headers=technician).status_code == 403
+    assert client.get(f"{ROUTER}/config", headers=technician).status_code == 403
+    config = client.get(f"{ROUTER}/config", headers=bearer(demo_app, "admin"))
+    assert config.status_code == 200 and b"/snmp community add" in config.data
+    assert [row.changes["via"] for row in audit_rows(demo_app, "release-secret")] == ["api config"]
+
+
+def test_openwrt_fetches_its_first_boot_script(demo_app: Flask, client: FlaskClient) -> None:
+    change_router(demo_app, vendor="openwrt")
+    bootstrap = client.get(f"{ROUTER}/bootstrap", headers=bearer(demo_app, "admin")).get_json()
+    assert bootstrap["url"].endswith("/uci-defaults.sh")
+    answer = client.get(bootstrap["url"].removeprefix("http://localhost"))
+    assert answer.status_code == 200 and answer.data.startswith(b"#!/bin/sh\n")
+
+
+def test_cisco_autoinstall_over_tftp_is_served_once_inside_the_window(
+    demo_app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    change_router(demo_app, vendor="cisco_ios")
+    service, (host, port) = start_tftp(demo_app, "127.0.0.1:0")
+    try:
+        closed = curl_tftp(host, port, "kantoor-gw-confg", tmp_path / "a")
+        opened = client.post(
+            f"{ROUTER}/window", json={"minutes": 5}, headers=bearer(demo_app, "technician")
+        )
+        assert opened.status_code == 200
+        first = curl_tftp(host, port, "kantoor-gw-confg", tmp_path / "b")
+        again = curl_tftp(host, port, f"{SERIAL}-confg", tmp_path / "c")
+        unknown = curl_tftp(host, port, "other-gw-confg", tmp_path / "d")
+    finally:
+        service.stop()
+    assert closed is None and again is None and unknown is None
+    assert first is not None
+    assert "hostname kantoor-gw" in [line.text for line in read_ios(first.decode())]
+    timeline = client.get(f"{ROUTER}/timeline", headers=bearer(demo_app, "support")).get_json()
+    assert [(e["protocol"], e["answer"]) for e in timeline["items"]] == [
+        ("tftp", "denied"), ("tftp", "full"), ("tftp", "denied"),
+    ]  # fmt: skip
+
+
+def snmp_user_line(config: str) -> str:
+    """The net-snmp createUser line for the user the rendered RouterOS script creates."""
+    [community] = [c for c in read_routeros(config) if c.path == "/snmp community"]
+    arguments = community.arguments
+    assert (arguments["authentication-protocol"], arguments["encryption-protocol"]) == (
+        "SHA1",
+        "AES",
+    )
+    return (
+        f"createUser {arguments['name']} SHA {arguments['authentication-password']} "
+        f"AES {arguments['encryption-password']}"
+    )
+
+
+@pytest.mark.timeout(60)
+def test_the_enrolled_router_is_polled_with_the_user_its_config_created(
+    demo_app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    agent = Snmpd(tmp_path / "snmpd", port=free_udp_port())
+    change_router(demo_app, management_address="127.0.0.1", snmp_port=agent.port)
+    config = client.get(f"/z/{SERIAL}/{fetch_secret(demo_app)}/config.rsc").get_data(as_text=True)
+    agent.extra_config = [snmp_user_line(config), "rouser provisioner priv"]
+    agent.start()
+    try:
+        with get_store(demo_app).transaction() as session:
+            device = session.scalar(
+                select(models.NetworkDevice).where(models.NetworkDevice.name == "kantoor-gw")
+            )
+            assert device is not None
+            device.timeout, device.retries = 0.5, 3
+        [result] = run_poll_once(demo_app, ["kantoor-gw"])
+    finally:
+        agent.stop()
+    assert result.status == "up", result.reason
+    with get_store(demo_app).reading() as session:
+        state = session.get(models.NetworkDeviceState, device.id)
+        assert state is not None and state.data["system"]["name"] == "provisioner-test-router"

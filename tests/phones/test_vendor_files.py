@@ -1,0 +1,102 @@
+"""Vendor files read as the device reads them, beyond the common facts of the golden test:
+Gigaset handset slots, tones and server URL; Cisco's dictionary server for a Dutch screen."""
+
+from __future__ import annotations
+
+import pytest
+from lxml import etree
+
+from provisioner.phones.config import bootstrap_config, phone_config
+from provisioner.phones.identify import identify
+from provisioner.phones.model import FileKind, RequestInfo
+from provisioner.phones.vendors import by_name
+from provisioner.tenants.schema import Phone
+from provisioner.tenants.yaml_io import read_tenant_file
+from tests.conftest import DEMO_FILE
+from tests.phones.test_golden import BASE_URL, SECRETS
+
+
+def full_file(vendor: str, model: str, mac: str, lines: list[str] | None = None) -> bytes:
+    document, _ = read_tenant_file(DEMO_FILE)
+    phone = Phone(mac=mac, vendor=vendor, model=model, lines=lines or ["240"])
+    config = phone_config(document, phone, model, SECRETS, BASE_URL)
+    return by_name(vendor).render_device(config, by_name(vendor).device_file(mac, model))
+
+
+def bootstrap_file(vendor: str, model: str, language: str = "nl") -> bytes:
+    config = bootstrap_config(vendor, model, BASE_URL, "Europe/Amsterdam", language, "ntp")
+    return by_name(vendor).render_common(config, "common")
+
+
+# Gigaset Nx70 (wazo-provd-plugins 2321a3f3 wazo_gigaset/Nx70_83_v2_62_1/templates/base.tpl, and
+# a second provisioning generator, find_string id 34901722802): an account belongs to a handset
+# slot created by <oper name="add_hs" value="<slot>"> with hs.RegStatus ToReg.
+
+
+def test_gigaset_binds_each_account_to_a_handset_slot_waiting_for_registration() -> None:
+    nvm = etree.fromstring(full_file("gigaset", "N870", "7c2f80123456")).find("nvm")
+    assert nvm is not None
+    opers = [node for node in nvm if node.tag == "oper" and node.get("name") == "add_hs"]
+    assert [oper.get("value") for oper in opers] == ["00001"]
+    assert [(p.get("name"), p.get("value")) for p in opers[0]] == [("hs.RegStatus", "ToReg")]
+    names = [node.get("name") for node in nvm]
+    # The slot exists before anything is written into it.
+    assert names.index("add_hs") < names.index("SipAccount.00001.UserName")
+    params = {node.get("name"): node.get("value") for node in nvm.iter("param")}
+    assert params["hs.00001.DECT_AC"] == "0240"  # the registration PIN: the extension's last four
+
+
+def test_gigaset_bootstrap_binds_no_handset() -> None:
+    root = etree.fromstring(bootstrap_file("gigaset", "N870"))
+    assert root.find("nvm/oper") is None
+
+
+def test_gigaset_plays_dutch_tones() -> None:
+    params = {
+        node.get("name"): node.get("value")
+        for node in etree.fromstring(bootstrap_file("gigaset", "N870")).iter("param")
+    }
+    assert params["Telephony.0.ToneScheme"] == "Netherlands"
+
+
+def test_gigaset_server_url_carries_the_credentials_gigaset_documents() -> None:
+    # "Redirect server URL format = http(s)://<username>:<password>@URL" (teamwork.gigaset.com
+    # pageId 1391168731, Nx70 from software 2.53): the base then answers Digest with them.
+    params = {
+        node.get("name"): node.get("value")
+        for node in etree.fromstring(full_file("gigaset", "N870", "7c2f80123456")).iter("param")
+    }
+    server = params["Provisioning.global.ProvisioningServer"]
+    assert server == "http://device-user:DevicePass123@prov.example.net/p/a/"
+
+
+# Cisco: Language_Selection alone leaves an English screen; the phone loads the language from
+# the dictionary files that Dictionary_Server_Script names (wazo-provd-plugins wazo_cisco_spa
+# v7_5_5 and wazo_cisco_sip v12_0_7 templates; Cisco SPA500 administration guide, "Regional").
+
+
+@pytest.mark.parametrize(
+    ("vendor", "model", "family"),
+    [
+        ("cisco_mpp", "8841", "88xx"),
+        ("cisco_mpp", "7841", "78xx_68xx"),
+        ("cisco_spa", "SPA508G", "spa50x"),
+    ],
+)
+def test_cisco_dutch_screen_names_its_dictionary(vendor: str, model: str, family: str) -> None:
+    values = {node.tag: node.text or "" for node in etree.fromstring(bootstrap_file(vendor, model))}
+    assert values["Language_Selection"] == "Dutch"
+    fields = dict(part.split("=", 1) for part in values["Dictionary_Server_Script"].split(";"))
+    assert fields["serv"] == f"{BASE_URL}cisco/dictionaries/"
+    assert (fields["d0"], fields["x0"]) == ("English", f"en-US_{family}.xml")
+    assert (fields["d1"], fields["x1"]) == ("Dutch", f"nl-NL_{family}.xml")
+
+
+def test_cisco_english_needs_no_dictionary() -> None:
+    values = {node.tag for node in etree.fromstring(bootstrap_file("cisco_mpp", "8841", "en"))}
+    assert "Dictionary_Server_Script" not in values
+
+
+def test_cisco_dictionary_files_are_answered_not_found_without_a_miss() -> None:
+    found = identify(RequestInfo("cisco/dictionaries/nl-NL_88xx.xml", "127.0.0.1", "http", ""))
+    assert found is not None and found.vendor == "cisco_mpp" and found.kind is FileKind.ABSENT
