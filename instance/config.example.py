@@ -46,6 +46,18 @@ PHONE_BOOTSTRAP_LANGUAGE = "nl"
 PHONE_BOOTSTRAP_NTP_SERVER = "pool.ntp.org"
 PHONE_BOOTSTRAP_RESYNC_SECONDS = 300
 
+# --- Firmware (docs/firmware.md) ------------------------------------------------------------
+FIRMWARE_DIR = "/srv/provisioner/firmware"  # manifest.json and the images; default: ./firmware
+# The providers' Ed25519 public keys (`provisioner firmware keygen` prints one); several while
+# rotating. Without one, no image can be added or served.
+FIRMWARE_TRUSTED_KEYS = ["base64-public-key-printed-by-keygen"]
+FIRMWARE_FAILED_AFTER_SECONDS = 900  # old version again this long after the download: failed
+
+# --- The technicians' page /t/ ------------------------------------------------------------
+TECHNICIAN_SESSION_HOURS = 12  # a sign-in lasts a working day
+TECHNICIAN_SIGN_IN_LIMIT = 10  # failed sign-ins per address and window before 429
+TECHNICIAN_SIGN_IN_WINDOW_SECONDS = 300
+
 # --- FreeSWITCH ---------------------------------------------------------------------------
 FREESWITCH_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # where FreeSWITCH connects from
 FREESWITCH_GATEWAY = "provider"  # sofia gateway for outside and emergency calls

@@ -11,19 +11,21 @@ if TYPE_CHECKING:  # Flask is imported by create_app only: FreeSWITCH imports th
 __version__ = "0.1.0"
 
 
-def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, instance_path: str | None = None, http: bool = True
+) -> Flask:
     """Build the app: configuration, store, secrets, then the blueprints by audience.
 
-    ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or ``./instance``.
+    ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or ``./instance``. ``http`` False
+    leaves the blueprints out: the command line's commands other than ``serve`` need none.
     """
     import os
 
     from flask import Flask
 
-    from provisioner import cli, network, pairing, store
+    from provisioner import cli, firmware, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
-    from provisioner.http import register_blueprints
-    from provisioner.security import nonces, ratelimit, secrets
+    from provisioner.security import ratelimit, secrets
 
     app = Flask(
         __name__,
@@ -37,11 +39,16 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     store.init_app(app)
     secrets.init_app(app)
     ratelimit.init_app(app)
-    nonces.init_app(app)
-    register_blueprints(app)
+    if http:
+        from provisioner.http import register_blueprints
+        from provisioner.security import nonces
+
+        nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
+        register_blueprints(app)
     cli.init_app(app)
     network.init_app(app)
     pairing.init_app(app)
+    firmware.init_app(app)
     return app
 
 

@@ -1,4 +1,5 @@
-"""The `provisioner` command: serve, import, export, tokens, database upgrades."""
+"""The `provisioner` command: the group and its start-up, serve, tokens, audit, database; the
+tenants, pairing and network commands live with their domains."""
 
 from __future__ import annotations
 
@@ -7,18 +8,35 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from provisioner.errors import ProvisionerError, ValidationFailed
-from provisioner.security.secrets import get_secret_box
-from provisioner.store import get_store
+
+if TYPE_CHECKING:
+    from provisioner.security.secrets import SecretBox
+    from provisioner.store import Store
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
+
+
+def get_store() -> Store:
+    """The current app's store. The store and the secrets are imported when a command runs,
+    not at start-up: `provisioner --help` needs neither SQLAlchemy nor cryptography."""
+    from provisioner.store import get_store as current_store
+
+    return current_store()
+
+
+def get_secret_box() -> SecretBox:
+    """The current app's secret box (see get_store for why it is imported here)."""
+    from provisioner.security.secrets import get_secret_box as current_box
+
+    return current_box()
 
 
 def cli_actor() -> str:
@@ -76,14 +94,21 @@ def parse_address(text: str, default_port: int) -> tuple[str, int]:
     default=None,
     help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
 )
+@click.option("--quiet", is_flag=True, help="no line per request on standard output")
 @with_appcontext
 @reports_errors
-def serve_command(http_address: str | None, tftp_address: str | None, network: bool | None) -> None:
-    """Run the server: HTTP on loopback by default, with the demo tenant on an empty store."""
+def serve_command(
+    http_address: str | None, tftp_address: str | None, network: bool | None, quiet: bool
+) -> None:
+    """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
+    Each request is one line on standard output (a phone's with its MAC and what it got)."""
+    from provisioner.http import request_log
     from provisioner.http.framing import create_waitress_server
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not quiet:
+        request_log.init_app(app)
     load_demo_if_empty(app)
     host, port = parse_address(
         http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
@@ -127,6 +152,8 @@ def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
 
 def load_demo_if_empty(app: Flask) -> None:
     """Import the demo tenant when the store holds no tenant yet (the embedded default)."""
+    from provisioner.security.secrets import get_secret_box
+    from provisioner.store import get_store
     from provisioner.tenants.yaml_io import import_tenant_file
 
     demo = Path(app.config["DEMO_FILE"])
@@ -135,56 +162,6 @@ def load_demo_if_empty(app: Flask) -> None:
         with store.transaction() as session:
             import_tenant_file(session, demo, "system:demo", get_secret_box(app))
         click.echo(f"provisioner: empty store, loaded the demo tenant from {demo}")
-
-
-@click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@with_appcontext
-@reports_errors
-def import_command(file: Path) -> None:
-    """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing)."""
-    from provisioner.tenants.yaml_io import import_tenant_file
-
-    with get_store().transaction() as session:
-        limit = int(current_app.config["IMPORT_MAX_BYTES"])
-        tenant = import_tenant_file(session, file, cli_actor(), get_secret_box(), limit)
-    click.echo(f"imported tenant {tenant.name} from {file}")
-
-
-@click.command("export")
-@click.argument("tenant")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="write TENANT.yaml and sounds/ into this folder instead of YAML to stdout",
-)
-@click.option("--include-secrets", is_flag=True, help="also export SIP passwords and PINs")
-@with_appcontext
-@reports_errors
-def export_command(tenant: str, output: Path | None, include_secrets: bool) -> None:
-    """Write a tenant as YAML (re-importable with `provisioner import`)."""
-    from provisioner.security import audit
-    from provisioner.tenants.yaml_io import export_tenant, write_export
-
-    with get_store().transaction() as session:
-        text, sounds = export_tenant(session, tenant, get_secret_box(), include_secrets)
-        if include_secrets:
-            audit.record(
-                session,
-                cli_actor(),
-                "release-secret",
-                "tenant",
-                tenant,
-                tenant,
-                {"fields": ["sip_password", "pin"], "via": "export"},
-            )
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    path = write_export(output, tenant, text, sounds)
-    click.echo(f"exported tenant {tenant} to {path}", err=True)
 
 
 @click.group("token")
@@ -289,8 +266,6 @@ def db_revision(message: str) -> None:
 
 COMMANDS: tuple[Any, ...] = (
     serve_command,
-    import_command,
-    export_command,
     audit_group,
     token_group,
     db_group,
@@ -299,24 +274,48 @@ COMMANDS: tuple[Any, ...] = (
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app (so `flask --app provisioner` has them too)."""
-    for command in COMMANDS:
+    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
+
+    for command in (*COMMANDS, *TENANT_COMMANDS):
         app.cli.add_command(command)
 
 
-FLASK_ONLY_OPTIONS = ("app", "env_file", "debug", "version")
+# The commands that serve HTTP; every other command runs on an app without the blueprints,
+# whose imports (the API, the vendor modules, OpenAPI) are most of the start-up time.
+HTTP_COMMANDS = frozenset({"serve"})
+
+
+def command_line_app() -> Flask:
+    """The app for the command being run, built only when a command needs it (not for --help)."""
+    from provisioner import create_app
+
+    context = click.get_current_context(silent=True)
+    while context is not None and context.parent is not None and context.parent.parent:
+        context = context.parent  # up to the command under `provisioner`
+    name = context.info_name if context is not None else None
+    return create_app(http=name in HTTP_COMMANDS)
+
+
+def command_group() -> click.Group:
+    """`provisioner` and every command under it, listed without building an app."""
+    from provisioner import __version__
+    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
+    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
+    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
+
+    group = click.Group(
+        "provisioner",
+        help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
+    )
+    for command in (*COMMANDS, *TENANT_COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
+        group.add_command(command)
+    click.version_option(__version__, prog_name="provisioner")(group)
+    return group
 
 
 def main() -> None:
     """Entry point of the `provisioner` console command."""
-    from provisioner import __version__, create_app
+    from flask.cli import ScriptInfo
 
-    group = FlaskGroup(
-        create_app=create_app,
-        add_default_commands=False,
-        load_dotenv=False,
-        help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
-    )
-    # Flask's --app/--env-file/--debug choose an application; this command has exactly one.
-    group.params = [param for param in group.params if param.name not in FLASK_ONLY_OPTIONS]
-    click.version_option(__version__, prog_name="provisioner")(group)
-    group(prog_name="provisioner")
+    info = ScriptInfo(create_app=command_line_app, set_debug_flag=False)
+    command_group()(prog_name="provisioner", obj=info)

@@ -74,6 +74,17 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_BOOTSTRAP_NTP_SERVER": "pool.ntp.org",
         # How soon an unpaired phone asks again (so it finds its pairing while the window is open).
         "PHONE_BOOTSTRAP_RESYNC_SECONDS": 300,
+        # Firmware: the catalogue's folder (manifest.json and the images), the providers'
+        # Ed25519 public keys (base64, comma-separated; several during a key rotation), and
+        # how long after fetching an image a phone that still reports its old version is
+        # flagged as failed.
+        "FIRMWARE_DIR": str(Path(__file__).resolve().parent.parent / "firmware"),
+        "FIRMWARE_TRUSTED_KEYS": None,
+        "FIRMWARE_FAILED_AFTER_SECONDS": 900,
+        # The technicians' page /t/: how long a sign-in lasts, failed sign-ins per address.
+        "TECHNICIAN_SESSION_HOURS": 12,
+        "TECHNICIAN_SIGN_IN_LIMIT": 10,
+        "TECHNICIAN_SIGN_IN_WINDOW_SECONDS": 300,
     }
 
 
@@ -107,6 +118,9 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"FREESWITCH_ALLOWED_NETWORKS: {network!r} is not a network; "
                 "write e.g. 127.0.0.0/8,192.0.2.10/32"
             ) from exc
+    from provisioner.firmware.signing import trusted_keys
+
+    trusted_keys(config.get("FIRMWARE_TRUSTED_KEYS"))  # a ConfigError names a key that is not one
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

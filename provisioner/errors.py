@@ -45,6 +45,10 @@ class Conflict(ProvisionerError):
     """The change clashes with what is stored (a duplicate key, an object still in use)."""
 
 
+class RemovalsNotConfirmed(Conflict):
+    """A change would remove items and the caller did not confirm it; nothing was changed."""
+
+
 class Unauthorized(ProvisionerError):
     """No valid credentials were given."""
 
@@ -91,6 +95,18 @@ class SnmpFailure(DeviceUnreachable):
         self.kind = kind
         self.reason = reason
         super().__init__(reason)
+
+
+# firmware
+
+
+class FirmwareRefused(ProvisionerError):
+    """A firmware file or request is refused: bad signature, changed hash, unknown model;
+    the message names the reason."""
+
+
+class FirmwareNotFound(NotFound):
+    """No catalogue entry or rollout with that name or id."""
 
 
 # TFTP

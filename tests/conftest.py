@@ -59,6 +59,7 @@ def make_app(tmp_path: Path, database_url: str | None = None, **settings: object
         "DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'provisioner.sqlite3'}",
         "SECRETS_KEY": Fernet.generate_key().decode(),
         "LOAD_DEMO_ON_EMPTY": False,
+        "FIRMWARE_DIR": str(tmp_path / "firmware"),
         **settings,
     }
     return create_app(config, instance_path=str(tmp_path / "instance"))

@@ -128,3 +128,56 @@ def test_the_example_configuration_names_only_real_settings(tmp_path: Path) -> N
     named = {key for key in settings if key.isupper()}
     assert named, "the example sets nothing"
     assert named <= set(default_settings(str(tmp_path))) | {"SECRETS_KEY"}
+
+
+def start_serving(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """`provisioner serve` on an ephemeral loopback port; the process and its base URL."""
+    environment = {**os.environ, "PROVISIONER_INSTANCE": str(tmp_path / "instance")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "serve", "--http", "127.0.0.1:0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=environment,
+    )
+    assert server.stdout is not None
+    lines = [server.stdout.readline() for _ in range(2)]
+    address = re.search(r"http://(127\.0\.0\.1:\d+)/", lines[1])
+    assert address, lines
+    return server, f"http://{address[1]}"
+
+
+def stop_serving(server: subprocess.Popen[str]) -> str:
+    """Stop the server; everything it wrote after the first two lines."""
+    server.terminate()
+    output, _ = server.communicate(timeout=10)
+    return output
+
+
+def test_serve_logs_one_line_per_request_with_the_phones_mac_and_answer(tmp_path: Path) -> None:
+    server, url = start_serving(tmp_path)
+    try:
+        agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
+        request = urllib.request.Request(f"{url}/p/805ec0123456.cfg", headers={"User-Agent": agent})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        assert server.stdout is not None
+        line = server.stdout.readline()
+    finally:
+        stop_serving(server)
+    # The demo's phone is not paired: it gets the bootstrap.
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 127\.0\.0\.1 GET /p/805ec0123456\.cfg 200 "
+        r"mac=805ec0123456 bootstrap \d+ ms\n",
+        line,
+    ), line
+
+
+def test_serve_quiet_logs_no_requests(tmp_path: Path) -> None:
+    server, url = start_serving(tmp_path, "--quiet")
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as response:
+            assert response.status == 200
+    finally:
+        output = stop_serving(server)
+    assert "GET /healthz" not in output

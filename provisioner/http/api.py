@@ -106,10 +106,22 @@ def export_document(tenant: str) -> Response | Json:
     return data
 
 
+def query_flag(name: str) -> bool:
+    """A yes/no query parameter (``?dry_run=true``); a 422 naming it for anything else."""
+    value = request.args.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ValidationFailed([FieldProblem(name, "true or false")])
+    return value in ("true", "1")
+
+
 @bp.put("/tenants/<tenant>/document")
 @requires("write")
 def import_document(tenant: str) -> Json:
-    """Replace the whole tenant, all or nothing; JSON, or YAML as application/yaml."""
+    """Replace the whole tenant, all or nothing; JSON, or YAML as application/yaml.
+
+    ``?dry_run=true`` answers what would change and changes nothing; a document that removes
+    items is refused with 409 naming them unless ``?confirm_removals=true``."""
+    dry_run, confirm_removals = query_flag("dry_run"), query_flag("confirm_removals")
     limit = int(current_app.config["IMPORT_MAX_BYTES"])
     check_size(request.content_length or 0, limit)  # before reading the body
     if request.mimetype in ("application/yaml", "text/yaml", "application/x-yaml"):
@@ -122,9 +134,17 @@ def import_document(tenant: str) -> Json:
     document = parse_document(data)
     if document.name != tenant:
         raise ValidationFailed([FieldProblem("name", f"must be {tenant}, the tenant in the URL")])
-    with get_store().transaction() as session:
-        save_document(session, document, current_caller().actor, get_secret_box())
-    return document.settings().model_dump(mode="json")
+    store = get_store()
+    with store.rehearsal() if dry_run else store.transaction() as session:
+        summary = service.replace_document(
+            session,
+            get_secret_box(),
+            document,
+            current_caller().actor,
+            confirm_removals=confirm_removals or dry_run,
+        )
+    settings = document.settings().model_dump(mode="json")
+    return {**settings, "dry_run": dry_run, "changes": summary.as_json()}
 
 
 @bp.get("/tenants/<tenant>/<collection>")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from provisioner.errors import NotFound
+from provisioner.errors import Forbidden, NotFound
 from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.network import diagnose as diagnosing
 from provisioner.network import inventory
@@ -87,13 +87,20 @@ def remove_network_device(tenant: str, name: str) -> tuple[str, int]:
 
 
 @bp.get("/diagnose/<mac>")
-@requires("diagnose")
+@requires("diagnose-phones")
 def diagnose_mac(mac: str) -> Json:
-    """What support needs about one phone: pairing, boots, port, link, PoE, LLDP-MED, router."""
+    """What support needs about one phone: pairing, boots, port, link, PoE, LLDP-MED, router.
+    Read-only; a technician may diagnose the phones of a tenant, support any MAC."""
     if not is_mac(mac):
         raise NotFound(f"{mac!r} is not a MAC address; write e.g. 80:5e:c0:12:34:56")
     with get_store().reading() as session:
-        return diagnosing.diagnose_mac(session, normalize_mac(mac))
+        report = diagnosing.diagnose_mac(session, normalize_mac(mac))
+    if not report["phone"]["known"] and not current_caller().may("diagnose"):
+        raise Forbidden(
+            f"A {current_caller().role} may diagnose only the phones of a tenant, and no tenant "
+            "has this MAC. Pair it first, or ask support."
+        )
+    return report
 
 
 def with_status(session: Any, row: Any, tenant: str) -> Json:

@@ -151,8 +151,9 @@ def _phone_paths() -> dict[str, Any]:
         f"{phone}/pairing": {
             "parameters": both,
             "post": _operation(
-                "Pair with {extension, model?, vendor?, window_minutes?}",
-                described("paired"),
+                "Pair with {extension, model?, vendor?, window_minutes?, add_line?}; a re-pair "
+                "keeps the device's credentials and replaces its lines unless add_line is true",
+                described("paired: mac, lines (what the phone now has), removed_lines, username"),
                 401,
                 403,
                 404,
@@ -191,7 +192,13 @@ def _phone_paths() -> dict[str, Any]:
         },
         f"{phone}/timeline": {
             "parameters": both,
-            "get": _operation("Recent requests, newest first", described("events"), 401, 404),
+            "get": _operation(
+                "Recent requests, newest first: at, local_time (the tenant's zone), route "
+                "(/p/, /p/a/, empty for TFTP), file, answer, kind and its meaning",
+                described("events"),
+                401,
+                404,
+            ),
         },
         f"{phone}/uploads": {
             "parameters": both,
@@ -290,7 +297,8 @@ def _network_paths() -> dict[str, Any]:
             "parameters": _path_parameters("mac"),
             "get": _operation(
                 "Everything support needs about one phone: pairing, boots, switch port, link, "
-                "PoE, LLDP-MED, site router, traps (each part says why when missing)",
+                "PoE, LLDP-MED, site router, traps (each part says why when missing); "
+                "read-only; support any MAC, technicians the phones of a tenant",
                 {"description": "the diagnosis"},
                 401,
                 403,
@@ -346,6 +354,51 @@ def _router_paths() -> dict[str, Any]:
     }
 
 
+def _firmware_paths() -> dict[str, Any]:
+    base = "/api/v1/firmware"
+    catalogue = {"description": "images: id, vendor, models, version, file, size, sha256, servable"}
+    rollout = {
+        "description": "the rollout with counts {targeted, upgraded, pending, failed}",
+    }
+    rollout_id = _path_parameters("rollout_id")
+    rollout_id[0]["schema"] = {"type": "integer"}
+    return {
+        base: {"get": _operation("The firmware catalogue", catalogue, 401)},
+        f"{base}/verify": {
+            "post": _operation("Hash every image now and check its signature", catalogue, 401)
+        },
+        f"{base}/rollouts": {
+            "get": _operation(
+                "Rollouts, newest first (?tenant= for one)", {"description": "rollouts"}, 401, 404
+            ),
+            "post": _operation(
+                "Start {tenant, vendor, model, version, site?, percentage?, canary?, "
+                "rollback_version?}; supersedes the one for the same tenant, site and model",
+                rollout,
+                401,
+                403,
+                404,
+                422,
+                body="object",
+                status="201",
+            ),
+        },
+        f"{base}/rollouts/{{rollout_id}}": {
+            "parameters": rollout_id,
+            "get": _operation("One rollout and its counts", rollout, 401, 404),
+            "patch": _operation(
+                "Widen with {percentage?, canary?}", rollout, 401, 403, 404, 422, body="object"
+            ),
+        },
+        f"{base}/rollouts/{{rollout_id}}/rollback": {
+            "parameters": rollout_id,
+            "post": _operation(
+                "Point the chosen phones at the rollback version", rollout, 401, 403, 404, 422
+            ),
+        },
+    }
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     """The whole description; computed once per process."""
@@ -387,6 +440,12 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/openapi.json": {
             "get": {"summary": "This description", "responses": {"200": {"description": "it"}}}
         },
+        "/api/v1/docs": {
+            "get": {
+                "summary": "This description as a readable page",
+                "responses": {"200": {"description": "HTML: paths, operations, schemas"}},
+            }
+        },
         "/api/v1/tenants": {
             "get": {
                 "summary": "List tenant names",
@@ -411,10 +470,34 @@ def openapi_document() -> dict[str, Any]:
                 ),
             },
             "put": {
-                "summary": "Replace the whole tenant, all or nothing",
+                "summary": "Replace the whole tenant, all or nothing; ?dry_run=true shows the "
+                "changes and saves nothing; removals need ?confirm_removals=true (409 otherwise)",
                 "security": BEARER,
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "boolean", "default": False},
+                        "description": text,
+                    }
+                    for name, text in (
+                        ("dry_run", "answer what would change; change nothing"),
+                        ("confirm_removals", "allow the document to remove items"),
+                    )
+                ],
                 "requestBody": {"required": True, **_json("#/components/schemas/TenantDocument")},
-                "responses": _responses({"description": "saved"}, 401, 403, 422),
+                "responses": _responses(
+                    {
+                        "description": "saved (or, for a dry run, not): the settings, dry_run, "
+                        "and changes: added, changed, removed per collection, phone_lines, "
+                        "generated_secrets"
+                    },
+                    401,
+                    403,
+                    409,
+                    422,
+                ),
             },
         },
         "/api/v1/audit": {
@@ -432,6 +515,7 @@ def openapi_document() -> dict[str, Any]:
     paths.update(_network_paths())
     paths.update(_phone_paths())
     paths.update(_router_paths())
+    paths.update(_firmware_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "provisioner admin API", "version": __version__},

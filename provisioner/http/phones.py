@@ -14,6 +14,7 @@ import logging
 
 from flask import Blueprint, Flask, Response, current_app, request
 
+from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import authorization_scheme, challenge_headers
 from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
@@ -51,12 +52,13 @@ def _add_challenges(app: Flask, response: Response, headers: list[tuple[str, str
         response.headers.add(name, value)
 
 
-def _request_info(file: str) -> RequestInfo:
+def _request_info(file: str, authenticated_path: bool) -> RequestInfo:
     return RequestInfo(
         path=file,
         source=request.remote_addr or "",
         protocol="http",
         user_agent=request.headers.get("User-Agent", ""),
+        route="/p/a/" if authenticated_path else "/p/",
     )
 
 
@@ -64,12 +66,13 @@ def _serve(file: str, authenticated_path: bool) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     answer = render_for_path(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         phone_base_url(app, request.host_url),
         _authorization(app),
         authenticated_path,
         request.path,
     )
+    note_phone_answer(file, (answer.kind or answer.answer).value)
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     _add_challenges(app, response, list(answer.headers))
     if answer.status == 200:
@@ -87,7 +90,7 @@ def _upload(file: str, authenticated_path: bool) -> Response:
     body = request.stream.read(limit + 1)
     status = store_upload(
         app,
-        _request_info(file),
+        _request_info(file, authenticated_path),
         body,
         _authorization(app),
         authenticated_path,

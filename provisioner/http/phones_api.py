@@ -44,11 +44,20 @@ def _window_minutes(data: Any) -> int:
     return value
 
 
+def _flag(data: Any, name: str) -> bool:
+    value = data.get(name, False) if isinstance(data, dict) else False
+    if not isinstance(value, bool):
+        raise ValidationFailed([FieldProblem(name, "true or false")])
+    return value
+
+
 @bp.post("/tenants/<tenant>/phones/<mac>/pairing")
 @requires("pair")
 def pair(tenant: str, mac: str) -> tuple[Json, int]:
-    """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``."""
+    """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``; a re-pair
+    replaces its lines unless ``"add_line": true``; the answer lists the lines it now has."""
     data = json_body()
+    add_line = _flag(data, "add_line")
     with get_store().transaction() as session:
         pairing = service.pair(
             session,
@@ -60,6 +69,7 @@ def pair(tenant: str, mac: str) -> tuple[Json, int]:
             _window_minutes(data),
             data.get("vendor"),
             data.get("model"),
+            add_line,
         )
     return pairing.as_json(), 201
 

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,12 +11,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, reports_errors
-from provisioner.network import diagnose as diagnosing
-from provisioner.network import inventory
-from provisioner.network.report import as_text
-from provisioner.security.secrets import get_secret_box
-from provisioner.store import get_store
+# The domain modules are imported inside the commands: `provisioner --help` lists these
+# commands without loading SQLAlchemy, pysnmp or the store.
+from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
 
 
 @click.group("network")
@@ -104,6 +100,8 @@ def device_options(adding: bool) -> Callable[[Callable[..., Any]], Callable[...,
 @reports_errors
 def network_add(tenant: str, name: str, **options: Any) -> None:
     """Add router or switch NAME to TENANT."""
+    from provisioner.network import inventory
+
     data = {"name": name, **{key: value for key, value in options.items() if value is not None}}
     device = inventory.parse_device(data)
     with get_store().transaction() as session:
@@ -119,6 +117,8 @@ def network_add(tenant: str, name: str, **options: Any) -> None:
 @reports_errors
 def network_update(tenant: str, name: str, **options: Any) -> None:
     """Change router or switch NAME of TENANT; only the options given change."""
+    from provisioner.network import inventory
+
     changes = {key: value for key, value in options.items() if value is not None}
     with get_store().transaction() as session:
         inventory.update_device(session, tenant, name, changes, get_secret_box(), cli_actor())
@@ -132,6 +132,7 @@ def network_update(tenant: str, name: str, **options: Any) -> None:
 @reports_errors
 def network_list(tenant: str | None, as_json: bool) -> None:
     """List routers and switches (of TENANT) with their last poll status."""
+    from provisioner.network import inventory
     from provisioner.store.models import NetworkDeviceState, Tenant
 
     with get_store().reading() as session:
@@ -161,6 +162,8 @@ def network_list(tenant: str | None, as_json: bool) -> None:
 @reports_errors
 def network_remove(tenant: str, name: str) -> None:
     """Remove NAME from TENANT with its poll history and traps."""
+    from provisioner.network import inventory
+
     with get_store().transaction() as session:
         inventory.remove_device(session, tenant, name, cli_actor())
     click.echo(f"removed {tenant}/{name}")
@@ -173,6 +176,8 @@ def network_remove(tenant: str, name: str) -> None:
 @reports_errors
 def poll_command(once: bool, names: tuple[str, ...]) -> None:
     """Poll the routers and switches over SNMP (each on its interval, until Ctrl-C)."""
+    import asyncio
+
     from provisioner.network.poller import Poller, run_poll_once
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -209,6 +214,9 @@ def poll_command(once: bool, names: tuple[str, ...]) -> None:
 @reports_errors
 def diagnose_command(target: str, as_json: bool) -> None:
     """Everything about one phone (by MAC) or one router/switch (NAME or TENANT/NAME)."""
+    from provisioner.network import diagnose as diagnosing
+    from provisioner.network.report import as_text
+
     with get_store().reading() as session:
         report = diagnosing.diagnose(session, target)
     click.echo(json.dumps(report, indent=2) if as_json else as_text(report), nl=as_json)
@@ -219,6 +227,8 @@ def diagnose_command(target: str, as_json: bool) -> None:
 @reports_errors
 def traps_command() -> None:
     """Receive SNMP traps on NETWORK_TRAP_ADDRESS:NETWORK_TRAP_PORT until Ctrl-C."""
+    import asyncio
+
     from provisioner.network.traps import TrapReceiver
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]

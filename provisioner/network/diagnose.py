@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound
+from provisioner.firmware.rollout import device_progress
 from provisioner.network import state as network_state
 from provisioner.pairing.timeline import event_json
 from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
@@ -51,7 +52,8 @@ def diagnose_mac(session: Session, mac: str) -> Report:
     report: Report = {
         "mac": colon_mac(mac),
         "phone": phone_part(session, phone, tenant),
-        "boots": boot_records(session, mac),
+        "boots": boot_records(session, mac, tenant.timezone if tenant else None),
+        "firmware": device_progress(session, mac),
         "location": location,
     }
     report.update(port_parts(devices, location, colon_mac(mac)))
@@ -83,8 +85,9 @@ def phone_part(session: Session, phone: Phone | None, tenant: Tenant | None) -> 
     }
 
 
-def boot_records(session: Session, mac: str) -> Report:
-    """The last requests of this MAC from the device timeline, newest first."""
+def boot_records(session: Session, mac: str, timezone: str | None = None) -> Report:
+    """The last requests of this MAC from the device timeline, newest first (local times in
+    the tenant's ``timezone``)."""
     rows = session.scalars(
         select(DeviceEvent)
         .where(DeviceEvent.mac == mac)
@@ -98,7 +101,7 @@ def boot_records(session: Session, mac: str) -> Report:
             "why": "no boot records: this MAC has not asked for a configuration file "
             "(or its records have expired)",
         }
-    return {"available": True, "events": [event_json(row) for row in rows]}
+    return {"available": True, "events": [event_json(row, timezone) for row in rows]}
 
 
 @dataclass(frozen=True, slots=True)

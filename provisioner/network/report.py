@@ -15,6 +15,7 @@ def as_text(report: Report) -> str:
     for title, render in (
         ("Phone", phone_lines),
         ("Boots", boot_lines),
+        ("Firmware", firmware_lines),
         ("Switch port", location_lines),
         ("Link", link_lines),
         ("PoE", poe_lines),
@@ -45,6 +46,18 @@ def phone_lines(report: Report) -> list[str]:
     ]
 
 
+def firmware_lines(report: Report) -> list[str]:
+    """Its firmware rollouts: the version it should run and how far it got; FAILED stands out."""
+    firmware = report.get("firmware") or {}
+    if not firmware.get("rollouts"):
+        return [firmware.get("why", "in no firmware rollout")]
+    return [
+        f"{'UPGRADE FAILED' if item['status'] == 'failed' else item['status']}: "
+        f"{item['from_version'] or '?'} -> {item['version'] or 'none'} (rollout {item['rollout']})"
+        for item in firmware["rollouts"]
+    ]
+
+
 def boot_lines(report: Report) -> list[str]:
     """The last boots (configuration requests) from the device timeline."""
     boots = report["boots"]
@@ -54,11 +67,12 @@ def boot_lines(report: Report) -> list[str]:
 
 
 def event_line(event: Report) -> str:
-    """One timeline event: when, what was asked, from where, and how it was answered."""
-    return (
-        f"{event['at']} {event['protocol']} {event['file']} from {event['source']}: "
-        f"{event['answer']}"
-    )
+    """One timeline event: when (the tenant's time, to the second), what was asked by which
+    route (/p/, /p/a/ or TFTP), from where, and what happened."""
+    route = event.get("route")
+    asked = f"{route}{event['file']}" if route else f"{event['protocol']} {event['file']}"
+    when = event.get("local_time") or event["at"]
+    return f"{when} {asked} from {event['source']}: {event.get('meaning') or event['answer']}"
 
 
 def location_lines(report: Report) -> list[str]:

@@ -8,10 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, reports_errors
-from provisioner.pairing import service
-from provisioner.security.secrets import get_secret_box
-from provisioner.store import get_store
+from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
 
 
 @click.command("pair")
@@ -27,6 +24,11 @@ from provisioner.store import get_store
     default=None,
     help="minutes the phone may fetch its secrets without credentials [30]",
 )
+@click.option(
+    "--add-line",
+    is_flag=True,
+    help="add EXTENSION to the phone's lines (a re-pair replaces them otherwise)",
+)
 @with_appcontext
 @reports_errors
 def pair_command(
@@ -36,17 +38,29 @@ def pair_command(
     model: str | None,
     vendor: str | None,
     window_minutes: int | None,
+    add_line: bool,
 ) -> None:
-    """Pair the phone MAC (any notation) with EXTENSION and open its first-use window."""
+    """Pair the phone MAC (any notation) with EXTENSION and open its first-use window.
+
+    A phone paired before keeps its credentials; its lines are replaced by EXTENSION unless
+    --add-line is given."""
+    from provisioner.pairing import service
+
     minutes = window_minutes or int(current_app.config["PHONE_PAIRING_WINDOW_MINUTES"])
     with get_store().transaction() as session:
         pairing = service.pair(
-            session, get_secret_box(), tenant, mac, extension, cli_actor(), minutes, vendor, model
+            session,
+            get_secret_box(),
+            tenant,
+            mac,
+            extension,
+            cli_actor(),
+            minutes,
+            vendor,
+            model,
+            add_line,
         )
-    click.echo(
-        f"paired {pairing.mac} with {pairing.extension} in {pairing.tenant}; "
-        f"boot it before {pairing.window_until:%H:%M} UTC"
-    )
+    click.echo(pairing.summary())
 
 
 @click.command("unpair")
@@ -57,9 +71,54 @@ def pair_command(
 def unpair_command(mac: str, tenant: str) -> None:
     """Unpair the phone MAC: it leaves the tenant, its credentials are erased and the SIP
     passwords it knew are rotated."""
+    from provisioner.pairing import service
+
     with get_store().transaction() as session:
         service.unpair(session, get_secret_box(), tenant, mac, cli_actor())
     click.echo(f"unpaired {service.parse_mac(mac)} from {tenant}")
 
 
-COMMANDS: tuple[Any, ...] = (pair_command, unpair_command)
+@click.group("phones")
+def phones_group() -> None:
+    """The phones tenants have."""
+
+
+@phones_group.command("list")
+@click.argument("tenant", required=False)
+@with_appcontext
+@reports_errors
+def phones_list(tenant: str | None) -> None:
+    """Every phone (of TENANT): lines, whether paired, its last request in the tenant's zone."""
+    from provisioner.pairing.listing import phone_rows
+
+    with get_store().reading() as session:
+        rows = phone_rows(session, tenant)
+    click.echo("TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST")
+    for row in rows:
+        click.echo("\t".join(row))
+
+
+@click.group("discovered")
+def discovered_group() -> None:
+    """Phones that asked for their files lately but no tenant has."""
+
+
+@discovered_group.command("list")
+@with_appcontext
+def discovered_list() -> None:
+    """The newest request of each discovered phone, newest first: pair one of these."""
+    from provisioner.pairing.listing import discovered_rows
+
+    with get_store().reading() as session:
+        rows = discovered_rows(session)
+    click.echo("MAC\tLAST REQUEST\tSOURCE\tFILE\tUSER AGENT")
+    for row in rows:
+        click.echo("\t".join(row))
+
+
+COMMANDS: tuple[Any, ...] = (
+    pair_command,
+    unpair_command,
+    phones_group,
+    discovered_group,
+)

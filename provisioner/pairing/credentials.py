@@ -53,11 +53,18 @@ def find_credential(session: Session, mac: str) -> DeviceCredential | None:
 def issue_credential(
     session: Session, box: SecretBox, tenant_id: int, mac: str, window_minutes: int
 ) -> DeviceCredential:
-    """New credentials for ``mac`` (the old ones stop working) and a fresh first-use window."""
-    credential = find_credential(session, mac) or DeviceCredential(mac=mac)
+    """Credentials for ``mac`` and a fresh first-use window.
+
+    A device that has credentials in this tenant keeps them: a deployed phone sends them on
+    ``/p/a/`` at every boot, so replacing them on a re-pair would lock it out. They die only by
+    unpairing (or a swap), which erases them.
+    """
+    credential = find_credential(session, mac)
+    if credential is None or credential.tenant_id != tenant_id:
+        credential = credential or DeviceCredential(mac=mac)
+        credential.password_encrypted = box.encrypt(new_password(24))
     credential.tenant_id = tenant_id
     credential.username = mac
-    credential.password_encrypted = box.encrypt(new_password(24))
     credential.window_until = datetime.now(UTC) + timedelta(minutes=window_minutes)
     credential.window_source = None
     credential.first_used_at = None

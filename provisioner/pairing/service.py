@@ -29,6 +29,8 @@ class Pairing:
     extension: str
     username: str
     window_until: datetime
+    lines: tuple[str, ...] = ()
+    removed_lines: tuple[str, ...] = ()  # lines the phone lost; their SIP passwords are new
 
     def as_json(self) -> dict[str, Any]:
         """As the API shows it (the password only through the audited credentials call)."""
@@ -36,9 +38,19 @@ class Pairing:
             "mac": self.mac,
             "tenant": self.tenant,
             "extension": self.extension,
+            "lines": list(self.lines),
+            "removed_lines": list(self.removed_lines),
             "username": self.username,
             "window_until": self.window_until.isoformat(),
         }
+
+    def summary(self) -> str:
+        """One sentence for the command line: the lines the phone now has, what it lost."""
+        text = f"paired {self.mac} in {self.tenant}: its lines are now {', '.join(self.lines)}"
+        if self.removed_lines:
+            removed = ", ".join(self.removed_lines)
+            text += f"; it no longer has {removed} (new SIP password for {removed})"
+        return text + f"; boot it before {self.window_until:%H:%M} UTC"
 
 
 def parse_mac(text: str, field: str = "mac") -> str:
@@ -74,8 +86,13 @@ def pair(
     window_minutes: int,
     vendor: str | None = None,
     model: str | None = None,
+    add_line: bool = False,
 ) -> Pairing:
-    """Put ``extension`` on the phone's first line, issue credentials, open the window."""
+    """Put ``extension`` on the phone's first line, keep or issue credentials, open the window.
+
+    A re-pair replaces the phone's lines unless ``add_line``; the lines it loses get new SIP
+    passwords (they are in the file the phone had). The device keeps its credentials.
+    """
     mac = parse_mac(mac_text)
     tenant = find_tenant(session, tenant_name)
     _check_not_elsewhere(session, tenant, mac)
@@ -86,12 +103,15 @@ def pair(
     current = next((phone for phone in document.phones if phone.mac == mac), None)
     if current is None:
         current = Phone(mac=mac, vendor=vendor or _guess_vendor(mac), model=model)
-    lines = [extension, *(line for line in current.lines if line != extension)]
+    kept = [line for line in current.lines if line != extension] if add_line else []
+    lines = [extension, *kept]
+    removed = [line for line in current.lines if line not in lines]
     changes: dict[str, Any] = {"lines": lines}
     changes |= {"vendor": vendor} if vendor else {}
     changes |= {"model": model} if model else {}
     phones.append(Phone.model_validate({**current.model_dump(), **changes}))
     save_document(session, document.model_copy(update={"phones": phones}), actor, box)
+    _rotate_sip_passwords(session, box, tenant, removed, actor)
     credential = issue_credential(session, box, tenant.id, mac, window_minutes)
     window_until = as_utc(credential.window_until)
     assert window_until is not None
@@ -102,9 +122,11 @@ def pair(
         "phones",
         mac,
         tenant.name,
-        {"extension": extension, "window_until": window_until.isoformat()},
+        {"extension": extension, "lines": lines, "window_until": window_until.isoformat()},
     )
-    return Pairing(mac, tenant.name, extension, credential.username, window_until)
+    return Pairing(
+        mac, tenant.name, extension, credential.username, window_until, tuple(lines), tuple(removed)
+    )
 
 
 def _without_phone(document: TenantDocument, mac: str) -> tuple[TenantDocument, Phone]:
@@ -180,7 +202,9 @@ def swap(
     assert window_until is not None
     audit.record(session, actor, "swap", "phones", new_mac, tenant.name, {"replaces": old_mac})
     extension = replacement.lines[0] if replacement.lines else ""
-    return Pairing(new_mac, tenant.name, extension, credential.username, window_until)
+    return Pairing(
+        new_mac, tenant.name, extension, credential.username, window_until, tuple(replacement.lines)
+    )
 
 
 def reveal_credential(

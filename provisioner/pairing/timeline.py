@@ -7,16 +7,43 @@ every MAC alike also keeps the work per request the same for known and unknown M
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from provisioner.phones.model import Answer, RequestInfo
-from provisioner.store.models import DeviceEvent, Phone, utc_now
+from provisioner.phones.model import Answer, EventKind, RequestInfo
+from provisioner.store.models import DeviceEvent, Phone, Tenant, utc_now
 
 DISCOVERED_HOURS = 24
+
+
+# What each kind means, as support reads it in the timeline and in `diagnose`.
+MEANINGS: dict[str, str] = {
+    EventKind.FULL_CREDENTIALS: "full file (proved by its credentials)",
+    EventKind.FULL_FIRST_USE: "full file (first-use window)",
+    EventKind.BOOTSTRAP: "bootstrap file, no secrets (not paired, or not proven)",
+    EventKind.CHALLENGE: "Digest challenge (normal: the phone answers it with its credentials)",
+    EventKind.WRONG_CREDENTIALS: "refused: wrong credentials",
+    EventKind.FIRST_USE_CONFLICT: "refused: first-use window already used by another address",
+    EventKind.FIRST_USE_REFUSED: "bootstrap: this address made too many misses for the window",
+    EventKind.MISMATCH: "bootstrap: vendor, User-Agent MAC, lines or site network do not fit",
+    EventKind.THROTTLED: "refused: this address is throttled (too many misses)",
+    EventKind.NOT_FOUND: "not found",
+    EventKind.STORED: "upload stored",
+    EventKind.REPORTED: "seen on the customer's LAN by the on-site agent (zerotouch discover)",
+    EventKind.FAILED: "failed",
+}
+KIND_OF_ANSWER = {
+    Answer.FULL: EventKind.FULL_CREDENTIALS,
+    Answer.BOOTSTRAP: EventKind.BOOTSTRAP,
+    Answer.NOT_FOUND: EventKind.NOT_FOUND,
+    Answer.DENIED: EventKind.FAILED,
+    Answer.STORED: EventKind.STORED,
+    Answer.REPORTED: EventKind.REPORTED,
+}
 
 
 def record_event(
@@ -27,8 +54,10 @@ def record_event(
     file: str,
     answer: Answer,
     limit: int,
+    kind: EventKind | None = None,
 ) -> None:
-    """Add one event and drop the oldest beyond ``limit`` for this device."""
+    """Add one event and drop the oldest beyond ``limit`` for this device; ``kind`` says
+    what happened when the answer alone does not (a challenge, a conflict...)."""
     session.add(
         DeviceEvent(
             tenant_id=tenant_id,
@@ -38,6 +67,8 @@ def record_event(
             file=file[:255],
             user_agent=request.user_agent[:255],
             answer=answer.value,
+            kind=(kind or KIND_OF_ANSWER.get(answer, EventKind.FAILED)).value,
+            route=request.route[:8],
         )
     )
     session.flush()
@@ -53,7 +84,10 @@ def record_event(
 
 
 def timeline(session: Session, tenant_id: int, mac: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The newest events of one device first (those from before it had a tenant included)."""
+    """The newest events of one device first (those from before it had a tenant included),
+    with local times in the tenant's zone."""
+    tenant = session.get(Tenant, tenant_id)
+    timezone = tenant.timezone if tenant is not None else None
     rows = session.scalars(
         select(DeviceEvent)
         .where(
@@ -63,7 +97,7 @@ def timeline(session: Session, tenant_id: int, mac: str, limit: int = 100) -> li
         .order_by(DeviceEvent.id.desc())
         .limit(limit)
     )
-    return [event_json(row) for row in rows]
+    return [event_json(row, timezone) for row in rows]
 
 
 def discovered(session: Session, limit: int = 200) -> list[dict[str, Any]]:
@@ -82,14 +116,30 @@ def discovered(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     return [{"mac": row.mac, **event_json(row)} for row in rows]
 
 
-def event_json(row: DeviceEvent) -> dict[str, Any]:
-    """One event as the API shows it."""
+def local_time(moment: datetime, timezone: str | None) -> str:
+    """``moment`` in the tenant's time zone to the second, with the zone's abbreviation
+    (``2026-12-03 11:02:03 CET``); UTC without a tenant or with an unknown zone."""
+    utc = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    try:
+        zone: tzinfo = ZoneInfo(timezone) if timezone else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def event_json(row: DeviceEvent, timezone: str | None = None) -> dict[str, Any]:
+    """One event as the API shows it; ``local_time`` in ``timezone`` (the tenant's)."""
+    kind = row.kind  # empty for events recorded before kinds were: their answer says it
     return {
         # SQLite hands back naive datetimes; every moment we store is UTC.
         "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).isoformat(),
+        "local_time": local_time(row.at, timezone),
         "source": row.source,
         "protocol": row.protocol,
+        "route": row.route,
         "file": row.file,
         "user_agent": row.user_agent,
         "answer": row.answer,
+        "kind": kind,
+        "meaning": MEANINGS.get(kind, row.answer),
     }

@@ -18,6 +18,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from provisioner.firmware.directive import PhoneFirmware, directive
 from provisioner.pairing.credentials import (
     Verdict,
     WindowState,
@@ -28,7 +29,7 @@ from provisioner.pairing.credentials import (
     window_state,
 )
 from provisioner.phones.config import Secrets, phone_config
-from provisioner.phones.model import Answer, FileRequest, PhoneConfig, RequestInfo
+from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.nonces import is_new_answer
 from provisioner.security.ratelimit import get_rate_limiter, source_key
@@ -46,6 +47,7 @@ class Decision:
     tenant_id: int | None = None
     config: PhoneConfig | None = None
     challenge: bool = False
+    kind: EventKind | None = None  # what the timeline records; the answer's kind when None
 
 
 def nonce_key(app: Flask) -> bytes:
@@ -74,21 +76,24 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     credential = find_credential(session, mac)
     tenant_id = phone_row.tenant_id if phone_row is not None else None
     proof = _prove(app, session, asked, credential)
-    if isinstance(proof, Answer):
-        return Decision(proof, tenant_id, challenge=asked.authenticated_path)
+    if isinstance(proof, EventKind):
+        answer = Answer.BOOTSTRAP if proof is EventKind.BOOTSTRAP else Answer.DENIED
+        return Decision(answer, tenant_id, challenge=asked.authenticated_path, kind=proof)
     if phone_row is None or credential is None or credential.tenant_id != phone_row.tenant_id:
-        return Decision(Answer.BOOTSTRAP, tenant_id)
+        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP)
     tenant = session.get(models.Tenant, phone_row.tenant_id)
     assert tenant is not None
     document = load_for_phone(session, tenant, mac, get_secret_box(app))
     phone = document.phones[0]
     if not _fits(document, phone, asked):
-        return Decision(Answer.DENIED, tenant_id)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH)
     if proof == FIRST_USE and not claim_window(
         session, credential, asked.request.source, datetime.now(UTC)
     ):
         _alarm_conflict(session, credential, asked.request.source)
-        return Decision(Answer.DENIED, tenant_id)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT)
+    if proof == CREDENTIALS:
+        _bind_open_window(session, credential, asked.request.source)
     config = _full_config(app, session, asked, tenant, document, phone, credential)
     audit.record(
         session,
@@ -105,7 +110,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             "source": asked.request.source,
         },
     )
-    return Decision(Answer.FULL, tenant_id, config)
+    full = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
+    return Decision(Answer.FULL, tenant_id, config, kind=full)
 
 
 FIRST_USE = "first-use window"
@@ -114,20 +120,21 @@ CREDENTIALS = "credentials"
 
 def _prove(
     app: Flask, session: Session, asked: Asked, credential: models.DeviceCredential | None
-) -> str | Answer:
-    """How the phone proves itself (credentials, the window), or the answer that refuses it."""
+) -> str | EventKind:
+    """How the phone proves itself (credentials, the window), or why it is refused (all but
+    BOOTSTRAP are denials)."""
     if asked.authenticated_path:
         if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
             return CREDENTIALS
-        return Answer.DENIED
+        return EventKind.WRONG_CREDENTIALS if asked.authorization else EventKind.CHALLENGE
     source = asked.request.source
     state = window_state(credential, source, datetime.now(UTC))
     if state is WindowState.CONFLICT and credential is not None:
         _alarm_conflict(session, credential, source)
-        return Answer.DENIED
+        return EventKind.FIRST_USE_CONFLICT
     if state is not WindowState.ALLOWED:
-        return Answer.BOOTSTRAP
-    return Answer.DENIED if _has_guessed(app, source) else FIRST_USE
+        return EventKind.BOOTSTRAP
+    return EventKind.FIRST_USE_REFUSED if _has_guessed(app, source) else FIRST_USE
 
 
 def proves_credentials(
@@ -148,16 +155,29 @@ def proves_credentials(
     return proof.scheme != "digest" or is_new_answer(app, proof)
 
 
+def _bind_open_window(session: Session, credential: models.DeviceCredential, source: str) -> None:
+    """A phone proving itself by its credentials needs no first-use window: bind an open,
+    unused one (a re-pair opens one for a deployed phone) to its address, so no other can."""
+    now = datetime.now(UTC)
+    if credential.window_source is None and window_state(credential, source, now) is (
+        WindowState.ALLOWED
+    ):
+        claim_window(session, credential, source, now)
+
+
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:
     """A second address inside the first-use window: the audit log's alarm."""
     mac = credential.mac
+    tenant = session.scalar(
+        select(models.Tenant.name).where(models.Tenant.id == credential.tenant_id)
+    )
     audit.record(
         session,
         f"phone:{mac}",
         "first-use-conflict",
         "phones",
         mac,
-        None,
+        tenant,
         {"source": source, "bound_to": credential.window_source},
     )
 
@@ -181,9 +201,18 @@ def _full_config(
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
     asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
-    return phone_config(
-        document, asking, model, secrets, asked.base_url, asked.file_request.firmware
+    firmware = PhoneFirmware(
+        tenant.id,
+        phone.mac,
+        phone.site,
+        asking.vendor or "",
+        model or "",
+        phone.firmware_target,
+        asked.file_request.firmware,
     )
+    offer = directive(app, session, firmware, asked.request, asked.base_url)
+    url, version = (offer.url, offer.version) if offer else (None, None)
+    return phone_config(document, asking, model, secrets, asked.base_url, url, version)
 
 
 # The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.

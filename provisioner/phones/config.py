@@ -42,15 +42,6 @@ def bootstrap_config(
     )
 
 
-def firmware_url(
-    base_url: str, vendor: str, model: str, target: str | None, running: str | None
-) -> str | None:
-    """Where the target image is, when the phone runs something else (the catalogue serves it)."""
-    if not target or running == target:
-        return None
-    return f"{base_url}firmware/{vendor}/{model}/{target}"
-
-
 def sip_lines(document: TenantDocument, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
     """The phone's accounts: number, the person's name, the SIP password, a label."""
     names = {extension.number: phone_text(extension.name) for extension in document.extensions}
@@ -73,9 +64,11 @@ def phone_config(
     model: str | None,
     secrets: Secrets,
     base_url: str,
-    running_firmware: str | None = None,
+    firmware_url: str | None = None,
+    firmware_version: str | None = None,
 ) -> PhoneConfig:
-    """The full config of a paired phone: its lines, keys and the tenant's settings."""
+    """The full config of a paired phone: its lines, keys and the tenant's settings;
+    ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides)."""
     settings = document.provisioning
     lines = sip_lines(document, phone, secrets)
     keys = tuple(
@@ -102,8 +95,7 @@ def phone_config(
         provisioning_username=secrets.provisioning_username,
         provisioning_password=secrets.provisioning_password,
         admin_password=secrets.admin_password,
-        firmware_url=firmware_url(
-            base_url, vendor, model or "", phone.firmware_target, running_firmware
-        ),
+        firmware_url=firmware_url,
+        firmware_version=firmware_version if firmware_url else None,
         overrides=tuple(sorted(phone.overrides.items())),
     )

@@ -23,18 +23,40 @@ class Answer(StrEnum):
     NOT_FOUND = "not found"
     DENIED = "denied"
     STORED = "stored"
+    UPGRADED = "upgraded"  # a firmware rollout: the phone reports the target version now
+    UPGRADE_FAILED = "upgrade failed"  # it reports its old version again after the attempt
     # Seen on a customer LAN by the on-site agent (zerotouch discover), not a request of ours.
     REPORTED = "reported"
 
 
+class EventKind(StrEnum):
+    """What happened to a request, finer than its Answer: the device timeline's word for it."""
+
+    FULL_CREDENTIALS = "full-credentials"
+    FULL_FIRST_USE = "full-first-use"
+    BOOTSTRAP = "bootstrap"
+    CHALLENGE = "challenge"  # 401 without credentials: the first leg of every Digest fetch
+    WRONG_CREDENTIALS = "wrong-credentials"
+    FIRST_USE_CONFLICT = "first-use-conflict"
+    FIRST_USE_REFUSED = "first-use-refused"  # the source has too many misses for the window
+    MISMATCH = "mismatch"  # vendor, User-Agent MAC, lines or site network do not fit
+    THROTTLED = "throttled"
+    NOT_FOUND = "not-found"
+    STORED = "stored"
+    REPORTED = "reported"  # seen on a customer LAN by the on-site agent, not a request of ours
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
-    """One request as a front end (HTTP or TFTP) saw it."""
+    """One request as a front end (HTTP or TFTP) saw it; ``route`` is ``/p/`` or ``/p/a/``
+    over HTTP, empty over TFTP."""
 
     path: str
     source: str
     protocol: str = "http"
     user_agent: str = ""
+    route: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +153,8 @@ class PhoneConfig:
     provisioning_username: str | None = None
     provisioning_password: str | None = None
     admin_password: str | None = None
-    firmware_url: str | None = None
+    firmware_url: str | None = None  # set only while the phone should fetch a new image
+    firmware_version: str | None = None  # the version that image installs
     overrides: tuple[tuple[str, str], ...] = field(default=())
 
     @property

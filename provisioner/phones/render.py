@@ -15,12 +15,20 @@ from flask import Flask
 from sqlalchemy import select
 
 from provisioner.errors import ProvisionerError
+from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline import record_event
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
-from provisioner.phones.model import Answer, FileKind, FileRequest, PhoneConfig, RequestInfo
+from provisioner.phones.model import (
+    Answer,
+    EventKind,
+    FileKind,
+    FileRequest,
+    PhoneConfig,
+    RequestInfo,
+)
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
 from provisioner.store import get_store, models
@@ -38,11 +46,14 @@ class PhoneAnswer:
     answer: Answer
     headers: tuple[tuple[str, str], ...] = ()
     miss: bool = False  # counts against the source's limit
+    kind: EventKind | None = None  # what happened, as the timeline and the request log say
 
 
 NOT_FOUND = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND)
 UNKNOWN_NAME = PhoneAnswer(404, b"", "text/plain", Answer.NOT_FOUND, miss=True)
-THROTTLED = PhoneAnswer(429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),))
+THROTTLED = PhoneAnswer(
+    429, b"", "text/plain", Answer.DENIED, (("Retry-After", "60"),), kind=EventKind.THROTTLED
+)
 FAILED = PhoneAnswer(500, b"", "text/plain", Answer.DENIED)
 
 
@@ -71,6 +82,7 @@ def render_for_path(
     # guesser behind an office's NAT address must not cut its paired phones off, whether they
     # send Basic at once or do the Digest handshake (random passwords cannot be guessed).
     if throttled and not authenticated_path:
+        _record_throttled(app, request)
         return THROTTLED
     file_request = identify(request)
     answer = _answer(
@@ -86,6 +98,7 @@ def render_for_path(
     if answer.miss:
         limiter.hit(source_key(request.source))
     if throttled and answer.answer is not Answer.FULL and not is_challenge(answer):
+        _record_throttled(app, request)
         return THROTTLED  # a failed proof, or anything but the phone's own file
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
         _record(app, request, file_request, answer.answer)
@@ -151,10 +164,11 @@ def _device_answer(
                 file_request.file,
                 decision.answer,
                 app.config["PHONE_TIMELINE_LENGTH"],
+                decision.kind,
             )
         if decision.config is not None:
             body = vendor.render_device(decision.config, file_request.file)
-            return PhoneAnswer(200, body, vendor.content_type, Answer.FULL)
+            return PhoneAnswer(200, body, vendor.content_type, Answer.FULL, kind=decision.kind)
     if decision.challenge:
         # A request without credentials is the first leg of every Digest fetch, and an answer
         # to an expired nonce comes from a phone that waited; their 401 is the same for every
@@ -162,9 +176,13 @@ def _device_answer(
         stale = answers_expired_nonce(asked.authorization, nonce_key(app))
         challenge = tuple(challenge_headers(nonce_key(app), stale))
         failed_proof = asked.authorization is not None and not stale
-        return PhoneAnswer(401, b"", "text/plain", Answer.DENIED, challenge, miss=failed_proof)
+        return PhoneAnswer(
+            401, b"", "text/plain", Answer.DENIED, challenge, failed_proof, decision.kind
+        )
     body = vendor.render_device(bootstrap, file_request.file)
-    return PhoneAnswer(200, body, vendor.content_type, decision.answer, miss=True)
+    return PhoneAnswer(
+        200, body, vendor.content_type, decision.answer, miss=True, kind=decision.kind
+    )
 
 
 def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer: Answer) -> None:
@@ -181,6 +199,30 @@ def _record(app: Flask, request: RequestInfo, file_request: FileRequest, answer:
         )
 
 
+def _record_throttled(app: Flask, request: RequestInfo) -> None:
+    """Put a throttled request on the timeline of the tenant's phone it names. Only a phone a
+    tenant has: a guesser's flood of made-up MACs writes nothing."""
+    file_request = identify(request)
+    if file_request is None or file_request.mac is None:
+        return
+    with get_store(app).transaction() as session:
+        tenant_id = session.scalar(
+            select(models.Phone.tenant_id).where(models.Phone.mac == file_request.mac)
+        )
+        if tenant_id is not None:
+            limit = app.config["PHONE_TIMELINE_LENGTH"]
+            record_event(
+                session,
+                tenant_id,
+                file_request.mac,
+                request,
+                file_request.file,
+                Answer.DENIED,
+                limit,
+                EventKind.THROTTLED,
+            )
+
+
 RenderFunction = Callable[[str, str], bytes | None]
 
 
@@ -188,6 +230,9 @@ def tftp_render_function(app: Flask) -> RenderFunction:
     """The callback for the TFTP service: (file name, client IP) -> bytes, or None for 404."""
 
     def render(name: str, client: str) -> bytes | None:
+        if is_firmware_path(name):  # images named in paired phones' configs
+            with app.app_context():
+                return firmware_bytes(app, name, client)
         with app.app_context():
             answer = render_for_path(app, RequestInfo(name, client, "tftp"))
         return answer.body if answer.status == 200 else None

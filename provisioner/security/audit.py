@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +13,8 @@ from sqlalchemy.orm import Session
 from provisioner.store.models import AuditEvent, utc_now
 
 REDACTED = "<secret>"
+# Where `collecting` keeps the events a piece of work records (in the session's info).
+COLLECTOR = "provisioner.audit.collected"
 
 
 def record(
@@ -23,16 +27,35 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit event in the caller's transaction (it lands only if the change does)."""
-    session.add(
-        AuditEvent(
-            actor=actor,
-            action=action,
-            tenant=tenant,
-            object_type=object_type,
-            object_key=object_key,
-            changes=changes or {},
-        )
+    event = AuditEvent(
+        actor=actor,
+        action=action,
+        tenant=tenant,
+        object_type=object_type,
+        object_key=object_key,
+        changes=changes or {},
     )
+    session.add(event)
+    collected = session.info.get(COLLECTOR)
+    if collected is not None:
+        collected.append(event)
+
+
+@contextmanager
+def collecting(session: Session) -> Iterator[list[AuditEvent]]:
+    """The events recorded in ``session`` inside this block: what a change did, item by item
+    (an import's summary is read from them, so it cannot differ from the audit log)."""
+    previous = session.info.get(COLLECTOR)
+    events: list[AuditEvent] = []
+    session.info[COLLECTOR] = events
+    try:
+        yield events
+    finally:
+        if previous is None:
+            session.info.pop(COLLECTOR, None)
+        else:
+            session.info[COLLECTOR] = previous
+            previous.extend(events)
 
 
 def recent(

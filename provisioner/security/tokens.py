@@ -22,9 +22,19 @@ LAST_USED_RESOLUTION = timedelta(hours=1)
 
 # What each role may do. Views name the permission they need, never a role.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": frozenset({"read", "write", "pair", "diagnose", "secrets"}),
-    "technician": frozenset({"read", "pair"}),
-    "support": frozenset({"read", "diagnose"}),
+    "admin": frozenset({"read", "write", "pair", "diagnose", "diagnose-phones", "secrets"}),
+    # diagnose-phones: the read-only diagnosis of a tenant's phones, not of any MAC.
+    "technician": frozenset({"read", "pair", "diagnose-phones"}),
+    "support": frozenset({"read", "diagnose", "diagnose-phones"}),
+}
+# What each permission lets a caller do, for the sentence that refuses it.
+PERMISSION_TEXT: dict[str, str] = {
+    "read": "read tenant data",
+    "write": "change tenant data",
+    "pair": "pair, unpair or swap phones",
+    "diagnose": "diagnose any MAC or network device",
+    "diagnose-phones": "diagnose phones",
+    "secrets": "read secrets (SIP passwords, PINs, credentials)",
 }
 
 
@@ -40,10 +50,29 @@ class Caller:
         """How the audit log names this caller."""
         return f"token:{self.name}"
 
+    def may(self, permission: str) -> bool:
+        """True when this caller's role grants ``permission``."""
+        return permission in PERMISSIONS.get(self.role, frozenset())
+
     def require(self, permission: str) -> None:
-        """Raise Forbidden unless this caller's role grants ``permission``."""
-        if permission not in PERMISSIONS.get(self.role, frozenset()):
-            raise Forbidden(f"the {self.role} role may not {permission}")
+        """Raise Forbidden, in a sentence naming the roles that may, unless the role grants
+        ``permission``."""
+        if not self.may(permission):
+            raise Forbidden(refusal(self.role, permission))
+
+
+def refusal(role: str, permission: str) -> str:
+    """``A support token may not change tenant data. That needs an admin token.``"""
+    allowed = [name for name in ROLES if permission in PERMISSIONS[name]]
+    needed = " or ".join(f"{_article(name)} {name}" for name in allowed) or "no"
+    action = PERMISSION_TEXT.get(permission, permission)
+    return (
+        f"{_article(role).capitalize()} {role} token may not {action}. That needs {needed} token."
+    )
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def hash_token(token: str) -> str:

@@ -29,6 +29,16 @@ class Store:
             yield session
 
     @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A session in one transaction that is always rolled back: a dry run."""
+        with self.sessions() as session:
+            session.begin()
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A session for reads only; nothing it does is committed."""
         with self.sessions() as session:
@@ -74,9 +84,12 @@ def init_app(app: Flask) -> None:
     store = Store(app.config["DATABASE_URL"])
     app.extensions[EXTENSION_KEY] = store
     if app.config.get("MIGRATE_ON_START", True):
-        from provisioner.store.migrate import upgrade
+        from provisioner.store.schema_check import schema_is_current
 
-        upgrade(store.engine)
+        if not schema_is_current(store.engine):
+            from provisioner.store.migrate import upgrade
+
+            upgrade(store.engine)
 
 
 def get_store(app: Flask | None = None) -> Store:

@@ -11,12 +11,45 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from provisioner.errors import Conflict, FieldProblem, NotFound, ValidationFailed
+from provisioner.errors import (
+    Conflict,
+    FieldProblem,
+    NotFound,
+    RemovalsNotConfirmed,
+    ValidationFailed,
+)
 from provisioner.phones.mac import is_mac, normalize_mac
+from provisioner.security import audit
 from provisioner.security.secrets import SecretBox
 from provisioner.tenants import schema
+from provisioner.tenants.changes import ChangeSummary, summarize
 from provisioner.tenants.repository import find_tenant, load_document, save_document
 from provisioner.tenants.validation import parse_model
+
+
+def replace_document(
+    session: Session,
+    box: SecretBox,
+    document: schema.TenantDocument,
+    actor: str,
+    sounds: Mapping[str, bytes] | None = None,
+    confirm_removals: bool = True,
+) -> ChangeSummary:
+    """Save a whole document (import, PUT); what it changed, item by item.
+
+    RemovalsNotConfirmed when it removes items and ``confirm_removals`` is False; the caller's
+    transaction then rolls back, so nothing is changed. Run it in a rehearsal for a dry run.
+    """
+    with audit.collecting(session) as events:
+        save_document(session, document, actor, box, sounds)
+    summary = summarize(events, document)
+    if summary.has_removals and not confirm_removals:
+        raise RemovalsNotConfirmed(
+            f"this would remove {summary.removals_text()} from tenant {document.name}; nothing "
+            "was changed. Send confirm_removals=true to remove them (dry_run=true shows every "
+            "change first)"
+        )
+    return summary
 
 
 def check_collection(collection: str) -> None:

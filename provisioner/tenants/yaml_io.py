@@ -188,6 +188,19 @@ def read_sound_files(
     return contents
 
 
+def read_import(
+    session: Session, path: Path, max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+) -> tuple[schema.TenantDocument, dict[str, bytes]]:
+    """A tenant file to import and its sounds' audio (stored sounds need no file)."""
+    document = read_tenant_document(path, max_bytes)
+    stored = session.scalars(
+        select(models.Sound.name)
+        .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
+        .where(models.Tenant.name == document.name)
+    ).all()
+    return document, read_sound_files(document, path.parent, set(stored))
+
+
 def import_tenant_file(
     session: Session,
     path: Path,
@@ -196,13 +209,7 @@ def import_tenant_file(
     max_bytes: int = DEFAULT_IMPORT_MAX_BYTES,
 ) -> models.Tenant:
     """Load a tenant file into the store, all or nothing (the caller's transaction)."""
-    document = read_tenant_document(path, max_bytes)
-    stored = session.scalars(
-        select(models.Sound.name)
-        .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
-        .where(models.Tenant.name == document.name)
-    ).all()
-    sounds = read_sound_files(document, path.parent, set(stored))
+    document, sounds = read_import(session, path, max_bytes)
     return save_document(session, document, actor, box, sounds)
 
 

@@ -44,6 +44,10 @@ def test_read_only_roles_may_read_but_not_write(
     body = {"number": "244", "name": "Noor"}
     response = client.post(EXTENSIONS, json=body, headers=headers)
     assert response.status_code == 403
+    role = role_headers.removesuffix("_headers")
+    assert response.json["error"]["message"] == (
+        f"A {role} token may not change tenant data. That needs an admin token."
+    )
     assert client.delete(f"{EXTENSIONS}/241", headers=headers).status_code == 403
     assert client.get(f"{EXTENSIONS}/244", headers=headers).status_code == 404
 

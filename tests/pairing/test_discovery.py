@@ -28,7 +28,12 @@ def test_a_reported_phone_shows_in_the_discovered_list(
         "file": "",
         "user_agent": "yealink option 60 yealink",
         "answer": "reported",
+        "kind": "reported",
+        "meaning": "seen on the customer's LAN by the on-site agent (zerotouch discover)",
+        "route": "",
+        "local_time": listed[0]["local_time"],  # UTC: no tenant has the MAC
     }
+    assert listed[0]["local_time"].endswith(" UTC")
 
 
 def test_a_known_mac_gets_the_same_answer_and_lands_on_its_timeline(

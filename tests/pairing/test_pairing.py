@@ -103,7 +103,7 @@ def test_credentials_release_is_audited(
     assert audit_actions(demo_app, PLAIN)[-1] == "release-secret"
 
 
-def test_repairing_rotates_the_credentials(
+def test_repairing_keeps_the_credentials_and_unpairing_ends_them(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
     def password() -> str:
@@ -116,7 +116,24 @@ def test_repairing_rotates_the_credentials(
             f"/api/v1/tenants/demo/phones/{MAC}/credentials", headers=admin_headers
         ).json["password"]
 
-    assert password() != password()
+    first = password()
+    assert password() == first  # the deployed phone still sends these on /p/a/
+    client.delete(f"/api/v1/tenants/demo/phones/{MAC}/pairing", headers=admin_headers)
+    assert password() != first
+
+
+def test_repairing_answers_with_the_lines_the_phone_now_has(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    path = f"/api/v1/tenants/demo/phones/{MAC}/pairing"
+    client.post(path, json={"extension": "240"}, headers=admin_headers)
+    added = client.post(path, json={"extension": "241", "add_line": True}, headers=admin_headers)
+    assert added.json["lines"] == ["241", "240"] and added.json["removed_lines"] == []
+    replaced = client.post(path, json={"extension": "242"}, headers=admin_headers)
+    assert replaced.json["lines"] == ["242"] and replaced.json["removed_lines"] == ["241", "240"]
+    wrong = client.post(path, json={"extension": "242", "add_line": "yes"}, headers=admin_headers)
+    assert wrong.status_code == 422
+    assert wrong.json["error"]["problems"][0]["path"] == "add_line"
 
 
 def test_unpair_and_swap(
@@ -177,12 +194,24 @@ def test_cli_pair_and_unpair_take_any_notation(tmp_path: Path, notation: str) ->
     runner = app.test_cli_runner()
     paired = runner.invoke(args=["pair", notation, "240", "--tenant", "demo", "--model", "T46U"])
     assert paired.exit_code == 0, paired.output
-    assert f"paired {PLAIN} with 240 in demo" in paired.output
+    assert f"paired {PLAIN} in demo: its lines are now 240;" in paired.output
     unpaired = runner.invoke(args=["unpair", notation.upper(), "--tenant", "demo"])
     assert unpaired.exit_code == 0 and f"unpaired {PLAIN}" in unpaired.output
     missing = runner.invoke(args=["unpair", notation, "--tenant", "demo"])
     assert missing.exit_code == 1 and "no phone 805ec0abcdef" in missing.output
     get_store(app).dispose()
+
+
+def test_cli_repair_says_which_lines_the_phone_now_has(demo_app: Flask) -> None:
+    runner = demo_app.test_cli_runner()
+    runner.invoke(args=["pair", MAC, "240", "--tenant", "demo"])
+    added = runner.invoke(args=["pair", MAC, "241", "--tenant", "demo", "--add-line"])
+    assert f"paired {PLAIN} in demo: its lines are now 241, 240;" in added.output, added.output
+    moved = runner.invoke(args=["pair", MAC, "242", "--tenant", "demo"])
+    assert (
+        f"paired {PLAIN} in demo: its lines are now 242; it no longer has 241, 240 "
+        "(new SIP password for 241, 240); boot it before "
+    ) in moved.output, moved.output
 
 
 def test_cli_errors_say_what_to_do(runner: object) -> None:

@@ -138,6 +138,7 @@ def test_window_is_bound_to_the_first_address(phone_app: Flask, live_server: str
             select(models.AuditEvent).where(models.AuditEvent.action == "first-use-conflict")
         )
     assert alarm is not None and alarm.changes["source"] == "127.0.0.2"
+    assert alarm.tenant == "demo"  # so the tenant's audit view (?tenant=demo) shows it
 
 
 def test_window_closes(phone_app: Flask, live_server: str) -> None:

@@ -9,6 +9,7 @@ from provisioner.phones.keys import default_keys
 from provisioner.tenants.schema import Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
+from tests.firmware.conftest import add_image, trust
 
 MAC = "805ec0123456"
 PHONE = f"/api/v1/tenants/demo/phones/{MAC}"
@@ -107,13 +108,18 @@ def test_breaking_values_are_refused(
 def test_overrides_and_firmware_target_reach_the_file(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
+    trust(client.application)
     change = {"overrides": {"features.dnd.enable": "1"}, "firmware_target": "108.86.0.95"}
     assert client.patch(PHONE, json=change, headers=admin_headers).status_code == 200
     client.post(f"{PHONE}/pairing", json={"extension": "240"}, headers=admin_headers)
     agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
     body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
     assert "features.dnd.enable = 1" in body.splitlines()
-    assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
+    assert "static.firmware.url" not in body  # the catalogue has no such image: never point
+    add_image(client.application, "108.86.0.95")
+    body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
+    assert f"static.firmware.url = http://localhost/p/firmware/{MAC}/" in body
+    assert "/T46U-108.86.0.95.rom\n" in body
     same = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent.replace(".90", ".95")}).data
     assert b"static.firmware.url" not in same  # already on the target
 
@@ -122,7 +128,9 @@ def test_firmware_url_names_the_vendor_when_the_phone_record_does_not(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
     """A phone stored without a vendor (an OUI two vendors share) still gets a firmware URL
-    with the vendor that asked, not ``firmware//T46U/...``."""
+    for the vendor that asked (the catalogue's Yealink T46U image)."""
+    trust(client.application)
+    add_image(client.application, "108.86.0.95")
     mac = "805ec0777777"
     phone = {"mac": mac, "lines": ["241"], "firmware_target": "108.86.0.95"}
     assert (
@@ -138,7 +146,7 @@ def test_firmware_url_names_the_vendor_when_the_phone_record_does_not(
     agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:77:77:77"
     body = client.get(f"/p/{mac}.cfg", headers={"User-Agent": agent}).data.decode()
     assert "account.1.user_name = 241" in body
-    assert "static.firmware.url = http://localhost/p/firmware/yealink/T46U/108.86.0.95" in body
+    assert f"static.firmware.url = http://localhost/p/firmware/{mac}/" in body
 
 
 def test_a_long_colleague_name_neither_breaks_saving_nor_the_boot(

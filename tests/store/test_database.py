@@ -121,3 +121,24 @@ def test_sqlite_runs_in_wal_mode_so_readers_do_not_wait(tmp_path: Path) -> None:
         writer.execute("ROLLBACK")
         writer.close()
         get_store(app).dispose()
+
+
+def test_the_start_up_check_knows_when_the_schema_is_current(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Start-up skips Alembic only when the database is at every head Alembic itself sees."""
+    from alembic.script import ScriptDirectory
+
+    from provisioner.store.migrate import alembic_config, upgrade
+    from provisioner.store.schema_check import VERSIONS_FOLDER, head_revisions, schema_is_current
+
+    app = make_app(tmp_path, database_url, MIGRATE_ON_START=False)
+    engine = get_store(app).engine
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    assert head_revisions(VERSIONS_FOLDER) == set(script.get_heads())
+    assert not schema_is_current(engine)  # nothing there yet
+    upgrade(engine, "0001_initial")
+    assert not schema_is_current(engine)
+    upgrade(engine)
+    assert schema_is_current(engine)
+    get_store(app).dispose()

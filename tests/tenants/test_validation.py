@@ -120,3 +120,52 @@ def test_an_unknown_country_is_refused() -> None:
     problem = caught.value.problems[0]
     assert problem.path == "country"
     assert "NL" in problem.reason
+
+
+def demo_with(change: Any) -> dict[str, Any]:
+    """The demo document as YAML data, changed by ``change`` (a function of the data)."""
+    from provisioner.tenants.yaml_io import parse_yaml
+    from tests.conftest import DEMO_FILE
+
+    data: dict[str, Any] = parse_yaml(DEMO_FILE.read_text(encoding="utf-8"))
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "reason"),
+    [
+        (
+            lambda data: data["extensions"][0].update(nmae="Marc"),
+            "extensions[0].nmae",
+            "unknown field; did you mean name?",
+        ),
+        (
+            lambda data: data["call_flows"][0]["steps"][0].update(time_conditon="x"),
+            "call_flows[0].steps[0].time_conditon",
+            "unknown field; did you mean time_condition?",
+        ),
+        (
+            lambda data: data["phones"][0].update(function_keys=[{"type": "blf", "valeu": "1"}]),
+            "phones[0].function_keys[0].valeu",
+            "unknown field; did you mean value?",
+        ),
+        (
+            lambda data: data.update(timzone="UTC"),
+            "timzone",
+            "unknown field; did you mean timezone?",
+        ),
+        (
+            lambda data: data["extensions"][0].update(colour="red"),
+            "extensions[0].colour",
+            "unknown field",
+        ),
+    ],
+    ids=["extension", "step", "function key", "settings", "nothing near"],
+)
+def test_an_unknown_field_suggests_the_nearest_valid_name(
+    change: Any, path: str, reason: str
+) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(demo_with(change))
+    assert [(problem.path, problem.reason) for problem in caught.value.problems] == [(path, reason)]

@@ -53,6 +53,8 @@ class PhoneVendor:
     boot_files: Callable[[str, str], tuple[str, ...]]  # (mac, model) -> names asked at boot
     model_aliases: Mapping[str, str] = field(default_factory=dict)
     uploads: re.Pattern[str] | None = None  # names the phone may PUT (group ``mac``)
+    # The firmware directive names a folder; the phone adds its model's fixed file name.
+    firmware_directory: bool = False
     # Phones the vendor builds and others sell under their own name: their User-Agent names
     # the vendor only when its MAC is one of the vendor's OUIs.
     oem_user_agents: tuple[re.Pattern[str], ...] = ()

@@ -87,7 +87,8 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
     assert nvm is not None, "the gigaset skeleton lacks <nvm>"
     if config.firmware_url:
         firmware = etree.Element("firmware")
-        element(firmware, "file", version="target", url=config.firmware_url)
+        version = config.firmware_version or ""
+        element(firmware, "file", version=version, url=config.firmware_url)
         root.insert(0, firmware)
     _accounts(nvm, config)
     _param(nvm, "DmGlobal.0.NtpServer", config.ntp_server)

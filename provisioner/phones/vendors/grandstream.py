@@ -152,4 +152,5 @@ VENDOR = PhoneVendor(
     render_common=render_device,
     device_file=device_file,
     boot_files=boot_files,
+    firmware_directory=True,  # P192 is a folder; the phone asks for e.g. gxp2140fw.bin in it
 )

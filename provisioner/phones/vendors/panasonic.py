@@ -110,6 +110,7 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
     if config.firmware_url:
         writer.set("FIRM_UPGRADE_ENABLE", "Y")
         writer.set("FIRM_FILE_PATH", config.firmware_url)
+        writer.set("FIRM_VERSION", config.firmware_version or "")
     for name, value in config.overrides:
         writer.set(name, value)
     return writer.render()

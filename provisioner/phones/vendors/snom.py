@@ -115,6 +115,7 @@ def _device(settings: etree._Element, config: PhoneConfig) -> None:
         _setting(settings, "http_pass", config.admin_password)
     if config.firmware_url:
         _setting(settings, "firmware", config.firmware_url)
+        _setting(settings, "update_policy", "auto_update")  # install without asking
     for name, value in config.overrides:
         _setting(settings, name, value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provisioner.store.models.base import Base, Timestamped, utc_now
+from provisioner.store.models.firmware import FirmwareDeviceState, FirmwareRollout
 from provisioner.store.models.network import (
     NetworkDevice,
     NetworkDeviceState,
@@ -42,6 +43,8 @@ __all__ = [
     "DeviceEvent",
     "DigestNonceUse",
     "Extension",
+    "FirmwareDeviceState",
+    "FirmwareRollout",
     "NetworkDevice",
     "NetworkDeviceState",
     "NetworkPollRecord",

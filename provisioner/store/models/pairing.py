@@ -44,6 +44,10 @@ class DeviceEvent(Base):
     file: Mapped[str] = mapped_column(String(255))
     user_agent: Mapped[str] = mapped_column(String(255), default="")
     answer: Mapped[str] = mapped_column(String(16))
+    # What happened, finer than the answer: a Digest challenge, wrong credentials, a first-use
+    # conflict, throttled... (phones.model.EventKind); and the route: /p/, /p/a/ or "" (TFTP).
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    route: Mapped[str] = mapped_column(String(8), default="")
 
 
 class PhoneUpload(Timestamped, Base):

@@ -20,6 +20,7 @@ from provisioner.tenants.validation.flows import check_flow, check_flow_jumps
 from provisioner.tenants.validation.numbers import check_duplicates, check_numbers
 from provisioner.tenants.validation.references import check_destination, check_references
 from provisioner.tenants.validation.routers import check_routers
+from provisioner.tenants.validation.suggest import suggest_field
 from provisioner.tenants.validation.times import check_time_conditions, check_timezone
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -38,14 +39,20 @@ def path_of(location: Iterable[int | str]) -> str:
     return text
 
 
-def problems_from_pydantic(error: ValidationError, prefix: str = "") -> list[FieldProblem]:
-    """Turn pydantic's errors into field problems with readable paths."""
+def problems_from_pydantic(
+    error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None
+) -> list[FieldProblem]:
+    """Turn pydantic's errors into field problems with readable paths; an unknown field gets
+    the nearest valid name of ``model`` at that place, if one is near."""
     found = []
     for detail in error.errors():
         path = path_of(detail["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path and not path.startswith("[") else prefix + path
         reason = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "extra_forbidden":
+            nearest = suggest_field(model, detail["loc"]) if model is not None else None
+            reason = "unknown field" + (f"; did you mean {nearest}?" if nearest else "")
         found.append(FieldProblem(path, reason))
     return found
 
@@ -57,7 +64,7 @@ def parse_model(model: type[ModelT], data: Any, prefix: str = "") -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValidationFailed(problems_from_pydantic(exc, prefix)) from exc
+        raise ValidationFailed(problems_from_pydantic(exc, prefix, model)) from exc
 
 
 def parse_document(data: Any) -> TenantDocument:

@@ -1,7 +1,7 @@
 """digest nonce uses: the highest nc answered per nonce, against replayed Authorization headers
 
 Revision ID: 0007_digest_nonces
-Revises: 0006_routers
+Revises: 0005_firmware
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_digest_nonces"
-down_revision = "0006_routers"
+down_revision = "0005_firmware"
 branch_labels = None
 depends_on = None
 

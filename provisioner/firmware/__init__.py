@@ -1,0 +1,42 @@
+"""The firmware catalogue (signed files), per-model rollouts, and serving images to phones.
+
+``catalogue`` keeps the manifest and the files; ``signing`` holds the Ed25519 parts;
+``rollout`` decides which phone should run which version; ``directive`` turns that into the
+URL a phone's config carries; ``serving`` answers the phone's download over HTTP or TFTP.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from flask import Flask
+
+from provisioner.firmware.signing import trusted_keys
+
+
+def catalogue_directory(app: Flask) -> Path:
+    """FIRMWARE_DIR: where the manifest and the files are."""
+    return Path(app.config["FIRMWARE_DIR"])
+
+
+@lru_cache(maxsize=8)
+def _parsed_keys(setting: str | tuple[str, ...] | None) -> dict[str, Ed25519PublicKey]:
+    return trusted_keys(setting)
+
+
+def app_trusted_keys(app: Flask) -> dict[str, Ed25519PublicKey]:
+    """FIRMWARE_TRUSTED_KEYS, parsed once per value."""
+    setting = app.config.get("FIRMWARE_TRUSTED_KEYS")
+    if isinstance(setting, list | tuple):
+        return _parsed_keys(tuple(str(item) for item in setting))
+    return _parsed_keys(setting)
+
+
+def init_app(app: Flask) -> None:
+    """Register the `firmware` commands."""
+    from provisioner.firmware.cli import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)

@@ -1,0 +1,358 @@
+"""Staged rollouts: which phones of a tenant's (or site's) model should run which version.
+
+A phone is in a rollout when its MAC is on the canary list, or when its stable position
+(SHA-256 of the rollout id and the MAC, 0-9999) falls below the percentage: the same phones
+stay chosen for the life of a rollout, and widening only adds phones. A new rollout for the
+same tenant, site and model supersedes the old one (and draws a new sample). Rolling back
+points the chosen phones at the rollback version, or at nothing when none was named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from provisioner.errors import FieldProblem, FirmwareNotFound, UnsupportedVendor, ValidationFailed
+from provisioner.firmware.catalogue import FirmwareEntry, for_target
+from provisioner.phones.mac import normalize_mac
+from provisioner.phones.vendors import by_name
+from provisioner.security import audit
+from provisioner.store import models
+from provisioner.tenants.repository import find_tenant
+
+SCALE = 10_000
+ACTIVE, ROLLED_BACK, SUPERSEDED = "active", "rolled-back", "superseded"
+PENDING, ATTEMPTED, UPGRADED, FAILED = "pending", "attempted", "upgraded", "failed"
+
+
+def stable_position(rollout_id: int, mac: str) -> int:
+    """The phone's place in this rollout's order, 0-9999; the same on every call."""
+    digest = hashlib.sha256(f"{rollout_id}:{mac}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % SCALE
+
+
+def is_selected(rollout_id: int, percentage: int, canary: Iterable[str], mac: str) -> bool:
+    """True when ``mac`` is on the canary list or inside the rollout's share."""
+    return mac in canary or stable_position(rollout_id, mac) < percentage * SCALE // 100
+
+
+def wanted_version(rollout: models.FirmwareRollout) -> str | None:
+    """The version the rollout's chosen phones should run now."""
+    if rollout.state == ACTIVE:
+        return rollout.version
+    if rollout.state == ROLLED_BACK:
+        return rollout.rollback_version
+    return None
+
+
+def selects(rollout: models.FirmwareRollout, mac: str) -> bool:
+    """True when the rollout has chosen the phone ``mac``."""
+    return is_selected(rollout.id, rollout.percentage, rollout.canary or (), mac)
+
+
+def rollout_for(
+    session: Session, tenant_id: int, site: str | None, vendor: str, model: str
+) -> models.FirmwareRollout | None:
+    """The rollout governing a phone: its site's, else the tenant-wide one."""
+    rows = session.scalars(
+        select(models.FirmwareRollout)
+        .where(
+            models.FirmwareRollout.tenant_id == tenant_id,
+            models.FirmwareRollout.vendor == vendor,
+            func.upper(models.FirmwareRollout.model) == model.upper(),
+            models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
+            models.FirmwareRollout.site.in_((site or "", "")),
+        )
+        .order_by(models.FirmwareRollout.id.desc())
+    ).all()
+    for row in rows:
+        if row.site and row.site == site:
+            return row
+    return next((row for row in rows if not row.site), None)
+
+
+@dataclass(frozen=True, slots=True)
+class RolloutRequest:
+    """A new rollout as the CLI or the API describes it."""
+
+    tenant: str
+    vendor: str
+    model: str
+    version: str
+    site: str = ""
+    percentage: int = 0
+    canary: tuple[str, ...] = ()
+    rollback_version: str | None = None
+
+
+def _canonical_model(vendor_name: str, model: str) -> str:
+    try:
+        vendor = by_name(vendor_name)
+    except UnsupportedVendor as exc:
+        raise ValidationFailed([FieldProblem("vendor", str(exc))]) from exc
+    found = vendor.model(model)
+    if found is None:
+        known = ", ".join(vendor.models)
+        raise ValidationFailed([FieldProblem("model", f"{vendor.label} has no {model}: {known}")])
+    return found.name
+
+
+def _macs(texts: Iterable[str]) -> list[str]:
+    macs = []
+    for index, text in enumerate(texts):
+        try:
+            macs.append(normalize_mac(text))
+        except ValueError as exc:
+            raise ValidationFailed([FieldProblem(f"canary[{index}]", str(exc))]) from exc
+    return sorted(set(macs))
+
+
+def _check_percentage(percentage: int) -> None:
+    if isinstance(percentage, bool) or not isinstance(percentage, int):
+        raise ValidationFailed([FieldProblem("percentage", "a whole number 0-100")])
+    if not 0 <= percentage <= 100:
+        raise ValidationFailed([FieldProblem("percentage", "a whole number 0-100")])
+
+
+def _in_catalogue(
+    entries: Sequence[FirmwareEntry], field: str, vendor: str, model: str, version: str
+) -> None:
+    if for_target(entries, vendor, model, version) is None:
+        raise ValidationFailed(
+            [
+                FieldProblem(
+                    field,
+                    f"the catalogue has no {vendor} {model} {version}; add it with "
+                    "`provisioner firmware add`",
+                )
+            ]
+        )
+
+
+def start(
+    session: Session, wanted: RolloutRequest, entries: Sequence[FirmwareEntry], actor: str
+) -> models.FirmwareRollout:
+    """Start a rollout (superseding the one for the same tenant, site and model); audited."""
+    tenant = find_tenant(session, wanted.tenant)
+    model = _canonical_model(wanted.vendor, wanted.model)
+    _check_percentage(wanted.percentage)
+    _in_catalogue(entries, "version", wanted.vendor, model, wanted.version)
+    if wanted.rollback_version:
+        _in_catalogue(entries, "rollback_version", wanted.vendor, model, wanted.rollback_version)
+    if wanted.site and wanted.site not in _site_names(session, tenant.id):
+        raise ValidationFailed([FieldProblem("site", f"{tenant.name} has no site {wanted.site}")])
+    session.execute(
+        update(models.FirmwareRollout)
+        .where(
+            models.FirmwareRollout.tenant_id == tenant.id,
+            models.FirmwareRollout.site == wanted.site,
+            models.FirmwareRollout.vendor == wanted.vendor,
+            models.FirmwareRollout.model == model,
+            models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
+        )
+        .values(state=SUPERSEDED)
+    )
+    rollout = models.FirmwareRollout(
+        tenant_id=tenant.id,
+        site=wanted.site,
+        vendor=wanted.vendor,
+        model=model,
+        version=wanted.version,
+        rollback_version=wanted.rollback_version or None,
+        percentage=wanted.percentage,
+        canary=_macs(wanted.canary),
+        state=ACTIVE,
+        created_by=actor,
+    )
+    session.add(rollout)
+    session.flush()
+    audit.record(
+        session, actor, "start", "firmware_rollout", str(rollout.id), tenant.name, _fields(rollout)
+    )
+    return rollout
+
+
+def _site_names(session: Session, tenant_id: int) -> set[str]:
+    return set(session.scalars(select(models.Site.name).where(models.Site.tenant_id == tenant_id)))
+
+
+def _fields(rollout: models.FirmwareRollout) -> dict[str, Any]:
+    return {
+        "site": rollout.site,
+        "vendor": rollout.vendor,
+        "model": rollout.model,
+        "version": rollout.version,
+        "rollback_version": rollout.rollback_version,
+        "percentage": rollout.percentage,
+        "canary": list(rollout.canary or ()),
+        "state": rollout.state,
+    }
+
+
+def find_rollout(session: Session, rollout_id: int) -> models.FirmwareRollout:
+    """The rollout ``rollout_id``; FirmwareNotFound otherwise."""
+    rollout = session.get(models.FirmwareRollout, rollout_id)
+    if rollout is None:
+        raise FirmwareNotFound(f"no rollout {rollout_id}; `provisioner firmware rollout list`")
+    return rollout
+
+
+def _tenant_name(session: Session, rollout: models.FirmwareRollout) -> str | None:
+    return session.scalar(select(models.Tenant.name).where(models.Tenant.id == rollout.tenant_id))
+
+
+def widen(
+    session: Session,
+    rollout_id: int,
+    actor: str,
+    percentage: int | None = None,
+    canary: Iterable[str] = (),
+) -> models.FirmwareRollout:
+    """Change the share and add canary MACs; audited with the old and new values."""
+    rollout = find_rollout(session, rollout_id)
+    if rollout.state != ACTIVE:
+        raise ValidationFailed(
+            [FieldProblem("state", f"rollout {rollout_id} is {rollout.state}; start a new one")]
+        )
+    before = _fields(rollout)
+    if percentage is not None:
+        _check_percentage(percentage)
+        rollout.percentage = percentage
+    rollout.canary = sorted(set(rollout.canary or ()) | set(_macs(canary)))
+    changes = audit.diff(before, _fields(rollout), ())
+    audit.record(
+        session,
+        actor,
+        "widen",
+        "firmware_rollout",
+        str(rollout.id),
+        _tenant_name(session, rollout),
+        changes,
+    )
+    return rollout
+
+
+def roll_back(session: Session, rollout_id: int, actor: str) -> models.FirmwareRollout:
+    """Point the chosen phones at the rollback version (or at nothing); audited."""
+    rollout = find_rollout(session, rollout_id)
+    if rollout.state != ACTIVE:
+        raise ValidationFailed([FieldProblem("state", f"rollout {rollout_id} is {rollout.state}")])
+    rollout.state = ROLLED_BACK
+    # Progress now counts towards the rollback version.
+    session.execute(
+        update(models.FirmwareDeviceState)
+        .where(models.FirmwareDeviceState.rollout_id == rollout.id)
+        .values(status=PENDING, from_version=None, attempted_at=None, finished_at=None)
+    )
+    audit.record(
+        session,
+        actor,
+        "roll-back",
+        "firmware_rollout",
+        str(rollout.id),
+        _tenant_name(session, rollout),
+        {"version": [rollout.version, rollout.rollback_version]},
+    )
+    return rollout
+
+
+def targeted_macs(session: Session, rollout: models.FirmwareRollout) -> list[str]:
+    """The tenant's phones of the rollout's model (and site) that it has chosen."""
+    query = select(models.Phone.mac, models.Phone.site).where(
+        models.Phone.tenant_id == rollout.tenant_id,
+        models.Phone.vendor == rollout.vendor,
+        func.upper(models.Phone.model) == rollout.model.upper(),
+    )
+    rows = session.execute(query).all()
+    return sorted(
+        mac
+        for mac, site in rows
+        if (not rollout.site or site == rollout.site) and selects(rollout, mac)
+    )
+
+
+def counts(session: Session, rollout: models.FirmwareRollout) -> dict[str, int]:
+    """targeted, upgraded, pending and failed phones of the rollout."""
+    targeted = targeted_macs(session, rollout)
+    statuses = dict(
+        session.execute(
+            select(models.FirmwareDeviceState.mac, models.FirmwareDeviceState.status).where(
+                models.FirmwareDeviceState.rollout_id == rollout.id
+            )
+        ).all()
+    )
+    upgraded = sum(1 for mac in targeted if statuses.get(mac) == UPGRADED)
+    failed = sum(1 for mac in targeted if statuses.get(mac) == FAILED)
+    return {
+        "targeted": len(targeted),
+        "upgraded": upgraded,
+        "pending": len(targeted) - upgraded - failed,
+        "failed": failed,
+    }
+
+
+def rollout_json(session: Session, rollout: models.FirmwareRollout) -> dict[str, Any]:
+    """A rollout as the API and the CLI show it, with its counts."""
+    return {
+        "id": rollout.id,
+        "tenant": _tenant_name(session, rollout),
+        **_fields(rollout),
+        "created_by": rollout.created_by,
+        "created_at": rollout.created_at.isoformat(),
+        "counts": counts(session, rollout),
+    }
+
+
+def rollouts(session: Session, tenant: str | None = None) -> list[models.FirmwareRollout]:
+    """Every rollout, newest first (one tenant's when ``tenant`` is given)."""
+    query = select(models.FirmwareRollout).order_by(models.FirmwareRollout.id.desc())
+    if tenant:
+        query = query.where(models.FirmwareRollout.tenant_id == find_tenant(session, tenant).id)
+    return list(session.scalars(query))
+
+
+def rollouts_wanting(session: Session, entry: FirmwareEntry) -> list[int]:
+    """The live rollouts whose phones are sent to ``entry`` now."""
+    rows = session.scalars(
+        select(models.FirmwareRollout).where(
+            models.FirmwareRollout.vendor == entry.vendor,
+            models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
+        )
+    )
+    return [
+        row.id
+        for row in rows
+        if wanted_version(row) == entry.version and entry.serves(row.vendor, row.model)
+    ]
+
+
+def device_progress(session: Session, mac: str) -> dict[str, Any]:
+    """The phone's place in its live rollouts, for diagnose: ``failed`` flags a phone that
+    reported its old version again after fetching the image."""
+    rows = session.execute(
+        select(models.FirmwareDeviceState, models.FirmwareRollout)
+        .join(models.FirmwareRollout)
+        .where(
+            models.FirmwareDeviceState.mac == mac,
+            models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
+        )
+        .order_by(models.FirmwareRollout.id.desc())
+    ).all()
+    if not rows:
+        return {"failed": False, "rollouts": [], "why": "in no firmware rollout (or not seen yet)"}
+    items = [
+        {
+            "rollout": rollout.id,
+            "version": wanted_version(rollout),
+            "status": state.status,
+            "from_version": state.from_version,
+            "attempted_at": state.attempted_at.isoformat() if state.attempted_at else None,
+        }
+        for state, rollout in rows
+    ]
+    return {"failed": any(item["status"] == FAILED for item in items), "rollouts": items}

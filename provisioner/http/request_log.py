@@ -1,0 +1,62 @@
+"""One line per request for `provisioner serve` (waitress writes none): when, who, what was
+asked, the status, and for a phone's file its MAC and what it got (``full-credentials``,
+``challenge``, ``throttled``...). `serve --quiet` leaves it off."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+from flask import Flask, Response, current_app, g, request
+
+from provisioner.phones.identify import identify
+from provisioner.phones.model import RequestInfo
+
+log = logging.getLogger("provisioner.requests")
+EXTENSION_KEY = "provisioner.request_log"
+
+
+def init_app(app: Flask) -> None:
+    """Log every request of ``app`` to standard output, one line each."""
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    app.extensions[EXTENSION_KEY] = True
+    app.before_request(_start)
+    app.after_request(_log)
+
+
+def _start() -> None:
+    g.request_started = time.perf_counter()
+
+
+def _log(response: Response) -> Response:
+    started = g.get("request_started", time.perf_counter())
+    milliseconds = (time.perf_counter() - started) * 1000
+    log.info("%s", request_line(response, milliseconds))
+    return response
+
+
+def request_line(response: Response, milliseconds: float) -> str:
+    """``127.0.0.1 GET /p/805ec0aa0001.cfg 200 mac=805ec0aa0001 full-first-use 3 ms``."""
+    line = f"{request.remote_addr} {request.method} {request.path} {response.status_code}"
+    phone = g.get("phone_answer")
+    if phone is not None:
+        mac, kind = phone
+        line += f" mac={mac or '-'} {kind}"
+    return f"{line} {milliseconds:.0f} ms"
+
+
+def note_phone_answer(file: str, kind: str) -> None:
+    """Let the request's log line name the phone's MAC (from the file name or User-Agent) and
+    what it got; called by the phones' view. Nothing to do while requests are not logged."""
+    if not current_app.extensions.get(EXTENSION_KEY):
+        return
+    file_request = identify(
+        RequestInfo(file, request.remote_addr or "", "http", request.headers.get("User-Agent", ""))
+    )
+    g.phone_answer = (file_request.mac if file_request else None, kind)

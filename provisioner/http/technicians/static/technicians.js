@@ -1,0 +1,100 @@
+// Progressive enhancement for the technicians' page: every form works without it.
+"use strict";
+
+// Searchable lists: <input data-filter="#list li"> hides items whose data-search lacks the text.
+function setUpFilters() {
+  document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var wanted = input.value.trim().toLowerCase();
+      var shown = 0;
+      document.querySelectorAll(input.dataset.filter).forEach(function (item) {
+        var hit = (item.dataset.search || item.textContent).toLowerCase().indexOf(wanted) >= 0;
+        item.hidden = !hit;
+        if (hit) shown += 1;
+      });
+      var empty = document.querySelector(".empty");
+      if (empty) empty.hidden = shown > 0;
+    });
+  });
+}
+
+// A MAC in any common notation -> twelve lower-case hex digits, or null.
+function normalizeMac(text) {
+  var compact = String(text).trim().toLowerCase().replace(/[\s:.\-]/g, "");
+  return /^[0-9a-f]{12}$/.test(compact) ? compact : null;
+}
+
+function colonMac(mac) {
+  return mac.match(/../g).join(":").toUpperCase();
+}
+
+function ouiLabels() {
+  var data = document.getElementById("ouis");
+  return data ? JSON.parse(data.textContent) : {};
+}
+
+// <input data-mac-check="#out">: says as one types whether it is a MAC, and whose.
+function setUpMacChecks() {
+  var ouis = ouiLabels();
+  document.querySelectorAll("input[data-mac-check]").forEach(function (input) {
+    var out = document.querySelector(input.dataset.macCheck);
+    var check = function () {
+      var mac = normalizeMac(input.value);
+      out.classList.toggle("ok", !!mac);
+      out.classList.toggle("bad", !mac && input.value.trim() !== "");
+      if (!mac) { out.textContent = input.value.trim() ? out.dataset.bad : ""; return; }
+      var vendor = ouis[mac.slice(0, 6)];
+      out.textContent = out.dataset.ok.replace("{mac}", colonMac(mac)) + " · " +
+        (vendor ? out.dataset.vendor.replace("{vendor}", vendor) : out.dataset.unknown);
+      selectVendorModels(vendor);
+    };
+    input.addEventListener("input", check);
+    input.addEventListener("change", check);
+    check();
+  });
+}
+
+// Put the OUI's vendor's models first in the model list (the choice stays the technician's).
+function selectVendorModels(vendor) {
+  var select = document.getElementById("model");
+  if (!select || !vendor) return;
+  select.querySelectorAll("optgroup").forEach(function (group) {
+    if (vendor.indexOf(group.dataset.vendor) >= 0) select.insertBefore(group, select.children[1]);
+  });
+}
+
+// <div data-live="url" data-every="ms">: fetch the part again and swap it in when it changed.
+function setUpLiveParts() {
+  document.querySelectorAll("[data-live]").forEach(function (part) {
+    var every = parseInt(part.dataset.every || "2000", 10);
+    var failures = 0;
+    var tick = function () {
+      fetch(part.dataset.live, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (response) {
+          if (!response.ok || response.redirected) throw new Error(String(response.status));
+          return response.text();
+        })
+        .then(function (html) {
+          failures = 0;
+          if (html.trim() !== part.innerHTML.trim()) part.innerHTML = html;
+          setTimeout(tick, every);
+        })
+        .catch(function () {
+          failures += 1;
+          if (failures < 5) { setTimeout(tick, every * 2); return; }
+          if (part.dataset.paused) part.insertAdjacentHTML("afterbegin",
+            "<p class=\"problem\"></p>");
+          var note = part.querySelector(".problem");
+          if (note) note.textContent = part.dataset.paused;
+        });
+    };
+    setTimeout(tick, every);
+  });
+}
+
+window.technicians = { normalizeMac: normalizeMac, colonMac: colonMac };
+document.addEventListener("DOMContentLoaded", function () {
+  setUpFilters();
+  setUpMacChecks();
+  setUpLiveParts();
+});

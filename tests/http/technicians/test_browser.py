@@ -1,0 +1,165 @@
+"""End to end in Debian's headless Chromium on a phone-sized screen (360x740): sign in, pick
+the demo site, pair a phone that booted unpaired, watch it come up without a reload while it
+boots over real HTTP, then swap it for one whose label the fake camera shows.
+
+Screenshots land in the test's folder; PROVISIONER_SCREENSHOTS=docs/screenshots keeps them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
+
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app, token_for
+from tests.http.technicians.label import write_y4m
+from tests.phones.conftest import serve
+from tests.phones.http_client import fetch
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+OLD_MAC, NEW_MAC = "805ec0abcdef", "805ec0112233"
+UA = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:ab:cd:ef"
+NEW_UA = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:11:22:33"
+PHONE_LAN = {"X-Forwarded-For": "192.0.2.40"}  # the office's address, through one proxy
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Flask]]:
+    """The demo on a real HTTP server behind one trusted proxy hop."""
+    folder = tmp_path_factory.mktemp("browser")
+    app = make_app(folder, PHONE_MISS_LIMIT=50, PROXY_HOPS=1)
+    import_demo(app)
+    url, thread, http_server = serve(app)
+    yield url, app
+    http_server.shutdown()  # type: ignore[attr-defined]
+    thread.join(timeout=10)
+    get_store(app).dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    """Chromium at 360x740, its camera a video of the new phone's box label."""
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.fail("Debian's chromium and chromium-driver are needed: run scripts/setup --test")
+    folder = tmp_path_factory.mktemp("chromium")
+    label = write_y4m(folder / "label.y4m", NEW_MAC.upper())
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={folder / 'profile'}",
+        "--window-size=360,740",
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={label}",
+        "--lang=nl",
+    ):
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "nl,en"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_window_size(360, 740)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True},
+    )
+    yield driver
+    driver.quit()
+
+
+def shoot(driver: WebDriver, name: str, folder: Path) -> None:
+    """A 360x740 PNG of what the technician sees; kept under docs/ when asked."""
+    path = folder / f"{name}.png"
+    driver.save_screenshot(str(path))
+    keep = os.environ.get("PROVISIONER_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(keep) / path.name)
+
+
+def wait_for(driver: WebDriver, css: str, seconds: float = 5):
+    return WebDriverWait(driver, seconds, poll_frequency=0.1).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, css)
+    )
+
+
+def test_pair_watch_and_swap_on_a_phone_sized_screen(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    status, _, _ = fetch(url, f"/p/{OLD_MAC}.cfg", UA, headers=PHONE_LAN)
+    assert status == 200  # the unpaired phone got the bootstrap and is now "discovered"
+
+    browser.get(url + "/t/")
+    wait_for(browser, "#token").send_keys(token_for(app, "technician"))
+    shoot(browser, "1-sign-in", tmp_path)
+    browser.find_element(By.ID, "sign-in").click()
+
+    wait_for(browser, "#site-search").send_keys("amster")
+    shoot(browser, "2-sites", tmp_path)
+    browser.find_element(By.CSS_SELECTOR, "#site-list li:not([hidden]) a").click()
+
+    card = wait_for(browser, f'#discovered-here li[data-mac="{OLD_MAC}"]')
+    assert "Yealink T46U" in card.text and "192.0.2.40" in card.text
+    shoot(browser, "3-site", tmp_path)
+    card.find_element(By.CSS_SELECTOR, "a.button").click()
+
+    check = wait_for(browser, "#mac-check")
+    assert "Yealink" in check.text
+    browser.find_element(By.CSS_SELECTOR, 'input[name="extension"][value="240"]').click()
+    browser.find_element(By.ID, "pair-submit").click()
+    conflict = wait_for(browser, "#conflict")  # the demo's other phone carries 240
+    assert "80:5e:c0:12:34:56" in conflict.text
+    shoot(browser, "4-pair-conflict", tmp_path)
+    browser.find_element(By.ID, "shared").click()
+    browser.find_element(By.ID, "pair-submit").click()
+
+    wait_for(browser, '#state[data-stage="waiting"]')
+    browser.execute_script("window.notReloaded = true;")
+    shoot(browser, "5-waiting", tmp_path)
+    status, body, _ = fetch(url, f"/p/{OLD_MAC}.cfg", UA, headers=PHONE_LAN)
+    assert status == 200 and b"account.1.user_name = 240" in body
+    wait_for(browser, "#provisioned", seconds=2)  # one poll a second: within two seconds
+    assert browser.execute_script("return window.notReloaded === true;")
+    shoot(browser, "6-provisioned", tmp_path)
+
+    browser.find_element(By.ID, "swap").click()
+    wait_for(browser, "#new_mac-scan").click()
+    WebDriverWait(browser, 10, poll_frequency=0.1).until(
+        lambda d: d.find_element(By.ID, "new_mac").get_attribute("value") == "80:5E:C0:11:22:33"
+    )
+    # Linux Chromium has no BarcodeDetector: the library we serve read the label.
+    assert browser.execute_script(
+        "return 'BarcodeDetector' in window || !!window.BarcodeDetectionAPI;"
+    )
+    shoot(browser, "7-swap-scanned", tmp_path)
+    browser.find_element(By.ID, "swap-submit").click()
+    assert "80:5e:c0:11:22:33" in wait_for(browser, "#confirm-text").text
+    browser.find_element(By.ID, "confirm").click()
+    wait_for(browser, '#state[data-stage="waiting"]')
+    assert "80:5e:c0:11:22:33" in browser.find_element(By.CSS_SELECTOR, "h1").text
+
+    _, old_body, _ = fetch(url, f"/p/{OLD_MAC}.cfg", UA, headers=PHONE_LAN)
+    assert b"account.1.user_name = 240" not in old_body  # the old phone gets no secret
+    _, new_body, _ = fetch(url, f"/p/{NEW_MAC}.cfg", NEW_UA, headers=PHONE_LAN)
+    assert b"account.1.user_name = 240" in new_body
+    wait_for(browser, "#provisioned", seconds=3)
+    shoot(browser, "8-swapped", tmp_path)

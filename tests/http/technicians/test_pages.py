@@ -1,0 +1,269 @@
+"""The technicians' page through Flask's test client: sign-in, roles, CSRF, pairing
+conflicts, swap and unpair, each checked in the store and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from provisioner.http.technicians.texts import TEXTS, choose_language
+from provisioner.security.tokens import revoke_token
+from provisioner.store import get_store, models
+from tests.conftest import token_for
+
+SITE = "/t/site/demo/Kantoor%20Amsterdam/"
+MAC = "805ec0abcdef"
+UA = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:ab:cd:ef"
+
+
+def csrf(client: FlaskClient, path: str = "/t/sign-in") -> str:
+    page = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, app: Flask, role: str) -> str:
+    token = token_for(app, role)
+    answer = client.post("/t/sign-in", data={"token": token, "csrf_token": csrf(client)})
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    return token
+
+
+def audit(app: Flask, action: str) -> list[models.AuditEvent]:
+    with get_store(app).reading() as session:
+        return list(
+            session.scalars(select(models.AuditEvent).where(models.AuditEvent.action == action))
+        )
+
+
+def phone_lines(app: Flask, mac: str) -> list[str] | None:
+    with get_store(app).reading() as session:
+        row = session.scalar(select(models.Phone).where(models.Phone.mac == mac))
+        return None if row is None else list(row.lines)
+
+
+def pair(client: FlaskClient, mac: str = MAC, extensions: tuple[str, ...] = ("242",), **extra):
+    data = {"mac": mac, "extension": list(extensions), "model": "yealink:T46U", **extra}
+    data["csrf_token"] = csrf(client, SITE + "pair")
+    return client.post(SITE + "pair", data=data)
+
+
+def test_pages_need_a_sign_in(client: FlaskClient) -> None:
+    answer = client.get("/t/")
+    assert answer.status_code == 302 and "/t/sign-in" in answer.headers["Location"]
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    token = token_for(demo_app, "technician")
+    form = {"token": token, "csrf_token": csrf(client)}
+    plain = client.post("/t/sign-in", data=form).headers["Set-Cookie"]
+    assert "HttpOnly" in plain and "SameSite=Lax" in plain and "Secure" not in plain
+    secure_client = demo_app.test_client()
+    form["csrf_token"] = csrf(secure_client)
+    over_https = secure_client.post("/t/sign-in", data=form, base_url="https://localhost").headers[
+        "Set-Cookie"
+    ]
+    assert "Secure" in over_https and "HttpOnly" in over_https
+
+
+def test_wrong_and_revoked_tokens_look_alike_but_the_audit_tells_them_apart(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    revoked = token_for(demo_app, "technician")
+    with get_store(demo_app).transaction() as session:
+        revoke_token(session, "technician-test")
+    wrong = client.post("/t/sign-in", data={"token": "prov_nope", "csrf_token": csrf(client)})
+    gone = client.post("/t/sign-in", data={"token": revoked, "csrf_token": csrf(client)})
+    assert wrong.status_code == gone.status_code == 401
+    page_text = lambda answer: re.sub(r'value="[^"]*"', "", answer.get_data(as_text=True))  # noqa: E731
+    assert page_text(wrong) == page_text(gone)
+    reasons = [event.changes["reason"] for event in audit(demo_app, "sign-in-refused")]
+    assert reasons == ["unknown token", "revoked token"]
+
+
+def test_revoking_a_token_ends_its_session(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    assert client.get("/t/").status_code == 200
+    with get_store(demo_app).transaction() as session:
+        revoke_token(session, "technician-test")
+    assert client.get("/t/").status_code == 302
+    assert [event.changes["reason"] for event in audit(demo_app, "session-ended")] == [
+        "token revoked"
+    ]
+
+
+def test_sign_out_ends_the_session(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    client.post("/t/sign-out", data={"csrf_token": csrf(client, "/t/")})
+    assert client.get("/t/").status_code == 302
+
+
+def test_failed_sign_ins_are_throttled_per_address(client: FlaskClient) -> None:
+    statuses = [
+        client.post("/t/sign-in", data={"token": "x", "csrf_token": csrf(client)}).status_code
+        for _ in range(11)
+    ]
+    assert statuses == [401] * 10 + [429]
+
+
+def test_the_site_list_and_a_discovered_phone_one_tap_from_pairing(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    client.get(
+        f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.40"}
+    )
+    sign_in(client, demo_app, "technician")
+    sites = client.get("/t/?q=amsterdam").get_data(as_text=True)
+    assert "Kantoor Amsterdam" in sites
+    assert "Kantoor Amsterdam" not in client.get("/t/?q=rotterdam").get_data(as_text=True)
+    page = client.get(SITE).get_data(as_text=True)
+    assert "80:5e:c0:ab:cd:ef" in page and "Yealink T46U" in page and "192.0.2.40" in page
+    assert f"pair?mac={MAC}" in page
+    form = client.get(SITE + f"pair?mac={MAC}").get_data(as_text=True)
+    assert 'value="yealink:T46U" selected' in form  # the model from its User-Agent
+
+
+def test_a_technician_pairs_and_the_audit_names_the_token(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    sign_in(client, demo_app, "technician")
+    answer = pair(client, mac="80-5E-C0-AB-CD-EF", extensions=("242", "243"))
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    assert phone_lines(demo_app, MAC) == ["242", "243"]
+    assert [event.actor for event in audit(demo_app, "pair")] == ["token:technician-test"]
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "technician-test" in page and "Wacht op de eerste start" in page
+
+
+def test_support_sees_but_cannot_pair(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "support")
+    assert client.get(SITE).status_code == 200
+    answer = pair(client)
+    assert answer.status_code == 403
+    assert phone_lines(demo_app, MAC) is None
+
+
+def test_a_forged_form_without_the_csrf_token_changes_nothing(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    sign_in(client, demo_app, "admin")
+    forged = {"mac": MAC, "extension": "240", "model": "yealink:T46U"}
+    assert client.post(SITE + "pair", data=forged).status_code == 400
+    forged["csrf_token"] = "guessed"
+    assert client.post(SITE + "pair", data=forged).status_code == 400
+    assert phone_lines(demo_app, MAC) is None
+
+
+def test_mac_checked_and_fields_named(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    answer = pair(client, mac="80:5e:c0:ab:cd", extensions=(), model="")
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    assert "twaalf hexadecimale tekens" in text and "Kies minstens" in text
+
+
+def test_an_extension_on_another_phone_is_explained_then_shared_on_request(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    sign_in(client, demo_app, "technician")
+    answer = pair(client, extensions=("240",))  # the demo's 80:5e:c0:12:34:56 has 240
+    assert answer.status_code == 409
+    assert "Toestel 240 (Marc) staat al op telefoon 80:5e:c0:12:34:56" in answer.get_data(
+        as_text=True
+    )
+    assert phone_lines(demo_app, MAC) is None
+    assert pair(client, extensions=("240",), shared="yes").status_code == 302
+    assert phone_lines(demo_app, MAC) == ["240"]
+
+
+def test_a_mac_of_another_tenant_is_explained_in_english(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    other = {
+        "name": "other",
+        "sip_domain": "other.example.net",
+        "sites": [{"name": "HQ"}],
+        "extensions": [{"number": "100", "name": "Jan"}],
+        "phones": [{"mac": MAC, "lines": ["100"]}],
+    }
+    admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+    assert client.post("/api/v1/tenants", json=other, headers=admin).status_code == 201
+    sign_in(client, demo_app, "technician")
+    client.get("/t/language/en")
+    answer = pair(client)
+    assert answer.status_code == 409
+    assert "paired at another customer" in answer.get_data(as_text=True)
+
+
+def test_swap_asks_first_then_moves_the_lines(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    pair(client)
+    phone = SITE + f"phones/{MAC}/swap"
+    token = csrf(client, phone)
+    asked = client.post(phone, data={"new_mac": "80:5e:c0:11:22:33", "csrf_token": token})
+    assert asked.status_code == 200 and "De oude telefoon werkt dan niet meer" in asked.get_data(
+        as_text=True
+    )
+    assert phone_lines(demo_app, MAC) == ["242"]
+    done = client.post(
+        phone, data={"new_mac": "805ec0112233", "confirm": "yes", "csrf_token": token}
+    )
+    assert done.status_code == 302
+    assert phone_lines(demo_app, MAC) is None and phone_lines(demo_app, "805ec0112233") == ["242"]
+    assert [event.actor for event in audit(demo_app, "swap")] == ["token:technician-test"]
+
+
+def test_unpair_asks_first(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    pair(client)
+    path = SITE + f"phones/{MAC}/unpair"
+    token = csrf(client, path)
+    assert client.post(path, data={"csrf_token": token}).status_code == 200
+    assert phone_lines(demo_app, MAC) == ["242"]
+    assert client.post(path, data={"csrf_token": token, "confirm": "yes"}).status_code == 302
+    assert phone_lines(demo_app, MAC) is None
+
+
+def test_the_live_part_follows_the_boot(client: FlaskClient, demo_app: Flask) -> None:
+    sign_in(client, demo_app, "technician")
+    pair(client)
+    live = SITE + f"phones/{MAC}/live"
+    assert 'data-stage="waiting"' in client.get(live).get_data(as_text=True)
+    boot = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA})
+    assert b"account.1.user_name = 242" in boot.data
+    assert 'data-stage="full"' in client.get(live).get_data(as_text=True)
+    client.get(
+        f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.99"}
+    )
+    assert "192.0.2.99" in client.get(live).get_data(as_text=True).split('id="second-device"')[1]
+
+
+def test_language_from_accept_language_and_the_switch() -> None:
+    assert choose_language(None, [("en-GB", 1.0), ("nl", 0.5)]) == "en"
+    assert choose_language(None, [("nl-BE", 0.9), ("en", 0.8)]) == "nl"
+    assert choose_language(None, [("fr", 1.0)]) == "nl"
+    assert choose_language("en", [("nl", 1.0)]) == "en"
+
+
+def test_every_text_has_both_languages_and_every_template_key_exists() -> None:
+    from pathlib import Path
+
+    assert all(english and dutch for english, dutch in TEXTS.values())
+    folder = Path(__file__).parents[3] / "provisioner/http/technicians/templates/technicians"
+    used = {
+        key
+        for page in folder.glob("*.html")
+        for key in re.findall(r'\bt\("([a-z_.]*[a-z_])"', page.read_text())
+    }
+    assert used and used <= set(TEXTS)
+
+
+def test_pages_allow_only_our_own_assets(client: FlaskClient) -> None:
+    policy = client.get("/t/sign-in").headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "script-src 'self' 'wasm-unsafe-eval'" in policy
