@@ -56,6 +56,7 @@ def start_provisioner(folder: Path) -> tuple[int, dict[str, str], object]:
             "SECRETS_KEY": Fernet.generate_key().decode(),
             "LOAD_DEMO_ON_EMPTY": False,
             "PHONE_MISS_LIMIT": 0,  # the bench asks for unknown MACs on purpose
+            "ALLOW_BASIC_OVER_HTTP": True,  # the full file is fetched with Basic over loopback
         },
         instance_path=str(folder / "instance"),
     )

@@ -9,7 +9,8 @@ DATABASE_URL = "postgresql+psycopg://provisioner@db.example.net/provisioner"
 # Fernet key(s) for secrets at rest, newest first, comma-separated. Without it a key file is
 # created as instance/secrets.key (mode 600): back it up, or stored secrets become unreadable.
 # SECRETS_KEY = "..."
-# Shared rate limits across workers; counted per process while unset or unreachable.
+# Shared rate limits and Digest nonce uses across workers; while unset or unreachable, limits
+# are counted per process and nonce uses kept in the database.
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # The URL phones are sent to (their provisioning server); needed when HTTP listens on 0.0.0.0.
 PHONE_BASE_URL = "https://provisioning.example.net/p/"
@@ -25,6 +26,7 @@ HTTP_PORT = 8470
 HTTP_THREADS = 16
 PROXY_HOPS = 0  # trusted reverse proxies that set X-Forwarded-*; 1 behind one load balancer
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+IMPORT_MAX_BYTES = 10 * 1024 * 1024  # the largest tenant document import / PUT .../document read
 LOAD_DEMO_ON_EMPTY = False  # True loads examples/demo.yaml into an empty store at serve
 AUDIT_RETENTION_DAYS = 365  # what `provisioner audit prune` keeps
 
@@ -36,6 +38,10 @@ PHONE_WINDOW_MAX_MISSES = 20  # a source with more misses than this gets no firs
 PHONE_TIMELINE_LENGTH = 100  # requests kept per device
 PHONE_TIMELINE_FLUSH_SECONDS = 0.5  # timeline events written in batches this often (0: per request)
 PHONE_UPLOAD_MAX_BYTES = 1024 * 1024
+# Basic credentials over plain HTTP carry the password in clear text: refused (the phone gets a
+# Digest challenge, the log a warning) unless True. Over TLS, or X-Forwarded-Proto: https from
+# PROXY_HOPS trusted proxies, Basic is always taken; Digest works over plain HTTP.
+ALLOW_BASIC_OVER_HTTP = False
 PHONE_BOOTSTRAP_TIMEZONE = "Europe/Amsterdam"
 PHONE_BOOTSTRAP_LANGUAGE = "nl"
 PHONE_BOOTSTRAP_NTP_SERVER = "pool.ntp.org"

@@ -35,19 +35,30 @@ def create_app(
     load_config(app, config)
     logs.init_app(app)
     trust_proxies(app)
+    refuse_ambiguous_length(app)
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
     ratelimit.init_app(app)
     if http:
         from provisioner.http import register_blueprints
+        from provisioner.security import nonces
 
+        nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
         register_blueprints(app)
     cli.init_app(app)
     network.init_app(app)
     pairing.init_app(app)
     firmware.init_app(app)
     return app
+
+
+def refuse_ambiguous_length(app: Flask) -> None:
+    """Answer 400 to a request with both Content-Length and Transfer-Encoding (the outermost
+    layer, so nothing behind it reads such a body)."""
+    from provisioner.http.framing import RefuseAmbiguousLength
+
+    app.wsgi_app = RefuseAmbiguousLength(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def trust_proxies(app: Flask) -> None:

@@ -102,9 +102,8 @@ def serve_command(
 ) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
     Each request is one line on standard output (a phone's with its MAC and what it got)."""
-    from waitress.server import create_server
-
     from provisioner.http import request_log
+    from provisioner.http.framing import create_waitress_server
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -120,7 +119,7 @@ def serve_command(
         tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
         click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
     stop_network = start_beside_http(app, network)
-    server = create_server(app, host=host, port=port, threads=app.config["HTTP_THREADS"])
+    server = create_waitress_server(app, host, port, app.config["HTTP_THREADS"])
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:

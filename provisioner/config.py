@@ -34,6 +34,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "DEMO_FILE": str(Path(__file__).resolve().parent.parent / "examples" / "demo.yaml"),
         "AUDIT_RETENTION_DAYS": 365,
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # The largest tenant document `import` and the API's document PUT read (checked first).
+        "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
         # FreeSWITCH (mod_xml_curl and the call-routing handler): closed until a token is set.
         "FREESWITCH_TOKEN": None,
         "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
@@ -66,6 +68,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
+        # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
+        # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.
+        "ALLOW_BASIC_OVER_HTTP": False,
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
         "PHONE_BASE_URL": None,
         # Where routers fetch their zero-touch configuration (https://host/); the request's host

@@ -33,6 +33,10 @@ class ValidationFailed(ProvisionerError):
         super().__init__("; ".join(str(problem) for problem in self.problems))
 
 
+class DocumentTooLarge(ValidationFailed):
+    """A document to import is larger than the configured limit (the HTTP edge answers 413)."""
+
+
 class NotFound(ProvisionerError):
     """The named object does not exist (or the caller may not know that it does)."""
 

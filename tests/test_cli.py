@@ -17,6 +17,7 @@ from flask import Flask
 from provisioner.security import audit
 from provisioner.store import get_store
 from provisioner.store.models import AuditEvent, utc_now
+from tests.http.raw import SMUGGLING, exchange
 
 
 def test_serve_loads_the_demo_on_an_empty_store_and_answers_http(tmp_path: Path) -> None:
@@ -42,6 +43,12 @@ def test_serve_loads_the_demo_on_an_empty_store_and_answers_http(tmp_path: Path)
             assert exc.code == 401
         else:
             raise AssertionError("the API answered without a token")
+        # Content-Length and Transfer-Encoding: chunked together are refused (RFC 9112 6.3),
+        # and the request smuggled behind them is not answered.
+        host, port = address[1].split(":")
+        answer = exchange(host, int(port), SMUGGLING)
+        assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+        assert answer.count(b"HTTP/1.1 ") == 1
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 
 from provisioner.errors import Conflict, FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, json_body, requires
@@ -13,6 +13,7 @@ from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.tenants import schema, service
+from provisioner.tenants.limits import check_size
 from provisioner.tenants.repository import (
     delete_tenant,
     find_tenant,
@@ -121,9 +122,12 @@ def import_document(tenant: str) -> Json:
     ``?dry_run=true`` answers what would change and changes nothing; a document that removes
     items is refused with 409 naming them unless ``?confirm_removals=true``."""
     dry_run, confirm_removals = query_flag("dry_run"), query_flag("confirm_removals")
+    limit = int(current_app.config["IMPORT_MAX_BYTES"])
+    check_size(request.content_length or 0, limit)  # before reading the body
     if request.mimetype in ("application/yaml", "text/yaml", "application/x-yaml"):
-        data = parse_yaml(request.get_data(as_text=True))
+        data = parse_yaml(request.get_data(as_text=True), limit)
     else:
+        check_size(len(request.get_data()), limit)  # a chunked body has no Content-Length
         data = json_body()
     if isinstance(data, dict):
         data.setdefault("name", tenant)

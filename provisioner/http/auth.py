@@ -11,6 +11,7 @@ from flask import g, request
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.security.tokens import Caller, authenticate
 from provisioner.store import get_store
+from provisioner.tenants.limits import check_nesting, nesting_problem
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -40,8 +41,13 @@ def requires(permission: str) -> Callable[[Callable[Params, Result]], Callable[P
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; a 422 naming the problem when it is not one."""
-    data = request.get_json(silent=True)
+    """The request's JSON object; a 422 naming the problem when it is not one, or when it
+    nests deeper than a tenant document may (the decoder's RecursionError included)."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError as exc:
+        raise ValidationFailed([FieldProblem("", nesting_problem())]) from exc
+    check_nesting(data)
     if not isinstance(data, dict):
         raise ValidationFailed(
             [FieldProblem("", "send a JSON object with Content-Type: application/json")]

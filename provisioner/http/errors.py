@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from provisioner.errors import (
     Conflict,
+    DocumentTooLarge,
     Forbidden,
     NotFound,
     ProvisionerError,
@@ -18,6 +19,7 @@ from provisioner.errors import (
 )
 
 STATUS_BY_ERROR: tuple[tuple[type[ProvisionerError], int], ...] = (
+    (DocumentTooLarge, 413),  # before ValidationFailed, which it is a kind of
     (ValidationFailed, 422),
     (Unauthorized, 401),
     (Forbidden, 403),

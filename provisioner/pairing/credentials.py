@@ -1,7 +1,8 @@
 """Per-device provisioning credentials: generation, the first-use window, HTTP Basic and Digest.
 
-Digest nonces are stateless (a timestamp and its HMAC), so several workers accept each
-other's nonces; they expire after ``NONCE_SECONDS``.
+Digest nonces are a timestamp and its HMAC, so several workers accept each other's nonces;
+they expire after ``NONCE_SECONDS``. Whether an answer was seen before (a replay) is kept by
+``provisioner.security.nonces``, shared by the workers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hmac
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
@@ -127,25 +129,65 @@ def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> s
 
 
 def new_nonce(key: bytes, now: float | None = None) -> str:
-    """A nonce that proves we issued it, and when."""
+    """A nonce that proves we issued it, and when: ``stamp.random.signature``. The random part
+    makes every nonce its own (phones challenged in the same second must not share one, or
+    one's answer would make the other's look like a replay)."""
     stamp = str(int(now if now is not None else time.time()))
-    return f"{stamp}.{hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]}"
+    issued = f"{stamp}.{secrets.token_hex(8)}"
+    return f"{issued}.{_nonce_signature(key, issued)}"
+
+
+def _nonce_signature(key: bytes, issued: str) -> str:
+    return hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def nonce_stamp(key: bytes, nonce: str) -> int | None:
+    """When we issued ``nonce`` (Unix seconds); None for a nonce we did not issue."""
+    issued, _, signature = nonce.rpartition(".")
+    stamp, _, random_part = issued.partition(".")
+    if not stamp.isdigit() or len(stamp) > 12 or len(random_part) != 16:
+        return None
+    expected = _nonce_signature(key, issued)
+    return int(stamp) if hmac.compare_digest(expected, signature) else None
 
 
 def nonce_is_fresh(key: bytes, nonce: str, now: float | None = None) -> bool:
     """True for a nonce we issued less than NONCE_SECONDS ago."""
-    stamp, _, signature = nonce.partition(".")
-    if not stamp.isdigit():
-        return False
-    expected = hmac.new(key, stamp.encode(), hashlib.sha256).hexdigest()[:32]
-    age = (now if now is not None else time.time()) - int(stamp)
-    return hmac.compare_digest(expected, signature) and 0 <= age <= NONCE_SECONDS
+    stamp = nonce_stamp(key, nonce)
+    age = (now if now is not None else time.time()) - (stamp or 0)
+    return stamp is not None and 0 <= age <= NONCE_SECONDS
 
 
-def challenge_headers(key: bytes) -> list[tuple[str, str]]:
-    """The 401 answer's challenges: Digest (preferred) and Basic."""
+def challenge_headers(key: bytes, stale: bool = False) -> list[tuple[str, str]]:
+    """The 401 answer's challenges: Digest (preferred) and Basic; ``stale`` tells a client
+    whose answer was made for an expired nonce to answer the new one without asking anyone."""
     digest = f'Digest realm="{REALM}", qop="auth", algorithm=MD5, nonce="{new_nonce(key)}"'
+    if stale:
+        digest += ", stale=true"
     return [("WWW-Authenticate", digest), ("WWW-Authenticate", f'Basic realm="{REALM}"')]
+
+
+class Verdict(StrEnum):
+    """What an Authorization header proves."""
+
+    PROVEN = "proven"
+    REFUSED = "refused"
+    STALE = "stale"  # a correct answer to a nonce of ours that has expired
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """The verdict on an Authorization header; for Digest, the nonce and count it used (a
+    proven Digest answer still has to be new: see ``provisioner.security.nonces``)."""
+
+    verdict: Verdict
+    scheme: str = ""
+    nonce: str = ""
+    count: int = 0
+    nonce_expires_at: int = 0
+
+
+REFUSED = Proof(Verdict.REFUSED)
 
 
 def verify_authorization(
@@ -156,21 +198,54 @@ def verify_authorization(
     password: str | None,
     key: bytes,
 ) -> bool:
-    """True when ``header`` proves knowledge of ``password`` for ``username``.
+    """True when ``header`` proves knowledge of ``password`` for ``username`` (replays not
+    checked: that needs the nonce store, see ``check_authorization``)."""
+    return check_authorization(header, method, path, username, password, key).verdict is (
+        Verdict.PROVEN
+    )
+
+
+def check_authorization(
+    header: str | None,
+    method: str,
+    path: str,
+    username: str | None,
+    password: str | None,
+    key: bytes,
+) -> Proof:
+    """Whether ``header`` proves knowledge of ``password`` for ``username``.
 
     With no credentials to compare against, a random password is used, so the work and the
     answer are the same as for a wrong password.
     """
     if not header:
-        return False
+        return REFUSED
     expected_user = username or secrets.token_hex(6)
     expected_password = password or secrets.token_urlsafe(18)
     scheme, _, rest = header.partition(" ")
     if scheme.lower() == "basic":
-        return _verify_basic(rest.strip(), expected_user, expected_password)
+        proven = _verify_basic(rest.strip(), expected_user, expected_password)
+        return Proof(Verdict.PROVEN, "basic") if proven else REFUSED
     if scheme.lower() == "digest":
         return _verify_digest(rest, method, path, expected_user, expected_password, key)
-    return False
+    return REFUSED
+
+
+def answers_expired_nonce(header: str | None, key: bytes) -> bool:
+    """True for a Digest header made for a nonce of ours that has expired: its challenge says
+    ``stale=true``, and it is no failed proof (a phone that slept past the nonce's life)."""
+    if authorization_scheme(header) != "digest":
+        return False
+    parts = {
+        match[0].lower(): match[1] or match[2] for match in _DIGEST_PARTS.findall(header or "")
+    }
+    stamp = nonce_stamp(key, parts.get("nonce", ""))
+    return stamp is not None and time.time() - stamp > NONCE_SECONDS
+
+
+def authorization_scheme(header: str | None) -> str:
+    """The scheme of an Authorization header, lower case ("" without one)."""
+    return (header or "").partition(" ")[0].lower()
 
 
 def _verify_basic(token: str, username: str, password: str) -> bool:
@@ -187,17 +262,30 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def _nonce_count(parts: dict[str, str]) -> int | None:
+    """The answer's nonce count: ``nc`` (8 hex digits) with qop=auth; 0 without qop (such a
+    nonce can be answered once); None when it is malformed."""
+    if parts.get("qop") != "auth":
+        return 0
+    count = parts.get("nc", "")
+    if len(count) != 8 or any(digit not in "0123456789abcdefABCDEF" for digit in count):
+        return None
+    return int(count, 16)
+
+
 def _verify_digest(
     text: str, method: str, path: str, username: str, password: str, key: bytes
-) -> bool:
+) -> Proof:
     parts = {match[0].lower(): match[1] or match[2] for match in _DIGEST_PARTS.findall(text)}
     needed = ("username", "realm", "nonce", "uri", "response")
     if any(name not in parts for name in needed) or parts["realm"] != REALM:
-        return False
+        return REFUSED
     if parts["uri"].split("?")[0] != path:  # a response is good for the file it was made for
-        return False
-    if parts.get("algorithm", "MD5").upper() != "MD5" or not nonce_is_fresh(key, parts["nonce"]):
-        return False
+        return REFUSED
+    count = _nonce_count(parts)
+    stamp = nonce_stamp(key, parts["nonce"])
+    if parts.get("algorithm", "MD5").upper() != "MD5" or stamp is None or count is None:
+        return REFUSED
     first = _md5(f"{username}:{REALM}:{password}")
     second = _md5(f"{method}:{parts['uri']}")
     if parts.get("qop") == "auth":
@@ -206,4 +294,8 @@ def _verify_digest(
         tail = parts["nonce"]
     expected = _md5(f"{first}:{tail}:{second}")
     user_ok = hmac.compare_digest(parts["username"].encode(), username.encode())
-    return hmac.compare_digest(parts["response"].encode(), expected.encode()) and user_ok
+    if not (hmac.compare_digest(parts["response"].encode(), expected.encode()) and user_ok):
+        return REFUSED
+    if not 0 <= time.time() - stamp <= NONCE_SECONDS:
+        return Proof(Verdict.STALE, "digest")
+    return Proof(Verdict.PROVEN, "digest", parts["nonce"], count, stamp + NONCE_SECONDS)

@@ -22,16 +22,18 @@ from sqlalchemy.orm import Session
 
 from provisioner.firmware.directive import PhoneFirmware, directive
 from provisioner.pairing.credentials import (
+    Verdict,
     WindowState,
+    check_authorization,
     claim_window,
     tenant_admin_password,
-    verify_authorization,
     window_state,
 )
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
+from provisioner.security.nonces import is_new_answer
 from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import models
@@ -158,10 +160,14 @@ def proves_credentials(
     uri: str,
 ) -> bool:
     """True when ``authorization`` proves the phone's credentials (Digest or Basic); without
-    credentials a random password stands in, so the work is the same."""
+    credentials a random password stands in, so the work is the same. A Digest answer must
+    also be new: one seen before (same nonce, no higher count) is a replay."""
     password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
     username = credential.username if credential else None
-    return verify_authorization(authorization, method, uri, username, password, nonce_key(app))
+    proof = check_authorization(authorization, method, uri, username, password, nonce_key(app))
+    if proof.verdict is not Verdict.PROVEN:
+        return False
+    return proof.scheme != "digest" or is_new_answer(app, proof)
 
 
 def _bind_open_window(session: Session, credential: models.DeviceCredential, source: str) -> None:

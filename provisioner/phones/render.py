@@ -18,7 +18,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.logs import json_logs, log_request
 from provisioner.metrics import PHONE_REQUESTS, RENDER_SECONDS
-from provisioner.pairing.credentials import challenge_headers
+from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, rendered_answers
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
@@ -128,9 +128,10 @@ def _answer_for_path(
 ) -> tuple[PhoneAnswer, FileRequest | None]:
     limiter = get_rate_limiter(app)
     throttled = is_throttled(limiter, source_key(request.source))
-    # Credentials are still checked for a throttled address: a guesser behind an office's NAT
-    # address must not cut its paired phones off (their random passwords cannot be guessed).
-    if throttled and not (authenticated_path and authorization):
+    # On /p/a/ a throttled address is still challenged and its credentials still checked: a
+    # guesser behind an office's NAT address must not cut its paired phones off, whether they
+    # send Basic at once or do the Digest handshake (random passwords cannot be guessed).
+    if throttled and not authenticated_path:
         _record_throttled(app, request)
         return THROTTLED, None
     file_request = identify(request)
@@ -146,12 +147,17 @@ def _answer_for_path(
     )
     if answer.miss:
         limiter.hit(source_key(request.source))
-    if throttled and answer.answer is not Answer.FULL:
+    if throttled and answer.answer is not Answer.FULL and not is_challenge(answer):
         _record_throttled(app, request)
-        return THROTTLED, file_request
+        return THROTTLED, file_request  # a failed proof, or anything but the phone's own file
     if file_request is not None and file_request.kind is not FileKind.DEVICE:
         _record(app, request, file_request, answer.answer)
     return answer, file_request
+
+
+def is_challenge(answer: PhoneAnswer) -> bool:
+    """A 401 that is no failed proof: the first leg of a Digest fetch, or a stale nonce."""
+    return answer.status == 401 and not answer.miss
 
 
 def _answer(
@@ -245,10 +251,12 @@ def _device_answer(
                 tenant=decision.tenant,
             )
     if decision.challenge:
-        # A request without credentials is the first leg of every Digest fetch; its 401 is the
-        # same for every MAC, so only a failed proof counts against the source.
-        challenge = tuple(challenge_headers(nonce_key(app)))
-        failed_proof = asked.authorization is not None
+        # A request without credentials is the first leg of every Digest fetch, and an answer
+        # to an expired nonce comes from a phone that waited; their 401 is the same for every
+        # MAC, so only a failed proof counts against the source.
+        stale = answers_expired_nonce(asked.authorization, nonce_key(app))
+        challenge = tuple(challenge_headers(nonce_key(app), stale))
+        failed_proof = asked.authorization is not None and not stale
         return PhoneAnswer(
             401,
             b"",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
@@ -52,7 +53,8 @@ def _import(file: Path, rehearse: bool, expected: ChangeSummary | None = None) -
 
     store = get_store()
     with store.rehearsal() if rehearse else store.transaction() as session:
-        document, sounds = read_import(session, file)
+        limit = int(current_app.config["IMPORT_MAX_BYTES"])
+        document, sounds = read_import(session, file, limit)
         summary = replace_document(session, get_secret_box(), document, cli_actor(), sounds)
         if expected is not None and summary != expected:
             raise Conflict("the store changed meanwhile; nothing was changed, run it again")

@@ -1,4 +1,10 @@
-"""YAML import and export of whole tenants."""
+"""YAML import and export of whole tenants.
+
+Reading is bounded, so a careless or hostile file cannot take the server down: its size
+(IMPORT_MAX_BYTES, checked before reading), its nesting (MAX_NESTING levels, checked while
+composing, never a RecursionError), and what its aliases expand to (MAX_EXPANDED_NODES). A key
+written twice in one mapping is an error naming both lines (YAML would keep the last silently).
+"""
 
 from __future__ import annotations
 
@@ -15,18 +21,93 @@ from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.security.secrets import SecretBox
 from provisioner.store import models
 from provisioner.tenants import schema
+from provisioner.tenants.limits import (
+    DEFAULT_IMPORT_MAX_BYTES,
+    MAX_NESTING,
+    check_size,
+    nesting_problem,
+)
 from provisioner.tenants.repository import find_tenant, load_document, save_document
 from provisioner.tenants.validation import parse_document
 
 MAX_SOUND_BYTES = 16 * 1024 * 1024
+# Nodes a document may have with every alias expanded (a "billion laughs" has 10**9).
+MAX_EXPANDED_NODES = 1_000_000
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class TenantLoader(yaml.SafeLoader):
     """Safe YAML whose integers are only decimal and hex and whose booleans are true and false.
 
     YAML 1.1 reads ``end: 17:30`` as 1050 (base 60), ``0202103356`` as an octal number and
-    ``country: NO`` (Norway) as False; a customer means the text, so those stay text.
+    ``country: NO`` (Norway) as False; a customer means the text, so those stay text. Nesting,
+    alias expansion and duplicate keys are refused as the module docstring says.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._expanded: dict[int, int] = {}  # id(node) -> nodes below it, aliases expanded
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose one node, refusing it past MAX_NESTING levels or MAX_EXPANDED_NODES."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                raise yaml.composer.ComposerError(
+                    problem=nesting_problem(),
+                    problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
+                )
+            alias = self.check_event(yaml.AliasEvent)
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if node is None:
+            return None
+        if not alias:
+            self._count_expanded(node)
+        elif id(node) not in self._expanded:  # its anchor's node is still being composed
+            raise yaml.composer.ComposerError(
+                problem="an alias refers to itself (its anchor's node contains it)",
+                problem_mark=node.start_mark,
+            )
+        return node
+
+    def _count_expanded(self, node: yaml.Node) -> None:
+        """Record how many values ``node`` stands for with its aliases expanded."""
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        size = 1 + sum(self._expanded[id(child)] for child in children)
+        if size > MAX_EXPANDED_NODES:
+            raise yaml.composer.ComposerError(
+                problem=f"aliases expand to more than {MAX_EXPANDED_NODES:,} values",
+                problem_mark=node.start_mark,
+            )
+        self._expanded[id(node)] = size
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping, refusing a key written twice (keys merged in with ``<<`` may be)."""
+        if isinstance(node, yaml.MappingNode):
+            _refuse_duplicate_keys(node)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)
+        return mapping
+
+
+def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
+    seen: dict[tuple[str, str], yaml.Node] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+            continue
+        first = seen.setdefault((key.tag, key.value), key)
+        if first is not key:
+            raise yaml.constructor.ConstructorError(
+                problem=f"duplicate key {key.value!r} on lines {first.start_mark.line + 1} and "
+                f"{key.start_mark.line + 1}; keep one",
+                problem_mark=key.start_mark,
+            )
 
 
 _REPLACED_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")
@@ -46,8 +127,10 @@ TenantLoader.add_implicit_resolver(
 )
 
 
-def parse_yaml(text: str) -> Any:
-    """YAML text as data; ValidationFailed with the line and column on a syntax error."""
+def parse_yaml(text: str, max_bytes: int = DEFAULT_IMPORT_MAX_BYTES) -> Any:
+    """YAML text as data; ValidationFailed with the line and column on a syntax error, a
+    duplicate key or nesting past the limit; DocumentTooLarge past ``max_bytes``."""
+    check_size(len(text.encode("utf-8")), max_bytes)
     try:
         return yaml.load(text, Loader=TenantLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
@@ -57,19 +140,25 @@ def parse_yaml(text: str) -> Any:
         raise ValidationFailed([FieldProblem("", f"not valid YAML: {where}{problem}")]) from exc
 
 
-def read_tenant_file(path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
+def read_tenant_file(
+    path: Path, max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+) -> tuple[schema.TenantDocument, dict[str, bytes]]:
     """The document in ``path`` and the audio of its sounds (files relative to ``path``)."""
-    document = read_tenant_document(path)
+    document = read_tenant_document(path, max_bytes)
     return document, read_sound_files(document, path.parent)
 
 
-def read_tenant_document(path: Path) -> schema.TenantDocument:
-    """The validated document in ``path``, without its sounds' audio."""
+def read_tenant_document(
+    path: Path, max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+) -> schema.TenantDocument:
+    """The validated document in ``path``, without its sounds' audio (its size checked
+    before it is read)."""
     try:
+        check_size(path.stat().st_size, max_bytes)
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationFailed([FieldProblem("", f"cannot read {path}: {exc}")]) from exc
-    return parse_document(parse_yaml(text))
+    return parse_document(parse_yaml(text, max_bytes))
 
 
 def read_sound_files(
@@ -99,9 +188,11 @@ def read_sound_files(
     return contents
 
 
-def read_import(session: Session, path: Path) -> tuple[schema.TenantDocument, dict[str, bytes]]:
+def read_import(
+    session: Session, path: Path, max_bytes: int = DEFAULT_IMPORT_MAX_BYTES
+) -> tuple[schema.TenantDocument, dict[str, bytes]]:
     """A tenant file to import and its sounds' audio (stored sounds need no file)."""
-    document = read_tenant_document(path)
+    document = read_tenant_document(path, max_bytes)
     stored = session.scalars(
         select(models.Sound.name)
         .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
@@ -110,9 +201,15 @@ def read_import(session: Session, path: Path) -> tuple[schema.TenantDocument, di
     return document, read_sound_files(document, path.parent, set(stored))
 
 
-def import_tenant_file(session: Session, path: Path, actor: str, box: SecretBox) -> models.Tenant:
+def import_tenant_file(
+    session: Session,
+    path: Path,
+    actor: str,
+    box: SecretBox,
+    max_bytes: int = DEFAULT_IMPORT_MAX_BYTES,
+) -> models.Tenant:
     """Load a tenant file into the store, all or nothing (the caller's transaction)."""
-    document, sounds = read_import(session, path)
+    document, sounds = read_import(session, path, max_bytes)
     return save_document(session, document, actor, box, sounds)
 
 

@@ -9,7 +9,15 @@ import time
 
 import pytest
 
-from provisioner.pairing.credentials import REALM, new_nonce, verify_authorization
+from provisioner.pairing.credentials import (
+    NONCE_SECONDS,
+    REALM,
+    Verdict,
+    answers_expired_nonce,
+    check_authorization,
+    new_nonce,
+    verify_authorization,
+)
 
 KEY = b"k" * 32
 USER, PASSWORD, PATH = "805ec0123456", "RightPassword123", "/p/a/805ec0123456.cfg"
@@ -26,14 +34,15 @@ def digest(
     method: str = "GET",
     password: str = PASSWORD,
     user: str = USER,
+    count: str = "00000001",
 ) -> str:
     """A Digest header as a client computes it (qop=auth) for the given values."""
     nonce = nonce or new_nonce(KEY)
     first, second = md5(f"{user}:{realm}:{password}"), md5(f"{method}:{uri}")
-    response = md5(f"{first}:{nonce}:00000001:c0ffee:auth:{second}")
+    response = md5(f"{first}:{nonce}:{count}:c0ffee:auth:{second}")
     return (
         f'Digest username="{user}", realm="{realm}", nonce="{nonce}", uri="{uri}", '
-        f'qop=auth, nc=00000001, cnonce="c0ffee", response="{response}"'
+        f'qop=auth, nc={count}, cnonce="c0ffee", response="{response}"'
     )
 
 
@@ -72,3 +81,30 @@ def test_unknown_device_never_passes_even_with_empty_credentials() -> None:
     empty = "Basic " + base64.b64encode(b":").decode()
     assert not verify_authorization(empty, "GET", PATH, None, None, KEY)
     assert not verify_authorization(digest(user="", password=""), "GET", PATH, None, None, KEY)
+
+
+def test_a_proven_digest_answer_carries_its_nonce_and_count_for_the_replay_check() -> None:
+    nonce = new_nonce(KEY)
+    proof = check_authorization(digest(nonce=nonce), "GET", PATH, USER, PASSWORD, KEY)
+    assert proof.verdict is Verdict.PROVEN and proof.scheme == "digest"
+    assert (proof.nonce, proof.count) == (nonce, 1)
+    assert proof.nonce_expires_at == int(nonce.split(".")[0]) + NONCE_SECONDS
+
+
+def test_a_correct_answer_to_an_expired_nonce_is_stale_and_a_wrong_one_refused() -> None:
+    old = new_nonce(KEY, now=time.time() - NONCE_SECONDS - 5)
+    right = check_authorization(digest(nonce=old), "GET", PATH, USER, PASSWORD, KEY)
+    wrong = check_authorization(digest(nonce=old, password="x"), "GET", PATH, USER, PASSWORD, KEY)
+    assert (right.verdict, wrong.verdict) == (Verdict.STALE, Verdict.REFUSED)
+    assert answers_expired_nonce(digest(nonce=old), KEY)
+    assert not answers_expired_nonce(digest(), KEY)
+    assert not answers_expired_nonce(digest(nonce=new_nonce(b"x" * 32, now=1.0)), KEY)
+
+
+@pytest.mark.parametrize("count", ["1", "0000000g", "000000001", "-0000001"])
+def test_a_malformed_nonce_count_is_refused_even_when_the_response_matches_it(count: str) -> None:
+    header = digest(count=count)
+    assert check_authorization(header, "GET", PATH, USER, PASSWORD, KEY).verdict is Verdict.REFUSED
+    assert (
+        check_authorization(digest(count="0000000a"), "GET", PATH, USER, PASSWORD, KEY).count == 10
+    )

@@ -97,6 +97,8 @@ def test_authenticated_path_takes_digest(
 def test_authenticated_path_takes_basic_and_refuses_alike(
     phone_app: Flask, live_server: str
 ) -> None:
+    # Basic over plain HTTP is refused by default (test_basic_over_http); allowed here.
+    phone_app.config["ALLOW_BASIC_OVER_HTTP"] = True
     sample = SAMPLES[0]
     pair(phone_app, sample.mac, sample.vendor, sample.model)
     login = credentials(phone_app, sample.mac)

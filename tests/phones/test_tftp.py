@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,3 +132,35 @@ def test_provisioner_serve_with_tftp(tmp_path: Path) -> None:
         process.wait(timeout=20)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def test_a_throttled_address_gets_file_not_found_for_every_name_over_tftp(
+    phone_app: Flask, tftp_address: tuple[str, int]
+) -> None:
+    """What docs/phones.md promises: TFTP has no "slow down", so a throttled address gets
+    error 1 "File not found" for every name, common files included; others are served."""
+    from tests.phones.conftest import serve
+    from tests.phones.http_client import fetch
+    from tests.tftp.client import RawClient, error_of, read_request
+
+    sample = SAMPLES[0]
+    pair(phone_app, sample.mac, sample.vendor, sample.model)
+    url, thread, server = serve(phone_app)
+    try:
+        for index in range(phone_app.config["PHONE_MISS_LIMIT"]):
+            fetch(url, f"/p/guess-{index}.cfg", source="127.0.0.1")
+    finally:
+        server.shutdown()  # type: ignore[attr-defined]
+        thread.join(timeout=10)
+    common, device = "y000000000000.cfg", f"{sample.mac}.cfg"
+    for name in (common, device, "guess.cfg"):
+        with RawClient(tftp_address) as client:
+            client.send(read_request(name.encode()))
+            assert error_of(client.receive()) == (1, "File not found"), name
+    # Another address (its own count) gets the common file.
+    with RawClient(tftp_address) as other:
+        other.socket.close()
+        other.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        other.socket.bind(("127.0.0.2", 0))
+        other.socket.settimeout(5)
+        assert other.download(common.encode()).startswith(b"#!version")

@@ -34,6 +34,8 @@ def events(app: Flask) -> list[dict[str, str]]:
 def test_each_kind_of_answer_is_on_the_timeline_with_its_path(
     phone_app: Flask, live_server: str
 ) -> None:
+    # The wrong credentials are Basic, taken over plain HTTP only where the setting allows it.
+    phone_app.config["ALLOW_BASIC_OVER_HTTP"] = True
     pair(phone_app, SAMPLE.mac, SAMPLE.vendor, SAMPLE.model)
     authenticated = f"/p/a/{device_name(SAMPLE)}"
     wrong = base64.b64encode(f"{SAMPLE.mac}:not-the-password".encode()).decode()

@@ -10,7 +10,12 @@ from provisioner.store.models.network import (
     NetworkPollRecord,
     NetworkTrap,
 )
-from provisioner.store.models.pairing import DeviceCredential, DeviceEvent, PhoneUpload
+from provisioner.store.models.pairing import (
+    DeviceCredential,
+    DeviceEvent,
+    DigestNonceUse,
+    PhoneUpload,
+)
 from provisioner.store.models.routers import Router, RouterEvent
 from provisioner.store.models.security import ApiToken, AuditEvent
 from provisioner.store.models.tenants import (
@@ -36,6 +41,7 @@ __all__ = [
     "CallFlowStep",
     "DeviceCredential",
     "DeviceEvent",
+    "DigestNonceUse",
     "Extension",
     "FirmwareDeviceState",
     "FirmwareRollout",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioner.store.models.base import Base, Timestamped, utc_now
@@ -62,3 +62,15 @@ class PhoneUpload(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(255))
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     size: Mapped[int]
+
+
+class DigestNonceUse(Base):
+    """The highest Digest nonce count (nc) answered correctly for one of our nonces, so a
+    captured Authorization header cannot be sent again; kept until the nonce expires."""
+
+    __tablename__ = "digest_nonce_uses"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_count: Mapped[int] = mapped_column(BigInteger)
+    # Unix seconds; past this the nonce is refused as stale anyway and the row can go.
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -141,6 +141,9 @@ def test_pair_watch_and_swap_on_a_phone_sized_screen(
     assert browser.execute_script("return window.notReloaded === true;")
     shoot(browser, "6-provisioned", tmp_path)
 
+    # Without the served barcode library the scan below would only time out: say why instead.
+    scanner, _, _ = fetch(url, "/t/static/vendor/barcode-detector.js", UA, headers=PHONE_LAN)
+    assert scanner == 200, "the barcode library is missing: run bash scripts/technician-assets"
     browser.find_element(By.ID, "swap").click()
     wait_for(browser, "#new_mac-scan").click()
     WebDriverWait(browser, 10, poll_frequency=0.1).until(

@@ -201,6 +201,28 @@ def test_a_mac_of_another_tenant_is_explained_in_english(
     assert "paired at another customer" in answer.get_data(as_text=True)
 
 
+def test_a_mac_of_another_tenant_is_explained_in_dutch_and_nothing_changes(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    other = {
+        "name": "other",
+        "sip_domain": "other.example.net",
+        "sites": [{"name": "HQ"}],
+        "extensions": [{"number": "100", "name": "Jan"}],
+        "phones": [{"mac": MAC, "lines": ["100"]}],
+    }
+    admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+    assert client.post("/api/v1/tenants", json=other, headers=admin).status_code == 201
+    sign_in(client, demo_app, "technician")
+    client.get("/t/language/nl")
+    answer = pair(client)
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    assert "Deze MAC is gekoppeld bij een andere klant" in page
+    assert "other" not in page.split("<main", 1)[1]  # the other customer is not named
+    assert phone_lines(demo_app, MAC) == ["100"] and audit(demo_app, "pair") == []
+
+
 def test_swap_asks_first_then_moves_the_lines(client: FlaskClient, demo_app: Flask) -> None:
     sign_in(client, demo_app, "technician")
     pair(client)

@@ -1,0 +1,65 @@
+"""Requests whose length is ambiguous are refused: Content-Length and Transfer-Encoding together.
+
+RFC 9112 section 6.3: such a message "ought to be handled as an error"; a proxy in front of us
+that reads the other header would see a different request end (request smuggling). The WSGI
+middleware refuses it under any server that passes both headers on (Werkzeug, gunicorn);
+waitress drops Transfer-Encoding before the application sees it, so ``serve`` builds its
+waitress server with a parser that refuses it there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+AMBIGUOUS_LENGTH = "a request may not have both Content-Length and Transfer-Encoding (RFC 9112 6.3)"
+
+
+class RefuseAmbiguousLength:
+    """WSGI middleware: 400 for a request with both Content-Length and Transfer-Encoding."""
+
+    def __init__(self, application: WSGIApplication) -> None:
+        self.application = application
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Pass the request on, or refuse it and ask the server to close the connection."""
+        if "HTTP_TRANSFER_ENCODING" in environ and environ.get("CONTENT_LENGTH"):
+            body = json.dumps({"error": {"status": 400, "message": AMBIGUOUS_LENGTH}}).encode()
+            start_response(
+                "400 BAD REQUEST",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                    ("Connection", "close"),  # what follows on the connection is not trusted
+                ],
+            )
+            return [body]
+        return self.application(environ, start_response)
+
+
+def create_waitress_server(application: Any, host: str, port: int, threads: int) -> Any:
+    """A waitress server for ``application`` whose parser refuses both framings with 400."""
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser, ParsingError
+    from waitress.server import BaseWSGIServer, create_server
+
+    class StrictParser(HTTPRequestParser):
+        def parse_header(self, header_plus: bytes) -> None:
+            super().parse_header(header_plus)
+            # waitress has popped Transfer-Encoding; a Content-Length beside it is still here.
+            if self.chunked and "CONTENT_LENGTH" in self.headers:
+                raise ParsingError(AMBIGUOUS_LENGTH)
+
+    class StrictChannel(HTTPChannel):
+        parser_class = StrictParser
+
+    listening: dict[int, Any] = {}  # every listening socket's server (a host may have several)
+    server = create_server(application, map=listening, host=host, port=port, threads=threads)
+    for dispatcher in listening.values():
+        if isinstance(dispatcher, BaseWSGIServer):
+            dispatcher.channel_class = StrictChannel
+    return server

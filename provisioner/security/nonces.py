@@ -1,0 +1,128 @@
+"""Digest nonce use, kept where every worker sees it, so a captured header cannot be replayed.
+
+A nonce we issued may be answered several times, each time with a higher nonce count (``nc``,
+RFC 7616 section 3.4); an answer whose count is not above the highest one seen is a replay.
+The highest count lives in Redis when ``REDIS_URL`` is set (while Redis cannot be reached,
+in the database instead, logged once a minute), else in the database: both are shared by every
+worker, on SQLite and PostgreSQL. Only correct answers are recorded, so guessing writes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Protocol
+
+from flask import Flask, current_app
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+
+from provisioner.pairing.credentials import Proof
+from provisioner.store.database import Store, get_store
+from provisioner.store.models import DigestNonceUse
+
+EXTENSION_KEY = "provisioner.nonces"
+OUTAGE_WARNING_SECONDS = 60
+# The database store deletes expired nonces once in this many uses (bounded table, cheap uses).
+CLEANUP_EVERY = 200
+logger = logging.getLogger(__name__)
+
+
+class NonceStore(Protocol):
+    """Remembers the highest count answered per nonce."""
+
+    def use(self, nonce: str, count: int, expires_at: int) -> bool:
+        """Record ``count`` for ``nonce`` (kept until ``expires_at``, Unix seconds); False
+        when an answer with this count or a higher one was seen before: a replay."""
+
+
+class DatabaseNonceStore:
+    """Nonce uses in the store's table: one conditional upsert per use, so two workers
+    answering the same header at once cannot both accept it (the database orders them)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._uses = 0
+
+    def use(self, nonce: str, count: int, expires_at: int) -> bool:
+        """Insert the nonce, or raise its count; False when the count is not higher."""
+        dialect = postgresql if self._store.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(DigestNonceUse).values(
+            nonce=nonce, last_count=count, expires_at=expires_at
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[DigestNonceUse.nonce],
+            set_={"last_count": statement.excluded.last_count},
+            where=DigestNonceUse.last_count < statement.excluded.last_count,
+        )
+        with self._store.transaction() as session:
+            # RETURNING names the row only when it was inserted or its count raised.
+            accepted = session.execute(statement.returning(DigestNonceUse.nonce)).first()
+            self._uses += 1
+            if self._uses % CLEANUP_EVERY == 0:
+                expired = DigestNonceUse.expires_at < int(time.time())
+                session.execute(delete(DigestNonceUse).where(expired))
+        return accepted is not None
+
+
+# Compare and raise in one step inside Redis, so two workers cannot both accept one count.
+_USE_SCRIPT = """
+local last = redis.call('GET', KEYS[1])
+if last and tonumber(last) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+class RedisNonceStore:
+    """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails."""
+
+    def __init__(self, url: str, fallback: NonceStore, prefix: str = "provisioner:nonces") -> None:
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._script = self._redis.register_script(_USE_SCRIPT)
+        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._fallback = fallback
+        self._prefix = prefix
+        self._last_warning: float = -OUTAGE_WARNING_SECONDS
+
+    def use(self, nonce: str, count: int, expires_at: int) -> bool:
+        """Raise the nonce's count in Redis; False when the count is not higher."""
+        seconds = max(int(expires_at - time.time()), 1)
+        try:
+            accepted = self._script(keys=[f"{self._prefix}:{nonce}"], args=[count, seconds])
+        except self._errors as exc:
+            self._warn(exc)
+            return self._fallback.use(nonce, count, expires_at)
+        return int(accepted) == 1
+
+    def _warn(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._last_warning >= OUTAGE_WARNING_SECONDS:
+            self._last_warning = now
+            logger.warning("Digest nonce uses kept in the database: Redis failed (%s)", error)
+
+
+def create_nonce_store(redis_url: str | None, store: Store) -> NonceStore:
+    """Redis-backed when ``redis_url`` is set (the database as its fallback), else the database."""
+    database = DatabaseNonceStore(store)
+    if redis_url:
+        return RedisNonceStore(redis_url, database)
+    return database
+
+
+def init_app(app: Flask) -> None:
+    """Attach the app's nonce store (after the store: the database is its home or fallback)."""
+    app.extensions[EXTENSION_KEY] = create_nonce_store(app.config.get("REDIS_URL"), get_store(app))
+
+
+def get_nonce_store(app: Flask | None = None) -> NonceStore:
+    """The nonce store of ``app``, or of the current app."""
+    nonces: NonceStore = (app or current_app).extensions[EXTENSION_KEY]
+    return nonces
+
+
+def is_new_answer(app: Flask, proof: Proof) -> bool:
+    """True the first time a proven Digest answer's nonce is used with its count."""
+    return get_nonce_store(app).use(proof.nonce, proof.count, proof.nonce_expires_at)

@@ -1,0 +1,105 @@
+"""Digest nonce uses: a count is accepted once and only upwards, in the database (SQLite and
+PostgreSQL, also when two workers race) and in Redis (the database while Redis is down)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from provisioner.security import nonces
+from provisioner.security.nonces import DatabaseNonceStore, NonceStore, RedisNonceStore
+from provisioner.store.database import Store
+from provisioner.store.migrate import upgrade
+from provisioner.store.models import DigestNonceUse
+
+
+@pytest.fixture
+def store(database_url: str) -> Store:
+    migrated = Store(database_url)
+    upgrade(migrated.engine)
+    return migrated
+
+
+def later(seconds: int = 300) -> int:
+    return int(time.time()) + seconds
+
+
+def counts_accepted(nonce_store: NonceStore, nonce: str, counts: list[int]) -> list[bool]:
+    return [nonce_store.use(nonce, count, later()) for count in counts]
+
+
+def test_database_accepts_each_count_once_and_only_upwards(store: Store) -> None:
+    database = DatabaseNonceStore(store)
+    assert counts_accepted(database, "1.a", [1, 1, 2, 0, 2, 7]) == [
+        True,
+        False,
+        True,
+        False,
+        False,
+        True,
+    ]
+    assert counts_accepted(database, "1.b", [1]) == [True]  # another nonce has its own count
+    store.dispose()
+
+
+def test_two_workers_racing_with_one_answer_cannot_both_accept_it(store: Store) -> None:
+    """Two stores on one database (two workers), eight threads each sending the same count."""
+    other = Store(store.url)
+    workers = [DatabaseNonceStore(store), DatabaseNonceStore(other)]
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def answer(worker: NonceStore) -> None:
+        barrier.wait(timeout=10)
+        results.append(worker.use("2.race", 1, later()))
+
+    threads = [threading.Thread(target=answer, args=(workers[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == [False] * 7 + [True]
+    other.dispose()
+    store.dispose()
+
+
+def test_expired_nonces_are_deleted_from_the_database(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nonces, "CLEANUP_EVERY", 3)
+    database = DatabaseNonceStore(store)
+    database.use("3.old", 1, later(-10))
+    database.use("3.new", 1, later())
+    database.use("3.newer", 1, later())  # the third use deletes what has expired
+    with store.reading() as session:
+        kept = set(session.scalars(select(DigestNonceUse.nonce)))
+    assert kept == {"3.new", "3.newer"}
+    store.dispose()
+
+
+def test_redis_accepts_each_count_once_and_expires_with_the_nonce(store: Store) -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    redis_store = RedisNonceStore("redis://127.0.0.1:6379/0", DatabaseNonceStore(store), prefix)
+    assert counts_accepted(redis_store, "4.a", [1, 1, 3, 2]) == [True, False, True, False]
+    import redis
+
+    ttl = redis.Redis.from_url("redis://127.0.0.1:6379/0").ttl(f"{prefix}:4.a")
+    assert 290 <= ttl <= 300
+    with store.reading() as session:  # Redis was up: nothing went to the database
+        assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
+    store.dispose()
+
+
+def test_while_redis_is_down_nonce_uses_are_kept_in_the_shared_database(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    down = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    first, second = (RedisNonceStore(down, DatabaseNonceStore(store)) for _ in range(2))
+    assert first.use("5.a", 1, later())
+    assert not second.use("5.a", 1, later())  # another worker still sees the use
+    assert "Redis failed" in caplog.text
+    store.dispose()
