@@ -36,6 +36,7 @@ PHONE_MISS_WINDOW_SECONDS = 60
 PHONE_PAIRING_WINDOW_MINUTES = 30  # first-use window opened by pairing
 PHONE_WINDOW_MAX_MISSES = 20  # a source with more misses than this gets no first use
 PHONE_TIMELINE_LENGTH = 100  # requests kept per device
+PHONE_TIMELINE_FLUSH_SECONDS = 0.5  # timeline events written in batches this often (0: per request)
 PHONE_UPLOAD_MAX_BYTES = 1024 * 1024
 # Basic credentials over plain HTTP carry the password in clear text: refused (the phone gets a
 # Digest challenge, the log a warning) unless True. Over TLS, or X-Forwarded-Proto: https from
@@ -62,6 +63,9 @@ TECHNICIAN_SIGN_IN_WINDOW_SECONDS = 300
 FREESWITCH_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # where FreeSWITCH connects from
 FREESWITCH_GATEWAY = "provider"  # sofia gateway for outside and emergency calls
 FREESWITCH_COUNTRY = "NL"  # the carrier's national number format in the public context
+METRICS_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"  # who may GET /metrics without the token
+METRICS_TOKEN = None  # "Authorization: Bearer <token>" opens /metrics from anywhere
+LOG_FORMAT = "text"  # "json": one JSON object per line, a line per phone request
 
 # --- SNMP poller and trap receiver --------------------------------------------------------
 NETWORK_POLLER_ENABLED = False  # or `provisioner serve --network`

@@ -23,7 +23,7 @@ def create_app(
 
     from flask import Flask
 
-    from provisioner import cli, firmware, network, pairing, store
+    from provisioner import cli, firmware, logs, network, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.security import ratelimit, secrets
 
@@ -33,6 +33,7 @@ def create_app(
         instance_path=instance_path or os.environ.get("PROVISIONER_INSTANCE") or None,
     )
     load_config(app, config)
+    logs.init_app(app)
     trust_proxies(app)
     refuse_ambiguous_length(app)
     ensure_instance_folder(app)

@@ -41,6 +41,12 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "FREESWITCH_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
         "FREESWITCH_GATEWAY": "provider",
         "FREESWITCH_COUNTRY": "NL",
+        # GET /metrics (Prometheus): from these networks, or anywhere with this bearer token.
+        "METRICS_ALLOWED_NETWORKS": "127.0.0.0/8,::1/128",
+        "METRICS_TOKEN": None,
+        # "json": one JSON object per log line, with a line per phone request (MAC, tenant,
+        # answer); anything else: plain text lines.
+        "LOG_FORMAT": "text",
         # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
         "NETWORK_POLLER_ENABLED": False,
         "NETWORK_POLL_CONCURRENCY": 50,
@@ -53,12 +59,14 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "NETWORK_TRAPS_KEPT": 500,
         # Phones: misses allowed per source address and window before it is throttled (0: off),
         # the first-use window opened by pairing (refused to an address with more misses than
-        # PHONE_WINDOW_MAX_MISSES), the timeline kept per device, the upload size limit.
+        # PHONE_WINDOW_MAX_MISSES), the timeline kept per device and how often it is written
+        # (batched off the request path; 0: in each request), the upload size limit.
         "PHONE_MISS_LIMIT": 100,
         "PHONE_MISS_WINDOW_SECONDS": 60,
         "PHONE_PAIRING_WINDOW_MINUTES": 30,
         "PHONE_WINDOW_MAX_MISSES": 20,
         "PHONE_TIMELINE_LENGTH": 100,
+        "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
         # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.

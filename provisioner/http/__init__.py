@@ -12,6 +12,7 @@ from provisioner.http import (
     freeswitch,
     health,
     home,
+    metrics,
     network,
     phones,
     phones_api,
@@ -33,6 +34,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(phones_api.bp)
     app.register_blueprint(firmware.bp)
     app.register_blueprint(firmware_api.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(routers_api.bp)
     app.register_blueprint(zerotouch.bp)
     technicians.init_app(app)

@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from provisioner.metrics import XML_CURL_LOOKUPS
 from provisioner.routing import service
 from provisioner.routing.directory import DirectoryRequest
 from provisioner.routing.documents import not_found
@@ -83,23 +84,34 @@ def missing() -> tuple[dict[str, Any], int]:
 @bp.post("/xml")
 def xml_lookup() -> Response:
     """mod_xml_curl: sections directory, dialplan and configuration (callcenter.conf)."""
+    section = request.form.get("section", "")
+    known = section if section in LOOKUP_SECTIONS else "other"
     if not is_authorized():
+        XML_CURL_LOOKUPS.labels(known, "refused").inc()
         return xml(None)
-    form = request.form
-    section = form.get("section", "")
+    content = lookup_answer(section, request.form)
+    XML_CURL_LOOKUPS.labels(known, "not_found" if content is None else "found").inc()
+    return xml(content)
+
+
+LOOKUP_SECTIONS = ("directory", "dialplan", "configuration")
+
+
+def lookup_answer(section: str, form: Any) -> bytes | None:
+    """The document for one lookup, or None when there is nothing to say."""
     if section == "directory":
-        return xml(directory_lookup(form))
+        return directory_lookup(form)
     if section == "dialplan":
         context = form.get("Hunt-Context") or form.get("Caller-Context") or ""
         destination = (
             form.get("Hunt-Destination-Number") or form.get("Caller-Destination-Number") or ""
         )
         with get_store().reading() as session:
-            return xml(service.dialplan_answer(session, context, destination, settings()))
+            return service.dialplan_answer(session, context, destination, settings())
     if section == "configuration" and form.get("key_value") == "callcenter.conf":
         with get_store().reading() as session:
-            return xml(service.callcenter_answer(session))
-    return xml(None)
+            return service.callcenter_answer(session)
+    return None
 
 
 def directory_lookup(form: Any) -> bytes | None:

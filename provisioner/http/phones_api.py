@@ -15,7 +15,8 @@ from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.timeline import discovered, timeline
-from provisioner.phones.keys import effective_keys
+from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.phones.keys import effective_keys, phone_book
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
@@ -106,7 +107,7 @@ def _keys_json(tenant: str, mac: str) -> Json:
         tenant_row, normalized = service.phone_of(session, tenant, mac)
         document = load_document(session, tenant_row)
     phone = next(item for item in document.phones if item.mac == normalized)
-    keys = [key.model_dump(mode="json") for key in effective_keys(document, phone)]
+    keys = [key.model_dump(mode="json") for key in effective_keys(phone_book(document), phone)]
     return {"default": phone.function_keys is None, "items": keys}
 
 
@@ -179,6 +180,7 @@ def admin_password(tenant: str) -> Json:
 @requires("read")
 def get_timeline(tenant: str, mac: str) -> Json:
     """The phone's recent requests, newest first."""
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         tenant_row, normalized = service.phone_of(session, tenant, mac)
         return {"items": timeline(session, tenant_row.id, normalized)}
@@ -209,6 +211,7 @@ def uploads(tenant: str, mac: str) -> Json:
 @requires("read")
 def discovered_phones() -> Json:
     """Phones that asked for their files lately but no tenant has: pair one of these."""
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         return {"items": discovered(session)}
 

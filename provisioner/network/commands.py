@@ -216,7 +216,9 @@ def diagnose_command(target: str, as_json: bool) -> None:
     """Everything about one phone (by MAC) or one router/switch (NAME or TENANT/NAME)."""
     from provisioner.network import diagnose as diagnosing
     from provisioner.network.report import as_text
+    from provisioner.pairing.timeline_writer import flush_timeline
 
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         report = diagnosing.diagnose(session, target)
     click.echo(json.dumps(report, indent=2) if as_json else as_text(report), nl=as_json)

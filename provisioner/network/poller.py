@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from provisioner.errors import ConfigError, SnmpFailure
+from provisioner.metrics import POLL_RESULTS
 from provisioner.network import collect, state
 from provisioner.network.inventory import target_of
 from provisioner.network.snmp import SnmpClient, SnmpReader, Target
@@ -83,6 +84,12 @@ class Poller:
 
     async def poll(self, job: PollJob) -> PollResult:
         """Poll one device and store the outcome; never raises for a device's failure."""
+        result = await self._poll(job)
+        outcome = result.status if result.status == "up" else result.kind or result.status
+        POLL_RESULTS.labels(outcome, result.name).inc()
+        return result
+
+    async def _poll(self, job: PollJob) -> PollResult:
         if job.target is None:
             return await self.down(job, "error", job.problem)
         async with self.limit:

@@ -21,6 +21,7 @@ from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.rfc1902 import OctetString
 
 from provisioner.errors import ConfigError
+from provisioner.metrics import TRAPS_RECEIVED
 from provisioner.network import oids, parse, state
 from provisioner.network.inventory import credentials_of
 from provisioner.network.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, Credentials, plain_value
@@ -232,6 +233,7 @@ class TrapReceiver:
         bindings: Any,
         _ctx: Any,
     ) -> None:
+        TRAPS_RECEIVED.inc()
         try:
             plain = [(tuple(name), plain_value(value)) for name, value in bindings]
             self.store(interpret(plain), self._request)

@@ -90,7 +90,9 @@ def phones_group() -> None:
 def phones_list(tenant: str | None) -> None:
     """Every phone (of TENANT): lines, whether paired, its last request in the tenant's zone."""
     from provisioner.pairing.listing import phone_rows
+    from provisioner.pairing.timeline_writer import flush_timeline
 
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         rows = phone_rows(session, tenant)
     click.echo("TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST")
@@ -108,7 +110,9 @@ def discovered_group() -> None:
 def discovered_list() -> None:
     """The newest request of each discovered phone, newest first: pair one of these."""
     from provisioner.pairing.listing import discovered_rows
+    from provisioner.pairing.timeline_writer import flush_timeline
 
+    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         rows = discovered_rows(session)
     click.echo("MAC\tLAST REQUEST\tSOURCE\tFILE\tUSER AGENT")

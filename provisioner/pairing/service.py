@@ -16,7 +16,7 @@ from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store import models
-from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.repository import find_tenant, load_document, save_document, touch
 from provisioner.tenants.schema import Phone, TenantDocument
 
 
@@ -147,6 +147,7 @@ def _rotate_sip_passwords(
             models.Extension.tenant_id == tenant.id, models.Extension.number.in_(numbers)
         )
     )
+    touch(tenant)
     for row in rows:
         row.sip_password_encrypted = box.encrypt(new_password())
         audit.record(

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
 from provisioner.firmware.directive import PhoneFirmware, directive
@@ -24,11 +26,11 @@ from provisioner.pairing.credentials import (
     WindowState,
     check_authorization,
     claim_window,
-    find_credential,
     tenant_admin_password,
     window_state,
 )
 from provisioner.phones.config import Secrets, phone_config
+from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.nonces import is_new_answer
@@ -48,12 +50,22 @@ class Decision:
     config: PhoneConfig | None = None
     challenge: bool = False
     kind: EventKind | None = None  # what the timeline records; the answer's kind when None
+    tenant: str | None = None  # the name of the tenant the MAC is in (for the request log)
+
+
+NONCE_KEY = "provisioner.nonce_key"
 
 
 def nonce_key(app: Flask) -> bytes:
-    """The key that signs Digest nonces, derived from the instance's secrets key."""
-    first = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])[0]
-    return hashlib.sha256(b"provisioner digest nonce " + first).digest()
+    """The key that signs Digest nonces, derived from the instance's secrets key (once per
+    app: reading the key file on every request would be start-up work per request)."""
+    key: bytes | None = app.extensions.get(NONCE_KEY)
+    if key is None:
+        first = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])[0]
+        key = app.extensions[NONCE_KEY] = hashlib.sha256(
+            b"provisioner digest nonce " + first
+        ).digest()
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,38 +82,41 @@ class Asked:
 
 
 def decide(app: Flask, session: Session, asked: Asked) -> Decision:
-    """Full, bootstrap or denied for ``asked``; writes the window's use and the audit."""
+    """Full, bootstrap or denied for ``asked``; writes the window's use and the audit.
+
+    An unknown and an unpaired MAC take the same two lookups to the same bootstrap."""
     mac = asked.file_request.mac or ""
-    phone_row = session.scalar(select(models.Phone).where(models.Phone.mac == mac))
-    credential = find_credential(session, mac)
-    tenant_id = phone_row.tenant_id if phone_row is not None else None
+    found = look_up(session, mac)
+    credential = found.credential
+    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant = found.tenant_name
     proof = _prove(app, session, asked, credential)
     if isinstance(proof, EventKind):
         answer = Answer.BOOTSTRAP if proof is EventKind.BOOTSTRAP else Answer.DENIED
-        return Decision(answer, tenant_id, challenge=asked.authenticated_path, kind=proof)
-    if phone_row is None or credential is None or credential.tenant_id != phone_row.tenant_id:
-        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP)
-    tenant = session.get(models.Tenant, phone_row.tenant_id)
-    assert tenant is not None
-    document = load_for_phone(session, tenant, mac, get_secret_box(app))
-    phone = document.phones[0]
-    if not _fits(document, phone, asked):
-        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH)
+        return Decision(
+            answer, tenant_id, challenge=asked.authenticated_path, kind=proof, tenant=tenant
+        )
+    if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
+        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant)
+    view = tenant_view(app, session, tenant_id, found.revision or "")
+    phone = Phone.model_validate(row_to_item("phones", found.phone))
+    if not _fits(view.document, phone, asked):
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH, tenant=tenant)
     if proof == FIRST_USE and not claim_window(
         session, credential, asked.request.source, datetime.now(UTC)
     ):
         _alarm_conflict(session, credential, asked.request.source)
-        return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
     if proof == CREDENTIALS:
         _bind_open_window(session, credential, asked.request.source)
-    config = _full_config(app, session, asked, tenant, document, phone, credential)
+    config = _full_config(app, session, asked, found, view, phone, credential, tenant_id)
     audit.record(
         session,
         f"phone:{mac}",
         "release-secret",
         "phones",
         mac,
-        tenant.name,
+        found.tenant_name,
         {
             "fields": ["sip_password", "provisioning_password", "admin_password"],
             "file": asked.file_request.file,
@@ -111,7 +126,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         },
     )
     full = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
-    return Decision(Answer.FULL, tenant_id, config, kind=full)
+    return Decision(Answer.FULL, tenant_id, config, kind=full, tenant=tenant)
 
 
 FIRST_USE = "first-use window"
@@ -186,23 +201,24 @@ def _full_config(
     app: Flask,
     session: Session,
     asked: Asked,
-    tenant: models.Tenant,
-    document: TenantDocument,
+    found: Lookup,
+    view: TenantView,
     phone: Phone,
     credential: models.DeviceCredential,
+    tenant_id: int,
 ) -> PhoneConfig:
     box = get_secret_box(app)
     secrets = Secrets(
-        sip_passwords={item.number: item.sip_password or "" for item in document.extensions},
+        sip_passwords=line_passwords(box, view, phone.lines),
         provisioning_username=credential.username,
         provisioning_password=box.decrypt(credential.password_encrypted),
-        admin_password=tenant_admin_password(session, box, tenant),
+        admin_password=_admin_password(session, box, found, tenant_id),
     )
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
     asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
     firmware = PhoneFirmware(
-        tenant.id,
+        tenant_id,
         phone.mac,
         phone.site,
         asking.vendor or "",
@@ -212,28 +228,108 @@ def _full_config(
     )
     offer = directive(app, session, firmware, asked.request, asked.base_url)
     url, version = (offer.url, offer.version) if offer else (None, None)
-    return phone_config(document, asking, model, secrets, asked.base_url, url, version)
+    return phone_config(
+        view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
+    )
 
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What the store holds for one MAC: its phone with the tenant row's name, revision and
+    admin password, and its credentials; any of them may be absent."""
+
+    phone: models.Phone | None
+    tenant_name: str | None
+    revision: str | None
+    admin_password_encrypted: str | None
+    credential: models.DeviceCredential | None
+
+
+def look_up(session: Session, mac: str) -> Lookup:
+    """One query for every MAC, known or not: the same work, the same single row."""
+    asked = select(literal(mac, String).label("mac")).subquery()
+    row = session.execute(
+        select(
+            models.Phone,
+            models.Tenant.name,
+            models.Tenant.revision,
+            models.Tenant.phone_admin_password_encrypted,
+            models.DeviceCredential,
+        )
+        .select_from(asked)
+        .outerjoin(models.Phone, models.Phone.mac == asked.c.mac)
+        .outerjoin(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
+        .outerjoin(models.DeviceCredential, models.DeviceCredential.mac == asked.c.mac)
+    ).one()
+    return Lookup(*row)
+
+
+def line_passwords(box: SecretBox, view: TenantView, numbers: list[str]) -> dict[str, str]:
+    """The SIP passwords of the phone's own lines only (never a colleague's is decrypted)."""
+    stored = view.sip_passwords_encrypted
+    return {number: box.decrypt(stored[number]) for number in numbers if number in stored}
+
+
+def _admin_password(session: Session, box: SecretBox, found: Lookup, tenant_id: int) -> str:
+    if found.admin_password_encrypted:
+        return box.decrypt(found.admin_password_encrypted)
+    tenant = session.get(models.Tenant, tenant_id)
+    assert tenant is not None
+    return tenant_admin_password(session, box, tenant)
+
+
+# --- What phone files are built from, kept per tenant revision -----------------------------
 
 # The parts of a tenant a phone's file is built from; the rest (flows, sounds) is not read.
 PHONE_COLLECTIONS = ("sites", "extensions", "ring_groups")
+VIEWS_KEY = "provisioner.tenant_views"
+VIEWS_KEPT = 256  # tenants per process
+_VIEWS_LOCK = threading.Lock()
 
 
-def load_for_phone(
-    session: Session, tenant: models.Tenant, mac: str, box: SecretBox
-) -> TenantDocument:
-    """The tenant as far as one phone needs it: settings, sites, extensions (with their
-    secrets), ring groups and that phone only (a boot storm reads this for every phone)."""
+@dataclass(frozen=True, slots=True)
+class TenantView:
+    """A tenant as phone files need it: settings, sites, extensions' numbers and names, ring
+    groups, its phone book, and the SIP passwords still encrypted (a phone's own are
+    decrypted for its file, no other)."""
+
+    document: TenantDocument
+    book: PhoneBook
+    sip_passwords_encrypted: Mapping[str, str]
+
+
+def load_view(session: Session, tenant_id: int) -> TenantView:
+    """Read the tenant's view from the store (nothing is decrypted)."""
+    tenant = session.get(models.Tenant, tenant_id)
+    assert tenant is not None
     data: dict[str, Any] = {name: getattr(tenant, name) for name in TenantSettings.model_fields}
+    encrypted: dict[str, str] = {}
     for collection in PHONE_COLLECTIONS:
         model = ROW_MODELS[collection]
         rows = session.scalars(select(model).where(model.tenant_id == tenant.id).order_by(model.id))
-        data[collection] = [row_to_item(collection, row, box) for row in rows]
-    phone = session.scalar(
-        select(models.Phone).where(models.Phone.tenant_id == tenant.id, models.Phone.mac == mac)
-    )
-    data["phones"] = [row_to_item("phones", phone)] if phone is not None else []
-    return TenantDocument.model_validate(data)
+        data[collection] = []
+        for row in rows:
+            data[collection].append(row_to_item(collection, row))
+            if collection == "extensions":
+                encrypted[row.number] = row.sip_password_encrypted
+    document = TenantDocument.model_validate(data)
+    return TenantView(document, phone_book(document), encrypted)
+
+
+def tenant_view(app: Flask, session: Session, tenant_id: int, revision: str) -> TenantView:
+    """The view of the phone's tenant at the revision just read: from this process's cache,
+    else from the store. Every change writes a new revision in its own transaction, so a
+    view is never used after the change that made it stale is committed (in any worker)."""
+    views: dict[tuple[int, str], TenantView] = app.extensions.setdefault(VIEWS_KEY, {})
+    key = (tenant_id, revision)
+    view = views.get(key)
+    if view is None:
+        view = load_view(session, tenant_id)
+        with _VIEWS_LOCK:
+            while len(views) >= VIEWS_KEPT:
+                views.pop(next(iter(views)))
+            views[key] = view
+    return view
 
 
 def _has_guessed(app: Flask, source: str) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from provisioner.phones.keys import effective_keys, phone_text
+from provisioner.phones.keys import PhoneBook, effective_keys, find_model, phone_book
 from provisioner.phones.model import Key, PhoneConfig, SipLine
 from provisioner.phones.timezone import time_zone_rule
 from provisioner.tenants.schema import Phone, TenantDocument
@@ -42,9 +42,9 @@ def bootstrap_config(
     )
 
 
-def sip_lines(document: TenantDocument, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
+def sip_lines(book: PhoneBook, phone: Phone, secrets: Secrets) -> tuple[SipLine, ...]:
     """The phone's accounts: number, the person's name, the SIP password, a label."""
-    names = {extension.number: phone_text(extension.name) for extension in document.extensions}
+    names = book.names
     return tuple(
         SipLine(
             index=index,
@@ -66,16 +66,20 @@ def phone_config(
     base_url: str,
     firmware_url: str | None = None,
     firmware_version: str | None = None,
+    book: PhoneBook | None = None,
 ) -> PhoneConfig:
     """The full config of a paired phone: its lines, keys and the tenant's settings;
-    ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides)."""
+    ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides);
+    ``book`` is ``document``'s phone book when the caller keeps one."""
     settings = document.provisioning
-    lines = sip_lines(document, phone, secrets)
+    book = book or phone_book(document)
+    lines = sip_lines(book, phone, secrets)
+    vendor = phone.vendor or ""
+    chosen = effective_keys(book, phone, find_model(vendor, model))
     keys = tuple(
         Key(len(lines) + position, key.type, key.value, key.label or key.value, key.line)
-        for position, key in enumerate(effective_keys(document, phone), start=1)
+        for position, key in enumerate(chosen, start=1)
     )
-    vendor = phone.vendor or ""
     return PhoneConfig(
         vendor=vendor,
         model=model,

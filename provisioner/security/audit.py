@@ -17,6 +17,9 @@ REDACTED = "<secret>"
 COLLECTOR = "provisioner.audit.collected"
 
 
+RELEASE_SECRET = "release-secret"
+
+
 def record(
     session: Session,
     actor: str,
@@ -27,6 +30,10 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit event in the caller's transaction (it lands only if the change does)."""
+    if action == RELEASE_SECRET:
+        from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
+
+        SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
     event = AuditEvent(
         actor=actor,
         action=action,

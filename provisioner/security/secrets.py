@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 import string
@@ -16,11 +17,18 @@ EXTENSION_KEY = "provisioner.secrets"
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
 
 
+# Decrypted secrets kept per process, by ciphertext: a boot storm asks for the same few
+# secrets again and again, and a Fernet decrypt costs more than the rest of a lookup. A changed
+# secret has a new ciphertext (Fernet's IV is random), so nothing stale is ever returned.
+DECRYPTED_KEPT = 65_536
+
+
 class SecretBox:
     """Encrypts and decrypts secrets with the instance key (older keys still decrypt)."""
 
     def __init__(self, keys: list[bytes]) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._decrypted = functools.lru_cache(maxsize=DECRYPTED_KEPT)(self._open)
 
     def encrypt(self, plaintext: str) -> str:
         """The ciphertext of ``plaintext``, as text for a database column."""
@@ -28,6 +36,9 @@ class SecretBox:
 
     def decrypt(self, ciphertext: str) -> str:
         """The plaintext of ``ciphertext``; ConfigError if no configured key opens it."""
+        return self._decrypted(ciphertext)
+
+    def _open(self, ciphertext: str) -> str:
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
         except InvalidToken as exc:

@@ -21,12 +21,25 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool, each statement committed on its own: no BEGIN and COMMIT round trips.
+        self._statement_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def statements(self) -> Iterator[Session]:
+        """A session whose every statement commits on its own, for work where each write is
+        one statement that stands alone (a phone's request: a lookup, an audit row). Pending
+        objects are written when the block ends without an error."""
+        with self._statement_sessions() as session:
+            yield session
+            session.commit()
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:

@@ -19,6 +19,7 @@ from provisioner.errors import FieldProblem, NotFound, ValidationFailed
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password, new_pin
 from provisioner.store import models
+from provisioner.store.models.tenants import new_revision
 from provisioner.tenants import schema
 from provisioner.tenants.sounds import measure_sound
 from provisioner.tenants.validation import check_document
@@ -136,6 +137,7 @@ def save_document(
     before = {} if created else _settings_dict(tenant)
     for name, value in document.settings().model_dump().items():
         setattr(tenant, name, value)
+    touch(tenant)
     session.flush()
     after = _settings_dict(tenant)
     if created or before != after:
@@ -155,6 +157,12 @@ def save_document(
         _sync_collection(context, collection, getattr(document, collection))
     session.flush()
     return tenant
+
+
+def touch(tenant: models.Tenant) -> None:
+    """Mark the tenant changed, in the caller's transaction: every worker's cached copy of
+    what its phone files are built from is stale from the commit on."""
+    tenant.revision = new_revision()
 
 
 def delete_tenant(session: Session, name: str, actor: str) -> None:

@@ -248,7 +248,8 @@ class Phone(Document):
     lines: list[ExtensionNumber] = Field(default_factory=list)
     description: str = Field(default="", max_length=200)
     function_keys: list[FunctionKey] | None = Field(
-        default=None, description="None: a BLF key per colleague and a key per ring group"
+        default=None,
+        description="None: ring groups, then BLF keys per colleague while the model's keys last",
     )
     firmware_target: str | None = Field(
         default=None, pattern=r"^[0-9A-Za-z._\-]{1,64}$", description="the version to run"

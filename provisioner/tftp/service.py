@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from provisioner.errors import MalformedPacket
+from provisioner.metrics import TFTP_BYTES, TFTP_TRANSFERS
 from provisioner.tftp.packets import (
     MAXIMUM_BLOCK_SIZE,
     ErrorCode,
@@ -213,8 +214,10 @@ class TftpService:
             with open_transfer_socket(job.local_host, job.client) as connection:
                 self._send(connection, job, rendered)
         except OSError as exc:
+            TFTP_TRANSFERS.labels("failed").inc()
             logger.info("TFTP: transfer of %s to %s failed: %s", job.name, job.client, exc)
         except Exception:
+            TFTP_TRANSFERS.labels("failed").inc()
             logger.exception("TFTP: transfer of %s to %s failed", job.name, job.client)
         finally:
             with self._lock:
@@ -233,14 +236,21 @@ class TftpService:
     ) -> None:
         """Send the file, or the error that stands for its absence or failure."""
         if isinstance(rendered, RenderFailed):
+            TFTP_TRANSFERS.labels("failed").inc()
             connection.send(encode_error(ErrorCode.NOT_DEFINED, "Internal error"))
             return
         if rendered is None:
+            TFTP_TRANSFERS.labels("not_found").inc()
             connection.send(encode_error(ErrorCode.FILE_NOT_FOUND, "File not found"))
             return
         content = to_netascii(rendered) if job.request.mode == "netascii" else rendered
         options = negotiate(job.request.options, len(content), self.max_block_size)
         outcome = send_content(connection, content, options, self.policy, job.stop)
+        if outcome is Outcome.COMPLETED:
+            TFTP_TRANSFERS.labels("completed").inc()
+            TFTP_BYTES.inc(len(content))
+        else:
+            TFTP_TRANSFERS.labels("failed").inc()
         level = logging.DEBUG if outcome is Outcome.COMPLETED else logging.INFO
         logger.log(level, "TFTP: %s to %s: %s", job.name, job.client, outcome.value)
 

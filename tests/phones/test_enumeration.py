@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
 from tests.phones.conftest import all_secrets, pair, serve
@@ -201,6 +202,7 @@ def test_a_throttled_address_writes_nothing_by_trying_credentials(tmp_path: Path
     client = app.test_client()
     for index in range(4):
         client.get(f"/p/guess-{index}.cfg")
+    flush_timeline(app)
     with get_store(app).reading() as session:
         before = session.scalar(select(func.count()).select_from(models.DeviceEvent))
     token = base64.b64encode(b"805ec0dd0000:guess").decode()
@@ -211,6 +213,7 @@ def test_a_throttled_address_writes_nothing_by_trying_credentials(tmp_path: Path
         for index in range(20)
     }
     assert codes == {429}
+    flush_timeline(app)
     with get_store(app).reading() as session:
         assert session.scalar(select(func.count()).select_from(models.DeviceEvent)) == before
     get_store(app).dispose()

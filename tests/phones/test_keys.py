@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from provisioner.phones.keys import default_keys
+from provisioner.phones.keys import default_keys, phone_book
 from provisioner.tenants.schema import Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
@@ -15,15 +15,74 @@ MAC = "805ec0123456"
 PHONE = f"/api/v1/tenants/demo/phones/{MAC}"
 
 
-def test_defaults_for_240_are_colleagues_then_allen() -> None:
+def test_defaults_for_240_are_the_ring_group_then_colleagues() -> None:
     document, _ = read_tenant_file(DEMO_FILE)
-    keys = default_keys(document, Phone(mac=MAC, lines=["240"]))
+    keys = default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]))
     assert [(key.type, key.value, key.label) for key in keys] == [
+        ("speed_dial", "*8500", "ALLEN"),
         ("blf", "241", "Sanne"),
         ("blf", "242", "Pieter"),
         ("blf", "243", "Fatima"),
-        ("speed_dial", "*8500", "ALLEN"),
     ]
+
+
+def test_defaults_stop_where_the_keys_end() -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    keys = default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]), room=2)
+    assert [key.value for key in keys] == ["*8500", "241"]
+    assert default_keys(phone_book(document), Phone(mac=MAC, lines=["240"]), room=0) == []
+
+
+def _linekeys(body: str) -> dict[int, str]:
+    """Yealink's ``linekey.N.value`` lines of a file: position -> value."""
+    found = {}
+    for line in body.splitlines():
+        name, _, value = line.partition(" = ")
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "linekey" and parts[2] == "type":
+            found[int(parts[1])] = value
+    return found
+
+
+def test_a_tenant_of_45_extensions_saves_and_each_phone_gets_its_models_keys(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    """The defaults used to be a BLF key per colleague, so past ~27 colleagues no phone
+    without its own key list could be saved; now they are cut to what the model has."""
+    for number in range(300, 341):
+        added = client.post(
+            "/api/v1/tenants/demo/extensions",
+            json={"number": str(number), "name": f"Collega {number}"},
+            headers=admin_headers,
+        )
+        assert added.status_code == 201, added.json
+    small = {"mac": "805ec0000031", "vendor": "yealink", "model": "T31G", "lines": ["241"]}
+    answer = client.post("/api/v1/tenants/demo/phones", json=small, headers=admin_headers)
+    assert answer.status_code == 201, answer.json
+    for mac, extension, keys in ((MAC, "240", 27), ("805ec0000031", "241", 2)):
+        client.post(
+            f"/api/v1/tenants/demo/phones/{mac}/pairing",
+            json={"extension": extension},
+            headers=admin_headers,
+        )
+        agent = "Yealink SIP-T46U 108.86.0.90" if keys == 27 else "Yealink SIP-T31G 124.86.0.40"
+        body = client.get(f"/p/{mac}.cfg", headers={"User-Agent": agent}).data.decode()
+        assert sorted(_linekeys(body)) == list(range(1, keys + 1))  # exactly the model's keys
+    shown = client.get(f"{PHONE}/keys", headers=admin_headers).json
+    values = [key["value"] for key in shown["items"]]
+    assert len(values) == 26 and values[:4] == ["*8500", "241", "242", "243"]
+    assert values[4:] == [str(number) for number in range(300, 322)]  # by number, then cut
+
+
+def test_explicit_keys_that_overflow_are_refused_with_what_fits(
+    client: FlaskClient, admin_headers: dict[str, str]
+) -> None:
+    many = [{"type": "speed_dial", "value": f"{number}"} for number in range(100, 128)]
+    answer = client.put(f"{PHONE}/keys", json={"items": many}, headers=admin_headers)
+    assert answer.status_code == 422
+    reason = answer.json["error"]["problems"][0]["reason"]
+    assert "29 keys (lines plus function_keys) do not fit the T46U's 27" in reason
+    assert "list at most 26 keys" in reason
 
 
 def test_keys_api_defaults_then_override(
@@ -55,17 +114,15 @@ def test_too_many_keys_is_an_error_at_save(
     assert client.get(f"{PHONE}/keys", headers=admin_headers).json["default"] is True  # unchanged
 
 
-def test_a_smaller_model_cannot_take_the_defaults(
+def test_a_smaller_model_takes_the_defaults_that_fit(
     client: FlaskClient, admin_headers: dict[str, str]
 ) -> None:
     answer = client.patch(
         f"/api/v1/tenants/demo/phones/{MAC}", json={"model": "T31G"}, headers=admin_headers
     )
-    assert answer.status_code == 422
-    assert (
-        "5 keys (lines plus the tenant's default keys) do not fit the T31G's 2"
-        in answer.json["error"]["problems"][0]["reason"]
-    )
+    assert answer.status_code == 200, answer.json
+    shown = client.get(f"{PHONE}/keys", headers=admin_headers).json
+    assert [key["value"] for key in shown["items"]] == ["*8500"]
 
 
 def test_dect_handsets_have_no_default_keys(
@@ -162,4 +219,4 @@ def test_a_long_colleague_name_neither_breaks_saving_nor_the_boot(
     assert renamed.status_code == 200
     agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
     body = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": agent}).data.decode()
-    assert f"linekey.2.label = {long_name[:64].rstrip()}" in body.splitlines()
+    assert f"linekey.3.label = {long_name[:64].rstrip()}" in body.splitlines()  # after ALLEN

@@ -12,6 +12,7 @@ from flask import Flask
 from provisioner.network.diagnose import diagnose
 from provisioner.network.report import as_text
 from provisioner.pairing.timeline import timeline
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant
 from tests.phones.conftest import pair
@@ -24,7 +25,8 @@ SAMPLE = SAMPLES[0]
 
 
 def events(app: Flask) -> list[dict[str, str]]:
-    """The phone's timeline, oldest first."""
+    """The phone's timeline, oldest first (the queued events written first)."""
+    flush_timeline(app)
     with get_store(app).reading() as session:
         return list(reversed(timeline(session, find_tenant(session, "demo").id, SAMPLE.mac)))
 
@@ -80,6 +82,7 @@ def test_diagnose_says_what_each_request_got(phone_app: Flask, live_server: str)
     pair(phone_app, SAMPLE.mac, SAMPLE.vendor, SAMPLE.model)
     fetch(live_server, f"/p/a/{device_name(SAMPLE)}", SAMPLE.user_agent)
     boot(live_server, SAMPLE)
+    flush_timeline(phone_app)
     with get_store(phone_app).reading() as session:
         text = as_text(diagnose(session, SAMPLE.mac))
     assert re.search(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from provisioner.store.models.base import Base, Timestamped
+
+
+def new_revision() -> str:
+    """A token no earlier state of any tenant had."""
+    return uuid.uuid4().hex
 
 
 class Tenant(Timestamped, Base):
@@ -26,6 +32,9 @@ class Tenant(Timestamped, Base):
     provisioning: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # The password of the phones' admin web page, one per tenant; generated when first needed.
     phone_admin_password_encrypted: Mapped[str | None] = mapped_column(String(400))
+    # Changed (a fresh random token) in the transaction of every change to the tenant, so every
+    # worker's cache of what phone files are built from knows when it is stale.
+    revision: Mapped[str] = mapped_column(String(32), default=new_revision, server_default="")
 
 
 class TenantOwned:

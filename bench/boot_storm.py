@@ -1,0 +1,701 @@
+"""Benchmark: a boot storm against the production setup, beside nginx serving the same bytes.
+
+    .venv/bin/python bench/boot_storm.py                       # 10,000 phones, 20 tenants, 3 rounds
+    .venv/bin/python bench/boot_storm.py --phones 2000 --tenants 4 --rounds 1   # a quick look
+
+The store is made the way an operator makes it: each tenant (extensions, phones of mixed
+vendors with their lines and keys) is created by ``POST /api/v1/tenants`` on the server itself,
+then every phone gets its provisioning credentials from the pairing module (the function the
+pairing API calls; the API would re-save the whole tenant per phone). The server is the
+production setup: gunicorn with one sync worker per core (``--workers``), PostgreSQL, Redis
+for the shared rate limits, the timeline and the audit on.
+
+A phone is a client with its own loopback source address (127.10.x.y; unknown ones 127.20.x.y)
+that opens a new TCP connection per request, as phones do, and asks for its model's boot
+files in order: paired phones on ``/p/a/`` with their own Basic credentials, unknown MACs
+(``--unknown-share`` of all devices) on ``/p/``. C of them (``--concurrency``, 50 and 200) boot
+at once, from ``--client-processes`` asyncio processes, until every device has booted or
+``--round-seconds`` have passed.
+
+A first, untimed round through provisioner captures every answer; nginx then serves those
+bytes from disk at the same paths. Each round runs nginx and provisioner one after the other
+(the order alternates); the table shows the median over ``--rounds``: requests per second,
+p50 and p99 of the request time, errors (a status or a length other than the captured one, or
+a failed connection), and provisioner/nginx. Absolute figures depend on the machine (and the
+Python client is a large part of nginx's cost); compare the ratios of one run.
+Needs nginx (Debian: nginx-light), PostgreSQL and Redis (``--database-url``, ``--redis-url``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from provisioner import create_app  # noqa: E402
+from provisioner.pairing.credentials import issue_credential  # noqa: E402
+from provisioner.phones.vendors import by_name  # noqa: E402
+from provisioner.security.secrets import get_secret_box  # noqa: E402
+from provisioner.security.tokens import create_token  # noqa: E402
+from provisioner.store import get_store, models  # noqa: E402
+
+HOST = "provisioner.example"
+BASE_URL = f"http://{HOST}/p/"
+DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+# Extensions count up from here (numbers starting 112, 144 or 911 are refused: emergency).
+FIRST_NUMBER = 2000
+
+
+@dataclass(frozen=True)
+class PhoneKind:
+    """A model as it boots: its vendor, model, OUI and User-Agent (real forms, see tests)."""
+
+    vendor: str
+    model: str
+    oui: str
+    agent: str  # {mac}, {MAC}, {colon_mac} are filled in
+
+    def user_agent(self, mac: str) -> str:
+        """The User-Agent of the phone with ``mac``."""
+        colon = ":".join(mac[index : index + 2] for index in range(0, 12, 2))
+        return self.agent.format(mac=mac, MAC=mac.upper(), colon_mac=colon)
+
+    def boot_files(self, mac: str) -> tuple[str, ...]:
+        """The names the model asks for at boot, in order (the vendor module's own list)."""
+        return by_name(self.vendor).boot_files(mac, self.model)
+
+
+KINDS = (
+    PhoneKind("yealink", "T46U", "805ec0", "Yealink SIP-T46U 108.86.0.90 {colon_mac}"),
+    PhoneKind("polycom", "VVX450", "64167f", "FileTransport PolycomVVX-VVX_450-UA/6.4.6.2118"),
+    PhoneKind(
+        "snom", "D785", "000413", "Mozilla/4.0 (compatible; snomD785-SIP 10.1.33.33 2010 {MAC})"
+    ),
+    PhoneKind(
+        "grandstream", "GRP2614", "c074ad", "Grandstream Model HW GRP2614 SW 1.0.5.15 DevId {mac}"
+    ),
+    PhoneKind("fanvil", "X4U", "0c383e", "Fanvil X4U 2.12.16.17 {mac}"),
+)
+
+
+@dataclass
+class Device:
+    """One booting device: where it sends from and the requests of its boot, in order."""
+
+    source: str
+    requests: list[bytes]
+    paths: list[str]
+    expected: list[tuple[int, int]] = field(default_factory=list)  # (status, body length)
+
+
+# --- the store -------------------------------------------------------------------------------
+
+
+def tenant_document(index: int, extensions: int, phones: int, first_mac: int) -> dict[str, Any]:
+    """A tenant of ``extensions`` people, the first ``phones`` of them with a desk phone."""
+    people = [
+        {"number": str(FIRST_NUMBER + number), "name": f"Person {index}-{number}"}
+        for number in range(extensions)
+    ]
+    devices = []
+    for number in range(phones):
+        kind = KINDS[(first_mac + number) % len(KINDS)]
+        colleagues = [str(FIRST_NUMBER + (number + step) % extensions) for step in range(1, 5)]
+        devices.append(
+            {
+                "mac": f"{kind.oui}{first_mac + number:06x}",
+                "vendor": kind.vendor,
+                "model": kind.model,
+                "lines": [str(FIRST_NUMBER + number)],
+                "function_keys": [{"type": "blf", "value": value} for value in colleagues],
+            }
+        )
+    return {
+        "name": f"storm{index}",
+        "sip_domain": f"storm{index}.sip.example.net",
+        "extensions": people,
+        "phones": devices,
+    }
+
+
+def populate(
+    app: Any, port: int, tenants: int, phones: int, extensions: int
+) -> dict[str, tuple[PhoneKind, str]]:
+    """Create the tenants through the API and credentials per phone; MAC -> (kind, login)."""
+    with get_store(app).transaction() as session:
+        token = create_token(session, "admin", f"bench-{uuid.uuid4().hex[:8]}")
+    per_tenant = [
+        phones // tenants + (1 if index < phones % tenants else 0) for index in range(tenants)
+    ]
+    first = 0
+    for index, count in enumerate(per_tenant):
+        document = tenant_document(index, max(extensions, count), count, first)
+        first += count
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/v1/tenants",
+            data=json.dumps(document).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            urllib.request.urlopen(request, timeout=600).close()
+        except urllib.error.HTTPError as exc:
+            raise SystemExit(f"creating {document['name']}: {exc.read().decode()[:2000]}") from exc
+    logins: dict[str, tuple[PhoneKind, str]] = {}
+    box = get_secret_box(app)
+    kinds = {kind.vendor: kind for kind in KINDS}
+    with get_store(app).transaction() as session:
+        for phone in session.query(models.Phone).all():
+            credential = issue_credential(session, box, phone.tenant_id, phone.mac, 0)
+            password = box.decrypt(credential.password_encrypted)
+            basic = base64.b64encode(f"{credential.username}:{password}".encode()).decode()
+            logins[phone.mac] = (kinds[phone.vendor or ""], basic)
+    return logins
+
+
+def devices(
+    logins: dict[str, tuple[PhoneKind, str]], unknown: int
+) -> Iterator[tuple[Device, str | None]]:
+    """Every booting device with its requests (paired on /p/a/ with Basic, unknown on /p/)."""
+    for position, (mac, (kind, basic)) in enumerate(sorted(logins.items())):
+        source = f"127.10.{position // 250}.{position % 250 + 1}"
+        yield _device(kind, mac, source, "/p/a/", basic), mac
+    for position in range(unknown):
+        kind = KINDS[position % len(KINDS)]
+        mac = f"{kind.oui}f{position:05x}"
+        source = f"127.20.{position // 250}.{position % 250 + 1}"
+        yield _device(kind, mac, source, "/p/", None), None
+
+
+def _device(kind: PhoneKind, mac: str, source: str, prefix: str, basic: str | None) -> Device:
+    requests, paths = [], []
+    for name in kind.boot_files(mac):
+        lines = [
+            f"GET {prefix}{name} HTTP/1.1",
+            f"Host: {HOST}",
+            f"User-Agent: {kind.user_agent(mac)}",
+        ]
+        if basic:
+            lines.append(f"Authorization: Basic {basic}")
+        lines.append("Connection: close")
+        requests.append(("\r\n".join(lines) + "\r\n\r\n").encode())
+        paths.append(f"{prefix}{name}")
+    return Device(source, requests, paths)
+
+
+# --- the servers -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nobody listens on now (gunicorn and nginx are told one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, seconds: float = 60) -> None:
+    """Return once something accepts on ``port``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listens on port {port} after {seconds:.0f} s")
+
+
+def server_environment(settings: dict[str, str]) -> dict[str, str]:
+    """The environment gunicorn's workers configure the app from."""
+    environment = dict(os.environ, PYTHONPATH=str(PROJECT))
+    environment.update({f"PROVISIONER_{key}": value for key, value in settings.items()})
+    return environment
+
+
+def start_gunicorn(
+    folder: Path, workers: int, threads: int, settings: dict[str, str]
+) -> tuple[int, Any]:
+    """gunicorn serving wsgi:app with ``workers`` workers on a free port: sync workers for
+    ``threads`` 1, else threaded ones (a thread's wait on the database lets another run)."""
+    port = free_port()
+    metrics = folder / "metrics"
+    metrics.mkdir(exist_ok=True)
+    environment = server_environment(settings)
+    environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync" if threads <= 1 else "gthread",
+            "--threads",
+            str(max(threads, 1)),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(PROJECT),
+            "wsgi:app",
+        ],
+        env=environment,
+    )
+    wait_for(port)
+    return port, process
+
+
+def start_nginx(folder: Path, root: Path) -> tuple[int, subprocess.Popen[bytes]]:
+    """nginx (one worker per core) serving the files under ``root`` on a free port."""
+    folder.chmod(0o755)  # nginx workers run as another user
+    port = free_port()
+    (folder / "nginx.conf").write_text(
+        f"daemon off; worker_processes auto; pid {folder}/nginx.pid;"
+        f" error_log {folder}/nginx-error.log crit;\n"
+        "events { worker_connections 4096; }\n"
+        f"http {{ access_log off; client_body_temp_path {folder}/tmp; default_type text/plain;"
+        f" server {{ listen 127.0.0.1:{port} backlog=2048; root {root}; }} }}\n"
+    )
+    (folder / "tmp").mkdir(exist_ok=True)
+    process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
+    wait_for(port)
+    return port, process
+
+
+# --- the clients -----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one client process saw."""
+
+    latencies: list[float]
+    errors: int
+    elapsed: float
+    answers: dict[int, list[tuple[int, int]]]  # device index -> (status, length) per request
+
+
+async def boot(
+    port: int,
+    device: Device,
+    latencies: list[float],
+    capture: list[tuple[int, int]] | None,
+    root: Path | None,
+) -> int:
+    """One device's boot sequence, a new connection per request; returns its errors. While
+    capturing, the answers' (status, length) go to ``capture`` and 200 bodies under ``root``."""
+    errors = 0
+    for position, request in enumerate(device.requests):
+        started = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=(device.source, 0)
+            )
+            writer.write(request)
+            data = await reader.read(-1)
+            writer.close()
+        except OSError:
+            errors += 1
+            continue
+        latencies.append(time.perf_counter() - started)
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head[9:12]) if head[:5] == b"HTTP/" else 0
+        if capture is not None:
+            capture.append((status, len(body)))
+            if status == 200 and root is not None:
+                save_body(root, device.paths[position], body)
+        elif not _as_captured(status, len(body), device.expected[position]):
+            errors += 1
+    return errors
+
+
+def _as_captured(status: int, length: int, captured: tuple[int, int]) -> bool:
+    """The same status as captured, and for a 200 the same length (error pages differ)."""
+    return status == captured[0] and (status != 200 or length == captured[1])
+
+
+def save_body(root: Path, path: str, body: bytes) -> None:
+    """One answer as the file nginx serves for ``path``."""
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    target.write_bytes(body)
+    target.chmod(0o644)
+
+
+async def storm(
+    port: int,
+    devices_: list[tuple[int, Device]],
+    concurrency: int,
+    seconds: float,
+    capture: Path | None,
+) -> Outcome:
+    """``concurrency`` clients boot the devices, each taking the next, until done or time."""
+    latencies: list[float] = []
+    answers: dict[int, list[tuple[int, int]]] = {}
+    queue = iter(devices_)
+    errors = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def client() -> None:
+        nonlocal errors
+        for index, device in queue:
+            if time.perf_counter() > deadline:
+                return
+            seen: list[tuple[int, int]] | None = [] if capture is not None else None
+            errors += await boot(port, device, latencies, seen, capture)
+            if seen is not None:
+                answers[index] = seen
+
+    await asyncio.gather(*(client() for _ in range(max(concurrency, 1))))
+    return Outcome(latencies, errors, time.perf_counter() - started, answers)
+
+
+def client_process(
+    port: int,
+    devices_: list[tuple[int, Device]],
+    concurrency: int,
+    seconds: float,
+    capture: Path | None,
+    start_at: float,
+    results: Any,
+) -> None:
+    """One client process: wait for the common start, storm, send the outcome back."""
+    time.sleep(max(0.0, start_at - time.time()))
+    results.put(asyncio.run(storm(port, devices_, concurrency, seconds, capture)))
+
+
+def run_storm(
+    port: int,
+    all_devices: list[Device],
+    concurrency: int,
+    seconds: float,
+    processes: int,
+    capture: Path | None = None,
+) -> Outcome:
+    """The devices split over ``processes`` client processes, all starting together."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    shares = [
+        [(index, device) for index, device in enumerate(all_devices) if index % processes == part]
+        for part in range(processes)
+    ]
+    start_at = time.time() + 0.5
+    workers = [
+        context.Process(
+            target=client_process,
+            args=(
+                port,
+                share,
+                max(concurrency // processes, 1),
+                seconds,
+                capture,
+                start_at,
+                results,
+            ),
+        )
+        for share in shares
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes = [results.get(timeout=seconds + 300) for _ in workers]
+    for worker in workers:
+        worker.join()
+    answers: dict[int, list[tuple[int, int]]] = {}
+    for outcome in outcomes:
+        answers.update(outcome.answers)
+    return Outcome(
+        [latency for outcome in outcomes for latency in outcome.latencies],
+        sum(outcome.errors for outcome in outcomes),
+        max(outcome.elapsed for outcome in outcomes),
+        answers,
+    )
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One storm's summary."""
+
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+def figures(outcome: Outcome) -> Figures:
+    """Requests per second and the request-time percentiles of one storm."""
+    ordered = sorted(outcome.latencies) or [0.0]
+
+    def percentile(share: float) -> float:
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000
+
+    count = len(outcome.latencies)
+    return Figures(
+        count / outcome.elapsed, percentile(0.50), percentile(0.99), outcome.errors, count
+    )
+
+
+def median_figures(rounds: list[Figures]) -> Figures:
+    """The median of each figure over the rounds (errors: the sum)."""
+    return Figures(
+        statistics.median(item.per_second for item in rounds),
+        statistics.median(item.p50_ms for item in rounds),
+        statistics.median(item.p99_ms for item in rounds),
+        sum(item.errors for item in rounds),
+        sum(item.requests for item in rounds),
+    )
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phones", type=int, default=10_000, help="paired phones in the store")
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument(
+        "--extensions", type=int, default=0, help="per tenant (default: its phones)"
+    )
+    parser.add_argument("--unknown-share", type=float, default=0.10)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--round-seconds", type=float, default=90.0)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--threads", type=int, default=4, help="per gunicorn worker (1: sync workers)"
+    )
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="py-spy the workers during the first provisioner storm: raw stacks to FILE, "
+        "and the heaviest functions printed",
+    )
+    return parser.parse_args(argv)
+
+
+def schema_url(base: str) -> tuple[str, Any]:
+    """A fresh PostgreSQL schema for this run (dropped at the end), and its admin engine."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    return f"{base}?options=-csearch_path%3D{schema}", (admin, schema)
+
+
+def drop_schema(handle: Any) -> None:
+    """Drop the run's schema."""
+    admin, schema = handle
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def stop(process: Any) -> None:
+    """Stop a server we started, by its own process."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Populate, start both servers, capture, then the timed rounds; the summary as data."""
+    database_url, schema = schema_url(options.database_url)
+    settings = {
+        "DATABASE_URL": database_url,
+        "SECRETS_KEY": Fernet.generate_key().decode(),
+        "REDIS_URL": options.redis_url,
+        "RATE_LIMIT_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:misses",
+        "LOAD_DEMO_ON_EMPTY": "false",
+        "PHONE_BASE_URL": BASE_URL,
+    }
+    os.environ["PROVISIONER_INSTANCE"] = str(folder / "instance")
+    app = create_app({key: value for key, value in settings.items()}, str(folder / "instance"))
+    gunicorn, nginx = None, None
+    try:
+        started = time.perf_counter()
+        port, gunicorn = start_gunicorn(folder, options.workers, options.threads, settings)
+        logins = populate(app, port, options.tenants, options.phones, options.extensions)
+        share = min(max(options.unknown_share, 0.0), 0.9)
+        unknown = round(len(logins) * share / (1 - share))
+        booting = [device for device, _ in devices(logins, unknown)]
+        print(
+            f"store: {len(logins)} paired phones in {options.tenants} tenants, {unknown} unknown"
+            f" MACs, {sum(len(device.requests) for device in booting)} requests per storm"
+            f" (made in {time.perf_counter() - started:.0f} s)",
+            flush=True,
+        )
+        root = folder / "root"
+        capture = run_storm(port, booting, 50, 3600, options.client_processes, root)
+        for index, device in enumerate(booting):
+            device.expected = capture.answers[index]
+        statuses: dict[int, int] = {}
+        for device in booting:
+            for status, _ in device.expected:
+                statuses[status] = statuses.get(status, 0) + 1
+        print(f"captured: statuses {dict(sorted(statuses.items()))}", flush=True)
+        nginx_port, nginx = start_nginx(folder, root)
+        return timed_rounds(options, booting, port, nginx_port, gunicorn.pid)
+    finally:
+        for process in (nginx, gunicorn):
+            if process is not None:
+                stop(process)
+        get_store(app).dispose()
+        drop_schema(schema)
+
+
+def timed_rounds(
+    options: argparse.Namespace, booting: list[Device], port: int, nginx_port: int, server: int
+) -> dict[str, Any]:
+    """Each concurrency: ``rounds`` storms against each server, alternating which goes first."""
+    summary: dict[str, Any] = {}
+    profiled = False
+    for concurrency in options.concurrency:
+        ours: list[Figures] = []
+        theirs: list[Figures] = []
+        for round_number in range(options.rounds):
+            order = [("nginx", nginx_port), ("provisioner", port)]
+            if round_number % 2:
+                order.reverse()
+            for name, target in order:
+                spy = None
+                if options.profile and name == "provisioner" and not profiled:
+                    spy = start_profile(server, Path(options.profile))
+                    profiled = True
+                outcome = run_storm(
+                    target, booting, concurrency, options.round_seconds, options.client_processes
+                )
+                if spy is not None:
+                    finish_profile(spy, Path(options.profile))
+                result = figures(outcome)
+                (ours if name == "provisioner" else theirs).append(result)
+                print(
+                    f"  C={concurrency} round {round_number + 1} {name}: {result.per_second:.0f}/s"
+                    f" p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms"
+                    f" errors {result.errors} ({result.requests} requests)",
+                    flush=True,
+                )
+        summary[str(concurrency)] = {
+            "provisioner": median_figures(ours).__dict__,
+            "nginx": median_figures(theirs).__dict__,
+        }
+    return summary
+
+
+def start_profile(server: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling gunicorn and its workers until stopped."""
+    beside = Path(sys.executable).parent / "py-spy"
+    command = [
+        str(beside) if beside.exists() else "py-spy",
+        "record",
+        "--pid",
+        str(server),
+        "--subprocesses",
+        "--rate",
+        "250",
+    ]
+    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
+    spy = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches before the storm starts
+    return spy
+
+
+def finish_profile(spy: subprocess.Popen[bytes], output: Path, shown: int = 25) -> None:
+    """Stop py-spy and print the functions with the largest share of the workers' samples."""
+    spy.send_signal(signal.SIGINT)
+    spy.wait(timeout=60)
+    inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
+    total = 0
+    for line in output.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit() or "wsgi" not in stack and "provisioner" not in stack:
+            continue
+        count = int(count_text)
+        total += count
+        frames = [
+            frame.split(" (")[0] + " " + frame.rsplit("/", 1)[-1].split(":")[0].rstrip(")")
+            for frame in stack.split(";")
+        ]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+    print(f"profile: {total} samples of request work in {output}")
+    print("  inclusive:")
+    for frame, count in sorted(inclusive.items(), key=lambda item: -item[1])[:shown]:
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
+    print("  own time:")
+    for frame, count in sorted(own.items(), key=lambda item: -item[1])[:shown]:
+        print(f"  {100 * count / max(total, 1):5.1f}%  {frame}")
+
+
+def print_table(summary: dict[str, Any]) -> None:
+    """The medians and the ratios, one row per server and concurrency."""
+    print(
+        f"{'C':>4} {'server':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'req/s ratio':>13}{'p99 x nginx':>13}"
+    )
+    for concurrency, rows in summary.items():
+        ours, theirs = rows["provisioner"], rows["nginx"]
+        for name, row in (("nginx", theirs), ("provisioner", ours)):
+            ratio = row["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
+            slower = row["p99_ms"] / theirs["p99_ms"] if theirs["p99_ms"] else 0.0
+            print(
+                f"{concurrency:>4} {name:<12}{row['per_second']:>9.0f}{row['p50_ms']:>9.1f}"
+                f"{row['p99_ms']:>9.1f}{row['errors']:>8}{ratio:>13.3f}{slower:>13.1f}"
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its table."""
+    options = parse_options(argv)
+    if shutil.which("nginx") is None:
+        raise SystemExit("nginx is needed for the reference (Debian: nginx-light)")
+    with tempfile.TemporaryDirectory(prefix="boot-storm-") as name:
+        summary = measure(options, Path(name))
+    print_table(summary)
+    if options.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Timeline events written in batches, off the request path.
+
+A boot storm makes an event per request; writing each in the request's own transaction
+costs more than answering. Requests hand their events to the process's ``TimelineWriter``;
+a background thread writes what has gathered every ``PHONE_TIMELINE_FLUSH_SECONDS`` (or
+sooner, at ``BATCH`` events) in one transaction, and trims each device to its newest
+``PHONE_TIMELINE_LENGTH``. Nothing is lost on a clean shutdown: the writer is flushed at
+interpreter exit (gunicorn's workers exit through it), and readers of the timeline in this
+process flush first, so what a request just did is visible to the next one here. A failed
+write is retried with the next batch. Setting the interval to 0 writes each event in the
+request's transaction, as before.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import Flask, request
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
+from provisioner.phones.model import Answer, EventKind, RequestInfo
+from provisioner.store import Store, get_store
+from provisioner.store.models import DeviceEvent, Phone, utc_now
+
+log = logging.getLogger(__name__)
+EXTENSION_KEY = "provisioner.timeline_writer"
+BATCH = 500
+# Beyond this many events waiting (the database down for long), the oldest are dropped.
+MOST_PENDING = 100_000
+IDLE_ROUNDS = 20  # intervals without an event before the thread ends
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """One request for the timeline; ``tenant_id`` None with ``look_up`` set means the MAC's
+    tenant is found when written (a common file named after a MAC)."""
+
+    tenant_id: int | None
+    mac: str
+    request: RequestInfo
+    file: str
+    answer: Answer
+    at: datetime
+    look_up: bool = False
+    kind: EventKind | None = None  # what happened, when the answer alone does not say
+    known_only: bool = False  # with look_up: dropped when no tenant has the MAC
+
+
+class TimelineWriter:
+    """Gathers events and writes them in batches from one background thread per process."""
+
+    def __init__(self, store: Store, limit: int, interval: float) -> None:
+        self._store = store
+        self._limit = limit
+        self._interval = interval
+        self._pending: list[PendingEvent] = []
+        self._lock = threading.Lock()
+        self._writing = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._owner = 0  # the process the thread runs in (gunicorn forks after import)
+        self._registered = 0  # the process whose exit flushes this writer
+
+    def add(self, event: PendingEvent) -> None:
+        """Queue one event; the background thread writes it soon."""
+        with self._lock:
+            self._pending.append(event)
+            if len(self._pending) > MOST_PENDING:
+                del self._pending[: len(self._pending) - MOST_PENDING]
+            full = len(self._pending) >= BATCH
+        self._ensure_thread()
+        if full:
+            self._wake.set()
+
+    def flush(self) -> int:
+        """Write every queued event now; the number written (0 when the write failed)."""
+        return self._write_pending()[1]
+
+    def close(self) -> None:
+        """Stop the thread and write what is left (at exit, or when the app is disposed)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is not None and self._owner == os.getpid():
+            self._wake.set()
+            thread.join(timeout=10)
+        self.flush()
+
+    def _write_pending(self) -> tuple[bool, int]:
+        with self._writing:
+            with self._lock:
+                events, self._pending = self._pending, []
+            if not events:
+                return True, 0
+            try:
+                with self._store.transaction() as session:
+                    write_events(session, events, self._limit)
+            except Exception:
+                log.exception("timeline: %d events not written yet, kept for later", len(events))
+                with self._lock:
+                    self._pending[:0] = events
+                return False, 0
+            return True, len(events)
+
+    def _ensure_thread(self) -> None:
+        pid = os.getpid()
+        if self._thread is not None and self._owner == pid:
+            return
+        with self._lock:
+            if self._thread is not None and self._owner == pid:
+                return
+            self._owner = pid
+            self._thread = threading.Thread(target=self._run, name="timeline-writer", daemon=True)
+            self._thread.start()
+            register = self._registered != pid
+            self._registered = pid
+        if register:
+            atexit.register(self.close)
+
+    def _run(self) -> None:
+        """Write every interval; end after a failed write or a while with nothing to write
+        (the next event starts a new thread), so a process keeps no idle thread around."""
+        idle = 0
+        while self._thread is threading.current_thread():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            ok, written = self._write_pending()
+            idle = 0 if written else idle + 1
+            if ok and idle < IDLE_ROUNDS:
+                continue
+            with self._lock:
+                if ok and self._pending:
+                    idle = 0
+                    continue
+                if self._thread is threading.current_thread():
+                    self._thread = None
+                return
+
+
+def write_events(session: Session, events: list[PendingEvent], limit: int) -> None:
+    """Insert ``events``, then keep each of their devices' newest ``limit`` events."""
+    look_up = {event.mac for event in events if event.look_up}
+    tenants: dict[str, int] = {}
+    if look_up:
+        rows = session.execute(select(Phone.mac, Phone.tenant_id).where(Phone.mac.in_(look_up)))
+        tenants = {mac: tenant_id for mac, tenant_id in rows}
+    events = [event for event in events if not (event.known_only and event.mac not in tenants)]
+    if not events:
+        return
+    session.add_all(
+        DeviceEvent(
+            tenant_id=tenants.get(event.mac) if event.look_up else event.tenant_id,
+            mac=event.mac,
+            at=event.at,
+            source=event.request.source[:64],
+            protocol=event.request.protocol,
+            file=event.file[:255],
+            user_agent=event.request.user_agent[:255],
+            answer=event.answer.value,
+            kind=(event.kind or KIND_OF_ANSWER.get(event.answer, EventKind.FAILED)).value,
+            route=event.request.route[:8],
+        )
+        for event in events
+    )
+    session.flush()
+    newest_first = func.row_number().over(
+        partition_by=DeviceEvent.mac, order_by=DeviceEvent.id.desc()
+    )
+    ranked = (
+        select(DeviceEvent.id, newest_first.label("rank"))
+        .where(DeviceEvent.mac.in_({event.mac for event in events}))
+        .subquery()
+    )
+    session.execute(
+        delete(DeviceEvent).where(
+            DeviceEvent.id.in_(select(ranked.c.id).where(ranked.c.rank > limit))
+        )
+    )
+    if any(event.tenant_id is None for event in events):
+        expired = utc_now() - timedelta(hours=DISCOVERED_HOURS)
+        session.execute(
+            delete(DeviceEvent).where(DeviceEvent.tenant_id.is_(None), DeviceEvent.at < expired)
+        )
+
+
+def get_timeline_writer(app: Flask) -> TimelineWriter:
+    """The app's writer, made on first use."""
+    writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
+    if writer is None:
+        writer = app.extensions.setdefault(
+            EXTENSION_KEY,
+            TimelineWriter(
+                get_store(app),
+                int(app.config["PHONE_TIMELINE_LENGTH"]),
+                float(app.config["PHONE_TIMELINE_FLUSH_SECONDS"]),
+            ),
+        )
+    return writer
+
+
+def queue_event(app: Flask, session: Session | None, event: PendingEvent) -> None:
+    """Record ``event``: queued for the writer, or in ``session`` when batching is off."""
+    if float(app.config["PHONE_TIMELINE_FLUSH_SECONDS"]) > 0:
+        get_timeline_writer(app).add(event)
+        return
+    if session is not None:
+        write_events(session, [event], int(app.config["PHONE_TIMELINE_LENGTH"]))
+        return
+    with get_store(app).transaction() as own:
+        write_events(own, [event], int(app.config["PHONE_TIMELINE_LENGTH"]))
+
+
+def flush_timeline(app: Flask) -> None:
+    """Write this process's queued events (readers call it, so they see the latest)."""
+    writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
+    if writer is not None:
+        writer.flush()
+
+
+# Phones' requests only add events; every other request may read the timeline.
+WRITING_BLUEPRINTS = frozenset({"phones"})
+
+
+def init_app(app: Flask) -> None:
+    """Before any request that may read the timeline (API, technicians' pages), write this
+    process's queued events, so a page shows the boot that just happened."""
+
+    def flush_before_reading() -> None:
+        if request.blueprint not in WRITING_BLUEPRINTS:
+            flush_timeline(app)
+
+    app.before_request(flush_before_reading)
