@@ -1,7 +1,7 @@
 """tenants.revision: a token changed with every change, for the phone files' caches
 
 Revision ID: 0004_boot_storm
-Revises: 0005_firmware
+Revises: 0007_digest_nonces
 Create Date: 2026-12-03
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_boot_storm"
-down_revision = "0005_firmware"
+down_revision = "0007_digest_nonces"
 branch_labels = None
 depends_on = None
 
