@@ -36,7 +36,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,7 @@ from sqlalchemy import create_engine, text
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from loopback import free_port, start_nginx, wait_for  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing.credentials import issue_credential  # noqa: E402
@@ -211,25 +211,6 @@ def _device(kind: PhoneKind, mac: str, source: str, prefix: str, basic: str | No
 # --- the servers -----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A port nobody listens on now (gunicorn and nginx are told one)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for(port: int, seconds: float = 60) -> None:
-    """Return once something accepts on ``port``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"nothing listens on port {port} after {seconds:.0f} s")
-
-
 def server_environment(settings: dict[str, str]) -> dict[str, str]:
     """The environment gunicorn's workers configure the app from."""
     environment = dict(os.environ, PYTHONPATH=str(PROJECT))
@@ -272,23 +253,6 @@ def start_gunicorn(
         ],
         env=environment,
     )
-    wait_for(port)
-    return port, process
-
-
-def start_nginx(folder: Path, root: Path) -> tuple[int, subprocess.Popen[bytes]]:
-    """nginx (one worker per core) serving the files under ``root`` on a free port."""
-    folder.chmod(0o755)  # nginx workers run as another user
-    port = free_port()
-    (folder / "nginx.conf").write_text(
-        f"daemon off; worker_processes auto; pid {folder}/nginx.pid;"
-        f" error_log {folder}/nginx-error.log crit;\n"
-        "events { worker_connections 4096; }\n"
-        f"http {{ access_log off; client_body_temp_path {folder}/tmp; default_type text/plain;"
-        f" server {{ listen 127.0.0.1:{port} backlog=2048; root {root}; }} }}\n"
-    )
-    (folder / "tmp").mkdir(exist_ok=True)
-    process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
     wait_for(port)
     return port, process
 
@@ -547,6 +511,8 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "RATE_LIMIT_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:misses",
         "LOAD_DEMO_ON_EMPTY": "false",
         "PHONE_BASE_URL": BASE_URL,
+        # The paired phones send Basic over loopback; without TLS the server refuses Basic.
+        "ALLOW_BASIC_OVER_HTTP": "true",
     }
     os.environ["PROVISIONER_INSTANCE"] = str(folder / "instance")
     app = create_app({key: value for key, value in settings.items()}, str(folder / "instance"))
@@ -573,7 +539,9 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
             for status, _ in device.expected:
                 statuses[status] = statuses.get(status, 0) + 1
         print(f"captured: statuses {dict(sorted(statuses.items()))}", flush=True)
-        nginx_port, nginx = start_nginx(folder, root)
+        nginx_port, nginx = start_nginx(
+            folder, root, workers="auto", connections=4096, backlog=2048
+        )
         return timed_rounds(options, booting, port, nginx_port, gunicorn.pid)
     finally:
         for process in (nginx, gunicorn):

@@ -20,8 +20,6 @@ import hashlib
 import http.client
 import logging
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,6 +34,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from loopback import start_nginx, wait_for, write_files  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.firmware import app_trusted_keys, catalogue_directory, rollout  # noqa: E402
@@ -56,13 +55,6 @@ from provisioner.tenants.yaml_io import import_tenant_file  # noqa: E402
 MAC = "805ec0123456"  # the demo tenant's T46U
 SIZE = 16 * 1024 * 1024
 RANGE = 64 * 1024
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def build_app(workdir: Path, image: bytes) -> tuple[object, str]:
@@ -113,39 +105,6 @@ def integrity(app: object) -> None:
     print(f"{'16 MiB image':34} {cached:14.0f} {hashed:12.1f} {cached / hashed:6.0f}x")
 
 
-def start_nginx(workdir: Path, path: str, image: bytes) -> tuple[int, subprocess.Popen[bytes]]:
-    root = workdir / "www"
-    workdir.chmod(0o755)  # nginx workers run as an unprivileged user and must read the file
-    target = root / path.lstrip("/")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(image)
-    for folder in [root, *target.parents]:
-        if folder.is_relative_to(workdir):
-            folder.chmod(0o755)
-    port = free_port()
-    config = workdir / "nginx.conf"
-    config.write_text(
-        f"daemon off; worker_processes 1; pid {workdir}/nginx.pid; error_log {workdir}/error.log;\n"
-        "events { worker_connections 256; }\n"
-        "http { access_log off; keepalive_requests 100000;\n"
-        f"  client_body_temp_path {workdir}/body;\n"
-        f"  server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
-    )
-    process = subprocess.Popen(["nginx", "-c", str(config), "-p", str(workdir)])
-    wait_for(port)
-    return port, process
-
-
-def wait_for(port: int) -> None:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on {port}")
-
-
 def get(port: int, path: str, expected: bytes, byte_range: tuple[int, int] | None) -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Range": f"bytes={byte_range[0]}-{byte_range[1] - 1}"} if byte_range else {}
@@ -186,7 +145,8 @@ def main() -> None:
         port = server.effective_port  # type: ignore[union-attr]
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
-        nginx_port, nginx = start_nginx(workdir, path, image)
+        write_files(workdir / "www", {path: image})
+        nginx_port, nginx = start_nginx(workdir, workdir / "www")
         try:
             wait_for(port)
             offsets = [(start, start + RANGE) for start in range(0, SIZE, RANGE)]

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import logging
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,6 +27,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from loopback import start_nginx, write_files  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.security.secrets import get_secret_box  # noqa: E402
@@ -77,12 +76,6 @@ REQUESTS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def large_tenant_yaml() -> str:
     """A tenant file with ``LARGE_EXTENSIONS`` extensions, 200 upwards."""
     lines = [f"name: groot\nsip_domain: {LARGE_DOMAIN}\nextensions:"]
@@ -114,31 +107,6 @@ def start_provisioner(workdir: Path) -> tuple[int, Callable[[], None]]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return int(server.effective_port), server.close
-
-
-def start_nginx(workdir: Path, files: dict[str, bytes]) -> tuple[int, subprocess.Popen[bytes]]:
-    root = workdir / "www"
-    workdir.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
-    for name, content in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_bytes(content)
-    port = free_port()
-    config = workdir / "nginx.conf"
-    config.write_text(
-        f"daemon off; worker_processes 1; pid {workdir}/nginx.pid; error_log {workdir}/error.log;\n"
-        "events { worker_connections 256; }\n"
-        "http { access_log off; keepalive_requests 100000;\n"
-        f"  client_body_temp_path {workdir}/body;\n"
-        f"  server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
-    )
-    process = subprocess.Popen(["nginx", "-c", str(config), "-p", str(workdir)])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    return port, process
 
 
 def fetch(port: int, method: str, path: str, form: dict[str, str] | None) -> bytes:
@@ -195,7 +163,8 @@ def main() -> None:
         answers = {
             f"{index}.txt": fetch(port, *request) for index, request in enumerate(REQUESTS.values())
         }
-        nginx_port, nginx = start_nginx(workdir, answers)
+        write_files(workdir / "www", answers)
+        nginx_port, nginx = start_nginx(workdir, workdir / "www")
         try:
             print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
             for index, (label, request) in enumerate(REQUESTS.items()):

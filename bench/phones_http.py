@@ -17,8 +17,6 @@ import base64
 import http.client
 import logging
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +28,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from loopback import start_nginx, write_files  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing import service  # noqa: E402
@@ -39,13 +38,6 @@ from provisioner.tenants.yaml_io import import_tenant_file  # noqa: E402
 
 MAC = "805ec0123456"
 AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
-
-
-def free_port() -> int:
-    """A port nobody listens on now (nginx cannot be told to pick one itself)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_provisioner(folder: Path) -> tuple[int, dict[str, str], object]:
@@ -84,31 +76,6 @@ def fetch(port: int, path: str, headers: dict[str, str]) -> bytes:
     return body
 
 
-def start_nginx(folder: Path, files: dict[str, bytes]) -> tuple[int, subprocess.Popen[bytes]]:
-    """nginx serving ``files`` from ``folder/root`` on a free port."""
-    root = folder / "root"
-    folder.chmod(0o755)  # nginx workers run as another user
-    for name, body in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        (root / name).write_bytes(body)
-        (root / name).chmod(0o644)
-    port = free_port()
-    (folder / "nginx.conf").write_text(
-        f"daemon off; worker_processes 1; pid {folder}/nginx.pid; error_log stderr;\n"
-        "events { worker_connections 256; }\n"
-        f"http {{ access_log off; client_body_temp_path {folder}/tmp;"
-        f" server {{ listen 127.0.0.1:{port}; root {root}; }} }}\n"
-    )
-    process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return port, process
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("nginx did not start")
-
-
 def hammer(port: int, path: str, headers: dict[str, str], requests: int, threads: int) -> float:
     """Requests per second for ``requests`` keep-alive GETs spread over ``threads`` clients."""
 
@@ -141,7 +108,6 @@ def main() -> None:
         raise SystemExit("nginx is needed for the reference (Debian: nginx-light)")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
-        (folder / "tmp").mkdir()
         port, login, server = start_provisioner(folder)
         cases = {
             "common file": ("/p/y000000000000.cfg", "p/y000000000000.cfg", {}),
@@ -149,7 +115,8 @@ def main() -> None:
             "full file, Basic": (f"/p/a/{MAC}.cfg", f"p/a/{MAC}.cfg", login),
         }
         files = {static: fetch(port, path, headers) for path, static, headers in cases.values()}
-        nginx_port, nginx = start_nginx(folder, files)
+        write_files(folder / "root", files)
+        nginx_port, nginx = start_nginx(folder, folder / "root")
         try:
             print(f"{'request':<24}{'provisioner/s':>15}{'nginx/s':>12}{'ratio':>8}")
             for label, (path, static, headers) in cases.items():

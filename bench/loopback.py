@@ -1,0 +1,62 @@
+"""What the benchmarks share: free loopback ports, waiting for a server, and nginx as the reference.
+
+Each bench runs as a script (`python bench/NAME.py`), so this folder is on its import path.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (nginx and gunicorn are told one)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for(port: int, seconds: float = 60) -> None:
+    """Return once something accepts on ``port``; give up after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port} after {seconds:.0f} s")
+
+
+def write_files(root: Path, files: dict[str, bytes]) -> None:
+    """Write ``files`` (relative name -> bytes) under ``root``, readable by nginx's workers."""
+    for name, body in files.items():
+        target = root / name.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        target.chmod(0o644)
+        for folder in target.parents:
+            if folder.is_relative_to(root.parent):
+                folder.chmod(0o755)
+
+
+def start_nginx(
+    folder: Path, root: Path, workers: str = "1", connections: int = 256, backlog: int = 511
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """nginx serving the files under ``root`` on a free loopback port, its files in ``folder``."""
+    folder.chmod(0o755)  # nginx workers run as another user and must read the files
+    (folder / "tmp").mkdir(exist_ok=True)
+    port = free_port()
+    (folder / "nginx.conf").write_text(
+        f"daemon off; worker_processes {workers}; pid {folder}/nginx.pid;"
+        f" error_log {folder}/nginx-error.log crit;\n"
+        f"events {{ worker_connections {connections}; }}\n"
+        "http { access_log off; keepalive_requests 100000; default_type text/plain;\n"
+        f"  client_body_temp_path {folder}/tmp;\n"
+        f"  server {{ listen 127.0.0.1:{port} backlog={backlog}; root {root}; }} }}\n"
+    )
+    process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
+    wait_for(port)
+    return port, process
