@@ -20,7 +20,6 @@ import re
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from cryptography.fernet import Fernet
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+from loopback import per_second  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.http.framing import create_waitress_server  # noqa: E402
@@ -114,13 +114,7 @@ def hammer(port: int, headers: Headers, requests: int, threads: int) -> float:
             assert response.status == 200, response.status
         connection.close()
 
-    workers = [threading.Thread(target=client, args=(requests // threads,)) for _ in range(threads)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return (requests // threads * threads) / (time.perf_counter() - started)
+    return per_second(client, requests, threads)
 
 
 def main() -> None:

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -60,3 +62,14 @@ def start_nginx(
     process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
     wait_for(port)
     return port, process
+
+
+def per_second(client: Callable[[int], None], requests: int, threads: int) -> float:
+    """Requests per second when ``threads`` threads each run ``client(requests // threads)``."""
+    workers = [threading.Thread(target=client, args=(requests // threads,)) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return (requests // threads * threads) / (time.perf_counter() - started)

@@ -20,7 +20,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -28,7 +27,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from loopback import start_nginx, write_files  # noqa: E402
+from loopback import per_second, start_nginx, write_files  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing import service  # noqa: E402
@@ -88,13 +87,7 @@ def hammer(port: int, path: str, headers: dict[str, str], requests: int, threads
             assert response.status == 200, (path, response.status)
         connection.close()
 
-    workers = [threading.Thread(target=client, args=(requests // threads,)) for _ in range(threads)]
-    started = time.perf_counter()
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return (requests // threads * threads) / (time.perf_counter() - started)
+    return per_second(client, requests, threads)
 
 
 def main() -> None:
