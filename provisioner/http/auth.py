@@ -53,3 +53,22 @@ def json_body() -> dict[str, Any]:
             [FieldProblem("", "send a JSON object with Content-Type: application/json")]
         )
     return data
+
+
+def text_field(data: dict[str, Any], name: str, required: bool = True) -> str:
+    """The JSON body's text field ``name``, stripped; a 422 naming it when it is missing or not
+    a text (an absent optional field is "")."""
+    value = data.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationFailed([FieldProblem(name, "required, a text")])
+    return value.strip()
+
+
+def flag_field(data: dict[str, Any], name: str) -> bool:
+    """The JSON body's true/false field ``name`` (false when absent); a 422 naming it otherwise."""
+    value = data.get(name, False)
+    if not isinstance(value, bool):
+        raise ValidationFailed([FieldProblem(name, "true or false")])
+    return value

@@ -11,7 +11,7 @@ from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.firmware import app_trusted_keys, catalogue_directory
 from provisioner.firmware import rollout as rollouts
 from provisioner.firmware.catalogue import check, full_check, read_manifest
-from provisioner.http.auth import current_caller, json_body, requires
+from provisioner.http.auth import current_caller, json_body, requires, text_field
 from provisioner.store import get_store
 
 bp = Blueprint("firmware_api", __name__, url_prefix="/api/v1/firmware")
@@ -45,15 +45,6 @@ def verify() -> Json:
     return _catalogue(full=True)
 
 
-def _text(data: Json, name: str, required: bool = True) -> str:
-    value = data.get(name)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed([FieldProblem(name, "required, a text")])
-    return value.strip()
-
-
 def _mac_list(data: Json) -> tuple[str, ...]:
     value = data.get("canary", [])
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
@@ -84,14 +75,14 @@ def start_rollout() -> tuple[Json, int]:
     rollback_version?}``; it supersedes the rollout for the same tenant, site and model."""
     data = json_body()
     wanted = rollouts.RolloutRequest(
-        tenant=_text(data, "tenant"),
-        vendor=_text(data, "vendor"),
-        model=_text(data, "model"),
-        version=_text(data, "version"),
-        site=_text(data, "site", required=False),
+        tenant=text_field(data, "tenant"),
+        vendor=text_field(data, "vendor"),
+        model=text_field(data, "model"),
+        version=text_field(data, "version"),
+        site=text_field(data, "site", required=False),
         percentage=_percentage(data, 0) or 0,
         canary=_mac_list(data),
-        rollback_version=_text(data, "rollback_version", required=False) or None,
+        rollback_version=text_field(data, "rollback_version", required=False) or None,
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     entries = read_manifest(catalogue_directory(app))

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
 from provisioner.errors import FieldProblem, ValidationFailed
-from provisioner.http.auth import current_caller, json_body, requires
+from provisioner.http.auth import current_caller, flag_field, json_body, requires, text_field
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.discovery import parse_report, record_report
@@ -29,13 +29,6 @@ bp = Blueprint("phones_api", __name__, url_prefix="/api/v1")
 Json = dict[str, Any]
 
 
-def _text_field(data: Any, name: str) -> str:
-    value = data.get(name) if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value.strip():
-        raise ValidationFailed([FieldProblem(name, "required, a text")])
-    return value.strip()
-
-
 def _window_minutes(data: Any) -> int:
     value = data.get("window_minutes") if isinstance(data, dict) else None
     if value is None:
@@ -45,27 +38,20 @@ def _window_minutes(data: Any) -> int:
     return value
 
 
-def _flag(data: Any, name: str) -> bool:
-    value = data.get(name, False) if isinstance(data, dict) else False
-    if not isinstance(value, bool):
-        raise ValidationFailed([FieldProblem(name, "true or false")])
-    return value
-
-
 @bp.post("/tenants/<tenant>/phones/<mac>/pairing")
 @requires("pair")
 def pair(tenant: str, mac: str) -> tuple[Json, int]:
     """Pair the phone with an extension: ``{"extension": "240", "model": "T46U"}``; a re-pair
     replaces its lines unless ``"add_line": true``; the answer lists the lines it now has."""
     data = json_body()
-    add_line = _flag(data, "add_line")
+    add_line = flag_field(data, "add_line")
     with get_store().transaction() as session:
         pairing = service.pair(
             session,
             get_secret_box(),
             tenant,
             mac,
-            _text_field(data, "extension"),
+            text_field(data, "extension"),
             current_caller().actor,
             _window_minutes(data),
             data.get("vendor"),
@@ -95,7 +81,7 @@ def swap(tenant: str, mac: str) -> Json:
             get_secret_box(),
             tenant,
             mac,
-            _text_field(data, "new_mac"),
+            text_field(data, "new_mac"),
             current_caller().actor,
             _window_minutes(data),
         )
