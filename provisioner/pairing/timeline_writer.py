@@ -1,14 +1,17 @@
-"""Timeline events written in batches, off the request path.
+"""Timeline events, and the audit rows of secrets phones fetched, written in batches, off
+the request path.
 
-A boot storm makes an event per request; writing each in the request's own transaction
-costs more than answering. Requests hand their events to the process's ``TimelineWriter``;
-a background thread writes what has gathered every ``PHONE_TIMELINE_FLUSH_SECONDS`` (or
-sooner, at ``BATCH`` events) in one transaction, and trims each device to its newest
-``PHONE_TIMELINE_LENGTH``. Nothing is lost on a clean shutdown: the writer is flushed at
+A boot storm makes an event per request, and an audit row per full file; writing each in
+the request's own transaction costs more than answering. Requests hand their events to the
+process's ``TimelineWriter``; a background thread writes what has gathered every
+``PHONE_TIMELINE_FLUSH_SECONDS`` (or sooner, at ``BATCH`` events) in one transaction, and
+trims each device to its newest ``PHONE_TIMELINE_LENGTH``. Nothing is lost on a clean
+shutdown: the writer is flushed at
 interpreter exit (gunicorn's workers exit through it), and readers of the timeline in this
 process flush first, so what a request just did is visible to the next one here. A failed
 write is retried with the next batch. Setting the interval to 0 writes each event in the
-request's transaction, as before.
+request's transaction, as before. Audit rows go the same way, in the same transaction as the
+events; ``provisioner.security.audit`` flushes this process's writers before it reads.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from sqlalchemy.orm import Session
 
 from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
 from provisioner.phones.model import Answer, EventKind, RequestInfo
+from provisioner.security import audit
 from provisioner.store import Store, get_store
-from provisioner.store.models import DeviceEvent, Phone, utc_now
+from provisioner.store.models import AuditEvent, DeviceEvent, Phone, utc_now
 
 log = logging.getLogger(__name__)
 EXTENSION_KEY = "provisioner.timeline_writer"
@@ -61,6 +65,7 @@ class TimelineWriter:
         self._limit = limit
         self._interval = interval
         self._pending: list[PendingEvent] = []
+        self._pending_audit: list[AuditEvent] = []
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._wake = threading.Event()
@@ -79,6 +84,12 @@ class TimelineWriter:
         if full:
             self._wake.set()
 
+    def add_audit(self, event: AuditEvent) -> None:
+        """Queue one audit row; written with the next batch (never dropped)."""
+        with self._lock:
+            self._pending_audit.append(event)
+        self._ensure_thread()
+
     def flush(self) -> int:
         """Write every queued event now; the number written (0 when the write failed)."""
         return self._write_pending()[1]
@@ -96,17 +107,24 @@ class TimelineWriter:
         with self._writing:
             with self._lock:
                 events, self._pending = self._pending, []
-            if not events:
+                audits, self._pending_audit = self._pending_audit, []
+            if not events and not audits:
                 return True, 0
             try:
                 with self._store.transaction() as session:
                     write_events(session, events, self._limit)
+                    session.add_all(audits)
             except Exception:
-                log.exception("timeline: %d events not written yet, kept for later", len(events))
+                log.exception(
+                    "timeline: %d events and %d audit rows not written yet, kept for later",
+                    len(events),
+                    len(audits),
+                )
                 with self._lock:
                     self._pending[:0] = events
+                    self._pending_audit[:0] = [copy_audit(event) for event in audits]
                 return False, 0
-            return True, len(events)
+            return True, len(events) + len(audits)
 
     def _ensure_thread(self) -> None:
         pid = os.getpid()
@@ -135,7 +153,7 @@ class TimelineWriter:
             if ok and idle < IDLE_ROUNDS:
                 continue
             with self._lock:
-                if ok and self._pending:
+                if ok and (self._pending or self._pending_audit):
                     idle = 0
                     continue
                 if self._thread is threading.current_thread():
@@ -143,8 +161,24 @@ class TimelineWriter:
                 return
 
 
+def copy_audit(event: AuditEvent) -> AuditEvent:
+    """A fresh row with ``event``'s values (a row of a failed transaction cannot be added
+    to another session)."""
+    return AuditEvent(
+        at=event.at,
+        actor=event.actor,
+        action=event.action,
+        tenant=event.tenant,
+        object_type=event.object_type,
+        object_key=event.object_key,
+        changes=event.changes,
+    )
+
+
 def write_events(session: Session, events: list[PendingEvent], limit: int) -> None:
     """Insert ``events``, then keep each of their devices' newest ``limit`` events."""
+    if not events:
+        return
     look_up = {event.mac for event in events if event.look_up}
     tenants: dict[str, int] = {}
     if look_up:
@@ -190,7 +224,7 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
 
 
 def get_timeline_writer(app: Flask) -> TimelineWriter:
-    """The app's writer, made on first use."""
+    """The app's writer, made on first use (audit readers in this process flush it)."""
     writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
     if writer is None:
         writer = app.extensions.setdefault(
@@ -201,6 +235,7 @@ def get_timeline_writer(app: Flask) -> TimelineWriter:
                 float(app.config["PHONE_TIMELINE_FLUSH_SECONDS"]),
             ),
         )
+        audit.flush_before_reading(writer.flush)
     return writer
 
 
@@ -214,6 +249,16 @@ def queue_event(app: Flask, session: Session | None, event: PendingEvent) -> Non
         return
     with get_store(app).transaction() as own:
         write_events(own, [event], int(app.config["PHONE_TIMELINE_LENGTH"]))
+
+
+def queue_audit(app: Flask, session: Session, event: AuditEvent) -> None:
+    """Record the audit row ``event``: queued for the writer (written within the flush
+    interval, before any audit read in this process, and at exit), or in ``session`` when
+    batching is off."""
+    if float(app.config["PHONE_TIMELINE_FLUSH_SECONDS"]) > 0:
+        get_timeline_writer(app).add_audit(event)
+    else:
+        session.add(event)
 
 
 def flush_timeline(app: Flask) -> None:

@@ -25,19 +25,22 @@ from provisioner.firmware.rollout import RolloutRule, live_rollouts
 from provisioner.pairing.credentials import (
     Verdict,
     WindowState,
+    as_utc,
     check_authorization,
     claim_window,
     tenant_admin_password,
     window_state,
 )
+from provisioner.pairing.timeline_writer import queue_audit
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
+from provisioner.phones.lookups import LookupCache, is_cacheable_window
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.nonces import is_new_answer
 from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
-from provisioner.store import models
+from provisioner.store import get_store, models
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
 from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
 
@@ -87,7 +90,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
 
     An unknown and an unpaired MAC take the same two lookups to the same bootstrap."""
     mac = asked.file_request.mac or ""
-    found = look_up(session, mac)
+    found = look_up_kept(app, session, mac)
     credential = found.credential
     tenant_id = found.phone.tenant_id if found.phone is not None else None
     tenant = found.tenant_name
@@ -111,10 +114,9 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     if proof == CREDENTIALS:
         _bind_open_window(session, credential, asked.request.source)
     config = _full_config(app, session, asked, found, view, phone, credential, tenant_id)
-    audit.record(
-        session,
+    release = audit.event_of(
         f"phone:{mac}",
-        "release-secret",
+        audit.RELEASE_SECRET,
         "phones",
         mac,
         found.tenant_name,
@@ -126,6 +128,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             "source": asked.request.source,
         },
     )
+    queue_audit(app, session, release)  # batched with the timeline, off the request path
     full = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
     return Decision(Answer.FULL, tenant_id, config, kind=full, tenant=tenant)
 
@@ -263,6 +266,36 @@ def look_up(session: Session, mac: str) -> Lookup:
         .outerjoin(models.DeviceCredential, models.DeviceCredential.mac == asked.c.mac)
     ).one()
     return Lookup(*row)
+
+
+LOOKUPS_KEY = "provisioner.phone_lookups"
+
+
+def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
+    """``look_up`` answered from this process's copy when it holds one (see
+    ``provisioner.phones.lookups``): no round trip for a phone that asked before."""
+    cache: LookupCache[Lookup] | None = app.extensions.get(LOOKUPS_KEY)
+    if cache is None:
+        cache = app.extensions.setdefault(
+            LOOKUPS_KEY, LookupCache[Lookup](get_store(app).statement_engine)
+        )
+    kept = cache.get(mac)
+    if kept is not None:
+        return kept
+    generation = cache.generation()
+    found = look_up(session, mac)
+    if _keepable(found, datetime.now(UTC)):
+        cache.put(mac, found, generation)
+    return found
+
+
+def _keepable(found: Lookup, now: datetime) -> bool:
+    """Rows a request only reads: no open first-use window (its use is written), and for a
+    phone an admin password already made (its making is written)."""
+    credential = found.credential
+    if credential is not None and not is_cacheable_window(as_utc(credential.window_until), now):
+        return False
+    return found.phone is None or found.admin_password_encrypted is not None
 
 
 def line_passwords(box: SecretBox, view: TenantView, numbers: list[str]) -> dict[str, str]:

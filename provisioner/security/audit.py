@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,46 @@ COLLECTOR = "provisioner.audit.collected"
 
 
 RELEASE_SECRET = "release-secret"
+# Flushes of rows queued in this process (the phones' batched writer), run before a read.
+_flushes: list[weakref.WeakMethod[Callable[[], object]]] = []
+
+
+def flush_before_reading(flush: Callable[[], object]) -> None:
+    """Run ``flush`` (a bound method, for as long as its object lives) before audit reads."""
+    _flushes[:] = [method for method in _flushes if method() is not None]
+    _flushes.append(weakref.WeakMethod(flush))
+
+
+def _flush_queued() -> None:
+    for method in list(_flushes):
+        flush = method()
+        if flush is not None:
+            flush()
+
+
+def event_of(
+    actor: str,
+    action: str,
+    object_type: str,
+    object_key: str = "",
+    tenant: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """One audit event, counted in the metrics when it releases a secret; the caller adds it
+    (``record``) or queues it."""
+    if action == RELEASE_SECRET:
+        from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
+
+        SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
+    return AuditEvent(
+        at=utc_now(),
+        actor=actor,
+        action=action,
+        tenant=tenant,
+        object_type=object_type,
+        object_key=object_key,
+        changes=changes or {},
+    )
 
 
 def record(
@@ -30,18 +71,7 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit event in the caller's transaction (it lands only if the change does)."""
-    if action == RELEASE_SECRET:
-        from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
-
-        SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
-    event = AuditEvent(
-        actor=actor,
-        action=action,
-        tenant=tenant,
-        object_type=object_type,
-        object_key=object_key,
-        changes=changes or {},
-    )
+    event = event_of(actor, action, object_type, object_key, tenant, changes)
     session.add(event)
     collected = session.info.get(COLLECTOR)
     if collected is not None:
@@ -71,7 +101,9 @@ def recent(
     since: datetime | None = None,
     limit: int = 100,
 ) -> list[AuditEvent]:
-    """The newest events first, optionally for one tenant or after a moment."""
+    """The newest events first, optionally for one tenant or after a moment (rows queued in
+    this process are written first)."""
+    _flush_queued()
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if tenant:
         query = query.where(AuditEvent.tenant == tenant)

@@ -37,6 +37,11 @@ class Store:
             expire_on_commit=False,
         )
 
+    @property
+    def statement_engine(self) -> Engine:
+        """The engine of ``statements`` sessions (the phone path's pool)."""
+        return self._statement_engine
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""

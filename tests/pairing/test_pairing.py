@@ -9,6 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.store import get_store, models
 from tests.conftest import import_demo, make_app, token_for
 
@@ -18,6 +19,7 @@ UA = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:ab:cd:ef"
 
 
 def audit_actions(app: Flask, key: str) -> list[str]:
+    flush_timeline(app)  # phones' releases are written in batches; a reader here flushes
     with get_store(app).reading() as session:
         return list(
             session.scalars(

@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from provisioner.pairing import service
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.render import tftp_render_function
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
@@ -41,6 +42,7 @@ def test_paired_phone_boots_with_its_account(
     pair(phone_app, sample.mac, sample.vendor, sample.model)
     files = boot(live_server, sample)
     check_full(sample.vendor, READERS[sample.vendor](files), sip_password(phone_app))
+    flush_timeline(phone_app)  # phones' releases are written in batches; a reader flushes
     with get_store(phone_app).reading() as session:
         events = session.scalars(
             select(models.AuditEvent).where(

@@ -1,0 +1,120 @@
+"""On PostgreSQL a phone that asked before is answered without reading the store again, and
+any change (in this process, or committed by another) is seen: here at once, elsewhere as
+soon as the database's change notice arrives."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, event, update
+
+from provisioner.pairing import service
+from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.phones import lookups
+from provisioner.phones.authorize import LOOKUPS_KEY
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store, models
+from tests.conftest import import_demo, make_app
+
+MAC = "805ec0aa0101"
+AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:01:01"
+FILE = f"/p/a/{MAC}.cfg"
+
+
+@pytest.fixture
+def pg_phone_app(tmp_path: Path, postgres_url: str) -> Iterator[Flask]:
+    app = make_app(tmp_path, postgres_url, PHONE_MISS_LIMIT=100, ALLOW_BASIC_OVER_HTTP=True)
+    import_demo(app)
+    box = get_secret_box(app)
+    with get_store(app).transaction() as session:  # a deployed phone: its window is closed
+        service.pair(session, box, "demo", MAC, "240", "test", 0, "yealink", "T46U")
+    yield app
+    flush_timeline(app)  # before the schema goes
+    get_store(app).dispose()
+
+
+def basic(app: Flask) -> dict[str, str]:
+    with get_store(app).transaction() as session:
+        login = service.reveal_credential(session, get_secret_box(app), "demo", MAC, "test")
+    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
+    return {"Authorization": f"Basic {token}", "User-Agent": AGENT}
+
+
+def fetch(client: FlaskClient, headers: dict[str, str]) -> int:
+    return client.get(FILE, headers=headers).status_code
+
+
+def reads(app: Flask) -> Callable[[], int]:
+    """A counter of SELECTs the phone path sends to the database."""
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    event.listen(get_store(app).statement_engine, "before_cursor_execute", note)
+    return lambda: len(seen)
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def warm(app: Flask, client: FlaskClient, headers: dict[str, str]) -> None:
+    assert fetch(client, headers) == 200
+    assert wait_until(lambda: app.extensions[LOOKUPS_KEY].live)
+    assert fetch(client, headers) == 200  # read after the watch is up: kept
+
+
+@pytest.mark.postgres
+def test_a_phone_that_asked_before_costs_no_read(pg_phone_app: Flask) -> None:
+    client, headers = pg_phone_app.test_client(), basic(pg_phone_app)
+    warm(pg_phone_app, client, headers)
+    count = reads(pg_phone_app)
+    assert fetch(client, headers) == 200
+    assert count() == 0
+
+
+@pytest.mark.postgres
+def test_an_unpaired_phone_is_refused_at_once(
+    pg_phone_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process listens on a channel no notice comes on: only its own commit can tell it.
+    monkeypatch.setattr(lookups, "CHANNEL", "provisioner_test_no_notices")
+    client, headers = pg_phone_app.test_client(), basic(pg_phone_app)
+    warm(pg_phone_app, client, headers)
+    with get_store(pg_phone_app).transaction() as session:
+        service.unpair(session, get_secret_box(pg_phone_app), "demo", MAC, "test")
+    assert fetch(client, headers) == 401
+
+
+@pytest.mark.postgres
+def test_a_change_committed_by_another_process_is_seen_when_its_notice_arrives(
+    pg_phone_app: Flask, postgres_url: str
+) -> None:
+    client, headers = pg_phone_app.test_client(), basic(pg_phone_app)
+    warm(pg_phone_app, client, headers)
+    # Another process: its own engine, a plain statement (no session of this process sees it).
+    other = create_engine(postgres_url)
+    new_password = get_secret_box(pg_phone_app).encrypt("a-new-provisioning-password")
+    try:
+        with other.begin() as connection:
+            connection.execute(
+                update(models.DeviceCredential)
+                .where(models.DeviceCredential.mac == MAC)
+                .values(password_encrypted=new_password)
+            )
+    finally:
+        other.dispose()
+    assert wait_until(lambda: fetch(client, headers) == 401, seconds=2)
+    token = base64.b64encode(f"{MAC}:a-new-provisioning-password".encode()).decode()
+    assert fetch(client, {**headers, "Authorization": f"Basic {token}"}) == 200
