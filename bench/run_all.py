@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES: dict[str, list[str]] = {
     "boot_storm": ["--phones", "2000", "--tenants", "4", "--rounds", "1"],
     "phones_http": ["--requests", "1000"],
+    "growth": ["--phones", "100", "1000", "--extensions", "10", "500", "--requests", "200"],
     "freeswitch_xml": ["--requests", "1000"],
     "tftp_serve": ["--runs", "1"],
     "snmp_poll": ["--devices", "50", "--rounds", "1"],
