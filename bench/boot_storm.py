@@ -236,7 +236,7 @@ def start_gunicorn(
             "--workers",
             str(workers),
             "--worker-class",
-            "sync" if threads <= 1 else "gthread",
+            "sync" if threads <= 1 else "provisioner.http.worker.ThreadWorker",
             "--threads",
             str(max(threads, 1)),
             "--bind",

@@ -1,10 +1,15 @@
-"""Rendered answers that are the same for every phone of a model, kept per process.
+"""Rendered answers, and what they are built from, kept per process in bounded maps.
 
 A common file, and the bootstrap a per-device name gets when the phone is not proven, depend
 only on the vendor, the model, the file name (the MAC in it aside), the base URL and the
 bootstrap settings: never on the store. So each is rendered once and its bytes reused; the
 MAC is blanked in the key, so every MAC of a model (known, unpaired or never seen) is
-answered from the same entry at the same cost. Bounded: the oldest entries go first.
+answered from the same entry at the same cost.
+
+A paired phone's full file is kept under everything its bytes depend on (see
+``authorize.FullFile``): the tenant's revision, the ciphertexts of its secrets, the firmware
+it is offered, the file and the base URL. A change of any of them is a new key; the old entry
+is never used again and ages out. Bounded: the oldest entries go first.
 """
 
 from __future__ import annotations
@@ -12,36 +17,46 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from flask import Flask
 
-EXTENSION_KEY = "provisioner.rendered_answers"
+Value = TypeVar("Value")
+GENERIC_KEY = "provisioner.rendered_answers"
+FULL_KEY = "provisioner.full_answers"
 ANSWERS_KEPT = 4096
+FULL_ANSWERS_KEPT = 20_000  # a few KB each: tens of MB per worker at most
 
 
-class RenderedAnswers:
-    """A bounded map from what an answer depends on to its bytes."""
+class Kept(Generic[Value]):
+    """A bounded map from what a value depends on to the value."""
 
     def __init__(self, kept: int = ANSWERS_KEPT) -> None:
         self._kept = kept
-        self._bodies: dict[Hashable, bytes] = {}
+        self._values: dict[Hashable, Value] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
-        """The bytes kept for ``key``, else ``render()``'s, kept from now on."""
-        body = self._bodies.get(key)
-        if body is None:
-            body = render()
+    def get(self, key: Hashable, make: Callable[[], Value]) -> Value:
+        """The value kept for ``key``, else ``make()``'s, kept from now on."""
+        value = self._values.get(key)
+        if value is None:
+            value = make()
             with self._lock:
-                while len(self._bodies) >= self._kept:
-                    self._bodies.pop(next(iter(self._bodies)))
-                self._bodies[key] = body
-        return body
+                while len(self._values) >= self._kept:
+                    self._values.pop(next(iter(self._values)))
+                self._values[key] = value
+        return value
 
 
-def rendered_answers(app: Flask) -> RenderedAnswers:
-    """The app's cache (one per process)."""
-    answers: RenderedAnswers = app.extensions.setdefault(EXTENSION_KEY, RenderedAnswers())
+def rendered_answers(app: Flask) -> Kept[bytes]:
+    """The app's common files and bootstraps (one map per process)."""
+    answers: Kept[bytes] = app.extensions.setdefault(GENERIC_KEY, Kept[bytes]())
+    return answers
+
+
+def full_answers(app: Flask) -> Kept[bytes]:
+    """The app's paired phones' full files (one map per process)."""
+    answers: Kept[bytes] = app.extensions.setdefault(FULL_KEY, Kept[bytes](FULL_ANSWERS_KEPT))
     return answers
 
 

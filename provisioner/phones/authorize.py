@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +32,7 @@ from provisioner.pairing.credentials import (
     window_state,
 )
 from provisioner.pairing.timeline_writer import queue_audit
+from provisioner.phones.answers import FULL_ANSWERS_KEPT, Kept
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.lookups import LookupCache, is_cacheable_window
@@ -46,12 +47,22 @@ from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
 
 
 @dataclass(frozen=True, slots=True)
+class FullFile:
+    """A full file to send: everything its bytes depend on but the file name (``key``: the
+    tenant's revision, the secrets' ciphertexts, the firmware offered...) and how to build
+    its config when they are not kept yet."""
+
+    key: Hashable
+    build: Callable[[], PhoneConfig]
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
-    """What the request earned; ``config`` is set only for FULL."""
+    """What the request earned; ``full`` is set only for FULL."""
 
     answer: Answer
     tenant_id: int | None = None
-    config: PhoneConfig | None = None
+    full: FullFile | None = None
     challenge: bool = False
     kind: EventKind | None = None  # what the timeline records; the answer's kind when None
     tenant: str | None = None  # the name of the tenant the MAC is in (for the request log)
@@ -103,7 +114,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
         return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant)
     view = tenant_view(app, session, tenant_id, found.revision or "")
-    phone = Phone.model_validate(row_to_item("phones", found.phone))
+    phone = stored_phone(app, found)
     if not _fits(view.document, phone, asked):
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH, tenant=tenant)
     if proof == FIRST_USE and not claim_window(
@@ -113,7 +124,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
     if proof == CREDENTIALS:
         _bind_open_window(session, credential, asked.request.source)
-    config = _full_config(app, session, asked, found, view, phone, credential, tenant_id)
+    full = _full_file(app, session, asked, found, view, phone, credential, tenant_id)
     release = audit.event_of(
         f"phone:{mac}",
         audit.RELEASE_SECRET,
@@ -129,8 +140,8 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         },
     )
     queue_audit(app, session, release)  # batched with the timeline, off the request path
-    full = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
-    return Decision(Answer.FULL, tenant_id, config, kind=full, tenant=tenant)
+    kind = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
+    return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant)
 
 
 FIRST_USE = "first-use window"
@@ -201,7 +212,7 @@ def _alarm_conflict(session: Session, credential: models.DeviceCredential, sourc
     )
 
 
-def _full_config(
+def _full_file(
     app: Flask,
     session: Session,
     asked: Asked,
@@ -210,30 +221,65 @@ def _full_config(
     phone: Phone,
     credential: models.DeviceCredential,
     tenant_id: int,
-) -> PhoneConfig:
-    box = get_secret_box(app)
-    secrets = Secrets(
-        sip_passwords=line_passwords(box, view, phone.lines),
-        provisioning_username=credential.username,
-        provisioning_password=box.decrypt(credential.password_encrypted),
-        admin_password=_admin_password(session, box, found, tenant_id),
-    )
+) -> FullFile:
+    """The firmware directive (it records the phone's progress, so it runs every time), and
+    what the file's bytes depend on."""
     model = phone.model or asked.file_request.model
     # A phone stored without a vendor (an OUI two vendors share) is the vendor that asked.
-    asking = phone.model_copy(update={"vendor": phone.vendor or asked.file_request.vendor})
+    vendor = phone.vendor or asked.file_request.vendor
     firmware = PhoneFirmware(
         tenant_id,
         phone.mac,
         phone.site,
-        asking.vendor or "",
+        vendor or "",
         model or "",
         phone.firmware_target,
         asked.file_request.firmware,
     )
     offer = directive(app, session, firmware, asked.request, asked.base_url, view.rollouts)
     url, version = (offer.url, offer.version) if offer else (None, None)
-    return phone_config(
-        view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
+
+    def build() -> PhoneConfig:
+        box = get_secret_box(app)
+        secrets = Secrets(
+            sip_passwords=line_passwords(box, view, phone.lines),
+            provisioning_username=credential.username,
+            provisioning_password=box.decrypt(credential.password_encrypted),
+            admin_password=_admin_password(session, box, found, tenant_id),
+        )
+        asking = phone.model_copy(update={"vendor": vendor})
+        return phone_config(
+            view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
+        )
+
+    key = (
+        phone.mac,
+        vendor,
+        model,
+        tenant_id,
+        found.revision,
+        credential.username,
+        credential.password_encrypted,
+        found.admin_password_encrypted,
+        url,
+        version,
+        asked.base_url,
+    )
+    return FullFile(key, build)
+
+
+PHONES_KEY = "provisioner.stored_phones"
+
+
+def stored_phone(app: Flask, found: Lookup) -> Phone:
+    """The phone row as the schema's ``Phone``, kept per MAC and tenant revision (every
+    change of a phone writes its tenant a new revision)."""
+    assert found.phone is not None
+    phones: Kept[Phone] = app.extensions.setdefault(PHONES_KEY, Kept[Phone](FULL_ANSWERS_KEPT))
+    row = found.phone
+    return phones.get(
+        (row.mac, row.tenant_id, found.revision),
+        lambda: Phone.model_validate(row_to_item("phones", row)),
     )
 
 

@@ -21,7 +21,7 @@ from provisioner.logs import json_logs, log_request
 from provisioner.metrics import PHONE_REQUESTS, RENDER_SECONDS
 from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
-from provisioner.phones.answers import file_shape, rendered_answers
+from provisioner.phones.answers import file_shape, full_answers, rendered_answers
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.identify import identify
@@ -229,7 +229,7 @@ def _device_answer(
 
     def decide_and_render(session: Session) -> tuple[Decision, bytes | None]:
         decision = decide(app, session, asked)
-        if file_request.mac and (record or decision.config is not None):
+        if file_request.mac and (record or decision.full is not None):
             event = PendingEvent(
                 decision.tenant_id,
                 file_request.mac,
@@ -240,9 +240,14 @@ def _device_answer(
                 kind=decision.kind,
             )
             queue_event(app, session, event)
-        if decision.config is None:
+        full = decision.full
+        if full is None:
             return decision, None
-        return decision, vendor.render_device(decision.config, file_request.file)
+        file = file_request.file
+        body = full_answers(app).get(
+            (full.key, file), lambda: vendor.render_device(full.build(), file)
+        )
+        return decision, body
 
     # Every write here is one statement that stands alone (the window's claim is one
     # conditional UPDATE), so no transaction is opened: two round trips fewer per request.

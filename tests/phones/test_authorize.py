@@ -38,7 +38,7 @@ def test_first_use_window_cannot_be_raced(tmp_path: Path, database_url: str) -> 
         with store.transaction() as fast:
             assert decide(phone_app, fast, asked_from("127.0.0.2")).answer is Answer.FULL
         second = decide(phone_app, slow, asked_from("127.0.0.3"))
-    assert second.answer is not Answer.FULL and second.config is None
+    assert second.answer is not Answer.FULL and second.full is None
     with store.reading() as session:
         bound = find_credential(session, SAMPLE.mac)
         assert bound is not None and bound.window_source == "127.0.0.2"
