@@ -34,6 +34,8 @@ def create_app(
     )
     load_config(app, config)
     logs.init_app(app)
+    if http:
+        answer_phones_directly(app)  # inside the proxy and framing layers below
     trust_proxies(app)
     refuse_ambiguous_length(app)
     ensure_instance_folder(app)
@@ -51,6 +53,13 @@ def create_app(
     pairing.init_app(app)
     firmware.init_app(app)
     return app
+
+
+def answer_phones_directly(app: Flask) -> None:
+    """Phones' GETs go from the WSGI server to their answer, past Flask's dispatch."""
+    from provisioner.http.phone_fast_path import PhoneFastPath
+
+    app.wsgi_app = PhoneFastPath(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
 def refuse_ambiguous_length(app: Flask) -> None:

@@ -67,6 +67,7 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_WINDOW_MAX_MISSES": 20,
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
+        "PHONE_FAST_PATH": True,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
         # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.

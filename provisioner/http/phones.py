@@ -1,6 +1,7 @@
 """What phones fetch: ``/p/<file>`` (no credentials) and ``/p/a/<file>`` (Digest or Basic).
 
-The view only translates HTTP to ``render_for_path`` and back; ETag / If-None-Match save
+The view only translates HTTP to ``render_for_path`` and back (``answer_fetch``, which the
+WSGI fast path ``provisioner.http.phone_fast_path`` calls as well); ETag / If-None-Match save
 polling phones the download. Basic credentials carry the password in clear text, so over
 plain HTTP they are refused (as if absent: the answer is a Digest challenge) and logged,
 unless ALLOW_BASIC_OVER_HTTP is set; TLS is told by the WSGI scheme, or behind PROXY_HOPS
@@ -11,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
@@ -25,31 +29,97 @@ bp = Blueprint("phones", __name__, url_prefix="/p")
 log = logging.getLogger(__name__)
 
 
-def basic_allowed(app: Flask) -> bool:
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """A phone's GET as the answer needs it, read from Flask's request or from the WSGI
+    environment alike."""
+
+    file: str
+    authenticated_path: bool
+    path: str  # the URL path, for Digest's uri
+    source: str
+    user_agent: str
+    authorization: str | None
+    host_url: str
+    secure: bool
+    environ: dict[str, Any]  # for If-None-Match
+
+
+def basic_allowed(app: Flask, secure: bool) -> bool:
     """Basic credentials are taken over TLS, or where ALLOW_BASIC_OVER_HTTP says so."""
-    return request.is_secure or bool(app.config.get("ALLOW_BASIC_OVER_HTTP"))
+    return secure or bool(app.config.get("ALLOW_BASIC_OVER_HTTP"))
 
 
-def _authorization(app: Flask) -> str | None:
+def _authorization(
+    app: Flask, header: str | None, secure: bool, source: str, path: str
+) -> str | None:
     """The request's Authorization header; Basic over plain HTTP is dropped and logged."""
-    header = request.headers.get("Authorization")
-    if authorization_scheme(header) != "basic" or basic_allowed(app):
+    if authorization_scheme(header) != "basic" or basic_allowed(app, secure):
         return header
     log.warning(
         "Basic credentials over plain HTTP refused from %s for %s (the password would travel "
         "in clear text): use Digest or HTTPS, or set ALLOW_BASIC_OVER_HTTP",
-        request.remote_addr,
-        request.path,
+        source,
+        path,
     )
     return None
 
 
-def _add_challenges(app: Flask, response: Response, headers: list[tuple[str, str]]) -> None:
+def _add_challenges(
+    app: Flask, response: Response, headers: Iterable[tuple[str, str]], secure: bool
+) -> None:
     """Add the answer's headers; the Basic challenge only where Basic is taken."""
     for name, value in headers:
-        if name == "WWW-Authenticate" and value.startswith("Basic") and not basic_allowed(app):
-            continue
+        if name == "WWW-Authenticate" and value.startswith("Basic"):
+            if not basic_allowed(app, secure):
+                continue
         response.headers.add(name, value)
+
+
+def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response, str]:
+    """The HTTP answer to a phone's GET (a 200 carries an ETag, and is a 304 when the phone
+    holds these bytes already), and what the request log says it got."""
+    request_info = RequestInfo(
+        path=fetch.file,
+        source=fetch.source,
+        protocol="http",
+        user_agent=fetch.user_agent,
+        route="/p/a/" if fetch.authenticated_path else "/p/",
+    )
+    authorization = _authorization(app, fetch.authorization, fetch.secure, fetch.source, fetch.path)
+    answer = render_for_path(
+        app,
+        request_info,
+        phone_base_url(app, fetch.host_url),
+        authorization,
+        fetch.authenticated_path,
+        fetch.path,
+    )
+    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
+    _add_challenges(app, response, answer.headers, fetch.secure)
+    if answer.status == 200:
+        response.set_etag(hashlib.sha256(answer.body).hexdigest())
+        response.headers["Cache-Control"] = "no-cache"
+        response.make_conditional(fetch.environ)
+    return response, (answer.kind or answer.answer).value
+
+
+def _serve(file: str, authenticated_path: bool) -> Response:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    fetch = Fetch(
+        file,
+        authenticated_path,
+        request.path,
+        request.remote_addr or "",
+        request.headers.get("User-Agent", ""),
+        request.headers.get("Authorization"),
+        request.host_url,
+        request.is_secure,
+        request.environ,
+    )
+    response, kind = answer_fetch(app, fetch)
+    note_phone_answer(file, kind)
+    return response
 
 
 def _request_info(file: str, authenticated_path: bool) -> RequestInfo:
@@ -62,43 +132,25 @@ def _request_info(file: str, authenticated_path: bool) -> RequestInfo:
     )
 
 
-def _serve(file: str, authenticated_path: bool) -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    answer = render_for_path(
-        app,
-        _request_info(file, authenticated_path),
-        phone_base_url(app, request.host_url),
-        _authorization(app),
-        authenticated_path,
-        request.path,
-    )
-    note_phone_answer(file, (answer.kind or answer.answer).value)
-    response = Response(answer.body, status=answer.status, content_type=answer.content_type)
-    _add_challenges(app, response, list(answer.headers))
-    if answer.status == 200:
-        response.set_etag(hashlib.sha256(answer.body).hexdigest())
-        response.headers["Cache-Control"] = "no-cache"
-        response.make_conditional(request)
-    return response
-
-
 def _upload(file: str, authenticated_path: bool) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     limit = app.config["PHONE_UPLOAD_MAX_BYTES"]
     if (request.content_length or 0) > limit:
         return Response(b"", status=413)
     body = request.stream.read(limit + 1)
-    status = store_upload(
+    header = _authorization(
         app,
-        _request_info(file, authenticated_path),
-        body,
-        _authorization(app),
-        authenticated_path,
+        request.headers.get("Authorization"),
+        request.is_secure,
+        request.remote_addr or "",
         request.path,
+    )
+    status = store_upload(
+        app, _request_info(file, authenticated_path), body, header, authenticated_path, request.path
     )
     response = Response(b"", status=status)
     if status == 401:  # a Digest client needs the challenge to answer it
-        _add_challenges(app, response, challenge_headers(nonce_key(app)))
+        _add_challenges(app, response, challenge_headers(nonce_key(app)), request.is_secure)
     return response
 
 

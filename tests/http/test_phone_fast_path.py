@@ -1,0 +1,92 @@
+"""Phones' GETs are answered past Flask's dispatch, with exactly the bytes the Flask view
+gives: status, headers and body, for every kind of answer."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from provisioner.pairing import service
+from provisioner.security.secrets import get_secret_box
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app
+
+MAC = "805ec0aa0404"
+AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:04:04"
+
+
+def paired_app(tmp_path: Path) -> tuple[Flask, str]:
+    app = make_app(tmp_path, ALLOW_BASIC_OVER_HTTP=True, PHONE_MISS_LIMIT=1000)
+    import_demo(app)
+    box = get_secret_box(app)
+    with get_store(app).transaction() as session:
+        service.pair(session, box, "demo", MAC, "240", "test", 0, "yealink", "T46U")
+    with get_store(app).transaction() as session:
+        login = service.reveal_credential(session, box, "demo", MAC, "test")
+    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
+    return app, f"Basic {token}"
+
+
+def answer(app: Flask, path: str, **headers: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    environ = EnvironBuilder(
+        path=path,
+        headers={"User-Agent": AGENT, **headers},
+        environ_base={"REMOTE_ADDR": "127.0.0.9"},
+    ).get_environ()
+    body, status, response_headers = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    kept = [
+        (name, re.sub(r'nonce="[^"]+"', 'nonce="-"', value))
+        for name, value in response_headers
+        if name != "Date"
+    ]
+    return status, kept, b"".join(body)
+
+
+def test_the_fast_path_answers_what_the_view_answers(tmp_path: Path) -> None:
+    app, basic = paired_app(tmp_path)
+    dispatched: list[str] = []
+    app.before_request(lambda: dispatched.append("flask"))
+    full = answer(app, f"/p/a/{MAC}.cfg", Authorization=basic)
+    etag = dict(full[1])["ETag"]
+    cases = [
+        ("/p/y000000000028.cfg", {}),  # common file
+        ("/p/805ec0999999.cfg", {}),  # an unknown MAC's bootstrap
+        (f"/p/{MAC}.cfg", {}),  # a paired MAC without proof: the same bootstrap
+        (f"/p/a/{MAC}.cfg", {"Authorization": basic}),  # the full file
+        (f"/p/a/{MAC}.cfg", {"Authorization": basic, "If-None-Match": etag}),  # 304
+        (f"/p/a/{MAC}.cfg", {}),  # the challenge
+        (f"/p/a/{MAC}.cfg", {"Authorization": "Basic bm86cGU="}),  # a wrong password
+        ("/p/no-phone-asks-this.txt", {}),  # no phone's name
+    ]
+    app.config["PHONE_FAST_PATH"] = True
+    fast = [answer(app, path, **headers) for path, headers in cases]
+    assert dispatched == []  # none of them went through Flask
+    app.config["PHONE_FAST_PATH"] = False
+    viewed = [answer(app, path, **headers) for path, headers in cases]
+    assert len(dispatched) == len(cases)
+    assert fast == viewed
+    assert [status for status, _, _ in fast] == [
+        "200 OK",
+        "200 OK",
+        "200 OK",
+        "200 OK",
+        "304 NOT MODIFIED",
+        "401 UNAUTHORIZED",
+        "401 UNAUTHORIZED",
+        "404 NOT FOUND",
+    ]
+    get_store(app).dispose()
+
+
+def test_other_requests_go_to_flask(tmp_path: Path) -> None:
+    app, _ = paired_app(tmp_path)
+    dispatched: list[str] = []
+    app.before_request(lambda: dispatched.append("flask"))
+    for path in ("/healthz", "/p/firmware/x/y/z.bin", "/p//805ec0999999.cfg", "/p/"):
+        answer(app, path)
+    assert len(dispatched) == 4
+    get_store(app).dispose()
