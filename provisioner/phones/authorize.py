@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -295,6 +295,27 @@ class Lookup:
     credential: models.DeviceCredential | None
 
 
+def look_up_paired(session: Session) -> Iterator[tuple[str, Lookup]]:
+    """``look_up`` for every phone that has credentials, in one query (the ones a request
+    would keep: see ``_keepable``)."""
+    rows = session.execute(
+        select(
+            models.Phone,
+            models.Tenant.name,
+            models.Tenant.revision,
+            models.Tenant.phone_admin_password_encrypted,
+            models.DeviceCredential,
+        )
+        .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
+        .join(models.DeviceCredential, models.DeviceCredential.mac == models.Phone.mac)
+    )
+    now = datetime.now(UTC)
+    for phone, name, revision, admin_password, credential in rows:
+        found = Lookup(phone, name, revision, admin_password, credential)
+        if _keepable(found, now):
+            yield phone.mac, found
+
+
 def look_up(session: Session, mac: str) -> Lookup:
     """One query for every MAC, known or not: the same work, the same single row."""
     asked = select(literal(mac, String).label("mac")).subquery()
@@ -323,7 +344,7 @@ def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
     cache: LookupCache[Lookup] | None = app.extensions.get(LOOKUPS_KEY)
     if cache is None:
         cache = app.extensions.setdefault(
-            LOOKUPS_KEY, LookupCache[Lookup](get_store(app).statement_engine)
+            LOOKUPS_KEY, LookupCache[Lookup](get_store(app).statement_engine, look_up_paired)
         )
     kept = cache.get(mac)
     if kept is not None:

@@ -7,6 +7,8 @@ when it commits (a statement trigger, migration 0009), and each process follows 
 from a thread of its own: a notice forgets everything kept. Changes this process commits are
 forgotten at once as well (``forget_after_commit``), so its next request sees them.
 
+When the watch starts, the rows of every paired phone are read in one query (up to ``KEPT``),
+so a boot storm after a restart finds them kept already; unknown MACs are kept as they ask.
 Kept only while the channel is followed (never on SQLite, which has none), only rows whose
 first-use window is closed (a row with an open window may be written by the request: those
 always come from the store), and only rows read after the last notice: a read that raced a
@@ -21,7 +23,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -31,7 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 log = logging.getLogger(__name__)
 CHANNEL = "provisioner_phone_changes"
 WATCHED_TABLES = frozenset({"tenants", "phones", "device_credentials"})
-KEPT = 100_000  # MACs per process
+KEPT = 50_000  # MACs per process (a few KB each)
 RETRY_SECONDS = 1.0
 CHANGED = "provisioner.phone_tables_changed"  # in a session's info
 
@@ -42,9 +44,15 @@ _caches: weakref.WeakSet[LookupCache[Any]] = weakref.WeakSet()
 class LookupCache(Generic[Kept]):
     """MAC -> what the store held, valid while ``live``; see the module's docstring."""
 
-    def __init__(self, engine: Engine, kept: int = KEPT) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        preload: Callable[[Session], Iterable[tuple[Hashable, Kept]]] | None = None,
+        kept: int = KEPT,
+    ) -> None:
         forget_after_commit()
         self._engine = engine
+        self._preload = preload
         self._kept = kept
         self._entries: dict[Hashable, Kept] = {}
         self._generation = 0
@@ -105,6 +113,7 @@ class LookupCache(Generic[Kept]):
                 connection.autocommit = True
                 connection.execute(f"LISTEN {CHANNEL}")
                 self._become_live()
+                self._load_all()
                 for _notice in connection.notifies():
                     self.forget()
             except Exception as error:  # noqa: BLE001 - any failure: stop keeping, try again
@@ -114,6 +123,17 @@ class LookupCache(Generic[Kept]):
                 self._generation += 1
                 self._entries = {}
             time.sleep(RETRY_SECONDS)
+
+    def _load_all(self) -> None:
+        """Keep what ``preload`` reads (unless a change was announced meanwhile)."""
+        if self._preload is None:
+            return
+        generation = self.generation()
+        with Session(self._engine) as session:
+            for count, (key, value) in enumerate(self._preload(session)):
+                if count >= self._kept:
+                    break
+                self.put(key, value, generation)
 
     def _become_live(self) -> None:
         with self._lock:

@@ -15,11 +15,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, update
 
 from provisioner.pairing import service
+from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones import lookups
 from provisioner.phones.authorize import LOOKUPS_KEY
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
+from provisioner.tenants.repository import find_tenant
 from tests.conftest import import_demo, make_app
 
 MAC = "805ec0aa0101"
@@ -50,12 +52,12 @@ def fetch(client: FlaskClient, headers: dict[str, str]) -> int:
     return client.get(FILE, headers=headers).status_code
 
 
-def reads(app: Flask) -> Callable[[], int]:
-    """A counter of SELECTs the phone path sends to the database."""
+def reads(app: Flask, naming: str = "") -> Callable[[], int]:
+    """A counter of SELECTs (naming ``naming``) the phone path sends to the database."""
     seen: list[str] = []
 
     def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
+        if statement.lstrip().upper().startswith("SELECT") and naming in statement:
             seen.append(statement)
 
     event.listen(get_store(app).statement_engine, "before_cursor_execute", note)
@@ -118,3 +120,17 @@ def test_a_change_committed_by_another_process_is_seen_when_its_notice_arrives(
     assert wait_until(lambda: fetch(client, headers) == 401, seconds=2)
     token = base64.b64encode(f"{MAC}:a-new-provisioning-password".encode()).decode()
     assert fetch(client, {**headers, "Authorization": f"Basic {token}"}) == 200
+
+
+@pytest.mark.postgres
+def test_paired_phones_are_read_in_one_go_when_the_watch_starts(pg_phone_app: Flask) -> None:
+    client, headers = pg_phone_app.test_client(), basic(pg_phone_app)
+    with get_store(pg_phone_app).transaction() as session:  # as after the tenant's first boot
+        tenant_admin_password(session, get_secret_box(pg_phone_app), find_tenant(session, "demo"))
+    unknown = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:99:99:98"}
+    assert client.get("/p/805ec0999998.cfg", headers=unknown).status_code == 200  # starts it
+    assert wait_until(lambda: pg_phone_app.extensions[LOOKUPS_KEY].live)
+    time.sleep(0.2)  # the watch's one read of every paired phone
+    count = reads(pg_phone_app, naming="device_credentials")  # the phone's lookup
+    assert fetch(client, headers) == 200  # this phone never asked this process before
+    assert count() == 0
