@@ -295,10 +295,12 @@ class Lookup:
     credential: models.DeviceCredential | None
 
 
-def look_up_paired(session: Session) -> Iterator[tuple[str, Lookup]]:
-    """``look_up`` for every phone that has credentials, in one query (the ones a request
-    would keep: see ``_keepable``)."""
-    rows = session.execute(
+def look_up_paired(
+    session: Session, tenant_id: int | None
+) -> Iterator[tuple[str, int | None, Lookup]]:
+    """``look_up`` for every phone with credentials (of one tenant, or of all), in one query:
+    those a request would keep (see ``_keepable``), with their tenant."""
+    query = (
         select(
             models.Phone,
             models.Tenant.name,
@@ -309,11 +311,13 @@ def look_up_paired(session: Session) -> Iterator[tuple[str, Lookup]]:
         .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
         .join(models.DeviceCredential, models.DeviceCredential.mac == models.Phone.mac)
     )
+    if tenant_id is not None:
+        query = query.where(models.Phone.tenant_id == tenant_id)
     now = datetime.now(UTC)
-    for phone, name, revision, admin_password, credential in rows:
+    for phone, name, revision, admin_password, credential in session.execute(query):
         found = Lookup(phone, name, revision, admin_password, credential)
         if _keepable(found, now):
-            yield phone.mac, found
+            yield phone.mac, _tenant_of(found), found
 
 
 def look_up(session: Session, mac: str) -> Lookup:
@@ -343,17 +347,26 @@ def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
     ``provisioner.phones.lookups``): no round trip for a phone that asked before."""
     cache: LookupCache[Lookup] | None = app.extensions.get(LOOKUPS_KEY)
     if cache is None:
+        store = get_store(app)
         cache = app.extensions.setdefault(
-            LOOKUPS_KEY, LookupCache[Lookup](get_store(app).statement_engine, look_up_paired)
+            LOOKUPS_KEY, LookupCache[Lookup](store.statement_engine, look_up_paired)
         )
+        store.on_dispose(cache.close)
     kept = cache.get(mac)
     if kept is not None:
         return kept
     generation = cache.generation()
     found = look_up(session, mac)
     if _keepable(found, datetime.now(UTC)):
-        cache.put(mac, found, generation)
+        cache.put(mac, _tenant_of(found), found, generation)
     return found
+
+
+def _tenant_of(found: Lookup) -> int | None:
+    """The tenant a lookup belongs to (None: no tenant has the MAC)."""
+    if found.phone is not None:
+        return found.phone.tenant_id
+    return found.credential.tenant_id if found.credential is not None else None
 
 
 def _keepable(found: Lookup, now: datetime) -> bool:

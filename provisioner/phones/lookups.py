@@ -2,18 +2,20 @@
 
 A booting phone asks for two or three files, and a fleet asks again at every resync; each
 answer starts from the same row (``authorize.look_up``). On PostgreSQL every change of the
-tables that row comes from (tenants, phones, device credentials) sends a notice on a channel
-when it commits (a statement trigger, migration 0009), and each process follows that channel
-from a thread of its own: a notice forgets everything kept. Changes this process commits are
-forgotten at once as well (``forget_after_commit``), so its next request sees them.
+rows it comes from (tenants, phones, device credentials) sends a notice naming the tenant
+when it commits (row triggers, migration 0009), and each process follows that channel from a
+thread of its own: a notice forgets what was kept for that tenant, and for MACs no tenant
+has (a new pairing may be one of them). Changes this process commits are forgotten at once
+as well (``forget_after_commit``), so its next request sees them.
 
-When the watch starts, the rows of every paired phone are read in one query (up to ``KEPT``),
-so a boot storm after a restart finds them kept already; unknown MACs are kept as they ask.
-Kept only while the channel is followed (never on SQLite, which has none), only rows whose
-first-use window is closed (a row with an open window may be written by the request: those
-always come from the store), and only rows read after the last notice: a read that raced a
-change is not kept. Another process sees a change when its notice arrives, a few
-milliseconds after the commit. An unknown MAC is kept like a known one, so both cost the same.
+When the watch starts, the rows of every paired phone are read in one query (up to
+``KEPT``), and a tenant's again once its notices have stopped for ``RELOAD_AFTER_SECONDS``,
+so a boot storm finds them kept; unknown MACs are kept as they ask. Kept only while the
+channel is followed (never on SQLite, which has none), only rows whose first-use window is
+closed (a row with an open window may be written by the request: those always come from the
+store), and only rows read after the last notice: a read that raced a change is not kept.
+Another process sees a change when its notice arrives, a few milliseconds after the commit.
+An unknown MAC is kept like a known one, so both cost the same.
 """
 
 from __future__ import annotations
@@ -35,9 +37,14 @@ CHANNEL = "provisioner_phone_changes"
 WATCHED_TABLES = frozenset({"tenants", "phones", "device_credentials"})
 KEPT = 50_000  # MACs per process (a few KB each)
 RETRY_SECONDS = 1.0
-CHANGED = "provisioner.phone_tables_changed"  # in a session's info
+RELOAD_AFTER_SECONDS = 0.3  # quiet on the channel this long before forgotten rows are read
+FULL_RELOAD_SECONDS = 30.0  # at most one reload of every tenant per this many seconds
+CHANGED = "provisioner.phone_tenants_changed"  # in a session's info
+EVERY_TENANT = "*"
 
 Kept = TypeVar("Kept")
+Scope = int | None  # the tenant an entry belongs to; None for a MAC no tenant has
+Preload = Callable[[Session, int | None], Iterable[tuple[Hashable, Scope, Kept]]]
 _caches: weakref.WeakSet[LookupCache[Any]] = weakref.WeakSet()
 
 
@@ -45,21 +52,28 @@ class LookupCache(Generic[Kept]):
     """MAC -> what the store held, valid while ``live``; see the module's docstring."""
 
     def __init__(
-        self,
-        engine: Engine,
-        preload: Callable[[Session], Iterable[tuple[Hashable, Kept]]] | None = None,
-        kept: int = KEPT,
+        self, engine: Engine, preload: Preload[Kept] | None = None, kept: int = KEPT
     ) -> None:
         forget_after_commit()
         self._engine = engine
         self._preload = preload
         self._kept = kept
-        self._entries: dict[Hashable, Kept] = {}
+        self._entries: dict[Hashable, tuple[Scope, Kept]] = {}
         self._generation = 0
+        self._stale: set[int | str] = set()  # tenants to read again; EVERY_TENANT for all
+        self._last_full_reload = 0.0
         self._live = False
         self._owner_pid = 0
+        self._closed = False
         self._lock = threading.Lock()
         _caches.add(self)
+
+    def close(self) -> None:
+        """Stop following the channel and keeping entries (the store is being disposed)."""
+        self._closed = True
+        with self._lock:
+            self._live = False
+            self._entries = {}
 
     @property
     def live(self) -> bool:
@@ -70,30 +84,42 @@ class LookupCache(Generic[Kept]):
         """The entry kept for ``key``; starts following the channel on first use."""
         if self._owner_pid != os.getpid():
             self._start()
-        return self._entries.get(key) if self._live else None
+        if not self._live:
+            return None
+        entry = self._entries.get(key)
+        return entry[1] if entry is not None else None
 
     def generation(self) -> int:
         """Take before reading the store; ``put`` keeps the read only if nothing changed."""
         return self._generation
 
-    def put(self, key: Hashable, value: Kept, generation: int) -> None:
+    def put(self, key: Hashable, scope: Scope, value: Kept, generation: int) -> None:
         """Keep ``value`` for ``key`` if no change was announced since ``generation``."""
         with self._lock:
             if not self._live or generation != self._generation:
                 return
             while len(self._entries) >= self._kept:
                 self._entries.pop(next(iter(self._entries)))
-            self._entries[key] = value
+            self._entries[key] = (scope, value)
 
-    def forget(self) -> None:
-        """Drop every entry; reads begun before now will not be kept."""
+    def forget(self, tenant: int | str = EVERY_TENANT) -> None:
+        """Drop the tenant's entries (and those of MACs no tenant has), or every entry;
+        reads begun before now will not be kept."""
         with self._lock:
             self._generation += 1
-            self._entries = {}
+            if tenant == EVERY_TENANT:
+                self._entries = {}
+            else:
+                self._entries = {
+                    key: entry
+                    for key, entry in self._entries.items()
+                    if entry[0] is not None and entry[0] != tenant
+                }
+            self._stale.add(tenant)
 
     def _start(self) -> None:
         with self._lock:
-            if self._owner_pid == os.getpid():
+            if self._owner_pid == os.getpid() or self._closed:
                 return
             self._owner_pid = os.getpid()
             self._live = False
@@ -105,47 +131,76 @@ class LookupCache(Generic[Kept]):
     def _follow(self) -> None:
         """LISTEN on a connection of our own; after any failure, stop keeping and retry."""
         owner = os.getpid()
-        while owner == os.getpid():
+        while owner == os.getpid() and not self._closed:
+            connection: Any = None
             try:
                 pooled = self._engine.raw_connection()
-                connection: Any = pooled.driver_connection
+                connection = pooled.driver_connection
                 pooled.detach()  # ours for good: it waits on the channel
                 connection.autocommit = True
                 connection.execute(f"LISTEN {CHANNEL}")
                 self._become_live()
-                self._load_all()
-                for _notice in connection.notifies():
-                    self.forget()
+                while owner == os.getpid() and not self._closed:
+                    self._take_notices(connection)
             except Exception as error:  # noqa: BLE001 - any failure: stop keeping, try again
                 log.warning("phone lookups read from the store: change notices failed (%s)", error)
+            finally:
+                if connection is not None:
+                    connection.close()
             with self._lock:
                 self._live = False
                 self._generation += 1
                 self._entries = {}
-            time.sleep(RETRY_SECONDS)
+            if not self._closed:
+                time.sleep(RETRY_SECONDS)
 
-    def _load_all(self) -> None:
-        """Keep what ``preload`` reads (unless a change was announced meanwhile)."""
-        if self._preload is None:
-            return
-        generation = self.generation()
-        with Session(self._engine) as session:
-            for count, (key, value) in enumerate(self._preload(session)):
-                if count >= self._kept:
-                    break
-                self.put(key, value, generation)
+    def _take_notices(self, connection: Any) -> None:
+        """Forget what the next notice names; with none for a while, read again."""
+        notices = list(connection.notifies(timeout=RELOAD_AFTER_SECONDS, stop_after=1))
+        for notice in notices:
+            payload = str(notice.payload)
+            self.forget(int(payload) if payload.isdigit() else EVERY_TENANT)
+        if not notices:
+            self._reload_stale()
 
     def _become_live(self) -> None:
         with self._lock:
             self._generation += 1
             self._entries = {}
+            self._stale = {EVERY_TENANT}
+            self._last_full_reload = 0.0
             self._live = True
+        self._reload_stale()
+
+    def _reload_stale(self) -> None:
+        """Read again what notices made us forget: every tenant at most once per
+        FULL_RELOAD_SECONDS, a single tenant whenever its notices have stopped."""
+        if self._preload is None or not self._stale:
+            return
+        now = time.monotonic()
+        if EVERY_TENANT in self._stale and now - self._last_full_reload < FULL_RELOAD_SECONDS:
+            return
+        with self._lock:
+            stale, self._stale = self._stale, set()
+        generation = self.generation()
+        tenants: list[int | None] = (
+            [None] if EVERY_TENANT in stale else [int(tenant) for tenant in stale]
+        )
+        if None in tenants:
+            self._last_full_reload = now
+        with Session(self._engine) as session:
+            for tenant in tenants:
+                for count, (key, scope, value) in enumerate(self._preload(session, tenant)):
+                    if count >= self._kept:
+                        break
+                    self.put(key, scope, value, generation)
 
 
-def forget_everywhere() -> None:
-    """Drop the entries of every cache in this process (a change committed here)."""
+def forget_everywhere(tenants: Iterable[int | str]) -> None:
+    """Drop the tenants' entries in every cache of this process (a change committed here)."""
     for cache in list(_caches):
-        cache.forget()
+        for tenant in tenants:
+            cache.forget(tenant)
 
 
 def is_cacheable_window(window_until: datetime | None, now: datetime) -> bool:
@@ -153,10 +208,21 @@ def is_cacheable_window(window_until: datetime | None, now: datetime) -> bool:
     return window_until is None or window_until <= now
 
 
+def _tenant_of(item: object) -> int | str:
+    table = getattr(item, "__tablename__", None)
+    tenant = getattr(item, "id" if table == "tenants" else "tenant_id", None)
+    return tenant if isinstance(tenant, int) else EVERY_TENANT
+
+
 def _note_flush(session: Session, _flush: UOWTransaction) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(getattr(item, "__tablename__", None) in WATCHED_TABLES for item in changed):
-        session.info[CHANGED] = True
+    tenants = {
+        _tenant_of(item)
+        for item in changed
+        if getattr(item, "__tablename__", None) in WATCHED_TABLES
+    }
+    if tenants:
+        session.info.setdefault(CHANGED, set()).update(tenants)
 
 
 def _note_statement(state: ORMExecuteState) -> None:
@@ -164,17 +230,18 @@ def _note_statement(state: ORMExecuteState) -> None:
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in WATCHED_TABLES:
-        state.session.info[CHANGED] = True
+        state.session.info.setdefault(CHANGED, set()).add(EVERY_TENANT)
 
 
 def _forget_after_commit(session: Session) -> None:
-    if session.info.pop(CHANGED, False):
-        forget_everywhere()
+    tenants = session.info.pop(CHANGED, None)
+    if tenants:
+        forget_everywhere(tenants)
 
 
 def forget_after_commit() -> None:
-    """Make every session forget this process's entries when it commits a change of a
-    watched table (ORM objects, or INSERT, UPDATE and DELETE statements)."""
+    """Make every session forget this process's entries of the tenants it changed when it
+    commits (ORM objects; INSERT, UPDATE and DELETE statements forget every tenant)."""
     listeners: tuple[tuple[str, Callable[..., None]], ...] = (
         ("after_flush", _note_flush),
         ("do_orm_execute", _note_statement),

@@ -32,6 +32,7 @@ class Store:
         self._statement_engine = (
             self.engine if url.startswith("sqlite") else make_engine(url, ping=False)
         )
+        self._on_dispose: list[Callable[[], None]] = []
         self._statement_sessions = sessionmaker(
             self._statement_engine.execution_options(isolation_level="AUTOCOMMIT"),
             expire_on_commit=False,
@@ -94,8 +95,14 @@ class Store:
         with self.reading() as session:
             return session.query(Tenant.id).first() is None
 
+    def on_dispose(self, stop: Callable[[], None]) -> None:
+        """Call ``stop`` (a thread using our engines ends) when the store is disposed."""
+        self._on_dispose.append(stop)
+
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop what uses the engines, and close every pooled connection."""
+        for stop in self._on_dispose:
+            stop()
         self.engine.dispose()
         if self._statement_engine is not self.engine:
             self._statement_engine.dispose()

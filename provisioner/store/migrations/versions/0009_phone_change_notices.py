@@ -1,13 +1,14 @@
-"""PostgreSQL: a notice on a channel at every change of tenants, phones and credentials
+"""PostgreSQL: a notice naming the tenant at every change of tenants, phones and credentials
 
 Revision ID: 0009_phone_change_notices
 Revises: 0004_boot_storm
 Create Date: 2026-12-03
 
 Each server process keeps what the store holds for the MACs that asked (see
-``provisioner.phones.lookups``) and forgets it when told that one of these tables changed.
-The notice is sent by the database itself (a statement trigger), so no writer can forget
-it, and only when the change commits. SQLite has no channels: there nothing is kept.
+``provisioner.phones.lookups``) and forgets a tenant's when told that its rows changed. The
+notice (the tenant's id; ``*`` for a TRUNCATE) is sent by the database itself, from row
+triggers, so no writer can forget it, and only when the change commits (PostgreSQL sends one
+notice per distinct payload and transaction). SQLite has no channels: there nothing is kept.
 """
 
 from __future__ import annotations
@@ -20,29 +21,43 @@ branch_labels = None
 depends_on = None
 
 CHANNEL = "provisioner_phone_changes"
-TABLES = ("tenants", "phones", "device_credentials")
-FUNCTION = "provisioner_phone_change_notice"
+# Each table with the column that names the row's tenant.
+TABLES = {"tenants": "id", "phones": "tenant_id", "device_credentials": "tenant_id"}
 
 
 def upgrade() -> None:
-    """The function and one statement trigger per table (PostgreSQL only)."""
+    """A row function and a truncate function per table, and their triggers (PostgreSQL)."""
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(
-        f"CREATE OR REPLACE FUNCTION {FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-        f"BEGIN PERFORM pg_notify('{CHANNEL}', TG_TABLE_NAME); RETURN NULL; END $$"
-    )
-    for table in TABLES:
+    for table, column in TABLES.items():
         op.execute(
-            f"CREATE TRIGGER {table}_change_notice AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {FUNCTION}()"
+            f"CREATE OR REPLACE FUNCTION {table}_change_notice() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN "
+            "IF TG_OP = 'TRUNCATE' THEN "
+            f"PERFORM pg_notify('{CHANNEL}', '*'); "
+            "ELSE "
+            # a row moved to another tenant is news to both (one notice each)
+            f"IF TG_OP <> 'DELETE' THEN PERFORM pg_notify('{CHANNEL}', NEW.{column}::text); "
+            "END IF; "
+            f"IF TG_OP <> 'INSERT' THEN PERFORM pg_notify('{CHANNEL}', OLD.{column}::text); "
+            "END IF; "
+            "END IF; RETURN NULL; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_change_notice AFTER INSERT OR UPDATE OR DELETE "
+            f"ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_change_notice()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_truncate_notice AFTER TRUNCATE "
+            f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_change_notice()"
         )
 
 
 def downgrade() -> None:
-    """Drop the triggers and the function."""
+    """Drop the triggers and the functions."""
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in TABLES:
         op.execute(f"DROP TRIGGER IF EXISTS {table}_change_notice ON {table}")
-    op.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_truncate_notice ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {table}_change_notice()")
