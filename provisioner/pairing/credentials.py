@@ -22,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioner.phones.lookups import TENANT_OPTION
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store.models import DeviceCredential, Tenant
 
@@ -101,7 +102,7 @@ def claim_window(
             window_source=source,
             first_used_at=func.coalesce(DeviceCredential.first_used_at, now),
         )
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{TENANT_OPTION: credential.tenant_id})
     )
     session.refresh(credential)
     return cast(CursorResult[Any], result).rowcount == 1
@@ -118,7 +119,7 @@ def tenant_admin_password(session: Session, box: SecretBox, tenant: Tenant) -> s
             update(Tenant)
             .where(Tenant.id == tenant.id, Tenant.phone_admin_password_encrypted.is_(None))
             .values(phone_admin_password_encrypted=box.encrypt(new_password(16)))
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False, **{TENANT_OPTION: tenant.id})
         )
         session.refresh(tenant)
     assert tenant.phone_admin_password_encrypted is not None

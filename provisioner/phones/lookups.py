@@ -40,6 +40,8 @@ RETRY_SECONDS = 1.0
 RELOAD_AFTER_SECONDS = 0.3  # quiet on the channel this long before forgotten rows are read
 FULL_RELOAD_SECONDS = 30.0  # at most one reload of every tenant per this many seconds
 CHANGED = "provisioner.phone_tenants_changed"  # in a session's info
+# An INSERT, UPDATE or DELETE statement naming the one tenant it changes (else: every tenant).
+TENANT_OPTION = "provisioner_tenant"
 EVERY_TENANT = "*"
 
 Kept = TypeVar("Kept")
@@ -230,7 +232,8 @@ def _note_statement(state: ORMExecuteState) -> None:
         return
     table = getattr(state.statement, "table", None)
     if getattr(table, "name", None) in WATCHED_TABLES:
-        state.session.info.setdefault(CHANGED, set()).add(EVERY_TENANT)
+        tenant = state.execution_options.get(TENANT_OPTION, EVERY_TENANT)
+        state.session.info.setdefault(CHANGED, set()).add(tenant)
 
 
 def _forget_after_commit(session: Session) -> None:
@@ -241,7 +244,8 @@ def _forget_after_commit(session: Session) -> None:
 
 def forget_after_commit() -> None:
     """Make every session forget this process's entries of the tenants it changed when it
-    commits (ORM objects; INSERT, UPDATE and DELETE statements forget every tenant)."""
+    commits (ORM objects; INSERT, UPDATE and DELETE statements forget every tenant unless
+    their ``TENANT_OPTION`` names theirs)."""
     listeners: tuple[tuple[str, Callable[..., None]], ...] = (
         ("after_flush", _note_flush),
         ("do_orm_execute", _note_statement),
