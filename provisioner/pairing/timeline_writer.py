@@ -22,9 +22,10 @@ import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask, request
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
@@ -65,7 +66,7 @@ class TimelineWriter:
         self._limit = limit
         self._interval = interval
         self._pending: list[PendingEvent] = []
-        self._pending_audit: list[AuditEvent] = []
+        self._pending_audit: list[dict[str, Any]] = []  # the audit rows' columns
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._wake = threading.Event()
@@ -84,8 +85,8 @@ class TimelineWriter:
         if full:
             self._wake.set()
 
-    def add_audit(self, event: AuditEvent) -> None:
-        """Queue one audit row; written with the next batch (never dropped)."""
+    def add_audit(self, event: dict[str, Any]) -> None:
+        """Queue one audit row's columns; written with the next batch (never dropped)."""
         with self._lock:
             self._pending_audit.append(event)
         self._ensure_thread()
@@ -113,7 +114,8 @@ class TimelineWriter:
             try:
                 with self._store.transaction() as session:
                     write_events(session, events, self._limit)
-                    session.add_all(audits)
+                    if audits:
+                        session.execute(insert(AuditEvent), audits)
             except Exception:
                 log.exception(
                     "timeline: %d events and %d audit rows not written yet, kept for later",
@@ -122,7 +124,7 @@ class TimelineWriter:
                 )
                 with self._lock:
                     self._pending[:0] = events
-                    self._pending_audit[:0] = [copy_audit(event) for event in audits]
+                    self._pending_audit[:0] = audits
                 return False, 0
             return True, len(events) + len(audits)
 
@@ -161,20 +163,6 @@ class TimelineWriter:
                 return
 
 
-def copy_audit(event: AuditEvent) -> AuditEvent:
-    """A fresh row with ``event``'s values (a row of a failed transaction cannot be added
-    to another session)."""
-    return AuditEvent(
-        at=event.at,
-        actor=event.actor,
-        action=event.action,
-        tenant=event.tenant,
-        object_type=event.object_type,
-        object_key=event.object_key,
-        changes=event.changes,
-    )
-
-
 def write_events(session: Session, events: list[PendingEvent], limit: int) -> None:
     """Insert ``events``, then keep each of their devices' newest ``limit`` events."""
     if not events:
@@ -187,22 +175,25 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
     events = [event for event in events if not (event.known_only and event.mac not in tenants)]
     if not events:
         return
-    session.add_all(
-        DeviceEvent(
-            tenant_id=tenants.get(event.mac) if event.look_up else event.tenant_id,
-            mac=event.mac,
-            at=event.at,
-            source=event.request.source[:64],
-            protocol=event.request.protocol,
-            file=event.file[:255],
-            user_agent=event.request.user_agent[:255],
-            answer=event.answer.value,
-            kind=(event.kind or KIND_OF_ANSWER.get(event.answer, EventKind.FAILED)).value,
-            route=event.request.route[:8],
-        )
-        for event in events
+    # One multi-row INSERT, no ORM objects: the batch writer must not hold the GIL for long.
+    session.execute(
+        insert(DeviceEvent),
+        [
+            {
+                "tenant_id": tenants.get(event.mac) if event.look_up else event.tenant_id,
+                "mac": event.mac,
+                "at": event.at,
+                "source": event.request.source[:64],
+                "protocol": event.request.protocol,
+                "file": event.file[:255],
+                "user_agent": event.request.user_agent[:255],
+                "answer": event.answer.value,
+                "kind": (event.kind or KIND_OF_ANSWER.get(event.answer, EventKind.FAILED)).value,
+                "route": event.request.route[:8],
+            }
+            for event in events
+        ],
     )
-    session.flush()
     newest_first = func.row_number().over(
         partition_by=DeviceEvent.mac, order_by=DeviceEvent.id.desc()
     )
@@ -251,14 +242,14 @@ def queue_event(app: Flask, session: Session | None, event: PendingEvent) -> Non
         write_events(own, [event], int(app.config["PHONE_TIMELINE_LENGTH"]))
 
 
-def queue_audit(app: Flask, session: Session, event: AuditEvent) -> None:
-    """Record the audit row ``event``: queued for the writer (written within the flush
-    interval, before any audit read in this process, and at exit), or in ``session`` when
-    batching is off."""
+def queue_audit(app: Flask, session: Session, event: dict[str, Any]) -> None:
+    """Record the audit row with the columns ``event``: queued for the writer (written within
+    the flush interval, before any audit read in this process, and at exit), or in
+    ``session`` when batching is off."""
     if float(app.config["PHONE_TIMELINE_FLUSH_SECONDS"]) > 0:
         get_timeline_writer(app).add_audit(event)
     else:
-        session.add(event)
+        session.add(AuditEvent(**event))
 
 
 def flush_timeline(app: Flask) -> None:

@@ -125,7 +125,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     if proof == CREDENTIALS:
         _bind_open_window(session, credential, asked.request.source)
     full = _full_file(app, session, asked, found, view, phone, credential, tenant_id)
-    release = audit.event_of(
+    release = audit.event_fields(
         f"phone:{mac}",
         audit.RELEASE_SECRET,
         "phones",

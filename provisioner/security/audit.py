@@ -36,29 +36,29 @@ def _flush_queued() -> None:
             flush()
 
 
-def event_of(
+def event_fields(
     actor: str,
     action: str,
     object_type: str,
     object_key: str = "",
     tenant: str | None = None,
     changes: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """One audit event, counted in the metrics when it releases a secret; the caller adds it
-    (``record``) or queues it."""
+) -> dict[str, Any]:
+    """One audit event's columns, counted in the metrics when it releases a secret; the
+    caller adds the row (``record``) or queues it."""
     if action == RELEASE_SECRET:
         from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
 
         SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
-    return AuditEvent(
-        at=utc_now(),
-        actor=actor,
-        action=action,
-        tenant=tenant,
-        object_type=object_type,
-        object_key=object_key,
-        changes=changes or {},
-    )
+    return {
+        "at": utc_now(),
+        "actor": actor,
+        "action": action,
+        "tenant": tenant,
+        "object_type": object_type,
+        "object_key": object_key,
+        "changes": changes or {},
+    }
 
 
 def record(
@@ -71,7 +71,7 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add one audit event in the caller's transaction (it lands only if the change does)."""
-    event = event_of(actor, action, object_type, object_key, tenant, changes)
+    event = AuditEvent(**event_fields(actor, action, object_type, object_key, tenant, changes))
     session.add(event)
     collected = session.info.get(COLLECTOR)
     if collected is not None:
