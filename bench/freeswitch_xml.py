@@ -208,6 +208,9 @@ def parse_options() -> argparse.Namespace:
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument(
+        "--only", metavar="WORD", default="", help="time only the requests whose label has WORD"
+    )
+    parser.add_argument(
         "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
     )
     return parser.parse_args()
@@ -224,6 +227,8 @@ def measure(options: argparse.Namespace, workdir: Path, port: int, server: int |
     try:
         print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
         for index, (label, request) in enumerate(REQUESTS.items()):
+            if options.only not in label:
+                continue
             ours = load(port, request, options.requests, options.concurrency)
             reference = load(
                 nginx_port, ("GET", f"/{index}.txt", None), options.requests, options.concurrency

@@ -179,7 +179,9 @@ def build_directory(
     secrets: dict[str, UserSecrets] = {}
     if user is not None and fields:
         secrets[user] = user_secrets(session, box, tenant.id, user, fields)
-    throwaway = user is not None and "a1-hash" in fields and not secrets[user].sip_password
+    # A user given secrets without its SIP password (a voicemail lookup, a voicemail-only box)
+    # gets the hash of a random throwaway secret, new in every answer: such answers are not kept.
+    throwaway = user in secrets and not secrets[user].sip_password
     content = directory_document(document, request, secrets)
     return DirectoryAnswer(content, user, keep=not throwaway)
 
