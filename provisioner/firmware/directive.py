@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,6 +33,9 @@ from provisioner.firmware.rollout import (
     FAILED,
     PENDING,
     UPGRADED,
+    Rollout,
+    RolloutRule,
+    governing_rollout,
     rollout_for,
     selects,
     wanted_version,
@@ -87,12 +91,22 @@ class FirmwareOffer:
 
 
 def directive(
-    app: Flask, session: Session, phone: PhoneFirmware, request: RequestInfo, base_url: str
+    app: Flask,
+    session: Session,
+    phone: PhoneFirmware,
+    request: RequestInfo,
+    base_url: str,
+    rollouts: Sequence[RolloutRule] | None = None,
 ) -> FirmwareOffer | None:
-    """The image this phone's config names now, or None; records the phone's progress."""
-    version, rollout = phone.pinned, None
+    """The image this phone's config names now, or None; records the phone's progress.
+    ``rollouts``: the tenant's live rollouts when the caller holds them (else read)."""
+    version: str | None = phone.pinned
+    rollout: Rollout | None = None
     if version is None:
-        rollout = rollout_for(session, phone.tenant_id, phone.site, phone.vendor, phone.model)
+        if rollouts is None:
+            rollout = rollout_for(session, phone.tenant_id, phone.site, phone.vendor, phone.model)
+        else:
+            rollout = governing_rollout(rollouts, phone.site, phone.vendor, phone.model)
         if rollout is None or not selects(rollout, phone.mac):
             return None
         version = wanted_version(rollout)
@@ -144,9 +158,7 @@ def report_refused(session: Session, entry: FirmwareEntry, problem: str) -> None
     )
 
 
-def _state(
-    session: Session, rollout: models.FirmwareRollout, phone: PhoneFirmware
-) -> models.FirmwareDeviceState:
+def _state(session: Session, rollout: Rollout, phone: PhoneFirmware) -> models.FirmwareDeviceState:
     """The phone's row in the rollout, made on first sight (another worker may race us)."""
     query = select(models.FirmwareDeviceState).where(
         models.FirmwareDeviceState.rollout_id == rollout.id,

@@ -23,7 +23,7 @@ from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_name
 from provisioner.security import audit
 from provisioner.store import models
-from provisioner.tenants.repository import find_tenant
+from provisioner.tenants.repository import find_tenant, touch
 
 SCALE = 10_000
 ACTIVE, ROLLED_BACK, SUPERSEDED = "active", "rolled-back", "superseded"
@@ -41,7 +41,26 @@ def is_selected(rollout_id: int, percentage: int, canary: Iterable[str], mac: st
     return mac in canary or stable_position(rollout_id, mac) < percentage * SCALE // 100
 
 
-def wanted_version(rollout: models.FirmwareRollout) -> str | None:
+@dataclass(frozen=True, slots=True)
+class RolloutRule:
+    """A live rollout (active or rolled back) as phone files need it: kept with the tenant's
+    view, which every change of a rollout makes stale (see ``_touch_tenant``)."""
+
+    id: int
+    site: str
+    vendor: str
+    model: str
+    version: str
+    rollback_version: str | None
+    percentage: int
+    canary: tuple[str, ...]
+    state: str
+
+
+Rollout = models.FirmwareRollout | RolloutRule
+
+
+def wanted_version(rollout: Rollout) -> str | None:
     """The version the rollout's chosen phones should run now."""
     if rollout.state == ACTIVE:
         return rollout.version
@@ -50,30 +69,67 @@ def wanted_version(rollout: models.FirmwareRollout) -> str | None:
     return None
 
 
-def selects(rollout: models.FirmwareRollout, mac: str) -> bool:
+def selects(rollout: Rollout, mac: str) -> bool:
     """True when the rollout has chosen the phone ``mac``."""
     return is_selected(rollout.id, rollout.percentage, rollout.canary or (), mac)
 
 
-def rollout_for(
-    session: Session, tenant_id: int, site: str | None, vendor: str, model: str
-) -> models.FirmwareRollout | None:
-    """The rollout governing a phone: its site's, else the tenant-wide one."""
+def live_rollouts(session: Session, tenant_id: int) -> tuple[RolloutRule, ...]:
+    """The tenant's active and rolled-back rollouts, newest first."""
     rows = session.scalars(
         select(models.FirmwareRollout)
         .where(
             models.FirmwareRollout.tenant_id == tenant_id,
-            models.FirmwareRollout.vendor == vendor,
-            func.upper(models.FirmwareRollout.model) == model.upper(),
             models.FirmwareRollout.state.in_((ACTIVE, ROLLED_BACK)),
-            models.FirmwareRollout.site.in_((site or "", "")),
         )
         .order_by(models.FirmwareRollout.id.desc())
-    ).all()
-    for row in rows:
-        if row.site and row.site == site:
-            return row
-    return next((row for row in rows if not row.site), None)
+    )
+    return tuple(
+        RolloutRule(
+            row.id,
+            row.site,
+            row.vendor,
+            row.model,
+            row.version,
+            row.rollback_version,
+            row.percentage,
+            tuple(row.canary or ()),
+            row.state,
+        )
+        for row in rows
+    )
+
+
+def governing_rollout(
+    rules: Iterable[RolloutRule], site: str | None, vendor: str, model: str
+) -> RolloutRule | None:
+    """The rollout governing a phone: its site's, else the tenant-wide one (newest first)."""
+    matching = [
+        rule
+        for rule in rules
+        if rule.vendor == vendor
+        and rule.model.upper() == model.upper()
+        and rule.site in (site or "", "")
+    ]
+    for rule in matching:
+        if rule.site and rule.site == site:
+            return rule
+    return next((rule for rule in matching if not rule.site), None)
+
+
+def rollout_for(
+    session: Session, tenant_id: int, site: str | None, vendor: str, model: str
+) -> RolloutRule | None:
+    """The rollout governing a phone, read from the store."""
+    return governing_rollout(live_rollouts(session, tenant_id), site, vendor, model)
+
+
+def _touch_tenant(session: Session, tenant_id: int) -> None:
+    """A rollout changed: the tenant's phone files may name other firmware from the commit
+    on, so every worker's view of the tenant is made stale."""
+    tenant = session.get(models.Tenant, tenant_id)
+    if tenant is not None:
+        touch(tenant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +227,7 @@ def start(
     )
     session.add(rollout)
     session.flush()
+    touch(tenant)
     audit.record(
         session, actor, "start", "firmware_rollout", str(rollout.id), tenant.name, _fields(rollout)
     )
@@ -224,6 +281,7 @@ def widen(
         _check_percentage(percentage)
         rollout.percentage = percentage
     rollout.canary = sorted(set(rollout.canary or ()) | set(_macs(canary)))
+    _touch_tenant(session, rollout.tenant_id)
     changes = audit.diff(before, _fields(rollout), ())
     audit.record(
         session,
@@ -243,6 +301,7 @@ def roll_back(session: Session, rollout_id: int, actor: str) -> models.FirmwareR
     if rollout.state != ACTIVE:
         raise ValidationFailed([FieldProblem("state", f"rollout {rollout_id} is {rollout.state}")])
     rollout.state = ROLLED_BACK
+    _touch_tenant(session, rollout.tenant_id)
     # Progress now counts towards the rollback version.
     session.execute(
         update(models.FirmwareDeviceState)

@@ -21,6 +21,7 @@ from sqlalchemy import String, literal, select
 from sqlalchemy.orm import Session
 
 from provisioner.firmware.directive import PhoneFirmware, directive
+from provisioner.firmware.rollout import RolloutRule, live_rollouts
 from provisioner.pairing.credentials import (
     Verdict,
     WindowState,
@@ -226,7 +227,7 @@ def _full_config(
         phone.firmware_target,
         asked.file_request.firmware,
     )
-    offer = directive(app, session, firmware, asked.request, asked.base_url)
+    offer = directive(app, session, firmware, asked.request, asked.base_url, view.rollouts)
     url, version = (offer.url, offer.version) if offer else (None, None)
     return phone_config(
         view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
@@ -290,12 +291,13 @@ _VIEWS_LOCK = threading.Lock()
 @dataclass(frozen=True, slots=True)
 class TenantView:
     """A tenant as phone files need it: settings, sites, extensions' numbers and names, ring
-    groups, its phone book, and the SIP passwords still encrypted (a phone's own are
-    decrypted for its file, no other)."""
+    groups, its phone book, the SIP passwords still encrypted (a phone's own are decrypted
+    for its file, no other), and its live firmware rollouts."""
 
     document: TenantDocument
     book: PhoneBook
     sip_passwords_encrypted: Mapping[str, str]
+    rollouts: tuple[RolloutRule, ...] = ()
 
 
 def load_view(session: Session, tenant_id: int) -> TenantView:
@@ -313,7 +315,8 @@ def load_view(session: Session, tenant_id: int) -> TenantView:
             if collection == "extensions":
                 encrypted[row.number] = row.sip_password_encrypted
     document = TenantDocument.model_validate(data)
-    return TenantView(document, phone_book(document), encrypted)
+    rollouts = live_rollouts(session, tenant.id)
+    return TenantView(document, phone_book(document), encrypted, rollouts)
 
 
 def tenant_view(app: Flask, session: Session, tenant_id: int, revision: str) -> TenantView:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from provisioner.errors import ProvisionerError
 from provisioner.firmware.serving import firmware_bytes, is_firmware_path
@@ -225,10 +226,9 @@ def _device_answer(
     """Decide and render; ``record`` False (a throttled address) leaves failures off the
     timeline, so trying credentials from there writes nothing."""
     file_request = asked.file_request
-    # Every write here is one statement that stands alone (the window's claim is one
-    # conditional UPDATE), so no transaction is opened: two round trips fewer per request.
-    with get_store(app).statements() as session:
-        decision: Decision = decide(app, session, asked)
+
+    def decide_and_render(session: Session) -> tuple[Decision, bytes | None]:
+        decision = decide(app, session, asked)
         if file_request.mac and (record or decision.config is not None):
             event = PendingEvent(
                 decision.tenant_id,
@@ -240,16 +240,17 @@ def _device_answer(
                 kind=decision.kind,
             )
             queue_event(app, session, event)
-        if decision.config is not None:
-            body = vendor.render_device(decision.config, file_request.file)
-            return PhoneAnswer(
-                200,
-                body,
-                vendor.content_type,
-                Answer.FULL,
-                kind=decision.kind,
-                tenant=decision.tenant,
-            )
+        if decision.config is None:
+            return decision, None
+        return decision, vendor.render_device(decision.config, file_request.file)
+
+    # Every write here is one statement that stands alone (the window's claim is one
+    # conditional UPDATE), so no transaction is opened: two round trips fewer per request.
+    decision, body = get_store(app).run_statements(decide_and_render)
+    if body is not None:
+        return PhoneAnswer(
+            200, body, vendor.content_type, Answer.FULL, kind=decision.kind, tenant=decision.tenant
+        )
     if decision.challenge:
         # A request without credentials is the first leg of every Digest fetch, and an answer
         # to an expired nonce comes from a phone that waited; their 401 is the same for every

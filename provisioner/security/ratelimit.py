@@ -4,16 +4,23 @@ A miss is a request that did not earn a full answer (a bootstrap for a per-devic
 failed proof, a name no phone asks for). After ``limit`` misses within ``window_seconds`` of
 its first miss, the source is throttled until that window ends. With several workers, set
 PROVISIONER_REDIS_URL so they share counts.
+
+Asking whether a source is throttled happens on every phone request, misses only on a few, so
+with Redis the question costs no round trip: each process keeps the set of throttled sources,
+learnt from the counter that reaches the limit (published on a Redis channel by whichever
+worker counts it) and, when the process starts watching, from the counters already there.
+Until that watch is up, and whenever Redis fails, the counter is read instead.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 
@@ -35,6 +42,9 @@ class RateLimiter(Protocol):
     def hit(self, key: str) -> int:
         """Count one miss of ``key``; return the new count."""
 
+    def throttled(self, key: str) -> bool:
+        """True when ``key`` has used up its misses in this window."""
+
 
 def source_key(address: str) -> str:
     """The key an address's misses count under: an IPv4 address, or the /64 of an IPv6 one
@@ -52,7 +62,7 @@ def source_key(address: str) -> str:
 
 def is_throttled(limiter: RateLimiter, key: str) -> bool:
     """True when ``key`` has used up its misses in this window (0 disables the limit)."""
-    return limiter.limit > 0 and limiter.count(key) >= limiter.limit
+    return limiter.limit > 0 and limiter.throttled(key)
 
 
 class MemoryRateLimiter:
@@ -73,6 +83,10 @@ class MemoryRateLimiter:
         with self._lock:
             started, count = self._counts.get(key, (now, 0))
         return count if now - started < self._window else 0
+
+    def throttled(self, key: str) -> bool:
+        """True when ``key`` has used up its misses in its current window."""
+        return self.count(key) >= self.limit
 
     def hit(self, key: str) -> int:
         """Count one miss; a key whose window has passed starts a new one."""
@@ -116,6 +130,12 @@ class RedisRateLimiter:
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._fallback = MemoryRateLimiter(limit, window_seconds)
         self._last_warning: float = -OUTAGE_WARNING_SECONDS
+        self._watch = ThrottledWatch(url, prefix, self._warn)
+
+    @property
+    def watching(self) -> bool:
+        """True once this process follows the throttled sources without asking Redis."""
+        return self._watch.live
 
     def _key(self, key: str) -> str:
         return f"{self._prefix}:{key}"
@@ -129,15 +149,27 @@ class RedisRateLimiter:
             return self._fallback.count(key)
         return int(value) if value else 0
 
+    def throttled(self, key: str) -> bool:
+        """True when ``key`` has used up its misses: from the watched set (no round trip)
+        once this process watches, else from the counter."""
+        known = self._watch.throttled(key, self.limit)
+        if known is not None:
+            return known
+        return self.count(key) >= self.limit
+
     def hit(self, key: str) -> int:
-        """Count one miss; the counter expires with its window."""
+        """Count one miss; the counter expires with its window. The miss that reaches the
+        limit tells every process (the channel) how long the source stays throttled."""
         name = self._key(key)
         pipeline = self._redis.pipeline()
         # Create the counter with its expiry first, so a key never lives without one.
         pipeline.set(name, 0, ex=self._window, nx=True)
         pipeline.incr(name)
+        pipeline.pttl(name)
         try:
-            _, count = pipeline.execute()
+            _, count, remaining_ms = pipeline.execute()
+            if self.limit > 0 and int(count) >= self.limit:
+                self._watch.announce(self._redis, key, int(remaining_ms))
         except self._errors as exc:
             self._warn(exc)
             return self._fallback.hit(key)
@@ -148,6 +180,109 @@ class RedisRateLimiter:
         if now - self._last_warning >= OUTAGE_WARNING_SECONDS:
             self._last_warning = now
             logger.warning("rate limits counted in this process: Redis failed (%s)", error)
+
+
+class ThrottledWatch:
+    """This process's copy of the throttled sources, kept by a thread subscribed to the
+    limiter's channel. The thread starts on the first question in each process (gunicorn
+    forks workers after the app is made), subscribes, then reads the counters already at the
+    limit, so no source throttled before or after it started is missed. ``throttled`` answers
+    None (ask Redis) until then and while the subscription is down."""
+
+    def __init__(self, url: str, prefix: str, warn: Callable[[Exception], None]) -> None:
+        self._url = url
+        self._channel = f"{prefix}:throttled"
+        self._prefix = prefix
+        self._warn = warn
+        self._until: dict[str, float] = {}  # source key -> monotonic end of its throttling
+        self._live = False
+        self._owner_pid = 0
+        self._lock = threading.Lock()
+
+    @property
+    def live(self) -> bool:
+        """True while this process's copy is being kept."""
+        return self._live and self._owner_pid == os.getpid()
+
+    def throttled(self, key: str, limit: int) -> bool | None:
+        """Whether ``key`` is throttled, or None while the watch is not up."""
+        if self._owner_pid != os.getpid():
+            self._start(limit)
+        if not self._live:
+            return None
+        until = self._until.get(key)
+        if until is None:
+            return False
+        if until > time.monotonic():
+            return True
+        self._until.pop(key, None)
+        return False
+
+    def announce(self, client: Any, key: str, remaining_ms: int) -> None:
+        """``key`` reached the limit: note it here and tell the other processes."""
+        self._note(key, remaining_ms)
+        client.publish(self._channel, f"{max(remaining_ms, 0)} {key}")
+
+    def _note(self, key: str, remaining_ms: int) -> None:
+        if remaining_ms > 0:
+            self._until[key] = time.monotonic() + remaining_ms / 1000
+        if len(self._until) > MEMORY_SOURCES:
+            now = time.monotonic()
+            for stale in [name for name, until in self._until.items() if until <= now]:
+                self._until.pop(stale, None)
+
+    def _start(self, limit: int) -> None:
+        with self._lock:
+            if self._owner_pid == os.getpid():
+                return
+            self._owner_pid = os.getpid()
+            self._live = False
+            self._until = {}
+            thread = threading.Thread(
+                target=self._run, args=(limit,), name="throttled-watch", daemon=True
+            )
+            thread.start()
+
+    def _run(self, limit: int) -> None:
+        """Subscribe and follow the channel; after a failure, wait and start again."""
+        import redis
+
+        owner = os.getpid()
+        while owner == os.getpid():
+            try:
+                client = redis.Redis.from_url(self._url, socket_connect_timeout=2)
+                subscriber = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+                subscriber.subscribe(self._channel)
+                subscriber.get_message(timeout=2)  # the subscription's confirmation
+                self._load(client, limit)
+                self._live = True
+                for message in subscriber.listen():
+                    self._receive(message)
+            except (redis.RedisError, OSError) as exc:
+                self._live = False
+                self._warn(exc)
+                time.sleep(1.0)
+
+    def _load(self, client: Any, limit: int) -> None:
+        """The counters already at the limit, with the time their windows have left."""
+        counters = list(client.scan_iter(match=f"{self._prefix}:*", count=1000))
+        for start in range(0, len(counters), 500):
+            batch = counters[start : start + 500]
+            pipeline = client.pipeline()
+            for name in batch:
+                pipeline.get(name)
+                pipeline.pttl(name)
+            values = pipeline.execute()
+            for index, name in enumerate(batch):
+                count, remaining = values[2 * index], values[2 * index + 1]
+                if count is not None and int(count) >= limit > 0:
+                    key = name.decode()[len(self._prefix) + 1 :]
+                    self._note(key, int(remaining))
+
+    def _receive(self, message: dict[str, Any]) -> None:
+        remaining, _, key = bytes(message.get("data") or b"").decode().partition(" ")
+        if key and remaining.isdigit():
+            self._note(key, int(remaining))
 
 
 def create_rate_limiter(

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 EXTENSION_KEY = "provisioner.store"
+Result = TypeVar("Result")
+# Pooled connections of the phone path are replaced after this long (see Store.statements).
+STATEMENT_POOL_RECYCLE_SECONDS = 600
 
 
 class Store:
@@ -21,9 +25,16 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # The same pool, each statement committed on its own: no BEGIN and COMMIT round trips.
+        # Phone requests: each statement committed on its own (no BEGIN and COMMIT round
+        # trips), from a pool that does not ping a connection before each use (another round
+        # trip); a connection the server dropped is noticed by the failing statement, and
+        # the work is run again once on a new one (``run_statements``).
+        self._statement_engine = (
+            self.engine if url.startswith("sqlite") else make_engine(url, ping=False)
+        )
         self._statement_sessions = sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            self._statement_engine.execution_options(isolation_level="AUTOCOMMIT"),
+            expire_on_commit=False,
         )
 
     @contextmanager
@@ -40,6 +51,18 @@ class Store:
         with self._statement_sessions() as session:
             yield session
             session.commit()
+
+    def run_statements(self, work: Callable[[Session], Result]) -> Result:
+        """``work`` in a ``statements`` session; run once more on a fresh connection when
+        the first one turns out dropped (the database restarted since it was pooled)."""
+        try:
+            with self.statements() as session:
+                return work(session)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        with self.statements() as session:
+            return work(session)
 
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
@@ -69,11 +92,16 @@ class Store:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        if self._statement_engine is not self.engine:
+            self._statement_engine.dispose()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+def make_engine(url: str, ping: bool = True) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout. ``ping``:
+    test each pooled connection before use, else replace it after a while."""
     if not url.startswith("sqlite"):
+        if not ping:
+            return create_engine(url, pool_recycle=STATEMENT_POOL_RECYCLE_SECONDS)
         return create_engine(url, pool_pre_ping=True)
     options: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
     if url in ("sqlite://", "sqlite:///:memory:"):

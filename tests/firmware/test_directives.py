@@ -103,3 +103,20 @@ def test_no_directive_on_the_target_version_or_for_an_unpaired_phone(
     assert "/p/firmware/" not in unpaired
     pair(vendor_app, sample.mac, sample.vendor, sample.model)
     assert "/p/firmware/" not in device_files(vendor_app.test_client(), sample)
+
+
+def test_a_rollout_started_or_rolled_back_after_a_boot_changes_the_next_file_at_once(
+    vendor_app: Flask,
+) -> None:
+    sample = next(sample for sample in SAMPLES if sample.vendor == "yealink")
+    pair(vendor_app, sample.mac, sample.vendor, sample.model)
+    client = vendor_app.test_client()
+    assert "/p/firmware/" not in device_files(client, sample)  # the tenant's view is now kept
+    rollout_for(vendor_app, sample)
+    assert "/p/firmware/" in device_files(client, sample)
+    from provisioner.firmware import rollout
+
+    with get_store(vendor_app).transaction() as session:
+        (started,) = rollout.rollouts(session, "demo")
+        rollout.roll_back(session, started.id, "test")  # no rollback version: no image
+    assert "/p/firmware/" not in device_files(client, sample)

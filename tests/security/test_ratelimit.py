@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -107,3 +108,44 @@ def test_redis_outage_falls_back_to_counting_in_this_process(
     assert not is_throttled(limiter, "198.51.100.10")
     warnings = [record for record in caplog.records if "Redis failed" in record.getMessage()]
     assert len(warnings) == 1
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return condition()
+
+
+def test_redis_limiter_answers_throttling_from_its_watch_without_asking_redis() -> None:
+    import socket
+
+    import redis
+
+    prefix = f"test:{uuid.uuid4().hex}"
+    url = "redis://127.0.0.1:6379/0"
+    first = RedisRateLimiter(url, 2, 60, prefix)
+    second = RedisRateLimiter(url, 2, 60, prefix)
+    second.hit("198.51.100.20")
+    second.hit("198.51.100.20")  # at the limit before the first process watches: loaded
+    assert not is_throttled(first, "198.51.100.21")  # the first question starts the watch
+    assert wait_until(lambda: first.watching)
+    for _ in range(2):
+        second.hit("198.51.100.22")  # reaches the limit while the first watches: published
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    # From here a question to Redis would fail (and count nothing): only the watch can know.
+    first._redis = redis.Redis(port=closed_port, socket_connect_timeout=1)
+    assert is_throttled(first, "198.51.100.20")
+    assert wait_until(lambda: is_throttled(first, "198.51.100.22"))
+    assert not is_throttled(first, "198.51.100.23")
+
+
+def test_redis_limiter_watch_forgets_a_source_when_its_window_ends() -> None:
+    limiter = RedisRateLimiter("redis://127.0.0.1:6379/0", 1, 1, f"test:{uuid.uuid4().hex}")
+    assert not is_throttled(limiter, "203.0.113.30")
+    assert wait_until(lambda: limiter.watching)
+    limiter.hit("203.0.113.30")
+    assert is_throttled(limiter, "203.0.113.30")
+    assert wait_until(lambda: not is_throttled(limiter, "203.0.113.30"), seconds=3)

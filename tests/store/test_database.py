@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
 
 from provisioner.errors import ValidationFailed
 from provisioner.security.secrets import get_secret_box
@@ -142,3 +143,35 @@ def test_the_start_up_check_knows_when_the_schema_is_current(
     upgrade(engine)
     assert schema_is_current(engine)
     get_store(app).dispose()
+
+
+def test_phone_statements_survive_a_connection_the_server_dropped(postgres_url: str) -> None:
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from provisioner.store.database import Store
+    from tests.conftest import POSTGRES_URL
+
+    store = Store(postgres_url)
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+
+    def backend(session: Session) -> int:
+        return int(session.execute(text("select pg_backend_pid()")).scalar_one())
+
+    def drop(pid: int) -> None:
+        with admin.connect() as connection:
+            connection.execute(text("select pg_terminate_backend(:pid)"), {"pid": pid})
+
+    try:
+        first = store.run_statements(backend)
+        drop(first)
+        # The pool does not ping (a round trip per request): used as is, the dropped
+        # connection fails...
+        with pytest.raises(DBAPIError), store.statements() as session:
+            backend(session)
+        drop(store.run_statements(backend))
+        # ...and run_statements notices and runs the work again on a new connection.
+        assert store.run_statements(backend) not in (first, 0)
+    finally:
+        store.dispose()
+        admin.dispose()
