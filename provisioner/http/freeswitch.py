@@ -117,11 +117,13 @@ def lookup_answer(section: str, form: Any) -> bytes | None:
         destination = (
             form.get("Hunt-Destination-Number") or form.get("Caller-Destination-Number") or ""
         )
-        with get_store().statements() as session:
-            return service.dialplan_answer(session, context, destination, settings(), answers())
+        switch, cache = settings(), answers()
+        return get_store().run_statements(
+            lambda session: service.dialplan_answer(session, context, destination, switch, cache)
+        )
     if section == "configuration" and form.get("key_value") == "callcenter.conf":
-        with get_store().statements() as session:
-            return service.callcenter_answer(session, answers())
+        cache = answers()
+        return get_store().run_statements(lambda session: service.callcenter_answer(session, cache))
     return None
 
 
@@ -132,7 +134,8 @@ def answers() -> AnswerCache:
 
 def directory_lookup(form: Any) -> bytes | None:
     """Answer a directory lookup; secrets given out are audited before the answer leaves
-    (each statement commits on its own: the lookup's reads, then the audit row)."""
+    (each statement commits on its own: the lookup's read, then the audit row; run once more
+    on a fresh connection if the pooled one was dropped)."""
     lookup = DirectoryRequest(
         domain=form.get("domain") or form.get("key_value") or "",
         user=form.get("user", ""),
@@ -140,8 +143,10 @@ def directory_lookup(form: Any) -> bytes | None:
         purpose=form.get("purpose", ""),
     )
     actor = f"freeswitch:{request.remote_addr}"
-    with get_store().statements() as session:
-        return service.directory_answer(session, get_secret_box(), lookup, actor, answers())
+    box, cache = get_secret_box(), answers()
+    return get_store().run_statements(
+        lambda session: service.directory_answer(session, box, lookup, actor, cache)
+    )
 
 
 @bp.get("/flows/<tenant>/<path:number>")
@@ -149,8 +154,10 @@ def flow(tenant: str, number: str) -> tuple[dict[str, Any], int]:
     """The route the handler walks for a number (JSON)."""
     if not is_authorized():
         return missing()
-    with get_store().statements() as session:
-        route = service.route_answer(session, tenant, number, settings(), answers())
+    switch, cache = settings(), answers()
+    route = get_store().run_statements(
+        lambda session: service.route_answer(session, tenant, number, switch, cache)
+    )
     return (route, 200) if route is not None else missing()
 
 
