@@ -1,12 +1,25 @@
 """Benchmark: what FreeSWITCH asks of provisioner, against nginx serving the same answers.
 
     .venv/bin/python bench/freeswitch_xml.py [--requests 2000] [--concurrency 8]
+    .venv/bin/python bench/freeswitch_xml.py --server waitress        # the old in-process setup
+    .venv/bin/python bench/freeswitch_xml.py --profile /tmp/xml.txt   # py-spy on the workers
 
-Serves the demo tenant with waitress (as ``provisioner serve`` does) and, side by side in the
-same run, nginx serving the very same answer bytes as static files. Each endpoint is hit with
-the same number of keep-alive requests from the same client threads; the ratio
-provisioner/nginx is what to compare between runs (absolute numbers depend on the machine).
-Needs nginx (Debian: nginx-light).
+What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
+gunicorn serving ``wsgi:app`` in its own processes (``--workers``, one per core; sync workers,
+or gthread with ``--threads`` above 1) on a PostgreSQL schema made for the run
+(``--database-url``) and dropped at the end. ``--server waitress`` instead serves from this
+process with waitress (8 threads) on SQLite, as ``provisioner serve`` does; its server threads
+then share one interpreter lock with the client threads.
+
+The store holds the demo tenant and a generated tenant of 500 extensions: a registration or a
+call must cost the same in both. Each answer is fetched once, and nginx serves those very bytes
+as static files, side by side in the same run. Each request is then sent ``--requests`` times
+from ``--concurrency`` client threads of this process (keep-alive where the server keeps the
+connection; gunicorn's sync workers close it, and the client opens a new one), first to
+provisioner, then to nginx; every answer's status is checked. The ratio provisioner/nginx is
+what to compare between runs: the absolute figures depend on the machine, and the Python
+client is a large part of nginx's cost. Needs nginx (Debian: nginx-light), and PostgreSQL and
+gunicorn for the default server.
 """
 
 from __future__ import annotations
@@ -14,20 +27,30 @@ from __future__ import annotations
 import argparse
 import http.client
 import logging
+import os
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet
 from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from loopback import start_nginx, write_files  # noqa: E402
+from boot_storm import (  # noqa: E402
+    DEFAULT_DATABASE,
+    drop_schema,
+    finish_profile,
+    schema_url,
+    start_gunicorn,
+    start_profile,
+    stop,
+)
+from loopback import per_second, start_nginx, write_files  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.security.secrets import get_secret_box  # noqa: E402
@@ -41,7 +64,8 @@ DOMAIN = "demo.sip.example.net"
 LARGE_DOMAIN = "groot.sip.example.net"
 LARGE_EXTENSIONS = 500
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/x-www-form-urlencoded"}
-REQUESTS = {
+Request = tuple[str, str, dict[str, str] | None]
+REQUESTS: dict[str, Request] = {
     "directory sip_auth": (
         "POST",
         "/freeswitch/xml",
@@ -86,7 +110,17 @@ def large_tenant_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def start_provisioner(workdir: Path) -> tuple[int, Callable[[], None]]:
+def populate(app: Any, workdir: Path) -> None:
+    """Import the demo tenant and the large one into the app's store."""
+    large = workdir / "large.yaml"
+    large.write_text(large_tenant_yaml())
+    with get_store(app).transaction() as session:
+        for path in (PROJECT / "examples" / "demo.yaml", large):
+            import_tenant_file(session, path, "bench", get_secret_box(app))
+
+
+def start_waitress(workdir: Path) -> tuple[int, Callable[[], None]]:
+    """waitress (8 threads) in this process on SQLite; (port, stop)."""
     app = create_app(
         {
             "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
@@ -96,20 +130,39 @@ def start_provisioner(workdir: Path) -> tuple[int, Callable[[], None]]:
         },
         instance_path=str(workdir / "instance"),
     )
-    large = workdir / "large.yaml"
-    large.write_text(large_tenant_yaml())
-    with get_store(app).transaction() as session:
-        import_tenant_file(
-            session, PROJECT / "examples" / "demo.yaml", "bench", get_secret_box(app)
-        )
-        import_tenant_file(session, large, "bench", get_secret_box(app))
+    populate(app, workdir)
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return int(server.effective_port), server.close
 
 
+def start_production(
+    workdir: Path, options: argparse.Namespace
+) -> tuple[int, int, Callable[[], None]]:
+    """gunicorn on a fresh PostgreSQL schema, populated from here first; (port, pid, stop)."""
+    database_url, schema = schema_url(options.database_url)
+    settings = {
+        "DATABASE_URL": database_url,
+        "SECRETS_KEY": Fernet.generate_key().decode(),
+        "LOAD_DEMO_ON_EMPTY": "false",
+        "FREESWITCH_TOKEN": TOKEN,
+    }
+    os.environ["PROVISIONER_INSTANCE"] = str(workdir / "instance")
+    app = create_app(dict(settings), str(workdir / "instance"))
+    populate(app, workdir)
+    get_store(app).dispose()
+    port, gunicorn = start_gunicorn(workdir, options.workers, options.threads, settings)
+
+    def stop_all() -> None:
+        stop(gunicorn)
+        drop_schema(schema)
+
+    return port, gunicorn.pid, stop_all
+
+
 def fetch(port: int, method: str, path: str, form: dict[str, str] | None) -> bytes:
+    """One answer, which must be a 200."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     body = urllib.parse.urlencode(form) if form else None
     connection.request(method, path, body=body, headers=HEADERS)
@@ -121,17 +174,15 @@ def fetch(port: int, method: str, path: str, form: dict[str, str] | None) -> byt
     return content
 
 
-def load(
-    port: int, method: str, path: str, form: dict[str, str] | None, total: int, concurrency: int
-) -> float:
-    """Requests per second over ``concurrency`` keep-alive connections."""
+def load(port: int, request: Request, total: int, concurrency: int) -> float:
+    """Requests per second from ``concurrency`` threads, each on its own connection."""
+    method, path, form = request
     body = urllib.parse.urlencode(form) if form else None
-    per_thread = total // concurrency
     failures: list[str] = []
 
-    def worker() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        for _ in range(per_thread):
+    def client(count: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(count):
             connection.request(method, path, body=body, headers=HEADERS)
             response = connection.getresponse()
             response.read()
@@ -139,49 +190,77 @@ def load(
                 failures.append(str(response.status))
         connection.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
+    rate = per_second(client, total, concurrency)
     if failures:
         raise RuntimeError(f"{len(failures)} failed requests, e.g. HTTP {failures[0]}")
-    return per_thread * concurrency / elapsed
+    return rate
 
 
-def main() -> None:
+def parse_options() -> argparse.Namespace:
+    """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
-    arguments = parser.parse_args()
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="per gunicorn worker (1: sync workers)"
+    )
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument(
+        "--only", metavar="WORD", default="", help="time only the requests whose label has WORD"
+    )
+    parser.add_argument(
+        "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
+    )
+    return parser.parse_args()
+
+
+def measure(options: argparse.Namespace, workdir: Path, port: int, server: int | None) -> None:
+    """Capture every answer, start nginx on them, then time both and print the table."""
+    answers = {
+        f"{index}.txt": fetch(port, *request) for index, request in enumerate(REQUESTS.values())
+    }
+    write_files(workdir / "www", answers)
+    nginx_port, nginx = start_nginx(workdir, workdir / "www")
+    spy = start_profile(server, Path(options.profile)) if options.profile and server else None
+    try:
+        print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
+        for index, (label, request) in enumerate(REQUESTS.items()):
+            if options.only not in label:
+                continue
+            ours = load(port, request, options.requests, options.concurrency)
+            reference = load(
+                nginx_port, ("GET", f"/{index}.txt", None), options.requests, options.concurrency
+            )
+            print(f"{label:38} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}", flush=True)
+    finally:
+        if spy is not None:
+            finish_profile(spy, Path(options.profile))
+        stop(nginx)
+
+
+def main() -> None:
+    """Start the chosen server, run the measurement, stop everything."""
+    options = parse_options()
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" lines are noise
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
-        port, stop_provisioner = start_provisioner(workdir)
-        answers = {
-            f"{index}.txt": fetch(port, *request) for index, request in enumerate(REQUESTS.values())
-        }
-        write_files(workdir / "www", answers)
-        nginx_port, nginx = start_nginx(workdir, workdir / "www")
+        if options.server == "waitress":
+            port, stop_server = start_waitress(workdir)
+            server = None
+        else:
+            port, server, stop_server = start_production(workdir, options)
+        setup = (
+            "waitress, 8 threads, SQLite, in this process"
+            if server is None
+            else f"gunicorn, {options.workers} workers x {options.threads} threads, PostgreSQL"
+        )
+        print(f"server: {setup}; {options.requests} requests x {options.concurrency} clients")
         try:
-            print(f"{'request':38} {'provisioner/s':>14} {'nginx/s':>10} {'ratio':>7}")
-            for index, (label, request) in enumerate(REQUESTS.items()):
-                ours = load(port, *request, arguments.requests, arguments.concurrency)
-                reference = load(
-                    nginx_port,
-                    "GET",
-                    f"/{index}.txt",
-                    None,
-                    arguments.requests,
-                    arguments.concurrency,
-                )
-                print(f"{label:38} {ours:14.0f} {reference:10.0f} {ours / reference:7.3f}")
+            measure(options, workdir, port, server)
         finally:
-            nginx.terminate()
-            nginx.wait(timeout=10)
-            stop_provisioner()
+            stop_server()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import ipaddress
 from typing import Any
@@ -18,6 +19,7 @@ from flask import Blueprint, Response, current_app, request
 
 from provisioner.metrics import XML_CURL_LOOKUPS
 from provisioner.routing import service
+from provisioner.routing.answers import AnswerCache, get_answer_cache
 from provisioner.routing.directory import DirectoryRequest
 from provisioner.routing.documents import not_found
 from provisioner.security.secrets import get_secret_box
@@ -42,11 +44,20 @@ def presented_token() -> str:
     return ""
 
 
-def allowed_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def allowed_networks() -> tuple[Network, ...]:
     """``FREESWITCH_ALLOWED_NETWORKS``: a list or a comma-separated string of networks."""
     setting = current_app.config["FREESWITCH_ALLOWED_NETWORKS"]
     texts = setting.split(",") if isinstance(setting, str) else list(setting)
-    return [ipaddress.ip_network(text.strip(), strict=False) for text in texts if text.strip()]
+    return parsed_networks(tuple(text.strip() for text in texts if text.strip()))
+
+
+@functools.cache
+def parsed_networks(texts: tuple[str, ...]) -> tuple[Network, ...]:
+    """The networks ``texts`` name, parsed once per setting (not per lookup)."""
+    return tuple(ipaddress.ip_network(text, strict=False) for text in texts)
 
 
 def is_authorized() -> bool:
@@ -106,16 +117,25 @@ def lookup_answer(section: str, form: Any) -> bytes | None:
         destination = (
             form.get("Hunt-Destination-Number") or form.get("Caller-Destination-Number") or ""
         )
-        with get_store().reading() as session:
-            return service.dialplan_answer(session, context, destination, settings())
+        switch, cache = settings(), answers()
+        return get_store().run_statements(
+            lambda session: service.dialplan_answer(session, context, destination, switch, cache)
+        )
     if section == "configuration" and form.get("key_value") == "callcenter.conf":
-        with get_store().reading() as session:
-            return service.callcenter_answer(session)
+        cache = answers()
+        return get_store().run_statements(lambda session: service.callcenter_answer(session, cache))
     return None
 
 
+def answers() -> AnswerCache:
+    """This process's kept answers (see ``provisioner.routing.answers``)."""
+    return get_answer_cache(current_app)
+
+
 def directory_lookup(form: Any) -> bytes | None:
-    """Answer a directory lookup; secrets given out are audited in the same transaction."""
+    """Answer a directory lookup; secrets given out are audited before the answer leaves
+    (each statement commits on its own: the lookup's read, then the audit row; run once more
+    on a fresh connection if the pooled one was dropped)."""
     lookup = DirectoryRequest(
         domain=form.get("domain") or form.get("key_value") or "",
         user=form.get("user", ""),
@@ -123,8 +143,10 @@ def directory_lookup(form: Any) -> bytes | None:
         purpose=form.get("purpose", ""),
     )
     actor = f"freeswitch:{request.remote_addr}"
-    with get_store().transaction() as session:
-        return service.directory_answer(session, get_secret_box(), lookup, actor)
+    box, cache = get_secret_box(), answers()
+    return get_store().run_statements(
+        lambda session: service.directory_answer(session, box, lookup, actor, cache)
+    )
 
 
 @bp.get("/flows/<tenant>/<path:number>")
@@ -132,8 +154,10 @@ def flow(tenant: str, number: str) -> tuple[dict[str, Any], int]:
     """The route the handler walks for a number (JSON)."""
     if not is_authorized():
         return missing()
-    with get_store().reading() as session:
-        route = service.route_answer(session, tenant, number, settings())
+    switch, cache = settings(), answers()
+    route = get_store().run_statements(
+        lambda session: service.route_answer(session, tenant, number, switch, cache)
+    )
     return (route, 200) if route is not None else missing()
 
 

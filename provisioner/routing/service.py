@@ -10,11 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from provisioner.routing import callcenter, dialplan
+from provisioner.routing.answers import AnswerCache
 from provisioner.routing.directory import (
+    AUTH_ACTIONS,
+    UNSERVED_PURPOSES,
     DirectoryRequest,
     UserSecrets,
     directory_document,
@@ -77,49 +80,125 @@ def load_parts(
     return TenantDocument.model_validate(data)
 
 
-def tenant_by_domain(session: Session, domain: str) -> models.Tenant | None:
+@dataclass(frozen=True, slots=True)
+class TenantKey:
+    """What each lookup reads of the tenant it concerns: one small row."""
+
+    id: int
+    name: str
+    revision: str
+
+
+TENANT_KEY_COLUMNS = (models.Tenant.id, models.Tenant.name, models.Tenant.revision)
+
+
+def tenant_keys(session: Session, query: Select[int, str, str]) -> tuple[TenantKey, ...]:
+    """The tenant keys ``query`` (selecting ``TENANT_KEY_COLUMNS``) finds, in its order."""
+    return tuple(TenantKey(*row) for row in session.execute(query))
+
+
+def tenant_by_domain(session: Session, domain: str) -> TenantKey | None:
     """The tenant whose SIP domain (and dialplan context) is ``domain``."""
-    return session.scalar(select(models.Tenant).where(models.Tenant.sip_domain == domain.lower()))
+    found = tenant_keys(
+        session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.sip_domain == domain.lower())
+    )
+    return found[0] if found else None
+
+
+def key_parts(
+    session: Session, tenant: TenantKey, collections: tuple[str, ...], number: str | None = None
+) -> TenantDocument | None:
+    """``load_parts`` for the tenant of ``tenant``; None if it was deleted since."""
+    row = session.get(models.Tenant, tenant.id)
+    return load_parts(session, row, collections, number) if row is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryAnswer:
+    """A directory answer as kept: the document (None: not found), the user whose secrets it
+    holds (each use is audited), and whether it may be kept (not when it holds a throwaway
+    hash, which is random per answer)."""
+
+    content: bytes | None
+    user: str | None
+    keep: bool
 
 
 def directory_answer(
-    session: Session, box: SecretBox, request: DirectoryRequest, actor: str
+    session: Session,
+    box: SecretBox,
+    request: DirectoryRequest,
+    actor: str,
+    cache: AnswerCache | None = None,
 ) -> bytes | None:
-    """A directory lookup; the secrets given out are recorded in the audit log."""
+    """A directory lookup; the secrets given out are recorded in the audit log (also when
+    the answer was kept from an earlier lookup)."""
     tenant = tenant_by_domain(session, request.domain) if request.domain else None
     if tenant is None:
         return None
-    document = load_parts(session, tenant, DIRECTORY_PARTS, request.user or None)
-    user = wanted_user(document, request) if request.user else None
     fields = secrets_needed(request.action)
-    secrets: dict[str, UserSecrets] = {}
-    if user is not None and fields:
-        secrets[user] = user_secrets(session, box, tenant, user, fields)
+    key = (
+        "directory",
+        tenant.id,
+        tenant.revision,
+        request.user,
+        request.action in AUTH_ACTIONS,
+        fields,
+        request.purpose in UNSERVED_PURPOSES,
+    )
+    answer: DirectoryAnswer | None = cache.get(key) if cache is not None else None
+    if answer is None:
+        answer = build_directory(session, box, tenant, request, fields)
+        if cache is not None and answer.keep:
+            cache.put(key, answer)
+    if answer.user is not None and fields:
         audit.record(
             session,
             actor,
             "release-secret",
             "directory",
-            user,
+            answer.user,
             tenant.name,
             {"fields": sorted(fields), "action": request.action or "lookup"},
         )
-    return directory_document(document, request, secrets)
+    return answer.content
+
+
+def build_directory(
+    session: Session,
+    box: SecretBox,
+    tenant: TenantKey,
+    request: DirectoryRequest,
+    fields: frozenset[str],
+) -> DirectoryAnswer:
+    """The directory answer from the store (only the asked user's rows when one is asked)."""
+    document = key_parts(session, tenant, DIRECTORY_PARTS, request.user or None)
+    if document is None:
+        return DirectoryAnswer(None, None, keep=False)
+    user = wanted_user(document, request) if request.user else None
+    secrets: dict[str, UserSecrets] = {}
+    if user is not None and fields:
+        secrets[user] = user_secrets(session, box, tenant.id, user, fields)
+    # A user given secrets without its SIP password (a voicemail lookup, a voicemail-only box)
+    # gets the hash of a random throwaway secret, new in every answer: such answers are not kept.
+    throwaway = user in secrets and not secrets[user].sip_password
+    content = directory_document(document, request, secrets)
+    return DirectoryAnswer(content, user, keep=not throwaway)
 
 
 def user_secrets(
-    session: Session, box: SecretBox, tenant: models.Tenant, number: str, fields: frozenset[str]
+    session: Session, box: SecretBox, tenant_id: int, number: str, fields: frozenset[str]
 ) -> UserSecrets:
     """The SIP password of extension ``number`` and the PIN of box ``number``, decrypted; each
     only when ``fields`` asks for it (``a1-hash``, ``vm-password``)."""
     extension = session.scalar(
         select(models.Extension).where(
-            models.Extension.tenant_id == tenant.id, models.Extension.number == number
+            models.Extension.tenant_id == tenant_id, models.Extension.number == number
         )
     )
     mailbox = session.scalar(
         select(models.VoicemailBox).where(
-            models.VoicemailBox.tenant_id == tenant.id, models.VoicemailBox.number == number
+            models.VoicemailBox.tenant_id == tenant_id, models.VoicemailBox.number == number
         )
     )
     wants_hash = "a1-hash" in fields
@@ -133,21 +212,35 @@ def user_secrets(
 
 
 def dialplan_answer(
-    session: Session, context: str, destination: str, settings: SwitchSettings
+    session: Session,
+    context: str,
+    destination: str,
+    settings: SwitchSettings,
+    cache: AnswerCache | None = None,
 ) -> bytes | None:
     """The dialplan for a call in ``context`` (a tenant's domain, or ``public``)."""
     if context == dialplan.PUBLIC_CONTEXT:
-        return public_answer(session, destination, settings)
+        return public_answer(session, destination, settings, cache)
     tenant = tenant_by_domain(session, context) if context else None
     if tenant is None:
         return None
-    # Only the dialled extension: every other one matches exactly its own number, so leaving
-    # them out changes nothing for this call and keeps the document small in a large tenant.
-    document = load_parts(session, tenant, DIALPLAN_PARTS, destination)
-    return dialplan.tenant_dialplan(document, settings.gateway)
+    key = ("dialplan", tenant.id, tenant.revision, destination, settings)
+    answer: bytes | None = cache.get(key) if cache is not None else None
+    if answer is None:
+        # Only the dialled extension: every other one matches exactly its own number, so
+        # leaving them out changes nothing for this call and keeps the document small.
+        document = key_parts(session, tenant, DIALPLAN_PARTS, destination)
+        if document is None:
+            return None
+        answer = dialplan.tenant_dialplan(document, settings.gateway)
+        if cache is not None:
+            cache.put(key, answer)
+    return answer
 
 
-def public_answer(session: Session, destination: str, settings: SwitchSettings) -> bytes | None:
+def public_answer(
+    session: Session, destination: str, settings: SwitchSettings, cache: AnswerCache | None = None
+) -> bytes | None:
     """The public context for an incoming call to ``destination`` in any carrier form."""
     if destination in emergency_numbers(settings.country):
         return dialplan.public_dialplan([], settings.country, settings.gateway)
@@ -155,32 +248,81 @@ def public_answer(session: Session, destination: str, settings: SwitchSettings) 
         number = normalize_public(destination, settings.country)
     except ValueError:
         return None
-    rows = session.scalars(select(models.Number).where(models.Number.number == number)).all()
-    matches: list[tuple[TenantDocument, str]] = []
-    for row in rows:
-        tenant = session.get(models.Tenant, row.tenant_id)
-        if tenant is not None:
-            matches.append((load_parts(session, tenant, DIALPLAN_PARTS, number), number))
-    if not matches:
+    owners = tenant_keys(
+        session,
+        select(*TENANT_KEY_COLUMNS)
+        .join(models.Number, models.Number.tenant_id == models.Tenant.id)
+        .where(models.Number.number == number)
+        .order_by(models.Number.id),
+    )
+    if not owners:
         return None
-    return dialplan.public_dialplan(matches, settings.country, settings.gateway)
+    key = ("public", number, owners, settings)
+    answer: bytes | None = cache.get(key) if cache is not None else None
+    if answer is None:
+        documents = [key_parts(session, owner, DIALPLAN_PARTS, number) for owner in owners]
+        matches = [(document, number) for document in documents if document is not None]
+        if not matches:
+            return None
+        answer = dialplan.public_dialplan(matches, settings.country, settings.gateway)
+        if cache is not None:
+            cache.put(key, answer)
+    return answer
 
 
-def callcenter_answer(session: Session) -> bytes:
+def callcenter_answer(session: Session, cache: AnswerCache | None = None) -> bytes:
     """``callcenter.conf`` for every tenant."""
-    tenants = session.scalars(select(models.Tenant).order_by(models.Tenant.name)).all()
-    documents = [load_parts(session, tenant, CALLCENTER_PARTS) for tenant in tenants]
-    return callcenter.callcenter_document(documents)
+    tenants = tenant_keys(session, select(*TENANT_KEY_COLUMNS).order_by(models.Tenant.name))
+    key = ("callcenter", tenants)
+    answer: bytes | None = cache.get(key) if cache is not None else None
+    if answer is None:
+        documents = [key_parts(session, tenant, CALLCENTER_PARTS) for tenant in tenants]
+        answer = callcenter.callcenter_document(
+            [document for document in documents if document is not None]
+        )
+        if cache is not None:
+            cache.put(key, answer)
+    return answer
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAnswer:
+    """A route as kept (None: the number leads nowhere)."""
+
+    route: dict[str, Any] | None
 
 
 def route_answer(
-    session: Session, tenant_name: str, number: str, settings: SwitchSettings
+    session: Session,
+    tenant_name: str,
+    number: str,
+    settings: SwitchSettings,
+    cache: AnswerCache | None = None,
 ) -> dict[str, Any] | None:
-    """The route the handler walks for ``number`` of tenant ``tenant_name``."""
-    tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == tenant_name))
-    if tenant is None:
+    """The route the handler walks for ``number`` of tenant ``tenant_name`` (a kept route is
+    shared between requests: read it, never change it)."""
+    found = tenant_keys(
+        session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.name == tenant_name)
+    )
+    if not found:
         return None
-    document = load_parts(session, tenant, ROUTE_PARTS)
+    tenant = found[0]
+    key = ("route", tenant.id, tenant.revision, number, settings)
+    kept: RouteAnswer | None = cache.get(key) if cache is not None else None
+    if kept is None:
+        kept = RouteAnswer(build_tenant_route(session, tenant, number, settings))
+        if cache is not None:
+            cache.put(key, kept)
+    return kept.route
+
+
+def build_tenant_route(
+    session: Session, tenant: TenantKey, number: str, settings: SwitchSettings
+) -> dict[str, Any] | None:
+    """The route from the store: the tenant's routing parts and its sounds' digests."""
+    document = key_parts(session, tenant, ROUTE_PARTS)
+    if document is None:
+        return None
     rows = session.execute(
         select(models.Sound.name, models.Sound.sha256, models.Sound.content_type).where(
             models.Sound.tenant_id == tenant.id

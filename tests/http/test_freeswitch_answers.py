@@ -1,0 +1,93 @@
+"""Kept answers over HTTP: a change through the API shows on the very next lookup, in every
+worker (two apps on one database stand for two gunicorn workers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from lxml import etree
+
+from provisioner.routing.directory import a1_hash
+from provisioner.store import get_store
+from tests.conftest import import_demo, make_app, token_for
+from tests.http.test_freeswitch import DOMAIN, TOKEN, post_xml, sip_auth
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> tuple[Flask, Flask]:
+    """Two apps on the same store and key, each with its own kept answers."""
+    first = make_app(tmp_path, FREESWITCH_TOKEN=TOKEN)
+    import_demo(first)
+    second = make_app(
+        tmp_path,
+        FREESWITCH_TOKEN=TOKEN,
+        SECRETS_KEY=first.config["SECRETS_KEY"],
+        DATABASE_URL=first.config["DATABASE_URL"],
+    )
+    yield first, second
+    for application in (first, second):
+        get_store(application).dispose()
+
+
+def a1_hash_of(content: bytes) -> str:
+    return etree.fromstring(content).find(".//param[@name='a1-hash']").get("value")
+
+
+def test_a_new_sip_password_is_answered_at_once_in_every_worker(workers):
+    first, second = workers
+    before = post_xml(first, sip_auth("240"))
+    assert post_xml(first, sip_auth("240")) == before  # now kept
+    admin = {"Authorization": f"Bearer {token_for(second, 'admin')}"}
+    response = second.test_client().patch(
+        "/api/v1/tenants/demo/extensions/240",
+        json={"sip_password": "Nieuw-wachtwoord-2026"},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.get_json()
+    after = post_xml(first, sip_auth("240"))
+    assert after != before
+    assert a1_hash_of(after) == a1_hash("240", DOMAIN, "Nieuw-wachtwoord-2026")
+
+
+def dialled(app: Flask, number: str) -> bytes:
+    form = {"section": "dialplan", "Hunt-Context": DOMAIN, "Hunt-Destination-Number": number}
+    return post_xml(app, form)
+
+
+def test_a_new_ring_group_is_in_the_next_dialplan_and_directory(workers):
+    first, second = workers
+    before = dialled(first, "*8600")
+    assert b"number *8600" not in before
+    listing = {"section": "directory", "domain": DOMAIN, "action": "group_call"}
+    groups_before = post_xml(first, listing)
+    admin = {"Authorization": f"Bearer {token_for(second, 'admin')}"}
+    response = second.test_client().post(
+        "/api/v1/tenants/demo/ring_groups",
+        json={"number": "*8600", "name": "Support", "members": ["240", "241"]},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.get_json()
+    assert b"number *8600" in dialled(first, "*8600")
+    groups = etree.fromstring(post_xml(first, listing)).findall(".//group")
+    assert "8600" in [group.get("name") for group in groups]
+    assert post_xml(first, listing) != groups_before
+
+
+def test_every_kept_registration_is_still_audited(workers):
+    from sqlalchemy import func, select
+
+    from provisioner.store import models
+
+    first, _ = workers
+    for _ in range(3):
+        post_xml(first, sip_auth("240"))
+    with get_store(first).reading() as session:
+        released = session.scalar(
+            select(func.count())
+            .select_from(models.AuditEvent)
+            .where(models.AuditEvent.action == "release-secret")
+            .where(models.AuditEvent.object_key == "240")
+        )
+    assert released == 3
