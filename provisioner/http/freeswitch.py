@@ -16,8 +16,10 @@ import ipaddress
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
+from sqlalchemy.orm import Session
 
 from provisioner.metrics import XML_CURL_LOOKUPS
+from provisioner.pairing.timeline_writer import queue_audit
 from provisioner.routing import service
 from provisioner.routing.answers import AnswerCache, get_answer_cache
 from provisioner.routing.directory import DirectoryRequest
@@ -133,9 +135,10 @@ def answers() -> AnswerCache:
 
 
 def directory_lookup(form: Any) -> bytes | None:
-    """Answer a directory lookup; secrets given out are audited before the answer leaves
-    (each statement commits on its own: the lookup's read, then the audit row; run once more
-    on a fresh connection if the pooled one was dropped)."""
+    """Answer a directory lookup; the audit rows of secrets given out go to the batched
+    writer with the phones' (``PHONE_TIMELINE_FLUSH_SECONDS``; 0 writes each with its
+    lookup). Each statement commits on its own; run once more on a fresh connection if the
+    pooled one was dropped."""
     lookup = DirectoryRequest(
         domain=form.get("domain") or form.get("key_value") or "",
         user=form.get("user", ""),
@@ -144,8 +147,13 @@ def directory_lookup(form: Any) -> bytes | None:
     )
     actor = f"freeswitch:{request.remote_addr}"
     box, cache = get_secret_box(), answers()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def release(session: Session, row: dict[str, Any]) -> None:
+        queue_audit(app, session, row)
+
     return get_store().run_statements(
-        lambda session: service.directory_answer(session, box, lookup, actor, cache)
+        lambda session: service.directory_answer(session, box, lookup, actor, cache, release)
     )
 
 

@@ -7,6 +7,7 @@ not-found reply, so an unknown domain and a refused request look the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,9 +131,11 @@ def directory_answer(
     request: DirectoryRequest,
     actor: str,
     cache: AnswerCache | None = None,
+    release: Callable[[Session, dict[str, Any]], None] | None = None,
 ) -> bytes | None:
     """A directory lookup; the secrets given out are recorded in the audit log (also when
-    the answer was kept from an earlier lookup)."""
+    the answer was kept from an earlier lookup): by ``release`` (the columns of the audit
+    row: the HTTP view queues them for the batched writer), else in ``session``."""
     tenant = tenant_by_domain(session, request.domain) if request.domain else None
     if tenant is None:
         return None
@@ -152,15 +155,18 @@ def directory_answer(
         if cache is not None and answer.keep:
             cache.put(key, answer)
     if answer.user is not None and fields:
-        audit.record(
-            session,
+        row = audit.event_fields(
             actor,
-            "release-secret",
+            audit.RELEASE_SECRET,
             "directory",
             answer.user,
             tenant.name,
             {"fields": sorted(fields), "action": request.action or "lookup"},
         )
+        if release is None:
+            session.add(models.AuditEvent(**row))
+        else:
+            release(session, row)
     return answer.content
 
 

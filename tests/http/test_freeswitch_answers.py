@@ -78,11 +78,13 @@ def test_a_new_ring_group_is_in_the_next_dialplan_and_directory(workers):
 def test_every_kept_registration_is_still_audited(workers):
     from sqlalchemy import func, select
 
+    from provisioner.pairing.timeline_writer import flush_timeline
     from provisioner.store import models
 
     first, _ = workers
     for _ in range(3):
         post_xml(first, sip_auth("240"))
+    flush_timeline(first)  # the rows go to the batched writer; a reader here flushes it
     with get_store(first).reading() as session:
         released = session.scalar(
             select(func.count())
