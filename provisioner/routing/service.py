@@ -98,12 +98,26 @@ def tenant_keys(session: Session, query: Select[int, str, str]) -> tuple[TenantK
     return tuple(TenantKey(*row) for row in session.execute(query))
 
 
-def tenant_by_domain(session: Session, domain: str) -> TenantKey | None:
-    """The tenant whose SIP domain (and dialplan context) is ``domain``."""
+def tenant_by_domain(
+    session: Session, domain: str, cache: AnswerCache | None = None
+) -> TenantKey | None:
+    """The tenant whose SIP domain (and dialplan context) is ``domain``; from ``cache``'s
+    domains when it keeps them (kept while PostgreSQL announces no change of the tenant,
+    see ``provisioner.phones.lookups``: no round trip), else read."""
+    domain = domain.lower()
+    domains = cache.domains if cache is not None else None
+    if domains is not None:
+        kept: tuple[TenantKey | None] | None = domains.get(domain)
+        if kept is not None:
+            return kept[0]
+        generation = domains.generation()
     found = tenant_keys(
-        session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.sip_domain == domain.lower())
+        session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.sip_domain == domain)
     )
-    return found[0] if found else None
+    tenant = found[0] if found else None
+    if domains is not None:
+        domains.put(domain, tenant.id if tenant else None, (tenant,), generation)
+    return tenant
 
 
 def key_parts(
@@ -136,7 +150,7 @@ def directory_answer(
     """A directory lookup; the secrets given out are recorded in the audit log (also when
     the answer was kept from an earlier lookup): by ``release`` (the columns of the audit
     row: the HTTP view queues them for the batched writer), else in ``session``."""
-    tenant = tenant_by_domain(session, request.domain) if request.domain else None
+    tenant = tenant_by_domain(session, request.domain, cache) if request.domain else None
     if tenant is None:
         return None
     fields = secrets_needed(request.action)
@@ -227,7 +241,7 @@ def dialplan_answer(
     """The dialplan for a call in ``context`` (a tenant's domain, or ``public``)."""
     if context == dialplan.PUBLIC_CONTEXT:
         return public_answer(session, destination, settings, cache)
-    tenant = tenant_by_domain(session, context) if context else None
+    tenant = tenant_by_domain(session, context, cache) if context else None
     if tenant is None:
         return None
     key = ("dialplan", tenant.id, tenant.revision, destination, settings)

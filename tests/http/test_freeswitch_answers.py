@@ -16,9 +16,9 @@ from tests.http.test_freeswitch import DOMAIN, TOKEN, post_xml, sip_auth
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> tuple[Flask, Flask]:
+def workers(tmp_path: Path, database_url: str) -> tuple[Flask, Flask]:
     """Two apps on the same store and key, each with its own kept answers."""
-    first = make_app(tmp_path, FREESWITCH_TOKEN=TOKEN)
+    first = make_app(tmp_path, database_url, FREESWITCH_TOKEN=TOKEN)
     import_demo(first)
     second = make_app(
         tmp_path,
@@ -93,3 +93,48 @@ def test_every_kept_registration_is_still_audited(workers):
             .where(models.AuditEvent.object_key == "240")
         )
     assert released == 3
+
+
+@pytest.mark.postgres
+def test_a_change_committed_elsewhere_reaches_the_kept_domains(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import time
+
+    from sqlalchemy import create_engine, update
+
+    from provisioner.pairing.timeline_writer import flush_timeline
+    from provisioner.routing.answers import get_answer_cache
+    from provisioner.security.secrets import get_secret_box
+    from provisioner.store import models
+
+    app = make_app(tmp_path, postgres_url, FREESWITCH_TOKEN=TOKEN)
+    import_demo(app)
+    post_xml(app, sip_auth("240"))  # starts the watch on the tenants' notices
+    domains = get_answer_cache(app).domains
+    assert domains is not None
+    deadline = time.monotonic() + 5
+    while not domains.live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    before = post_xml(app, sip_auth("240"))
+    assert domains.get(DOMAIN) is not None  # the tenant's row is kept: no read per lookup
+    # Another process changes the password with plain statements (no session of this one).
+    other = create_engine(postgres_url)
+    encrypted = get_secret_box(app).encrypt("Elders-gezet-2026")
+    try:
+        with other.begin() as connection:
+            connection.execute(
+                update(models.Extension)
+                .where(models.Extension.number == "240")
+                .values(sip_password_encrypted=encrypted)
+            )
+            connection.execute(update(models.Tenant).values(revision="changed-elsewhere"))
+    finally:
+        other.dispose()
+    wanted = a1_hash("240", DOMAIN, "Elders-gezet-2026")
+    deadline = time.monotonic() + 2
+    while a1_hash_of(post_xml(app, sip_auth("240"))) != wanted and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert a1_hash_of(post_xml(app, sip_auth("240"))) == wanted != a1_hash_of(before)
+    flush_timeline(app)
+    get_store(app).dispose()
