@@ -82,6 +82,11 @@ class LookupCache(Generic[Kept]):
         """True while this process follows the channel (entries are kept and used)."""
         return self._live and self._owner_pid == os.getpid()
 
+    @property
+    def settled(self) -> bool:
+        """True when live and every forgotten tenant has been read again."""
+        return self.live and not self._stale
+
     def get(self, key: Hashable) -> Kept | None:
         """The entry kept for ``key``; starts following the channel on first use."""
         if self._owner_pid != os.getpid():
