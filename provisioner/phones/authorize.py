@@ -295,19 +295,23 @@ class Lookup:
     credential: models.DeviceCredential | None
 
 
+# What a lookup reads: the phone, its tenant's name, revision and admin password, its credentials.
+LOOKUP_COLUMNS = (
+    models.Phone,
+    models.Tenant.name,
+    models.Tenant.revision,
+    models.Tenant.phone_admin_password_encrypted,
+    models.DeviceCredential,
+)
+
+
 def look_up_paired(
     session: Session, tenant_id: int | None
 ) -> Iterator[tuple[str, int | None, Lookup]]:
     """``look_up`` for every phone with credentials (of one tenant, or of all), in one query:
     those a request would keep (see ``_keepable``), with their tenant."""
     query = (
-        select(
-            models.Phone,
-            models.Tenant.name,
-            models.Tenant.revision,
-            models.Tenant.phone_admin_password_encrypted,
-            models.DeviceCredential,
-        )
+        select(*LOOKUP_COLUMNS)
         .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
         .join(models.DeviceCredential, models.DeviceCredential.mac == models.Phone.mac)
     )
@@ -324,13 +328,7 @@ def look_up(session: Session, mac: str) -> Lookup:
     """One query for every MAC, known or not: the same work, the same single row."""
     asked = select(literal(mac, String).label("mac")).subquery()
     row = session.execute(
-        select(
-            models.Phone,
-            models.Tenant.name,
-            models.Tenant.revision,
-            models.Tenant.phone_admin_password_encrypted,
-            models.DeviceCredential,
-        )
+        select(*LOOKUP_COLUMNS)
         .select_from(asked)
         .outerjoin(models.Phone, models.Phone.mac == asked.c.mac)
         .outerjoin(models.Tenant, models.Tenant.id == models.Phone.tenant_id)

@@ -3,17 +3,15 @@ gives: status, headers and body, for every kind of answer."""
 
 from __future__ import annotations
 
-import base64
 import re
 from pathlib import Path
 
 from flask import Flask
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from provisioner.pairing import service
-from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
+from tests.phones.conftest import deployed_phone
 
 MAC = "805ec0aa0404"
 AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:04:04"
@@ -22,13 +20,7 @@ AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:04:04"
 def paired_app(tmp_path: Path) -> tuple[Flask, str]:
     app = make_app(tmp_path, ALLOW_BASIC_OVER_HTTP=True, PHONE_MISS_LIMIT=1000)
     import_demo(app)
-    box = get_secret_box(app)
-    with get_store(app).transaction() as session:
-        service.pair(session, box, "demo", MAC, "240", "test", 0, "yealink", "T46U")
-    with get_store(app).transaction() as session:
-        login = service.reveal_credential(session, box, "demo", MAC, "test")
-    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
-    return app, f"Basic {token}"
+    return app, deployed_phone(app, MAC)
 
 
 def answer(app: Flask, path: str, **headers: str) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -3,7 +3,6 @@ path: by the writer's thread within its interval, and at a clean exit, with noth
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import sys
 import time
@@ -12,10 +11,9 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import func, select
 
-from provisioner.pairing import service
-from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from tests.conftest import PROJECT, import_demo, make_app
+from tests.phones.conftest import deployed_phone
 
 MAC = "805ec0aa0202"
 AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:02:02"
@@ -30,13 +28,7 @@ def releases(app: Flask) -> int:
 
 
 def paired_headers(app: Flask) -> dict[str, str]:
-    box = get_secret_box(app)
-    with get_store(app).transaction() as session:
-        service.pair(session, box, "demo", MAC, "240", "test", 0, "yealink", "T46U")
-    with get_store(app).transaction() as session:
-        login = service.reveal_credential(session, box, "demo", MAC, "test")
-    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
-    return {"Authorization": f"Basic {token}", "User-Agent": AGENT}
+    return {"Authorization": deployed_phone(app, MAC), "User-Agent": AGENT}
 
 
 def test_release_rows_land_within_the_interval_without_a_reader(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,3 +87,15 @@ def add_unpaired_phone(app: Flask, sample: Sample) -> None:
         phone = Phone(mac=sample.mac, vendor=sample.vendor, model=sample.model, lines=["240"])
         updated = document.model_copy(update={"phones": [*document.phones, phone]})
         save_document(session, updated, "test", get_secret_box(app))
+
+
+def deployed_phone(app: Flask, mac: str, vendor: str = "yealink", model: str = "T46U") -> str:
+    """Pair ``mac`` with 240 in the demo tenant as a deployed phone (its first-use window
+    already closed); its Basic ``Authorization`` header, read through the audited path."""
+    box = get_secret_box(app)
+    with get_store(app).transaction() as session:
+        service.pair(session, box, "demo", mac, "240", "test", 0, vendor, model)
+    with get_store(app).transaction() as session:
+        login = service.reveal_credential(session, box, "demo", mac, "test")
+    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
+    return f"Basic {token}"

@@ -23,6 +23,7 @@ from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.tenants.repository import find_tenant
 from tests.conftest import import_demo, make_app
+from tests.phones.conftest import deployed_phone
 
 MAC = "805ec0aa0101"
 AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:01:01"
@@ -33,19 +34,14 @@ FILE = f"/p/a/{MAC}.cfg"
 def pg_phone_app(tmp_path: Path, postgres_url: str) -> Iterator[Flask]:
     app = make_app(tmp_path, postgres_url, PHONE_MISS_LIMIT=100, ALLOW_BASIC_OVER_HTTP=True)
     import_demo(app)
-    box = get_secret_box(app)
-    with get_store(app).transaction() as session:  # a deployed phone: its window is closed
-        service.pair(session, box, "demo", MAC, "240", "test", 0, "yealink", "T46U")
+    app.config["TEST_BASIC"] = deployed_phone(app, MAC)
     yield app
     flush_timeline(app)  # before the schema goes
     get_store(app).dispose()
 
 
 def basic(app: Flask) -> dict[str, str]:
-    with get_store(app).transaction() as session:
-        login = service.reveal_credential(session, get_secret_box(app), "demo", MAC, "test")
-    token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()
-    return {"Authorization": f"Basic {token}", "User-Agent": AGENT}
+    return {"Authorization": app.config["TEST_BASIC"], "User-Agent": AGENT}
 
 
 def fetch(client: FlaskClient, headers: dict[str, str]) -> int:
