@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/phones_http.py [--requests 2000] [--concurrency 8]
     .venv/bin/python bench/phones_http.py --server waitress        # the old in-process setup
+    .venv/bin/python bench/phones_http.py --profile /tmp/phones.txt  # py-spy on the workers
 
 What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
 gunicorn serving ``wsgi:app`` in its own processes (``--workers``, one per core; our threaded
@@ -42,7 +43,15 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from boot_storm import DEFAULT_REDIS, add_server_options, serve, stop  # noqa: E402
+from boot_storm import (  # noqa: E402
+    DEFAULT_REDIS,
+    Served,
+    add_server_options,
+    finish_profile,
+    serve,
+    start_profile,
+    stop,
+)
 from loopback import per_second, start_nginx, write_files  # noqa: E402
 
 from provisioner.pairing import service  # noqa: E402
@@ -111,6 +120,9 @@ def parse_options() -> argparse.Namespace:
         "--warm-up", type=int, default=400, help="untimed requests per case and server first"
     )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument(
+        "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
+    )
     add_server_options(parser, threads=4)
     return parser.parse_args()
 
@@ -123,26 +135,37 @@ def settings_for(options: argparse.Namespace) -> dict[str, Any]:
     return dict(SETTINGS, REDIS_URL=options.redis_url, RATE_LIMIT_PREFIX=prefix)
 
 
-def measure(options: argparse.Namespace, folder: Path, port: int, login: dict[str, str]) -> None:
+def timed(options: argparse.Namespace, served: Served, path: str, headers: dict[str, str]) -> float:
+    """Provisioner's rate for one request, py-spy on the workers meanwhile with ``--profile``."""
+    output = Path(options.profile) if options.profile and served.pid else None
+    spy = start_profile(served.pid, output) if output and served.pid else None
+    try:
+        return hammer(served.port, path, headers, options.requests, options.concurrency)
+    finally:
+        if spy is not None and output is not None:
+            print(f"profile of {path}:")
+            finish_profile(spy, output)
+
+
+def measure(
+    options: argparse.Namespace, folder: Path, served: Served, login: dict[str, str]
+) -> None:
     """Capture every answer, start nginx on them, then warm up and time both; print the table."""
     cases = {
         "common file": ("/p/y000000000000.cfg", "p/y000000000000.cfg", {}),
         "bootstrap, unknown MAC": ("/p/805ec0999999.cfg", "p/805ec0999999.cfg", {}),
         "full file, Basic": (f"/p/a/{MAC}.cfg", f"p/a/{MAC}.cfg", login),
     }
-    files = {static: fetch(port, path, headers) for path, static, headers in cases.values()}
+    files = {static: fetch(served.port, path, headers) for path, static, headers in cases.values()}
     write_files(folder / "root", files)
     nginx_port, nginx = start_nginx(folder, folder / "root")
     try:
         print(f"{'request':<24}{'provisioner/s':>15}{'nginx/s':>12}{'ratio':>8}")
         for label, (path, static, headers) in cases.items():
-            runs = ((port, path, headers), (nginx_port, "/" + static, {}))
-            for target, asked, sent in runs:
-                hammer(target, asked, sent, options.warm_up, options.concurrency)
-            ours, theirs = (
-                hammer(target, asked, sent, options.requests, options.concurrency)
-                for target, asked, sent in runs
-            )
+            hammer(served.port, path, headers, options.warm_up, options.concurrency)
+            hammer(nginx_port, "/" + static, {}, options.warm_up, options.concurrency)
+            ours = timed(options, served, path, headers)
+            theirs = hammer(nginx_port, "/" + static, {}, options.requests, options.concurrency)
             print(f"{label:<24}{ours:>15.0f}{theirs:>12.0f}{ours / theirs:>8.3f}", flush=True)
     finally:
         stop(nginx)
@@ -164,7 +187,7 @@ def main() -> None:
             f"{options.requests} requests x {options.concurrency} clients",
         )
         try:
-            measure(options, folder, served.port, login)
+            measure(options, folder, served, login)
         finally:
             served.stop()
 
