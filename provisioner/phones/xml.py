@@ -26,12 +26,18 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def skeleton_path(vendor: str, model: str | None) -> Path:
-    """The most specific skeleton for ``vendor`` and ``model``: model first, then base."""
+    """The most specific skeleton for ``vendor`` and ``model``: model first, then base (found
+    once per process, like the skeletons' bytes: they ship with the code)."""
+    return _find_skeleton(TEMPLATES, vendor, model)
+
+
+@lru_cache(maxsize=256)
+def _find_skeleton(templates: Path, vendor: str, model: str | None) -> Path:
     if model and _SAFE_MODEL.fullmatch(model):
-        specific = TEMPLATES / vendor / f"{model}.xml"
+        specific = templates / vendor / f"{model}.xml"
         if specific.is_file():
             return specific
-    base = TEMPLATES / vendor / "base.xml"
+    base = templates / vendor / "base.xml"
     if not base.is_file():
         raise TemplateRenderError(f"no skeleton for {vendor}; add {base}")
     return base
