@@ -40,17 +40,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
+from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
@@ -255,6 +257,67 @@ def start_gunicorn(
     )
     wait_for(port)
     return port, process
+
+
+@dataclass
+class Served:
+    """A server under test started by ``serve``: where it listens and how to stop it."""
+
+    port: int
+    pid: int | None  # gunicorn's master (for py-spy); None for waitress in this process
+    setup: str  # what is measured, for the bench's "server:" line
+    stop: Callable[[], None]
+
+
+def add_server_options(parser: argparse.ArgumentParser, threads: int) -> None:
+    """The options ``serve`` reads: which server, its workers and threads, the database."""
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--threads", type=int, default=threads, help="per gunicorn worker (1: sync workers)"
+    )
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+
+
+def serve(
+    folder: Path,
+    options: argparse.Namespace,
+    settings: dict[str, Any],
+    populate: Callable[[Any], None],
+) -> Served:
+    """The app with ``settings`` (plain values), its store filled by ``populate(app)`` first.
+
+    ``options.server`` "gunicorn" (see ``add_server_options``): gunicorn in its own processes on
+    a fresh PostgreSQL schema, dropped by ``stop``. "waitress": waitress (8 threads) in this
+    process on SQLite, as ``provisioner serve`` does; its threads share this interpreter's lock
+    with the bench's clients.
+    """
+    settings = dict(settings, SECRETS_KEY=Fernet.generate_key().decode(), LOAD_DEMO_ON_EMPTY=False)
+    os.environ["PROVISIONER_INSTANCE"] = str(folder / "instance")
+    if options.server == "waitress":
+        settings["DATABASE_URL"] = f"sqlite:///{folder / 'bench.sqlite3'}"
+        app = create_app(settings, str(folder / "instance"))
+        populate(app)
+        server = create_server(app, host="127.0.0.1", port=0, threads=8)
+        threading.Thread(target=server.run, daemon=True).start()
+        setup = "waitress, 8 threads, SQLite, in this process"
+        return Served(int(server.effective_port), None, setup, server.close)
+    settings["DATABASE_URL"], schema = schema_url(options.database_url)
+    app = create_app(settings, str(folder / "instance"))
+    populate(app)
+    get_store(app).dispose()
+    environment = {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in settings.items()
+    }
+    port, gunicorn = start_gunicorn(folder, options.workers, options.threads, environment)
+
+    def stop_all() -> None:
+        stop(gunicorn)
+        drop_schema(schema)
+
+    setup = f"gunicorn, {options.workers} workers x {options.threads} threads, PostgreSQL"
+    return Served(port, gunicorn.pid, setup, stop_all)
 
 
 # --- the clients -----------------------------------------------------------------------------

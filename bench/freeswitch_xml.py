@@ -27,32 +27,18 @@ from __future__ import annotations
 import argparse
 import http.client
 import logging
-import os
 import sys
 import tempfile
-import threading
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet
-from waitress.server import create_server
-
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from boot_storm import (  # noqa: E402
-    DEFAULT_DATABASE,
-    drop_schema,
-    finish_profile,
-    schema_url,
-    start_gunicorn,
-    start_profile,
-    stop,
-)
+from boot_storm import add_server_options, finish_profile, serve, start_profile, stop  # noqa: E402
 from loopback import per_second, start_nginx, write_files  # noqa: E402
 
-from provisioner import create_app  # noqa: E402
 from provisioner.security.secrets import get_secret_box  # noqa: E402
 from provisioner.store import get_store  # noqa: E402
 from provisioner.tenants.yaml_io import import_tenant_file  # noqa: E402
@@ -110,55 +96,17 @@ def large_tenant_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def populate(app: Any, workdir: Path) -> None:
-    """Import the demo tenant and the large one into the app's store."""
+def populate_from(workdir: Path) -> Callable[[Any], None]:
+    """What fills an app's store: the demo tenant and the large one (written to ``workdir``)."""
     large = workdir / "large.yaml"
     large.write_text(large_tenant_yaml())
-    with get_store(app).transaction() as session:
-        for path in (PROJECT / "examples" / "demo.yaml", large):
-            import_tenant_file(session, path, "bench", get_secret_box(app))
 
+    def populate(app: Any) -> None:
+        with get_store(app).transaction() as session:
+            for path in (PROJECT / "examples" / "demo.yaml", large):
+                import_tenant_file(session, path, "bench", get_secret_box(app))
 
-def start_waitress(workdir: Path) -> tuple[int, Callable[[], None]]:
-    """waitress (8 threads) in this process on SQLite; (port, stop)."""
-    app = create_app(
-        {
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-            "SECRETS_KEY": Fernet.generate_key().decode(),
-            "LOAD_DEMO_ON_EMPTY": False,
-            "FREESWITCH_TOKEN": TOKEN,
-        },
-        instance_path=str(workdir / "instance"),
-    )
-    populate(app, workdir)
-    server = create_server(app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    return int(server.effective_port), server.close
-
-
-def start_production(
-    workdir: Path, options: argparse.Namespace
-) -> tuple[int, int, Callable[[], None]]:
-    """gunicorn on a fresh PostgreSQL schema, populated from here first; (port, pid, stop)."""
-    database_url, schema = schema_url(options.database_url)
-    settings = {
-        "DATABASE_URL": database_url,
-        "SECRETS_KEY": Fernet.generate_key().decode(),
-        "LOAD_DEMO_ON_EMPTY": "false",
-        "FREESWITCH_TOKEN": TOKEN,
-    }
-    os.environ["PROVISIONER_INSTANCE"] = str(workdir / "instance")
-    app = create_app(dict(settings), str(workdir / "instance"))
-    populate(app, workdir)
-    get_store(app).dispose()
-    port, gunicorn = start_gunicorn(workdir, options.workers, options.threads, settings)
-
-    def stop_all() -> None:
-        stop(gunicorn)
-        drop_schema(schema)
-
-    return port, gunicorn.pid, stop_all
+    return populate
 
 
 def fetch(port: int, method: str, path: str, form: dict[str, str] | None) -> bytes:
@@ -201,12 +149,7 @@ def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="per gunicorn worker (1: sync workers)"
-    )
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    add_server_options(parser, threads=1)
     parser.add_argument(
         "--only", metavar="WORD", default="", help="time only the requests whose label has WORD"
     )
@@ -246,21 +189,15 @@ def main() -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" lines are noise
     with tempfile.TemporaryDirectory() as directory:
         workdir = Path(directory)
-        if options.server == "waitress":
-            port, stop_server = start_waitress(workdir)
-            server = None
-        else:
-            port, server, stop_server = start_production(workdir, options)
-        setup = (
-            "waitress, 8 threads, SQLite, in this process"
-            if server is None
-            else f"gunicorn, {options.workers} workers x {options.threads} threads, PostgreSQL"
+        served = serve(workdir, options, {"FREESWITCH_TOKEN": TOKEN}, populate_from(workdir))
+        print(
+            f"server: {served.setup};",
+            f"{options.requests} requests x {options.concurrency} clients",
         )
-        print(f"server: {setup}; {options.requests} requests x {options.concurrency} clients")
         try:
-            measure(options, workdir, port, server)
+            measure(options, workdir, served.port, served.pid)
         finally:
-            stop_server()
+            served.stop()
 
 
 if __name__ == "__main__":
