@@ -68,6 +68,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_FAST_PATH": True,
+        # With Redis: misses are sent in one pipeline this often (0: a round trip each).
+        "PHONE_MISS_SEND_SECONDS": 0.05,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
         # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.

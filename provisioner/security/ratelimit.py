@@ -119,7 +119,12 @@ class RedisRateLimiter:
     """
 
     def __init__(
-        self, url: str, limit: int, window_seconds: int, prefix: str = "provisioner:misses"
+        self,
+        url: str,
+        limit: int,
+        window_seconds: int,
+        prefix: str = "provisioner:misses",
+        send_seconds: float = 0.0,
     ) -> None:
         import redis
 
@@ -131,6 +136,13 @@ class RedisRateLimiter:
         self._fallback = MemoryRateLimiter(limit, window_seconds)
         self._last_warning: float = -OUTAGE_WARNING_SECONDS
         self._watch = ThrottledWatch(url, prefix, self._warn)
+        # send_seconds > 0: misses are counted here and sent in one pipeline that often,
+        # from a thread, instead of a round trip each (see ``hit``).
+        self._send_seconds = send_seconds
+        self._unsent: dict[str, int] = {}
+        self._counted: dict[str, int] = {}  # the counts Redis last answered for our keys
+        self._sender_pid = 0
+        self._unsent_lock = threading.Lock()
 
     @property
     def watching(self) -> bool:
@@ -141,39 +153,94 @@ class RedisRateLimiter:
         return f"{self._prefix}:{key}"
 
     def count(self, key: str) -> int:
-        """Misses of ``key`` in its current window."""
+        """Misses of ``key`` in its current window (with those not sent yet)."""
+        unsent = self._unsent.get(key, 0)
         try:
             value = self._redis.get(self._key(key))
         except self._errors as exc:
             self._warn(exc)
             return self._fallback.count(key)
-        return int(value) if value else 0
+        return (int(value) if value else 0) + unsent
 
     def throttled(self, key: str) -> bool:
         """True when ``key`` has used up its misses: from the watched set (no round trip)
-        once this process watches, else from the counter."""
+        once this process watches, else from the counter; misses not sent yet count too."""
         known = self._watch.throttled(key, self.limit)
         if known is not None:
-            return known
+            estimate = self._counted.get(key, 0) + self._unsent.get(key, 0)
+            return known or (self._send_seconds > 0 and estimate >= self.limit)
         return self.count(key) >= self.limit
 
     def hit(self, key: str) -> int:
         """Count one miss; the counter expires with its window. The miss that reaches the
-        limit tells every process (the channel) how long the source stays throttled."""
-        name = self._key(key)
-        pipeline = self._redis.pipeline()
-        # Create the counter with its expiry first, so a key never lives without one.
-        pipeline.set(name, 0, ex=self._window, nx=True)
-        pipeline.incr(name)
-        pipeline.pttl(name)
+        limit tells every process (the channel) how long the source stays throttled. With
+        ``send_seconds``, the miss is sent with the others of that interval (the count
+        returned is this process's estimate); else at once."""
+        if self._send_seconds > 0:
+            return self._queue_hit(key)
+        return self._send({key: 1}).get(key, 0)
+
+    def _queue_hit(self, key: str) -> int:
+        if self._sender_pid != os.getpid():
+            self._start_sender()
+        with self._unsent_lock:
+            self._unsent[key] = self._unsent.get(key, 0) + 1
+            return self._counted.get(key, 0) + self._unsent[key]
+
+    def _send(self, misses: dict[str, int]) -> dict[str, int]:
+        """Add ``misses`` to the counters in one pipeline; the new counts."""
+        pipeline = self._redis.pipeline(transaction=False)
+        for key, count in misses.items():
+            name = self._key(key)
+            # Create the counter with its expiry first, so a key never lives without one.
+            pipeline.set(name, 0, ex=self._window, nx=True)
+            pipeline.incrby(name, count)
+            pipeline.pttl(name)
         try:
-            _, count, remaining_ms = pipeline.execute()
-            if self.limit > 0 and int(count) >= self.limit:
-                self._watch.announce(self._redis, key, int(remaining_ms))
+            answers = pipeline.execute()
         except self._errors as exc:
             self._warn(exc)
-            return self._fallback.hit(key)
-        return int(count)
+            return {key: _hit_times(self._fallback, key, count) for key, count in misses.items()}
+        counts: dict[str, int] = {}
+        for index, key in enumerate(misses):
+            count, remaining_ms = int(answers[3 * index + 1]), int(answers[3 * index + 2])
+            counts[key] = count
+            if self.limit > 0 and count >= self.limit:
+                self._watch.announce(self._redis, key, remaining_ms)
+        return counts
+
+    def _start_sender(self) -> None:
+        with self._unsent_lock:
+            if self._sender_pid == os.getpid():
+                return
+            self._sender_pid = os.getpid()
+            self._unsent, self._counted = {}, {}
+        threading.Thread(target=self._send_queued, name="miss-sender", daemon=True).start()
+
+    def _send_queued(self) -> None:
+        """Every ``send_seconds``: send what was counted since (this process's thread)."""
+        owner = os.getpid()
+        while owner == os.getpid():
+            time.sleep(self._send_seconds)
+            with self._unsent_lock:
+                misses = dict(self._unsent)  # still counted here until Redis has them
+            if not misses:
+                continue
+            try:
+                counts = self._send(misses)
+            except Exception as exc:  # noqa: BLE001 - the thread must live on
+                self._warn(exc)
+                continue
+            with self._unsent_lock:
+                for key, sent in misses.items():
+                    left = self._unsent.get(key, 0) - sent
+                    if left > 0:
+                        self._unsent[key] = left
+                    else:
+                        self._unsent.pop(key, None)
+                if len(self._counted) > MEMORY_SOURCES:
+                    self._counted = {}
+                self._counted.update(counts)
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()
@@ -285,12 +352,24 @@ class ThrottledWatch:
             self._note(key, int(remaining))
 
 
+def _hit_times(limiter: MemoryRateLimiter, key: str, times: int) -> int:
+    count = 0
+    for _ in range(times):
+        count = limiter.hit(key)
+    return count
+
+
 def create_rate_limiter(
-    redis_url: str | None, limit: int, window_seconds: int, prefix: str = "provisioner:misses"
+    redis_url: str | None,
+    limit: int,
+    window_seconds: int,
+    prefix: str = "provisioner:misses",
+    send_seconds: float = 0.0,
 ) -> RateLimiter:
-    """Redis-backed when ``redis_url`` is set, else in-process."""
+    """Redis-backed when ``redis_url`` is set (misses sent every ``send_seconds``, or one
+    by one), else in-process."""
     if redis_url:
-        return RedisRateLimiter(redis_url, limit, window_seconds, prefix)
+        return RedisRateLimiter(redis_url, limit, window_seconds, prefix, send_seconds)
     return MemoryRateLimiter(limit, window_seconds)
 
 
@@ -301,6 +380,7 @@ def init_app(app: Flask) -> None:
         int(app.config["PHONE_MISS_LIMIT"]),
         int(app.config["PHONE_MISS_WINDOW_SECONDS"]),
         str(app.config.get("RATE_LIMIT_PREFIX") or "provisioner:misses"),
+        float(app.config["PHONE_MISS_SEND_SECONDS"]),
     )
 
 

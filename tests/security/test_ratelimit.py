@@ -149,3 +149,17 @@ def test_redis_limiter_watch_forgets_a_source_when_its_window_ends() -> None:
     limiter.hit("203.0.113.30")
     assert is_throttled(limiter, "203.0.113.30")
     assert wait_until(lambda: not is_throttled(limiter, "203.0.113.30"), seconds=3)
+
+
+def test_redis_limiter_sends_misses_in_batches_that_every_process_sees() -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    url = "redis://127.0.0.1:6379/0"
+    batching = RedisRateLimiter(url, 3, 60, prefix, send_seconds=0.05)
+    other = RedisRateLimiter(url, 3, 60, prefix)
+    assert not is_throttled(other, "198.51.100.40")  # the other process starts watching
+    assert wait_until(lambda: other.watching)
+    assert [batching.hit("198.51.100.40") for _ in range(3)] == [1, 2, 3]  # no round trip
+    assert is_throttled(batching, "198.51.100.40")  # this process knows at once
+    assert wait_until(lambda: other.count("198.51.100.40") == 3)  # sent in one go
+    assert wait_until(lambda: is_throttled(other, "198.51.100.40"))  # and announced
+    assert not is_throttled(other, "198.51.100.41")
