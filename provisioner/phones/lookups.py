@@ -67,15 +67,20 @@ class LookupCache(Generic[Kept]):
         self._live = False
         self._owner_pid = 0
         self._closed = False
+        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         _caches.add(self)
 
     def close(self) -> None:
-        """Stop following the channel and keeping entries (the store is being disposed)."""
+        """Stop following the channel and keeping entries (the store is being disposed): the
+        thread ends and gives its connections back before the engine goes."""
         self._closed = True
         with self._lock:
             self._live = False
             self._entries = {}
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=2 * RELOAD_AFTER_SECONDS + RETRY_SECONDS)
 
     @property
     def live(self) -> bool:
@@ -133,7 +138,10 @@ class LookupCache(Generic[Kept]):
             self._entries = {}
         if self._engine.dialect.name != "postgresql":
             return
-        threading.Thread(target=self._follow, name="phone-change-notices", daemon=True).start()
+        self._thread = threading.Thread(
+            target=self._follow, name="phone-change-notices", daemon=True
+        )
+        self._thread.start()
 
     def _follow(self) -> None:
         """LISTEN on a connection of our own; after any failure, stop keeping and retry."""
