@@ -14,6 +14,7 @@ once, and the worker goes on at once. Use it with ``gunicorn -c gunicorn.conf.py
 
 from __future__ import annotations
 
+import logging
 import selectors
 import socket
 import threading
@@ -24,6 +25,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker  # type: ignore[import-untyped]
 
+log = logging.getLogger(__name__)
 LINGER_SECONDS = 2.0
 DRAIN_BYTES = 65536  # at most this much is read from a closing client, as gunicorn does
 
@@ -36,6 +38,7 @@ class LingeringCloser:
         self._arriving: deque[socket.socket] = deque()
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)  # a full pipe must never block the worker
         self._selector.register(self._wake_reader, selectors.EVENT_READ)
         self._lingering: dict[socket.socket, tuple[float, int]] = {}  # deadline, bytes read
         threading.Thread(target=self._run, name="lingering-close", daemon=True).start()
@@ -56,12 +59,17 @@ class LingeringCloser:
 
     def _run(self) -> None:
         while True:
-            for key, _ in self._selector.select(timeout=0.5):
-                if key.fileobj is self._wake_reader:
-                    self._take_arrivals()
-                else:
-                    self._drain(key.fileobj)  # type: ignore[arg-type]
-            self._expire(time.monotonic())
+            try:
+                for key, _ in self._selector.select(timeout=0.5):
+                    if key.fileobj is self._wake_reader:
+                        self._take_arrivals()
+                    else:
+                        self._drain(key.fileobj)  # type: ignore[arg-type]
+                self._expire(time.monotonic())
+            except Exception:  # the thread must live on, or closing sockets would pile up
+                log.exception("lingering close failed; closing every lingering socket")
+                for sock in list(self._lingering):
+                    self._finish(sock)
 
     def _take_arrivals(self) -> None:
         try:

@@ -117,16 +117,38 @@ class TimelineWriter:
                     if audits:
                         session.execute(insert(AuditEvent), audits)
             except Exception:
-                log.exception(
-                    "timeline: %d events and %d audit rows not written yet, kept for later",
-                    len(events),
-                    len(audits),
-                )
-                with self._lock:
-                    self._pending[:0] = events
-                    self._pending_audit[:0] = audits
-                return False, 0
+                return self._write_apart(events, audits)
             return True, len(events) + len(audits)
+
+    def _write_apart(
+        self, events: list[PendingEvent], audits: list[dict[str, Any]]
+    ) -> tuple[bool, int]:
+        """After a failed batch: the audit rows alone (kept for later if even they fail: the
+        database is away), then each event alone, dropping one that cannot be written (its
+        tenant deleted meanwhile), so one bad row never holds the rest back."""
+        try:
+            if audits:
+                with self._store.transaction() as session:
+                    session.execute(insert(AuditEvent), audits)
+        except Exception:
+            log.exception(
+                "timeline: %d events and %d audit rows not written yet, kept for later",
+                len(events),
+                len(audits),
+            )
+            with self._lock:
+                self._pending[:0] = events
+                self._pending_audit[:0] = audits
+            return False, 0
+        written = len(audits)
+        for event in events:
+            try:
+                with self._store.transaction() as session:
+                    write_events(session, [event], self._limit)
+                written += 1
+            except Exception:
+                log.exception("timeline: an event of %s cannot be written, dropped", event.mac)
+        return True, written
 
     def _ensure_thread(self) -> None:
         pid = os.getpid()

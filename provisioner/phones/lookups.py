@@ -38,6 +38,9 @@ WATCHED_TABLES = frozenset({"tenants", "phones", "device_credentials"})
 KEPT = 50_000  # MACs per process (a few KB each)
 RETRY_SECONDS = 1.0
 RELOAD_AFTER_SECONDS = 0.3  # quiet on the channel this long before forgotten rows are read
+# The listening connection is tried this often: one a firewall dropped in silence would
+# otherwise bring no notice and no error, and stale rows would be kept.
+PROBE_SECONDS = 5.0
 FULL_RELOAD_SECONDS = 30.0  # at most one reload of every tenant per this many seconds
 CHANGED = "provisioner.phone_tenants_changed"  # in a session's info
 # An INSERT, UPDATE or DELETE statement naming the one tenant it changes (else: every tenant).
@@ -155,8 +158,12 @@ class LookupCache(Generic[Kept]):
                 connection.autocommit = True
                 connection.execute(f"LISTEN {CHANNEL}")
                 self._become_live()
+                probed = time.monotonic()
                 while owner == os.getpid() and not self._closed:
                     self._take_notices(connection)
+                    if time.monotonic() - probed >= PROBE_SECONDS:
+                        connection.execute("SELECT 1")  # raises on a dead connection
+                        probed = time.monotonic()
             except Exception as error:  # noqa: BLE001 - any failure: stop keeping, try again
                 log.warning("phone lookups read from the store: change notices failed (%s)", error)
             finally:
@@ -196,8 +203,8 @@ class LookupCache(Generic[Kept]):
         if EVERY_TENANT in self._stale and now - self._last_full_reload < FULL_RELOAD_SECONDS:
             return
         with self._lock:
-            stale, self._stale = self._stale, set()
-        generation = self.generation()
+            stale = set(self._stale)
+            generation = self._generation
         tenants: list[int | None] = (
             [None] if EVERY_TENANT in stale else [int(tenant) for tenant in stale]
         )
@@ -209,6 +216,9 @@ class LookupCache(Generic[Kept]):
                     if count >= self._kept:
                         break
                     self.put(key, scope, value, generation)
+        with self._lock:
+            if generation == self._generation:  # no change meanwhile: all read again
+                self._stale -= stale
 
 
 def forget_everywhere(tenants: Iterable[int | str]) -> None:

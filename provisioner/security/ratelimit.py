@@ -140,7 +140,8 @@ class RedisRateLimiter:
         # from a thread, instead of a round trip each (see ``hit``).
         self._send_seconds = send_seconds
         self._unsent: dict[str, int] = {}
-        self._counted: dict[str, int] = {}  # the counts Redis last answered for our keys
+        # The counts Redis last answered for our keys, with when their windows end (monotonic).
+        self._counted: dict[str, tuple[int, float]] = {}
         self._sender_pid = 0
         self._unsent_lock = threading.Lock()
 
@@ -167,9 +168,14 @@ class RedisRateLimiter:
         once this process watches, else from the counter; misses not sent yet count too."""
         known = self._watch.throttled(key, self.limit)
         if known is not None:
-            estimate = self._counted.get(key, 0) + self._unsent.get(key, 0)
+            estimate = self._last_count(key) + self._unsent.get(key, 0)
             return known or (self._send_seconds > 0 and estimate >= self.limit)
         return self.count(key) >= self.limit
+
+    def _last_count(self, key: str) -> int:
+        """What Redis last answered for ``key``, while its window lasts."""
+        count, ends = self._counted.get(key, (0, 0.0))
+        return count if ends > time.monotonic() else 0
 
     def hit(self, key: str) -> int:
         """Count one miss; the counter expires with its window. The miss that reaches the
@@ -178,18 +184,20 @@ class RedisRateLimiter:
         returned is this process's estimate); else at once."""
         if self._send_seconds > 0:
             return self._queue_hit(key)
-        return self._send({key: 1}).get(key, 0)
+        return self._send({key: 1}).get(key, (0, 0.0))[0]
 
     def _queue_hit(self, key: str) -> int:
         if self._sender_pid != os.getpid():
             self._start_sender()
         with self._unsent_lock:
             self._unsent[key] = self._unsent.get(key, 0) + 1
-            return self._counted.get(key, 0) + self._unsent[key]
+            return self._last_count(key) + self._unsent[key]
 
-    def _send(self, misses: dict[str, int]) -> dict[str, int]:
-        """Add ``misses`` to the counters in one pipeline; the new counts."""
-        pipeline = self._redis.pipeline(transaction=False)
+    def _send(self, misses: dict[str, int]) -> dict[str, tuple[int, float]]:
+        """Add ``misses`` to the counters in one pipeline (a transaction: a counter cannot
+        expire between its creation and its increment, and so live on without an expiry);
+        the new counts with when their windows end."""
+        pipeline = self._redis.pipeline(transaction=True)
         for key, count in misses.items():
             name = self._key(key)
             # Create the counter with its expiry first, so a key never lives without one.
@@ -200,11 +208,15 @@ class RedisRateLimiter:
             answers = pipeline.execute()
         except self._errors as exc:
             self._warn(exc)
-            return {key: _hit_times(self._fallback, key, count) for key, count in misses.items()}
-        counts: dict[str, int] = {}
+            ends = time.monotonic() + self._window
+            return {
+                key: (_hit_times(self._fallback, key, count), ends) for key, count in misses.items()
+            }
+        counts: dict[str, tuple[int, float]] = {}
+        now = time.monotonic()
         for index, key in enumerate(misses):
             count, remaining_ms = int(answers[3 * index + 1]), int(answers[3 * index + 2])
-            counts[key] = count
+            counts[key] = (count, now + max(remaining_ms, 0) / 1000)
             if self.limit > 0 and count >= self.limit:
                 self._watch.announce(self._redis, key, remaining_ms)
         return counts
@@ -291,12 +303,14 @@ class ThrottledWatch:
         client.publish(self._channel, f"{max(remaining_ms, 0)} {key}")
 
     def _note(self, key: str, remaining_ms: int) -> None:
-        if remaining_ms > 0:
-            self._until[key] = time.monotonic() + remaining_ms / 1000
-        if len(self._until) > MEMORY_SOURCES:
-            now = time.monotonic()
-            for stale in [name for name, until in self._until.items() if until <= now]:
-                self._until.pop(stale, None)
+        with self._lock:
+            if remaining_ms > 0:
+                self._until[key] = time.monotonic() + remaining_ms / 1000
+            if len(self._until) > MEMORY_SOURCES:
+                now = time.monotonic()
+                kept = [(until, name) for name, until in self._until.items() if until > now]
+                kept.sort()  # beyond the bound, the soonest ending go first
+                self._until = {name: until for until, name in kept[-MEMORY_SOURCES:]}
 
     def _start(self, limit: int) -> None:
         with self._lock:
@@ -325,7 +339,7 @@ class ThrottledWatch:
                 self._live = True
                 for message in subscriber.listen():
                     self._receive(message)
-            except (redis.RedisError, OSError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure: ask Redis until back up
                 self._live = False
                 self._warn(exc)
                 time.sleep(1.0)

@@ -84,3 +84,19 @@ def test_a_clean_exit_writes_what_is_queued(tmp_path: Path) -> None:
     )
     assert releases(app) == before + 4
     get_store(app).dispose()
+
+
+def test_an_event_of_a_deleted_tenant_does_not_hold_the_audit_rows_back(tmp_path: Path) -> None:
+    from provisioner.pairing.timeline_writer import flush_timeline
+    from provisioner.tenants.repository import delete_tenant
+
+    app = make_app(tmp_path, ALLOW_BASIC_OVER_HTTP=True, PHONE_TIMELINE_FLUSH_SECONDS=3600)
+    import_demo(app)
+    headers = paired_headers(app)
+    before = releases(app)  # (a read: it writes what was queued so far)
+    assert app.test_client().get(f"/p/a/{MAC}.cfg", headers=headers).status_code == 200
+    with get_store(app).transaction() as session:  # before the writer's next batch
+        delete_tenant(session, "demo", "test")
+    flush_timeline(app)  # the event names a tenant that is gone: it cannot be written
+    assert releases(app) == before + 1  # the release's audit row is written all the same
+    get_store(app).dispose()

@@ -126,8 +126,8 @@ def test_paired_phones_are_read_in_one_go_when_the_watch_starts(pg_phone_app: Fl
         tenant_admin_password(session, get_secret_box(pg_phone_app), find_tenant(session, "demo"))
     unknown = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:99:99:98"}
     assert client.get("/p/805ec0999998.cfg", headers=unknown).status_code == 200  # starts it
-    assert wait_until(lambda: pg_phone_app.extensions[LOOKUPS_KEY].live)
-    time.sleep(0.2)  # the watch's one read of every paired phone
+    # The watch is up and has made its one read of every paired phone.
+    assert wait_until(lambda: pg_phone_app.extensions[LOOKUPS_KEY].settled)
     count = reads(pg_phone_app, naming="device_credentials")  # the phone's lookup
     assert fetch(client, headers) == 200  # this phone never asked this process before
     assert count() == 0

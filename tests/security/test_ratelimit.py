@@ -163,3 +163,15 @@ def test_redis_limiter_sends_misses_in_batches_that_every_process_sees() -> None
     assert wait_until(lambda: other.count("198.51.100.40") == 3)  # sent in one go
     assert wait_until(lambda: is_throttled(other, "198.51.100.40"))  # and announced
     assert not is_throttled(other, "198.51.100.41")
+
+
+def test_a_source_throttled_with_batched_misses_is_free_when_its_window_ends() -> None:
+    limiter = RedisRateLimiter(
+        "redis://127.0.0.1:6379/0", 2, 1, f"test:{uuid.uuid4().hex}", send_seconds=0.05
+    )
+    assert not is_throttled(limiter, "203.0.113.50")
+    assert wait_until(lambda: limiter.watching)
+    limiter.hit("203.0.113.50")
+    limiter.hit("203.0.113.50")
+    assert is_throttled(limiter, "203.0.113.50")
+    assert wait_until(lambda: not is_throttled(limiter, "203.0.113.50"), seconds=4)
