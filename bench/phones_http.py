@@ -18,7 +18,7 @@ file on ``/p/a/`` with Basic credentials (lookup, decryption, audit, timeline). 
 fetched once, and nginx serves those very bytes as static files, side by side in the same run.
 
 On PostgreSQL each worker keeps a MAC's lookup once it follows the store's change notices
-(``provisioner/phones/lookups.py``), which it starts on its first phone request; so each
+(``provisioner/store/notices.py``), which it starts on its first phone request; so each
 request is first sent ``--warm-up`` times, untimed, to every server. Then it is sent
 ``--requests`` times from ``--concurrency`` keep-alive client threads of this process, first to
 provisioner, then to nginx; every answer's status is checked. The ratio provisioner/nginx is

@@ -22,9 +22,9 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from provisioner.phones.lookups import TENANT_OPTION
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store.models import DeviceCredential, Tenant
+from provisioner.store.notices import TENANT_OPTION
 
 REALM = "provisioner"
 NONCE_SECONDS = 300

@@ -35,13 +35,13 @@ from provisioner.pairing.timeline_writer import queue_audit
 from provisioner.phones.answers import FULL_ANSWERS_KEPT, Kept
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
-from provisioner.phones.lookups import LookupCache, is_cacheable_window
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
 from provisioner.security.nonces import is_new_answer
 from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import get_store, models
+from provisioner.store.notices import LookupCache
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
 from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
 
@@ -342,7 +342,7 @@ LOOKUPS_KEY = "provisioner.phone_lookups"
 
 def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
     """``look_up`` answered from this process's copy when it holds one (see
-    ``provisioner.phones.lookups``): no round trip for a phone that asked before."""
+    ``provisioner.store.notices``): no round trip for a phone that asked before."""
     cache: LookupCache[Lookup] | None = app.extensions.get(LOOKUPS_KEY)
     if cache is None:
         store = get_store(app)
@@ -371,7 +371,8 @@ def _keepable(found: Lookup, now: datetime) -> bool:
     """Rows a request only reads: no open first-use window (its use is written), and for a
     phone an admin password already made (its making is written)."""
     credential = found.credential
-    if credential is not None and not is_cacheable_window(as_utc(credential.window_until), now):
+    until = as_utc(credential.window_until) if credential is not None else None
+    if until is not None and until > now:  # the window is open
         return False
     return found.phone is None or found.admin_password_encrypted is not None
 

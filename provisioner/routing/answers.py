@@ -10,7 +10,7 @@ number to the handler whatever the time. So nothing here depends on when it was 
 
 On PostgreSQL the tenant row a lookup starts from (id, name, revision by SIP domain) is kept
 as well, in a ``LookupCache`` that forgets a tenant as soon as the database announces its
-change (the phones' mechanism, ``provisioner.phones.lookups``), so a kept answer costs no
+change (the phones' mechanism, ``provisioner.store.notices``), so a kept answer costs no
 round trip at all.
 """
 
@@ -23,8 +23,8 @@ from typing import Any
 
 from flask import Flask
 
-from provisioner.phones.lookups import LookupCache
 from provisioner.store import get_store
+from provisioner.store.notices import LookupCache
 
 EXTENSION_KEY = "provisioner.freeswitch_answers"
 # Answers per process: a registration's document is about 1 KiB, a dialplan's a few; the

@@ -103,7 +103,7 @@ def tenant_by_domain(
 ) -> TenantKey | None:
     """The tenant whose SIP domain (and dialplan context) is ``domain``; from ``cache``'s
     domains when it keeps them (kept while PostgreSQL announces no change of the tenant,
-    see ``provisioner.phones.lookups``: no round trip), else read."""
+    see ``provisioner.store.notices``: no round trip), else read."""
     domain = domain.lower()
     domains = cache.domains if cache is not None else None
     if domains is not None:

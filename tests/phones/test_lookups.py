@@ -17,10 +17,10 @@ from sqlalchemy import create_engine, event, update
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.timeline_writer import flush_timeline
-from provisioner.phones import lookups
 from provisioner.phones.authorize import LOOKUPS_KEY
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
+from provisioner.store import notices as lookups
 from provisioner.tenants.repository import find_tenant
 from tests.conftest import import_demo, make_app
 from tests.phones.conftest import deployed_phone

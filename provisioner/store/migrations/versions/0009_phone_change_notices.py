@@ -5,7 +5,7 @@ Revises: 0004_boot_storm
 Create Date: 2026-12-03
 
 Each server process keeps what the store holds for the MACs that asked (see
-``provisioner.phones.lookups``) and forgets a tenant's when told that its rows changed. The
+``provisioner.store.notices``) and forgets a tenant's when told that its rows changed. The
 notice (the tenant's id; ``*`` for a TRUNCATE) is sent by the database itself, from row
 triggers, so no writer can forget it, and only when the change commits (PostgreSQL sends one
 notice per distinct payload and transaction). SQLite has no channels: there nothing is kept.

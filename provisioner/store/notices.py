@@ -1,4 +1,5 @@
-"""What the store holds for a MAC, kept per process while the store says nothing changed.
+"""Rows kept per process while PostgreSQL says nothing changed (the phones' lookups by MAC,
+FreeSWITCH's tenants by SIP domain).
 
 A booting phone asks for two or three files, and a fleet asks again at every resync; each
 answer starts from the same row (``authorize.look_up``). On PostgreSQL every change of the
@@ -26,7 +27,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Hashable, Iterable
-from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event
@@ -226,11 +226,6 @@ def forget_everywhere(tenants: Iterable[int | str]) -> None:
     for cache in list(_caches):
         for tenant in tenants:
             cache.forget(tenant)
-
-
-def is_cacheable_window(window_until: datetime | None, now: datetime) -> bool:
-    """True when a row's first-use window is closed (or never opened)."""
-    return window_until is None or window_until <= now
 
 
 def _tenant_of(item: object) -> int | str:
