@@ -14,7 +14,9 @@ When the watch starts, the rows of every paired phone are read in one query (up 
 so a boot storm finds them kept; unknown MACs are kept as they ask. Kept only while the
 channel is followed (never on SQLite, which has none), only rows whose first-use window is
 closed (a row with an open window may be written by the request: those always come from the
-store), and only rows read after the last notice: a read that raced a change is not kept.
+store), and only rows read after the last notice of their tenant: a read that raced a change
+of its tenant (or, for a MAC no tenant has, of any tenant) is not kept, and a reload that
+raced a change keeps every other tenant's rows and reads the changed one again.
 Another process sees a change when its notice arrives, a few milliseconds after the commit.
 An unknown MAC is kept like a known one, so both cost the same.
 """
@@ -64,7 +66,11 @@ class LookupCache(Generic[Kept]):
         self._preload = preload
         self._kept = kept
         self._entries: dict[Hashable, tuple[Scope, Kept]] = {}
+        # Every forget advances the generation; it is noted per tenant, and for every tenant
+        # at once (EVERY_TENANT, or the channel lost), so a read is judged by its own tenant.
         self._generation = 0
+        self._all_forgotten_at = 0
+        self._tenant_forgotten_at: dict[int, int] = {}
         self._stale: set[int | str] = set()  # tenants to read again; EVERY_TENANT for all
         self._last_full_reload = 0.0
         self._live = False
@@ -109,22 +115,39 @@ class LookupCache(Generic[Kept]):
         return self._generation
 
     def put(self, key: Hashable, scope: Scope, value: Kept, generation: int) -> None:
-        """Keep ``value`` for ``key`` if no change was announced since ``generation``."""
+        """Keep ``value`` for ``key`` if no change of its tenant (of any tenant, for a MAC no
+        tenant has) was announced since ``generation``."""
         with self._lock:
-            if not self._live or generation != self._generation:
+            if not self._live or self._forgotten_at(scope) > generation:
                 return
             while len(self._entries) >= self._kept:
                 self._entries.pop(next(iter(self._entries)))
             self._entries[key] = (scope, value)
 
+    def _forgotten_at(self, scope: Scope | str) -> int:
+        """The generation of the last forget that covers ``scope`` (caller holds the lock)."""
+        if scope is None:  # a MAC no tenant has: any tenant's change may be its pairing
+            return self._generation
+        if scope == EVERY_TENANT:
+            return self._all_forgotten_at
+        return max(self._all_forgotten_at, self._tenant_forgotten_at.get(int(scope), 0))
+
+    def _forget_all(self) -> None:
+        """Drop every entry; no read begun before now is kept (caller holds the lock)."""
+        self._generation += 1
+        self._all_forgotten_at = self._generation
+        self._tenant_forgotten_at = {}
+        self._entries = {}
+
     def forget(self, tenant: int | str = EVERY_TENANT) -> None:
         """Drop the tenant's entries (and those of MACs no tenant has), or every entry;
-        reads begun before now will not be kept."""
+        reads of them begun before now will not be kept."""
         with self._lock:
-            self._generation += 1
             if tenant == EVERY_TENANT:
-                self._entries = {}
+                self._forget_all()
             else:
+                self._generation += 1
+                self._tenant_forgotten_at[int(tenant)] = self._generation
                 self._entries = {
                     key: entry
                     for key, entry in self._entries.items()
@@ -138,7 +161,7 @@ class LookupCache(Generic[Kept]):
                 return
             self._owner_pid = os.getpid()
             self._live = False
-            self._entries = {}
+            self._forget_all()
         if self._engine.dialect.name != "postgresql":
             return
         self._thread = threading.Thread(
@@ -171,8 +194,7 @@ class LookupCache(Generic[Kept]):
                     connection.close()
             with self._lock:
                 self._live = False
-                self._generation += 1
-                self._entries = {}
+                self._forget_all()
             if not self._closed:
                 time.sleep(RETRY_SECONDS)
 
@@ -187,8 +209,7 @@ class LookupCache(Generic[Kept]):
 
     def _become_live(self) -> None:
         with self._lock:
-            self._generation += 1
-            self._entries = {}
+            self._forget_all()
             self._stale = {EVERY_TENANT}
             self._last_full_reload = 0.0
             self._live = True
@@ -216,9 +237,8 @@ class LookupCache(Generic[Kept]):
                     if count >= self._kept:
                         break
                     self.put(key, scope, value, generation)
-        with self._lock:
-            if generation == self._generation:  # no change meanwhile: all read again
-                self._stale -= stale
+        with self._lock:  # read again: what no change has made stale since
+            self._stale -= {tenant for tenant in stale if self._forgotten_at(tenant) <= generation}
 
 
 def forget_everywhere(tenants: Iterable[int | str]) -> None:

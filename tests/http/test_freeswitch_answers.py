@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from lxml import etree
 
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.routing.directory import a1_hash
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app, token_for
@@ -28,6 +29,7 @@ def workers(tmp_path: Path, database_url: str) -> tuple[Flask, Flask]:
     )
     yield first, second
     for application in (first, second):
+        flush_timeline(application)  # before the schema goes
         get_store(application).dispose()
 
 
@@ -78,7 +80,6 @@ def test_a_new_ring_group_is_in_the_next_dialplan_and_directory(workers):
 def test_every_kept_registration_is_still_audited(workers):
     from sqlalchemy import func, select
 
-    from provisioner.pairing.timeline_writer import flush_timeline
     from provisioner.store import models
 
     first, _ = workers
@@ -103,7 +104,6 @@ def test_a_change_committed_elsewhere_reaches_the_kept_domains(
 
     from sqlalchemy import create_engine, update
 
-    from provisioner.pairing.timeline_writer import flush_timeline
     from provisioner.routing.answers import get_answer_cache
     from provisioner.security.secrets import get_secret_box
     from provisioner.store import models
