@@ -1,33 +1,56 @@
-"""The gunicorn worker for production: gunicorn's threaded worker, closing connections
-without stopping its loop.
+"""The gunicorn worker for production: gunicorn's threaded worker, with each new connection
+served by the thread that accepts it, and closes that do not stop any loop.
 
-A phone opens a new connection per request, and the server ends each one. gunicorn (27)
-closes as RFC 9112 section 9.6 asks: it sends its FIN, then reads until the client closes
-too, so no unread byte makes the kernel reset the connection and cut the answer short. The
-threaded worker does that wait on its main thread, which also accepts connections and hands
-finished requests on: during a boot storm the whole worker waits on the slowest client's
-FIN. Here the same close (FIN, then read and discard until the client closes or
-``LINGER_SECONDS`` pass) is done by one thread of our own, for every lingering socket at
-once, and the worker goes on at once. Use it with ``gunicorn -c gunicorn.conf.py wsgi:app``
-(``gunicorn.conf.py`` names it) or ``-k provisioner.http.worker.ThreadWorker``.
+A phone opens a new connection per request. gunicorn's threaded worker accepts it on its main
+thread, hands it to a pool (a future), where a thread waits on a selector of its own for the
+request, answers, and hands the connection back to the main thread to keep or close: four
+hand-overs between threads for one request. Here the threads take turns waiting on the
+listeners (one waits, the others wait for their turn), and the one that accepts a connection
+reads its request, answers, and closes it, or answers the next request its client sends; a
+connection with nothing to read within ``FIRST_DATA_SECONDS`` (``NEXT_REQUEST_SECONDS`` once
+answered) goes to the main loop's poller, where gunicorn's own threaded worker takes it up
+again, so slow and idle clients hold no serving thread.
+
+The headers of an answer go out with its body in one send (``HeldHeaders``). A closing
+connection whose client has not closed yet is closed as RFC 9112 section 9.6 asks (our FIN,
+then read and discard until the client closes or ``LINGER_SECONDS`` pass) by one thread of
+our own for every such socket, so no unread byte makes the kernel reset the connection and cut
+the answer short, and no serving thread waits on a client's FIN. Use it with
+``gunicorn -c gunicorn.conf.py wsgi:app`` (``gunicorn.conf.py`` names it) or
+``-k provisioner.http.worker.ThreadWorker``.
 """
 
 from __future__ import annotations
 
 import logging
+import select
 import selectors
 import socket
 import threading
 import time
 from collections import deque
+from concurrent import futures
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import ThreadWorker as GunicornThreadWorker  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import (  # type: ignore[import-untyped]
+    _DEFER,
+    TConn,
+)
+from gunicorn.workers.gthread import (
+    ThreadWorker as GunicornThreadWorker,
+)
 
 log = logging.getLogger(__name__)
 LINGER_SECONDS = 2.0
 DRAIN_BYTES = 65536  # at most this much is read from a closing client, as gunicorn does
+ACCEPT_WAIT_SECONDS = (
+    0.5  # a thread waiting on the listeners looks at the worker's state this often
+)
+# A new connection's request is awaited this long by the thread that accepted it, the next
+# request on a kept-alive one this long; then the connection waits in the main loop's poller.
+FIRST_DATA_SECONDS = 0.1
+NEXT_REQUEST_SECONDS = 0.05
 
 
 class LingeringCloser:
@@ -121,22 +144,195 @@ def _close(sock: socket.socket) -> None:
         pass
 
 
+class HeldHeaders:
+    """A client socket whose response headers wait for the first body bytes, so the two go out
+    in one send (gunicorn sends them apart: on loopback, each send costs the delivery too).
+
+    Only a final response's header block is held (never a 1xx, which the client waits for);
+    anything else done with the socket sends what is held first."""
+
+    __slots__ = ("_sock", "_held")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._held = b""
+
+    @property
+    def raw(self) -> socket.socket:
+        return self._sock
+
+    def sendall(self, data: bytes, flags: int = 0) -> None:
+        if self._held:
+            data, self._held = self._held + bytes(data), b""
+        elif data[:5] == b"HTTP/" and data[9:10] != b"1" and data[-4:] == b"\r\n\r\n":
+            self._held = bytes(data)
+            return
+        self._sock.sendall(data, flags)
+
+    def flush(self) -> None:
+        """Send what is held (a response without body bytes)."""
+        if self._held:
+            held, self._held = self._held, b""
+            self._sock.sendall(held)
+
+    def __getattr__(self, name: str) -> Any:
+        self.flush()
+        return getattr(self._sock, name)
+
+
 def _close_connection(closer: LingeringCloser, conn: Any, graceful: bool = False) -> None:
     """A connection's ``close``: graceful ones linger in ``closer``'s thread."""
+    sock = conn.sock
+    if isinstance(sock, HeldHeaders):
+        try:
+            sock.flush()
+        except OSError:
+            graceful = False
+        sock = sock.raw
     if graceful:
-        closer.close(conn.sock)
+        closer.close(sock)
     else:
-        _close(conn.sock)
+        _close(sock)
+
+
+def _readable(sock: socket.socket, seconds: float) -> bool:
+    """Whether ``sock`` has bytes (or its client's close) to read within ``seconds``."""
+    waiting = select.poll()
+    waiting.register(sock, select.POLLIN)
+    try:
+        return bool(waiting.poll(seconds * 1000))
+    except OSError:
+        return True  # let the read that follows meet the error
+
+
+def _client_closed(sock: socket.socket) -> bool:
+    """True when the client has closed and sent nothing more (nothing is left unread)."""
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
-    """gunicorn's threaded worker whose graceful closes do not block its main loop."""
+    """gunicorn's threaded worker, with new connections served by the threads that accept
+    them (see the module's docstring)."""
 
     def init_process(self) -> None:
-        self.closer = LingeringCloser()  # in the worker, after the fork
+        # In the worker, after the fork.
+        self.closer = LingeringCloser()
+        self._accept_lock = threading.Lock()
+        self._servers: list[threading.Thread] = []
+        self._serving = 0
+        self._serving_lock = threading.Lock()
         super().init_process()
+
+    def set_accept_enabled(self, enabled: bool) -> None:
+        # The serving threads accept; the main loop's poller never watches the listeners.
+        if enabled and not self._servers:
+            for listener in self.sockets:
+                listener.setblocking(False)
+            for number in range(self.cfg.threads):
+                thread = threading.Thread(
+                    target=self._accept_and_serve, name=f"serve-{number}", daemon=True
+                )
+                self._servers.append(thread)
+                thread.start()
+        self._accepting = enabled
 
     def enqueue_req(self, conn: Any) -> None:
         if "close" not in vars(conn):
             conn.close = partial(_close_connection, self.closer, conn)
         super().enqueue_req(conn)
+
+    def run(self) -> None:
+        super().run()
+        # The main loop has stopped; requests the serving threads had begun may finish.
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while self._serving and time.monotonic() < deadline:
+            self.notify()
+            time.sleep(0.05)
+
+    def _accept_and_serve(self) -> None:
+        """One at a time, a thread waits on the listeners (the others wait for their turn),
+        then serves what it accepted while another thread waits."""
+        listeners = {listener.fileno(): listener for listener in self.sockets}
+        waiting = select.poll()
+        for fileno in listeners:
+            waiting.register(fileno, select.POLLIN)
+        while self.alive:
+            with self._accept_lock:
+                accepted = self._accept(waiting, listeners) if self._accepting else None
+            if accepted is None:
+                if not self._accepting:
+                    time.sleep(ACCEPT_WAIT_SECONDS)
+                continue
+            with self._serving_lock:
+                self._serving += 1
+            try:
+                self._serve(*accepted)
+            except Exception:  # the thread must live on: a failed connection is closed
+                log.exception("serving a connection failed")
+            finally:
+                with self._serving_lock:
+                    self._serving -= 1
+
+    def _accept(
+        self, waiting: select.poll, listeners: dict[int, socket.socket]
+    ) -> tuple[socket.socket, Any, socket.socket] | None:
+        try:
+            ready = waiting.poll(ACCEPT_WAIT_SECONDS * 1000)
+        except OSError:
+            return None
+        for fileno, _ in ready:
+            listener = listeners[fileno]
+            try:
+                sock, client = listener.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                continue  # another worker took it
+            except (OSError, AttributeError):  # closed: the worker is stopping
+                return None
+            return sock, client, listener
+        return None
+
+    def _serve(self, sock: socket.socket, client: Any, listener: socket.socket) -> None:
+        """Answer the connection's requests while its client keeps them coming; an idle one
+        goes to the main loop's poller (as gunicorn's threaded worker keeps it)."""
+        held = sock if self.cfg.is_ssl else HeldHeaders(sock)
+        conn = TConn(self.cfg, held, client, listener.getsockname())
+        conn.close = partial(_close_connection, self.closer, conn)
+        answered = False
+        while True:
+            if not answered or not conn.parser.unreader.buf.getvalue():
+                wait = NEXT_REQUEST_SECONDS if answered else FIRST_DATA_SECONDS
+                if not _readable(sock, wait):
+                    self._hand_over(conn, True if answered else _DEFER)
+                    return
+                if answered and _client_closed(sock):
+                    conn.close()  # nothing left unread: no need to linger
+                    return
+            conn.data_ready = True
+            keepalive = self.handle(conn)
+            if isinstance(held, HeldHeaders):
+                held.flush()  # an answer without body bytes (HEAD, 204, 304)
+            if keepalive is not True or not self.alive:
+                conn.close(graceful=True)
+                return
+            answered = True
+
+    def _hand_over(self, conn: Any, result: object) -> None:
+        """Give a connection with nothing to read yet to the main loop's poller."""
+        if not self.alive:
+            conn.close()
+            return
+        if isinstance(conn.sock, HeldHeaders):
+            conn.sock.flush()
+        conn.data_ready = False
+        done: futures.Future[object] = futures.Future()
+        done.set_result(result)
+        self.method_queue.defer(self._adopt, conn, done)
+
+    def _adopt(self, conn: Any, done: futures.Future[object]) -> None:
+        self.nr_conns += 1  # on the main thread, which counts the connections it holds
+        self.finish_request(conn, done)

@@ -1,0 +1,171 @@
+"""Our gunicorn worker (provisioner.http.worker), run by a real gunicorn on loopback: new
+connections are answered by the thread that accepts them, kept-alive and slow ones still
+are, idle ones hold no serving thread, and a stopping worker finishes what it began."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from provisioner.http import worker
+from provisioner.http.worker import HeldHeaders
+from tests.http.test_metrics import free_port
+from tests.http.worker_app import HELLO
+
+PROJECT = Path(__file__).resolve().parents[2]
+GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+
+
+@pytest.fixture
+def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"127.0.0.1:{port}",
+            "--workers", "1", "--threads", "4", "--graceful-timeout", "5",
+            "--worker-class", "provisioner.http.worker.ThreadWorker",
+            "tests.http.worker_app:app",
+        ],
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # until the worker answers (gunicorn listens before)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+                if answer(connection).endswith(HELLO):
+                    break
+        except OSError:
+            time.sleep(0.05)
+    yield port, server
+    server.kill()
+    server.wait(timeout=10)
+
+
+def answer(connection: socket.socket, request: bytes = GET) -> bytes:
+    """Send ``request`` and read one answer (its headers and Content-Length's bytes)."""
+    connection.sendall(request)
+    received = b""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        head, ended, body = received.partition(b"\r\n\r\n")
+        if ended and (request.startswith(b"HEAD") or len(body) >= content_length(head)):
+            return received
+        chunk = connection.recv(65536)
+        if not chunk:
+            return received
+        received += chunk
+    return received
+
+
+def content_length(head: bytes) -> int:
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+def test_a_new_connection_per_request_gets_each_whole_answer(gunicorn: tuple[int, object]) -> None:
+    port, _ = gunicorn
+    for _ in range(20):
+        with connect(port) as connection:
+            assert answer(connection).endswith(b"\r\n\r\n" + HELLO)
+
+
+def test_a_kept_alive_connection_is_answered_soon_after_and_after_a_pause(
+    gunicorn: tuple[int, object],
+) -> None:
+    port, _ = gunicorn
+    with connect(port) as connection:
+        assert answer(connection).endswith(HELLO)
+        assert answer(connection).endswith(HELLO)  # at once: the same serving thread
+        time.sleep(3 * worker.NEXT_REQUEST_SECONDS)  # idle: it waits in the main loop's poller
+        assert answer(connection).endswith(HELLO)
+        pipelined = answer(connection, GET + GET)  # two requests in one send
+        assert pipelined.count(b"HTTP/1.1 200 OK") >= 1
+        rest = b"" if pipelined.count(HELLO) == 2 else answer(connection, b"")
+        assert (pipelined + rest).count(HELLO) == 2
+
+
+def test_a_client_slow_to_send_its_request_is_answered(gunicorn: tuple[int, object]) -> None:
+    port, _ = gunicorn
+    with connect(port) as connection:
+        time.sleep(3 * worker.FIRST_DATA_SECONDS)
+        assert answer(connection).endswith(HELLO)
+
+
+def test_idle_connections_hold_no_serving_thread(gunicorn: tuple[int, object]) -> None:
+    port, _ = gunicorn
+    idle = [connect(port) for _ in range(40)]  # ten times the threads, saying nothing
+    try:
+        time.sleep(0.2)
+        started = time.monotonic()
+        with connect(port) as connection:
+            assert answer(connection).endswith(HELLO)
+        # Each thread gives an idle connection FIRST_DATA_SECONDS, then hands it over.
+        assert time.monotonic() - started < 40 / 4 * worker.FIRST_DATA_SECONDS + 1.0
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_answers_without_a_body_and_interim_answers_are_not_held(
+    gunicorn: tuple[int, object],
+) -> None:
+    port, _ = gunicorn
+    with connect(port) as connection:
+        head = answer(connection, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK") and head.endswith(b"\r\n\r\n")
+        assert answer(connection, b"GET /empty HTTP/1.1\r\nHost: x\r\n\r\n").startswith(
+            b"HTTP/1.1 204"
+        )
+    with connect(port) as connection:
+        connection.sendall(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        assert connection.recv(4096).startswith(b"HTTP/1.1 100 Continue")  # before the body
+        assert answer(connection, b"hello").endswith(b"\r\n\r\nhello")
+
+
+def test_a_stopping_worker_finishes_the_answer_it_began(
+    gunicorn: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, server = gunicorn
+    with connect(port) as connection:
+        connection.sendall(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)  # the app is sleeping on it
+        os.kill(server.pid, signal.SIGTERM)
+        received = answer(connection, b"")
+    assert received.startswith(b"HTTP/1.1 200 OK") and received.endswith(HELLO)
+    assert server.wait(timeout=15) == 0
+
+
+def test_held_headers_go_out_with_the_first_body_bytes() -> None:
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        held = HeldHeaders(ours)
+        held.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n")
+        assert not select.select([theirs], [], [], 0.05)[0]  # nothing sent yet
+        held.sendall(b"ok")
+        assert theirs.recv(4096) == b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        held.sendall(b"HTTP/1.1 204 No Content\r\n\r\n")
+        held.fileno()  # any other use of the socket sends what is held
+        assert theirs.recv(4096) == b"HTTP/1.1 204 No Content\r\n\r\n"
+        held.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # interim: never held
+        assert theirs.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"

@@ -1,0 +1,25 @@
+"""A small WSGI app for the worker's tests (tests/http/test_worker.py), served by gunicorn."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+HELLO = b"hello from the worker\n"
+
+
+def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+    if method == "POST":
+        body = environ["wsgi.input"].read()
+    elif path == "/slow":
+        time.sleep(1.0)
+        body = HELLO
+    elif path == "/empty":
+        start_response("204 No Content", [])
+        return []
+    else:
+        body = HELLO
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [] if method == "HEAD" else [body]
