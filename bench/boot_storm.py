@@ -7,8 +7,9 @@ The store is made the way an operator makes it: each tenant (extensions, phones 
 vendors with their lines and keys) is created by ``POST /api/v1/tenants`` on the server itself,
 then every phone gets its provisioning credentials from the pairing module (the function the
 pairing API calls; the API would re-save the whole tenant per phone). The server is the
-production setup: gunicorn with one sync worker per core (``--workers``), PostgreSQL, Redis
-for the shared rate limits, the timeline and the audit on.
+production setup: gunicorn as ``gunicorn.conf.py`` sets it up (a worker per core, each with
+8 threads, our worker ``provisioner.http.worker.ThreadWorker``; ``--workers``, ``--threads``),
+PostgreSQL, Redis for the shared rate limits, the timeline and the audit on.
 
 A phone is a client with its own loopback source address (127.10.x.y; unknown ones 127.20.x.y)
 that opens a new TCP connection per request, as phones do, and asks for its model's boot
@@ -34,6 +35,7 @@ import base64
 import json
 import multiprocessing
 import os
+import runpy
 import shutil
 import signal
 import statistics
@@ -269,12 +271,22 @@ class Served:
     stop: Callable[[], None]
 
 
-def add_server_options(parser: argparse.ArgumentParser, threads: int) -> None:
-    """The options ``serve`` reads: which server, its workers and threads, the database."""
+def production_settings() -> dict[str, Any]:
+    """gunicorn.conf.py's settings (workers, threads): the benches' server is set up so."""
+    return runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``serve`` reads: which server, its workers and threads (by default as in
+    production: ``gunicorn.conf.py``), the database."""
+    production = production_settings()
     parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=production["workers"])
     parser.add_argument(
-        "--threads", type=int, default=threads, help="per gunicorn worker (1: sync workers)"
+        "--threads",
+        type=int,
+        default=production["threads"],
+        help="per gunicorn worker (1: sync workers)",
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
 
@@ -520,9 +532,13 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--round-seconds", type=float, default=90.0)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    production = production_settings()
+    parser.add_argument("--workers", type=int, default=production["workers"])
     parser.add_argument(
-        "--threads", type=int, default=4, help="per gunicorn worker (1: sync workers)"
+        "--threads",
+        type=int,
+        default=production["threads"],
+        help="per gunicorn worker (1: sync workers)",
     )
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)

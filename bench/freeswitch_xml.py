@@ -5,11 +5,11 @@
     .venv/bin/python bench/freeswitch_xml.py --profile /tmp/xml.txt   # py-spy on the workers
 
 What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
-gunicorn serving ``wsgi:app`` in its own processes (``--workers``, one per core; sync workers,
-or gthread with ``--threads`` above 1) on a PostgreSQL schema made for the run
-(``--database-url``) and dropped at the end. ``--server waitress`` instead serves from this
-process with waitress (8 threads) on SQLite, as ``provisioner serve`` does; its server threads
-then share one interpreter lock with the client threads.
+gunicorn serving ``wsgi:app`` as ``gunicorn.conf.py`` sets it up (``--workers``, one per core;
+our threaded worker with its threads; sync workers with ``--threads`` 1) on a PostgreSQL
+schema made for the run (``--database-url``) and dropped at the end. ``--server waitress``
+instead serves from this process with waitress (8 threads) on SQLite, as ``provisioner serve``
+does; its server threads then share one interpreter lock with the client threads.
 
 The store holds the demo tenant and a generated tenant of 500 extensions: a registration or a
 call must cost the same in both. Each answer is fetched once, and nginx serves those very bytes
@@ -149,7 +149,7 @@ def parse_options() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
-    add_server_options(parser, threads=1)
+    add_server_options(parser)
     parser.add_argument(
         "--only", metavar="WORD", default="", help="time only the requests whose label has WORD"
     )

@@ -5,12 +5,12 @@
     .venv/bin/python bench/phones_http.py --profile /tmp/phones.txt  # py-spy on the workers
 
 What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
-gunicorn serving ``wsgi:app`` in its own processes (``--workers``, one per core; our threaded
-worker with ``--threads`` 4, sync workers with 1) on a PostgreSQL schema made for the run
-(``--database-url``) and dropped at the end, Redis for the shared rate limits (``--redis-url``,
-a key prefix of its own). ``--server waitress`` instead serves from this process with waitress
-(8 threads) on SQLite, as ``provisioner serve`` does; its server threads then share one
-interpreter lock with the client threads.
+gunicorn serving ``wsgi:app`` as ``gunicorn.conf.py`` sets it up (``--workers``, one per core;
+our threaded worker with its threads; sync workers with ``--threads`` 1) on a PostgreSQL
+schema made for the run (``--database-url``) and dropped at the end, Redis for the shared
+rate limits (``--redis-url``, a key prefix of its own). ``--server waitress`` instead serves
+from this process with waitress (8 threads) on SQLite, as ``provisioner serve`` does; its
+server threads then share one interpreter lock with the client threads.
 
 The store holds the demo tenant and one paired phone. Three kinds of request: a common file (no
 store access), the bootstrap for an unknown MAC (a store lookup), and the paired phone's full
@@ -125,7 +125,7 @@ def parse_options() -> argparse.Namespace:
     parser.add_argument(
         "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
     )
-    add_server_options(parser, threads=4)
+    add_server_options(parser)
     return parser.parse_args()
 
 

@@ -281,8 +281,9 @@ def flush_timeline(app: Flask) -> None:
         writer.flush()
 
 
-# Phones' requests only add events; every other request may read the timeline.
-WRITING_BLUEPRINTS = frozenset({"phones"})
+# Requests of these only add events and audit rows (phones, their firmware, FreeSWITCH's
+# lookups) or read neither; every other request may read the timeline or the audit log.
+WRITING_BLUEPRINTS = frozenset({"phones", "firmware_files", "freeswitch", "health", "metrics"})
 
 
 def init_app(app: Flask) -> None:

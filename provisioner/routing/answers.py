@@ -37,7 +37,8 @@ class AnswerCache:
 
     def __init__(self, kept: int = ANSWERS_KEPT, domains: LookupCache[Any] | None = None) -> None:
         self.kept = kept
-        self.domains = domains  # SIP domain -> (the tenant's key or None,)
+        # SIP domain -> (the tenant's key or None,); ("public number", E.164) -> (its owners,)
+        self.domains = domains
         self._answers: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 

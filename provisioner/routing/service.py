@@ -120,6 +120,31 @@ def tenant_by_domain(
     return tenant
 
 
+def number_owners(
+    session: Session, number: str, cache: AnswerCache | None = None
+) -> tuple[TenantKey, ...]:
+    """The tenants that have the public ``number`` (E.164), oldest first; kept with the
+    domains while PostgreSQL announces no change of any tenant (a number is saved with its
+    tenant, which touches the tenant's row; any tenant may take a number up)."""
+    kept_rows = cache.domains if cache is not None else None
+    key = ("public number", number)
+    if kept_rows is not None:
+        kept: tuple[tuple[TenantKey, ...]] | None = kept_rows.get(key)
+        if kept is not None:
+            return kept[0]
+        generation = kept_rows.generation()
+    owners = tenant_keys(
+        session,
+        select(*TENANT_KEY_COLUMNS)
+        .join(models.Number, models.Number.tenant_id == models.Tenant.id)
+        .where(models.Number.number == number)
+        .order_by(models.Number.id),
+    )
+    if kept_rows is not None:
+        kept_rows.put(key, None, (owners,), generation)  # None: forgotten at any tenant's change
+    return owners
+
+
 def key_parts(
     session: Session, tenant: TenantKey, collections: tuple[str, ...], number: str | None = None
 ) -> TenantDocument | None:
@@ -268,13 +293,7 @@ def public_answer(
         number = normalize_public(destination, settings.country)
     except ValueError:
         return None
-    owners = tenant_keys(
-        session,
-        select(*TENANT_KEY_COLUMNS)
-        .join(models.Number, models.Number.tenant_id == models.Tenant.id)
-        .where(models.Number.number == number)
-        .order_by(models.Number.id),
-    )
+    owners = number_owners(session, number, cache)
     if not owners:
         return None
     key = ("public", number, owners, settings)

@@ -3,6 +3,8 @@ worker (two apps on one database stand for two gunicorn workers)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,16 @@ def a1_hash_of(content: bytes) -> str:
     return etree.fromstring(content).find(".//param[@name='a1-hash']").get("value")
 
 
+def eventually(fetch: Callable[[], bytes], wanted: Callable[[bytes], bool]) -> bytes:
+    """What ``fetch`` gives once ``wanted`` holds (tried for up to 2 s), else its last answer."""
+    deadline = time.monotonic() + 2
+    content = fetch()
+    while not wanted(content) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        content = fetch()
+    return content
+
+
 def test_a_new_sip_password_is_answered_at_once_in_every_worker(workers):
     first, second = workers
     before = post_xml(first, sip_auth("240"))
@@ -48,8 +60,8 @@ def test_a_new_sip_password_is_answered_at_once_in_every_worker(workers):
         headers=admin,
     )
     assert response.status_code == 200, response.get_json()
-    after = post_xml(first, sip_auth("240"))
-    assert after != before
+    # On PostgreSQL the other worker hears of it when the change notice arrives (milliseconds).
+    after = eventually(lambda: post_xml(first, sip_auth("240")), lambda content: content != before)
     assert a1_hash_of(after) == a1_hash("240", DOMAIN, "Nieuw-wachtwoord-2026")
 
 
@@ -71,7 +83,9 @@ def test_a_new_ring_group_is_in_the_next_dialplan_and_directory(workers):
         headers=admin,
     )
     assert response.status_code == 201, response.get_json()
-    assert b"number *8600" in dialled(first, "*8600")
+    assert b"number *8600" in eventually(
+        lambda: dialled(first, "*8600"), lambda content: b"number *8600" in content
+    )
     groups = etree.fromstring(post_xml(first, listing)).findall(".//group")
     assert "8600" in [group.get("name") for group in groups]
     assert post_xml(first, listing) != groups_before
@@ -100,8 +114,6 @@ def test_every_kept_registration_is_still_audited(workers):
 def test_a_change_committed_elsewhere_reaches_the_kept_domains(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    import time
-
     from sqlalchemy import create_engine, update
 
     from provisioner.routing.answers import get_answer_cache
@@ -136,5 +148,77 @@ def test_a_change_committed_elsewhere_reaches_the_kept_domains(
     while a1_hash_of(post_xml(app, sip_auth("240"))) != wanted and time.monotonic() < deadline:
         time.sleep(0.02)
     assert a1_hash_of(post_xml(app, sip_auth("240"))) == wanted != a1_hash_of(before)
+    flush_timeline(app)
+    get_store(app).dispose()
+
+
+def test_lookups_leave_their_audit_rows_to_the_writer_and_a_reader_sees_them(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import func, select
+
+    from provisioner.store import models
+
+    app = make_app(tmp_path, FREESWITCH_TOKEN=TOKEN, PHONE_TIMELINE_FLUSH_SECONDS=60)
+    import_demo(app)
+    for _ in range(3):
+        post_xml(app, sip_auth("240"))  # a lookup writes nothing itself: no INSERT per lookup
+
+    def released() -> int | None:
+        with get_store(app).reading() as session:
+            return session.scalar(
+                select(func.count())
+                .select_from(models.AuditEvent)
+                .where(models.AuditEvent.action == "release-secret")
+            )
+
+    assert released() == 0
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    audit = app.test_client().get("/api/v1/audit?action=release-secret", headers=admin)
+    assert audit.status_code == 200  # a reader's request writes the queued rows first
+    assert released() == 3
+    flush_timeline(app)
+    get_store(app).dispose()
+
+
+@pytest.mark.postgres
+def test_a_public_numbers_owner_is_kept_and_a_change_elsewhere_reaches_it(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from sqlalchemy import create_engine, delete, event, update
+
+    from provisioner.routing.answers import get_answer_cache
+    from provisioner.store import models
+
+    app = make_app(tmp_path, postgres_url, FREESWITCH_TOKEN=TOKEN)
+    import_demo(app)
+    incoming = {"section": "dialplan", "Hunt-Context": "public"}
+    incoming["Hunt-Destination-Number"] = "0202103356"
+    assert b"+31202103356" in post_xml(app, incoming)  # starts the watch
+    domains = get_answer_cache(app).domains
+    assert domains is not None
+    assert eventually(lambda: post_xml(app, incoming), lambda _: domains.live)
+    assert b"+31202103356" in post_xml(app, incoming)  # its owners now kept
+    reads: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "numbers" in statement:
+            reads.append(statement)
+
+    event.listen(get_store(app).statement_engine, "before_cursor_execute", note)
+    assert b"+31202103356" in post_xml(app, incoming)
+    assert reads == []  # no query of the numbers per call
+    # Another process takes the number away (with its tenant's row, as every save does).
+    other = create_engine(postgres_url)
+    try:
+        with other.begin() as connection:
+            connection.execute(delete(models.Number).where(models.Number.number == "+31202103356"))
+            connection.execute(update(models.Tenant).values(revision="changed-elsewhere"))
+    finally:
+        other.dispose()
+    gone = eventually(
+        lambda: post_xml(app, incoming), lambda content: b"+31202103356" not in content
+    )
+    assert b"+31202103356" not in gone
     flush_timeline(app)
     get_store(app).dispose()
