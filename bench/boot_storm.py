@@ -58,7 +58,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from loopback import free_port, start_nginx, wait_for  # noqa: E402
+from loopback import free_port, start_nginx, tree_cpu_seconds, wait_for  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing.credentials import issue_credential  # noqa: E402
@@ -491,10 +491,12 @@ class Figures:
     p99_ms: float
     errors: int
     requests: int
+    cpu_ms: float = 0.0  # the server's CPU time per request (its processes, from /proc)
 
 
-def figures(outcome: Outcome) -> Figures:
-    """Requests per second and the request-time percentiles of one storm."""
+def figures(outcome: Outcome, cpu_seconds: float = 0.0) -> Figures:
+    """Requests per second, the request-time percentiles and the server's CPU time per
+    request of one storm."""
     ordered = sorted(outcome.latencies) or [0.0]
 
     def percentile(share: float) -> float:
@@ -502,7 +504,12 @@ def figures(outcome: Outcome) -> Figures:
 
     count = len(outcome.latencies)
     return Figures(
-        count / outcome.elapsed, percentile(0.50), percentile(0.99), outcome.errors, count
+        count / outcome.elapsed,
+        percentile(0.50),
+        percentile(0.99),
+        outcome.errors,
+        count,
+        cpu_seconds * 1000 / count if count else 0.0,
     )
 
 
@@ -514,6 +521,7 @@ def median_figures(rounds: list[Figures]) -> Figures:
         statistics.median(item.p99_ms for item in rounds),
         sum(item.errors for item in rounds),
         sum(item.requests for item in rounds),
+        statistics.median(item.cpu_ms for item in rounds),
     )
 
 
@@ -621,7 +629,7 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         nginx_port, nginx = start_nginx(
             folder, root, workers="auto", connections=4096, backlog=2048
         )
-        return timed_rounds(options, booting, port, nginx_port, gunicorn.pid)
+        return timed_rounds(options, booting, (port, gunicorn.pid), (nginx_port, nginx.pid))
     finally:
         for process in (nginx, gunicorn):
             if process is not None:
@@ -631,39 +639,43 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 
 def timed_rounds(
-    options: argparse.Namespace, booting: list[Device], port: int, nginx_port: int, server: int
+    options: argparse.Namespace,
+    booting: list[Device],
+    ours: tuple[int, int],
+    reference: tuple[int, int],
 ) -> dict[str, Any]:
-    """Each concurrency: ``rounds`` storms against each server, alternating which goes first."""
+    """Each concurrency: ``rounds`` storms against each server (port, pid), alternating which
+    goes first."""
     summary: dict[str, Any] = {}
     profiled = False
     for concurrency in options.concurrency:
-        ours: list[Figures] = []
-        theirs: list[Figures] = []
+        rounds: dict[str, list[Figures]] = {"provisioner": [], "nginx": []}
         for round_number in range(options.rounds):
-            order = [("nginx", nginx_port), ("provisioner", port)]
+            order = [("nginx", reference), ("provisioner", ours)]
             if round_number % 2:
                 order.reverse()
-            for name, target in order:
+            for name, (target, pid) in order:
                 spy = None
                 if options.profile and name == "provisioner" and not profiled:
-                    spy = start_profile(server, Path(options.profile))
+                    spy = start_profile(ours[1], Path(options.profile))
                     profiled = True
+                cpu_before = tree_cpu_seconds(pid)
                 outcome = run_storm(
                     target, booting, concurrency, options.round_seconds, options.client_processes
                 )
+                result = figures(outcome, tree_cpu_seconds(pid) - cpu_before)
                 if spy is not None:
                     finish_profile(spy, Path(options.profile))
-                result = figures(outcome)
-                (ours if name == "provisioner" else theirs).append(result)
+                rounds[name].append(result)
                 print(
                     f"  C={concurrency} round {round_number + 1} {name}: {result.per_second:.0f}/s"
                     f" p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms"
-                    f" errors {result.errors} ({result.requests} requests)",
+                    f" errors {result.errors} ({result.requests} requests)"
+                    f" CPU {result.cpu_ms:.2f} ms/request",
                     flush=True,
                 )
         summary[str(concurrency)] = {
-            "provisioner": median_figures(ours).__dict__,
-            "nginx": median_figures(theirs).__dict__,
+            name: median_figures(measured).__dict__ for name, measured in rounds.items()
         }
     return summary
 
@@ -719,7 +731,7 @@ def print_table(summary: dict[str, Any]) -> None:
     """The medians and the ratios, one row per server and concurrency."""
     print(
         f"{'C':>4} {'server':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'req/s ratio':>13}{'p99 x nginx':>13}"
+        f"{'req/s ratio':>13}{'p99 x nginx':>13}{'CPU ms/req':>12}"
     )
     for concurrency, rows in summary.items():
         ours, theirs = rows["provisioner"], rows["nginx"]
@@ -729,6 +741,7 @@ def print_table(summary: dict[str, Any]) -> None:
             print(
                 f"{concurrency:>4} {name:<12}{row['per_second']:>9.0f}{row['p50_ms']:>9.1f}"
                 f"{row['p99_ms']:>9.1f}{row['errors']:>8}{ratio:>13.3f}{slower:>13.1f}"
+                f"{row.get('cpu_ms', 0.0):>12.2f}"
             )
 
 

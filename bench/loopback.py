@@ -5,6 +5,7 @@ Each bench runs as a script (`python bench/NAME.py`), so this folder is on its i
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import threading
@@ -73,3 +74,21 @@ def per_second(client: Callable[[int], None], requests: int, threads: int) -> fl
     for worker in workers:
         worker.join()
     return (requests // threads * threads) / (time.perf_counter() - started)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) used so far by process ``pid`` and the children it has now
+    (gunicorn's or nginx's workers): Linux's /proc; 0.0 where it cannot be read."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from flask import Flask, Response
@@ -72,7 +73,7 @@ def fetch_of(environ: dict[str, Any]) -> Fetch | None:
         environ.get("REMOTE_ADDR") or "",
         environ.get("HTTP_USER_AGENT", ""),
         environ.get("HTTP_AUTHORIZATION"),
-        get_current_url(environ, host_only=True),
+        partial(get_current_url, environ, host_only=True),
         environ.get("wsgi.url_scheme") in ("https", "wss"),
         environ,
     )

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.http import http_date
 
 from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import authorization_scheme, challenge_headers
@@ -40,7 +41,7 @@ class Fetch:
     source: str
     user_agent: str
     authorization: str | None
-    host_url: str
+    host_url: Callable[[], str]  # asked only when PHONE_BASE_URL is not set
     secure: bool
     environ: dict[str, Any]  # for If-None-Match
 
@@ -90,7 +91,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response, str]:
     answer = render_for_path(
         app,
         request_info,
-        phone_base_url(app, fetch.host_url),
+        phone_base_url(app, None if app.config.get("PHONE_BASE_URL") else fetch.host_url()),
         authorization,
         fetch.authenticated_path,
         fetch.path,
@@ -100,8 +101,25 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response, str]:
     if answer.status == 200:
         response.set_etag(hashlib.sha256(answer.body).hexdigest())
         response.headers["Cache-Control"] = "no-cache"
-        response.make_conditional(fetch.environ)
+        if CONDITIONAL_HEADERS.isdisjoint(fetch.environ):
+            response.headers["Date"] = http_date()  # all make_conditional would do
+        else:
+            response.make_conditional(fetch.environ)
     return response, (answer.kind or answer.answer).value
+
+
+# The request headers make_conditional answers (with a 304, 412 or 206); without any of
+# them, it only adds the Date.
+CONDITIONAL_HEADERS = frozenset(
+    {
+        "HTTP_IF_NONE_MATCH",
+        "HTTP_IF_MODIFIED_SINCE",
+        "HTTP_IF_MATCH",
+        "HTTP_IF_UNMODIFIED_SINCE",
+        "HTTP_IF_RANGE",
+        "HTTP_RANGE",
+    }
+)
 
 
 def _serve(file: str, authenticated_path: bool) -> Response:
@@ -113,7 +131,7 @@ def _serve(file: str, authenticated_path: bool) -> Response:
         request.remote_addr or "",
         request.headers.get("User-Agent", ""),
         request.headers.get("Authorization"),
-        request.host_url,
+        lambda: request.host_url,
         request.is_secure,
         request.environ,
     )

@@ -11,11 +11,13 @@ connection with nothing to read within ``FIRST_DATA_SECONDS`` (``NEXT_REQUEST_SE
 answered) goes to the main loop's poller, where gunicorn's own threaded worker takes it up
 again, so slow and idle clients hold no serving thread.
 
-The headers of an answer go out with its body in one send (``HeldHeaders``). A closing
-connection whose client has not closed yet is closed as RFC 9112 section 9.6 asks (our FIN,
-then read and discard until the client closes or ``LINGER_SECONDS`` pass) by one thread of
-our own for every such socket, so no unread byte makes the kernel reset the connection and cut
-the answer short, and no serving thread waits on a client's FIN. Use it with
+The headers of an answer go out with its body in one send (``HeldHeaders``). A client that
+said its request was its last (``Connection: close``, as phones do) and sent no body is closed
+at once once nothing of its is left unread. Any other closing connection is closed as RFC 9112
+section 9.6 asks (our FIN, then read and discard until the client closes or
+``LINGER_SECONDS`` pass) by one thread of our own for every such socket, so no unread byte
+makes the kernel reset the connection and cut the answer short, and no serving thread waits
+on a client's FIN. Use it with
 ``gunicorn -c gunicorn.conf.py wsgi:app`` (``gunicorn.conf.py`` names it) or
 ``-k provisioner.http.worker.ThreadWorker``.
 """
@@ -51,6 +53,7 @@ ACCEPT_WAIT_SECONDS = (
 # request on a kept-alive one this long; then the connection waits in the main loop's poller.
 FIRST_DATA_SECONDS = 0.1
 NEXT_REQUEST_SECONDS = 0.05
+BODY_HEADERS = frozenset({"CONTENT-LENGTH", "TRANSFER-ENCODING"})  # gunicorn's upper-case names
 
 
 class LingeringCloser:
@@ -215,6 +218,18 @@ def _client_closed(sock: socket.socket) -> bool:
         return True
 
 
+def _nothing_unread(conn: Any, sock: socket.socket) -> bool:
+    """True when neither the parser nor the socket holds a byte of the client's."""
+    if conn.parser is not None and conn.parser.unreader.buf.getvalue():
+        return False
+    try:
+        return not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+
+
 class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
     """gunicorn's threaded worker, with new connections served by the threads that accept
     them (see the module's docstring)."""
@@ -313,13 +328,25 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
                     conn.close()  # nothing left unread: no need to linger
                     return
             conn.data_ready = True
+            conn.asked_to_close = False
             keepalive = self.handle(conn)
             if isinstance(held, HeldHeaders):
                 held.flush()  # an answer without body bytes (HEAD, 204, 304)
             if keepalive is not True or not self.alive:
-                conn.close(graceful=True)
+                conn.close(graceful=not (conn.asked_to_close and _nothing_unread(conn, sock)))
                 return
             answered = True
+
+    def handle_request(self, req: Any, conn: Any) -> bool:
+        keepalive: bool = super().handle_request(req, conn)
+        # The client said this was its last request and sent no body: once nothing is left
+        # unread, closing at once cannot reset the connection (RFC 9112 sections 9.3, 9.6).
+        conn.asked_to_close = (
+            req.should_close()
+            and not self.cfg.is_ssl
+            and not any(name in BODY_HEADERS for name, _ in req.headers)
+        )
+        return keepalive
 
     def _hand_over(self, conn: Any, result: object) -> None:
         """Give a connection with nothing to read yet to the main loop's poller."""

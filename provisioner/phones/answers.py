@@ -50,13 +50,17 @@ class Kept(Generic[Value]):
 
 def rendered_answers(app: Flask) -> Kept[bytes]:
     """The app's common files and bootstraps (one map per process)."""
-    answers: Kept[bytes] = app.extensions.setdefault(GENERIC_KEY, Kept[bytes]())
+    answers: Kept[bytes] | None = app.extensions.get(GENERIC_KEY)
+    if answers is None:  # made once: not a map (and its lock) per request
+        answers = app.extensions.setdefault(GENERIC_KEY, Kept[bytes]())
     return answers
 
 
 def full_answers(app: Flask) -> Kept[bytes]:
     """The app's paired phones' full files (one map per process)."""
-    answers: Kept[bytes] = app.extensions.setdefault(FULL_KEY, Kept[bytes](FULL_ANSWERS_KEPT))
+    answers: Kept[bytes] | None = app.extensions.get(FULL_KEY)
+    if answers is None:
+        answers = app.extensions.setdefault(FULL_KEY, Kept[bytes](FULL_ANSWERS_KEPT))
     return answers
 
 

@@ -275,7 +275,9 @@ def stored_phone(app: Flask, found: Lookup) -> Phone:
     """The phone row as the schema's ``Phone``, kept per MAC and tenant revision (every
     change of a phone writes its tenant a new revision)."""
     assert found.phone is not None
-    phones: Kept[Phone] = app.extensions.setdefault(PHONES_KEY, Kept[Phone](FULL_ANSWERS_KEPT))
+    phones: Kept[Phone] | None = app.extensions.get(PHONES_KEY)
+    if phones is None:
+        phones = app.extensions.setdefault(PHONES_KEY, Kept[Phone](FULL_ANSWERS_KEPT))
     row = found.phone
     return phones.get(
         (row.mac, row.tenant_id, found.revision),

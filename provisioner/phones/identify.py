@@ -11,6 +11,7 @@ a tie stays unidentified and is answered 404.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass
@@ -145,10 +146,21 @@ def choose(found: list[Candidate]) -> Candidate | None:
 
 def identify(request: RequestInfo) -> FileRequest | None:
     """Which vendor answers this request and how; None when no phone would ask for it."""
-    name = clean_path(request.path)
+    return identified(request.path, request.user_agent)
+
+
+# A fleet asks the same (name, User-Agent) at every boot and resync: each is worked out once
+# per process (the answer depends on nothing else), up to this many.
+IDENTIFIED_KEPT = 65_536
+
+
+@functools.lru_cache(maxsize=IDENTIFIED_KEPT)
+def identified(path: str, user_agent: str) -> FileRequest | None:
+    """``identify`` for the request's path and User-Agent."""
+    name = clean_path(path)
     if name is None:
         return None
-    agent = from_user_agent(request.user_agent)
+    agent = from_user_agent(user_agent)
     best = choose(candidates(name, agent))
     if best is None:
         return None

@@ -53,10 +53,12 @@ class Store:
     def statements(self) -> Iterator[Session]:
         """A session whose every statement commits on its own, for work where each write is
         one statement that stands alone (a phone's request: a lookup, an audit row). Pending
-        objects are written when the block ends without an error."""
+        objects are written when the block ends without an error; a block that touched
+        nothing (a phone answered from what the process keeps) costs no commit."""
         with self._statement_sessions() as session:
             yield session
-            session.commit()
+            if session.in_transaction() or session.new or session.dirty or session.deleted:
+                session.commit()
 
     def run_statements(self, work: Callable[[Session], Result]) -> Result:
         """``work`` in a ``statements`` session; run once more on a fresh connection when

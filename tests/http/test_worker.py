@@ -19,7 +19,7 @@ import pytest
 from provisioner.http import worker
 from provisioner.http.worker import HeldHeaders
 from tests.http.test_metrics import free_port
-from tests.http.worker_app import HELLO
+from tests.http.worker_app import BIG, HELLO
 
 PROJECT = Path(__file__).resolve().parents[2]
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -55,7 +55,8 @@ def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
 
 def answer(connection: socket.socket, request: bytes = GET) -> bytes:
     """Send ``request`` and read one answer (its headers and Content-Length's bytes)."""
-    connection.sendall(request)
+    if request:
+        connection.sendall(request)
     received = b""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -169,3 +170,24 @@ def test_held_headers_go_out_with_the_first_body_bytes() -> None:
         assert theirs.recv(4096) == b"HTTP/1.1 204 No Content\r\n\r\n"
         held.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")  # interim: never held
         assert theirs.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def test_a_last_request_is_closed_at_once_and_unread_bytes_never_cut_an_answer(
+    gunicorn: tuple[int, object],
+) -> None:
+    port, _ = gunicorn
+    with connect(port) as connection:
+        received = answer(connection, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert received.endswith(HELLO)
+        assert connection.recv(1) == b""  # closed by the server, no reset
+    # A body the app never reads (a GET's) still coming while a long answer goes out: the
+    # server lingers, so no reset throws away what the client has not read yet.
+    body = b"x" * (worker.DRAIN_BYTES - 5000)  # what a closing server drains at most
+    request = b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    request += f"Content-Length: {len(body)}\r\n\r\n".encode()
+    with connect(port) as connection:
+        connection.sendall(request + body[:1000])
+        time.sleep(0.3)  # answered while the rest of the body is still to come
+        connection.sendall(body[1000:])
+        time.sleep(0.3)
+        assert answer(connection, b"").endswith(b"\r\n\r\n" + BIG)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 HELLO = b"hello from the worker\n"
+BIG = b"0123456789abcdef" * 131072  # 2 MB: more than the socket buffers hold at once
 
 
 def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -16,6 +17,8 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
     elif path == "/slow":
         time.sleep(1.0)
         body = HELLO
+    elif path == "/big":
+        body = BIG
     elif path == "/empty":
         start_response("204 No Content", [])
         return []
