@@ -37,6 +37,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import (  # type: ignore[import-untyped]
     _DEFER,
+    STOP_KEEPALIVE_LINGER,
     TConn,
 )
 from gunicorn.workers.gthread import (
@@ -287,7 +288,8 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
                 self._serving += 1
             try:
                 self._serve(*accepted)
-            except Exception:  # the thread must live on: a failed connection is closed
+            except BaseException:  # noqa: BLE001 - the thread must live on (an app's
+                # SystemExit too): without it the worker would accept nothing, yet look alive
                 log.exception("serving a connection failed")
             finally:
                 with self._serving_lock:
@@ -301,12 +303,18 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
         except OSError:
             return None
         for fileno, _ in ready:
+            if not self.alive:  # stopping: the connection is left to the other workers
+                return None
             listener = listeners[fileno]
             try:
                 sock, client = listener.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 continue  # another worker took it
-            except (OSError, AttributeError):  # closed: the worker is stopping
+            except AttributeError:  # the listener was closed: the worker is stopping
+                return None
+            except OSError:  # out of descriptors, say: the listener stays readable
+                log.warning("accepting a connection failed", exc_info=True)
+                time.sleep(ACCEPT_WAIT_SECONDS)
                 return None
             return sock, client, listener
         return None
@@ -314,28 +322,57 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
     def _serve(self, sock: socket.socket, client: Any, listener: socket.socket) -> None:
         """Answer the connection's requests while its client keeps them coming; an idle one
         goes to the main loop's poller (as gunicorn's threaded worker keeps it)."""
-        held = sock if self.cfg.is_ssl else HeldHeaders(sock)
-        conn = TConn(self.cfg, held, client, listener.getsockname())
+        conn = TConn(self.cfg, sock if self.cfg.is_ssl else HeldHeaders(sock), client,
+                     listener.getsockname())  # fmt: skip
         conn.close = partial(_close_connection, self.closer, conn)
+        try:
+            self._answer_while_asked(conn)
+        except BaseException:
+            conn.close()  # never left to the garbage collector
+            raise
+
+    def _answer_while_asked(self, conn: Any) -> bool:
+        """Answer requests until the connection is closed (False) or handed over (True)."""
         answered = False
         while True:
-            if not answered or not conn.parser.unreader.buf.getvalue():
-                wait = NEXT_REQUEST_SECONDS if answered else FIRST_DATA_SECONDS
+            # The socket read: TLS replaces the accepted one with its wrapped socket.
+            sock: Any = conn.sock.raw if isinstance(conn.sock, HeldHeaders) else conn.sock
+            buffered = answered and (
+                conn.parser.unreader.buf.getvalue() or (self.cfg.is_ssl and sock.pending())
+            )
+            if not buffered:
+                if not self.alive:  # stopping: a request on its way is still answered (closed)
+                    wait = STOP_KEEPALIVE_LINGER
+                else:
+                    wait = NEXT_REQUEST_SECONDS if answered else FIRST_DATA_SECONDS
                 if not _readable(sock, wait):
-                    self._hand_over(conn, True if answered else _DEFER)
-                    return
-                if answered and _client_closed(sock):
+                    if self.alive:
+                        self._hand_over(conn, True if answered else _DEFER)
+                        return True
+                    if wait != STOP_KEEPALIVE_LINGER:  # the stop began while waiting
+                        continue
+                    conn.close(graceful=answered)
+                    return False
+                if answered and not self.cfg.is_ssl and _client_closed(sock):
                     conn.close()  # nothing left unread: no need to linger
-                    return
+                    return False
             conn.data_ready = True
             conn.asked_to_close = False
             keepalive = self.handle(conn)
-            if isinstance(held, HeldHeaders):
-                held.flush()  # an answer without body bytes (HEAD, 204, 304)
-            if keepalive is not True or not self.alive:
-                conn.close(graceful=not (conn.asked_to_close and _nothing_unread(conn, sock)))
-                return
+            if keepalive is not True:
+                clean = conn.asked_to_close and _nothing_unread(conn, sock)
+                conn.close(graceful=not clean)
+                return False
             answered = True
+
+    def handle(self, conn: Any) -> Any:
+        result = super().handle(conn)
+        if isinstance(conn.sock, HeldHeaders):
+            try:  # an answer without body bytes (HEAD, 204, 304), sent by this thread
+                conn.sock.flush()
+            except OSError:
+                return False
+        return result
 
     def handle_request(self, req: Any, conn: Any) -> bool:
         keepalive: bool = super().handle_request(req, conn)
@@ -350,11 +387,6 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
 
     def _hand_over(self, conn: Any, result: object) -> None:
         """Give a connection with nothing to read yet to the main loop's poller."""
-        if not self.alive:
-            conn.close()
-            return
-        if isinstance(conn.sock, HeldHeaders):
-            conn.sock.flush()
         conn.data_ready = False
         done: futures.Future[object] = futures.Future()
         done.set_result(result)

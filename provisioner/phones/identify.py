@@ -146,16 +146,21 @@ def choose(found: list[Candidate]) -> Candidate | None:
 
 def identify(request: RequestInfo) -> FileRequest | None:
     """Which vendor answers this request and how; None when no phone would ask for it."""
-    return identified(request.path, request.user_agent)
+    if len(request.path) > KEPT_PATH_LENGTH or len(request.user_agent) > KEPT_AGENT_LENGTH:
+        return _identified(request.path, request.user_agent)  # no phone's: not kept
+    return _kept_identified(request.path, request.user_agent)
 
 
 # A fleet asks the same (name, User-Agent) at every boot and resync: each is worked out once
-# per process (the answer depends on nothing else), up to this many.
+# per process (the answer depends on nothing else), up to this many, of a phone's size (a
+# name _SAFE_NAME takes, a User-Agent far longer than any phone's), so a flood of odd
+# requests holds a few MB at most.
 IDENTIFIED_KEPT = 65_536
+KEPT_PATH_LENGTH = 202
+KEPT_AGENT_LENGTH = 256
 
 
-@functools.lru_cache(maxsize=IDENTIFIED_KEPT)
-def identified(path: str, user_agent: str) -> FileRequest | None:
+def _identified(path: str, user_agent: str) -> FileRequest | None:
     """``identify`` for the request's path and User-Agent."""
     name = clean_path(path)
     if name is None:
@@ -173,3 +178,6 @@ def identified(path: str, user_agent: str) -> FileRequest | None:
         firmware=agent.firmware,
         agent_mac=agent.mac,
     )
+
+
+_kept_identified = functools.lru_cache(maxsize=IDENTIFIED_KEPT)(_identified)

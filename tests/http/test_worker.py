@@ -8,10 +8,11 @@ import os
 import select
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ PROJECT = Path(__file__).resolve().parents[2]
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 
 
-@pytest.fixture
-def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def start_gunicorn(
+    *options: str, wrap: Callable[[socket.socket], socket.socket] = lambda plain: plain
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """gunicorn with our worker on a free port, once its worker answers (it listens before)."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -34,6 +37,7 @@ def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
             "--bind", f"127.0.0.1:{port}",
             "--workers", "1", "--threads", "4", "--graceful-timeout", "5",
             "--worker-class", "provisioner.http.worker.ThreadWorker",
+            *options,
             "tests.http.worker_app:app",
         ],
         cwd=PROJECT,
@@ -41,13 +45,19 @@ def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # until the worker answers (gunicorn listens before)
+    while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            with wrap(socket.create_connection(("127.0.0.1", port), timeout=5)) as connection:
                 if answer(connection).endswith(HELLO):
                     break
         except OSError:
             time.sleep(0.05)
+    return port, server
+
+
+@pytest.fixture
+def gunicorn() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    port, server = start_gunicorn()
     yield port, server
     server.kill()
     server.wait(timeout=10)
@@ -191,3 +201,74 @@ def test_a_last_request_is_closed_at_once_and_unread_bytes_never_cut_an_answer(
         connection.sendall(body[1000:])
         time.sleep(0.3)
         assert answer(connection, b"").endswith(b"\r\n\r\n" + BIG)
+
+
+def test_a_kept_alive_connection_is_still_answered_when_the_worker_stops(
+    gunicorn: tuple[int, subprocess.Popen[bytes]],
+) -> None:
+    port, server = gunicorn
+    with connect(port) as connection:
+        assert b"Connection: keep-alive" in answer(connection)
+        os.kill(server.pid, signal.SIGTERM)
+        time.sleep(0.3)  # the worker is stopping; the client's next request is on its way
+        last = answer(connection)
+        assert last.startswith(b"HTTP/1.1 200 OK") and last.endswith(HELLO)
+        assert b"Connection: close" in last
+    assert server.wait(timeout=15) == 0
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+def test_over_tls_a_kept_alive_connection_is_answered_again(tmp_path: Path) -> None:
+    certificate, key = self_signed(tmp_path)
+    context = ssl.create_default_context(cafile=str(certificate))
+
+    def wrap(plain: socket.socket) -> socket.socket:
+        return context.wrap_socket(plain, server_hostname="127.0.0.1")
+
+    port, server = start_gunicorn("--certfile", str(certificate), "--keyfile", str(key), wrap=wrap)
+    try:
+        with wrap(connect(port)) as connection:
+            assert answer(connection).endswith(HELLO)
+            assert answer(connection).endswith(HELLO)  # at once, on the same thread
+            time.sleep(3 * worker.NEXT_REQUEST_SECONDS)  # idle: the main loop's poller
+            assert answer(connection).endswith(HELLO)
+    finally:
+        server.kill()
+        server.wait(timeout=10)

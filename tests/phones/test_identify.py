@@ -602,3 +602,21 @@ def test_user_agent_mac_is_kept_apart_from_the_file_mac() -> None:
 @pytest.mark.parametrize("path", ["/a.cfg", "a.cfg"])
 def test_one_leading_slash_is_stripped(path: str) -> None:
     assert clean_path(path) == "a.cfg"
+
+
+def test_a_phones_request_is_worked_out_once_and_odd_ones_are_not_kept() -> None:
+    from provisioner.phones import identify as identification
+
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:99"
+    first = identify(RequestInfo(path="805ec0123499.cfg", source="192.0.2.7", user_agent=agent))
+    kept = identification._kept_identified.cache_info().currsize
+    again = identify(RequestInfo(path="805ec0123499.cfg", source="192.0.2.7", user_agent=agent))
+    assert again is first  # the same answer, not worked out again
+    assert identification._kept_identified.cache_info().currsize == kept
+    for number in range(20):  # a flood of long User-Agents holds nothing
+        identify(
+            RequestInfo(
+                path="805ec0123499.cfg", source="192.0.2.7", user_agent=f"{number} " + "x" * 300
+            )
+        )
+    assert identification._kept_identified.cache_info().currsize == kept
