@@ -77,7 +77,7 @@ def _add_challenges(
         response.headers.add(name, value)
 
 
-def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response, str]:
+def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]:
     """The HTTP answer to a phone's GET (a 200 carries an ETag, and is a 304 when the phone
     holds these bytes already), and what the request log says it got."""
     request_info = RequestInfo(
@@ -96,16 +96,51 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response, str]:
         fetch.authenticated_path,
         fetch.path,
     )
+    kind = (answer.kind or answer.answer).value
+    if (
+        answer.status == 200
+        and not answer.headers
+        and CONDITIONAL_HEADERS.isdisjoint(fetch.environ)
+    ):
+        return PlainAnswer(answer.body, answer.content_type), kind
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     _add_challenges(app, response, answer.headers, fetch.secure)
     if answer.status == 200:
-        response.set_etag(hashlib.sha256(answer.body).hexdigest())
+        response.set_etag(etag_of(answer.body))
         response.headers["Cache-Control"] = "no-cache"
-        if CONDITIONAL_HEADERS.isdisjoint(fetch.environ):
-            response.headers["Date"] = http_date()  # all make_conditional would do
-        else:
-            response.make_conditional(fetch.environ)
-    return response, (answer.kind or answer.answer).value
+        response.make_conditional(fetch.environ)
+    return response, kind
+
+
+def etag_of(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PlainAnswer:
+    """A 200 with nothing conditional about it, the most common answer of a boot storm, as
+    a WSGI app of its own: the status and headers werkzeug's ``Response`` would send (and
+    in its order), without building one (tested side by side)."""
+
+    body: bytes
+    content_type: str
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [
+            ("Content-Type", self.content_type),
+            ("Content-Length", str(len(self.body))),
+            ("ETag", f'"{etag_of(self.body)}"'),
+            ("Cache-Control", "no-cache"),
+            ("Date", http_date()),
+        ]
+
+    def __call__(self, _environ: Any, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        start_response("200 OK", self.headers())
+        return [self.body]
+
+    def response(self) -> Response:
+        """The same answer as a ``Response`` (for Flask's view)."""
+        return Response(self.body, status=200, headers=self.headers())
 
 
 # The request headers make_conditional answers (with a 304, 412 or 206); without any of
@@ -137,7 +172,7 @@ def _serve(file: str, authenticated_path: bool) -> Response:
     )
     response, kind = answer_fetch(app, fetch)
     note_phone_answer(file, kind)
-    return response
+    return response.response() if isinstance(response, PlainAnswer) else response
 
 
 def _request_info(file: str, authenticated_path: bool) -> RequestInfo:

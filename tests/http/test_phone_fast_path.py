@@ -3,10 +3,11 @@ gives: status, headers and body, for every kind of answer."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from provisioner.store import get_store
@@ -82,3 +83,30 @@ def test_other_requests_go_to_flask(tmp_path: Path) -> None:
         answer(app, path)
     assert len(dispatched) == 4
     get_store(app).dispose()
+
+
+def test_a_plain_answer_is_what_werkzeug_would_send() -> None:
+    from provisioner.http.phones import PlainAnswer
+
+    body = b"#!version:1.0.0.1\naccount.1.enable = 1\n"
+    reference = Response(body, status=200, content_type="text/plain")  # the full way
+    reference.set_etag(hashlib.sha256(body).hexdigest())
+    reference.headers["Cache-Control"] = "no-cache"
+    environ = EnvironBuilder(path="/p/x.cfg").get_environ()
+    reference.make_conditional(environ)
+    sent = [
+        run_wsgi_app(app, environ, buffered=True)
+        for app in (reference, PlainAnswer(body, "text/plain"))
+    ]
+    (
+        (reference_body, reference_status, reference_headers),
+        (plain_body, plain_status, plain_headers),
+    ) = sent
+    assert plain_status == reference_status == "200 OK"
+    assert b"".join(plain_body) == b"".join(reference_body) == body
+
+    def without_date(headers: object) -> list[tuple[str, str]]:
+        return [(name, value) for name, value in headers if name != "Date"]  # type: ignore[attr-defined]
+
+    assert without_date(plain_headers) == without_date(reference_headers)
+    assert [name for name, _ in plain_headers] == [name for name, _ in reference_headers]
