@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from provisioner.pairing.credentials import find_credential
+from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.authorize import Asked, decide
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, RequestInfo
@@ -42,4 +43,5 @@ def test_first_use_window_cannot_be_raced(tmp_path: Path, database_url: str) -> 
     with store.reading() as session:
         bound = find_credential(session, SAMPLE.mac)
         assert bound is not None and bound.window_source == "127.0.0.2"
+    flush_timeline(phone_app)  # the release's audit row, before the schema goes
     store.dispose()
