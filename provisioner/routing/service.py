@@ -7,9 +7,9 @@ not-found reply, so an unknown domain and a refused request look the same.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -105,19 +105,14 @@ def tenant_by_domain(
     domains when it keeps them (kept while PostgreSQL announces no change of the tenant,
     see ``provisioner.store.notices``: no round trip), else read."""
     domain = domain.lower()
-    domains = cache.domains if cache is not None else None
-    if domains is not None:
-        kept: tuple[TenantKey | None] | None = domains.get(domain)
-        if kept is not None:
-            return kept[0]
-        generation = domains.generation()
-    found = tenant_keys(
-        session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.sip_domain == domain)
-    )
-    tenant = found[0] if found else None
-    if domains is not None:
-        domains.put(domain, tenant.id if tenant else None, (tenant,), generation)
-    return tenant
+
+    def read() -> TenantKey | None:
+        found = tenant_keys(
+            session, select(*TENANT_KEY_COLUMNS).where(models.Tenant.sip_domain == domain)
+        )
+        return found[0] if found else None
+
+    return _kept_or_read(cache, domain, read, lambda tenant: tenant.id if tenant else None)
 
 
 def number_owners(
@@ -126,23 +121,41 @@ def number_owners(
     """The tenants that have the public ``number`` (E.164), oldest first; kept with the
     domains while PostgreSQL announces no change of any tenant (a number is saved with its
     tenant, which touches the tenant's row; any tenant may take a number up)."""
-    kept_rows = cache.domains if cache is not None else None
-    key = ("public number", number)
-    if kept_rows is not None:
-        kept: tuple[tuple[TenantKey, ...]] | None = kept_rows.get(key)
-        if kept is not None:
-            return kept[0]
-        generation = kept_rows.generation()
-    owners = tenant_keys(
-        session,
-        select(*TENANT_KEY_COLUMNS)
-        .join(models.Number, models.Number.tenant_id == models.Tenant.id)
-        .where(models.Number.number == number)
-        .order_by(models.Number.id),
-    )
-    if kept_rows is not None:
-        kept_rows.put(key, None, (owners,), generation)  # None: forgotten at any tenant's change
-    return owners
+
+    def read() -> tuple[TenantKey, ...]:
+        return tenant_keys(
+            session,
+            select(*TENANT_KEY_COLUMNS)
+            .join(models.Number, models.Number.tenant_id == models.Tenant.id)
+            .where(models.Number.number == number)
+            .order_by(models.Number.id),
+        )
+
+    # Scope None: forgotten at any tenant's change.
+    return _kept_or_read(cache, ("public number", number), read, lambda _: None)
+
+
+Found = TypeVar("Found")
+
+
+def _kept_or_read(
+    cache: AnswerCache | None,
+    key: Hashable,
+    read: Callable[[], Found],
+    scope: Callable[[Found], int | None],
+) -> Found:
+    """What ``cache``'s kept rows hold for ``key``, else ``read()``'s, kept under the tenant
+    ``scope`` names (None: any tenant's change forgets it) unless a change raced the read."""
+    rows = cache.domains if cache is not None else None
+    if rows is None:
+        return read()
+    kept: tuple[Found] | None = rows.get(key)
+    if kept is not None:
+        return kept[0]
+    generation = rows.generation()
+    found = read()
+    rows.put(key, scope(found), (found,), generation)
+    return found
 
 
 def key_parts(
