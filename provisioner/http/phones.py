@@ -113,6 +113,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
 
 
 def etag_of(body: bytes) -> str:
+    """The ETag of a phone's answer (unquoted): its bytes' SHA-256."""
     return hashlib.sha256(body).hexdigest()
 
 

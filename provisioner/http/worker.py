@@ -13,7 +13,7 @@ again, so slow and idle clients hold no serving thread.
 
 The headers of an answer go out with its body in one send (``HeldHeaders``). A client that
 said its request was its last (``Connection: close``, as phones do) and sent no body is closed
-at once once nothing of its is left unread. Any other closing connection is closed as RFC 9112
+at once when nothing it sent is left unread. Any other closing connection is closed as RFC 9112
 section 9.6 asks (our FIN, then read and discard until the client closes or
 ``LINGER_SECONDS`` pass) by one thread of our own for every such socket, so no unread byte
 makes the kernel reset the connection and cut the answer short, and no serving thread waits
@@ -47,9 +47,7 @@ from gunicorn.workers.gthread import (
 log = logging.getLogger(__name__)
 LINGER_SECONDS = 2.0
 DRAIN_BYTES = 65536  # at most this much is read from a closing client, as gunicorn does
-ACCEPT_WAIT_SECONDS = (
-    0.5  # a thread waiting on the listeners looks at the worker's state this often
-)
+ACCEPT_WAIT_SECONDS = 0.5  # how often the thread on the listeners looks at the worker's state
 # A new connection's request is awaited this long by the thread that accepted it, the next
 # request on a kept-alive one this long; then the connection waits in the main loop's poller.
 FIRST_DATA_SECONDS = 0.1
@@ -209,26 +207,21 @@ def _readable(sock: socket.socket, seconds: float) -> bool:
         return True  # let the read that follows meet the error
 
 
-def _client_closed(sock: socket.socket) -> bool:
-    """True when the client has closed and sent nothing more (nothing is left unread)."""
+def _peek(sock: socket.socket) -> bytes | None:
+    """The next byte the client sent, left unread; b"" once it has closed (or the socket
+    failed: nothing to linger for), None while it has sent nothing more."""
     try:
-        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
     except BlockingIOError:
-        return False
+        return None
     except OSError:
-        return True
+        return b""
 
 
 def _nothing_unread(conn: Any, sock: socket.socket) -> bool:
     """True when neither the parser nor the socket holds a byte of the client's."""
-    if conn.parser is not None and conn.parser.unreader.buf.getvalue():
-        return False
-    try:
-        return not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
+    buffered = conn.parser is not None and conn.parser.unreader.buf.getvalue()
+    return not buffered and not _peek(sock)
 
 
 class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
@@ -256,11 +249,6 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
                 self._servers.append(thread)
                 thread.start()
         self._accepting = enabled
-
-    def enqueue_req(self, conn: Any) -> None:
-        if "close" not in vars(conn):
-            conn.close = partial(_close_connection, self.closer, conn)
-        super().enqueue_req(conn)
 
     def run(self) -> None:
         super().run()
@@ -322,8 +310,10 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
     def _serve(self, sock: socket.socket, client: Any, listener: socket.socket) -> None:
         """Answer the connection's requests while its client keeps them coming; an idle one
         goes to the main loop's poller (as gunicorn's threaded worker keeps it)."""
-        conn = TConn(self.cfg, sock if self.cfg.is_ssl else HeldHeaders(sock), client,
-                     listener.getsockname())  # fmt: skip
+        answering = sock if self.cfg.is_ssl else HeldHeaders(sock)
+        conn = TConn(self.cfg, answering, client, listener.getsockname())
+        # Every connection is made here, so every close (also gunicorn's, after a hand-over)
+        # lingers on our closer's thread.
         conn.close = partial(_close_connection, self.closer, conn)
         try:
             self._answer_while_asked(conn)
@@ -331,8 +321,8 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
             conn.close()  # never left to the garbage collector
             raise
 
-    def _answer_while_asked(self, conn: Any) -> bool:
-        """Answer requests until the connection is closed (False) or handed over (True)."""
+    def _answer_while_asked(self, conn: Any) -> None:
+        """Answer requests until the connection is closed or handed over."""
         answered = False
         while True:
             # The socket read: TLS replaces the accepted one with its wrapped socket.
@@ -348,21 +338,21 @@ class ThreadWorker(GunicornThreadWorker):  # type: ignore[misc]
                 if not _readable(sock, wait):
                     if self.alive:
                         self._hand_over(conn, True if answered else _DEFER)
-                        return True
+                        return
                     if wait != STOP_KEEPALIVE_LINGER:  # the stop began while waiting
                         continue
                     conn.close(graceful=answered)
-                    return False
-                if answered and not self.cfg.is_ssl and _client_closed(sock):
-                    conn.close()  # nothing left unread: no need to linger
-                    return False
+                    return
+                if answered and not self.cfg.is_ssl and _peek(sock) == b"":
+                    conn.close()  # the client closed, nothing left unread: no need to linger
+                    return
             conn.data_ready = True
             conn.asked_to_close = False
             keepalive = self.handle(conn)
             if keepalive is not True:
                 clean = conn.asked_to_close and _nothing_unread(conn, sock)
                 conn.close(graceful=not clean)
-                return False
+                return
             answered = True
 
     def handle(self, conn: Any) -> Any:
