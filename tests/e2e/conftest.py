@@ -1,0 +1,261 @@
+"""The end-to-end lab: our server as the README runs it, a real FreeSWITCH, real SIP phones.
+
+* The server is the ``provisioner`` command (``serve``) on PostgreSQL, in a schema of its own,
+  with the demo tenant imported through ``provisioner import`` and phones paired through
+  ``provisioner pair``, as a provider's operator and technician would.
+* The switch is FreeSWITCH built by ``scripts/freeswitch-build`` and configured by
+  ``tests/e2e/switch.py`` from docs/freeswitch.md.
+* The phones are pjsua2 agents whose SIP accounts are read from the files our server handed
+  them at boot (``tests/e2e/provisioned.py``); the carrier is a pjsua2 agent too.
+* Mail (voicemail, fax) goes through the switch's mailer to an SMTP sink on loopback.
+
+These tests carry the ``e2e`` mark; the everyday ``pytest`` run leaves them out
+(``scripts/test-e2e`` runs them, CI runs both).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import create_engine, text
+
+from tests.e2e.agents import Agent, SipLab
+from tests.e2e.mail import MailSink
+from tests.e2e.provisioned import LAB_PHONES, LabPhone, boot_phone
+from tests.e2e.switch import (
+    FREESWITCH_PREFIX,
+    FreeSwitch,
+    SwitchPorts,
+    SwitchSettings,
+    free_port,
+    routing_python_path,
+    tail,
+    wait_until,
+    write_configuration,
+)
+
+PROJECT = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get(
+    "PROVISIONER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TOKEN = "lab-" + uuid.uuid4().hex
+PROVISIONER = Path(sys.executable).parent / "provisioner"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test under tests/e2e is an ``e2e`` test."""
+    for item in items:
+        if "tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@dataclass
+class Server:
+    """Our server as a process, and how to reach it."""
+
+    url: str
+    environment: dict[str, str]
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int
+
+    def command(self, *arguments: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``provisioner <arguments>`` against the same store and instance."""
+        result = subprocess.run(
+            [str(PROVISIONER), *arguments],
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"provisioner {' '.join(arguments)}: {result.stdout}{result.stderr}"
+            )
+        return result
+
+
+def server_is_up(url: str) -> bool:
+    """True once ``/healthz`` answers."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url + "/healthz", timeout=2) as answer:  # noqa: S310
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def start_server(environment: dict[str, str], folder: Path, port: int) -> Server:
+    """``provisioner serve`` on ``port``, waiting until it answers."""
+    log = folder / "server.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [str(PROVISIONER), "serve", "--http", f"127.0.0.1:{port}", "--quiet"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, environment, process, log, port)
+
+    def up() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"provisioner serve exited: {tail(log)}")
+        return server_is_up(url)
+
+    wait_until(up, 60, "provisioner serve to answer", lambda: tail(log))
+    return server
+
+
+def stop_server(server: Server) -> None:
+    """Stop the server process (SIGTERM, then SIGKILL)."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def lab_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the whole lab (kept by pytest for reading after a failure)."""
+    return tmp_path_factory.mktemp("lab")
+
+
+@pytest.fixture(scope="session")
+def postgres_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema for the lab's store."""
+    schema = f"e2e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def lab_tenant(folder: Path) -> Path:
+    """The demo tenant as shipped, with its office network on loopback (where the lab's
+    phones boot) and without its phones (the technician pairs them)."""
+    document = yaml.safe_load((PROJECT / "examples" / "demo.yaml").read_text())
+    document["sites"][0]["networks"] = ["127.0.0.0/8"]
+    document["phones"] = []
+    for sound in document["sounds"]:
+        sound["file"] = str(PROJECT / "examples" / sound["file"])
+    path = folder / "demo-lab.yaml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(lab_folder: Path, postgres_schema_url: str) -> Iterator[Server]:
+    """The README's server command on PostgreSQL, with the demo tenant."""
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("PROVISIONER_")
+    }
+    environment.update(
+        {
+            "PROVISIONER_INSTANCE": str(lab_folder / "instance"),
+            "PROVISIONER_DATABASE_URL": postgres_schema_url,
+            "PROVISIONER_FREESWITCH_TOKEN": TOKEN,
+            "PROVISIONER_FREESWITCH_GATEWAY": "provider",
+            "PROVISIONER_LOAD_DEMO_ON_EMPTY": "false",
+        }
+    )
+    server = start_server(environment, lab_folder, free_port())
+    server.command("import", str(lab_tenant(lab_folder)), "--yes")
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def mail(lab_folder: Path) -> Iterator[MailSink]:
+    """An SMTP sink on loopback: where the switch's mailer delivers."""
+    sink = MailSink.start(lab_folder / "mailer")
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def sip_lab(lab_folder: Path) -> Iterator[SipLab]:
+    """The process's pjsua2 endpoint."""
+    lab = SipLab(str(lab_folder / "pjsua.log"))
+    yield lab
+    lab.close()
+
+
+@pytest.fixture(scope="session")
+def carrier(sip_lab: SipLab) -> Agent:
+    """The provider's carrier, on the far side of the switch's gateway."""
+    return sip_lab.carrier()
+
+
+@pytest.fixture(scope="session")
+def switch(
+    lab_folder: Path, server: Server, sip_lab: SipLab, carrier: Agent, mail: MailSink
+) -> Iterator[FreeSwitch]:
+    """FreeSWITCH configured as docs/freeswitch.md says, pointed at our server."""
+    binary = FREESWITCH_PREFIX / "bin" / "freeswitch"
+    if not binary.exists():
+        pytest.fail(
+            f"{binary} is missing: build it with `bash scripts/freeswitch-build` "
+            "(FREESWITCH_SOURCES names the source tarballs)"
+        )
+    folder = lab_folder / "switch"
+    settings = SwitchSettings(
+        folder=folder,
+        ports=SwitchPorts.choose(carrier=sip_lab.carrier_port),
+        server_url=server.url,
+        token=TOKEN,
+        mailer=str(mail.sendmail),
+        mailer_arguments="-t",
+    )
+    write_configuration(settings)
+    switch = FreeSwitch(settings, routing_python_path(PROJECT, lab_folder))
+    switch.start()
+    yield switch
+    switch.stop()
+
+
+@pytest.fixture(scope="session")
+def phones(server: Server, switch: FreeSwitch, sip_lab: SipLab) -> dict[str, Agent]:
+    """Every lab phone paired by the technician, booted, and registered with what it got."""
+    registered: dict[str, Agent] = {}
+    for phone in LAB_PHONES:
+        registered[phone.extension] = register(server, switch, sip_lab, phone)
+    return registered
+
+
+def register(server: Server, switch: FreeSwitch, sip_lab: SipLab, phone: LabPhone) -> Agent:
+    """Pair, boot (fetch the files over HTTP), register with the account read from them."""
+    server.command("pair", phone.mac, phone.extension, "--tenant", "demo", "--model", phone.model)
+    provisioned = boot_phone(server.url, phone)
+    agent = sip_lab.phone(provisioned.account, switch.settings.ports.internal)
+    agent.provisioned = provisioned
+    sip_lab.wait_until(
+        lambda: agent.registration_status != 0, 20, f"{phone.extension} to hear from the registrar"
+    )
+    assert agent.registered, f"{phone.extension} was refused: {agent.registration_status}"
+    return agent
+
+
+@pytest.fixture(autouse=True)
+def idle_agents(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts and ends with no call up."""
+    yield
+    if "sip_lab" in request.fixturenames:
+        lab: SipLab = request.getfixturevalue("sip_lab")
+        lab.hang_up_everything()

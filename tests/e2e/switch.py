@@ -1,0 +1,589 @@
+"""A real FreeSWITCH for the end-to-end tests, configured as docs/freeswitch.md tells an operator.
+
+``write_configuration`` makes the whole configuration of a lab switch in one ``freeswitch.xml``
+(FreeSWITCH's pre-processor drops lines holding ``<include>``, so nothing is included): the
+global variables of docs §4, the modules of §2 (mod_xml_curl loaded before mod_callcenter),
+the xml_curl binding of §3 with the server's token, the emergency safety net of §3 as the
+static ``global`` context, and two sofia profiles bound to 127.0.0.1 on free ports: ``internal``
+for registered phones and ``external`` for the carrier, whose gateway (``provider``) points at
+a SIP agent the test runs. No STUN, no IPv6, nothing outside loopback.
+
+``FreeSwitch`` runs that configuration from a temporary folder (``-nf``: in the foreground,
+supervised by the test) with Debian's python3 first on ``PATH`` and the routing's pure-Python
+dependencies plus the project on ``PYTHONPATH``, as mod_python3 needs (docs §5).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import wave
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+FREESWITCH_PREFIX = Path(os.environ.get("FREESWITCH_PREFIX", "/opt/freeswitch-provisioner"))
+EVENT_SOCKET_PASSWORD = "ClueCon-lab"
+GATEWAY = "provider"
+MODULES = (
+    "mod_logfile",
+    "mod_event_socket",
+    "mod_xml_curl",  # before mod_callcenter, so the queues are fetched when it starts
+    "mod_sofia",
+    "mod_loopback",
+    "mod_commands",
+    "mod_dptools",
+    "mod_hash",
+    "mod_db",
+    "mod_expr",
+    "mod_dialplan_xml",
+    "mod_sndfile",
+    "mod_native_file",
+    "mod_local_stream",
+    "mod_tone_stream",
+    "mod_shout",
+    "mod_spandsp",
+    "mod_voicemail",
+    "mod_callcenter",
+    "mod_python3",
+)
+EMERGENCY_EXPRESSION = r"^(112|911|144|09008844)$"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port nothing listens on now (TCP or UDP), on loopback."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_sip_port() -> int:
+    """A port free for both UDP and TCP: sofia listens on both."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP on 127.0.0.1")
+
+
+@dataclass(frozen=True)
+class SwitchPorts:
+    """Where the lab switch listens and whom it talks to, all on 127.0.0.1."""
+
+    internal: int
+    external: int
+    event_socket: int
+    carrier: int
+    rtp_start: int
+
+    @classmethod
+    def choose(cls, carrier: int) -> SwitchPorts:
+        """Free ports for each listener; an RTP range of 400 ports away from other labs."""
+        rtp_start = 20000 + (os.getpid() % 100) * 400
+        return cls(free_sip_port(), free_sip_port(), free_port(), carrier, rtp_start)
+
+
+@dataclass(frozen=True)
+class SwitchSettings:
+    """What the configuration is made from."""
+
+    folder: Path
+    ports: SwitchPorts
+    server_url: str
+    token: str
+    mailer: str = "/usr/sbin/sendmail"
+    mailer_arguments: str = "-t"
+
+
+def element(tag: str, body: str = "", **attributes: str) -> str:
+    """One XML element with quoted attributes (``name_`` for the reserved ``name``)."""
+    text = "".join(f" {key.rstrip('_')}={quoteattr(value)}" for key, value in attributes.items())
+    return f"<{tag}{text}>{body}</{tag}>" if body else f"<{tag}{text}/>"
+
+
+def params(values: dict[str, str]) -> str:
+    """``<param name= value=/>`` lines."""
+    return "\n".join(element("param", name=name, value=value) for name, value in values.items())
+
+
+def configuration(name: str, body: str) -> str:
+    """One ``<configuration>`` of the configuration section."""
+    return element("configuration", "\n" + body + "\n", name=name, description="lab")
+
+
+def switch_conf(settings: SwitchSettings) -> str:
+    """Core settings: RTP ports, the mailer (docs §7), no console colours."""
+    return configuration(
+        "switch.conf",
+        element(
+            "settings",
+            params(
+                {
+                    "colorize-console": "false",
+                    "loglevel": "debug",
+                    "max-sessions": "1000",
+                    "sessions-per-second": "1000",
+                    "rtp-start-port": str(settings.ports.rtp_start),
+                    "rtp-end-port": str(settings.ports.rtp_start + 399),
+                    "mailer-app": settings.mailer,
+                    "mailer-app-args": settings.mailer_arguments,
+                    "dump-cores": "no",
+                }
+            ),
+        ),
+    )
+
+
+def modules_conf() -> str:
+    """Only the modules built (each other one would log a CRIT line)."""
+    loads = "\n".join(element("load", module=module) for module in MODULES)
+    return configuration("modules.conf", element("modules", loads))
+
+
+def logfile_conf(folder: Path) -> str:
+    """Everything to ``<folder>/log/freeswitch.log``, which the tests read."""
+    profile = element(
+        "profile",
+        element("settings", params({"logfile": str(folder / "log" / "freeswitch.log")}))
+        + element(
+            "mappings", element("map", name="all", value="debug,info,notice,warning,err,crit,alert")
+        ),
+        name="default",
+    )
+    return configuration("logfile.conf", element("profiles", profile))
+
+
+def event_socket_conf(port: int) -> str:
+    """The event socket fs_cli uses, on loopback only."""
+    return configuration(
+        "event_socket.conf",
+        element(
+            "settings",
+            params(
+                {
+                    "listen-ip": "127.0.0.1",
+                    "listen-port": str(port),
+                    "password": EVENT_SOCKET_PASSWORD,
+                }
+            ),
+        ),
+    )
+
+
+def xml_curl_conf(settings: SwitchSettings) -> str:
+    """docs §3: directory, dialplan and configuration from the server, with its token."""
+    binding = params(
+        {
+            "gateway-credentials": f"freeswitch:{settings.token}",
+            "auth-scheme": "basic",
+            "disable-100-continue": "true",
+            "timeout": "5",
+        }
+    )
+    url = element(
+        "param",
+        name="gateway-url",
+        value=settings.server_url.rstrip("/") + "/freeswitch/xml",
+        bindings="directory|dialplan|configuration",
+    )
+    return configuration(
+        "xml_curl.conf", element("bindings", element("binding", url + binding, name="provisioner"))
+    )
+
+
+def sofia_profile(
+    name: str, port: int, context: str, authenticate: bool, gateways: str = ""
+) -> str:
+    """A sofia profile bound to 127.0.0.1 only (SIP and RTP), without STUN."""
+    settings = params(
+        {
+            "sip-ip": "127.0.0.1",
+            "rtp-ip": "127.0.0.1",
+            "ext-sip-ip": "127.0.0.1",
+            "ext-rtp-ip": "127.0.0.1",
+            "sip-port": str(port),
+            "context": context,
+            "dialplan": "XML",
+            "auth-calls": "true" if authenticate else "false",
+            "challenge-realm": "auto_from",
+            "inbound-codec-prefs": "PCMU,PCMA",
+            "outbound-codec-prefs": "PCMU,PCMA",
+            "dtmf-type": "rfc2833",
+            "rfc2833-pt": "101",
+            "manage-presence": "true" if authenticate else "false",
+            "rtp-timer-name": "soft",
+            "nonce-ttl": "60",
+            "local-network-acl": "localnet.auto",
+            "user-agent-string": "FreeSWITCH-lab",
+        }
+    )
+    body = element("settings", settings)
+    if gateways:
+        body += element("gateways", gateways)
+    return element("profile", body, name=name)
+
+
+def sofia_conf(ports: SwitchPorts) -> str:
+    """Phones register on ``internal``; the carrier sends and takes calls on ``external``."""
+    gateway = element(
+        "gateway",
+        params(
+            {
+                "proxy": f"127.0.0.1:{ports.carrier}",
+                "register": "false",
+                "caller-id-in-from": "true",
+                "ping": "0",
+            }
+        ),
+        name=GATEWAY,
+    )
+    profiles = sofia_profile("internal", ports.internal, "public", True) + sofia_profile(
+        "external", ports.external, "public", False, gateway
+    )
+    return configuration(
+        "sofia.conf",
+        element("global_settings", params({"log-level": "0"})) + element("profiles", profiles),
+    )
+
+
+def local_stream_conf(folder: Path) -> str:
+    """The hold music ``local_stream://moh`` (docs §2) from a folder of 8 kHz files."""
+    directory = element(
+        "directory",
+        params(
+            {
+                "rate": "8000",
+                "shuffle": "false",
+                "channels": "1",
+                "interval": "20",
+                "timer-name": "soft",
+            }
+        ),
+        name="moh",
+        path=str(folder / "moh"),
+    )
+    return configuration("local_stream.conf", directory)
+
+
+def voicemail_conf(folder: Path) -> str:
+    """The ``default`` voicemail profile, mailing each message with the audio attached."""
+    email = element(
+        "email",
+        params(
+            {
+                "template-file": str(folder / "conf" / "voicemail.tpl"),
+                "notify-template-file": str(folder / "conf" / "voicemail.tpl"),
+                "date-fmt": "%Y-%m-%d %H:%M",
+                "email-from": "voicemail@lab.invalid",
+            }
+        ),
+    )
+    profile = element(
+        "profile",
+        params(
+            {
+                "file-extension": "wav",
+                "terminator-key": "#",
+                "max-login-attempts": "3",
+                "digit-timeout": "5000",
+                "min-record-len": "1",
+                "max-record-len": "60",
+                "tone-spec": "%(1000, 0, 640)",
+                "record-silence-threshold": "0",
+                "callback-dialplan": "XML",
+                "callback-context": "default",
+                "allow-empty-password-auth": "false",
+            }
+        )
+        + email,
+        name="default",
+    )
+    return configuration("voicemail.conf", element("profiles", profile))
+
+
+VOICEMAIL_TEMPLATE = """\
+From: "Voicemail" <${voicemail_email_from}>
+To: <${voicemail_email}>
+Subject: Voicemail from ${voicemail_caller_id_number} for ${voicemail_account}
+X-Voicemail-Box: ${voicemail_account}@${voicemail_domain}
+X-Voicemail-Caller: ${voicemail_caller_id_number}
+Content-Type: multipart/mixed; boundary="XXXX_boundary_XXXX"
+
+--XXXX_boundary_XXXX
+Content-Type: text/plain
+
+A message of ${voicemail_message_len} seconds from ${voicemail_caller_id_number}.
+
+--XXXX_boundary_XXXX--
+"""
+
+
+def emergency_context() -> str:
+    """docs §3, "A safety net for emergency calls": the static ``global`` context."""
+    condition = element(
+        "condition",
+        element("action", application="set", data="hangup_after_bridge=true")
+        + element("action", application="bridge", data=f"sofia/gateway/{GATEWAY}/$1"),
+        field="destination_number",
+        expression=EMERGENCY_EXPRESSION,
+    )
+    return element("context", element("extension", condition, name="emergency"), name="global")
+
+
+def document(settings: SwitchSettings) -> str:
+    """The whole ``freeswitch.xml``."""
+    folder = settings.folder
+    variables = "\n".join(
+        element("X-PRE-PROCESS", cmd="set", data=f"{name}={value}")
+        for name, value in (
+            ("provisioner_url", settings.server_url),
+            ("provisioner_token", settings.token),
+            ("provisioner_cache", str(folder / "cache")),
+        )
+    )
+    configurations = "\n".join(
+        (
+            switch_conf(settings),
+            modules_conf(),
+            logfile_conf(folder),
+            event_socket_conf(settings.ports.event_socket),
+            xml_curl_conf(settings),
+            sofia_conf(settings.ports),
+            local_stream_conf(folder),
+            voicemail_conf(folder),
+        )
+    )
+    return (
+        '<?xml version="1.0"?>\n<document type="freeswitch/xml">\n'
+        + variables
+        + "\n"
+        + element("section", "\n" + configurations + "\n", name="configuration")
+        + "\n"
+        + element("section", emergency_context(), name="dialplan")
+        + "\n"
+        + element("section", "", name="directory")
+        + "\n</document>\n"
+    )
+
+
+def write_hold_music(path: Path, seconds: float = 2.0) -> None:
+    """A quiet 440 Hz tone, 8 kHz mono, as the queue's hold music."""
+    import math
+    import struct
+
+    rate = 8000
+    samples = b"".join(
+        struct.pack("<h", int(2000 * math.sin(2 * math.pi * 440 * index / rate)))
+        for index in range(int(rate * seconds))
+    )
+    with wave.open(str(path), "wb") as output:
+        output.setnchannels(1)
+        output.setsampwidth(2)
+        output.setframerate(rate)
+        output.writeframes(samples)
+
+
+def write_configuration(settings: SwitchSettings) -> None:
+    """The lab's folders and its ``conf/freeswitch.xml``."""
+    for name in (
+        "conf",
+        "log",
+        "db",
+        "run",
+        "scripts",
+        "storage",
+        "recordings",
+        "sounds",
+        "moh",
+        "cache",
+        "temp",
+    ):
+        (settings.folder / name).mkdir(parents=True, exist_ok=True)
+    (settings.folder / "conf" / "freeswitch.xml").write_text(document(settings))
+    (settings.folder / "conf" / "voicemail.tpl").write_text(VOICEMAIL_TEMPLATE)
+    write_hold_music(settings.folder / "moh" / "tone.wav")
+
+
+def switch_environment(python_path: str) -> dict[str, str]:
+    """Debian's python3 first on PATH, no virtualenv or pyenv variables (docs §5)."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTHON", "VIRTUAL_ENV", "PYENV", "PROVISIONER_"))
+    }
+    environment["PATH"] = "/usr/bin:/bin:/usr/sbin:/sbin"
+    environment["PYTHONPATH"] = python_path
+    return environment
+
+
+@dataclass
+class FreeSwitch:
+    """One lab switch process and the way to talk to it (fs_cli over the event socket)."""
+
+    settings: SwitchSettings
+    python_path: str
+    process: subprocess.Popen[bytes] | None = None
+    log_offset: int = 0
+    output: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.output = self.settings.folder / "log" / "console.txt"
+
+    @property
+    def log_file(self) -> Path:
+        """FreeSWITCH's own log (mod_logfile)."""
+        return self.settings.folder / "log" / "freeswitch.log"
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start in the foreground and wait until both sofia profiles are running."""
+        folder = self.settings.folder
+        command = [str(FREESWITCH_PREFIX / "bin" / "freeswitch"), "-nf", "-nonat"]
+        for option, name in (
+            ("-conf", "conf"),
+            ("-log", "log"),
+            ("-db", "db"),
+            ("-run", "run"),
+            ("-scripts", "scripts"),
+            ("-storage", "storage"),
+            ("-recordings", "recordings"),
+            ("-sounds", "sounds"),
+            ("-temp", "temp"),
+        ):
+            command += [option, str(folder / name)]
+        with self.output.open("ab") as console:
+            self.process = subprocess.Popen(
+                command,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=switch_environment(self.python_path),
+                start_new_session=True,
+            )
+        wait_until(self._profiles_running, timeout, "the sofia profiles to run", self._why_not)
+
+    def _why_not(self) -> str:
+        if self.process is not None and self.process.poll() is not None:
+            return f"FreeSWITCH exited with {self.process.returncode}: {tail(self.output)}"
+        return tail(self.log_file)
+
+    def _profiles_running(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(self._why_not())
+        status = self.api("sofia status", timeout=5, check=False)
+        return status.count("RUNNING") >= 2
+
+    def api(self, command: str, timeout: float = 15, check: bool = True) -> str:
+        """Run one API command (``fs_cli -x``) and return its answer."""
+        result = subprocess.run(
+            [
+                str(FREESWITCH_PREFIX / "bin" / "fs_cli"),
+                "-H",
+                "127.0.0.1",
+                "-P",
+                str(self.settings.ports.event_socket),
+                "-p",
+                EVENT_SOCKET_PASSWORD,
+                "-x",
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise RuntimeError(f"fs_cli -x {command!r}: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def mark_log(self) -> None:
+        """Later ``new_log`` calls read from here on."""
+        self.log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+
+    def new_log(self) -> str:
+        """The log written since the last ``mark_log``."""
+        if not self.log_file.exists():
+            return ""
+        with self.log_file.open("rb") as log:
+            log.seek(self.log_offset)
+            return log.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        """Shut down (``fsctl shutdown``), killed if it does not go within 20 s."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.api("fsctl shutdown", timeout=5, check=False)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last lines of a file, for failure messages."""
+    if not path.exists():
+        return f"({path} does not exist)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    timeout: float,
+    what: str,
+    explain: Callable[[], str] = lambda: "",
+    step: Callable[[float], None] = time.sleep,
+) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds saying what."""
+    deadline = time.monotonic() + timeout
+    for _ in range(100_000):
+        if condition():
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{explain()}")
+        step(0.05)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def routing_python_path(project: Path, folder: Path) -> str:
+    """A virtualenv made with Debian's python3 holding the routing's pure-Python dependencies,
+    then the project: what mod_python3 imports (docs §5)."""
+    venv = folder / "switch-venv"
+    if not (venv / "bin" / "python").exists():
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True)
+        pins = [
+            line
+            for line in requirement_lines(project)
+            if line.split("==")[0].lower() in ROUTING_PACKAGES
+        ]
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *pins],
+            check=True,
+        )
+    site = next(iter(sorted((venv / "lib").glob("python3*/site-packages"))))
+    return f"{site}:{project}"
+
+
+# docs/freeswitch.md §5: what the routing imports besides the standard library (holidays
+# brings python-dateutil).
+ROUTING_PACKAGES = ("phonenumbers", "holidays")
+
+
+def requirement_lines(project: Path) -> Iterator[str]:
+    """The pinned lines of requirements.txt."""
+    for line in (project / "requirements.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "==" in line:
+            yield line
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Copy a folder (used to keep a failed lab's files for reading)."""
+    shutil.copytree(source, target, dirs_exist_ok=True)
