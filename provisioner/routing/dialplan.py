@@ -84,7 +84,7 @@ def tenant_context(section: etree._Element, document: TenantDocument, gateway: s
     add_emergency(context, document.country, gateway, main_public_number(document))
     for extension in document.extensions:
         add_local_extension(context, domain, extension.number, extension.voicemail)
-    add_star_codes(context, domain)
+    add_star_codes(context, domain, [extension.number for extension in document.extensions])
     for number in flow_numbers(document):
         condition = add_extension(context, f"number {number}", exact([number]))
         action(condition, "set", f"domain_name={domain}")
@@ -106,16 +106,31 @@ def add_local_extension(context: etree._Element, domain: str, number: str, voice
     action(condition, "hangup")
 
 
-def add_star_codes(context: etree._Element, domain: str) -> None:
-    """*8 picks up a call ringing in the caller's group; *97 / *98 listen to voicemail."""
+def add_star_codes(context: etree._Element, domain: str, extensions: list[str]) -> None:
+    """*8 picks up a call ringing in the caller's group, *8 + extension the call ringing at
+    that colleague (a BLF key); *97 / *98 listen to voicemail."""
     pickup = add_extension(context, "group pickup", r"^\*8$")
     action(pickup, "pickup", "${callgroup}")
+    if extensions:
+        add_directed_pickup(context, domain, extensions)
     own = add_extension(context, "own voicemail", r"^\*97$")
     action(own, "answer")
     action(own, "voicemail", f"check {dialstrings.VOICEMAIL_PROFILE} {domain} ${{user_name}}")
     any_box = add_extension(context, "any voicemail", r"^\*98$")
     action(any_box, "answer")
     action(any_box, "voicemail", f"check {dialstrings.VOICEMAIL_PROFILE} {domain}")
+
+
+def add_directed_pickup(context: etree._Element, domain: str, extensions: list[str]) -> None:
+    """``*8`` + an extension takes over the call ringing there (recorded by the directory's
+    dial string), never one already answered: a BLF key cannot barge into a conversation.
+    Only the tenant's own extensions match, so ``*8500`` stays the ring group ALLEN's."""
+    prefix = re.escape(dialstrings.DIRECTED_PICKUP_PREFIX)
+    expression = f"^{prefix}(" + "|".join(re.escape(number) for number in extensions) + ")$"
+    condition = add_extension(context, "directed pickup", expression)
+    action(condition, "set", "intercept_unanswered_only=true")
+    action(condition, "intercept", dialstrings.ringing_call("$1", domain))
+    action(condition, "hangup", "NO_ANSWER")
 
 
 def add_outside_calls(context: etree._Element, document: TenantDocument, gateway: str) -> None:
@@ -127,6 +142,15 @@ def add_outside_calls(context: etree._Element, document: TenantDocument, gateway
     action(condition, "set", "hangup_after_bridge=true")
     action(condition, "bridge", dialstrings.gateway_leg("$1", gateway))
     action(condition, "hangup")
+
+
+def extension_concerned(destination: str) -> str:
+    """The extension a call to ``destination`` may need from the tenant: the dialled number,
+    or the colleague's for a directed pickup code (``*8241`` -> ``241``)."""
+    prefix = dialstrings.DIRECTED_PICKUP_PREFIX
+    if destination.startswith(prefix) and destination[len(prefix) :].isdigit():
+        return destination[len(prefix) :]
+    return destination
 
 
 def tenant_dialplan(document: TenantDocument, gateway: str) -> bytes:

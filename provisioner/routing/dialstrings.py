@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from provisioner.tenants import numbers
+
 GOODBYE_SOUND = "voicemail/vm-goodbye.wav"
 VOICEMAIL_PROFILE = "default"
 AGENT_RING_TIME = 20
@@ -21,6 +23,17 @@ AGENT_SETTINGS = {
     "busy_delay_time": "60",
     "no_answer_delay_time": "30",
 }
+
+
+# The hash realm (``<domain>-ringing``) where each ringing leg of an extension records the
+# call that rings it (the directory's dial string writes it, directed pickup reads it).
+RINGING_REALM_SUFFIX = "-ringing"
+DIRECTED_PICKUP_PREFIX = numbers.DIRECTED_PICKUP_PREFIX
+
+
+def ringing_call(extension: str, domain: str) -> str:
+    """The expression that reads the call ringing ``extension`` now (its caller's uuid)."""
+    return f"${{hash(select/{domain}{RINGING_REALM_SUFFIX}/{extension})}}"
 
 
 def user_leg(extension: str, domain: str) -> str:

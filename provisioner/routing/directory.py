@@ -18,9 +18,16 @@ from provisioner.routing import dialstrings
 from provisioner.routing.documents import add, add_parameters, new_document, serialize
 from provisioner.tenants.schema import Extension, TenantDocument, VoicemailBox
 
-# The vanilla domain dial string: ring every registered contact of the user.
+# The vanilla domain dial string: ring every registered contact of the user. Each ringing leg
+# also records the calling channel (``${uuid}`` is expanded on the caller's side when the
+# ``user/`` endpoint resolves this string) under the user, so a colleague's BLF key
+# (``*8`` + extension) can take the call over with ``intercept`` however it was placed: a
+# direct call, a call flow's transfer, a ring group. See ``dialstrings.RINGING_REALM``.
 DIAL_STRING = (
-    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}}"
+    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}"
+    ":execute_on_ring='hash insert/${dialed_domain}"
+    + dialstrings.RINGING_REALM_SUFFIX
+    + "/${dialed_user}/${uuid}'}"
     "${sofia_contact(*/${dialed_user}@${dialed_domain})}"
 )
 # Lookups that authenticate a SIP device: only real extensions may answer them.

@@ -285,9 +285,11 @@ def dialplan_answer(
     key = ("dialplan", tenant.id, tenant.revision, destination, settings)
     answer: bytes | None = cache.get(key) if cache is not None else None
     if answer is None:
-        # Only the dialled extension: every other one matches exactly its own number, so
-        # leaving them out changes nothing for this call and keeps the document small.
-        document = key_parts(session, tenant, DIALPLAN_PARTS, destination)
+        # Only the dialled extension (or the one a pickup code names): every other one matches
+        # exactly its own number, so leaving them out changes nothing for this call and keeps
+        # the document small.
+        wanted = dialplan.extension_concerned(destination)
+        document = key_parts(session, tenant, DIALPLAN_PARTS, wanted)
         if document is None:
             return None
         answer = dialplan.tenant_dialplan(document, settings.gateway)

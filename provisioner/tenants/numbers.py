@@ -25,6 +25,9 @@ EMERGENCY_NUMBERS_BY_COUNTRY: dict[str, tuple[str, ...]] = {
 # Codes the switch answers itself, before any tenant number (provisioner/routing/dialplan.py:
 # *8 group pickup, *97 own voicemail, *98 any voicemail): a number on one is never reached.
 STAR_CODES = ("*8", "*97", "*98")
+# Directed pickup: this code + an extension takes the call ringing at that extension (the
+# code every vendor's BLF key dials); a number equal to it is never reached.
+DIRECTED_PICKUP_PREFIX = "*8"
 
 
 def emergency_numbers(country: str) -> tuple[str, ...]:

@@ -16,8 +16,10 @@ These tests carry the ``e2e`` mark; the everyday ``pytest`` run leaves them out
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -129,9 +131,15 @@ def stop_server(server: Server) -> None:
 
 
 @pytest.fixture(scope="session")
-def lab_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One folder for the whole lab (kept by pytest for reading after a failure)."""
-    return tmp_path_factory.mktemp("lab")
+def lab_folder(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """One folder for the whole lab: kept when a test failed (its path is printed), so the
+    switch's log, the server's and pjsua's can be read; removed otherwise."""
+    folder = Path(tempfile.mkdtemp(prefix="provisioner-e2e-"))
+    yield folder
+    if request.session.testsfailed:
+        print(f"\nthe lab's files (switch, server and pjsua logs) are kept in {folder}")
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -160,12 +160,40 @@ def test_tenant_context_lists_what_the_demo_defines_in_order():
         "emergency",
         *(f"extension {item.number}" for item in document.extensions),
         "group pickup",
+        "directed pickup",
         "own voicemail",
         "any voicemail",
         *(f"number {item.number}" for item in document.numbers),
         *(f"number {item.number}" for item in document.ring_groups),
         "outside",
     ]
+
+
+@pytest.mark.parametrize("extension", ["240", "241", "242", "243"])
+def test_star_8_and_an_extension_takes_the_call_ringing_there_and_never_an_answered_one(
+    extension,
+):
+    name, actions = route_number(tenant_plan(), DOMAIN, f"*8{extension}")
+    assert name == "directed pickup"
+    assert actions == [
+        ("set", "intercept_unanswered_only=true"),
+        ("intercept", f"${{hash(select/{DOMAIN}-ringing/{extension})}}"),
+        ("hangup", "NO_ANSWER"),
+    ]
+
+
+def test_star_8_and_a_ring_group_number_is_still_the_ring_group():
+    assert route_number(tenant_plan(), DOMAIN, "*8500")[0] == "number *8500"
+
+
+def test_every_ringing_leg_records_its_caller_for_directed_pickup():
+    request = DirectoryRequest(domain=DOMAIN, user="241", action="user_call")
+    root = parse(directory_document(demo_document(), request, {"241": UserSecrets("x" * 16)}))
+    dial_string = params(root.find("section/domain"))["dial-string"]
+    assert (
+        "execute_on_ring='hash insert/${dialed_domain}-ringing/${dialed_user}/${uuid}'"
+        in dial_string
+    )
 
 
 @pytest.mark.parametrize("extension", ["240", "241", "242", "243"])

@@ -78,3 +78,22 @@ def test_a_dialplan_lookup_reads_only_the_dialled_extension(big_tenant):
     assert route_number(answer, DOMAIN, "112")[0] == "emergency"
     assert route_number(flow, DOMAIN, "5000")[0] == "number 5000"
     assert route_number(flow, DOMAIN, "0612345678")[0] == "outside"
+
+
+def test_a_directed_pickup_reads_only_the_colleague_it_names(big_tenant):
+    """``*8412`` (a BLF key on 412) needs extension 412, and only it, to take 412's call."""
+    loaded: list[str] = []
+
+    def count(target: models.Extension, _context: object) -> None:
+        loaded.append(target.number)
+
+    settings = service.SwitchSettings(gateway="provider", country="NL")
+    event.listen(models.Extension, "load", count)
+    try:
+        with get_store(big_tenant).reading() as session:
+            answer = service.dialplan_answer(session, DOMAIN, "*8412", settings)
+    finally:
+        event.remove(models.Extension, "load", count)
+    assert set(loaded) == {"412"}
+    assert answer is not None
+    assert route_number(answer, DOMAIN, "*8412")[0] == "directed pickup"

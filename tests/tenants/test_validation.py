@@ -87,6 +87,22 @@ def test_a_number_on_a_star_code_of_the_switch_is_refused(code: str) -> None:
     assert "star code" in problem.reason
 
 
+def test_a_number_on_the_pickup_code_of_an_extension_is_refused() -> None:
+    # *8 + 240 takes the call ringing at 240 (the BLF keys dial it); a ring group there would
+    # never be reached.
+    data = {
+        "name": "acme",
+        "sip_domain": "acme.example.net",
+        "extensions": [{"number": "240", "name": "Marc"}],
+        "ring_groups": [{"number": "*8240", "name": "Sales", "members": ["240"]}],
+    }
+    with pytest.raises(ValidationFailed) as caught:
+        parse_document(data)
+    problem = caught.value.problems[0]
+    assert problem.path == "ring_groups[0].number"
+    assert "picks up a call ringing at extension 240" in problem.reason
+
+
 def test_a_sip_domain_in_capitals_is_taken_in_lower_case() -> None:
     # DNS names ignore case; the switch and the phones get the one lower-case form.
     document = parse_document({"name": "acme", "sip_domain": "Acme.SIP.Example.net"})

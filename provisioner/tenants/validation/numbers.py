@@ -49,6 +49,10 @@ def check_numbers(document: TenantDocument) -> Iterator[FieldProblem]:
                 f"numbers[{index}].number", f"write {entry.number!r} as {normalized!r}"
             )
     owners: dict[str, str] = {}
+    pickup_codes = {
+        phone_numbers.DIRECTED_PICKUP_PREFIX + extension.number: extension.number
+        for extension in document.extensions
+    }
     for number, path in dialled_numbers(document):
         emergency = phone_numbers.emergency_clash(number, document.country)
         if emergency:
@@ -60,6 +64,12 @@ def check_numbers(document: TenantDocument) -> Iterator[FieldProblem]:
         if number in phone_numbers.STAR_CODES:
             yield FieldProblem(
                 path, f"{number} is a star code the switch answers itself; choose another number"
+            )
+        if number in pickup_codes:
+            yield FieldProblem(
+                path,
+                f"{number} is the code that picks up a call ringing at extension "
+                f"{pickup_codes[number]} (BLF keys dial it); choose another number",
             )
         if number in owners:
             yield FieldProblem(path, f"{number} is already used by {owners[number]}")
