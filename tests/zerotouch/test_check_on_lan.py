@@ -65,7 +65,9 @@ def test_option_66_only_names_who_finds_the_server_and_fails(served_lan, start_d
     assert "Yealink phones will find you (option 66 gives " + URL in result.stdout
     assert "Snom phones will find you" in result.stdout
     assert "Cisco MPP phones will find you" in result.stdout
-    assert "Grandstream phones will find you (option 66 gives " + URL in result.stdout
+    assert "Grandstream phones will find you (option 66 gives " + URL in result.stdout, (
+        result.stdout
+    )
     assert "Poly phones will not find you, because option 160 is missing" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1] == (
         "FAIL: Yealink phones will find you; Poly phones will not find you; "
