@@ -1,7 +1,8 @@
 """The ``zerotouch`` command: ``check`` and ``discover``.
 
 Exit status: 0 pass, 1 some vendor's phones will not find the server (or a report failed),
-2 the check could not run (no raw-socket rights, no such interface, a wrong option).
+2 the check could not run (no raw-socket rights, no such interface, a wrong option), 3 nothing
+failed but something could not be confirmed (no DHCP answer, a server the laptop cannot reach).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from zerotouch import __version__
+from zerotouch.answers import ProbeAnswers
 from zerotouch.dhcp import DhcpMessage, read_offer
 from zerotouch.discover import SeenPhone, phone_from_dhcp, phone_from_lldp
 from zerotouch.lldp import LldpInfo
@@ -20,15 +22,16 @@ from zerotouch.network import (
     AgentError,
     ask_as_phones,
     choose_interface,
+    interface_mac,
     listen,
     raw_socket_problem,
 )
 from zerotouch.report import CheckResult, render_json, render_text
 from zerotouch.server import fetch_file, report_discovered
 from zerotouch.vendors import PROBES, PhoneVendorProbe, by_name
-from zerotouch.verdict import FetchResult, choose, judge
+from zerotouch.verdict import FetchResult, Outcome, choose, judge
 
-PASS, FAIL, CANNOT_RUN = 0, 1, 2
+PASS, FAIL, CANNOT_RUN, UNCONFIRMED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--server", help="the provisioning URL phones should reach")
     check.add_argument("--json", action="store_true", help="one JSON object for scripts")
     check.add_argument("--vendor", action="append", choices=[p.name for p in PROBES])
-    check.add_argument("--timeout", type=float, default=4.0, help="seconds to wait for offers")
+    check.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        help="seconds to wait for a first offer, and after each offer for more (a server that "
+        "pings before it offers answers one DISCOVER about every 3 s)",
+    )
+    check.add_argument(
+        "--ca", help="CA bundle (PEM) the phones trust, to check HTTPS servers as they would"
+    )
     check.add_argument(
         "--lldp-wait",
         type=float,
@@ -61,38 +73,47 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fetch(
-    probe: PhoneVendorProbe, message: DhcpMessage | None, timeout: float
-) -> FetchResult | None:
-    if message is None:
-        return None
-    choice = choose(probe, read_offer(message))
-    if choice is None or not choice.over_http:
-        return None
-    return fetch_file(choice.file_url, probe.user_agent, timeout)
+def _fetches(
+    probe: PhoneVendorProbe, answers: ProbeAnswers, arguments: argparse.Namespace
+) -> dict[str, FetchResult]:
+    """Fetch, as the vendor's phone would, the first file of every server's offer."""
+    fetched: dict[str, FetchResult] = {}
+    for reply in answers.offers:
+        choice = choose(probe, read_offer(reply.message))
+        if choice is None or choice.file_url in fetched:
+            continue
+        if choice.protocol in ("http", "https", "tftp"):
+            fetched[choice.file_url] = fetch_file(
+                choice.file_url, probe.user_agent, arguments.timeout, arguments.ca
+            )
+    return fetched
 
 
 def run_check(arguments: argparse.Namespace) -> int:
     """Ask as every phone, fetch what each would fetch, print the verdicts."""
     interface = choose_interface(arguments.iface)
+    if arguments.ca and not os.path.isfile(arguments.ca):
+        raise AgentError(f"no CA bundle at {arguments.ca}; give a PEM file with --ca")
     probes = tuple(by_name(name) for name in arguments.vendor) if arguments.vendor else PROBES
-    messages, lldp = ask_as_phones(interface, probes, arguments.timeout, arguments.lldp_wait)
-    offers = {name: read_offer(message) if message else None for name, message in messages.items()}
+    answers, lldp = ask_as_phones(interface, probes, arguments.timeout, arguments.lldp_wait)
     verdicts = [
         judge(
             probe,
-            offers[probe.name],
-            _fetch(probe, messages[probe.name], arguments.timeout),
+            answers[probe.name],
+            _fetches(probe, answers[probe.name], arguments),
             arguments.server,
         )
         for probe in probes
     ]
-    result = CheckResult(interface, arguments.server, offers, lldp, verdicts, arguments.lldp_wait)
+    laptop = interface_mac(interface).hex(":")
+    result = CheckResult(
+        interface, arguments.server, answers, lldp, verdicts, arguments.lldp_wait, laptop
+    )
     if arguments.json:
         print(json.dumps(render_json(result), indent=2))
     else:
         print(render_text(result, probes), end="")
-    return PASS if result.passed else FAIL
+    return {Outcome.FINDS: PASS, Outcome.WILL_NOT_FIND: FAIL}.get(result.outcome, UNCONFIRMED)
 
 
 def run_discover(arguments: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""DHCP messages without I/O: build a phone's DISCOVER, read an OFFER's provisioning options.
+"""DHCP messages without I/O: build a phone's DISCOVER, REQUEST and RELEASE, read an OFFER's
+provisioning options.
 
 Only what the check needs: BOOTP header, magic cookie, options as (code, bytes). Repeated
 options are joined (RFC 3396), as servers split long values.
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from zerotouch.vendors import PhoneVendorProbe
 
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
-DISCOVER, OFFER, REQUEST, ACK, INFORM = 1, 2, 3, 5, 8
+DISCOVER, OFFER, REQUEST, ACK, NAK, RELEASE, INFORM = 1, 2, 3, 5, 6, 7, 8
 BOOTREQUEST, BOOTREPLY = 1, 2
 BROADCAST_FLAG = 0x8000
 HEADER = struct.Struct("!BBBBIHH4s4s4s4s16s64s128s")
@@ -38,20 +39,52 @@ class DhcpMessage:
         value = self.options.get(53)
         return value[0] if value else None
 
+    @property
+    def server_id(self) -> str | None:
+        """Option 54, the answering server's identifier (an address), if present."""
+        value = self.options.get(54, b"")
+        return str(ipaddress.IPv4Address(value[:4])) if len(value) >= 4 else None
 
-def build_discover(probe: PhoneVendorProbe, mac: bytes, xid: int) -> bytes:
-    """The BOOTP payload of a DISCOVER as ``probe``'s phones send it (broadcast reply asked)."""
-    header = HEADER.pack(
+    @property
+    def server_message(self) -> str | None:
+        """Option 56, the text a server gives with a NAK (dnsmasq: why it said no)."""
+        return _text(self.options.get(56))
+
+
+def _header(xid: int, mac: bytes, client_address: str = "0.0.0.0") -> bytes:
+    return HEADER.pack(
         BOOTREQUEST, 1, 6, 0, xid, 0, BROADCAST_FLAG,
-        b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4, mac.ljust(16, b"\0"), b"", b"",
+        ipaddress.IPv4Address(client_address).packed, b"\0" * 4, b"\0" * 4, b"\0" * 4,
+        mac.ljust(16, b"\0"), b"", b"",
     )  # fmt: skip
-    options = [
-        (53, bytes([DISCOVER])),
+
+
+def _as_phone(probe: PhoneVendorProbe, mac: bytes, message_type: int) -> list[tuple[int, bytes]]:
+    return [
+        (53, bytes([message_type])),
         (61, b"\x01" + mac),
         (60, probe.vendor_class),
         (55, bytes(probe.parameter_requests)),
     ]
-    return header + MAGIC_COOKIE + encode_options(options)
+
+
+def build_discover(probe: PhoneVendorProbe, mac: bytes, xid: int) -> bytes:
+    """The BOOTP payload of a DISCOVER as ``probe``'s phones send it (broadcast reply asked)."""
+    return _header(xid, mac) + MAGIC_COOKIE + encode_options(_as_phone(probe, mac, DISCOVER))
+
+
+def build_request(probe: PhoneVendorProbe, mac: bytes, xid: int, offer: DhcpMessage) -> bytes:
+    """The REQUEST a phone sends for ``offer`` (SELECTING: requested address and server id)."""
+    options = _as_phone(probe, mac, REQUEST)
+    options.insert(2, (50, ipaddress.IPv4Address(offer.your_address).packed))
+    options.insert(3, (54, offer.options.get(54, b"")[:4]))
+    return _header(xid, mac) + MAGIC_COOKIE + encode_options(options)
+
+
+def build_release(mac: bytes, xid: int, ack: DhcpMessage) -> bytes:
+    """The RELEASE that gives back the lease ``ack`` granted (RFC 2131 4.4.6)."""
+    options = [(53, bytes([RELEASE])), (61, b"\x01" + mac), (54, ack.options.get(54, b"")[:4])]
+    return _header(xid, mac, ack.your_address) + MAGIC_COOKIE + encode_options(options)
 
 
 def encode_options(options: list[tuple[int, bytes]]) -> bytes:
@@ -112,7 +145,8 @@ class ProvisioningOffer:
     option_159: str | None = None
     option_160: str | None = None
     vendor_specific: dict[int, str] = field(default_factory=dict)  # 43 sub-options
-    vendor_specific_raw: str | None = None  # 43 when it is not sub-options
+    vendor_specific_raw: str | None = None  # 43 when it is not sub-options (hex)
+    vendor_specific_text: str | None = None  # 43 when it is one printable string (a URL)
     sip_servers: tuple[str, ...] = ()  # 120
     vlan: int | None = None  # 132
     poly_vlan: int | None = None  # "VLAN-A=<id>;" in 128/144/157/191
@@ -128,7 +162,18 @@ class ProvisioningOffer:
             return self.option_160
         if option == 150:
             return self.tftp_addresses[0] if self.tftp_addresses else None
+        if option == 43:
+            return self.vendor_url()
         raise ValueError(f"option {option} does not name a provisioning server")
+
+    def vendor_url(self) -> str | None:
+        """A URL option 43 carries: the whole value as text, else sub-option 1 (Yealink and
+        Grandstream phones read a provisioning URL from 43; which layout each firmware reads
+        is not in our references, so both are taken)."""
+        for value in (self.vendor_specific_text, self.vendor_specific.get(1)):
+            if value and "://" in value:
+                return value
+        return None
 
     def as_json(self) -> dict[str, object]:
         """For ``--json``: every option by number, absent ones as null."""
@@ -138,7 +183,8 @@ class ProvisioningOffer:
             "150": list(self.tftp_addresses),
             "159": self.option_159,
             "160": self.option_160,
-            "43": {str(code): value for code, value in self.vendor_specific.items()}
+            "43": self.vendor_specific_text
+            or {str(code): value for code, value in self.vendor_specific.items()}
             or self.vendor_specific_raw,
             "120": list(self.sip_servers),
             "132": self.vlan,
@@ -151,6 +197,14 @@ def _text(value: bytes | None) -> str | None:
     if value is None:
         return None
     return value.rstrip(b"\0").decode("utf-8", errors="replace").strip() or None
+
+
+def _printable(value: bytes | None) -> str | None:
+    """The value as text when every byte is printable ASCII (a URL in option 43)."""
+    if not value:
+        return None
+    text = value.rstrip(b"\0")
+    return text.decode("ascii") if text and all(32 <= byte < 127 for byte in text) else None
 
 
 def _addresses(value: bytes) -> tuple[str, ...]:
@@ -226,7 +280,8 @@ def read_offer(message: DhcpMessage) -> ProvisioningOffer:
     """The provisioning options of an OFFER (or ACK)."""
     options = message.options
     vendor = options.get(43)
-    suboptions = _suboptions(vendor) if vendor else None
+    text = _printable(vendor)
+    suboptions = _suboptions(vendor) if vendor and not (text and "://" in text) else None
     return ProvisioningOffer(
         server_name=_text(options.get(66)),
         boot_file=_text(options.get(67)),
@@ -235,6 +290,7 @@ def read_offer(message: DhcpMessage) -> ProvisioningOffer:
         option_160=_text(options.get(160)),
         vendor_specific=suboptions or {},
         vendor_specific_raw=vendor.hex() if vendor and suboptions is None else None,
+        vendor_specific_text=text if text and "://" in text else None,
         sip_servers=_sip_servers(options.get(120)),
         vlan=_vlan(options.get(132)),
         poly_vlan=_poly_vlan(options),

@@ -12,11 +12,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zerotouch.dhcp import BOOTREPLY, BOOTREQUEST, OFFER, DhcpMessage, build_discover, parse_message
+from zerotouch.answers import DhcpServer, ProbeAnswers, ServerReply
+from zerotouch.dhcp import (
+    ACK,
+    BOOTREPLY,
+    BOOTREQUEST,
+    NAK,
+    OFFER,
+    DhcpMessage,
+    build_discover,
+    build_release,
+    build_request,
+    parse_message,
+)
 from zerotouch.lldp import LLDP_ETHERTYPE, LldpInfo, parse_lldp
 from zerotouch.vendors import PhoneVendorProbe
 
 ETH_P_ALL = 0x0003
+# A DHCP server that pings an address before offering it (dnsmasq by default, ISC dhcpd's
+# ping-check) answers about this long after it started on a DISCOVER, one DISCOVER at a time.
+PING_SECONDS = 3.5
+RESEND_SECONDS = 2.0
 NO_RAW_SOCKETS = (
     "zerotouch needs raw sockets to speak DHCP as a phone and to hear LLDP, and this user may "
     "not open them. Run it as root (sudo zerotouch ...), or allow it once for this Python: "
@@ -66,12 +82,29 @@ def interface_mac(interface: str) -> bytes:
     return bytes.fromhex(text.replace(":", ""))
 
 
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """Where a captured frame came from: Ethernet and IP source."""
+
+    mac: str
+    address: str
+
+
 @dataclass
 class Heard:
-    """What the sniffer collected: offers by xid, LLDP frames."""
+    """What the sniffer collected: replies to our xids, LLDP frames, when the last new one came."""
 
-    offers: dict[int, DhcpMessage] = field(default_factory=dict)
+    start: float
+    offers: dict[int, dict[DhcpServer, ServerReply]] = field(default_factory=dict)
+    answers: dict[int, dict[DhcpServer, ServerReply]] = field(default_factory=dict)
+    requested: dict[int, DhcpServer] = field(default_factory=dict)
     lldp: list[LldpInfo] = field(default_factory=list)
+    last_new_offer: float = 0.0
+
+    def reply(self, message: DhcpMessage, sender: Sender) -> ServerReply:
+        """The message as one server's reply, timed from the start."""
+        server = DhcpServer(message.server_id, sender.address, sender.mac)
+        return ServerReply(message, server, time.monotonic() - self.start)
 
 
 def _frame(interface: str, payload: bytes) -> Any:
@@ -105,11 +138,11 @@ def _sniffer(interface: str, handle: Callable[[Any], None]) -> Any:
 
 def _dispatch(
     packet: Any,
-    on_dhcp: Callable[[DhcpMessage, str], None],
+    on_dhcp: Callable[[DhcpMessage, Sender], None],
     on_lldp: Callable[[LldpInfo, str], None],
 ) -> None:
     """Hand one captured frame to the right reader; a malformed one is skipped."""
-    from scapy.layers.inet import UDP
+    from scapy.layers.inet import IP, UDP
     from scapy.layers.l2 import Ether
 
     if not packet.haslayer(Ether):
@@ -120,7 +153,8 @@ def _dispatch(
     elif packet.haslayer(UDP) and {packet[UDP].sport, packet[UDP].dport} == {67, 68}:
         message = parse_message(bytes(packet[UDP].payload))
         if message is not None:
-            on_dhcp(message, source)
+            address = str(packet[IP].src) if packet.haslayer(IP) else "0.0.0.0"
+            on_dhcp(message, Sender(source, address))
 
 
 def ask_as_phones(
@@ -129,59 +163,135 @@ def ask_as_phones(
     timeout: float,
     lldp_seconds: float,
     rng: random.Random | None = None,
-) -> tuple[dict[str, DhcpMessage | None], list[LldpInfo]]:
-    """Send each vendor's DISCOVER (resent once), collect OFFERs and LLDP, all bounded in time.
+) -> tuple[dict[str, ProbeAnswers], list[LldpInfo]]:
+    """Ask as every vendor's phone: DISCOVER, every server's OFFER, REQUEST the first, ACK or
+    NAK, then RELEASE what was granted; and LLDP. Every wait is bounded.
 
-    No REQUEST follows, so no lease is taken and there is nothing to release: an OFFER only
-    reserves an address in the server's memory until it times out."""
+    Offers are collected until ``timeout`` seconds pass without a new one (so a second server,
+    and a server that pings each address before offering, about 3 s per DISCOVER, are heard),
+    and at most for ``timeout`` plus a ping's time per probe, plus ``timeout``."""
     chance = rng or random.SystemRandom()
     wanted = {chance.getrandbits(32): probe for probe in probes}
-    heard = Heard()
+    macs = {xid: _probe_mac(probe, chance) for xid, probe in wanted.items()}
+    heard = Heard(start=time.monotonic())
 
-    def on_dhcp(message: DhcpMessage, _source: str) -> None:
-        if message.op == BOOTREPLY and message.xid in wanted and message.message_type == OFFER:
-            heard.offers.setdefault(message.xid, message)
+    def on_dhcp(message: DhcpMessage, sender: Sender) -> None:
+        if message.op != BOOTREPLY or message.xid not in wanted:
+            return
+        reply = heard.reply(message, sender)
+        if message.message_type == OFFER:
+            offers = heard.offers.setdefault(message.xid, {})
+            if reply.server not in offers:
+                offers[reply.server] = reply
+                heard.last_new_offer = reply.seconds
+        elif message.message_type in (ACK, NAK):
+            heard.answers.setdefault(message.xid, {}).setdefault(reply.server, reply)
 
     def on_lldp(info: LldpInfo, _source: str) -> None:
         heard.lldp.append(info)
 
-    frames = {
-        xid: _frame(interface, build_discover(probe, _probe_mac(probe, chance), xid))
+    discovers = {
+        xid: _frame(interface, build_discover(probe, macs[xid], xid))
         for xid, probe in wanted.items()
     }
     sniffer = _sniffer(interface, lambda packet: _dispatch(packet, on_dhcp, on_lldp))
     try:
-        _exchange(interface, frames, heard, timeout, lldp_seconds)
+        limit = 2 * timeout + PING_SECONDS * len(probes)
+        _collect_offers(interface, discovers, heard, timeout, limit)
+        waited = time.monotonic() - heard.start
+        _request_first_offers(interface, wanted, macs, heard, timeout)
+        _wait_for_lldp(heard, lldp_seconds)
     finally:
         sniffer.stop()
-    offers = {probe.name: heard.offers.get(xid) for xid, probe in wanted.items()}
-    return offers, heard.lldp
+    answers = {probe.name: _answers_of(heard, xid, waited) for xid, probe in wanted.items()}
+    return answers, heard.lldp
+
+
+def _answers_of(heard: Heard, xid: int, waited: float) -> ProbeAnswers:
+    """One probe's offers (first first), the requested server's ACK or NAK, other servers' NAKs
+    (an authoritative server may refuse a REQUEST meant for another: "wrong server-ID")."""
+    offers = sorted(heard.offers.get(xid, {}).values(), key=lambda reply: reply.seconds)
+    replies = heard.answers.get(xid, {})
+    requested = heard.requested.get(xid)
+    answer = replies.get(requested) if requested else None
+    others = tuple(
+        reply
+        for server, reply in replies.items()
+        if server != requested and reply.message.message_type == NAK
+    )
+    return ProbeAnswers(tuple(offers), answer, waited, others)
 
 
 def _probe_mac(probe: PhoneVendorProbe, chance: random.Random) -> bytes:
     return bytes.fromhex(probe.ouis[0]) + bytes(chance.getrandbits(8) for _ in range(3))
 
 
-def _exchange(
-    interface: str, frames: dict[int, Any], heard: Heard, timeout: float, lldp_seconds: float
-) -> None:
+def _send(interface: str, frames: list[Any]) -> None:
     from scapy.sendrecv import sendp
 
-    start = time.monotonic()
-    resent = False
-    for frame in frames.values():
+    for frame in frames:
         sendp(frame, iface=interface, verbose=False)
+
+
+def _collect_offers(
+    interface: str, frames: dict[int, Any], heard: Heard, timeout: float, limit: float
+) -> None:
+    """Send the DISCOVERs, resend the unanswered every 2 s, stop ``timeout`` after the last new
+    offer (or ``limit`` after the start)."""
+    sent = {xid: 0.0 for xid in frames}
+    _send(interface, list(frames.values()))
     while True:
-        elapsed = time.monotonic() - start
-        offers_done = len(heard.offers) == len(frames) or elapsed >= timeout
-        lldp_done = any(info.voice_policy() for info in heard.lldp) or elapsed >= lldp_seconds
-        if offers_done and lldp_done:
+        elapsed = time.monotonic() - heard.start
+        if elapsed >= min(heard.last_new_offer + timeout, limit):
             return
-        if not resent and elapsed >= timeout / 2:
-            resent = True
-            for xid, frame in frames.items():
-                if xid not in heard.offers:
-                    sendp(frame, iface=interface, verbose=False)
+        again = [xid for xid in frames if xid not in heard.offers]
+        again = [xid for xid in again if elapsed - sent[xid] >= RESEND_SECONDS]
+        for xid in again:
+            sent[xid] = elapsed
+        _send(interface, [frames[xid] for xid in again])
+        time.sleep(0.05)
+
+
+def _request_first_offers(
+    interface: str,
+    wanted: dict[int, PhoneVendorProbe],
+    macs: dict[int, bytes],
+    heard: Heard,
+    timeout: float,
+) -> None:
+    """REQUEST each probe's first offer as the phone would, wait for ACK or NAK (resent every
+    2 s, bounded by ``timeout``), then RELEASE every granted lease so nothing is kept."""
+    requests = {}
+    for xid, offers in heard.offers.items():
+        first = min(offers.values(), key=lambda reply: reply.seconds)
+        heard.requested[xid] = first.server
+        payload = build_request(wanted[xid], macs[xid], xid, first.message)
+        requests[xid] = _frame(interface, payload)
+    started = time.monotonic()
+    sent: dict[int, float] = {}
+    while requests and time.monotonic() - started < timeout:
+        elapsed = time.monotonic() - started
+        again = [xid for xid in requests if heard.requested[xid] not in heard.answers.get(xid, {})]
+        if not again:
+            break
+        again = [xid for xid in again if elapsed - sent.get(xid, -RESEND_SECONDS) >= RESEND_SECONDS]
+        for xid in again:
+            sent[xid] = elapsed
+        _send(interface, [requests[xid] for xid in again])
+        time.sleep(0.05)
+    releases = [
+        _frame(interface, build_release(macs[xid], xid, reply.message))
+        for xid, replies in heard.answers.items()
+        for reply in replies.values()
+        if reply.message.message_type == ACK
+    ]
+    _send(interface, releases)
+
+
+def _wait_for_lldp(heard: Heard, lldp_seconds: float) -> None:
+    while time.monotonic() - heard.start < lldp_seconds:
+        if any(info.voice_policy() for info in heard.lldp):
+            return
         time.sleep(0.05)
 
 
@@ -193,9 +303,9 @@ def listen(
 ) -> None:
     """Hand every DHCP client message and LLDP frame heard for ``seconds`` to the callbacks."""
 
-    def client_only(message: DhcpMessage, source: str) -> None:
+    def client_only(message: DhcpMessage, sender: Sender) -> None:
         if message.op == BOOTREQUEST:
-            on_dhcp(message, source)
+            on_dhcp(message, sender.mac)
 
     sniffer = _sniffer(interface, lambda packet: _dispatch(packet, client_only, on_lldp))
     try:

@@ -53,8 +53,9 @@ YEALINK = PhoneVendorProbe(
     ouis=("805ec0", "001565", "249ad8", "44dbd2", "c4fc22", "e434d7"),
     vendor_class=b"yealink",
     parameter_requests=(1, 3, 6, 15, 42, 43, 66, 67, 120, 132, 133, 150, 160),
-    # The custom option (160 by default), then 66 (phones.md §3.8); 43 carries an ACS URL.
-    url_options=(160, 66),
+    # The custom option (160 by default), then 66, then 43 ("custom option > 66 > 43" in
+    # Yealink's admin guide, phones.md §2.1). 43 may also carry a TR-069 ACS URL instead.
+    url_options=(160, 66, 43),
     common_file="y000000000000.boot",
     user_agent="Yealink SIP-T46U 108.86.0.90",
     expect=b"#!version:1.0.0.1",
@@ -97,7 +98,25 @@ CISCO_MPP = PhoneVendorProbe(
     expect=b"<flat-profile",
 )
 
-PROBES: tuple[PhoneVendorProbe, ...] = (YEALINK, POLY, SNOM, CISCO_MPP)
+GRANDSTREAM = PhoneVendorProbe(
+    name="grandstream",
+    label="Grandstream",
+    ouis=("000b82", "c074ad", "ec74d7"),
+    # Grandstream documents an option 60 chapter but our references lack the exact string
+    # (zerotouch.md §2.2); this is the model name as its User-Agent gives it (unsure).
+    vendor_class=b"Grandstream GRP2614",
+    parameter_requests=(*BASICS, 43, 66, 132, 133, 150, 160),
+    # 66, then 43 (Grandstream's DHCP options guide; it also lists 150 and 160).
+    url_options=(66, 43),
+    # cfg<mac>.xml first, then cfg<model>.xml, then the generic cfg.xml (phones.md §6.1).
+    common_file="cfg.xml",
+    # The real User-Agent ends with "DevId <mac>"; left out so nothing lands on the
+    # discovered list.
+    user_agent="Grandstream Model HW GRP2614 SW 1.0.5.15",
+    expect=b"<gs_provision",
+)
+
+PROBES: tuple[PhoneVendorProbe, ...] = (YEALINK, POLY, SNOM, CISCO_MPP, GRANDSTREAM)
 
 
 def by_name(name: str) -> PhoneVendorProbe:
@@ -117,6 +136,7 @@ def vendor_of(vendor_class: bytes, mac: str) -> PhoneVendorProbe | None:
         "poly": ((13885).to_bytes(4, "big"), b"polycom"),
         "snom": (b"snom",),
         "cisco": (b"cp-", b"cisco"),
+        "grandstream": (b"grandstream",),
     }
     for probe in PROBES:
         if lowered and any(lowered.startswith(prefix) for prefix in prefixes[probe.name]):

@@ -1,23 +1,40 @@
 """Verdicts without I/O: which server a vendor's phones take from an offer, and in plain words
-whether they will find the provisioning server."""
+whether they will find the provisioning server, will not (and why), or whether the check could
+not confirm it (and why)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import urlsplit
 
-from zerotouch.dhcp import ProvisioningOffer
+from zerotouch.answers import ProbeAnswers
+from zerotouch.dhcp import ProvisioningOffer, read_offer
 from zerotouch.vendors import PhoneVendorProbe
+
+
+class Outcome(Enum):
+    """The three answers a technician can act on, worst last."""
+
+    FINDS = "will find you"
+    UNCONFIRMED = "could not confirm"
+    WILL_NOT_FIND = "will not find you"
 
 
 @dataclass(frozen=True, slots=True)
 class FetchResult:
-    """What a GET of the vendor's first file answered (status None: no HTTP answer)."""
+    """What fetching the vendor's first file gave.
+
+    ``status`` is the HTTP status (200 also for a file received over TFTP), None when no file
+    came; then ``error`` says why, and ``certain`` whether a phone would meet the same refusal
+    (a 404, a TFTP error, a refused connection) or only the laptop could not tell (no answer in
+    time, a name the laptop's DNS does not know, a certificate the laptop does not trust)."""
 
     url: str
     status: int | None
     body_start: bytes = b""
     error: str = ""
+    certain: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +46,9 @@ class Choice:
     file_url: str
 
     @property
-    def over_http(self) -> bool:
-        """Whether the phone would fetch over HTTP(S) (the check only fetches those)."""
-        return urlsplit(self.file_url).scheme in ("http", "https")
+    def protocol(self) -> str:
+        """``http``, ``https``, ``tftp``, ... as the phone would fetch."""
+        return urlsplit(self.file_url).scheme
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,19 +57,27 @@ class PhoneVerdict:
 
     vendor: str
     label: str
-    finds: bool
+    outcome: Outcome
     reason: str
     choice: Choice | None = None
 
     @property
+    def finds(self) -> bool:
+        """True when the check saw the phone's first file come back in its format."""
+        return self.outcome is Outcome.FINDS
+
+    @property
     def sentence(self) -> str:
-        """``Yealink phones will find you (option 160: ...)`` or ``... will not: why``."""
-        if self.finds:
+        """``Yealink phones will find you (...)``, ``... will not find you, because ...`` or
+        ``Could not confirm that ... will find you, because ...``."""
+        if self.outcome is Outcome.FINDS:
             return f"{self.label} phones will find you ({self.reason})"
-        return f"{self.label} phones will not find you: {self.reason}"
+        if self.outcome is Outcome.WILL_NOT_FIND:
+            return f"{self.label} phones will not find you, because {self.reason}"
+        return f"Could not confirm that {self.label} phones will find you, because {self.reason}"
 
 
-def _base_url(option: int, value: str) -> str:
+def _base_url(value: str) -> str:
     """A server option's value as a URL: with no scheme phones assume TFTP (zerotouch.md §2.1)."""
     if "://" in value:
         return value if value.endswith("/") else value + "/"
@@ -64,7 +89,7 @@ def choose(probe: PhoneVendorProbe, offer: ProvisioningOffer) -> Choice | None:
     for option in probe.url_options:
         value = offer.value_of(option)
         if value:
-            base = _base_url(option, value)
+            base = _base_url(value)
             file = probe.common_file
             if probe.file_option == 67 and offer.boot_file:
                 file = offer.boot_file
@@ -94,45 +119,95 @@ def _looks_like(probe: PhoneVendorProbe, body: bytes) -> bool:
     return text.startswith(probe.expect)
 
 
-def judge(
+def judge_offer(
     probe: PhoneVendorProbe,
-    offer: ProvisioningOffer | None,
+    offer: ProvisioningOffer,
     fetched: FetchResult | None,
     server: str | None = None,
-) -> PhoneVerdict:
-    """The verdict for one vendor from its offer, the fetch of its file and the expected server."""
-
-    def verdict(finds: bool, reason: str, choice: Choice | None = None) -> PhoneVerdict:
-        return PhoneVerdict(probe.name, probe.label, finds, reason, choice)
-
-    if offer is None:
-        return verdict(False, "no DHCP server answered as it asked")
+) -> tuple[Outcome, str, Choice | None]:
+    """What one offer means for the vendor's phones, given the fetch of the file it leads to."""
     choice = choose(probe, offer)
     if choice is None:
-        return verdict(False, _missing(probe))
+        return Outcome.WILL_NOT_FIND, _missing(probe), None
     where = f"option {choice.option} gives {choice.value}"
     if server and not _same_server(choice.file_url, server):
-        return verdict(False, f"{where}, which is not your server {server}", choice)
-    if not choice.over_http:
-        return verdict(False, f"{where} (TFTP); this check fetches over HTTP only", choice)
-    if fetched is None or fetched.status is None:
-        error = fetched.error if fetched else "not fetched"
-        return verdict(False, f"{where}, but {choice.file_url} did not answer ({error})", choice)
+        return Outcome.WILL_NOT_FIND, f"{where}, which is not your server {server}", choice
+    url = choice.file_url
+    if fetched is None:
+        reason = f"{where}, and this check cannot fetch over {choice.protocol}"
+        return Outcome.UNCONFIRMED, reason, choice
+    if fetched.status is None:
+        outcome = Outcome.WILL_NOT_FIND if fetched.certain else Outcome.UNCONFIRMED
+        said = "was refused" if fetched.certain else "did not answer the laptop"
+        return outcome, f"{where}, but {url} {said} ({fetched.error})", choice
     if fetched.status != 200:
-        return verdict(
-            False, f"{where}, but {choice.file_url} answered HTTP {fetched.status}", choice
-        )
+        return Outcome.WILL_NOT_FIND, f"{where}, but {url} answered HTTP {fetched.status}", choice
     if not _looks_like(probe, fetched.body_start):
-        return verdict(False, f"{where}, but {choice.file_url} is not a {probe.label} file", choice)
-    return verdict(True, f"{where}; {probe.common_file} answered", choice)
+        return Outcome.WILL_NOT_FIND, f"{where}, but {url} is not a {probe.label} file", choice
+    over = " over TFTP" if choice.protocol == "tftp" else ""
+    return Outcome.FINDS, f"{where}; {url.rsplit('/', 1)[-1]} answered{over}", choice
+
+
+def judge(
+    probe: PhoneVendorProbe,
+    answers: ProbeAnswers | None,
+    fetches: dict[str, FetchResult],
+    server: str | None = None,
+) -> PhoneVerdict:
+    """The verdict for one vendor: every server's offer judged, the worst one stands (phones
+    take whichever offer comes first, which can change from boot to boot)."""
+
+    def verdict(outcome: Outcome, reason: str, choice: Choice | None = None) -> PhoneVerdict:
+        return PhoneVerdict(probe.name, probe.label, outcome, reason, choice)
+
+    first = answers.first_offer if answers else None
+    if answers is None or first is None:
+        waited = f" in {answers.seconds_waited:.0f} s" if answers else ""
+        return verdict(Outcome.UNCONFIRMED, f"no DHCP server answered as they ask{waited}")
+    if answers.refused and answers.answer is not None:
+        said = answers.answer.message.server_message
+        return verdict(
+            Outcome.WILL_NOT_FIND,
+            f"the DHCP server at {first.server.address} offered {first.message.your_address} "
+            f"and then refused it (DHCPNAK{': ' + said if said else ''})",
+        )
+    judged = []
+    for reply in answers.offers:
+        offer = read_offer(reply.message)
+        choice = choose(probe, offer)
+        fetched = fetches.get(choice.file_url) if choice else None
+        judged.append((reply, *judge_offer(probe, offer, fetched, server)))
+    worst = max(judged, key=lambda item: list(Outcome).index(item[1]))
+    reply, outcome, reason, choice = worst
+    if len(judged) > 1:
+        which = "first" if reply is first else "not first"
+        reason = (
+            f"of {len(judged)} DHCP servers, the one at {reply.server.address} "
+            f"({which} this time): {reason}"
+        )
+    if not answers.acknowledged and outcome is Outcome.FINDS:
+        return verdict(
+            Outcome.UNCONFIRMED,
+            f"{reason}; but the server at {first.server.address} did not answer the REQUEST "
+            "for its offer",
+            choice,
+        )
+    return verdict(outcome, reason, choice)
 
 
 def summary(verdicts: list[PhoneVerdict]) -> str:
-    """All verdicts in one line: ``Yealink phones will find you; Poly phones will not: ...``."""
+    """All verdicts in one line: ``Yealink phones will find you; Poly phones will not ...``."""
     parts = []
     for item in verdicts:
-        if item.finds:
-            parts.append(f"{item.label} phones will find you")
+        if item.outcome is Outcome.UNCONFIRMED:
+            parts.append(f"{item.label} phones: could not confirm")
         else:
-            parts.append(f"{item.label} phones will not: {item.reason}")
+            parts.append(f"{item.label} phones {item.outcome.value}")
     return "; ".join(parts)
+
+
+def overall(verdicts: list[PhoneVerdict]) -> Outcome:
+    """The check's outcome: the worst vendor's (no vendor at all: could not confirm)."""
+    if not verdicts:
+        return Outcome.UNCONFIRMED
+    return max((item.outcome for item in verdicts), key=list(Outcome).index)

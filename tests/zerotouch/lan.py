@@ -1,5 +1,8 @@
-"""A customer LAN for tests: two network namespaces joined by a veth pair, a real dnsmasq on
-the "router" side, the provisioner server beside it, and the agent on the "laptop" side.
+"""A customer LAN for tests: network namespaces joined by a bridge, a real dnsmasq on the
+"router" side, the provisioner server beside it, the agent on the "laptop" side, and a "rogue"
+namespace where a second DHCP server can be started.
+
+    laptop ──veth── [bridge in router, 10.99.0.1] ──veth── rogue (10.99.0.3)
 
 Everything is named with a random tag, removed on stop (also after a failure), and every wait
 is bounded. Traffic never leaves the two namespaces.
@@ -21,6 +24,7 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 PROJECT = Path(__file__).resolve().parents[2]
 ROUTER_ADDRESS = "10.99.0.1"
 LAPTOP_ADDRESS = "10.99.0.2"
+ROGUE_ADDRESS = "10.99.0.3"
 SERVER_PORT = 8470
 
 
@@ -93,27 +97,50 @@ class Lan:
         return f"ztl{self.tag}"
 
     @property
+    def rogue(self) -> str:
+        return f"ztx{self.tag}"
+
+    @property
     def router_interface(self) -> str:
+        """The router's port towards the laptop (frames sent here reach only the laptop)."""
         return f"ztr{self.tag}v"
+
+    @property
+    def router_bridge(self) -> str:
+        """The LAN inside the router namespace; 10.99.0.1 and dnsmasq live on it."""
+        return f"ztr{self.tag}b"
+
+    @property
+    def rogue_interface(self) -> str:
+        return f"ztx{self.tag}v"
 
     @property
     def laptop_interface(self) -> str:
         return f"ztl{self.tag}v"
 
     def create(self) -> Lan:
-        """Make both namespaces, the veth pair and the addresses on both ends."""
-        for namespace in (self.router, self.laptop):
+        """Make the namespaces, the bridge, the veth pairs and the addresses."""
+        for namespace in (self.router, self.laptop, self.rogue):
             _ip("netns", "add", namespace)
             self.created.append(namespace)
             _ip("-n", namespace, "link", "set", "lo", "up")
-        _ip(
-            "link", "add", self.router_interface, "netns", self.router, "type", "veth",
-            "peer", "name", self.laptop_interface, "netns", self.laptop,
-        )  # fmt: skip
-        _ip("-n", self.router, "addr", "add", f"{ROUTER_ADDRESS}/24", "dev", self.router_interface)
+        _ip("-n", self.router, "link", "add", self.router_bridge, "type", "bridge")
+        _ip("-n", self.router, "link", "set", self.router_bridge, "up")
+        rogue_port = f"ztr{self.tag}x"
+        for port, namespace, end in (
+            (self.router_interface, self.laptop, self.laptop_interface),
+            (rogue_port, self.rogue, self.rogue_interface),
+        ):
+            _ip(
+                "link", "add", port, "netns", self.router, "type", "veth",
+                "peer", "name", end, "netns", namespace,
+            )  # fmt: skip
+            _ip("-n", self.router, "link", "set", port, "master", self.router_bridge)
+            _ip("-n", self.router, "link", "set", port, "up")
+            _ip("-n", namespace, "link", "set", end, "up")
+        _ip("-n", self.router, "addr", "add", f"{ROUTER_ADDRESS}/24", "dev", self.router_bridge)
         _ip("-n", self.laptop, "addr", "add", f"{LAPTOP_ADDRESS}/24", "dev", self.laptop_interface)
-        _ip("-n", self.router, "link", "set", self.router_interface, "up")
-        _ip("-n", self.laptop, "link", "set", self.laptop_interface, "up")
+        _ip("-n", self.rogue, "addr", "add", f"{ROGUE_ADDRESS}/24", "dev", self.rogue_interface)
         return self
 
     def destroy(self) -> None:
@@ -143,25 +170,38 @@ class Lan:
 
 @dataclass
 class Dnsmasq:
-    """A real dnsmasq, DHCP only, on the router side of the LAN, with the options of one case."""
+    """A real dnsmasq, DHCP only, on the router side of the LAN (or in the rogue namespace),
+    with the options of one case.
+
+    ``stock``: dnsmasq's own default of pinging an address before offering it (about 3 s per
+    DISCOVER, one at a time), instead of ``no-ping``. ``settings``: more dnsmasq lines.
+    ``leases``: lines written into the lease file before it starts."""
 
     lan: Lan
     folder: Path
     options: list[str]
     process: subprocess.Popen[bytes] | None = None
+    stock: bool = False
+    rogue: bool = False
+    settings: list[str] = field(default_factory=list)
+    leases: list[str] = field(default_factory=list)
 
     def config_text(self) -> str:
+        interface = self.lan.rogue_interface if self.rogue else self.lan.router_bridge
+        pool = "10.99.0.160,10.99.0.190" if self.rogue else "10.99.0.100,10.99.0.150"
         lines = [
             "port=0",  # no DNS
-            f"interface={self.lan.router_interface}",
+            f"interface={interface}",
             "bind-interfaces",
-            "dhcp-range=10.99.0.100,10.99.0.150,255.255.255.0,5m",
+            f"dhcp-range={pool},255.255.255.0,5m",
             "dhcp-authoritative",
-            "no-ping",  # offer at once (dnsmasq otherwise pings the address first)
             f"dhcp-leasefile={self.folder / 'leases'}",
             "user=root",
             "log-dhcp",
+            *self.settings,
         ]
+        if not self.stock:
+            lines.append("no-ping")  # offer at once (dnsmasq otherwise pings the address first)
         # dnsmasq sends an option only when the client's option 55 asks for it, as servers
         # do; "force:" sends it regardless (dhcp-option-force).
         for option in self.options:
@@ -174,6 +214,7 @@ class Dnsmasq:
         self.folder.mkdir(parents=True, exist_ok=True)
         config = self.folder / "dnsmasq.conf"
         config.write_text(self.config_text())
+        (self.folder / "leases").write_text("".join(line + "\n" for line in self.leases))
         log = self.folder / "dnsmasq.log"
         command = [
             DNSMASQ,
@@ -181,7 +222,8 @@ class Dnsmasq:
             f"--conf-file={config}",
             f"--log-facility={log}",
         ]
-        self.process = self.lan.popen(self.lan.router, command)
+        namespace = self.lan.rogue if self.rogue else self.lan.router
+        self.process = self.lan.popen(namespace, command)
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             if log.exists() and "DHCP, sockets bound" in log.read_text():
@@ -214,7 +256,8 @@ def start_server(lan: Lan, environment: dict[str, str]) -> subprocess.Popen[byte
     """``provisioner serve`` on the router side, answering on the veth address."""
     process = lan.popen(
         lan.router,
-        [sys.executable, "-m", "provisioner", "serve", "--http", f"{ROUTER_ADDRESS}:{SERVER_PORT}"],
+        [sys.executable, "-m", "provisioner", "serve", "--http", f"{ROUTER_ADDRESS}:{SERVER_PORT}"]
+        + ["--tftp", f"{ROUTER_ADDRESS}:69"],
         env=environment,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from scapy.layers.dhcp import BOOTP, DHCP
 
-from zerotouch.dhcp import build_discover, parse_message, parse_options, read_offer
+from zerotouch.dhcp import (
+    build_discover,
+    build_release,
+    build_request,
+    parse_message,
+    parse_options,
+    read_offer,
+)
 from zerotouch.vendors import POLY, PROBES, YEALINK
 
 MAC = bytes.fromhex("805ec0010203")
@@ -98,3 +105,36 @@ def test_malformed_messages_never_raise(payload: bytes) -> None:
 
 def test_repeated_options_are_joined() -> None:
     assert parse_options(b"\x42\x02ab\x42\x01c\xff") == {66: b"abc"}
+
+
+def test_the_request_names_the_offered_address_and_its_server_and_the_release_gives_it_back() -> (
+    None
+):
+    offered = parse_message(offer(("server_id", "10.0.0.1")))
+    assert offered is not None and offered.server_id == "10.0.0.1"
+    request = BOOTP(build_request(YEALINK, MAC, 0xCAFE, offered))
+    options = scapy_options(request)
+    assert options["message-type"] == 3
+    assert options["requested_addr"] == "10.0.0.9"
+    assert options["server_id"] == "10.0.0.1"
+    assert options["vendor_class_id"] == YEALINK.vendor_class
+    ack = parse_message(offer(("server_id", "10.0.0.1")))
+    assert ack is not None
+    release = BOOTP(build_release(MAC, 0xCAFE, ack))
+    assert release.ciaddr == "10.0.0.9"
+    assert scapy_options(release)["message-type"] == 7
+    assert scapy_options(release)["server_id"] == "10.0.0.1"
+
+
+def test_a_nak_carries_the_servers_words() -> None:
+    message = parse_message(offer(("message-type", "nak"), ("error_message", b"no leases left")))
+    assert message is not None and message.server_message == "no leases left"
+
+
+def test_option_43_holding_a_url_as_text_is_that_url() -> None:
+    message = parse_message(offer(("vendor_specific", b"http://prov.example.net/p/")))
+    assert message is not None
+    read = read_offer(message)
+    assert read.vendor_specific_text == "http://prov.example.net/p/"
+    assert read.value_of(43) == "http://prov.example.net/p/"
+    assert read.as_json()["43"] == "http://prov.example.net/p/"
