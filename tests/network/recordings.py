@@ -1,12 +1,10 @@
-"""snmpsim recordings: a switch with phones on it that we build, and real devices from
-snmpsim-data (decompressed on the fly)."""
+"""snmpsim recordings: a switch with phones on it that we build, and real switches from
+snmpsim-data kept in tests/network/snmprec (decompressed on the fly)."""
 
 from __future__ import annotations
 
 import bz2
 from pathlib import Path
-
-from tests.network.agents import SNMPSIM_VENV
 
 DEMO_PHONE = "80:5e:c0:12:34:56"  # the demo tenant's Yealink T46U, on Gi0/3
 POLY_PHONE = "00:04:f2:11:22:33"  # a Poly CCX 400, on Gi0/4
@@ -152,16 +150,75 @@ def phone_switch() -> str:
     return snmprec(phone_switch_records())
 
 
-def real_recording(relative: str) -> str:
-    """A recording of a real device from snmpsim-data, e.g. ``network/switch/hpe-procurve-...``."""
-    found = list(SNMPSIM_VENV.glob(f"lib/python3*/site-packages/snmpsim_data/data/{relative}*"))
-    if not found:
-        raise FileNotFoundError(f"snmpsim-data has no {relative}; run `bash scripts/setup --test`")
-    path = found[0]
-    raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
-    return raw.decode("utf-8", errors="replace")
+RECORDINGS = Path(__file__).parent / "snmprec"
+# Real switches from snmpsim-data (see snmprec/README.md), by the community that serves them.
+REAL_SWITCHES = {
+    "hpe-procurve": "hpe-procurve-516733-b21",
+    "cisco-c3750": "cisco-c3750",
+    "bdcom-s5612": "bdcom-s5612",  # answers out of order
+    "brocade-icx6430-24": "brocade-icx6430-24",
+    "dlink-des3200": "dlink-des3200",
+    "cisco-n5000": "cisco-n5000",
+    "ruijie-s5750-24gt12sfp": "ruijie-s5750-24gt12sfp",
+    "h3c-e528-2": "h3c-e528-2",
+}
 
 
-HPE_PROCURVE = "network/switch/hpe-procurve-516733-b21.snmprec"
-CISCO_C3750 = "network/switch/cisco-c3750.snmprec"
-__all__ = ["CISCO_C3750", "HPE_PROCURVE", "Path", "phone_switch", "real_recording"]
+def real_recording(name: str) -> str:
+    """A recording of a real device kept in tests/network/snmprec, e.g. ``bdcom-s5612``."""
+    path = RECORDINGS / f"{name}.snmprec.bz2"
+    return bz2.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+
+
+# A Cisco IP phone in the voice VLAN and a PC in a data VLAN of the Catalyst recording: only
+# their VLAN's table has them (community@100 and community@21), as on a real IOS switch.
+CISCO_VOICE_VLAN, CISCO_DATA_VLAN = 100, 21
+CISCO_PHONE = "00:1b:54:c2:0a:11"  # on bridge port 3 (Gi1/0/3)
+CISCO_PC = "00:1b:54:c2:0a:12"  # on bridge port 5 (Gi1/0/5)
+CISCO_TRUNK_PORT = 1  # Gi1/0/1 carries every VLAN
+_VTP_STATE = "1.3.6.1.4.1.9.9.46.1.3.1.1.2"
+_BRIDGE = "1.3.6.1.2.1.17."
+_SYSTEM = "1.3.6.1.2.1.1."
+
+
+def cisco_per_vlan(community: str = "cisco-ios") -> dict[str, str]:
+    """The Catalyst 3750 recording as IOS serves it per VLAN, each file by its community.
+
+    ``community`` is the real walk with its VTP VLAN list cut to VLANs 1, 21, 100 and the
+    reserved 1002-1005 (the real list has 278: a test poll would read 274 tables).
+    ``community@1`` holds the recording's own bridge tables (the default community shows VLAN
+    1); ``community@21`` and ``community@100`` are built in the same shape: the system group,
+    the bridge ports of that VLAN (the trunk and one access port) and their learned MACs.
+    """
+    lines = real_recording("cisco-c3750").splitlines(keepends=True)
+    kept_vlans = {1, CISCO_DATA_VLAN, CISCO_VOICE_VLAN, 1002, 1003, 1004, 1005}
+    base = [
+        line
+        for line in lines
+        if not line.startswith(_VTP_STATE + ".")
+        or int(line.split("|")[0].rsplit(".", 1)[1]) in kept_vlans
+    ]
+    system = [line for line in lines if line.startswith(_SYSTEM)]
+    vlan_one = system + [line for line in lines if line.startswith(_BRIDGE)]
+    return {
+        community: "".join(base),
+        f"{community}@1": "".join(vlan_one),
+        f"{community}@{CISCO_DATA_VLAN}": vlan_table(system, 5, CISCO_PC),
+        f"{community}@{CISCO_VOICE_VLAN}": vlan_table(system, 3, CISCO_PHONE),
+    }
+
+
+def vlan_table(system: list[str], access_port: int, mac: str) -> str:
+    """One VLAN's view: bridge ports (ifIndex 10100 + port on this Catalyst), one MAC learned
+    on the access port and the router's MAC on the trunk."""
+    rows: list[tuple[str, str, str]] = []
+    for port in (CISCO_TRUNK_PORT, access_port):
+        rows.append((f"1.3.6.1.2.1.17.1.4.1.2.{port}", "2", str(10100 + port)))
+    for learned, port in ((mac, access_port), (ROUTER_MAC, CISCO_TRUNK_PORT)):
+        suffix = ".".join(str(octet) for octet in octets(learned))
+        rows.append((f"1.3.6.1.2.1.17.4.3.1.2.{suffix}", "2", str(port)))
+        rows.append((f"1.3.6.1.2.1.17.4.3.1.3.{suffix}", "2", "3"))
+    return "".join(system) + snmprec(rows)
+
+
+__all__ = ["REAL_SWITCHES", "cisco_per_vlan", "phone_switch", "real_recording"]
