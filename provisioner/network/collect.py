@@ -105,6 +105,7 @@ def build_state(
     walked: Mapping[str, Mapping[Oid, parse.Value]],
     previous: Mapping[str, Any] | None,
     wall_seconds: float | None = None,
+    *,
     incomplete: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The device's new state: parsed tables plus rates against ``previous``; ``incomplete``

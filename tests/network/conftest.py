@@ -33,13 +33,18 @@ def snmpd_agent(tmp_path: Path) -> Iterator[Snmpd]:
 def snmpsim_agent() -> Iterator[Snmpsim]:
     """snmpsim serving our phone switch (``voip-switch``), the real switches of
     recordings.REAL_SWITCHES, each under its community, and the Catalyst per VLAN
-    (``cisco-ios``, ``cisco-ios@<vlan>``)."""
+    (``cisco-ios``, ``cisco-ios@<vlan>``; v3 contexts ``cisco-ios`` and ``vlan-<vlan>``)."""
     problem = snmpsim_available()
     if problem:
         pytest.fail(problem)
     recordings = {"voip-switch": phone_switch()}
     recordings.update({name: real_recording(file) for name, file in REAL_SWITCHES.items()})
-    recordings.update(cisco_per_vlan("cisco-ios"))
+    per_vlan = cisco_per_vlan("cisco-ios")
+    recordings.update(per_vlan)
+    # snmpsim picks a v3 context's file by name: the same tables as contexts vlan-<vlan>.
+    recordings.update(
+        {f"vlan-{name.partition('@')[2]}": text for name, text in per_vlan.items() if "@" in name}
+    )
     agent = Snmpsim(recordings).start()
     yield agent
     agent.stop()

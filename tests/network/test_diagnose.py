@@ -361,3 +361,26 @@ def test_a_cisco_switch_refusing_its_vlan_communities_is_partial(
     report = app.test_cli_runner().invoke(args=["diagnose", "00:11:21:e7:f1:17"]).output
     assert "port Gi1/0/7" in report
     assert "careful: switch sw-cisco's forwarding table is incomplete" in report
+
+
+def test_a_v3_cisco_switch_reads_each_vlan_in_its_context(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    v3 = {
+        "snmp_version": "3",
+        "v3_user": "simulator",
+        "auth_protocol": "SHA",
+        "auth_key": "auctoritas",
+        "priv_protocol": "AES",
+        "priv_key": "privatus",
+        "context": "cisco-ios",  # snmpsim's name for the switch; VLANs are vlan-<vlan>
+    }
+    fields = {**v2c_device("sw-cisco-v3", snmpsim_agent.port), **v3}
+    del fields["community"]
+    add_device(app, **fields)
+    [result] = run_poll_once(app)
+    assert result.status == "up", result.reason
+    report = app.test_cli_runner().invoke(args=["diagnose", CISCO_PHONE]).output
+    assert "port Gi1/0/3 (ifIndex 10103, bridge port 3, VLAN 100)" in report
