@@ -142,6 +142,9 @@ def build_state(
             asdict(item) for item in parse.parse_lldp(group_table(walked, "lldp"), base_ports)
         ],
         "poe": [asdict(item) for item in poe],
+        "poe_supplies": [
+            asdict(item) for item in parse.parse_power_supplies(group_table(walked, "poe"))
+        ],
         "incomplete": {TABLE_NAMES[group]: why for group, why in (incomplete or {}).items()},
     }
 

@@ -252,8 +252,16 @@ def poe_part(status: NetworkDeviceState | None, if_index: int) -> Report:
                 "admin_enabled": port.get("admin_enabled"),
                 "priority": port.get("priority"),
                 "pse_port": f"{port['group']}.{port['port']}",
+                "faults": {name: count for name, count in port.get("faults", {}).items() if count},
+                "supply": supply_of(status, port["group"]),
             }
     return {"why": "the switch reports PoE, but not for this port"}
+
+
+def supply_of(status: NetworkDeviceState | None, group: int) -> Report:
+    """The PSE (power budget) a port draws from, or {} when the switch does not say."""
+    supplies = (status.data or {}).get("poe_supplies", []) if status else []
+    return next((dict(item) for item in supplies if item.get("group") == group), {})
 
 
 def lldp_part(status: NetworkDeviceState | None, if_index: int, mac: str) -> Report:

@@ -82,6 +82,18 @@ class PoePort:
     detection: str
     power_class: str | None = None
     priority: str | None = None
+    # Fault counters the agent gives (overload, short, power_denied, ...), zeros included.
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSupply:
+    """One PSE (pethMainPseTable): its budget, its state and what its ports draw now."""
+
+    group: int
+    power_watts: int | None
+    status: str
+    consumption_watts: int | None
 
 
 def text(value: Value) -> str:
@@ -313,9 +325,35 @@ def parse_poe(
                 detection=oids.POE_DETECTION_NAMES.get(number(detection) or 0, "unknown"),
                 power_class=oids.POE_CLASS_NAMES.get(power_class or 0),
                 priority=oids.POE_PRIORITY_NAMES.get(priority or 0),
+                faults=poe_faults(table, index),
             )
         )
     return ports
+
+
+def poe_faults(table: Table, index: tuple[int, ...]) -> dict[str, int]:
+    """The fault counters of one PSE port that the agent reports."""
+    return {
+        name: value
+        for name in oids.POE_FAULT_COUNTERS
+        if isinstance(value := table.get(name, {}).get(index), int)
+    }
+
+
+def parse_power_supplies(table: Table) -> list[PowerSupply]:
+    """pethMainPseTable: each PSE's budget, state and consumption, by group."""
+    return [
+        PowerSupply(
+            group=index[0],
+            power_watts=number(power),
+            status=oids.POE_SUPPLY_STATUS_NAMES.get(
+                number(table.get("supply_status", {}).get(index)) or 0, "unknown"
+            ),
+            consumption_watts=number(table.get("supply_consumption", {}).get(index)),
+        )
+        for index, power in sorted(table.get("supply_power", {}).items())
+        if len(index) == 1
+    ]
 
 
 def poe_if_index(

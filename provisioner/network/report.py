@@ -122,7 +122,18 @@ def poe_lines(report: Report) -> list[str]:
     enabled = {True: "enabled", False: "DISABLED", None: "admin state unknown"}[
         poe["admin_enabled"]
     ]
-    return [f"{poe['detection']}, {poe['power_class'] or 'class unknown'}, {enabled}"]
+    lines = [f"{poe['detection']}, {poe['power_class'] or 'class unknown'}, {enabled}"]
+    faults = poe.get("faults") or {}
+    if faults:
+        counted = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in faults.items())
+        lines.append(f"faults counted on this port: {counted}")
+    supply = poe.get("supply") or {}
+    if supply.get("power_watts"):
+        lines.append(
+            f"power supply {supply['group']} {supply['status']}: "
+            f"{supply['consumption_watts']} of {supply['power_watts']} W in use"
+        )
+    return lines
 
 
 def lldp_lines(report: Report) -> list[str]:

@@ -17,6 +17,7 @@ from tests.network.recordings import (
     REAL_SWITCHES,
     cisco_per_vlan,
     phone_switch,
+    poe_switch,
     real_recording,
 )
 
@@ -37,7 +38,7 @@ def snmpsim_agent() -> Iterator[Snmpsim]:
     problem = snmpsim_available()
     if problem:
         pytest.fail(problem)
-    recordings = {"voip-switch": phone_switch()}
+    recordings = {"voip-switch": phone_switch(), "poe-switch": poe_switch()}
     recordings.update({name: real_recording(file) for name, file in REAL_SWITCHES.items()})
     per_vlan = cisco_per_vlan("cisco-ios")
     recordings.update(per_vlan)

@@ -46,10 +46,11 @@ def phone_switch_records() -> list[tuple[str, str, str]]:
     return rows
 
 
-def interface_rows(port: int) -> list[tuple[str, str, str]]:
-    """ifTable and ifXTable columns of Gi0/<port>; Gi0/5 has input errors."""
+def interface_rows(port: int, up: bool | None = None) -> list[tuple[str, str, str]]:
+    """ifTable and ifXTable columns of Gi0/<port>; Gi0/5 has input errors; ``up`` overrides
+    the phone switch's link states (3, 4, 5 and 8 up)."""
     index = BASE_PORT_IF_INDEX + port
-    link_up = port in (3, 4, 5, 8)
+    link_up = port in (3, 4, 5, 8) if up is None else up
     values = {
         "1.3.6.1.2.1.2.2.1.1": ("2", str(index)),
         "1.3.6.1.2.1.2.2.1.2": ("4", f"GigabitEthernet0/{port}"),
@@ -139,6 +140,57 @@ def lldp_rows() -> list[tuple[str, str, str]]:
     return rows
 
 
+# The PoE switch: an 8-port access switch with a 65 W budget, as POWER-ETHERNET-MIB (RFC 3621)
+# describes one. Per port: (detection, class, priority, admin, {counter: value}, MAC learned).
+# Classes 2, 3 and 4 deliver about 7, 15 and 30 W: 52 of 65 W are used, so the class 3 phone on
+# port 6 is refused power (power denied counted, still searching).
+POE_OVERLOADED_PHONE = "80:5e:c0:44:00:04"  # rebooting in a loop on port 4 (overload fault)
+POE_SWITCH_PORTS: dict[int, tuple[int, int, int, int, dict[str, int], str | None]] = {
+    1: (3, 3, 1, 1, {}, "80:5e:c0:44:00:01"),
+    2: (3, 4, 1, 1, {"mps_absent": 1}, "80:5e:c0:44:00:02"),
+    3: (3, 5, 2, 1, {}, "00:40:8c:44:00:03"),  # a camera, class 4
+    4: (4, 5, 1, 1, {"overload": 7}, POE_OVERLOADED_PHONE),
+    5: (6, 1, 3, 1, {"short": 2}, None),  # a damaged cable
+    6: (2, 4, 3, 1, {"power_denied": 12}, None),
+    7: (1, 1, 3, 2, {}, None),  # PoE switched off on this port
+    8: (2, 1, 3, 1, {"invalid_signature": 3}, "3c:52:82:44:00:08"),  # a PC: no PD signature
+}
+POE_COUNTER_COLUMNS = {"mps_absent": 8, "invalid_signature": 11, "power_denied": 12}
+POE_COUNTER_COLUMNS |= {"overload": 13, "short": 14}
+
+
+def poe_switch() -> str:
+    """The PoE switch as an .snmprec file (see POE_SWITCH_PORTS)."""
+    rows: list[tuple[str, str, str]] = [
+        ("1.3.6.1.2.1.1.1.0", "4", "PoE access switch 8x GE, 65 W, test recording"),
+        ("1.3.6.1.2.1.1.2.0", "6", "1.3.6.1.4.1.55555.1.9"),
+        ("1.3.6.1.2.1.1.3.0", "67", "4320000"),
+        ("1.3.6.1.2.1.1.5.0", "4", "sw-poe"),
+        ("1.3.6.1.2.1.105.1.3.1.1.2.1", "66", "65"),  # pethMainPsePower
+        ("1.3.6.1.2.1.105.1.3.1.1.3.1", "2", "1"),  # on
+        ("1.3.6.1.2.1.105.1.3.1.1.4.1", "66", "52"),  # consumption
+    ]
+    base = "1.3.6.1.2.1.105.1.1.1"
+    for port, (detection, power_class, priority, admin, counters, mac) in POE_SWITCH_PORTS.items():
+        rows += interface_rows(port, up=mac is not None)
+        rows.append((f"1.3.6.1.2.1.17.1.4.1.2.{port}", "2", str(BASE_PORT_IF_INDEX + port)))
+        rows += [
+            (f"{base}.3.1.{port}", "2", str(admin)),
+            (f"{base}.6.1.{port}", "2", str(detection)),
+            (f"{base}.7.1.{port}", "2", str(priority)),
+            (f"{base}.10.1.{port}", "2", str(power_class)),
+        ]
+        rows += [
+            (f"{base}.{column}.1.{port}", "65", str(counters.get(name, 0)))
+            for name, column in POE_COUNTER_COLUMNS.items()
+        ]
+        if mac is not None:
+            suffix = ".".join(str(octet) for octet in octets(mac))
+            rows.append((f"1.3.6.1.2.1.17.7.1.2.2.1.2.20.{suffix}", "2", str(port)))
+            rows.append((f"1.3.6.1.2.1.17.7.1.2.2.1.3.20.{suffix}", "2", "3"))
+    return snmprec(rows)
+
+
 def snmprec(rows: list[tuple[str, str, str]]) -> str:
     """Rows as an .snmprec file: ``oid|tag|value``, sorted by OID as snmpsim needs."""
     ordered = sorted(rows, key=lambda row: tuple(int(part) for part in row[0].split(".")))
@@ -221,4 +273,4 @@ def vlan_table(system: list[str], access_port: int, mac: str) -> str:
     return "".join(system) + snmprec(rows)
 
 
-__all__ = ["REAL_SWITCHES", "cisco_per_vlan", "phone_switch", "real_recording"]
+__all__ = ["REAL_SWITCHES", "cisco_per_vlan", "phone_switch", "poe_switch", "real_recording"]

@@ -24,6 +24,7 @@ from tests.network.recordings import (
     CISCO_VOICE_VLAN,
     DEMO_PHONE,
     PC_BEHIND_PHONE,
+    POE_OVERLOADED_PHONE,
     POLY_PHONE,
     ROUTER_MAC,
 )
@@ -384,3 +385,27 @@ def test_a_v3_cisco_switch_reads_each_vlan_in_its_context(
     assert result.status == "up", result.reason
     report = app.test_cli_runner().invoke(args=["diagnose", CISCO_PHONE]).output
     assert "port Gi1/0/3 (ifIndex 10103, bridge port 3, VLAN 100)" in report
+
+
+def test_poe_faults_and_the_power_budget_are_shown_for_the_phones_port(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-poe", snmpsim_agent.port, "poe-switch"))
+    [result] = run_poll_once(app)
+    assert result.status == "up", result.reason
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    api = app.test_client().get(f"/api/v1/diagnose/{POE_OVERLOADED_PHONE}", headers=support).json
+    assert api["poe"]["detection"] == "fault"
+    assert api["poe"]["faults"] == {"overload": 7}  # the zero counters are left out
+    assert api["poe"]["supply"] == {
+        "group": 1,
+        "power_watts": 65,
+        "status": "on",
+        "consumption_watts": 52,
+    }
+    text = app.test_cli_runner().invoke(args=["diagnose", POE_OVERLOADED_PHONE]).output
+    assert "fault, class4, enabled" in text
+    assert "faults counted on this port: overload 7" in text
+    assert "power supply 1 on: 52 of 65 W in use" in text

@@ -168,3 +168,24 @@ def test_lldp_capabilities_are_named() -> None:
     }
     [neighbour] = parse.parse_lldp(table, {})
     assert neighbour.capabilities == ["bridge", "router"]
+
+
+def test_poe_fault_counters_and_power_supplies() -> None:
+    index = (1, 4)
+    table = {
+        "detection_status": {index: 4},
+        "overload": {index: 7},
+        "short": {index: 0},
+        "supply_power": {(1,): 65, (2,): 370},
+        "supply_status": {(1,): 1, (2,): 3},
+        "supply_consumption": {(1,): 52},
+    }
+    [port] = parse.parse_poe(table, {}, {4}, "if-index")
+    assert (port.detection, port.if_index, port.faults) == ("fault", 4, {"overload": 7, "short": 0})
+    supplies = parse.parse_power_supplies(table)
+    assert [
+        (item.group, item.power_watts, item.status, item.consumption_watts) for item in supplies
+    ] == [
+        (1, 65, "on", 52),
+        (2, 370, "faulty", None),
+    ]
