@@ -99,9 +99,9 @@ async def ours(
 
     async def poll(target: Target) -> int:
         async with limit:
-            system, walked = await collect.collect(client, target)
-            collect.build_state(system, walked, None)
-            return len(system) + sum(len(column) for column in walked.values())
+            collected = await collect.collect(client, target)
+            collect.build_state(collected.system, collected.walked, None)
+            return len(collected.system) + sum(len(rows) for rows in collected.walked.values())
 
     await asyncio.gather(*(poll(target) for target in targets))  # warm-up: v3 discovery
     started = time.perf_counter()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from provisioner.network import oids, parse, rates
+from provisioner.errors import SnmpFailure
+from provisioner.network import oids, parse, rates, vlans
 from provisioner.network.oids import Oid
 from provisioner.network.snmp import SnmpReader, Target
 from provisioner.network.vendors import vendor_for
@@ -28,24 +29,69 @@ GROUPS: dict[str, dict[str, Oid]] = {
     },
     "poe": oids.POE_COLUMNS,
 }
+# What support calls each group's table ("switch X's forwarding table is incomplete: ...").
+TABLE_NAMES = {
+    "interfaces": "interface table",
+    "bridge": "forwarding table",
+    "lldp": "LLDP neighbour table",
+    "poe": "PoE table",
+}
 
 # The column whose absence means a group's table is not there at all.
 PROBES = {"lldp": "chassis_id", "poe": "detection_status"}
 
 
-async def collect(client: SnmpReader, target: Target) -> tuple[dict[str, parse.Value], Walked]:
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """One poll's raw data: the system group, the walked columns, and the tables that are
+    incomplete with why (a walk cut short, a table or a VLAN the agent refused)."""
+
+    system: dict[str, parse.Value]
+    walked: Walked
+    incomplete: dict[str, str] = field(default_factory=dict)
+
+
+async def collect(client: SnmpReader, target: Target) -> Collected:
     """GET the system group (the liveness check), then walk every column group."""
     scalars = await client.get(target, list(oids.SYSTEM_SCALARS.values()))
     system = {name: scalars.get(value) for name, value in oids.SYSTEM_SCALARS.items()}
     walked: Walked = {}
+    incomplete: dict[str, str] = {}
     for group, columns in GROUPS.items():
         probe = PROBES.get(group)
         if probe is not None and not await client.bulk_has_rows(target, columns[probe]):
             continue  # most routers have no LLDP or PoE table: one small request, not 26 columns
-        rows = await client.walk(target, list(columns.values()))
-        for name, column in columns.items():
-            walked[f"{group}.{name}"] = rows[column]
-    return system, walked
+        problem = await walk_group(client, target, group, columns, walked)
+        if problem:
+            incomplete[group] = problem
+    per_vlan = vendor_for(parse.text(system["object_id"])).per_vlan_bridge
+    if per_vlan is not None:
+        problem = await vlans.collect_per_vlan(client, target, per_vlan, walked)
+        if problem:
+            incomplete["bridge"] = "; ".join(filter(None, (incomplete.get("bridge"), problem)))
+    return Collected(system, walked, incomplete)
+
+
+async def walk_group(
+    client: SnmpReader, target: Target, group: str, columns: Mapping[str, Oid], walked: Walked
+) -> str:
+    """Walk one group's columns into ``walked``; why the table is incomplete ("" if it is not).
+
+    An agent error for a table (noAccess, genErr ...) leaves that table empty and the rest of
+    the poll goes on; silence or a refused credential still fails the whole poll.
+    """
+    try:
+        result = await client.walk(target, list(columns.values()))
+    except SnmpFailure as failure:
+        if failure.kind != "error":
+            raise
+        for name in columns:
+            walked[f"{group}.{name}"] = {}
+        return f"the agent refused it ({failure.reason})"
+    for name, column in columns.items():
+        walked[f"{group}.{name}"] = result.rows[column]
+    # Several columns usually share one cause; say each cause once.
+    return "; ".join(dict.fromkeys(result.problems.values()))
 
 
 def group_table(walked: Mapping[str, Mapping[Oid, parse.Value]], group: str) -> parse.Table:
@@ -59,8 +105,11 @@ def build_state(
     walked: Mapping[str, Mapping[Oid, parse.Value]],
     previous: Mapping[str, Any] | None,
     wall_seconds: float | None = None,
+    *,
+    incomplete: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The device's new state: parsed tables plus rates against ``previous``."""
+    """The device's new state: parsed tables plus rates against ``previous``; ``incomplete``
+    (group -> why) is kept by table name, for diagnose to repeat."""
     system = parse.parse_system(system_values)
     vendor = vendor_for(system["object_id"])
     interfaces = [
@@ -93,7 +142,18 @@ def build_state(
             asdict(item) for item in parse.parse_lldp(group_table(walked, "lldp"), base_ports)
         ],
         "poe": [asdict(item) for item in poe],
+        "poe_supplies": [
+            asdict(item) for item in parse.parse_power_supplies(group_table(walked, "poe"))
+        ],
+        "incomplete": {TABLE_NAMES[group]: why for group, why in (incomplete or {}).items()},
     }
+
+
+def incomplete_text(incomplete: Mapping[str, str]) -> str:
+    """The reason a poll is partial: ``forwarding table is incomplete: ...``, table by table."""
+    return "; ".join(
+        f"{TABLE_NAMES.get(group, group)} is incomplete: {why}" for group, why in incomplete.items()
+    )
 
 
 def poll_summary(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,4 +167,5 @@ def poll_summary(state: Mapping[str, Any]) -> dict[str, Any]:
         },
         "fdb_entries": len(state["fdb"]),
         "lldp_neighbours": len(state["lldp"]),
+        "incomplete": state.get("incomplete", {}),
     }

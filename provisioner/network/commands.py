@@ -151,7 +151,7 @@ def network_list(tenant: str | None, as_json: bool) -> None:
         click.echo(
             f"{item['tenant']}/{item['name']}\t{item['role']}\t{item['address']}:{item['port']}"
             f"\tv{item['snmp_version']}\t{item['site'] or '-'}\t{item['status']}"
-            + (f" ({item['reason']})" if item["status"] == "down" else "")
+            + (f" ({item['reason']})" if item["status"] in ("down", "partial") else "")
         )
 
 
@@ -189,7 +189,8 @@ def poll_command(once: bool, names: tuple[str, ...]) -> None:
                 + (f"\t{result.kind}: {result.reason}" if result.kind else "")
             )
         click.echo(
-            f"polled {len(results)} device(s), {sum(r.status == 'down' for r in results)} down"
+            f"polled {len(results)} device(s), {sum(r.status == 'down' for r in results)} down, "
+            f"{sum(r.status == 'partial' for r in results)} partial"
         )
         return
 

@@ -154,12 +154,13 @@ def lldp_evidence(neighbours: list[Report], if_index: int, mac: str) -> str:
 def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], mac: str) -> Report:
     """The switch port a MAC is on: the access port, not an uplink or trunk that also has it."""
     hits = [hit for device, status in devices for hit in port_hits(device, status, mac)]
+    incomplete = incomplete_tables(devices)
     if not hits:
         polled = sum(bool((status.data or {}).get("fdb")) for _, status in devices if status)
         why = "no switch has been polled with a forwarding table yet"
         if polled:
             why = f"the MAC is in none of the forwarding tables of {polled} polled switch(es)"
-        return {"found": False, "why": why}
+        return {"found": False, "why": why, "incomplete": incomplete}
     best = min(hits, key=PortHit.rank)
     device, status, entry = best.device, best.status, best.entries[0]
     interface = find_interface(status, entry["if_index"])
@@ -179,7 +180,19 @@ def locate_mac(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]], m
         "lldp_confirms": best.lldp == "phone",
         "uplink_suspected": best.lldp == "uplink" or best.macs_on_port > ACCESS_PORT_MACS,
         "also_seen_on": sorted({hit.device.name for hit in hits if hit.device is not device}),
+        "incomplete": incomplete,
     }
+
+
+def incomplete_tables(devices: list[tuple[NetworkDevice, NetworkDeviceState | None]]) -> list[str]:
+    """Switches whose last forwarding table is incomplete, and why: a MAC "in none of the
+    tables" may be in the part the switch did not give."""
+    return [
+        f"switch {device.name}'s forwarding table is incomplete: {why}"
+        for device, status in devices
+        if status is not None
+        and (why := ((status.data or {}).get("incomplete") or {}).get("forwarding table"))
+    ]
 
 
 def find_interface(status: NetworkDeviceState | None, if_index: int) -> Report:
@@ -239,8 +252,16 @@ def poe_part(status: NetworkDeviceState | None, if_index: int) -> Report:
                 "admin_enabled": port.get("admin_enabled"),
                 "priority": port.get("priority"),
                 "pse_port": f"{port['group']}.{port['port']}",
+                "faults": {name: count for name, count in port.get("faults", {}).items() if count},
+                "supply": supply_of(status, port["group"]),
             }
     return {"why": "the switch reports PoE, but not for this port"}
+
+
+def supply_of(status: NetworkDeviceState | None, group: int) -> Report:
+    """The PSE (power budget) a port draws from, or {} when the switch does not say."""
+    supplies = (status.data or {}).get("poe_supplies", []) if status else []
+    return next((dict(item) for item in supplies if item.get("group") == group), {})
 
 
 def lldp_part(status: NetworkDeviceState | None, if_index: int, mac: str) -> Report:

@@ -148,7 +148,19 @@ POE_COLUMNS: dict[str, Oid] = {
     "detection_status": oid("1.3.6.1.2.1.105.1.1.1.6"),
     "priority": oid("1.3.6.1.2.1.105.1.1.1.7"),
     "power_class": oid("1.3.6.1.2.1.105.1.1.1.10"),
+    # Counters of what went wrong on the port (RFC 3621 pethPsePortEntry 8, 11-14).
+    "mps_absent": oid("1.3.6.1.2.1.105.1.1.1.8"),
+    "invalid_signature": oid("1.3.6.1.2.1.105.1.1.1.11"),
+    "power_denied": oid("1.3.6.1.2.1.105.1.1.1.12"),
+    "overload": oid("1.3.6.1.2.1.105.1.1.1.13"),
+    "short": oid("1.3.6.1.2.1.105.1.1.1.14"),
+    # pethMainPseTable, index [group]: the power budget of each PSE (unit or module).
+    "supply_power": oid("1.3.6.1.2.1.105.1.3.1.1.2"),  # W
+    "supply_status": oid("1.3.6.1.2.1.105.1.3.1.1.3"),
+    "supply_consumption": oid("1.3.6.1.2.1.105.1.3.1.1.4"),  # W
 }
+POE_FAULT_COUNTERS = ("mps_absent", "invalid_signature", "power_denied", "overload", "short")
+POE_SUPPLY_STATUS_NAMES = {1: "on", 2: "off", 3: "faulty"}
 POE_DETECTION_NAMES = {
     1: "disabled",
     2: "searching",

@@ -82,6 +82,18 @@ class PoePort:
     detection: str
     power_class: str | None = None
     priority: str | None = None
+    # Fault counters the agent gives (overload, short, power_denied, ...), zeros included.
+    faults: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PowerSupply:
+    """One PSE (pethMainPseTable): its budget, its state and what its ports draw now."""
+
+    group: int
+    power_watts: int | None
+    status: str
+    consumption_watts: int | None
 
 
 def text(value: Value) -> str:
@@ -165,7 +177,8 @@ def base_port_map(column: Column) -> dict[int, int]:
 
 
 def parse_fdb(table: Table) -> list[FdbEntry]:
-    """The forwarding table: Q-BRIDGE first, BRIDGE-MIB for MACs it lacks; learned MACs only.
+    """The forwarding table: Q-BRIDGE first, then per-VLAN BRIDGE-MIB tables (Cisco), then
+    BRIDGE-MIB for MACs neither has; learned MACs only.
 
     A MAC learned in several VLANs keeps one entry per VLAN: they may be on different ports
     (a stale entry on the trunk), and diagnose must see the access port's entry too.
@@ -173,28 +186,37 @@ def parse_fdb(table: Table) -> list[FdbEntry]:
     ports = base_port_map(table.get("base_port_if_index", {}))
     vlans = fdb_vlans(table.get("q_vlan_fdb_id", {}))
     entries: dict[tuple[str, int | None], FdbEntry] = {}
-    q_status = table.get("q_fdb_status", {})
-    for index, port in table.get("q_fdb_port", {}).items():
-        if len(index) != 7 or not isinstance(port, int) or port == 0:
-            continue
-        if q_status.get(index, LEARNED) != LEARNED:
-            continue
-        mac = mac_text(index[1:])
+    for fdb_id, mac, port in learned_rows(table, "q_fdb_port", "q_fdb_status", 7):
         # The filtering database id is the VLAN id on many switches, but not in general.
-        vlan = vlans.get(index[0], index[0] if not vlans else None)
-        entry = FdbEntry(mac, port, ports.get(port, port), vlan, "q-bridge", index[0])
-        entries.setdefault((mac, index[0]), entry)
+        vlan = vlans.get(fdb_id, fdb_id if not vlans else None)
+        entry = FdbEntry(mac, port, ports.get(port, port), vlan, "q-bridge", fdb_id)
+        entries.setdefault((mac, fdb_id), entry)
     q_bridge_macs = {mac for mac, _ in entries}
-    status = table.get("fdb_status", {})
-    for index, port in table.get("fdb_port", {}).items():
-        if len(index) != 6 or not isinstance(port, int) or port == 0:
+    for vlan, mac, port in learned_rows(table, "vlan_fdb_port", "vlan_fdb_status", 7):
+        if mac not in q_bridge_macs:
+            entry = FdbEntry(mac, port, ports.get(port, port), vlan, "bridge-vlan")
+            entries.setdefault((mac, vlan), entry)
+    known_macs = {mac for mac, _ in entries}
+    for _, mac, port in learned_rows(table, "fdb_port", "fdb_status", 6):
+        if mac not in known_macs:
+            entries[(mac, None)] = FdbEntry(mac, port, ports.get(port, port), None, "bridge")
+    return sorted(entries.values(), key=lambda entry: (entry.if_index, entry.mac))
+
+
+def learned_rows(
+    table: Table, port_column: str, status_column: str, length: int
+) -> list[tuple[int, str, int]]:
+    """(VLAN or fdbId, MAC, bridge port) of a forwarding table's learned rows; ``length`` is
+    the index length (6: the MAC alone, VLAN given as 0; 7: a VLAN or fdbId, then the MAC)."""
+    status = table.get(status_column, {})
+    rows = []
+    for index, port in table.get(port_column, {}).items():
+        if len(index) != length or not isinstance(port, int) or port == 0:
             continue
         if status.get(index, LEARNED) != LEARNED:
             continue
-        mac = mac_text(index)
-        if mac not in q_bridge_macs:
-            entries[(mac, None)] = FdbEntry(mac, port, ports.get(port, port), None, "bridge")
-    return sorted(entries.values(), key=lambda entry: (entry.if_index, entry.mac))
+        rows.append((index[0] if length == 7 else 0, mac_text(index[-6:]), port))
+    return rows
 
 
 def fdb_vlans(column: Column) -> dict[int, int]:
@@ -213,8 +235,11 @@ def chassis_text(subtype: int | None, value: Value) -> str:
             return mac_text(value)
         if subtype == 5 and len(value) in (5, 17) and value[0] in (1, 2):
             return str(ipaddress.ip_address(value[1:]))
-        if not value.isascii() or not value.decode().isprintable():
+        # Some agents pad a name to a fixed length with NULs (NX-OS: "Eth1/21" + 9 NULs).
+        name = value.rstrip(b"\x00")
+        if not name or not name.isascii() or not name.decode().isprintable():
             return value.hex(":")
+        return name.decode()
     return text(value)
 
 
@@ -300,9 +325,35 @@ def parse_poe(
                 detection=oids.POE_DETECTION_NAMES.get(number(detection) or 0, "unknown"),
                 power_class=oids.POE_CLASS_NAMES.get(power_class or 0),
                 priority=oids.POE_PRIORITY_NAMES.get(priority or 0),
+                faults=poe_faults(table, index),
             )
         )
     return ports
+
+
+def poe_faults(table: Table, index: tuple[int, ...]) -> dict[str, int]:
+    """The fault counters of one PSE port that the agent reports."""
+    return {
+        name: value
+        for name in oids.POE_FAULT_COUNTERS
+        if isinstance(value := table.get(name, {}).get(index), int)
+    }
+
+
+def parse_power_supplies(table: Table) -> list[PowerSupply]:
+    """pethMainPseTable: each PSE's budget, state and consumption, by group."""
+    return [
+        PowerSupply(
+            group=index[0],
+            power_watts=number(power),
+            status=oids.POE_SUPPLY_STATUS_NAMES.get(
+                number(table.get("supply_status", {}).get(index)) or 0, "unknown"
+            ),
+            consumption_watts=number(table.get("supply_consumption", {}).get(index)),
+        )
+        for index, power in sorted(table.get("supply_power", {}).items())
+        if len(index) == 1
+    ]
 
 
 def poe_if_index(

@@ -45,7 +45,8 @@ class PollJob:
 
 @dataclass(frozen=True, slots=True)
 class PollResult:
-    """How one poll ended."""
+    """How one poll ended: up, partial (answered, but a table is incomplete; ``reason`` says
+    which and why), down or unknown."""
 
     device_id: int
     name: str
@@ -96,7 +97,7 @@ class Poller:
             try:
                 # A poll may not outlast its interval (huge tables on a slow device).
                 deadline = min(job.interval, self.deadline)
-                system, walked = await asyncio.wait_for(
+                collected = await asyncio.wait_for(
                     collect.collect(self.client, job.target), timeout=deadline
                 )
             except TimeoutError:
@@ -108,10 +109,13 @@ class Poller:
                 log.warning("polling %s failed", job.name, exc_info=True)
                 return await self.down(job, "error", f"{type(exc).__name__}: {exc}")
         try:
-            await asyncio.to_thread(self.save_up, job, system, walked)
+            await asyncio.to_thread(self.save_up, job, collected)
         except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
             log.error("could not store the poll of %s", job.name, exc_info=True)
             return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
+        if collected.incomplete:
+            reason = collect.incomplete_text(collected.incomplete)
+            return PollResult(job.device_id, job.name, "partial", "partial", reason)
         return PollResult(job.device_id, job.name, "up")
 
     async def down(self, job: PollJob, kind: str, reason: str) -> PollResult:
@@ -122,14 +126,19 @@ class Poller:
             log.error("could not store the failed poll of %s", job.name, exc_info=True)
         return PollResult(job.device_id, job.name, "down", kind, reason)
 
-    def save_up(self, job: PollJob, system: Any, walked: Any) -> None:
-        """Parse and store a good poll (in a worker thread: the store is synchronous)."""
+    def save_up(self, job: PollJob, collected: collect.Collected) -> None:
+        """Parse and store a good (or partial) poll (in a worker thread: the store is
+        synchronous)."""
         with get_store(self.app).transaction() as session:
             row = session.get(NetworkDeviceState, job.device_id)
             # After an outage the last good counters still give rates (or show a restart).
             previous = row.data if row is not None and row.data else None
-            data = collect.build_state(system, walked, previous)
-            state.record_up(session, job.device_id, data, collect.poll_summary(data), self.keep)
+            data = collect.build_state(
+                collected.system, collected.walked, previous, incomplete=collected.incomplete
+            )
+            summary = collect.poll_summary(data)
+            partial = collect.incomplete_text(collected.incomplete)
+            state.record_up(session, job.device_id, data, summary, self.keep, partial)
 
     def save_down(self, job: PollJob, kind: str, reason: str) -> None:
         """Store a failed poll."""

@@ -78,8 +78,9 @@ def event_line(event: Report) -> str:
 def location_lines(report: Report) -> list[str]:
     """The switch and port the MAC is learned on."""
     location = report["location"]
+    careful = [f"careful: {note}" for note in location.get("incomplete", [])]
     if not location["found"]:
-        return [f"not found - {location['why']}"]
+        return [f"not found - {location['why']}", *careful]
     lines = [
         f"switch {location['switch']} (site {location['site'] or '-'}), port {location['port']} "
         f"(ifIndex {location['if_index']}, bridge port {location['bridge_port']}, "
@@ -90,7 +91,7 @@ def location_lines(report: Report) -> list[str]:
         lines.append(f"careful: {location['macs_on_port']} MACs on this port, it may be an uplink")
     if location.get("also_seen_on"):
         lines.append(f"also learned on {', '.join(location['also_seen_on'])} (through uplinks)")
-    return lines
+    return lines + careful
 
 
 def vlan_text(location: Report) -> str:
@@ -121,7 +122,18 @@ def poe_lines(report: Report) -> list[str]:
     enabled = {True: "enabled", False: "DISABLED", None: "admin state unknown"}[
         poe["admin_enabled"]
     ]
-    return [f"{poe['detection']}, {poe['power_class'] or 'class unknown'}, {enabled}"]
+    lines = [f"{poe['detection']}, {poe['power_class'] or 'class unknown'}, {enabled}"]
+    faults = poe.get("faults") or {}
+    if faults:
+        counted = ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in faults.items())
+        lines.append(f"faults counted on this port: {counted}")
+    supply = poe.get("supply") or {}
+    if supply.get("power_watts"):
+        lines.append(
+            f"power supply {supply['group']} {supply['status']}: "
+            f"{supply['consumption_watts']} of {supply['power_watts']} W in use"
+        )
+    return lines
 
 
 def lldp_lines(report: Report) -> list[str]:
@@ -152,10 +164,11 @@ def router_lines(report: Report) -> list[str]:
     router = report["router"]
     if "name" not in router:
         return why(router)
-    if router["status"] == "up":
-        return [
+    if router["status"] in ("up", "partial"):
+        lines = [
             f"{router['name']} is up, uptime {router['uptime']} (as of {router['uptime_as_of']})"
         ]
+        return lines + ([f"partial poll: {router['reason']}"] if router.get("reason") else [])
     if router["status"] == "down":
         return [f"{router['name']} is DOWN since {router['down_since']}: {router['reason']}"]
     return [f"{router['name']}: {router.get('why', 'status unknown')}"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,6 +60,8 @@ TIMEOUT_HINTS = {
 }
 # Linux caps this at net.core.rmem_max (often 208 KiB; raise it on a large poller).
 RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
+# A walk of one group asks at most this many times (a broken agent cannot keep us forever).
+REQUEST_LIMIT = 100_000
 UNREACHABLE_ERRNOS = frozenset(
     {errno.ECONNREFUSED, errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 )
@@ -90,6 +92,39 @@ class Target:
     timeout: float = 2.0
     retries: int = 1
     max_repetitions: int = 25
+    # The loop guard's second half (the first: an OID seen twice): no column grows past this.
+    max_rows: int = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class WalkResult:
+    """The rows of each walked column, and why a column may be incomplete (none: complete)."""
+
+    rows: dict[Oid, dict[Oid, parse.Value]]
+    problems: dict[Oid, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ColumnWalk:
+    """One column being walked: its rows so far, where to ask next, what went wrong."""
+
+    column: Oid
+    cursor: Oid
+    rows: dict[Oid, parse.Value] = field(default_factory=dict)
+    out_of_order: int = 0
+    stopped: str = ""  # why the walk was cut short; "" when it reached the column's end
+
+    def problem(self) -> str:
+        """Why this column may be incomplete, in words; "" when it is not."""
+        reasons = []
+        if self.out_of_order:
+            reasons.append(
+                f"the agent returned OIDs out of order ({self.out_of_order} times; "
+                "walked on past them, as net-snmp's -Cc does, but rows may be missing)"
+            )
+        if self.stopped:
+            reasons.append(self.stopped)
+        return "; ".join(reasons)
 
 
 def plain_value(value: Any) -> parse.Value:
@@ -116,10 +151,8 @@ class SnmpReader(Protocol):
         """GET scalars; missing ones as None."""
         ...
 
-    async def walk(
-        self, target: Target, columns: Sequence[Oid]
-    ) -> dict[Oid, dict[Oid, parse.Value]]:
-        """Rows of several columns, keyed by index."""
+    async def walk(self, target: Target, columns: Sequence[Oid]) -> WalkResult:
+        """Rows of several columns, keyed by index, with why a column may be incomplete."""
         ...
 
     async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
@@ -173,20 +206,28 @@ class SnmpClient:
         bindings = await self.request(target, names)
         return {tuple(name): plain_value(value) for name, value in bindings}
 
-    async def walk(
-        self, target: Target, columns: Sequence[Oid]
-    ) -> dict[Oid, dict[Oid, parse.Value]]:
-        """Walk several table columns at once with GETBULK; rows keyed by index per column."""
-        results: dict[Oid, dict[Oid, parse.Value]] = {column: {} for column in columns}
-        cursors = {column: column for column in columns}
-        for _ in range(100_000):  # bounded: a broken agent cannot loop us forever
-            active = list(cursors)
+    async def walk(self, target: Target, columns: Sequence[Oid]) -> WalkResult:
+        """Walk several table columns at once with GETBULK; rows keyed by index per column.
+
+        An agent that answers out of order is followed on while it stays inside the column
+        (net-snmp's ``-Cc``); an OID seen twice or ``target.max_rows`` rows end the column.
+        Either way the column's problem says so: a walk never ends early in silence.
+        """
+        walks = {column: ColumnWalk(column, column) for column in columns}
+        active = list(columns)
+        for _ in range(REQUEST_LIMIT):  # bounded: a broken agent cannot loop us forever
             if not active:
                 break
             repetitions = max(1, target.max_repetitions // len(active))
-            bindings = await self.bulk(target, [cursors[column] for column in active], repetitions)
-            advance(active, bindings, cursors, results)
-        return results
+            starts = [walks[column].cursor for column in active]
+            bindings = await self.bulk(target, starts, repetitions)
+            active = advance([walks[column] for column in active], bindings, target.max_rows)
+        for column in active:
+            walks[column].stopped = f"stopped after {REQUEST_LIMIT} requests"
+        return WalkResult(
+            {column: walk.rows for column, walk in walks.items()},
+            {column: walk.problem() for column, walk in walks.items() if walk.problem()},
+        )
 
     async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
         """True when the agent has at least one row in ``column`` (one GETBULK of one row)."""
@@ -291,29 +332,44 @@ def bulk_value(value: Any) -> parse.Value | EndOfMibView:
 
 
 def advance(
-    active: Iterable[Oid],
-    bindings: Sequence[tuple[Oid, Any]],
-    cursors: dict[Oid, Oid],
-    results: dict[Oid, dict[Oid, parse.Value]],
-) -> None:
-    """Sort one GETBULK answer into its columns; drop columns that ran past their end."""
-    order = list(active)
+    walks: Sequence[ColumnWalk], bindings: Sequence[tuple[Oid, Any]], max_rows: int
+) -> list[Oid]:
+    """Sort one GETBULK answer into its columns; the columns still to walk.
+
+    A column ends at endOfMibView, at the first OID outside it, at an OID it already
+    returned (a loop: asking again would bring the same answer) and at ``max_rows`` rows.
+    An OID not after the previous one is kept and counted: such agents (seen on BDCOM)
+    skip back and forth, and stopping there lost all but one row of 721.
+    """
     finished: set[Oid] = set()
     for position, (name, value) in enumerate(bindings):
-        column = order[position % len(order)]
-        if column in finished:
+        walk = walks[position % len(walks)]
+        if walk.column in finished:
             continue
-        inside = name[: len(column)] == column and len(name) > len(column)
-        if isinstance(value, EndOfMibView) or not inside or name <= cursors[column]:
-            finished.add(column)
-            continue
-        results[column][name[len(column) :]] = value
-        cursors[column] = name
-    for column in finished:
-        cursors.pop(column, None)
+        if not step(walk, name, value, max_rows):
+            finished.add(walk.column)
     if not bindings:
-        for column in order:
-            cursors.pop(column, None)
+        return []
+    return [walk.column for walk in walks if walk.column not in finished]
+
+
+def step(walk: ColumnWalk, name: Oid, value: Any, max_rows: int) -> bool:
+    """Take one varbind into ``walk``; False when the column ends here."""
+    column = walk.column
+    if isinstance(value, EndOfMibView) or name[: len(column)] != column or len(name) <= len(column):
+        return False
+    index = name[len(column) :]
+    if index in walk.rows:
+        walk.stopped = f"the agent returned an OID twice (a loop), stopped at {len(walk.rows)} rows"
+        return False
+    if name <= walk.cursor:
+        walk.out_of_order += 1
+    walk.rows[index] = value
+    walk.cursor = name
+    if len(walk.rows) >= max_rows:
+        walk.stopped = f"stopped at the limit of {max_rows} rows"
+        return False
+    return True
 
 
 async def probe_refusal(host: str, port: int, seconds: float = 0.3) -> str | None:

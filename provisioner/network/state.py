@@ -30,20 +30,34 @@ def state_of(session: Session, device_id: int) -> NetworkDeviceState:
 
 
 def record_up(
-    session: Session, device_id: int, data: dict[str, Any], summary: dict[str, Any], keep: int
+    session: Session,
+    device_id: int,
+    data: dict[str, Any],
+    summary: dict[str, Any],
+    keep: int,
+    partial: str = "",
 ) -> None:
-    """A successful poll: the new state, one history record, old records beyond ``keep`` gone."""
+    """A successful poll: the new state, one history record, old records beyond ``keep`` gone.
+
+    ``partial`` (which tables are incomplete and why) makes the status ``partial``: the device
+    answered, but what it said is not the whole of it.
+    """
     now = utc_now()
+    status, reason = ("partial", shorten(partial)) if partial else ("up", "")
     row = state_of(session, device_id)
     row.status, row.reason, row.checked_at, row.last_up_at, row.down_since = (
-        "up",
-        "",
+        status,
+        reason,
         now,
         now,
         None,
     )
     row.data = data
-    session.add(NetworkPollRecord(device_id=device_id, at=now, status="up", summary=summary))
+    session.add(
+        NetworkPollRecord(
+            device_id=device_id, at=now, status=status, reason=reason, summary=summary
+        )
+    )
     prune_history(session, device_id, keep)
 
 

@@ -13,7 +13,13 @@ from provisioner.network import inventory
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from tests.network.agents import Snmpd, Snmpsim, snmpsim_available
-from tests.network.recordings import CISCO_C3750, HPE_PROCURVE, phone_switch, real_recording
+from tests.network.recordings import (
+    REAL_SWITCHES,
+    cisco_per_vlan,
+    phone_switch,
+    poe_switch,
+    real_recording,
+)
 
 
 @pytest.fixture
@@ -26,15 +32,20 @@ def snmpd_agent(tmp_path: Path) -> Iterator[Snmpd]:
 
 @pytest.fixture(scope="session")
 def snmpsim_agent() -> Iterator[Snmpsim]:
-    """snmpsim serving our phone switch (``voip-switch``) and a real HP ProCurve."""
+    """snmpsim serving our phone switch (``voip-switch``), the real switches of
+    recordings.REAL_SWITCHES, each under its community, and the Catalyst per VLAN
+    (``cisco-ios``, ``cisco-ios@<vlan>``; v3 contexts ``cisco-ios`` and ``vlan-<vlan>``)."""
     problem = snmpsim_available()
     if problem:
         pytest.fail(problem)
-    recordings = {
-        "voip-switch": phone_switch(),
-        "hpe-procurve": real_recording(HPE_PROCURVE),
-        "cisco-c3750": real_recording(CISCO_C3750),
-    }
+    recordings = {"voip-switch": phone_switch(), "poe-switch": poe_switch()}
+    recordings.update({name: real_recording(file) for name, file in REAL_SWITCHES.items()})
+    per_vlan = cisco_per_vlan("cisco-ios")
+    recordings.update(per_vlan)
+    # snmpsim picks a v3 context's file by name: the same tables as contexts vlan-<vlan>.
+    recordings.update(
+        {f"vlan-{name.partition('@')[2]}": text for name, text in per_vlan.items() if "@" in name}
+    )
     agent = Snmpsim(recordings).start()
     yield agent
     agent.stop()

@@ -1,12 +1,10 @@
-"""snmpsim recordings: a switch with phones on it that we build, and real devices from
-snmpsim-data (decompressed on the fly)."""
+"""snmpsim recordings: a switch with phones on it that we build, and real switches from
+snmpsim-data kept in tests/network/snmprec (decompressed on the fly)."""
 
 from __future__ import annotations
 
 import bz2
 from pathlib import Path
-
-from tests.network.agents import SNMPSIM_VENV
 
 DEMO_PHONE = "80:5e:c0:12:34:56"  # the demo tenant's Yealink T46U, on Gi0/3
 POLY_PHONE = "00:04:f2:11:22:33"  # a Poly CCX 400, on Gi0/4
@@ -48,10 +46,11 @@ def phone_switch_records() -> list[tuple[str, str, str]]:
     return rows
 
 
-def interface_rows(port: int) -> list[tuple[str, str, str]]:
-    """ifTable and ifXTable columns of Gi0/<port>; Gi0/5 has input errors."""
+def interface_rows(port: int, up: bool | None = None) -> list[tuple[str, str, str]]:
+    """ifTable and ifXTable columns of Gi0/<port>; Gi0/5 has input errors; ``up`` overrides
+    the phone switch's link states (3, 4, 5 and 8 up)."""
     index = BASE_PORT_IF_INDEX + port
-    link_up = port in (3, 4, 5, 8)
+    link_up = port in (3, 4, 5, 8) if up is None else up
     values = {
         "1.3.6.1.2.1.2.2.1.1": ("2", str(index)),
         "1.3.6.1.2.1.2.2.1.2": ("4", f"GigabitEthernet0/{port}"),
@@ -141,6 +140,57 @@ def lldp_rows() -> list[tuple[str, str, str]]:
     return rows
 
 
+# The PoE switch: an 8-port access switch with a 65 W budget, as POWER-ETHERNET-MIB (RFC 3621)
+# describes one. Per port: (detection, class, priority, admin, {counter: value}, MAC learned).
+# Classes 2, 3 and 4 deliver about 7, 15 and 30 W: 52 of 65 W are used, so the class 3 phone on
+# port 6 is refused power (power denied counted, still searching).
+POE_OVERLOADED_PHONE = "80:5e:c0:44:00:04"  # rebooting in a loop on port 4 (overload fault)
+POE_SWITCH_PORTS: dict[int, tuple[int, int, int, int, dict[str, int], str | None]] = {
+    1: (3, 3, 1, 1, {}, "80:5e:c0:44:00:01"),
+    2: (3, 4, 1, 1, {"mps_absent": 1}, "80:5e:c0:44:00:02"),
+    3: (3, 5, 2, 1, {}, "00:40:8c:44:00:03"),  # a camera, class 4
+    4: (4, 5, 1, 1, {"overload": 7}, POE_OVERLOADED_PHONE),
+    5: (6, 1, 3, 1, {"short": 2}, None),  # a damaged cable
+    6: (2, 4, 3, 1, {"power_denied": 12}, None),
+    7: (1, 1, 3, 2, {}, None),  # PoE switched off on this port
+    8: (2, 1, 3, 1, {"invalid_signature": 3}, "3c:52:82:44:00:08"),  # a PC: no PD signature
+}
+POE_COUNTER_COLUMNS = {"mps_absent": 8, "invalid_signature": 11, "power_denied": 12}
+POE_COUNTER_COLUMNS |= {"overload": 13, "short": 14}
+
+
+def poe_switch() -> str:
+    """The PoE switch as an .snmprec file (see POE_SWITCH_PORTS)."""
+    rows: list[tuple[str, str, str]] = [
+        ("1.3.6.1.2.1.1.1.0", "4", "PoE access switch 8x GE, 65 W, test recording"),
+        ("1.3.6.1.2.1.1.2.0", "6", "1.3.6.1.4.1.55555.1.9"),
+        ("1.3.6.1.2.1.1.3.0", "67", "4320000"),
+        ("1.3.6.1.2.1.1.5.0", "4", "sw-poe"),
+        ("1.3.6.1.2.1.105.1.3.1.1.2.1", "66", "65"),  # pethMainPsePower
+        ("1.3.6.1.2.1.105.1.3.1.1.3.1", "2", "1"),  # on
+        ("1.3.6.1.2.1.105.1.3.1.1.4.1", "66", "52"),  # consumption
+    ]
+    base = "1.3.6.1.2.1.105.1.1.1"
+    for port, (detection, power_class, priority, admin, counters, mac) in POE_SWITCH_PORTS.items():
+        rows += interface_rows(port, up=mac is not None)
+        rows.append((f"1.3.6.1.2.1.17.1.4.1.2.{port}", "2", str(BASE_PORT_IF_INDEX + port)))
+        rows += [
+            (f"{base}.3.1.{port}", "2", str(admin)),
+            (f"{base}.6.1.{port}", "2", str(detection)),
+            (f"{base}.7.1.{port}", "2", str(priority)),
+            (f"{base}.10.1.{port}", "2", str(power_class)),
+        ]
+        rows += [
+            (f"{base}.{column}.1.{port}", "65", str(counters.get(name, 0)))
+            for name, column in POE_COUNTER_COLUMNS.items()
+        ]
+        if mac is not None:
+            suffix = ".".join(str(octet) for octet in octets(mac))
+            rows.append((f"1.3.6.1.2.1.17.7.1.2.2.1.2.20.{suffix}", "2", str(port)))
+            rows.append((f"1.3.6.1.2.1.17.7.1.2.2.1.3.20.{suffix}", "2", "3"))
+    return snmprec(rows)
+
+
 def snmprec(rows: list[tuple[str, str, str]]) -> str:
     """Rows as an .snmprec file: ``oid|tag|value``, sorted by OID as snmpsim needs."""
     ordered = sorted(rows, key=lambda row: tuple(int(part) for part in row[0].split(".")))
@@ -152,16 +202,75 @@ def phone_switch() -> str:
     return snmprec(phone_switch_records())
 
 
-def real_recording(relative: str) -> str:
-    """A recording of a real device from snmpsim-data, e.g. ``network/switch/hpe-procurve-...``."""
-    found = list(SNMPSIM_VENV.glob(f"lib/python3*/site-packages/snmpsim_data/data/{relative}*"))
-    if not found:
-        raise FileNotFoundError(f"snmpsim-data has no {relative}; run `bash scripts/setup --test`")
-    path = found[0]
-    raw = bz2.decompress(path.read_bytes()) if path.suffix == ".bz2" else path.read_bytes()
-    return raw.decode("utf-8", errors="replace")
+RECORDINGS = Path(__file__).parent / "snmprec"
+# Real switches from snmpsim-data (see snmprec/README.md), by the community that serves them.
+REAL_SWITCHES = {
+    "hpe-procurve": "hpe-procurve-516733-b21",
+    "cisco-c3750": "cisco-c3750",
+    "bdcom-s5612": "bdcom-s5612",  # answers out of order
+    "brocade-icx6430-24": "brocade-icx6430-24",
+    "dlink-des3200": "dlink-des3200",
+    "cisco-n5000": "cisco-n5000",
+    "ruijie-s5750-24gt12sfp": "ruijie-s5750-24gt12sfp",
+    "h3c-e528-2": "h3c-e528-2",
+}
 
 
-HPE_PROCURVE = "network/switch/hpe-procurve-516733-b21.snmprec"
-CISCO_C3750 = "network/switch/cisco-c3750.snmprec"
-__all__ = ["CISCO_C3750", "HPE_PROCURVE", "Path", "phone_switch", "real_recording"]
+def real_recording(name: str) -> str:
+    """A recording of a real device kept in tests/network/snmprec, e.g. ``bdcom-s5612``."""
+    path = RECORDINGS / f"{name}.snmprec.bz2"
+    return bz2.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+
+
+# A Cisco IP phone in the voice VLAN and a PC in a data VLAN of the Catalyst recording: only
+# their VLAN's table has them (community@100 and community@21), as on a real IOS switch.
+CISCO_VOICE_VLAN, CISCO_DATA_VLAN = 100, 21
+CISCO_PHONE = "00:1b:54:c2:0a:11"  # on bridge port 3 (Gi1/0/3)
+CISCO_PC = "00:1b:54:c2:0a:12"  # on bridge port 5 (Gi1/0/5)
+CISCO_TRUNK_PORT = 1  # Gi1/0/1 carries every VLAN
+_VTP_STATE = "1.3.6.1.4.1.9.9.46.1.3.1.1.2"
+_BRIDGE = "1.3.6.1.2.1.17."
+_SYSTEM = "1.3.6.1.2.1.1."
+
+
+def cisco_per_vlan(community: str = "cisco-ios") -> dict[str, str]:
+    """The Catalyst 3750 recording as IOS serves it per VLAN, each file by its community.
+
+    ``community`` is the real walk with its VTP VLAN list cut to VLANs 1, 21, 100 and the
+    reserved 1002-1005 (the real list has 278: a test poll would read 274 tables).
+    ``community@1`` holds the recording's own bridge tables (the default community shows VLAN
+    1); ``community@21`` and ``community@100`` are built in the same shape: the system group,
+    the bridge ports of that VLAN (the trunk and one access port) and their learned MACs.
+    """
+    lines = real_recording("cisco-c3750").splitlines(keepends=True)
+    kept_vlans = {1, CISCO_DATA_VLAN, CISCO_VOICE_VLAN, 1002, 1003, 1004, 1005}
+    base = [
+        line
+        for line in lines
+        if not line.startswith(_VTP_STATE + ".")
+        or int(line.split("|")[0].rsplit(".", 1)[1]) in kept_vlans
+    ]
+    system = [line for line in lines if line.startswith(_SYSTEM)]
+    vlan_one = system + [line for line in lines if line.startswith(_BRIDGE)]
+    return {
+        community: "".join(base),
+        f"{community}@1": "".join(vlan_one),
+        f"{community}@{CISCO_DATA_VLAN}": vlan_table(system, 5, CISCO_PC),
+        f"{community}@{CISCO_VOICE_VLAN}": vlan_table(system, 3, CISCO_PHONE),
+    }
+
+
+def vlan_table(system: list[str], access_port: int, mac: str) -> str:
+    """One VLAN's view: bridge ports (ifIndex 10100 + port on this Catalyst), one MAC learned
+    on the access port and the router's MAC on the trunk."""
+    rows: list[tuple[str, str, str]] = []
+    for port in (CISCO_TRUNK_PORT, access_port):
+        rows.append((f"1.3.6.1.2.1.17.1.4.1.2.{port}", "2", str(10100 + port)))
+    for learned, port in ((mac, access_port), (ROUTER_MAC, CISCO_TRUNK_PORT)):
+        suffix = ".".join(str(octet) for octet in octets(learned))
+        rows.append((f"1.3.6.1.2.1.17.4.3.1.2.{suffix}", "2", str(port)))
+        rows.append((f"1.3.6.1.2.1.17.4.3.1.3.{suffix}", "2", "3"))
+    return "".join(system) + snmprec(rows)
+
+
+__all__ = ["REAL_SWITCHES", "cisco_per_vlan", "phone_switch", "poe_switch", "real_recording"]

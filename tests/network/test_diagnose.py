@@ -17,7 +17,17 @@ from provisioner.store.models import NetworkDevice, NetworkDeviceState
 from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import Snmpd, Snmpsim
 from tests.network.conftest import add_device, v2c_device
-from tests.network.recordings import DEMO_PHONE, PC_BEHIND_PHONE, POLY_PHONE, ROUTER_MAC
+from tests.network.recordings import (
+    CISCO_DATA_VLAN,
+    CISCO_PC,
+    CISCO_PHONE,
+    CISCO_VOICE_VLAN,
+    DEMO_PHONE,
+    PC_BEHIND_PHONE,
+    POE_OVERLOADED_PHONE,
+    POLY_PHONE,
+    ROUTER_MAC,
+)
 
 SITE = "Kantoor Amsterdam"
 
@@ -181,9 +191,9 @@ def test_real_cisco_recording_maps_bridge_ports_to_if_indexes(
 ) -> None:
     app = make_app(tmp_path)
     import_demo(app)
-    add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-c3750"))
+    add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-ios"))
     [result] = run_poll_once(app)
-    assert result.status == "up"
+    assert result.status == "up", result.reason
     support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
     report = app.test_client().get("/api/v1/diagnose/00:11:21:e7:f1:17", headers=support).json
     location = report["location"]
@@ -277,3 +287,125 @@ def test_without_a_site_only_the_tenants_single_router_is_named() -> None:
     assert router_part(one, None, tenant_id=1)["name"] == "rt-demo"
     two = [*one, router(2, "rt-utrecht", "Kantoor Utrecht")]
     assert "name" not in router_part(two, None, tenant_id=1)
+
+
+BDCOM_PHONE = "38:29:5a:53:80:37"  # learned on bridge port 2 of the BDCOM recording
+
+
+def test_a_switch_answering_out_of_order_is_partial_and_its_macs_are_found(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-bdcom", snmpsim_agent.port, "bdcom-s5612"))
+    [result] = run_poll_once(app)
+    assert (result.status, result.kind) == ("partial", "partial")
+    assert result.reason.startswith(
+        "forwarding table is incomplete: the agent returned OIDs out of order"
+    )
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["diagnose", BDCOM_PHONE]).output
+    assert "switch sw-bdcom (site -), port " in found
+    assert "bridge port 2, VLAN 80" in found
+    assert "switch is partial" in found
+    missing = runner.invoke(args=["diagnose", "02:00:5e:00:00:99"]).output
+    assert "not found - the MAC is in none of the forwarding tables of 1 polled switch(es)" in (
+        missing
+    )
+    assert (
+        "careful: switch sw-bdcom's forwarding table is incomplete: "
+        "the agent returned OIDs out of order" in missing
+    )
+    device = runner.invoke(args=["diagnose", "demo/sw-bdcom"]).output
+    assert "status: partial - forwarding table is incomplete" in device
+    listed = runner.invoke(args=["network", "list"]).output
+    assert "partial (forwarding table is incomplete" in listed
+
+
+def test_a_phone_in_a_cisco_voice_vlan_is_found_from_that_vlans_table(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    device_id = add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-ios"))
+    [result] = run_poll_once(app)
+    assert result.status == "up", result.reason
+    with get_store(app).reading() as session:
+        state = session.get(NetworkDeviceState, device_id)
+        assert state is not None
+        vlans = {entry["vlan"] for entry in state.data["fdb"] if entry["source"] == "bridge-vlan"}
+    assert vlans == {1, CISCO_DATA_VLAN, CISCO_VOICE_VLAN}  # 1002-1005 were not asked
+    report = app.test_cli_runner().invoke(args=["diagnose", CISCO_PHONE]).output
+    assert "switch sw-cisco (site -), port Gi1/0/3 (ifIndex 10103, bridge port 3, VLAN 100)" in (
+        report
+    )
+    pc = app.test_cli_runner().invoke(args=["diagnose", CISCO_PC]).output
+    assert "port Gi1/0/5 (ifIndex 10105, bridge port 5, VLAN 21)" in pc
+
+
+def test_a_cisco_switch_refusing_its_vlan_communities_is_partial(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    # The full recording lists 278 VLANs, but snmpsim serves no cisco-c3750@<vlan>: as an IOS
+    # switch whose VLAN communities a view or an ACL refuses, it stays silent.
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-cisco", snmpsim_agent.port, "cisco-c3750", retries=0))
+    [result] = run_poll_once(app)
+    assert result.status == "partial"
+    assert result.reason.startswith(
+        "forwarding table is incomplete: the agent refused or ignored community@1 (timeout: "
+    )
+    assert "VLAN(s) 1, 2, 21, 100, 105" in result.reason
+    assert "1002" not in result.reason
+    # What the default community showed (VLAN 1) is still there.
+    report = app.test_cli_runner().invoke(args=["diagnose", "00:11:21:e7:f1:17"]).output
+    assert "port Gi1/0/7" in report
+    assert "careful: switch sw-cisco's forwarding table is incomplete" in report
+
+
+def test_a_v3_cisco_switch_reads_each_vlan_in_its_context(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    v3 = {
+        "snmp_version": "3",
+        "v3_user": "simulator",
+        "auth_protocol": "SHA",
+        "auth_key": "auctoritas",
+        "priv_protocol": "AES",
+        "priv_key": "privatus",
+        "context": "cisco-ios",  # snmpsim's name for the switch; VLANs are vlan-<vlan>
+    }
+    fields = {**v2c_device("sw-cisco-v3", snmpsim_agent.port), **v3}
+    del fields["community"]
+    add_device(app, **fields)
+    [result] = run_poll_once(app)
+    assert result.status == "up", result.reason
+    report = app.test_cli_runner().invoke(args=["diagnose", CISCO_PHONE]).output
+    assert "port Gi1/0/3 (ifIndex 10103, bridge port 3, VLAN 100)" in report
+
+
+def test_poe_faults_and_the_power_budget_are_shown_for_the_phones_port(
+    tmp_path: Path, snmpsim_agent: Snmpsim
+) -> None:
+    app = make_app(tmp_path)
+    import_demo(app)
+    add_device(app, **v2c_device("sw-poe", snmpsim_agent.port, "poe-switch"))
+    [result] = run_poll_once(app)
+    assert result.status == "up", result.reason
+    support = {"Authorization": f"Bearer {token_for(app, 'support')}"}
+    api = app.test_client().get(f"/api/v1/diagnose/{POE_OVERLOADED_PHONE}", headers=support).json
+    assert api["poe"]["detection"] == "fault"
+    assert api["poe"]["faults"] == {"overload": 7}  # the zero counters are left out
+    assert api["poe"]["supply"] == {
+        "group": 1,
+        "power_watts": 65,
+        "status": "on",
+        "consumption_watts": 52,
+    }
+    text = app.test_cli_runner().invoke(args=["diagnose", POE_OVERLOADED_PHONE]).output
+    assert "fault, class4, enabled" in text
+    assert "faults counted on this port: overload 7" in text
+    assert "power supply 1 on: 52 of 65 W in use" in text

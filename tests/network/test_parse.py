@@ -57,6 +57,37 @@ def test_lldp_chassis_id_by_subtype(subtype: int, value: bytes, expected: str) -
     assert parse.chassis_text(subtype, value) == expected
 
 
+@pytest.mark.parametrize(
+    ("subtype", "value", "expected"),
+    [
+        (7, b"Eth1/21" + bytes(9), "Eth1/21"),  # NX-OS pads local port ids with NULs
+        (5, b"mgmt0" + bytes(11), "mgmt0"),
+        (7, b"Gi0/1", "Gi0/1"),
+        (3, bytes(PHONE), "80:5e:c0:12:34:56"),
+        (7, bytes(4), "00:00:00:00"),  # nothing but padding is no name
+        (7, b"\x01\x02" + bytes(2), "01:02:00:00"),
+    ],
+    ids=["local-padded", "ifname-padded", "local", "mac", "all-nul", "binary"],
+)
+def test_lldp_port_id_text_without_padding(subtype: int, value: bytes, expected: str) -> None:
+    assert parse.port_text(subtype, value) == expected
+
+
+def test_fdb_read_per_vlan_has_its_vlan_and_q_bridge_still_wins() -> None:
+    table = {
+        "base_port_if_index": {(7,): 10107, (3,): 10103},
+        "vlan_fdb_port": {(20, *PHONE): 7, (1, *PC): 3},
+        "vlan_fdb_status": {(20, *PHONE): 3, (1, *PC): 3},
+        "fdb_port": {PC: 3},  # the default community's VLAN 1 table again
+    }
+    entries = {entry.mac: entry for entry in parse.parse_fdb(table)}
+    phone = entries["80:5e:c0:12:34:56"]
+    assert (phone.vlan, phone.if_index, phone.source) == (20, 10107, "bridge-vlan")
+    assert (entries["3c:52:82:aa:bb:cc"].vlan, len(entries)) == (1, 2)
+    with_q = parse.parse_fdb({**table, "q_fdb_port": {(20, *PHONE): 7}})
+    assert [entry.source for entry in with_q if entry.mac == phone.mac] == ["q-bridge"]
+
+
 def test_lldp_neighbour_with_med_inventory_on_the_bridge_ports_if_index() -> None:
     index = (0, 3, 1)
     table = {
@@ -137,3 +168,24 @@ def test_lldp_capabilities_are_named() -> None:
     }
     [neighbour] = parse.parse_lldp(table, {})
     assert neighbour.capabilities == ["bridge", "router"]
+
+
+def test_poe_fault_counters_and_power_supplies() -> None:
+    index = (1, 4)
+    table = {
+        "detection_status": {index: 4},
+        "overload": {index: 7},
+        "short": {index: 0},
+        "supply_power": {(1,): 65, (2,): 370},
+        "supply_status": {(1,): 1, (2,): 3},
+        "supply_consumption": {(1,): 52},
+    }
+    [port] = parse.parse_poe(table, {}, {4}, "if-index")
+    assert (port.detection, port.if_index, port.faults) == ("fault", 4, {"overload": 7, "short": 0})
+    supplies = parse.parse_power_supplies(table)
+    assert [
+        (item.group, item.power_watts, item.status, item.consumption_watts) for item in supplies
+    ] == [
+        (1, 65, "on", 52),
+        (2, 370, "faulty", None),
+    ]
