@@ -21,6 +21,9 @@ SHORT_SILENCE = "silence_stream://250"
 DIGIT_VARIABLE = "provisioner_digit"
 ANSWERED_DISPOSITION = "call accepted"
 BRIDGE_OUTCOME_VARIABLES = ("originate_disposition", "bridge_hangup_cause")
+# A global variable an operator may set (fs_cli -x "global_setvar provisioner_clock=...") to try
+# time conditions at another moment; unset it (empty) to go back to the real clock.
+CLOCK_VARIABLE = "provisioner_clock"
 
 
 @dataclass
@@ -150,7 +153,20 @@ class SessionAdapter:
         self.freeswitch.consoleLog(LOG_LEVELS.get(level, "info"), f"provisioner: {message}\n")
 
     def now(self) -> datetime:
-        """The switch's clock (``API().getTime()``: milliseconds since the epoch)."""
+        """The switch's clock (``API().getTime()``: milliseconds since the epoch), unless the
+        operator set the global variable ``provisioner_clock`` (an ISO 8601 moment with its
+        offset) to try a flow at another time: time conditions then read that moment."""
+        clock = self.freeswitch.getGlobalVariable(CLOCK_VARIABLE)
+        if clock:
+            try:
+                moment = datetime.fromisoformat(str(clock))
+            except ValueError:
+                self.log("err", f"{CLOCK_VARIABLE}={clock!r} is not an ISO 8601 moment; ignored")
+            else:
+                if moment.tzinfo is not None:
+                    self.log("warning", f"{CLOCK_VARIABLE} is set: the flow reads {clock}")
+                    return moment
+                self.log("err", f"{CLOCK_VARIABLE}={clock!r} has no UTC offset; ignored")
         try:
             milliseconds = int(self.freeswitch.API().getTime())
         except (AttributeError, TypeError, ValueError):

@@ -20,6 +20,8 @@ import pjsua2 as pj
 CONFIRMED = pj.PJSIP_INV_STATE_CONFIRMED
 DISCONNECTED = pj.PJSIP_INV_STATE_DISCONNECTED
 RINGING_STATES = (pj.PJSIP_INV_STATE_INCOMING, pj.PJSIP_INV_STATE_EARLY)
+# The number the carrier's calls come from (a Dutch mobile, as the carrier delivers it).
+CARRIER_CALLER = "0612345678"
 
 
 @dataclass
@@ -56,6 +58,13 @@ class Call(pj.Call):  # type: ignore[misc]
             media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE
             for media in info.media
         )
+        if self.record.media_active:
+            # A stream outside the conference bridge is never clocked: no RTP, so no RFC 2833
+            # keys either. The null sound device is the phone's speaker and microphone.
+            audio = self.getAudioMedia(-1)
+            devices = self.agent.lab.endpoint.audDevManager()
+            audio.startTransmit(devices.getPlaybackDevMedia())
+            devices.getCaptureDevMedia().startTransmit(audio)
 
     def onDtmfDigit(self, prm: Any) -> None:  # noqa: N802
         self.record.digits += prm.digit
@@ -223,7 +232,9 @@ class SipLab:
         """The provider's carrier: the switch's gateway points at this agent's port."""
         # Not 127.0.0.1: pjsua gives an incoming call to the account whose domain matches the
         # request's before the one whose user does, and the phones' contacts are on loopback.
-        config = self._account_config("sip:carrier@carrier.lab.invalid", self.carrier_transport)
+        config = self._account_config(
+            f"sip:{CARRIER_CALLER}@carrier.lab.invalid", self.carrier_transport
+        )
         config.regConfig.registerOnAdd = False
         agent = Agent(self, "carrier")
         agent.create(config, True)  # the default account: takes every call no phone takes

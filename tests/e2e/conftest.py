@@ -157,10 +157,12 @@ def postgres_schema_url() -> Iterator[str]:
 
 def lab_tenant(folder: Path) -> Path:
     """The demo tenant as shipped, with its office network on loopback (where the lab's
-    phones boot) and without its phones (the technician pairs them)."""
+    phones boot), without its phones (the technician pairs them), and a short queue wait."""
     document = yaml.safe_load((PROJECT / "examples" / "demo.yaml").read_text())
     document["sites"][0]["networks"] = ["127.0.0.0/8"]
     document["phones"] = []
+    # Callers leave the queue for the menu after 10 s (the least allowed) instead of 2 minutes.
+    document["queues"][0]["max_wait"] = 10
     for sound in document["sounds"]:
         sound["file"] = str(PROJECT / "examples" / sound["file"])
     path = folder / "demo-lab.yaml"
@@ -184,9 +186,11 @@ def server(lab_folder: Path, postgres_schema_url: str) -> Iterator[Server]:
         }
     )
     server = start_server(environment, lab_folder, free_port())
-    server.command("import", str(lab_tenant(lab_folder)), "--yes")
-    yield server
-    stop_server(server)
+    try:
+        server.command("import", str(lab_tenant(lab_folder)), "--yes")
+        yield server
+    finally:
+        stop_server(server)
 
 
 @pytest.fixture(scope="session")

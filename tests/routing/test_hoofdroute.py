@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.routing.conftest import DOMAIN, amsterdam, call, sound_path
-from tests.routing.fake_freeswitch import Caller, HangUp, Press, Silence
+from tests.routing.fake_freeswitch import Caller, FreeswitchModule, HangUp, Press, Silence
 
 OPEN = amsterdam(2026, 11, 25, 10, 0)
 QUEUE = ("callcenter", f"wachtrij-1@{DOMAIN}")
@@ -196,3 +196,21 @@ def test_a_hang_up_at_any_moment_stops_the_walk(demo_route, moment):
     result = call(demo_route, caller, OPEN)
     assert result.applications == MARC_PATH[: moment + 1]
     assert not any(event[0] == "hangup" for event in result.session.events)
+
+
+def test_the_operators_test_clock_decides_the_time_condition(demo_route):
+    # global_setvar provisioner_clock=...: Christmas morning, though the switch says Tuesday.
+    switch = FreeswitchModule(OPEN)
+    switch.setGlobalVariable("provisioner_clock", "2026-12-25T10:00:00+01:00")
+    result = call(demo_route, Caller(), OPEN, switch)
+    assert "Hoofdroute/gesloten" in result.visited
+    assert any("provisioner_clock is set" in message for _, message in switch.log)
+
+
+@pytest.mark.parametrize("clock", ["tomorrow", "2026-12-25T10:00:00"], ids=["garbage", "no offset"])
+def test_a_test_clock_that_cannot_be_read_is_ignored_and_logged(demo_route, clock):
+    switch = FreeswitchModule(OPEN)
+    switch.setGlobalVariable("provisioner_clock", clock)
+    result = call(demo_route, Caller(), OPEN, switch)
+    assert "Hoofdroute/welkom" in result.visited
+    assert any(level == "err" and "provisioner_clock" in text for level, text in switch.log)
