@@ -1,6 +1,7 @@
 """Real SIP user agents for the end-to-end tests: PJSIP's pjsua2, with a null sound device.
 
-PJSUA is one library per process, so one ``SipLab`` (an endpoint with its UDP transports on
+PJSUA is one library per process (this wheel's build runs 4 calls at once, ringing ones
+included: a test needing more frees a phone first), so one ``SipLab`` (an endpoint with its UDP transports on
 127.0.0.1) carries every agent of a test run: the phones, which register with the switch, and
 the carrier, which sends calls into the switch's ``external`` profile and takes those the
 switch sends out through its gateway. Callbacks run only inside ``SipLab.wait_until`` (the
@@ -9,6 +10,7 @@ library's own threads are off), so a test reads a plain, single-threaded story.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Callable
@@ -38,12 +40,18 @@ class CallRecord:
 
 
 class Call(pj.Call):  # type: ignore[misc]
-    """A call of one agent, keeping its record up to date from pjsua's callbacks."""
+    """A call of one agent, keeping its record up to date from pjsua's callbacks.
+
+    Every call object lives as long as the library: pjsua reuses call slots, and a call
+    object freed later (say, by a failed test's traceback) would hang up whichever new call
+    then holds its old slot.
+    """
 
     def __init__(self, agent: Agent, call_id: int = pj.PJSUA_INVALID_ID) -> None:
         super().__init__(agent, call_id)
         self.agent = agent
         self.record = CallRecord()
+        agent.lab.every_call.append(self)
 
     def onCallState(self, prm: Any) -> None:  # noqa: N802 - pjsua2's name
         info = self.getInfo()
@@ -112,11 +120,13 @@ class Agent(pj.Account):  # type: ignore[misc]
         self.calls: list[Call] = []
         self.incoming: list[Call] = []
         self.registration_status = 0
+        self.registration_active = False
         self.answer_after: float | None = None  # seconds of ringing before answering
         self.provisioned: Any = None  # a phone's ProvisionedPhone (tests/e2e/provisioned.py)
 
     def onRegState(self, prm: Any) -> None:  # noqa: N802
         self.registration_status = prm.code
+        self.registration_active = bool(self.getInfo().regIsActive)
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
         call = Call(self, prm.callId)
@@ -140,8 +150,8 @@ class Agent(pj.Account):  # type: ignore[misc]
 
     @property
     def registered(self) -> bool:
-        """True once the registrar said 200."""
-        return self.registration_status == 200
+        """True while registered (the registrar said 200 to a registration, not a removal)."""
+        return self.registration_status == 200 and self.registration_active
 
 
 @dataclass
@@ -162,6 +172,7 @@ class SipLab:
         self.endpoint = pj.Endpoint()
         self.endpoint.libCreate()
         config = pj.EpConfig()
+        config.uaConfig.maxCalls = 4  # this wheel's build limit: 4 calls at once in the process
         config.uaConfig.threadCnt = 0
         config.uaConfig.mainThreadOnly = True
         config.uaConfig.userAgent = "provisioner-e2e pjsua2"
@@ -177,6 +188,7 @@ class SipLab:
         self.carrier_transport, self.carrier_port = self._transport()
         self.endpoint.libStart()
         self.agents: list[Agent] = []
+        self.every_call: list[Call] = []
         self.timers: list[tuple[float, Callable[[], object]]] = []
         self.rtp_base = 30000 + (os.getpid() % 150) * 100
 
@@ -273,17 +285,29 @@ class SipLab:
     def hang_up_everything(self) -> None:
         """End every call, so the next test starts from idle agents."""
         self.endpoint.hangupAllCalls()
+        self.wait_until(
+            lambda: all(call.ended or not call.record.states for call in self.every_call),
+            10,
+            "every call to end (pjsua frees a call's slot only then)",
+        )
+        self.settle(0.2)
+        for agent in self.agents:
+            agent.calls.clear()
+            agent.incoming.clear()
+            agent.answer_after = None
+        self.timers.clear()
+
+    def close(self) -> None:
+        """End the calls, free every call object while the library still runs (one freed
+        after it aborts the process), unregister, and destroy the library."""
+        self.endpoint.hangupAllCalls()
         self.settle(0.3)
         for agent in self.agents:
             agent.calls.clear()
             agent.incoming.clear()
-
-    def close(self) -> None:
-        """End the calls and unregister. The library is left to the process's end: a call
-        object that a failed test's traceback still holds would otherwise be freed after it
-        and abort the process."""
-        self.endpoint.hangupAllCalls()
-        self.settle(0.3)
+        self.every_call.clear()
+        gc.collect()
         for agent in self.agents:
             agent.shutdown()
         self.settle(0.3)
+        self.endpoint.libDestroy()
