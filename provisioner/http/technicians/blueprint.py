@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from provisioner.errors import NotFound
@@ -86,7 +86,7 @@ def check_request() -> Any:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     with get_store().transaction() as db:
-        g.technician = signin.session_technician(db)
+        g.technician = signin.session_technician(db, signin.SessionLimits.of(current_app))
     if g.technician is None:
         return redirect(url_for("technicians.sign_in_form", next=request.path))
     return None
