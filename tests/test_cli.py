@@ -185,3 +185,18 @@ def test_serve_quiet_logs_no_requests(tmp_path: Path) -> None:
     finally:
         output = stop_serving(server)
     assert "GET /healthz" not in output
+
+
+def test_serve_logs_no_secret_a_path_carries(tmp_path: Path) -> None:
+    """The zero-touch fetch secret in /z/<serial>/<secret>/<file> is redacted in the line."""
+    server, url = start_serving(tmp_path)
+    secret = "Zt0uch-s3cret-in-the-path"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/z/HE7A1B2C3D4/{secret}/autoconf.rsc", timeout=10)
+        assert refused.value.code == 404
+        refused.value.close()
+    finally:
+        output = stop_serving(server)
+    assert "GET /z/HE7A1B2C3D4/[redacted]/autoconf.rsc 404" in output
+    assert secret not in output
