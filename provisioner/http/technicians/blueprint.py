@@ -18,6 +18,7 @@ from provisioner.http.technicians import signin
 from provisioner.http.technicians.texts import TEXTS, choose_language, text
 from provisioner.phones.mac import colon_mac
 from provisioner.store import get_store
+from provisioner.tenants.repository import unknown_tenant
 
 bp = Blueprint(
     "technicians",
@@ -89,6 +90,9 @@ def check_request() -> Any:
         g.technician = signin.session_technician(db, signin.SessionLimits.of(current_app))
     if g.technician is None:
         return redirect(url_for("technicians.sign_in_form", next=request.path))
+    tenant = (request.view_args or {}).get("tenant")
+    if isinstance(tenant, str) and not g.technician.may_see(tenant):
+        raise unknown_tenant(tenant)  # the page a tenant that does not exist gets
     return None
 
 

@@ -70,7 +70,7 @@ def index() -> tuple[str, int]:
     query = request.args.get("q", "").strip().lower()
     entries: list[dict[str, Any]] = []
     with get_store().reading() as db:
-        for name in tenant_names(db):
+        for name in filter(g.technician.may_see, tenant_names(db)):
             document = load_document(db, find_tenant(db, name))
             for site in document.sites:
                 label = f"{document.display_name or name} {name} {site.name} {site.address}"

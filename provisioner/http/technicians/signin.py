@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from provisioner.security import audit
 from provisioner.security.ratelimit import RateLimiter, create_rate_limiter, source_key
 from provisioner.security.secrets import load_keys
-from provisioner.security.tokens import PERMISSIONS, hash_token
+from provisioner.security.tokens import PERMISSIONS, hash_token, token_scope
 from provisioner.store.models import ApiToken, TechnicianSession, utc_now
 
 LIMITER_KEY = "technician_sign_in_limiter"
@@ -40,11 +40,16 @@ SEEN_RESOLUTION = timedelta(minutes=1)
 
 @dataclass(frozen=True, slots=True)
 class Technician:
-    """Who is signed in: the token's name and role."""
+    """Who is signed in: the token's name, role and tenants (None: every tenant)."""
 
     token_id: int
     name: str
     role: str
+    tenants: frozenset[str] | None = None
+
+    def may_see(self, tenant: str) -> bool:
+        """True when the token may act on ``tenant``."""
+        return self.tenants is None or tenant in self.tenants
 
     @property
     def actor(self) -> str:
@@ -130,7 +135,7 @@ def check_token(db: Session, token: str, source: str) -> Technician | None:
         None,
         {"source": source, "via": "technician page"},
     )
-    return Technician(row.id, row.name, row.role)
+    return Technician(row.id, row.name, row.role, token_scope(row))
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +203,7 @@ def session_technician(db: Session, limits: SessionLimits) -> Technician | None:
         return None
     if now - _aware(row.last_seen_at) >= SEEN_RESOLUTION:
         row.last_seen_at = now
-    return Technician(token.id, token.name, token.role)
+    return Technician(token.id, token.name, token.role, token_scope(token))
 
 
 def _session_row(db: Session) -> tuple[TechnicianSession, ApiToken] | None:

@@ -23,6 +23,8 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The names of the tenants it may act on; None: every tenant.
+    tenants: Mapped[list[Any] | None] = mapped_column(default=None)
 
 
 class TechnicianSession(Base):
