@@ -56,6 +56,7 @@ FIRMWARE_FAILED_AFTER_SECONDS = 900  # old version again this long after the dow
 
 # --- The technicians' page /t/ ------------------------------------------------------------
 TECHNICIAN_SESSION_HOURS = 12  # a sign-in lasts a working day
+TECHNICIAN_IDLE_MINUTES = 30  # a sign-in unused this long ends (on the server)
 TECHNICIAN_SIGN_IN_LIMIT = 10  # failed sign-ins per address and window before 429
 TECHNICIAN_SIGN_IN_WINDOW_SECONDS = 300
 

@@ -172,17 +172,26 @@ def token_group() -> None:
 @token_group.command("create")
 @click.option("--role", type=click.Choice(["admin", "technician", "support"]), required=True)
 @click.option("--name", default=None, help="a label for the audit log [ROLE-token]")
+@click.option(
+    "--tenant",
+    "tenants",
+    multiple=True,
+    help="limit the token to this tenant (repeat for several) [every tenant]",
+)
 @with_appcontext
 @reports_errors
-def token_create(role: str, name: str | None) -> None:
-    """Create a token and print it once; only its hash is stored."""
+def token_create(role: str, name: str | None, tenants: tuple[str, ...]) -> None:
+    """Create a token and print it once; only its hash is stored. With --tenant it sees and
+    changes only those tenants, through the API and the technicians' page."""
     from provisioner.security import audit
     from provisioner.security.tokens import create_token
 
     label = name or f"{role}-token"
+    scope = sorted(set(tenants)) if tenants else None
     with get_store().transaction() as session:
-        token = create_token(session, role, label)
-        audit.record(session, cli_actor(), "create", "api_token", label, None, {"role": role})
+        token = create_token(session, role, label, scope)
+        changes: dict[str, object] = {"role": role, "tenants": scope or "every tenant"}
+        audit.record(session, cli_actor(), "create", "api_token", label, None, changes)
     click.echo(token)
 
 
@@ -197,7 +206,10 @@ def token_list() -> None:
     with get_store().reading() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "live"
-            click.echo(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}")
+            scope = ",".join(row.tenants) if row.tenants is not None else "every tenant"
+            click.echo(
+                f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}\t{scope}"
+            )
 
 
 @token_group.command("revoke")

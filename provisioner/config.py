@@ -92,8 +92,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "FIRMWARE_DIR": str(Path(__file__).resolve().parent.parent / "firmware"),
         "FIRMWARE_TRUSTED_KEYS": None,
         "FIRMWARE_FAILED_AFTER_SECONDS": 900,
-        # The technicians' page /t/: how long a sign-in lasts, failed sign-ins per address.
+        # The technicians' page /t/: how long a sign-in lasts at most and unused, failed
+        # sign-ins per address.
         "TECHNICIAN_SESSION_HOURS": 12,
+        "TECHNICIAN_IDLE_MINUTES": 30,
         "TECHNICIAN_SIGN_IN_LIMIT": 10,
         "TECHNICIAN_SIGN_IN_WINDOW_SECONDS": 300,
     }

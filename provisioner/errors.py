@@ -57,6 +57,15 @@ class Forbidden(ProvisionerError):
     """Valid credentials, but their role does not allow this action."""
 
 
+class SharedLineRefused(Forbidden):
+    """Pairing would put an extension on a second device while a paired phone carries it:
+    the new device would get that extension's SIP password, which the caller may not read."""
+
+    def __init__(self, message: str, shared: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.shared = shared  # extension -> the paired phones (MACs) that carry it
+
+
 class UnknownPhone(NotFound):
     """No phone with this MAC is known."""
 

@@ -72,6 +72,21 @@ def test_token_create_prints_a_token_that_works(demo_app: Flask) -> None:
     assert response.status_code == 401
 
 
+def test_token_create_limits_a_token_to_tenants_that_exist(demo_app: Flask) -> None:
+    runner = demo_app.test_cli_runner()
+    args = ["token", "create", "--role", "technician", "--name", "marc"]
+    typo = runner.invoke(args=[*args, "--tenant", "deom"])
+    assert typo.exit_code != 0 and "no tenant deom" in typo.output
+    token = runner.invoke(args=[*args, "--tenant", "demo"]).output.strip()
+    assert token.startswith("prov_")
+    listed = runner.invoke(args=["token", "list"]).output
+    assert re.search(r"^marc\ttechnician\tlive\tcreated \S+\tdemo$", listed, re.MULTILINE)
+    answer = demo_app.test_client().get(
+        "/api/v1/tenants/demo", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200
+
+
 def test_unknown_role_is_refused_with_the_choices(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["token", "create", "--role", "root"])
     assert result.exit_code == 2
@@ -185,3 +200,18 @@ def test_serve_quiet_logs_no_requests(tmp_path: Path) -> None:
     finally:
         output = stop_serving(server)
     assert "GET /healthz" not in output
+
+
+def test_serve_logs_no_secret_a_path_carries(tmp_path: Path) -> None:
+    """The zero-touch fetch secret in /z/<serial>/<secret>/<file> is redacted in the line."""
+    server, url = start_serving(tmp_path)
+    secret = "Zt0uch-s3cret-in-the-path"
+    try:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{url}/z/HE7A1B2C3D4/{secret}/autoconf.rsc", timeout=10)
+        assert refused.value.code == 404
+        refused.value.close()
+    finally:
+        output = stop_serving(server)
+    assert "GET /z/HE7A1B2C3D4/[redacted]/autoconf.rsc 404" in output
+    assert secret not in output

@@ -37,10 +37,12 @@ def openapi() -> Json:
 
 
 @bp.get("/tenants")
-@requires("read")
+@requires("read", filters_tenants=True)
 def list_tenants() -> Json:
+    """The tenants' names (those the token may act on)."""
+    caller = current_caller()
     with get_store().reading() as session:
-        return {"items": tenant_names(session)}
+        return {"items": [name for name in tenant_names(session) if caller.may_see(name)]}
 
 
 @bp.post("/tenants")
@@ -236,10 +238,13 @@ def get_secrets(tenant: str, collection: str, key: str) -> Json:
 
 
 @bp.get("/audit")
-@requires("read")
+@requires("read", filters_tenants=True)
 def audit_log() -> Json:
-    """The newest audit events first; ?tenant=NAME and ?limit=N (at most 1000)."""
+    """The newest audit events first; ?tenant=NAME and ?limit=N (at most 1000). A token
+    limited to tenants sees only their events (none for another tenant, as for one that
+    does not exist)."""
     limit = min(max(request.args.get("limit", 100, type=int) or 100, 1), 1000)
+    scope = current_caller().tenants
     with get_store().reading() as session:
-        events = audit.recent(session, request.args.get("tenant"), limit=limit)
+        events = audit.recent(session, request.args.get("tenant"), limit=limit, tenants=scope)
         return {"items": [audit.as_json(event) for event in events]}

@@ -8,10 +8,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
 
-from provisioner.errors import FieldProblem, ValidationFailed
+from provisioner.errors import FieldProblem, Forbidden, ValidationFailed
 from provisioner.security.tokens import Caller, authenticate
 from provisioner.store import get_store
 from provisioner.tenants.limits import check_nesting, nesting_problem
+from provisioner.tenants.repository import unknown_tenant
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -23,8 +24,14 @@ def current_caller() -> Caller:
     return caller
 
 
-def requires(permission: str) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
-    """Let the view run only for a caller whose role grants ``permission``."""
+def requires(
+    permission: str, filters_tenants: bool = False
+) -> Callable[[Callable[Params, Result]], Callable[Params, Result]]:
+    """Let the view run only for a caller whose role grants ``permission``, and whose token
+    may act on the route's ``tenant``: one limited to other tenants gets what a tenant that
+    does not exist gets. A route without a tenant concerns every tenant, so a limited token
+    is refused there, unless the view ``filters_tenants`` itself (to the caller's); a new
+    route is thus closed to limited tokens until it says how it keeps to them."""
 
     def decorate(view: Callable[Params, Result]) -> Callable[Params, Result]:
         @wraps(view)
@@ -32,12 +39,26 @@ def requires(permission: str) -> Callable[[Callable[Params, Result]], Callable[P
             with get_store().transaction() as session:
                 caller = authenticate(session, request.headers.get("Authorization"))
             caller.require(permission)
+            _check_scope(caller, kwargs.get("tenant"), filters_tenants)
             g.caller = caller
             return view(*args, **kwargs)
 
         return guarded
 
     return decorate
+
+
+def _check_scope(caller: Caller, tenant: object, filters_tenants: bool) -> None:
+    if caller.tenants is None:
+        return
+    if isinstance(tenant, str):
+        if not caller.may_see(tenant):
+            raise unknown_tenant(tenant)
+    elif not filters_tenants:
+        raise Forbidden(
+            "A token limited to some tenants may not use a route that concerns every tenant. "
+            "That needs a token for every tenant."
+        )
 
 
 def json_body() -> dict[str, Any]:

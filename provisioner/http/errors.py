@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
-from sqlalchemy.exc import IntegrityError
+from flask import Flask, Response, jsonify, request
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as RouteNotFound
 
 from provisioner.errors import (
     Conflict,
@@ -17,6 +19,8 @@ from provisioner.errors import (
     Unauthorized,
     ValidationFailed,
 )
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: tuple[tuple[type[ProvisionerError], int], ...] = (
     (DocumentTooLarge, 413),  # before ValidationFailed, which it is a kind of
@@ -65,8 +69,27 @@ def handle_integrity_error(_error: IntegrityError) -> Response:
     return response
 
 
+def handle_data_error(error: DataError) -> Response:
+    """A value the database cannot store (PostgreSQL text cannot hold a NUL character):
+    the client's fault, so 400 with what to do, never a 500. Nothing was saved."""
+    log.warning("refused a value the database cannot store: %s", error.orig)
+    message = "a value the database cannot store (such as a NUL character); nothing was changed"
+    response = jsonify(error_body(400, message))
+    response.status_code = 400
+    return response
+
+
+def refuse_nul_paths() -> None:
+    """No name we serve holds a NUL character, and PostgreSQL text cannot hold one: a path
+    with one is not found, before any view looks it up."""
+    if "\x00" in request.path:
+        raise RouteNotFound()
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers on the app, so every blueprint answers errors alike."""
+    app.before_request(refuse_nul_paths)
     app.register_error_handler(ProvisionerError, handle_provisioner_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(DataError, handle_data_error)

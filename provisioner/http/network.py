@@ -87,15 +87,24 @@ def remove_network_device(tenant: str, name: str) -> tuple[str, int]:
 
 
 @bp.get("/diagnose/<mac>")
-@requires("diagnose-phones")
+@requires("diagnose-phones", filters_tenants=True)
 def diagnose_mac(mac: str) -> Json:
     """What support needs about one phone: pairing, boots, port, link, PoE, LLDP-MED, router.
-    Read-only; a technician may diagnose the phones of a tenant, support any MAC."""
+    Read-only; a technician may diagnose the phones of a tenant, support any MAC; a token
+    limited to tenants only their phones (another tenant's phone looks like an unknown MAC)."""
     if not is_mac(mac):
         raise NotFound(f"{mac!r} is not a MAC address; write e.g. 80:5e:c0:12:34:56")
     with get_store().reading() as session:
         report = diagnosing.diagnose_mac(session, normalize_mac(mac))
-    if not report["phone"]["known"] and not current_caller().may("diagnose"):
+    caller = current_caller()
+    if caller.tenants is not None and not (
+        report["phone"]["known"] and caller.may_see(report["phone"]["tenant"])
+    ):
+        raise Forbidden(
+            "A token limited to some tenants may diagnose only their phones, and none of them "
+            "has this MAC."
+        )
+    if not report["phone"]["known"] and not caller.may("diagnose"):
         raise Forbidden(
             f"A {current_caller().role} may diagnose only the phones of a tenant, and no tenant "
             "has this MAC. Pair it first, or ask support."

@@ -152,7 +152,8 @@ def _phone_paths() -> dict[str, Any]:
             "parameters": both,
             "post": _operation(
                 "Pair with {extension, model?, vendor?, window_minutes?, add_line?}; a re-pair "
-                "keeps the device's credentials and replaces its lines unless add_line is true",
+                "keeps the device's credentials and replaces its lines unless add_line is true; "
+                "a line a paired phone already carries needs the secrets permission (403)",
                 described("paired: mac, lines (what the phone now has), removed_lines, username"),
                 401,
                 403,

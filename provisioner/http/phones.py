@@ -24,7 +24,7 @@ from provisioner.pairing.credentials import authorization_scheme, challenge_head
 from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
 from provisioner.phones.render import phone_base_url, render_for_path
-from provisioner.phones.uploads import store_upload
+from provisioner.phones.uploads import UploadStatus, store_upload
 
 bp = Blueprint("phones", __name__, url_prefix="/p")
 log = logging.getLogger(__name__)
@@ -202,9 +202,11 @@ def _upload(file: str, authenticated_path: bool) -> Response:
     status = store_upload(
         app, _request_info(file, authenticated_path), body, header, authenticated_path, request.path
     )
-    response = Response(b"", status=status)
-    if status == 401:  # a Digest client needs the challenge to answer it
+    response = Response(b"", status=int(status))
+    if status is UploadStatus.CHALLENGE:  # a Digest client needs the challenge to answer it
         _add_challenges(app, response, challenge_headers(nonce_key(app)), request.is_secure)
+    if status is UploadStatus.THROTTLED:
+        response.headers["Retry-After"] = "60"
     return response
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from sqlalchemy import select
 
-from provisioner.errors import FieldProblem, ValidationFailed
+from provisioner.errors import FieldProblem, SharedLineRefused, ValidationFailed
 from provisioner.http.auth import current_caller, flag_field, json_body, requires, text_field
 from provisioner.pairing import service
 from provisioner.pairing.credentials import tenant_admin_password
@@ -45,19 +45,26 @@ def pair(tenant: str, mac: str) -> tuple[Json, int]:
     replaces its lines unless ``"add_line": true``; the answer lists the lines it now has."""
     data = json_body()
     add_line = flag_field(data, "add_line")
-    with get_store().transaction() as session:
-        pairing = service.pair(
-            session,
-            get_secret_box(),
-            tenant,
-            mac,
-            text_field(data, "extension"),
-            current_caller().actor,
-            _window_minutes(data),
-            data.get("vendor"),
-            data.get("model"),
-            add_line,
-        )
+    caller = current_caller()
+    try:
+        with get_store().transaction() as session:
+            pairing = service.pair(
+                session,
+                get_secret_box(),
+                tenant,
+                mac,
+                text_field(data, "extension"),
+                caller.actor,
+                _window_minutes(data),
+                data.get("vendor"),
+                data.get("model"),
+                add_line,
+                may_read_secrets=caller.may("secrets"),
+            )
+    except SharedLineRefused as refusal:
+        with get_store().transaction() as session:
+            service.record_refusal(session, caller.actor, tenant, mac, refusal)
+        raise
     return pairing.as_json(), 201
 
 

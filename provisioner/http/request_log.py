@@ -5,6 +5,7 @@ asked, the status, and for a phone's file its MAC and what it got (``full-creden
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 
@@ -15,6 +16,13 @@ from provisioner.phones.model import RequestInfo
 
 log = logging.getLogger("provisioner.requests")
 EXTENSION_KEY = "provisioner.request_log"
+REDACTED = "[redacted]"
+# Paths that carry a secret: a router's zero-touch fetch secret (/z/<serial>/<secret>/<file>)
+# and the per-phone token of a firmware download (/p/firmware/<mac>/<token>/<file>).
+SECRET_IN_PATH = (
+    re.compile(r"^(/z/[^/]*/)[^/]+"),
+    re.compile(r"^(/p/firmware/[^/]*/)[^/]+"),
+)
 
 
 def init_app(app: Flask) -> None:
@@ -43,12 +51,21 @@ def _log(response: Response) -> Response:
 
 def request_line(response: Response, milliseconds: float) -> str:
     """``127.0.0.1 GET /p/805ec0aa0001.cfg 200 mac=805ec0aa0001 full-first-use 3 ms``."""
-    line = f"{request.remote_addr} {request.method} {request.path} {response.status_code}"
+    path = redacted_path(request.path)
+    line = f"{request.remote_addr} {request.method} {path} {response.status_code}"
     phone = g.get("phone_answer")
     if phone is not None:
         mac, kind = phone
         line += f" mac={mac or '-'} {kind}"
     return f"{line} {milliseconds:.0f} ms"
+
+
+def redacted_path(path: str) -> str:
+    """``path`` with any secret it carries replaced: the log is read by more people than may
+    fetch a router's configuration."""
+    for pattern in SECRET_IN_PATH:
+        path = pattern.sub(rf"\g<1>{REDACTED}", path)
+    return path
 
 
 def note_phone_answer(file: str, kind: str) -> None:

@@ -59,6 +59,7 @@ def pair_command(
             vendor,
             model,
             add_line,
+            may_read_secrets=True,  # whoever runs the server's commands holds its keys
         )
     click.echo(pairing.summary())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -9,7 +10,13 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import FieldProblem, NotFound, PairingConflict, ValidationFailed
+from provisioner.errors import (
+    FieldProblem,
+    NotFound,
+    PairingConflict,
+    SharedLineRefused,
+    ValidationFailed,
+)
 from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_oui
@@ -87,25 +94,40 @@ def pair(
     vendor: str | None = None,
     model: str | None = None,
     add_line: bool = False,
+    *,
+    more_lines: Sequence[str] = (),
+    may_read_secrets: bool = False,
 ) -> Pairing:
-    """Put ``extension`` on the phone's first line, keep or issue credentials, open the window.
+    """Put ``extension`` (then ``more_lines``) on the phone's first lines, keep or issue
+    credentials, open the window.
 
     A re-pair replaces the phone's lines unless ``add_line``; the lines it loses get new SIP
-    passwords (they are in the file the phone had). The device keeps its credentials.
+    passwords (they are in the file the phone had). The device keeps its credentials. A line
+    that a paired phone already carries (a shared line) gives this device that extension's
+    SIP password: only a caller who ``may_read_secrets`` may add one (SharedLineRefused).
     """
     mac = parse_mac(mac_text)
     tenant = find_tenant(session, tenant_name)
     _check_not_elsewhere(session, tenant, mac)
     document = load_document(session, tenant)
-    if extension not in {item.number for item in document.extensions}:
-        raise ValidationFailed([FieldProblem("extension", f"extension {extension} does not exist")])
+    known = {item.number for item in document.extensions}
+    for number in (extension, *more_lines):
+        if number not in known:
+            raise ValidationFailed(
+                [FieldProblem("extension", f"extension {number} does not exist")]
+            )
     phones = [phone for phone in document.phones if phone.mac != mac]
     current = next((phone for phone in document.phones if phone.mac == mac), None)
     if current is None:
         current = Phone(mac=mac, vendor=vendor or _guess_vendor(mac), model=model)
-    kept = [line for line in current.lines if line != extension] if add_line else []
-    lines = [extension, *kept]
+    chosen = list(dict.fromkeys((extension, *more_lines)))
+    kept = [line for line in current.lines if line not in chosen] if add_line else []
+    lines = [*chosen, *kept]
     removed = [line for line in current.lines if line not in lines]
+    added = [line for line in lines if line not in current.lines]
+    shared = deployed_carriers(session, tenant.id, phones, added)
+    if shared and not may_read_secrets:
+        raise SharedLineRefused(_shared_refusal(shared), shared)
     changes: dict[str, Any] = {"lines": lines}
     changes |= {"vendor": vendor} if vendor else {}
     changes |= {"model": model} if model else {}
@@ -122,10 +144,68 @@ def pair(
         "phones",
         mac,
         tenant.name,
-        {"extension": extension, "lines": lines, "window_until": window_until.isoformat()},
+        {
+            "extension": extension,
+            "lines": lines,
+            "window_until": window_until.isoformat(),
+            # The SIP passwords of these lines were already on a paired phone: this device
+            # gets them too (only a caller with the secrets permission may do this).
+            **({"shared_lines": shared} if shared else {}),
+        },
     )
     return Pairing(
         mac, tenant.name, extension, credential.username, window_until, tuple(lines), tuple(removed)
+    )
+
+
+def deployed_carriers(
+    session: Session, tenant_id: int, others: Sequence[Phone], numbers: Sequence[str]
+) -> dict[str, list[str]]:
+    """For each of ``numbers`` that one of ``others`` carries and that phone is paired
+    (has provisioning credentials, so it gets, or got, that line's SIP password), the MACs of
+    those phones."""
+    carriers = {
+        number: [phone.mac for phone in others if number in phone.lines] for number in numbers
+    }
+    macs = {mac for found in carriers.values() for mac in found}
+    if not macs:
+        return {}
+    paired = set(
+        session.scalars(
+            select(models.DeviceCredential.mac).where(
+                models.DeviceCredential.tenant_id == tenant_id,
+                models.DeviceCredential.mac.in_(macs),
+            )
+        )
+    )
+    deployed = {
+        number: [mac for mac in found if mac in paired] for number, found in carriers.items()
+    }
+    return {number: found for number, found in deployed.items() if found}
+
+
+def _shared_refusal(shared: dict[str, list[str]]) -> str:
+    number, macs = next(iter(shared.items()))
+    return (
+        f"extension {number} is already on the paired phone {macs[0]}: a second device on it "
+        "would get its SIP password, which needs the secrets permission (an admin token); "
+        "to replace that phone, swap it"
+    )
+
+
+def record_refusal(
+    session: Session, actor: str, tenant_name: str, mac_text: str, refusal: SharedLineRefused
+) -> None:
+    """The audit event of a pairing refused for a shared line (in its own transaction: the
+    caller's was rolled back with the refusal)."""
+    audit.record(
+        session,
+        actor,
+        "pair-refused",
+        "phones",
+        parse_mac(mac_text),
+        tenant_name,
+        {"reason": "shared line needs the secrets permission", "shared_lines": refusal.shared},
     )
 
 

@@ -164,7 +164,7 @@ def _prove(
         return EventKind.FIRST_USE_CONFLICT
     if state is not WindowState.ALLOWED:
         return EventKind.BOOTSTRAP
-    return EventKind.FIRST_USE_REFUSED if _has_guessed(app, source) else FIRST_USE
+    return EventKind.FIRST_USE_REFUSED if has_guessed(app, source) else FIRST_USE
 
 
 def proves_credentials(
@@ -449,7 +449,7 @@ def tenant_view(app: Flask, session: Session, tenant_id: int, revision: str) -> 
     return view
 
 
-def _has_guessed(app: Flask, source: str) -> bool:
+def has_guessed(app: Flask, source: str) -> bool:
     """True for an address with more misses than a booting office makes: a genuine phone asks
     for its own file without misses before it, while a guesser piles them up, so the window
     (trust on first use) is not handed to whoever guesses the MAC while it is open."""

@@ -1,14 +1,20 @@
 """Files phones upload (Poly: boot and app logs, user overrides), kept per device.
 
-Stored only for a phone that proves itself like a download would (credentials on ``/p/a/``,
-or the first-use window, which an upload binds to its address as a download does); an
-unproven upload gets the same 204 and is dropped, so the answer never tells whether a MAC is
-paired.
+Stored only for a phone that proves itself: its credentials on ``/p/a/``, or on ``/p/`` the
+first-use window that a GET of its own file already bound to this very address (an upload
+never binds a window: only the phone's GET of its own file may; and an address with more
+than PHONE_WINDOW_MAX_MISSES misses may not use one). An unproven upload is a miss, counted
+against the source like a GET's, and on ``/p/`` gets the same 204 whether the MAC is paired
+or not (the same single lookup either way, nothing written), so neither the answer nor its
+time tells a paired MAC from a guessed one. A throttled source gets 429 on ``/p/``; on
+``/p/a/`` its credentials are still checked (a guesser behind an office's NAT address must not
+cut off its phones), and a failed proof from there gets 429.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import IntEnum
 
 from flask import Flask
 from sqlalchemy import select
@@ -16,17 +22,28 @@ from sqlalchemy.orm import Session
 
 from provisioner.pairing.credentials import (
     WindowState,
-    claim_window,
+    answers_expired_nonce,
     find_credential,
     window_state,
 )
 from provisioner.pairing.timeline import record_event
-from provisioner.phones.authorize import proves_credentials
+from provisioner.phones.authorize import has_guessed, nonce_key, proves_credentials
 from provisioner.phones.identify import clean_path, identify
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name
+from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
 from provisioner.store import get_store, models
 from provisioner.store.models import DeviceCredential
+
+
+class UploadStatus(IntEnum):
+    """The HTTP status of an upload."""
+
+    TAKEN = 204  # stored, or on /p/ dropped unproven: the same answer
+    CHALLENGE = 401  # /p/a/ without valid credentials
+    NOT_AN_UPLOAD = 405
+    TOO_LARGE = 413
+    THROTTLED = 429
 
 
 def store_upload(
@@ -36,37 +53,74 @@ def store_upload(
     authorization: str | None,
     authenticated_path: bool,
     uri: str,
-) -> int:
-    """The HTTP status for a PUT: 204 taken, 401 unproven on /p/a/, 405 not an upload, 413."""
+) -> UploadStatus:
+    """Store a phone's PUT when it proves itself; count it as a miss when it does not."""
+    limiter = get_rate_limiter(app)
+    source = source_key(request.source)
+    throttled = is_throttled(limiter, source)
+    if throttled and not authenticated_path:
+        return UploadStatus.THROTTLED
+    upload = _upload_name(request)
+    if upload is None:  # a name no phone uploads: a miss, as a GET of one is
+        limiter.hit(source)
+        return UploadStatus.THROTTLED if throttled else UploadStatus.NOT_AN_UPLOAD
+    if len(body) > app.config["PHONE_UPLOAD_MAX_BYTES"]:
+        return UploadStatus.TOO_LARGE
+    mac, name = upload
+    if _store_if_proven(app, request, mac, name, body, authorization, authenticated_path, uri):
+        return UploadStatus.TAKEN
+    # A request on /p/a/ without credentials is the first leg of a Digest upload, and an
+    # answer to an expired nonce comes from a phone that waited: neither is a miss.
+    first_leg = authenticated_path and (
+        authorization is None or answers_expired_nonce(authorization, nonce_key(app))
+    )
+    if not first_leg:
+        limiter.hit(source)
+        if throttled:
+            return UploadStatus.THROTTLED
+    return UploadStatus.CHALLENGE if authenticated_path else UploadStatus.TAKEN
+
+
+def _upload_name(request: RequestInfo) -> tuple[str, str] | None:
+    """The MAC and file name of an upload its vendor makes; None for any other name."""
     file_request = identify(request)
     name = clean_path(request.path)
     if file_request is None or name is None or file_request.mac is None:
-        return 405
+        return None
     uploads = by_name(file_request.vendor).uploads
     if uploads is None or not uploads.fullmatch(name):
-        return 405
-    if len(body) > app.config["PHONE_UPLOAD_MAX_BYTES"]:
-        return 413
+        return None
+    return file_request.mac, name
+
+
+def _store_if_proven(
+    app: Flask,
+    request: RequestInfo,
+    mac: str,
+    name: str,
+    body: bytes,
+    authorization: str | None,
+    authenticated_path: bool,
+    uri: str,
+) -> bool:
+    """Store the upload if the uploader proves itself; True when stored. Nothing is written
+    otherwise: a paired and an unknown MAC cost the same one lookup."""
     with get_store(app).transaction() as session:
-        credential = find_credential(session, file_request.mac)
-        proven = _proven(app, request, credential, authorization, authenticated_path, uri)
-        if proven and not authenticated_path and credential is not None:
-            # The window is for one device: an upload through it binds it like a download.
-            proven = claim_window(session, credential, request.source, datetime.now(UTC))
-        if authenticated_path and not proven:
-            return 401
-        if proven and credential is not None:
-            _save(session, credential.tenant_id, file_request.mac, name, body)
-            record_event(
-                session,
-                credential.tenant_id,
-                file_request.mac,
-                request,
-                name,
-                Answer.STORED,
-                app.config["PHONE_TIMELINE_LENGTH"],
-            )
-    return 204
+        credential = find_credential(session, mac)
+        if not _proven(app, request, credential, authorization, authenticated_path, uri):
+            return False
+        assert credential is not None
+        _save(session, credential.tenant_id, mac, name, body)
+        record_event(
+            session,
+            credential.tenant_id,
+            mac,
+            request,
+            name,
+            Answer.STORED,
+            app.config["PHONE_TIMELINE_LENGTH"],
+        )
+    return True
 
 
 def _proven(
@@ -77,10 +131,19 @@ def _proven(
     authenticated_path: bool,
     uri: str,
 ) -> bool:
-    """The uploader proves itself as a download would: credentials, or its bound window."""
-    if not authenticated_path:
-        return window_state(credential, request.source, datetime.now(UTC)) is WindowState.ALLOWED
-    return proves_credentials(app, credential, authorization, "PUT", uri)
+    """Credentials on /p/a/ (without any, a random password stands in: the same work); on
+    /p/, a first-use window already bound to this address by the phone's own GET, and an
+    address without too many misses to use it."""
+    if authenticated_path:
+        return proves_credentials(app, credential, authorization, "PUT", uri) and (
+            credential is not None
+        )
+    if credential is None or credential.window_source != request.source:
+        return False
+    now = datetime.now(UTC)
+    return window_state(credential, request.source, now) is WindowState.ALLOWED and not (
+        has_guessed(app, request.source)
+    )
 
 
 def _save(session: Session, tenant_id: int, mac: str, name: str, body: bytes) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -100,13 +100,16 @@ def recent(
     tenant: str | None = None,
     since: datetime | None = None,
     limit: int = 100,
+    tenants: Collection[str] | None = None,
 ) -> list[AuditEvent]:
-    """The newest events first, optionally for one tenant or after a moment (rows queued in
-    this process are written first)."""
+    """The newest events first, optionally for one tenant or after a moment, and only of
+    ``tenants`` when given (rows queued in this process are written first)."""
     _flush_queued()
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if tenant:
         query = query.where(AuditEvent.tenant == tenant)
+    if tenants is not None:
+        query = query.where(AuditEvent.tenant.in_(sorted(tenants)))
     if since:
         query = query.where(AuditEvent.at >= since)
     return list(session.scalars(query))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import Forbidden, NotFound, Unauthorized
-from provisioner.store.models import ApiToken, utc_now
+from provisioner.store.models import ApiToken, Tenant, utc_now
 
 TOKEN_PREFIX = "prov_"
 ROLES = ("admin", "technician", "support")
@@ -40,10 +41,15 @@ PERMISSION_TEXT: dict[str, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who is calling the API."""
+    """Who is calling the API, and the tenants its token may act on (None: every one)."""
 
     name: str
     role: str
+    tenants: frozenset[str] | None = None
+
+    def may_see(self, tenant: str) -> bool:
+        """True when the token may act on ``tenant``."""
+        return self.tenants is None or tenant in self.tenants
 
     @property
     def actor(self) -> str:
@@ -80,13 +86,30 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(session: Session, role: str, name: str) -> str:
-    """Store a new token for ``role`` and return it; it is shown this once only."""
+def create_token(
+    session: Session, role: str, name: str, tenants: Collection[str] | None = None
+) -> str:
+    """Store a new token for ``role`` (limited to ``tenants`` when given; each must exist)
+    and return it; it is shown this once only."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    scope = None
+    if tenants is not None:
+        existing = set(session.scalars(select(Tenant.name).where(Tenant.name.in_(tenants))))
+        missing = sorted(set(tenants) - existing)
+        if missing or not tenants:
+            raise NotFound(
+                f"no tenant {', '.join(missing) or '(none given)'}; see `provisioner tenants list`"
+            )
+        scope = sorted(set(tenants))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token)))
+    session.add(ApiToken(name=name, role=role, token_hash=hash_token(token), tenants=scope))
     return token
+
+
+def token_scope(row: ApiToken) -> frozenset[str] | None:
+    """The tenants a token's row limits it to (None: every tenant)."""
+    return None if row.tenants is None else frozenset(str(name) for name in row.tenants)
 
 
 def authenticate(session: Session, header: str | None) -> Caller:
@@ -104,7 +127,7 @@ def authenticate(session: Session, header: str | None) -> Caller:
     now = utc_now()
     if _is_stale(row.last_used_at, now):
         row.last_used_at = now
-    return Caller(name=row.name, role=row.role)
+    return Caller(name=row.name, role=row.role, tenants=token_scope(row))
 
 
 def _is_stale(last_used: datetime | None, now: datetime) -> bool:

@@ -67,8 +67,14 @@ def find_tenant(session: Session, name: str) -> models.Tenant:
     """The tenant called ``name``; NotFound otherwise."""
     tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
     if tenant is None:
-        raise NotFound(f"no tenant {name!r}; list them with GET /api/v1/tenants")
+        raise unknown_tenant(name)
     return tenant
+
+
+def unknown_tenant(name: str) -> NotFound:
+    """The error for a tenant that does not exist, which a token limited to other tenants
+    gets too (it must not learn which exist)."""
+    return NotFound(f"no tenant {name!r}; list them with GET /api/v1/tenants")
 
 
 def tenant_names(session: Session) -> list[str]:

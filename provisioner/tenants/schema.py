@@ -390,6 +390,25 @@ class MenuStep(Step):
     invalid: StepId | None = None
     WAITS: ClassVar[bool] = True
 
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _each_digit_once(cls, value: Any) -> Any:
+        # The digits are taken as text, stripped: 1 and "1", or "1" and " 1", would become
+        # one choice, the last silently winning. A digit written twice is an error instead.
+        if isinstance(value, dict):
+            written: dict[str, object] = {}
+            for key in value:
+                if isinstance(key, bool) or not isinstance(key, str | int):
+                    continue  # no digit: the field's own check refuses it
+                digit = str(key).strip()
+                if digit in written:
+                    raise ValueError(
+                        f"the digit {digit} is given twice ({written[digit]!r} and {key!r}); "
+                        "keep one"
+                    )
+                written[digit] = key
+        return value
+
     def branches(self) -> dict[str, str | None]:
         named = {f"choices.{digit}": target for digit, target in self.choices.items()}
         return named | {"timeout": self.timeout, "invalid": self.invalid}

@@ -91,23 +91,34 @@ class TenantLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """A mapping, refusing a key written twice (keys merged in with ``<<`` may be)."""
         if isinstance(node, yaml.MappingNode):
-            _refuse_duplicate_keys(node)
+            self._refuse_duplicate_keys(node)
         mapping: dict[Any, Any] = super().construct_mapping(node, deep)
         return mapping
 
+    def _refuse_duplicate_keys(self, node: yaml.MappingNode) -> None:
+        """Refuse two keys that are one once read, however they are written: ``1``, ``0x1``,
+        ``+1`` and ``1_`` are all 1, ``true`` and ``True`` both True (and so is 1, for a
+        Python dict), and the document takes the number 1 and the text "1" alike."""
+        seen: dict[Any, yaml.Node] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+                continue
+            first = seen.setdefault(_as_read(self.construct_object(key)), key)
+            if first is not key:
+                same = "" if first.value == key.value else f" ({first.value!r} is the same key)"
+                raise yaml.constructor.ConstructorError(
+                    problem=f"duplicate key {key.value!r} on lines {first.start_mark.line + 1} "
+                    f"and {key.start_mark.line + 1}{same}; keep one",
+                    problem_mark=key.start_mark,
+                )
 
-def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
-    seen: dict[tuple[str, str], yaml.Node] = {}
-    for key, _ in node.value:
-        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
-            continue
-        first = seen.setdefault((key.tag, key.value), key)
-        if first is not key:
-            raise yaml.constructor.ConstructorError(
-                problem=f"duplicate key {key.value!r} on lines {first.start_mark.line + 1} and "
-                f"{key.start_mark.line + 1}; keep one",
-                problem_mark=key.start_mark,
-            )
+
+def _as_read(key: Any) -> Any:
+    """A key as the document reads it: numbers as their text (``coerce_numbers_to_str``);
+    True and False as 1 and 0, which a Python dict takes them for."""
+    if isinstance(key, int | float):
+        return str(int(key) if isinstance(key, bool) else key)
+    return key
 
 
 _REPLACED_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:bool")

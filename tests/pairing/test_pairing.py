@@ -258,6 +258,8 @@ def test_poly_uploads_are_stored_per_device_within_the_limit(tmp_path: Path) -> 
         json={"extension": "240", "model": "VVX450"},
         headers=headers,
     )
+    # The phone's GET of its own file binds the first-use window; its uploads go through it.
+    assert client.get(f"/p/{mac}-provisioner.cfg").status_code == 200
     assert client.put(f"/p/{mac}-app.log", data=b"x" * 1000).status_code == 204
     assert client.put(f"/p/{mac}-phone.cfg", data=b"<x/>").status_code == 204
     assert client.put(f"/p/{mac}-app.log", data=b"x" * 1001).status_code == 413

@@ -47,10 +47,20 @@ def live_server(phone_app: Flask) -> Iterator[str]:
 
 
 def pair(app: Flask, mac: str, vendor: str, model: str, extension: str = "240") -> None:
-    """Pair ``mac`` with ``extension`` in the demo tenant, as a technician would."""
+    """Pair ``mac`` with ``extension`` in the demo tenant, as an admin would (several phones
+    of these tests share 240)."""
     with get_store(app).transaction() as session:
         service.pair(
-            session, get_secret_box(app), "demo", mac, extension, "test", 30, vendor, model
+            session,
+            get_secret_box(app),
+            "demo",
+            mac,
+            extension,
+            "test",
+            30,
+            vendor,
+            model,
+            may_read_secrets=True,
         )
 
 
@@ -94,7 +104,9 @@ def deployed_phone(app: Flask, mac: str, vendor: str = "yealink", model: str = "
     already closed); its Basic ``Authorization`` header, read through the audited path."""
     box = get_secret_box(app)
     with get_store(app).transaction() as session:
-        service.pair(session, box, "demo", mac, "240", "test", 0, vendor, model)
+        service.pair(
+            session, box, "demo", mac, "240", "test", 0, vendor, model, may_read_secrets=True
+        )
     with get_store(app).transaction() as session:
         login = service.reveal_credential(session, box, "demo", mac, "test")
     token = base64.b64encode(f"{login['username']}:{login['password']}".encode()).decode()

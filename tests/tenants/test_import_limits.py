@@ -129,3 +129,29 @@ def test_deep_json_elsewhere_in_the_api_is_a_4xx_too(
     )
     assert response.status_code == 422
     assert "nested deeper" in response.get_json()["error"]["problems"][0]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("choices", "words"),
+    [
+        ("{1: a, 0x1: b}", "'0x1' on lines 1 and 1 ('1' is the same key)"),
+        ("{1: a, +1: b}", "'+1'"),
+        ("{1: a, 1_: b}", "'1_'"),
+        ("{1: a, '1': b}", "duplicate key '1' on lines 1 and 1; keep one"),
+        ("{true: a, True: b}", "'True'"),
+        ("{1: a, true: b}", "'true'"),
+    ],
+    ids=["hex", "plus", "underscore", "number-and-text", "booleans", "one-and-true"],
+)
+def test_keys_written_differently_but_read_alike_are_duplicates(choices: str, words: str) -> None:
+    """Compared as read, not as written: YAML would keep the last of each pair silently."""
+    with pytest.raises(ValidationFailed, match="duplicate key") as refused:
+        parse_yaml(f"choices: {choices}\n")
+    assert words in str(refused.value)
+
+
+def test_distinct_keys_stay_distinct() -> None:
+    assert parse_yaml("choices: {1: a, 2: b, '*': c, 0x3: d}\nflags: {true: e, false: f}\n") == {
+        "choices": {1: "a", 2: "b", "*": "c", 3: "d"},
+        "flags": {True: "e", False: "f"},
+    }

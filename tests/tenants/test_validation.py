@@ -185,3 +185,25 @@ def test_an_unknown_field_suggests_the_nearest_valid_name(
     with pytest.raises(ValidationFailed) as caught:
         parse_document(demo_with(change))
     assert [(problem.path, problem.reason) for problem in caught.value.problems] == [(path, reason)]
+
+
+@pytest.mark.parametrize(
+    "choices",
+    [{1: "a", "1": "b"}, {"1": "a", " 1": "b"}],
+    ids=["number-and-text", "padded-text"],
+)
+def test_a_menu_digit_given_twice_is_refused_not_merged(choices: dict[object, str]) -> None:
+    """The API's JSON and the YAML both reach the menu; two spellings of one digit would
+    become one choice, the last winning silently."""
+    from pydantic import ValidationError
+
+    from provisioner.tenants.schema import MenuStep
+
+    with pytest.raises(ValidationError, match="the digit 1 is given twice"):
+        MenuStep.model_validate(
+            {"id": "menu", "type": "KEUZEMENU", "prompt": "welkom", "choices": choices}
+        )
+    step = MenuStep.model_validate(
+        {"id": "menu", "type": "KEUZEMENU", "prompt": "welkom", "choices": {1: "a", "2": "b"}}
+    )
+    assert step.choices == {"1": "a", "2": "b"}

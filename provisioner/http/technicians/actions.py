@@ -13,7 +13,7 @@ from flask import current_app, flash, g, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from provisioner.errors import NotFound, PairingConflict, ValidationFailed
+from provisioner.errors import NotFound, PairingConflict, SharedLineRefused, ValidationFailed
 from provisioner.http.technicians.blueprint import bp, page, require_change, t
 from provisioner.http.technicians.devices import load_state, oui_labels, phone_sites, who_did_what
 from provisioner.http.technicians.pages import load_site
@@ -140,12 +140,12 @@ def _extension_conflict(document: TenantDocument, form: PairForm) -> str:
     return ""
 
 
-def _place_phone(tenant: str, mac: str, lines: list[str], site: str) -> None:
-    """Give the just-paired phone all the chosen lines and the site (one audited save)."""
+def _place_phone(tenant: str, mac: str, site: str) -> None:
+    """Put the just-paired phone at the site (one audited save)."""
     with get_store().transaction() as db:
         document = load_document(db, find_tenant(db, tenant))
         phones = [
-            Phone.model_validate({**phone.model_dump(), "lines": lines, "site": site})
+            Phone.model_validate({**phone.model_dump(), "site": site})
             if phone.mac == mac
             else phone
             for phone in document.phones
@@ -182,8 +182,16 @@ def pair(tenant: str, site_name: str) -> Page | WerkzeugResponse:
                 _window_minutes(),
                 vendor,
                 model,
+                more_lines=form.extensions[1:],
+                may_read_secrets=g.technician.may("secrets"),
             )
-        _place_phone(tenant, mac, form.extensions, site.name)
+        _place_phone(tenant, mac, site.name)
+    except SharedLineRefused as shared_line:
+        with get_store().transaction() as db:
+            service.record_refusal(db, g.technician.actor, tenant, mac, shared_line)
+        number, macs = next(iter(shared_line.shared.items()))
+        form.conflict = t("conflict.deployed", number=number, mac=colon_mac(macs[0]))
+        return _pair_page(document, site, form, 403)
     except PairingConflict:
         form.conflict = t("conflict.other_tenant")
         return _pair_page(document, site, form, 409)

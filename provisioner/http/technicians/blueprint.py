@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from provisioner.errors import NotFound
@@ -18,6 +18,7 @@ from provisioner.http.technicians import signin
 from provisioner.http.technicians.texts import TEXTS, choose_language, text
 from provisioner.phones.mac import colon_mac
 from provisioner.store import get_store
+from provisioner.tenants.repository import unknown_tenant
 
 bp = Blueprint(
     "technicians",
@@ -86,9 +87,12 @@ def check_request() -> Any:
     if request.endpoint in OPEN_ENDPOINTS:
         return None
     with get_store().transaction() as db:
-        g.technician = signin.session_technician(db)
+        g.technician = signin.session_technician(db, signin.SessionLimits.of(current_app))
     if g.technician is None:
         return redirect(url_for("technicians.sign_in_form", next=request.path))
+    tenant = (request.view_args or {}).get("tenant")
+    if isinstance(tenant, str) and not g.technician.may_see(tenant):
+        raise unknown_tenant(tenant)  # the page a tenant that does not exist gets
     return None
 
 

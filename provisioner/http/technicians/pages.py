@@ -40,17 +40,19 @@ def sign_in() -> tuple[str, int] | WerkzeugResponse:
         return message_page("sign_in.throttled", 429)
     with get_store().transaction() as db:
         technician = signin.check_token(db, request.form.get("token", ""), key)
+        if technician is not None:
+            signin.start_session(db, technician, signin.SessionLimits.of(current_app))
     if technician is None:
         limiter.hit(key)
         return page("sign_in.html", 401, next=request.form.get("next", ""), refused=True)
-    signin.start_session(technician)
     return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.post("/sign-out")
 def sign_out() -> WerkzeugResponse:
-    """End the session."""
-    signin.end_session()
+    """End the session, on the server too: a copy of the cookie opens nothing after."""
+    with get_store().transaction() as db:
+        signin.sign_out(db)
     return redirect(url_for("technicians.sign_in_form"))
 
 
@@ -68,7 +70,7 @@ def index() -> tuple[str, int]:
     query = request.args.get("q", "").strip().lower()
     entries: list[dict[str, Any]] = []
     with get_store().reading() as db:
-        for name in tenant_names(db):
+        for name in filter(g.technician.may_see, tenant_names(db)):
             document = load_document(db, find_tenant(db, name))
             for site in document.sites:
                 label = f"{document.display_name or name} {name} {site.name} {site.address}"

@@ -1,9 +1,12 @@
-"""Signing technicians in with an API token, the cookie session, and CSRF tokens.
+"""Signing technicians in with an API token, the sessions, and CSRF tokens.
 
-The session cookie (Flask's, signed with a key derived from the secrets key) holds the token's
-row id, never the token. Every request checks that row again, so revoking a token ends its
-sessions at once. The page says the same for an unknown and a revoked token; only the audit
-log tells them apart.
+A session is held on the server (``technician_sessions``): the cookie (Flask's, signed with
+a key derived from the secrets key) carries only a random session id, whose hash the row
+keeps, never the token. Every request finds that row and its token's row again, so sign-out
+(the row is deleted), an idle session (TECHNICIAN_IDLE_MINUTES), one older than
+TECHNICIAN_SESSION_HOURS and a revoked token all end it at once, whatever copies of the
+cookie exist. The page says the same for an unknown and a revoked token; only the audit log
+tells them apart.
 """
 
 from __future__ import annotations
@@ -12,31 +15,41 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import Flask, Request, request, session
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from provisioner.security import audit
 from provisioner.security.ratelimit import RateLimiter, create_rate_limiter, source_key
 from provisioner.security.secrets import load_keys
-from provisioner.security.tokens import PERMISSIONS, hash_token
-from provisioner.store.models import ApiToken
+from provisioner.security.tokens import PERMISSIONS, hash_token, token_scope
+from provisioner.store.models import ApiToken, TechnicianSession, utc_now
 
 LIMITER_KEY = "technician_sign_in_limiter"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+SESSION_FIELD = "session_id"
+# How stale a session's last use may be recorded: the live page polls every second, and a
+# write per poll would make every poll wait for whatever else writes.
+SEEN_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
 class Technician:
-    """Who is signed in: the token's name and role."""
+    """Who is signed in: the token's name, role and tenants (None: every tenant)."""
 
     token_id: int
     name: str
     role: str
+    tenants: frozenset[str] | None = None
+
+    def may_see(self, tenant: str) -> bool:
+        """True when the token may act on ``tenant``."""
+        return self.tenants is None or tenant in self.tenants
 
     @property
     def actor(self) -> str:
@@ -122,45 +135,129 @@ def check_token(db: Session, token: str, source: str) -> Technician | None:
         None,
         {"source": source, "via": "technician page"},
     )
-    return Technician(row.id, row.name, row.role)
+    return Technician(row.id, row.name, row.role, token_scope(row))
 
 
-def start_session(technician: Technician) -> None:
-    """Begin a fresh session for ``technician`` (a new CSRF token, the language kept)."""
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """How long a session may sit unused, and how long it may last at all."""
+
+    idle: timedelta
+    lifetime: timedelta
+
+    @classmethod
+    def of(cls, app: Flask) -> SessionLimits:
+        """The limits configured for ``app``."""
+        return cls(
+            timedelta(minutes=float(app.config["TECHNICIAN_IDLE_MINUTES"])),
+            timedelta(hours=float(app.config["TECHNICIAN_SESSION_HOURS"])),
+        )
+
+
+def start_session(db: Session, technician: Technician, limits: SessionLimits) -> None:
+    """Begin a fresh session for ``technician`` (a new row, a new CSRF token, the language
+    kept); sessions that have run out are deleted on the way."""
+    now = utc_now()
+    db.execute(delete(TechnicianSession).where(_run_out(now, limits)))
+    session_id = secrets.token_urlsafe(32)
+    db.add(TechnicianSession(session_hash=hash_token(session_id), token_id=technician.token_id))
     language = session.get("language")
     session.clear()
     session.permanent = True
-    session["token_id"] = technician.token_id
+    session[SESSION_FIELD] = session_id
     session[CSRF_FIELD] = secrets.token_urlsafe(32)
     if language:
         session["language"] = language
 
 
-def session_technician(db: Session) -> Technician | None:
-    """The signed-in technician, checked against the token's row; a revoked token's session
-    ends here (audited)."""
-    token_id = session.get("token_id")
-    if not isinstance(token_id, int):
+def _run_out(now: datetime, limits: SessionLimits) -> Any:
+    """The condition of sessions idle or old beyond the limits."""
+    return or_(
+        TechnicianSession.last_seen_at < now - limits.idle,
+        TechnicianSession.created_at < now - limits.lifetime,
+    )
+
+
+def session_technician(db: Session, limits: SessionLimits) -> Technician | None:
+    """The signed-in technician, from the session's row and its token's; a session that was
+    ended (sign-out), is idle or too old, or whose token is revoked ends here (audited)."""
+    found = _session_row(db)
+    if found is None:
+        end_session()
         return None
-    row = db.get(ApiToken, token_id)
-    if row is None or row.revoked_at is not None:
-        name = row.name if row is not None else ""
+    row, token = found
+    now = utc_now()
+    reason = _end_reason(row, token, now, limits)
+    if reason is not None:
+        db.delete(row)
         audit.record(
             db,
-            f"token:{name}" if name else "session",
+            f"token:{token.name}",
             "session-ended",
             "tokens",
-            name,
+            token.name,
             None,
-            {"reason": "token revoked" if row else "token deleted", "via": "technician page"},
+            {"reason": reason, "via": "technician page"},
         )
         end_session()
         return None
-    return Technician(row.id, row.name, row.role)
+    if now - _aware(row.last_seen_at) >= SEEN_RESOLUTION:
+        row.last_seen_at = now
+    return Technician(token.id, token.name, token.role, token_scope(token))
+
+
+def _session_row(db: Session) -> tuple[TechnicianSession, ApiToken] | None:
+    """The session the cookie names and its token; None when there is none (never signed
+    in, signed out, or its token deleted)."""
+    session_id = session.get(SESSION_FIELD)
+    if not isinstance(session_id, str):
+        return None
+    found = db.execute(
+        select(TechnicianSession, ApiToken)
+        .join(ApiToken, ApiToken.id == TechnicianSession.token_id)
+        .where(TechnicianSession.session_hash == hash_token(session_id))
+    ).first()
+    return None if found is None else (found[0], found[1])
+
+
+def _end_reason(
+    row: TechnicianSession, token: ApiToken, now: datetime, limits: SessionLimits
+) -> str | None:
+    if token.revoked_at is not None:
+        return "token revoked"
+    if now - _aware(row.last_seen_at) > limits.idle:
+        return "idle"
+    if now - _aware(row.created_at) > limits.lifetime:
+        return "session too old"
+    return None
+
+
+def _aware(moment: datetime) -> datetime:
+    """``moment`` with UTC attached (SQLite hands back naive UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def sign_out(db: Session) -> None:
+    """End this session on the server (its row is deleted, so any copy of the cookie opens
+    nothing) and in the browser; audited."""
+    found = _session_row(db)
+    if found is not None:
+        row, token = found
+        db.delete(row)
+        audit.record(
+            db,
+            f"token:{token.name}",
+            "sign-out",
+            "tokens",
+            token.name,
+            None,
+            {"via": "technician page"},
+        )
+    end_session()
 
 
 def end_session() -> None:
-    """Forget the sign-in (the language choice stays)."""
+    """Forget the sign-in in the browser (the language choice stays)."""
     language = session.get("language")
     session.clear()
     if language:

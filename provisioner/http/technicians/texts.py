@@ -150,6 +150,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "en kies Omwisselen. Moeten beide overgaan? Vink hieronder aan en koppel opnieuw. Er is "
         "niets gewijzigd.",
     ),
+    "conflict.deployed": (
+        "Extension {number} is already on phone {mac}, which is in use. A second phone on it "
+        "gets its SIP password, so only an admin may add it. Replacing that phone? Open it and "
+        "use Swap. Nothing was changed.",
+        "Toestel {number} staat al op telefoon {mac}, die in gebruik is. Een tweede telefoon "
+        "krijgt dan zijn SIP-wachtwoord, dus alleen een beheerder mag dat. Vervang je die "
+        "telefoon? Open hem en kies Omwisselen. Er is niets gewijzigd.",
+    ),
     "conflict.same_tenant": (
         "{mac} is already a phone of this customer. Unpair it first, or swap onto another MAC. "
         "Nothing was changed.",
@@ -189,6 +197,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "phone.history": ("Who did what", "Wie deed wat"),
     "phone.history.none": ("Nothing recorded yet.", "Nog niets vastgelegd."),
     "action.pair": ("paired", "koppelde"),
+    "action.pair-refused": (
+        "was refused a line of a phone in use (needs an admin)",
+        "kreeg geen toestel van een telefoon in gebruik (alleen beheerder)",
+    ),
+    "action.shared": (
+        "shares {lines} with a phone in use",
+        "deelt {lines} met een telefoon in gebruik",
+    ),
     "action.unpair": ("unpaired", "ontkoppelde"),
     "action.swap": ("swapped in (replacing {old})", "wisselde in (vervangt {old})"),
     "action.update": ("changed", "wijzigde"),

@@ -17,7 +17,7 @@ from provisioner.store.models.pairing import (
     PhoneUpload,
 )
 from provisioner.store.models.routers import Router, RouterEvent
-from provisioner.store.models.security import ApiToken, AuditEvent
+from provisioner.store.models.security import ApiToken, AuditEvent, TechnicianSession
 from provisioner.store.models.tenants import (
     CallFlow,
     CallFlowStep,
@@ -58,6 +58,7 @@ __all__ = [
     "RouterEvent",
     "Site",
     "Sound",
+    "TechnicianSession",
     "Tenant",
     "TimeCondition",
     "Timestamped",

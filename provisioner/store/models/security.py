@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from provisioner.store.models.base import Base, utc_now
@@ -23,6 +23,24 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The names of the tenants it may act on; None: every tenant.
+    tenants: Mapped[list[Any] | None] = mapped_column(default=None)
+
+
+class TechnicianSession(Base):
+    """A sign-in on the technicians' page, held on the server: the cookie carries a random
+    id whose hash is stored here. Sign-out deletes the row, so a copy of the cookie taken
+    before it opens nothing after; idle or too old, it is deleted when next used."""
+
+    __tablename__ = "technician_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 class AuditEvent(Base):
