@@ -1,11 +1,12 @@
 """Real SIP user agents for the end-to-end tests: PJSIP's pjsua2, with a null sound device.
 
-PJSUA is one library per process (this wheel's build runs 4 calls at once, ringing ones
-included: a test needing more frees a phone first), so one ``SipLab`` (an endpoint with its UDP transports on
+PJSUA is one library per process, so one ``SipLab`` (an endpoint with its UDP transports on
 127.0.0.1) carries every agent of a test run: the phones, which register with the switch, and
 the carrier, which sends calls into the switch's ``external`` profile and takes those the
-switch sends out through its gateway. Callbacks run only inside ``SipLab.wait_until`` (the
-library's own threads are off), so a test reads a plain, single-threaded story.
+switch sends out through its gateway. This wheel's build runs 4 calls at once, ringing ones
+included: a test that needs more frees a phone first. Callbacks run only inside
+``SipLab.wait_until`` (the library's own threads are off), so a test reads a plain,
+single-threaded story.
 """
 
 from __future__ import annotations
