@@ -12,6 +12,7 @@ The route it walks is the JSON the server serves at ``/freeswitch/flows/<tenant>
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,9 @@ from provisioner.routing.timeconditions import is_open
 # A safety net only: every loop a flow may contain waits for the caller (validation refuses the
 # others), so a real call never takes this many steps.
 MAX_STEPS = 500
+DIVERSION_HEADER = "sip_h_Diversion"
+# A caller number the carrier can show: international or national, not an extension.
+OUTSIDE_CALLER = re.compile(r"\+?[1-9][0-9]{6,14}|0[0-9]{8,14}")
 
 Json = Mapping[str, Any]
 
@@ -212,9 +216,15 @@ class Walk:
             endpoint = self._endpoint(target)
         dialled = str(self.route.get("number", ""))
         self.adapter.set_variable(
-            "sip_h_Diversion", f"<sip:{dialled}@{self._domain()}>;reason=unconditional"
+            DIVERSION_HEADER, f"<sip:{dialled}@{self._domain()}>;reason=unconditional"
         )
-        if self._bridge([[endpoint]], int(step.get("ring_time", 30))):
+        try:
+            answered = self._bridge([[endpoint]], int(step.get("ring_time", 30)))
+        finally:
+            # The header is this bridge's only: a later one of the same call (the next step
+            # ringing a colleague) must not tell its callee the call was diverted.
+            self.adapter.set_variable(DIVERSION_HEADER, "")
+        if answered:
             return DONE
         return self.next_in(flow, step.get("next"))
 
@@ -342,6 +352,12 @@ class Walk:
         return self._gateway(target)
 
     def _gateway(self, number: str) -> str:
+        """The endpoint of an outside number. A caller the carrier could not show (an
+        extension calling in) leaves with the tenant's main number, as the dialplan's
+        outside calls do; an outside caller keeps their own (a diversion says who diverted)."""
+        main_number = self.route.get("main_number")
+        if main_number and not OUTSIDE_CALLER.fullmatch(self._caller_number()):
+            self.adapter.set_variable("effective_caller_id_number", str(main_number))
         return dialstrings.gateway_leg(number, str(self.route.get("gateway") or "provider"))
 
     def _play(self, sound: str) -> None:

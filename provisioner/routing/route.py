@@ -84,6 +84,9 @@ def build_route(
         "fallback": document.fallback,
         "default_voicemail": default_voicemail(document),
         "emergency_numbers": list(emergency_numbers(document.country)),
+        "main_number": next(
+            (item.number for item in document.numbers if item.number.startswith("+")), None
+        ),
         "extensions": {
             item.number: {"name": item.name, "voicemail": item.voicemail}
             for item in document.extensions

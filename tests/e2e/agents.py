@@ -36,6 +36,7 @@ class CallRecord:
     remote_uri: str = ""
     local_uri: str = ""
     request_uri: str = ""
+    invite: str = ""
     digits: str = ""
     media_active: bool = False
 
@@ -131,7 +132,8 @@ class Agent(pj.Account):  # type: ignore[misc]
 
     def onIncomingCall(self, prm: Any) -> None:  # noqa: N802
         call = Call(self, prm.callId)
-        call.record.request_uri = str(prm.rdata.wholeMsg.split("\r\n", 1)[0])
+        call.record.invite = str(prm.rdata.wholeMsg)
+        call.record.request_uri = call.record.invite.split("\r\n", 1)[0]
         self.incoming.append(call)
         call.answer(pj.PJSIP_SC_RINGING)
         if self.answer_after is not None:

@@ -155,6 +155,48 @@ def postgres_schema_url() -> Iterator[str]:
     admin.dispose()
 
 
+# The step types the Hoofdroute does not take, each in a flow of its own on its own number.
+LAB_NUMBERS = [
+    {"number": "+31202106001", "destination": "call_flow:Voorwaarde"},
+    {"number": "+31202106002", "destination": "call_flow:Omleiding"},
+    {"number": "6004", "destination": "call_flow:Groep op"},
+]
+LAB_FLOWS = [
+    {
+        "name": "Voorwaarde",
+        "steps": [
+            {
+                "id": "mobiel",
+                "type": "VOORWAARDE",
+                "caller_prefixes": ["+316"],
+                "match": "sales",
+                "no_match": "box",
+            },
+            {"id": "sales", "type": "PREFIX", "prefix": "Sales", "next": "sanne"},
+            {"id": "sanne", "type": "DOORVERBINDEN", "target": "241", "ring_time": 20},
+            {"id": "box", "type": "VOICEMAILBOX", "box": "8000"},
+        ],
+    },
+    {
+        "name": "Omleiding",
+        "steps": [
+            {
+                "id": "mobiel",
+                "type": "OMLEIDING",
+                "destination": "+31687654321",
+                "ring_time": 6,
+                "next": "marc",
+            },
+            {"id": "marc", "type": "DOORVERBINDEN", "target": "240", "ring_time": 20},
+        ],
+    },
+    {
+        "name": "Groep op",
+        "steps": [{"id": "opnemen", "type": "GROEP OP", "ring_group": "*8500"}],
+    },
+]
+
+
 def lab_tenant(folder: Path) -> Path:
     """The demo tenant as shipped, with its office network on loopback (where the lab's
     phones boot), without its phones (the technician pairs them), and a short queue wait."""
@@ -163,6 +205,8 @@ def lab_tenant(folder: Path) -> Path:
     document["phones"] = []
     # Callers leave the queue for the menu after 10 s (the least allowed) instead of 2 minutes.
     document["queues"][0]["max_wait"] = 10
+    document["numbers"] += LAB_NUMBERS
+    document["call_flows"] += LAB_FLOWS
     for sound in document["sounds"]:
         sound["file"] = str(PROJECT / "examples" / sound["file"])
     path = folder / "demo-lab.yaml"

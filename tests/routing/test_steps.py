@@ -96,8 +96,34 @@ def test_omleiding_to_a_mobile_says_who_diverted(demo_route):
     assert result.applications == [
         ("bridge", f"{{ignore_early_media=true}}[leg_timeout=30]{gateway}")
     ]
-    diversion = result.session.variables["sip_h_Diversion"]
-    assert diversion == f"<sip:5000@{DOMAIN}>;reason=unconditional"
+    diversion = f"<sip:5000@{DOMAIN}>;reason=unconditional"
+    set_before = result.session.events.index(("set", "sip_h_Diversion", diversion))
+    bridge = next(
+        i for i, event in enumerate(result.session.events) if event[:2] == ("execute", "bridge")
+    )
+    assert set_before < bridge
+
+
+def test_omleiding_clears_its_diversion_header_for_the_next_bridge(demo_route):
+    # Unanswered, the next step rings Marc: his phone must not be told the call was diverted.
+    step = {"id": "divert", "type": "OMLEIDING", "destination": "+31612345678", "next": "marc"}
+    marc = {"id": "marc", "type": "DOORVERBINDEN", "target": "240"}
+    result = call(with_flow(demo_route, step, marc), Caller(answering={f"user/240@{DOMAIN}"}), NOW)
+    bridges = [data for name, data in result.applications if name == "bridge"]
+    assert bridges[-1].endswith(f"user/240@{DOMAIN}")
+    assert "sip_h_Diversion" not in result.session.variables
+
+
+def test_an_extension_diverted_outside_shows_the_tenants_main_number(demo_route):
+    step = {"id": "divert", "type": "OMLEIDING", "destination": "+31612345678"}
+    result = call(with_flow(demo_route, step), Caller(number="240"), NOW)
+    assert result.session.variables["effective_caller_id_number"] == "+31202103356"
+
+
+def test_an_outside_caller_diverted_outside_keeps_their_number(demo_route):
+    step = {"id": "divert", "type": "OMLEIDING", "destination": "+31612345678"}
+    result = call(with_flow(demo_route, step), Caller(number="0612345678"), NOW)
+    assert "effective_caller_id_number" not in result.session.variables
 
 
 def test_omleiding_to_another_flow(demo_route):
