@@ -123,8 +123,12 @@ class Agent(pj.Account):  # type: ignore[misc]
         self.incoming: list[Call] = []
         self.registration_status = 0
         self.registration_active = False
+        self.message_summaries: list[str] = []  # MWI NOTIFY bodies (message-summary)
         self.answer_after: float | None = None  # seconds of ringing before answering
         self.provisioned: Any = None  # a phone's ProvisionedPhone (tests/e2e/provisioned.py)
+
+    def onMwiInfo(self, prm: Any) -> None:  # noqa: N802
+        self.message_summaries.append(str(prm.rdata.wholeMsg))
 
     def onRegState(self, prm: Any) -> None:  # noqa: N802
         self.registration_status = prm.code
@@ -235,6 +239,7 @@ class SipLab:
         config.regConfig.registerOnAdd = register
         config.regConfig.timeoutSec = 300
         config.sipConfig.proxies.append(f"sip:127.0.0.1:{switch_port};lr")
+        config.mwiConfig.enabled = True  # subscribe to message-summary, as desk phones do
         config.sipConfig.authCreds.append(
             pj.AuthCredInfo("digest", "*", account.auth_user or account.user, 0, account.password)
         )

@@ -205,6 +205,8 @@ def lab_tenant(folder: Path) -> Path:
     document["phones"] = []
     # Callers leave the queue for the menu after 10 s (the least allowed) instead of 2 minutes.
     document["queues"][0]["max_wait"] = 10
+    # The lab's pjsua runs 4 calls at once: ALLEN rings three colleagues, not the caller too.
+    document["ring_groups"][0]["members"] = ["240", "241", "242"]
     document["numbers"] += LAB_NUMBERS
     document["call_flows"] += LAB_FLOWS
     for sound in document["sounds"]:
@@ -315,3 +317,20 @@ def idle_agents(request: pytest.FixtureRequest) -> Iterator[None]:
     if "sip_lab" in request.fixturenames:
         lab: SipLab = request.getfixturevalue("sip_lab")
         lab.hang_up_everything()
+
+
+@pytest.fixture
+def marc_away(phones: dict[str, Agent], sip_lab: SipLab) -> Iterator[None]:
+    """Marc's phone is unplugged (the lab's pjsua runs 4 calls at most; this frees one)."""
+    marc = phones["240"]
+    marc.setRegistration(False)
+    sip_lab.wait_until(lambda: not marc.registered, 10, "Marc's phone to unregister")
+    yield
+    plug_in(marc, sip_lab)
+
+
+def plug_in(phone: Agent, sip_lab: SipLab) -> None:
+    """Register a phone again (unless it is, or is on its way) and wait until it is."""
+    if not phone.registered and not phone.getInfo().regIsActive:
+        phone.setRegistration(True)
+    sip_lab.wait_until(lambda: phone.registered, 10, f"{phone.name} to register again")

@@ -15,9 +15,12 @@ dependencies plus the project on ``PYTHONPATH``, as mod_python3 needs (docs §5)
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import shutil
 import socket
+import struct
 import subprocess
 import time
 import wave
@@ -28,6 +31,8 @@ from xml.sax.saxutils import quoteattr
 
 FREESWITCH_PREFIX = Path(os.environ.get("FREESWITCH_PREFIX", "/opt/freeswitch-provisioner"))
 EVENT_SOCKET_PASSWORD = "ClueCon-lab"
+# The English phrases `make install` puts in the sample configuration.
+STOCK_LANGUAGE = FREESWITCH_PREFIX / "etc" / "freeswitch" / "lang" / "en"
 GATEWAY = "provider"
 MODULES = (
     "mod_logfile",
@@ -50,6 +55,7 @@ MODULES = (
     "mod_voicemail",
     "mod_callcenter",
     "mod_python3",
+    "mod_say_en",  # mod_voicemail's phrases say numbers and names; without it, it hangs up
 )
 EMERGENCY_EXPRESSION = r"^(112|911|144|09008844)$"
 
@@ -347,6 +353,7 @@ def document(settings: SwitchSettings) -> str:
             ("provisioner_url", settings.server_url),
             ("provisioner_token", settings.token),
             ("provisioner_cache", str(folder / "cache")),
+            ("sound_prefix", str(folder / "sounds")),
         )
     )
     configurations = "\n".join(
@@ -369,19 +376,22 @@ def document(settings: SwitchSettings) -> str:
         + "\n"
         + element("section", emergency_context(), name="dialplan")
         + "\n"
+        # mod_voicemail speaks through the phrase macros of FreeSWITCH's stock English files
+        # (without them it hangs up at once); the include line stands on its own.
+        + '<section name="languages">\n'
+        + element("X-PRE-PROCESS", cmd="include", data="lang/en/*.xml")
+        + "\n</section>"
+        + "\n"
         + element("section", "", name="directory")
         + "\n</document>\n"
     )
 
 
-def write_hold_music(path: Path, seconds: float = 2.0) -> None:
-    """A quiet 440 Hz tone, 8 kHz mono, as the queue's hold music."""
-    import math
-    import struct
-
+def write_tone(path: Path, seconds: float = 2.0, amplitude: int = 2000) -> None:
+    """A 440 Hz tone (or silence, at amplitude 0), 8 kHz mono 16 bit: hold music, prompts."""
     rate = 8000
     samples = b"".join(
-        struct.pack("<h", int(2000 * math.sin(2 * math.pi * 440 * index / rate)))
+        struct.pack("<h", int(amplitude * math.sin(2 * math.pi * 440 * index / rate)))
         for index in range(int(rate * seconds))
     )
     with wave.open(str(path), "wb") as output:
@@ -389,6 +399,25 @@ def write_hold_music(path: Path, seconds: float = 2.0) -> None:
         output.setsampwidth(2)
         output.setframerate(rate)
         output.writeframes(samples)
+
+
+def write_stock_prompts(sounds: Path) -> None:
+    """The stock prompts the English phrases and mod_say_en play, as short silences.
+
+    An operator installs FreeSWITCH's sound packages; the lab has none, and a phrase whose
+    file is missing fails (mod_voicemail then says goodbye and hangs up)."""
+    names = {
+        match
+        for path in STOCK_LANGUAGE.rglob("*.xml")
+        for match in re.findall(r'data="([\w/-]+\.wav)"', path.read_text(errors="replace"))
+    }
+    names |= {f"digits/{number}.wav" for number in (*range(0, 21), 30, 40, 50, 60, 70, 80, 90)}
+    names |= {f"ascii/{code}.wav" for code in range(32, 127)}
+    names |= {"digits/hundred.wav", "digits/thousand.wav", "digits/million.wav"}
+    for name in names:
+        path = sounds / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_tone(path, seconds=0.1, amplitude=0)
 
 
 def write_configuration(settings: SwitchSettings) -> None:
@@ -408,8 +437,10 @@ def write_configuration(settings: SwitchSettings) -> None:
     ):
         (settings.folder / name).mkdir(parents=True, exist_ok=True)
     (settings.folder / "conf" / "freeswitch.xml").write_text(document(settings))
+    shutil.copytree(STOCK_LANGUAGE, settings.folder / "conf" / "lang" / "en", dirs_exist_ok=True)
     (settings.folder / "conf" / "voicemail.tpl").write_text(VOICEMAIL_TEMPLATE)
-    write_hold_music(settings.folder / "moh" / "tone.wav")
+    write_tone(settings.folder / "moh" / "tone.wav")
+    write_stock_prompts(settings.folder / "sounds")
 
 
 def switch_environment(python_path: str) -> dict[str, str]:

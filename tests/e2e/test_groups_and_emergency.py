@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.e2e.agents import Agent, SipLab
@@ -16,7 +14,6 @@ def dial(phone: Agent, number: str) -> str:
 
 
 def test_allen_on_star_8500_rings_every_member(phones: dict[str, Agent], sip_lab: SipLab) -> None:
-    # Fatima is a member too: her phone, busy with this call, answers its own ring busy.
     fatima = phones["243"]
     call = fatima.call(dial(fatima, "*8500"))
     others = [phones[extension] for extension in ("240", "241", "242")]
@@ -26,17 +23,6 @@ def test_allen_on_star_8500_rings_every_member(phones: dict[str, Agent], sip_lab
     sip_lab.wait_until(
         lambda: not others[0].ringing and not others[2].ringing, 10, "the others to stop ringing"
     )
-
-
-@pytest.fixture
-def marc_away(phones: dict[str, Agent], sip_lab: SipLab) -> Iterator[None]:
-    """Marc's phone is unplugged (the lab's pjsua runs 4 calls at most; this frees one)."""
-    marc = phones["240"]
-    marc.setRegistration(False)
-    sip_lab.wait_until(lambda: not marc.registered, 10, "Marc's phone to unregister")
-    yield
-    marc.setRegistration(True)
-    sip_lab.wait_until(lambda: marc.registered, 10, "Marc's phone to register again")
 
 
 @pytest.mark.usefixtures("marc_away")
@@ -67,3 +53,17 @@ def test_112_from_an_extension_goes_straight_to_the_carrier_with_the_main_number
     emergency.answer()
     sip_lab.wait_until(lambda: call.answered, 10, "the 112 call to connect")
     assert "provisioner:" not in switch.new_log()  # no call flow anywhere near it
+
+
+@pytest.mark.usefixtures("marc_away")
+def test_groep_op_in_a_flow_picks_up_a_call_ringing_in_allen(
+    phones: dict[str, Agent], sip_lab: SipLab
+) -> None:
+    fatima, sanne, pieter = phones["243"], phones["241"], phones["242"]
+    call = fatima.call(dial(fatima, "*8500"))
+    sip_lab.wait_until(lambda: bool(pieter.ringing and sanne.ringing), 20, "ALLEN to ring")
+
+    pickup = pieter.call(dial(pieter, "6004"))  # a number whose flow is one GROEP OP step
+
+    sip_lab.wait_until(lambda: pickup.answered and call.answered, 15, "GROEP OP to connect")
+    sip_lab.wait_until(lambda: not sanne.ringing, 10, "Sanne to stop ringing")
