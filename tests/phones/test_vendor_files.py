@@ -100,3 +100,31 @@ def test_cisco_english_needs_no_dictionary() -> None:
 def test_cisco_dictionary_files_are_answered_not_found_without_a_miss() -> None:
     found = identify(RequestInfo("cisco/dictionaries/nl-NL_88xx.xml", "127.0.0.1", "http", ""))
     assert found is not None and found.vendor == "cisco_mpp" and found.kind is FileKind.ABSENT
+
+
+# Cisco BLF keys: ``sub=`` is what the key watches, ``ext=`` what it dials (its speed dial),
+# "fnc=blf+sd+cp;sub=<BLF_URI>;ext=$USER@$PROXY" (Cisco, "Add an extended feature to a KEM
+# line key", help.webex.com). Its pickup dials the Attendant Console Call Pickup Code (SPA
+# factory *98); a trailing ``#`` stands for the watched user, so ``*8#`` dials *8 + 241
+# (2600Hz Kazoo's SPA504G notes; the same ``*8#`` in a provisioner for Asterisk). The
+# Call_Pickup_Code is what the phone's own pickup softkey dials before the number typed.
+
+
+@pytest.mark.parametrize(("vendor", "model"), [("cisco_mpp", "8841"), ("cisco_spa", "SPA508G")])
+def test_cisco_blf_key_dials_the_colleague_and_picks_up_with_star_8(
+    vendor: str, model: str
+) -> None:
+    values = {
+        node.tag: node.text or ""
+        for node in etree.fromstring(full_file(vendor, model, "00562b123456"))
+    }
+    fields = dict(part.split("=", 1) for part in values["Extended_Function_3_"].split(";"))
+    assert fields["fnc"] == "blf+sd+cp"
+    assert fields["sub"] == fields["ext"] == "241@$PROXY"
+    assert values["Attendant_Console_Call_Pickup_Code"] == "*8#"
+    assert values["Call_Pickup_Code"] == "*8"
+
+
+def test_cisco_bootstrap_sets_no_pickup_code() -> None:
+    values = {node.tag for node in etree.fromstring(bootstrap_file("cisco_mpp", "8841"))}
+    assert "Attendant_Console_Call_Pickup_Code" not in values
