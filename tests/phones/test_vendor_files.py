@@ -128,3 +128,19 @@ def test_cisco_blf_key_dials_the_colleague_and_picks_up_with_star_8(
 def test_cisco_bootstrap_sets_no_pickup_code() -> None:
     values = {node.tag for node in etree.fromstring(bootstrap_file("cisco_mpp", "8841"))}
     assert "Attendant_Console_Call_Pickup_Code" not in values
+
+
+# Poly: call.directedCallPickupString alone does nothing; directed pickup from a BLF key is off
+# until feature.directedCallPickup.enabled is 1, and call.directedCallPickupMethod "legacy"
+# makes the phone dial the string + the watched extension ("native" signals with SIP instead,
+# which our switch does not answer) (Poly UC Software administrator guide, "Directed Call
+# Pickup" parameters; FreePBX's polycomphones module and SARK's templates write the same three).
+
+
+def test_poly_blf_pickup_is_enabled_and_dials_star_8_then_the_extension() -> None:
+    attributes: dict[str, str] = {}
+    for node in etree.fromstring(full_file("polycom", "VVX450", "64167f123456")).iter():
+        attributes.update({str(name): str(value) for name, value in node.attrib.items()})
+    assert attributes["feature.directedCallPickup.enabled"] == "1"
+    assert attributes["call.directedCallPickupMethod"] == "legacy"
+    assert attributes["call.directedCallPickupString"] == "*8"
