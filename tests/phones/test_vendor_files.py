@@ -10,7 +10,7 @@ from provisioner.phones.config import bootstrap_config, phone_config
 from provisioner.phones.identify import identify
 from provisioner.phones.model import FileKind, RequestInfo
 from provisioner.phones.vendors import by_name
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema import FunctionKey, Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
 from tests.phones.test_golden import BASE_URL, SECRETS
@@ -144,3 +144,32 @@ def test_poly_blf_pickup_is_enabled_and_dials_star_8_then_the_extension() -> Non
     assert attributes["feature.directedCallPickup.enabled"] == "1"
     assert attributes["call.directedCallPickupMethod"] == "legacy"
     assert attributes["call.directedCallPickupString"] == "*8"
+
+
+# Grandstream GRP2614/2616: 16 on-screen VPKs, then 24 MPKs on the side screen (wazo-provd-plugins
+# wazo_grandstream common.py MODEL_FKEYS); an MPK names its account as "Account<n>", not a number
+# (wazo's base_v2.tpl; FusionPBX's GRP template: "pks.mpk.{i}.account uses STRING").
+
+
+def grandstream_items(body: bytes) -> dict[str, str]:
+    return {item.get("name"): item.text or "" for item in etree.fromstring(body).iter("item")}
+
+
+def test_grandstream_grp_keys_after_the_sixteenth_are_side_screen_mpks() -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    keys = [FunctionKey(type="blf", value=str(300 + index)) for index in range(20)]
+    phone = Phone(
+        mac="c074ad123456", vendor="grandstream", model="GRP2614", lines=["240"], function_keys=keys
+    )
+    config = phone_config(document, phone, "GRP2614", SECRETS, BASE_URL)
+    items = grandstream_items(by_name("grandstream").render_device(config, "cfgc074ad123456.xml"))
+    assert items["pks.vpk.16.value"] == "314"  # key 15 is the 16th VPK (the line is the first)
+    assert "pks.vpk.17.keyMode" not in items
+    assert (items["pks.mpk.1.keyMode"], items["pks.mpk.1.value"]) == ("BLF", "315")
+    assert items["pks.mpk.1.account"] == "Account1"
+    assert items["pks.mpk.5.value"] == "319"
+
+
+def test_grandstream_grp2614_has_room_for_forty_keys() -> None:
+    model = by_name("grandstream").model("GRP2614")
+    assert model is not None and model.keys == 16 + 24
