@@ -173,3 +173,70 @@ def test_grandstream_grp_keys_after_the_sixteenth_are_side_screen_mpks() -> None
 def test_grandstream_grp2614_has_room_for_forty_keys() -> None:
     model = by_name("grandstream").model("GRP2614")
     assert model is not None and model.keys == 16 + 24
+
+
+# Grandstream GXP21xx: Grandstream's configuration templates for firmware 1.0.9.127 and 1.0.10.35
+# are P-values only (<config version="1">); alias names come with the 1.0.11.79 template. Every
+# firmware line reads P-values. Numbers from Grandstream's 1.0.10.35 template (FusionPBX
+# gxp2170 template at that version): account 1 P271/P270/P47/P35/P36/P34/P3/P130/P1347,
+# account 2 P401.. (block of 100), VPK 1-6 mode P1363+2(n-1) (description +102, value +103),
+# VPK 7-48 from P23800 in fours; fixed VPKs count modes from 10 (BLF 11), dynamic ones from 0.
+
+
+def pvalues(body: bytes) -> dict[str, str]:
+    root = etree.fromstring(body)
+    config = root.find("config")
+    assert config is not None and config.get("version") == "1"
+    assert root.find(".//item") is None  # no alias names a 1.0.10 firmware would ignore
+    return {node.tag: node.text or "" for node in config}
+
+
+def test_grandstream_gxp2170_gets_pvalues_with_its_account_and_fixed_keys() -> None:
+    values = pvalues(full_file("grandstream", "GXP2170", "000b82123456"))
+    assert (values["P271"], values["P35"], values["P34"]) == ("1", "240", "Marc240Secret0")
+    assert values["P47"] == "demo.sip.example.net:5060"
+    assert values["P1347"] == "*8"
+    # VPK 3 (fixed on a GXP2170, 12 fixed): BLF 11, account 0, Sanne, 241.
+    assert (values["P1367"], values["P1368"], values["P1469"], values["P1470"]) == (
+        "11",
+        "0",
+        "Sanne",
+        "241",
+    )
+    # The server path without its scheme, the protocol apart (P212 1: HTTP), as the template.
+    assert (values["P237"], values["P212"]) == ("prov.example.net/p/a/", "1")
+    assert values["P64"] == "CET-1CEST-2,M3.5.0/02:00:00,M10.5.0/03:00:00"
+
+
+def test_grandstream_gxp2140_dynamic_keys_count_modes_from_zero() -> None:
+    # One line: VPK 2-4 are fixed (four on a GXP2140), VPK 5 is the first dynamic one.
+    values = pvalues(full_file("grandstream", "GXP2140", "000b82123456"))
+    assert values["P1365"] == "10"  # VPK 2, the ring group: speed dial on a fixed key
+    assert (values["P1371"], values["P1474"]) == ("1", "243")  # VPK 5: BLF on a dynamic key
+
+
+def test_grandstream_gxp21xx_second_account_and_keys_past_six() -> None:
+    values = pvalues(full_file("grandstream", "GXP2170", "000b82123456", ["240", "241"]))
+    assert (values["P401"], values["P404"], values["P406"]) == ("1", "241", "x")
+    document, _ = read_tenant_file(DEMO_FILE)
+    keys = [FunctionKey(type="blf", value=str(300 + index)) for index in range(8)]
+    phone = Phone(
+        mac="000b82123456", vendor="grandstream", model="GXP2170", lines=["240"], function_keys=keys
+    )
+    config = phone_config(document, phone, "GXP2170", SECRETS, BASE_URL)
+    values = pvalues(by_name("grandstream").render_device(config, "cfg000b82123456.xml"))
+    assert (values["P23800"], values["P23803"]) == ("11", "305")  # VPK 7
+
+
+def test_grandstream_gxp21xx_bootstrap_is_pvalues_too() -> None:
+    values = pvalues(bootstrap_file("grandstream", "GXP2140"))
+    assert values["P237"] == "prov.example.net/p/" and "P35" not in values
+
+
+def test_grandstream_gxp21xx_firmware_folder_without_scheme_and_its_protocol() -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    phone = Phone(mac="000b82123456", vendor="grandstream", model="GXP2140", lines=["240"])
+    folder = "https://prov.example.net/p/a/firmware/grandstream/1.0.11.79/"
+    config = phone_config(document, phone, "GXP2140", SECRETS, BASE_URL, folder, "1.0.11.79")
+    values = pvalues(by_name("grandstream").render_device(config, "cfg000b82123456.xml"))
+    assert (values["P192"], values["P6767"]) == (folder.removeprefix("https://"), "2")
