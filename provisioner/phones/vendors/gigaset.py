@@ -123,7 +123,8 @@ VENDOR = PhoneVendor(
         # wazo_gigaset Nx70 common.py accepts both).
         re.compile(
             r'^"?(?:Gigaset )?(?P<model>N\d{3}[A-Z]?)(?: [A-Z]+)* PRO/(?P<firmware>[^;"]+)'
-            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;Handset=\d+)?\"?$"
+            # Fields after the MAC (";Handset=2", or one we do not know) are left aside.
+            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;[^;\"]*)*\"?$"
         ),
     ),
     files=(

@@ -188,7 +188,13 @@ VENDOR = PhoneVendor(
     name="polycom",
     label="Poly",
     ouis=("0004f2", "64167f", "482567", "00907a"),
-    user_agents=(re.compile(r"^FileTransport Polycom\w+-(?P<model>\w+?)-UA/(?P<firmware>[\d.]+)"),),
+    user_agents=(
+        # Some firmware adds "(SN:<serial>)"; a Poly's serial number is its MAC.
+        re.compile(
+            r"^FileTransport Polycom\w+-(?P<model>\w+?)-UA/(?P<firmware>[\d.]+)"
+            r"(?: \(SN:(?P<mac>[0-9A-Fa-f]{12})\))?"
+        ),
+    ),
     files=(
         FileRule(re.compile(r"^000000000000\.cfg$"), FileKind.COMMON, unique=True),
         FileRule(re.compile(rf"^{MAC}-provisioner\.cfg$"), FileKind.DEVICE, unique=True),

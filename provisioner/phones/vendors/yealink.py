@@ -155,6 +155,11 @@ USER_AGENTS = (
 # Yealink-built phones sold under another name keep the Yealink form after their own brand
 # ("<Brand> SIP-T46S <firmware> <mac>"); believed only for a Yealink MAC.
 OEM_USER_AGENTS = (
+    # Tiptel's Yealink-built IP 28x: "Tiptel IP 286 2.43.13.6 00:15:65:13:eb:6f" (the model is
+    # Tiptel's name; the Gemeinschaft PBX's Tiptel provisioning lists these forms).
+    re.compile(
+        rf"^Tiptel\s+(?P<model>IP\s?\d\w*)\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
+    ),
     re.compile(
         rf"^[A-Za-z][\w-]*\s+(?:SIP(?: VP)?-)?(?P<model>T\d{{2}}[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
         rf"\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
