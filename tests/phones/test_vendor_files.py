@@ -240,3 +240,29 @@ def test_grandstream_gxp21xx_firmware_folder_without_scheme_and_its_protocol() -
     config = phone_config(document, phone, "GXP2140", SECRETS, BASE_URL, folder, "1.0.11.79")
     values = pvalues(by_name("grandstream").render_device(config, "cfg000b82123456.xml"))
     assert (values["P192"], values["P6767"]) == (folder.removeprefix("https://"), "2")
+
+
+# Yealink reads the common file, then <mac>.cfg over it. The common file is the same for every
+# phone and cannot know the tenant, so it names nothing that a device file may set otherwise
+# (it said pool.ntp.org, the bootstrap's, where the device file said the tenant's
+# nl.pool.ntp.org): the time, language, NTP server and resync period are the device file's
+# alone. The provisioning server is the one deliberate difference: the common file sends any
+# phone (one that came over TFTP too) to the server, a paired phone's file to its own path.
+
+
+@pytest.mark.parametrize("common", ["y000000000000.cfg", "y000000000108.cfg"])
+def test_yealink_common_file_never_disagrees_with_the_device_file(common: str) -> None:
+    def settings(body: bytes) -> dict[str, str]:
+        lines = body.decode().splitlines()[1:]
+        return dict(line.split(" = ", 1) for line in lines if " = " in line)
+
+    config = bootstrap_config("yealink", "T46U", BASE_URL, "Europe/Amsterdam", "nl", "pool.ntp.org")
+    shared = settings(by_name("yealink").render_common(config, common))
+    device = settings(full_file("yealink", "T46U", "805ec0123456"))
+    assert "local_time.ntp_server1" not in shared
+    assert device["local_time.ntp_server1"] == "nl.pool.ntp.org"
+    assert shared.pop("static.auto_provision.server.url") == BASE_URL
+    assert device["static.auto_provision.server.url"] == f"{BASE_URL}a/"
+    assert {name: device[name] for name in shared if name in device} == {
+        name: value for name, value in shared.items() if name in device
+    }
