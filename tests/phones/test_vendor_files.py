@@ -266,3 +266,29 @@ def test_yealink_common_file_never_disagrees_with_the_device_file(common: str) -
     assert {name: device[name] for name in shared if name in device} == {
         name: value for name, value in shared.items() if name in device
     }
+
+
+# Gigaset Nx70 (wazo-provd-plugins wazo_gigaset Nx70_83_v2_62_1 base.tpl): DeleteNotProvisionedHS
+# first, so handsets the file no longer lists leave the base; then, after the slots, the
+# operation that opens the base's DECT registration window, <oper name="update_dm"
+# value="local"> with RegStart (seconds since the epoch: when the file was built) and
+# RegDuration 900, so a handset registers with its PIN without anyone opening it by hand.
+
+
+def test_gigaset_opens_the_registration_window_when_the_file_is_built() -> None:
+    document, _ = read_tenant_file(DEMO_FILE)
+    phone = Phone(mac="7c2f80123456", vendor="gigaset", model="N870", lines=["240"])
+    config = phone_config(document, phone, "N870", SECRETS, BASE_URL, issued_at=1_790_000_000)
+    nvm = etree.fromstring(by_name("gigaset").render_device(config, "7C2F80123456.xml"))[0]
+    operations = [node.get("name") for node in nvm if node.tag == "oper"]
+    assert operations == ["DeleteNotProvisionedHS", "add_hs", "update_dm"]
+    window = nvm[-1]
+    assert (window.get("name"), window.get("value")) == ("update_dm", "local")
+    params = {param.get("name"): param.get("value") for param in window}
+    assert params["RegStart"] == "1790000000"
+    assert params["RegDuration"] == "900"
+
+
+def test_gigaset_bootstrap_neither_deletes_handsets_nor_opens_registration() -> None:
+    root = etree.fromstring(bootstrap_file("gigaset", "N870"))
+    assert not [node for node in root.iter("oper")]
