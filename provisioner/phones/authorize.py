@@ -249,7 +249,15 @@ def _full_file(
         )
         asking = phone.model_copy(update={"vendor": vendor})
         return phone_config(
-            view.document, asking, model, secrets, asked.base_url, url, version, book=view.book
+            view.document,
+            asking,
+            model,
+            secrets,
+            asked.base_url,
+            url,
+            version,
+            book=view.book,
+            issued_at=int(datetime.now(UTC).timestamp()),  # when this file is first built
         )
 
     key = (

@@ -67,10 +67,12 @@ def phone_config(
     firmware_url: str | None = None,
     firmware_version: str | None = None,
     book: PhoneBook | None = None,
+    issued_at: int | None = None,
 ) -> PhoneConfig:
     """The full config of a paired phone: its lines, keys and the tenant's settings;
     ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides);
-    ``book`` is ``document``'s phone book when the caller keeps one."""
+    ``book`` is ``document``'s phone book when the caller keeps one; ``issued_at`` is now,
+    in seconds since the epoch."""
     settings = document.provisioning
     book = book or phone_book(document)
     lines = sip_lines(book, phone, secrets)
@@ -102,4 +104,5 @@ def phone_config(
         firmware_url=firmware_url,
         firmware_version=firmware_version if firmware_url else None,
         overrides=tuple(sorted(phone.overrides.items())),
+        issued_at=issued_at,
     )

@@ -156,6 +156,9 @@ class PhoneConfig:
     firmware_url: str | None = None  # set only while the phone should fetch a new image
     firmware_version: str | None = None  # the version that image installs
     overrides: tuple[tuple[str, str], ...] = field(default=())
+    # When the full config was built (seconds since the epoch): a window a file opens (Gigaset's
+    # DECT registration) starts then. None in the bootstrap, which opens nothing.
+    issued_at: int | None = None
 
     @property
     def is_bootstrap(self) -> bool:

@@ -112,7 +112,10 @@ def read_snom(files: dict[str, bytes]) -> Facts:
 
 def read_grandstream(files: dict[str, bytes]) -> Facts:
     root = etree.fromstring(files["device"])
-    assert root.tag == "gs_provision" and root.find("config").get("version") == "2"
+    assert root.tag == "gs_provision"
+    if root.find("config").get("version") == "1":
+        return read_grandstream_pvalues(root)
+    assert root.find("config").get("version") == "2"
     items = {item.get("name"): item.text or "" for item in root.iter("item")}
     facts = Facts(items.get("account.1.sip.userid"), items.get("account.1.sip.subscriber.password"))
     for name, value in items.items():
@@ -123,6 +126,27 @@ def read_grandstream(files: dict[str, bytes]) -> Facts:
                 target[items[f"{prefix}.value"]] = items[f"{prefix}.description"]
     facts.timezone = (items.get("dateTime.timezone", ""),)
     facts.language = items.get("language.gui")
+    return facts
+
+
+def read_grandstream_pvalues(root: etree._Element) -> Facts:
+    """GXP21xx P-values: account 1, VPKs 1-6 (P1363 + 2(n-1)) and 7-48 (P23800 + 4(n-7))."""
+    values = {node.tag: node.text or "" for node in root.find("config")}
+    facts = Facts(values.get("P35"), values.get("P34"))
+    for position in range(1, 49):
+        if position <= 6:
+            mode = 1363 + 2 * (position - 1)
+            description, value = mode + 102, mode + 103
+        else:
+            mode = 23800 + 4 * (position - 7)
+            description, value = mode + 2, mode + 3
+        # fixed VPKs: speed dial 10, BLF 11; dynamic ones: 0 and 1
+        target = {"10": facts.speed, "0": facts.speed, "11": facts.blf, "1": facts.blf}
+        found = target.get(values.get(f"P{mode}", ""))
+        if found is not None and f"P{value}" in values:
+            found[values[f"P{value}"]] = values[f"P{description}"]
+    facts.timezone = (values.get("P64", ""),)
+    facts.language = values.get("P1362")
     return facts
 
 

@@ -188,3 +188,22 @@ def test_tftp_render_function_serves_the_same_files(phone_app: Flask, sample: Sa
     check_full(sample.vendor, READERS[sample.vendor](files), sip_password(phone_app))
     assert render("/805ec0ffffff.cfg", "127.0.0.1") is not None  # bootstrap
     assert render("/no-such-file.bin", "127.0.0.1") is None
+
+
+def test_a_paired_gigaset_base_opens_its_registration_window_from_the_served_file(
+    phone_app: Flask, live_server: str
+) -> None:
+    """The served file carries the time it was built: the base's DECT registration opens then
+    for 15 minutes (issue 23), so a handset registers with its PIN."""
+    import time
+
+    from lxml import etree
+
+    sample = next(sample for sample in SAMPLES if sample.vendor == "gigaset")
+    pair(phone_app, sample.mac, sample.vendor, sample.model)
+    before = int(time.time())
+    body = boot(live_server, sample)["device"]
+    window = etree.fromstring(body).find("nvm/oper[@name='update_dm']")
+    assert window is not None
+    start = int(window.find("param[@name='RegStart']").get("value"))
+    assert before - 1 <= start <= int(time.time()) + 1

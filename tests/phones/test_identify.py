@@ -12,7 +12,13 @@ from provisioner.phones.model import DeviceInfo, FileKind, RequestInfo
 #   WZ-<vendor> = wazo-platform/wazo-provd-plugins at 2321a3f3, the User-Agents listed in the
 #                 comments of plugins/wazo_<vendor>/.../common.py (collected from devices);
 #   REF = shared/reference/phones.md (vendor manuals quoted there);
-#   GS-PEER = a Laravel provisioning controller's comment (find_string id 21850049240).
+#   GS-PEER = a Laravel provisioning controller's comment (find_string id 21850049240);
+#   GEMEINSCHAFT = the Gemeinschaft PBX's Tiptel provisioning, htdocs/prov/tiptel/settings.php,
+#                 whose comment lists what each Tiptel model sent (find_string id 6047190841);
+#   POLY-PEERS = a PHP provisioning server's test comment (find_string id 27681058009) and a
+#                TypeScript parser's test (find_string id 44047101211);
+#   SNOM-M9 = FreePBX-Swiss's Snom provisioning script (Urs Rueedi, 2009; find_string id
+#             6139167094).
 USER_AGENTS = [
     # Yealink (WZ-yealink common/common.py, plus REF section 3.2 for the newer models).
     ("Yealink CP860 37.72.0.5 00:15:65:8a:37:86", "yealink", "CP860", "37.72.0.5", "0015658a3786"),
@@ -234,6 +240,25 @@ USER_AGENTS = [
         "5.4.3.1014",
         None,
     ),
+    # Poly with the serial number, which is the MAC, in the User-Agent (POLY-PEERS).
+    (
+        "FileTransport PolycomSoundStationIP-SSIP_5000-UA/4.0.3.7562 (SN:0004f2e765da)"
+        " Type/Application",
+        "polycom",
+        "SSIP5000",
+        "4.0.3.7562",
+        "0004f2e765da",
+    ),
+    (
+        "FileTransport PolycomSoundPointIP-SPIP_335-UA/4.0.13.1445 (SN:0004f249d83f)"
+        " Type/Application",
+        "polycom",
+        "SPIP335",
+        "4.0.13.1445",
+        "0004f249d83f",
+    ),
+    # Snom M9, lower case and a one-digit model (SNOM-M9).
+    ("Mozilla/4.0 (compatible; snom m9 9.1.43)", "snom", "m9", "9.1.43", None),
     # Snom (WZ-snom common/common.py and common_dect/common.py); older firmware has no MAC.
     ("Mozilla/4.0 (compatible; snom lid 3605)", "snom", None, None, None),
     (
@@ -400,6 +425,17 @@ USER_AGENTS = [
     ("Fanvil H2U-V2 2.12.0 0c383e32342e", "fanvil", "H2U-V2", "2.12.0", "0c383e32342e"),
     ("Fanvil W620W 2.16.10 0c383e7dd216", "fanvil", "W620W", "2.16.10", "0c383e7dd216"),
     ("Fanvil X5U-V2 2.12.16.17 0c383e557eb1", "fanvil", "X5U-V2", "2.12.16.17", "0c383e557eb1"),
+    # Tiptel: Yealink-built (a Yealink OUI), sold under Tiptel's name (GEMEINSCHAFT).
+    (
+        "Tiptel IP 28xs 18.0.13.3 00:15:65:17:0a:3a",
+        "yealink",
+        "IP-28xs",
+        "18.0.13.3",
+        "001565170a3a",
+    ),
+    ("Tiptel IP 280 9.43.13.6 00:15:65:13:f0:7f", "yealink", "IP-280", "9.43.13.6", "00156513f07f"),
+    ("Tiptel IP 284 6.43.13.8 00:15:65:13:ec:1d", "yealink", "IP-284", "6.43.13.8", "00156513ec1d"),
+    ("Tiptel IP 286 2.43.13.6 00:15:65:13:eb:6f", "yealink", "IP-286", "2.43.13.6", "00156513eb6f"),
     # Gigaset (WZ-gigaset common/common.py and Nx70_83_v2_62_1/common.py).
     (
         "Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605",
@@ -481,6 +517,16 @@ DERIVED_FORMS = [
         '"Gigaset N670 IP PRO/83.V2.62.1+build.d1d6a22;7C2F80E0D605;Handset=2"',
         DeviceInfo("gigaset", "N670", "83.V2.62.1+build.d1d6a22", "7c2f80e0d605"),
     ),
+    # A field Gigaset may add after the MAC (the ";Handset=" tail shows the form can grow): the
+    # vendor, model, firmware and MAC stay; only the unknown field is left aside.
+    (
+        "Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605;Role=Integrator",
+        DeviceInfo("gigaset", "N870", "83.V2.11.0+build.a546b91", "7c2f80e0d605"),
+    ),
+    (
+        "Gigaset N870 IP PRO/83.V2.11.0+build.a546b91;7C2F80E0D605;Handset=2;Role=DM",
+        DeviceInfo("gigaset", "N870", "83.V2.11.0+build.a546b91", "7c2f80e0d605"),
+    ),
     # An M-series base whose firmware leaves the MAC out (the file name carries it).
     ("Mozilla/4.0 (compatible; Snom M700 10.7.0.13)", DeviceInfo("snom", "M700", "10.7.0.13")),
     # A Yealink-built phone under another brand: the Yealink form with a Yealink MAC.
@@ -500,6 +546,7 @@ def test_derived_user_agent_forms(user_agent: str, expected: DeviceInfo) -> None
 
 def test_a_brand_on_the_yealink_form_is_not_believed_without_a_yealink_mac() -> None:
     assert from_user_agent("Telefonica SIP-T46S 66.86.0.15 aa:bb:cc:12:34:56") == DeviceInfo()
+    assert from_user_agent("Tiptel IP 286 2.43.13.6 aa:bb:cc:13:eb:6f") == DeviceInfo()
 
 
 @pytest.mark.parametrize(

@@ -70,12 +70,26 @@ _FUNCTION_NAME = str.maketrans({";": ",", "$": None})
 def _function(key: Key) -> str:
     name = key.label.translate(_FUNCTION_NAME)
     if key.type == "blf":
-        return f"fnc=blf+sd+cp;sub={key.value}@$PROXY;nme={name}"
+        # sub= is watched, ext= is dialled by the key's speed dial (Cisco's form
+        # "fnc=blf+sd+cp;sub=<BLF_URI>;ext=$USER@$PROXY"); without ext= the key dials nothing.
+        return f"fnc=blf+sd+cp;sub={key.value}@$PROXY;ext={key.value}@$PROXY;nme={name}"
     # Speed dial for ring groups, park orbits and pickup codes alike: one press dials it.
     return f"fnc=sd;ext={key.value}@$PROXY;nme={name}"
 
 
+def _pickup_codes(profile: etree._Element, config: PhoneConfig) -> None:
+    """The switch's directed pickup, ``*8`` + extension, for the BLF key and the softkey.
+
+    A BLF key's pickup dials the Attendant Console Call Pickup Code (factory ``*98``); a
+    trailing ``#`` stands for the watched user, so ``*8#`` dials ``*8241``. The pickup
+    softkey dials the Call Pickup Code before the number the user types."""
+    if config.lines:
+        _set(profile, "Call_Pickup_Code", config.pickup_prefix)
+        _set(profile, "Attendant_Console_Call_Pickup_Code", f"{config.pickup_prefix}#")
+
+
 def _keys(profile: etree._Element, config: PhoneConfig) -> None:
+    _pickup_codes(profile, config)
     for key in config.keys:
         if key.type == "line":
             _set(profile, f"Extension_{key.position}_", key.line)

@@ -39,9 +39,27 @@ def _param(nvm: etree._Element, name: str, value: str | int) -> None:
     element(nvm, "param", name=name, value=str(value))
 
 
+# The base's DECT registration window, opened by the file (wazo-provd-plugins wazo_gigaset
+# Nx70 base.tpl): from when the file was built, for 15 minutes, on the base's own DECT manager
+# ("local", whose factory password DMPpasswd is "Gigaset").
+REGISTRATION_SECONDS = 900
+LOCAL_MANAGER_PASSWORD = "Gigaset"
+
+
+def _registration_window(nvm: etree._Element, config: PhoneConfig) -> None:
+    if not config.lines or config.issued_at is None:
+        return
+    window = element(nvm, "oper", name="update_dm", value="local")
+    element(window, "param", name="RegStart", value=str(config.issued_at))
+    element(window, "param", name="RegDuration", value=str(REGISTRATION_SECONDS))
+    element(window, "param", name="DMPpasswd", value=LOCAL_MANAGER_PASSWORD)
+
+
 def _accounts(nvm: etree._Element, config: PhoneConfig) -> None:
     if not config.lines:
         return
+    # Handsets the file no longer lists leave the base; the slots below are kept.
+    element(nvm, "oper", name="DeleteNotProvisionedHS")
     provider = "SipProvider.0"
     for name, value in (
         ("Domain", config.registrar or ""),
@@ -100,6 +118,7 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
         _param(nvm, "WebUIAccounts.1.Password", config.admin_password)
     for name, value in config.overrides:
         _param(nvm, name, value)
+    _registration_window(nvm, config)
     return serialize(root)
 
 
@@ -123,7 +142,8 @@ VENDOR = PhoneVendor(
         # wazo_gigaset Nx70 common.py accepts both).
         re.compile(
             r'^"?(?:Gigaset )?(?P<model>N\d{3}[A-Z]?)(?: [A-Z]+)* PRO/(?P<firmware>[^;"]+)'
-            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;Handset=\d+)?\"?$"
+            # Fields after the MAC (";Handset=2", or one we do not know) are left aside.
+            r"(?:;(?P<mac>[0-9A-Fa-f]{12}))?(?:;[^;\"]*)*\"?$"
         ),
     ),
     files=(

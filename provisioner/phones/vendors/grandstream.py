@@ -1,4 +1,5 @@
-"""Grandstream GXP/GRP: ``<gs_provision>`` XML with config version 2 (named items).
+"""Grandstream GXP/GRP: ``<gs_provision>`` XML with config version 2 (named items); the
+GXP21xx get config version 1 (P-values, ``grandstream_pvalues``), which all their firmware reads.
 
 Boot: ``cfg<mac>`` (legacy binary, 404 here), ``cfg<mac>.xml`` (per device), else
 ``cfg<model>.xml`` and ``cfg.xml`` (common). Keys are on-screen VPKs (``pks.vpk.N``).
@@ -13,19 +14,26 @@ from lxml import etree
 from provisioner.phones.model import FileKind, PhoneConfig
 from provisioner.phones.timezone import posix_time_zone
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
+from provisioner.phones.vendors.grandstream_pvalues import is_pvalue_model, render_pvalues
 from provisioner.phones.xml import element, load_skeleton, serialize
 
 # Capacities: accounts, and virtual (VPK) plus programmable keys (unsure for some models).
 MODELS = models_by_name(
     PhoneModel("GRP2612", lines=2, keys=16),
     PhoneModel("GRP2613", lines=3, keys=24),
-    PhoneModel("GRP2614", lines=4, keys=24),
+    PhoneModel("GRP2614", lines=4, keys=16 + 24),
     PhoneModel("GRP2615", lines=5, keys=40),
-    PhoneModel("GRP2616", lines=6, keys=30),
+    PhoneModel("GRP2616", lines=6, keys=16 + 24),
     PhoneModel("GXP1628", lines=2, keys=8),
-    PhoneModel("GXP2140", lines=4, keys=20),
-    PhoneModel("GXP2170", lines=6, keys=60),
+    # GXP21xx: the VPKs of Grandstream's configuration template (the last of each model).
+    PhoneModel("GXP2130", lines=3, keys=12),
+    PhoneModel("GXP2140", lines=4, keys=16),
+    PhoneModel("GXP2160", lines=6, keys=24),
+    PhoneModel("GXP2170", lines=6, keys=48),
 )
+# Models whose keys go on past the on-screen VPKs as MPKs (the GRP2614/2616 side screen):
+# how many VPKs come first (wazo-provd-plugins wazo_grandstream MODEL_FKEYS: 16 VPK, 24 MPK).
+VIRTUAL_KEYS = {"GRP2614": 16, "GRP2616": 16}
 KEY_MODES = {
     "line": "Line",
     "blf": "BLF",
@@ -59,10 +67,14 @@ def _accounts(items: etree._Element, config: PhoneConfig) -> None:
 
 
 def _keys(items: etree._Element, config: PhoneConfig) -> None:
+    virtual = VIRTUAL_KEYS.get(config.model or "")
     for key in config.keys:
-        prefix = f"pks.vpk.{key.position}"
+        if virtual is None or key.position <= virtual:
+            prefix, account = f"pks.vpk.{key.position}", str(key.line - 1)
+        else:  # an MPK names its account "Account<n>" where a VPK has its index
+            prefix, account = f"pks.mpk.{key.position - virtual}", f"Account{key.line}"
         _item(items, f"{prefix}.keyMode", KEY_MODES[key.type])
-        _item(items, f"{prefix}.account", key.line - 1)
+        _item(items, f"{prefix}.account", account)
         _item(items, f"{prefix}.description", key.label)
         _item(items, f"{prefix}.value", key.value)
 
@@ -97,6 +109,8 @@ def _settings(items: etree._Element, config: PhoneConfig) -> None:
 
 def render_device(config: PhoneConfig, file: str) -> bytes:
     """``cfg<mac>.xml``; the bootstrap leaves out the MAC, accounts, keys and secrets."""
+    if is_pvalue_model(config.model):
+        return render_pvalues(config)
     root = load_skeleton("grandstream", config.model)
     items = root.find("config")
     assert items is not None, "the grandstream skeleton lacks <config>"

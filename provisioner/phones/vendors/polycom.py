@@ -96,9 +96,18 @@ def _accounts(root: etree._Element, config: PhoneConfig) -> None:
             _set(group, f"{prefix}.{name}", value)
 
 
+def _pickup(root: etree._Element, config: PhoneConfig) -> None:
+    """A BLF key picks up by dialling the string + the watched extension: the feature must be
+    on (off by default), and "legacy" is the dialling method ("native" is SIP signalling)."""
+    _set(_group(root, "feature"), "feature.directedCallPickup.enabled", 1)
+    call = _group(root, "call")
+    _set(call, "call.directedCallPickupMethod", "legacy")
+    _set(call, "call.directedCallPickupString", config.pickup_prefix)
+
+
 def _keys(root: etree._Element, config: PhoneConfig) -> None:
     line_keys, attendant = _group(root, "lineKey"), _group(root, "attendant")
-    _set(_group(root, "call"), "call.directedCallPickupString", config.pickup_prefix)
+    _pickup(root, config)
     for line in config.lines:
         _set(line_keys, f"lineKey.{line.index}.category", "Line")
         _set(line_keys, f"lineKey.{line.index}.index", line.index)
@@ -179,7 +188,13 @@ VENDOR = PhoneVendor(
     name="polycom",
     label="Poly",
     ouis=("0004f2", "64167f", "482567", "00907a"),
-    user_agents=(re.compile(r"^FileTransport Polycom\w+-(?P<model>\w+?)-UA/(?P<firmware>[\d.]+)"),),
+    user_agents=(
+        # Some firmware adds "(SN:<serial>)"; a Poly's serial number is its MAC.
+        re.compile(
+            r"^FileTransport Polycom\w+-(?P<model>\w+?)-UA/(?P<firmware>[\d.]+)"
+            r"(?: \(SN:(?P<mac>[0-9A-Fa-f]{12})\))?"
+        ),
+    ),
     files=(
         FileRule(re.compile(r"^000000000000\.cfg$"), FileKind.COMMON, unique=True),
         FileRule(re.compile(rf"^{MAC}-provisioner\.cfg$"), FileKind.DEVICE, unique=True),

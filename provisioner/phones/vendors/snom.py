@@ -153,9 +153,10 @@ VENDOR = PhoneVendor(
         # Older firmware leaves the MAC out ("snom320-SIP 8.4.18 1.1.3-s"); it comes from the
         # file name then (wazo-provd-plugins wazo_snom/common lists these forms).
         re.compile(r"\bsnom(?P<model>\w+)-SIP\s(?P<firmware>[\d.]+)"),
-        # M-series DECT bases: "Snom M900 05.20.0001 000413b60680", the MAC may be missing.
+        # M-series DECT bases: "Snom M900 05.20.0001 000413b60680", the MAC may be missing; the
+        # older M9 writes "snom m9 9.1.43".
         re.compile(
-            r"\b[sS]nom\s?(?P<model>M\d{2,3}\w*)\s(?P<firmware>[\d.]+)"
+            r"\b[sS]nom\s?(?P<model>[Mm]\d{1,3}\w*)\s(?P<firmware>[\d.]+)"
             r"(?:\s(?P<mac>[0-9A-Fa-f]{12}))?\b"
         ),
         # Firmware 6.5 says only "snom lid 3605": a Snom, model and version unknown.

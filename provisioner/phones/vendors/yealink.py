@@ -117,7 +117,7 @@ def render_device(config: PhoneConfig, file: str) -> bytes:
 
 
 def render_common(config: PhoneConfig, file: str) -> bytes:
-    """Boot files and the common ``y0000000000XX.cfg`` (time, language, where to provision)."""
+    """Boot files and the common ``y0000000000XX.cfg`` (what every device file agrees on)."""
     if file.endswith(".boot"):
         writer = KeyValueWriter()
         writer.raw('include:config "y000000000000.cfg"')
@@ -125,7 +125,21 @@ def render_common(config: PhoneConfig, file: str) -> bytes:
             writer.raw(f'include:config "{file.removesuffix(".boot")}.cfg"')
         writer.set("overwrite_mode", 1)
         return writer.render()
-    return render_device(config, file)
+    return _render_shared(config)
+
+
+def _render_shared(config: PhoneConfig) -> bytes:
+    """The common ``y0000000000XX.cfg``. The phone reads ``<mac>.cfg`` over it, and that file
+    carries the time, language, NTP server and resync period (the bootstrap's or the
+    tenant's), so the common file leaves them out. It names the provisioning server, which
+    moves a phone that came over TFTP to HTTP; a paired phone's file then names its
+    authenticated path."""
+    writer = KeyValueWriter()
+    writer.set("static.auto_provision.server.url", config.provisioning_url)
+    writer.set("static.auto_provision.power_on", 1)
+    writer.set("static.auto_provision.repeat.enable", 1)
+    writer.set("static.auto_provision.pnp_enable", 0)
+    return writer.render()
 
 
 def device_file(mac: str, model: str) -> str:
@@ -155,6 +169,11 @@ USER_AGENTS = (
 # Yealink-built phones sold under another name keep the Yealink form after their own brand
 # ("<Brand> SIP-T46S <firmware> <mac>"); believed only for a Yealink MAC.
 OEM_USER_AGENTS = (
+    # Tiptel's Yealink-built IP 28x: "Tiptel IP 286 2.43.13.6 00:15:65:13:eb:6f" (the model is
+    # Tiptel's name; the Gemeinschaft PBX's Tiptel provisioning lists these forms).
+    re.compile(
+        rf"^Tiptel\s+(?P<model>IP\s?\d\w*)\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
+    ),
     re.compile(
         rf"^[A-Za-z][\w-]*\s+(?:SIP(?: VP)?-)?(?P<model>T\d{{2}}[A-Za-z0-9]*(?:_[A-Za-z0-9]+)?)"
         rf"\s+(?P<firmware>\d+(?:\.\d+){{3}})\s+{_AGENT_MAC}\s*$"
