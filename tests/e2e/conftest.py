@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,6 +160,7 @@ LAB_NUMBERS = [
     {"number": "+31202106001", "destination": "call_flow:Voorwaarde"},
     {"number": "+31202106002", "destination": "call_flow:Omleiding"},
     {"number": "6004", "destination": "call_flow:Groep op"},
+    {"number": "+31202106005", "destination": "call_flow:Korte wachtrij"},
 ]
 LAB_FLOWS = [
     {
@@ -188,6 +189,19 @@ LAB_FLOWS = [
                 "next": "marc",
             },
             {"id": "marc", "type": "DOORVERBINDEN", "target": "240", "ring_time": 20},
+        ],
+    },
+    {
+        "name": "Korte wachtrij",  # Wachtrij 1 with a wait of its own: a second variant
+        "steps": [
+            {
+                "id": "wachtrij",
+                "type": "WACHTRIJ",
+                "queue": "Wachtrij 1",
+                "max_wait": 15,
+                "next": "box",
+            },
+            {"id": "box", "type": "VOICEMAILBOX", "box": "8000"},
         ],
     },
     {
@@ -334,3 +348,14 @@ def plug_in(phone: Agent, sip_lab: SipLab) -> None:
     if not phone.registered and not phone.getInfo().regIsActive:
         phone.setRegistration(True)
     sip_lab.wait_until(lambda: phone.registered, 10, f"{phone.name} to register again")
+
+
+@pytest.fixture
+def clock(switch: FreeSwitch) -> Iterator[Callable[[str], None]]:
+    """Set the operator's test clock (docs/freeswitch.md); back to the real clock after."""
+
+    def set_clock(moment: str) -> None:
+        switch.api(f"global_setvar provisioner_clock={moment}")
+
+    yield set_clock
+    switch.api("global_setvar provisioner_clock=")

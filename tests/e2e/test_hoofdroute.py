@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,17 +21,6 @@ DOMAIN = "demo.sip.example.net"
 def sound_digest(name: str) -> str:
     """The handler's cache names a sound by its digest."""
     return hashlib.sha256((PROJECT / "examples" / "sounds" / name).read_bytes()).hexdigest()
-
-
-@pytest.fixture
-def clock(switch: FreeSwitch) -> Iterator[callable]:
-    """Set the operator's test clock (docs/freeswitch.md); back to the real clock after."""
-
-    def set_clock(moment: str) -> None:
-        switch.api(f"global_setvar provisioner_clock={moment}")
-
-    yield set_clock
-    switch.api("global_setvar provisioner_clock=")
 
 
 def call_public_number(carrier: Agent, switch: FreeSwitch) -> Call:
