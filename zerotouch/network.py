@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,8 @@ class Sender:
 
 @dataclass
 class Heard:
-    """What the sniffer collected: replies to our xids, LLDP frames, when the last new one came."""
+    """What the sniffer collected: replies to our xids, LLDP frames, when the last new one came;
+    which server each probe asked and which granted leases were given back."""
 
     start: float
     offers: dict[int, dict[DhcpServer, ServerReply]] = field(default_factory=dict)
@@ -100,11 +102,27 @@ class Heard:
     requested: dict[int, DhcpServer] = field(default_factory=dict)
     lldp: list[LldpInfo] = field(default_factory=list)
     last_new_offer: float = 0.0
+    released: set[tuple[int, DhcpServer]] = field(default_factory=set)
 
     def reply(self, message: DhcpMessage, sender: Sender) -> ServerReply:
         """The message as one server's reply, timed from the start."""
         server = DhcpServer(message.server_id, sender.address, sender.mac)
         return ServerReply(message, server, time.monotonic() - self.start)
+
+    def answered(self, xid: int) -> bool:
+        """Whether the server a probe sent its REQUEST to has answered it (ACK or NAK)."""
+        return self.requested.get(xid) in self.answers.get(xid, {})
+
+    def hear(self, message: DhcpMessage, sender: Sender) -> None:
+        """Keep a server's OFFER (one per server and probe), ACK or NAK."""
+        reply = self.reply(message, sender)
+        if message.message_type == OFFER:
+            offers = self.offers.setdefault(message.xid, {})
+            if reply.server not in offers:
+                offers[reply.server] = reply
+                self.last_new_offer = reply.seconds
+        elif message.message_type in (ACK, NAK):
+            self.answers.setdefault(message.xid, {}).setdefault(reply.server, reply)
 
 
 def _frame(interface: str, payload: bytes) -> Any:
@@ -169,23 +187,16 @@ def ask_as_phones(
 
     Offers are collected until ``timeout`` seconds pass without a new one (so a second server,
     and a server that pings each address before offering, about 3 s per DISCOVER, are heard),
-    and at most for ``timeout`` plus a ping's time per probe, plus ``timeout``."""
+    and at most for ``timeout`` plus a ping's time per probe, plus ``timeout``; then each
+    REQUEST waits at most ``timeout`` for its answer."""
     chance = rng or random.SystemRandom()
     wanted = {chance.getrandbits(32): probe for probe in probes}
     macs = {xid: _probe_mac(probe, chance) for xid, probe in wanted.items()}
     heard = Heard(start=time.monotonic())
 
     def on_dhcp(message: DhcpMessage, sender: Sender) -> None:
-        if message.op != BOOTREPLY or message.xid not in wanted:
-            return
-        reply = heard.reply(message, sender)
-        if message.message_type == OFFER:
-            offers = heard.offers.setdefault(message.xid, {})
-            if reply.server not in offers:
-                offers[reply.server] = reply
-                heard.last_new_offer = reply.seconds
-        elif message.message_type in (ACK, NAK):
-            heard.answers.setdefault(message.xid, {}).setdefault(reply.server, reply)
+        if message.op == BOOTREPLY and message.xid in wanted:
+            heard.hear(message, sender)
 
     def on_lldp(info: LldpInfo, _source: str) -> None:
         heard.lldp.append(info)
@@ -199,7 +210,13 @@ def ask_as_phones(
         limit = 2 * timeout + PING_SECONDS * len(probes)
         _collect_offers(interface, discovers, heard, timeout, limit)
         waited = time.monotonic() - heard.start
-        _request_first_offers(interface, wanted, macs, heard, timeout)
+        request_in_turn(
+            lambda payload: _send(interface, [_frame(interface, payload)]),
+            wanted,
+            macs,
+            heard,
+            timeout,
+        )
         _wait_for_lldp(heard, lldp_seconds)
     finally:
         sniffer.stop()
@@ -252,40 +269,86 @@ def _collect_offers(
         time.sleep(0.05)
 
 
-def _request_first_offers(
-    interface: str,
+def request_in_turn(
+    send: Callable[[bytes], None],
     wanted: dict[int, PhoneVendorProbe],
     macs: dict[int, bytes],
     heard: Heard,
     timeout: float,
 ) -> None:
-    """REQUEST each probe's first offer as the phone would, wait for ACK or NAK (resent every
-    2 s, bounded by ``timeout``), then RELEASE every granted lease so nothing is kept."""
-    requests = {}
-    for xid, offers in heard.offers.items():
-        first = min(offers.values(), key=lambda reply: reply.seconds)
-        heard.requested[xid] = first.server
-        payload = build_request(wanted[xid], macs[xid], xid, first.message)
-        requests[xid] = _frame(interface, payload)
-    started = time.monotonic()
-    sent: dict[int, float] = {}
-    while requests and time.monotonic() - started < timeout:
-        elapsed = time.monotonic() - started
-        again = [xid for xid in requests if heard.requested[xid] not in heard.answers.get(xid, {})]
-        if not again:
-            break
-        again = [xid for xid in again if elapsed - sent.get(xid, -RESEND_SECONDS) >= RESEND_SECONDS]
-        for xid in again:
-            sent[xid] = elapsed
-        _send(interface, [requests[xid] for xid in again])
-        time.sleep(0.05)
-    releases = [
-        _frame(interface, build_release(macs[xid], xid, reply.message))
-        for xid, replies in heard.answers.items()
-        for reply in replies.values()
+    """REQUEST each probe's first offer as the phone would, one probe at a time: wait for the
+    ACK or NAK (resent every 2 s, bounded by ``timeout``), RELEASE what was granted, then the
+    next probe; ACKs heard late are released at the end, so nothing is kept.
+
+    In turn, because a server may offer one free address to several of our probes at once
+    (dnsmasq reserves nothing for an offer): requested together, all but one would be refused
+    "address in use" for a lease our own probe holds, a failure the customer's network never
+    causes. Released before the next REQUEST, the address is free again when it is asked for.
+    A probe refused an address another probe of ours was granted (its ACK came after we
+    stopped waiting) asks once more, after that lease was given back."""
+    for xid in list(heard.offers):
+        _request_first_offer(send, wanted[xid], macs, heard, xid, timeout)
+    for xid in _refused_for_our_own_lease(heard):
+        del heard.answers[xid][heard.requested[xid]]
+        _request_first_offer(send, wanted[xid], macs, heard, xid, timeout)
+    _release_granted(send, macs, heard)
+
+
+def _request_first_offer(
+    send: Callable[[bytes], None],
+    probe: PhoneVendorProbe,
+    macs: dict[int, bytes],
+    heard: Heard,
+    xid: int,
+    timeout: float,
+) -> None:
+    """REQUEST one probe's first offer, wait for the answer, RELEASE every granted lease."""
+    first = min(list(heard.offers[xid].values()), key=lambda reply: reply.seconds)
+    heard.requested[xid] = first.server
+    request = build_request(probe, macs[xid], xid, first.message)
+    _send_until_answered(send, request, partial(heard.answered, xid), timeout)
+    _release_granted(send, macs, heard)
+
+
+def _refused_for_our_own_lease(heard: Heard) -> list[int]:
+    """Probes whose REQUEST was refused for an address a server granted another of our probes."""
+    granted = {
+        (server, reply.message.your_address): xid
+        for xid, replies in list(heard.answers.items())
+        for server, reply in list(replies.items())
         if reply.message.message_type == ACK
-    ]
-    _send(interface, releases)
+    }
+    refused = []
+    for xid, server in list(heard.requested.items()):
+        answer = heard.answers.get(xid, {}).get(server)
+        address = heard.offers[xid][server].message.your_address
+        holder = granted.get((server, address))
+        if answer and answer.message.message_type == NAK and holder not in (None, xid):
+            refused.append(xid)
+    return refused
+
+
+def _send_until_answered(
+    send: Callable[[bytes], None], payload: bytes, answered: Callable[[], bool], timeout: float
+) -> None:
+    """Send ``payload`` every 2 s until ``answered()`` or ``timeout`` seconds have passed."""
+    started = time.monotonic()
+    sent = -RESEND_SECONDS
+    while not answered() and time.monotonic() - started < timeout:
+        if time.monotonic() - started - sent >= RESEND_SECONDS:
+            sent = time.monotonic() - started
+            send(payload)
+        else:
+            time.sleep(0.05)
+
+
+def _release_granted(send: Callable[[bytes], None], macs: dict[int, bytes], heard: Heard) -> None:
+    """RELEASE every lease an ACK granted that is not released yet."""
+    for xid, replies in list(heard.answers.items()):
+        for server, reply in list(replies.items()):
+            if reply.message.message_type == ACK and (xid, server) not in heard.released:
+                heard.released.add((xid, server))
+                send(build_release(macs[xid], xid, reply.message))
 
 
 def _wait_for_lldp(heard: Heard, lldp_seconds: float) -> None:

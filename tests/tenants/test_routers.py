@@ -83,6 +83,44 @@ def test_bad_router_fields_are_named(field: str, value: str, reason: str) -> Non
     assert reason in found[f"routers[0].{field}"]
 
 
+@pytest.mark.parametrize(
+    ("vendor", "label", "site", "character"),
+    [
+        ("openwrt", "OpenWrt (uci)", 'Kantoor "Noord"', '"'),
+        ("openwrt", "OpenWrt (uci)", "Kantoor\nNoord", "\n"),
+        ("openwrt", "OpenWrt (uci)", "Kantoor, Noord", ","),
+        ("mikrotik", "MikroTik RouterOS", "Kantoor $[reboot]", "$"),
+        ("mikrotik", "MikroTik RouterOS", "Kantoor [Noord]", "["),
+        ("cisco_ios", "Cisco IOS", "Kantoor Noord?", "?"),
+        ("cisco_ios", "Cisco IOS", "Kantoor 'Noord'", "'"),
+    ],
+)
+def test_a_site_name_a_router_config_cannot_hold_is_refused_at_import(
+    vendor: str, label: str, site: str, character: str
+) -> None:
+    found = problems(tenant(router(site=site, vendor=vendor), sites=[{"name": site}]))
+    assert found == {
+        "routers[0].site": f"{site!r} contains {character!r}, which would break out of its "
+        f"line in router gw's {label} configuration; remove it"
+    }
+
+
+def test_a_site_name_is_judged_by_its_router_platform() -> None:
+    # A comma breaks only OpenWrt's DHCP option lists (dnsmasq splits on it).
+    site = {"name": "Kantoor, Noord"}
+    document = parse_document(tenant(router(site=site["name"], vendor="mikrotik"), sites=[site]))
+    assert document.routers[0].site == "Kantoor, Noord"
+    found = problems(
+        tenant(
+            router(site=site["name"], vendor="openwrt"),
+            router(name="gw2", serial="SN-0002", site=site["name"], vendor="cisco_ios"),
+            router(name="gw3", serial="SN-0003", site=site["name"]),
+            sites=[site],
+        )
+    )
+    assert set(found) == {"routers[0].site", "routers[2].site"}
+
+
 def save(app: Flask, data: dict[str, Any]) -> None:
     with get_store(app).transaction() as session:
         save_document(session, parse_document(data), "test", get_secret_box(app))

@@ -175,7 +175,8 @@ class Dnsmasq:
 
     ``stock``: dnsmasq's own default of pinging an address before offering it (about 3 s per
     DISCOVER, one at a time), instead of ``no-ping``. ``settings``: more dnsmasq lines.
-    ``leases``: lines written into the lease file before it starts."""
+    ``leases``: lines written into the lease file before it starts. ``pool``: the first and last
+    address it gives (default: its usual range)."""
 
     lan: Lan
     folder: Path
@@ -185,10 +186,12 @@ class Dnsmasq:
     rogue: bool = False
     settings: list[str] = field(default_factory=list)
     leases: list[str] = field(default_factory=list)
+    pool: str | None = None
 
     def config_text(self) -> str:
         interface = self.lan.rogue_interface if self.rogue else self.lan.router_bridge
-        pool = "10.99.0.160,10.99.0.190" if self.rogue else "10.99.0.100,10.99.0.150"
+        usual = "10.99.0.160,10.99.0.190" if self.rogue else "10.99.0.100,10.99.0.150"
+        pool = self.pool or usual
         lines = [
             "port=0",  # no DNS
             f"interface={interface}",

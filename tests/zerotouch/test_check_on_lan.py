@@ -267,3 +267,17 @@ def test_without_raw_socket_rights_it_says_so_with_the_fix() -> None:
     assert result.returncode == 2
     assert "Run it as root" in result.stderr
     assert "setcap cap_net_raw+ep" in result.stderr
+
+
+def test_probes_offered_the_same_address_do_not_refuse_each_other(
+    served_lan, start_dnsmasq
+) -> None:
+    # A pool of one address: dnsmasq offers it to every probe (an offer reserves nothing), so
+    # every REQUEST after the first asks for an address one of our own probes was just granted.
+    start_dnsmasq(f'66,"{URL}"', f'160,"{URL}"', pool="10.99.0.104,10.99.0.104")
+    status, report = check_json(served_lan, "--server", URL)
+    offered = {offer["offered_address"] for offer in report["offers"].values()}
+    assert offered == {"10.99.0.104"}, report["offers"]
+    assert {item["request"] for item in report["answers"].values()} == {"ack"}, report["answers"]
+    assert status == 0, report
+    assert finders(report) == {"yealink", "poly", "snom", "cisco", "grandstream"}

@@ -25,12 +25,12 @@ def checked_value(vendor: RouterVendor, value: Any) -> str:
     """``value`` as text for ``vendor``'s configuration; UnsafeConfigValue if it would break
     its line (the message names the character, never the whole value: it may be a secret)."""
     text = "" if value is None else str(value)
-    for character in text:
-        if vendor.refuses(character):
-            raise UnsafeConfigValue(
-                f"a value for {vendor.label} contains {character!r}, which would break out of "
-                "its line; remove it from the setting it comes from"
-            )
+    character = vendor.refused_in(text)
+    if character is not None:
+        raise UnsafeConfigValue(
+            f"a value for {vendor.label} contains {character!r}, which would break out of "
+            "its line; remove it from the setting it comes from"
+        )
     return text
 
 

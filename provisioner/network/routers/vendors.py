@@ -29,6 +29,10 @@ class RouterVendor:
             or not character.isprintable()
         )
 
+    def refused_in(self, text: str) -> str | None:
+        """The first character of ``text`` a value of this dialect may not hold, if any."""
+        return next((character for character in text if self.refuses(character)), None)
+
 
 MIKROTIK = RouterVendor(
     name="mikrotik",
