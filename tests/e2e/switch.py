@@ -34,6 +34,7 @@ EVENT_SOCKET_PASSWORD = "ClueCon-lab"
 # The English phrases `make install` puts in the sample configuration.
 STOCK_LANGUAGE = FREESWITCH_PREFIX / "etc" / "freeswitch" / "lang" / "en"
 GATEWAY = "provider"
+PROBE_CONTEXT = "lab-probe"
 MODULES = (
     "mod_logfile",
     "mod_event_socket",
@@ -332,6 +333,31 @@ A message of ${voicemail_message_len} seconds from ${voicemail_caller_id_number}
 """
 
 
+def probe_context() -> str:
+    """The far end of the differential tests' loopback calls (tests/e2e/probe.py): it
+    answers, and for ``probe-key`` presses 7 after a second and a half."""
+    hold = element(
+        "condition",
+        element("action", application="answer") + element("action", application="park"),
+        field="destination_number",
+        expression="^probe-hold$",
+    )
+    key = element(
+        "condition",
+        element("action", application="answer")
+        + element("action", application="sleep", data="1500")
+        + element("action", application="send_dtmf", data="7")
+        + element("action", application="park"),
+        field="destination_number",
+        expression="^probe-key$",
+    )
+    return element(
+        "context",
+        element("extension", hold, name="probe-hold") + element("extension", key, name="probe-key"),
+        name=PROBE_CONTEXT,
+    )
+
+
 def emergency_context() -> str:
     """docs §3, "A safety net for emergency calls": the static ``global`` context."""
     condition = element(
@@ -374,7 +400,7 @@ def document(settings: SwitchSettings) -> str:
         + "\n"
         + element("section", "\n" + configurations + "\n", name="configuration")
         + "\n"
-        + element("section", emergency_context(), name="dialplan")
+        + element("section", emergency_context() + probe_context(), name="dialplan")
         + "\n"
         # mod_voicemail speaks through the phrase macros of FreeSWITCH's stock English files
         # (without them it hangs up at once); the include line stands on its own.
