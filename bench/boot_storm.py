@@ -35,7 +35,6 @@ import base64
 import json
 import multiprocessing
 import os
-import runpy
 import shutil
 import signal
 import statistics
@@ -261,6 +260,40 @@ def start_gunicorn(
     return port, process
 
 
+def start_granian(
+    folder: Path, workers: int, threads: int, settings: dict[str, str]
+) -> tuple[int, Any]:
+    """The production command (``python -m provisioner.http.production``, granian) with
+    ``workers`` workers of ``threads`` threads on a free port, its access log off."""
+    port = free_port()
+    metrics = folder / f"metrics-{port}"
+    metrics.mkdir(exist_ok=True)
+    environment = server_environment(settings)
+    environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provisioner.http.production",
+            "--http",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--quiet",
+        ],
+        env=environment,
+        cwd=PROJECT,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(port)
+    return port, process
+
+
+SERVERS = {"granian": start_granian, "gunicorn": start_gunicorn}
+
+
 @dataclass
 class Served:
     """A server under test started by ``serve``: where it listens and how to stop it."""
@@ -272,8 +305,10 @@ class Served:
 
 
 def production_settings() -> dict[str, Any]:
-    """gunicorn.conf.py's settings (workers, threads): the benches' server is set up so."""
-    return runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+    """The production command's workers and threads: the benches' server is set up so."""
+    from provisioner.http.production import THREADS
+
+    return {"workers": os.cpu_count() or 1, "threads": THREADS}
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
@@ -548,6 +583,13 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
         default=production["threads"],
         help="per gunicorn worker (1: sync workers)",
     )
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=sorted(SERVERS),
+        default=["granian"],
+        help="the servers measured in turn beside nginx (granian: the production command)",
+    )
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
@@ -603,10 +645,13 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
     }
     os.environ["PROVISIONER_INSTANCE"] = str(folder / "instance")
     app = create_app({key: value for key, value in settings.items()}, str(folder / "instance"))
-    gunicorn, nginx = None, None
+    servers: dict[str, tuple[int, Any]] = {}
+    nginx = None
     try:
         started = time.perf_counter()
-        port, gunicorn = start_gunicorn(folder, options.workers, options.threads, settings)
+        for name in options.servers:
+            servers[name] = SERVERS[name](folder, options.workers, options.threads, settings)
+        port = servers[options.servers[0]][0]
         logins = populate(app, port, options.tenants, options.phones, options.extensions)
         share = min(max(options.unknown_share, 0.0), 0.9)
         unknown = round(len(logins) * share / (1 - share))
@@ -629,9 +674,11 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         nginx_port, nginx = start_nginx(
             folder, root, workers="auto", connections=4096, backlog=2048
         )
-        return timed_rounds(options, booting, (port, gunicorn.pid), (nginx_port, nginx.pid))
+        targets = {"nginx": (nginx_port, nginx.pid)}
+        targets.update({name: (port, process.pid) for name, (port, process) in servers.items()})
+        return timed_rounds(options, booting, targets)
     finally:
-        for process in (nginx, gunicorn):
+        for process in [nginx, *(process for _, process in servers.values())]:
             if process is not None:
                 stop(process)
         get_store(app).dispose()
@@ -639,25 +686,22 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
 
 
 def timed_rounds(
-    options: argparse.Namespace,
-    booting: list[Device],
-    ours: tuple[int, int],
-    reference: tuple[int, int],
+    options: argparse.Namespace, booting: list[Device], targets: dict[str, tuple[int, int]]
 ) -> dict[str, Any]:
-    """Each concurrency: ``rounds`` storms against each server (port, pid), alternating which
-    goes first."""
+    """Each concurrency: ``rounds`` storms against each server (name -> port, pid), the order
+    turning by one each round."""
     summary: dict[str, Any] = {}
     profiled = False
+    names = list(targets)
     for concurrency in options.concurrency:
-        rounds: dict[str, list[Figures]] = {"provisioner": [], "nginx": []}
+        rounds: dict[str, list[Figures]] = {name: [] for name in names}
         for round_number in range(options.rounds):
-            order = [("nginx", reference), ("provisioner", ours)]
-            if round_number % 2:
-                order.reverse()
-            for name, (target, pid) in order:
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:
+                target, pid = targets[name]
                 spy = None
-                if options.profile and name == "provisioner" and not profiled:
-                    spy = start_profile(ours[1], Path(options.profile))
+                if options.profile and name != "nginx" and not profiled:
+                    spy = start_profile(pid, Path(options.profile))
                     profiled = True
                 cpu_before = tree_cpu_seconds(pid)
                 outcome = run_storm(
@@ -734,8 +778,8 @@ def print_table(summary: dict[str, Any]) -> None:
         f"{'req/s ratio':>13}{'p99 x nginx':>13}{'CPU ms/req':>12}"
     )
     for concurrency, rows in summary.items():
-        ours, theirs = rows["provisioner"], rows["nginx"]
-        for name, row in (("nginx", theirs), ("provisioner", ours)):
+        theirs = rows["nginx"]
+        for name, row in rows.items():
             ratio = row["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
             slower = row["p99_ms"] / theirs["p99_ms"] if theirs["p99_ms"] else 0.0
             print(
