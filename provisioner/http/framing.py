@@ -80,8 +80,14 @@ def drain(body: Any, limit: int = DRAIN_BYTES) -> None:
         pass
 
 
-def create_waitress_server(application: Any, host: str, port: int, threads: int) -> Any:
-    """A waitress server for ``application`` whose parser refuses both framings with 400."""
+def create_waitress_server(
+    application: Any, host: str, port: int, threads: int, proxy_hops: int = 0
+) -> Any:
+    """A waitress server for ``application`` whose parser refuses both framings with 400.
+
+    waitress removes every ``X-Forwarded-*`` header unless told to trust a proxy; with
+    ``proxy_hops`` (PROXY_HOPS) above 0 it leaves them to the app's ProxyFix, which takes only
+    what the trusted proxies added."""
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.server import BaseWSGIServer, create_server
@@ -97,7 +103,14 @@ def create_waitress_server(application: Any, host: str, port: int, threads: int)
         parser_class = StrictParser
 
     listening: dict[int, Any] = {}  # every listening socket's server (a host may have several)
-    server = create_server(application, map=listening, host=host, port=port, threads=threads)
+    server = create_server(
+        application,
+        map=listening,
+        host=host,
+        port=port,
+        threads=threads,
+        clear_untrusted_proxy_headers=proxy_hops <= 0,
+    )
     for dispatcher in listening.values():
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = StrictChannel
