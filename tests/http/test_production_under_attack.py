@@ -1,6 +1,5 @@
 """The production command, serving provisioner on SQLite with two workers, while slow-sending
-and idle clients hold connections: a phone still gets its file within 1 s, and /metrics
-counts what every worker answered.
+and idle clients hold connections: a phone still gets its file within 1 s.
 
 A slow client sends a GET's headers one byte every 2 s; an idle one connects and says nothing;
 the server closes both after its header time and they connect again at once, as an attacker
@@ -14,21 +13,11 @@ import selectors
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from flask import Flask
-from prometheus_client.parser import text_string_to_metric_families
 
-from provisioner.store import get_store
-from tests.conftest import import_demo, make_app
-from tests.http.test_production import start_production, stop
-from tests.phones.conftest import pair
+from tests.http.conftest import MAC, fetch
 
-MAC = "805ec0123456"
-AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
-PHONE_FILE = f"GET /p/{MAC}.cfg HTTP/1.1\r\nHost: x\r\nUser-Agent: {AGENT}\r\n\r\n".encode()
 SLOW_REQUEST = b"GET /p/y000000000000.cfg HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200
 
 
@@ -102,43 +91,6 @@ class Attack:
         return closed
 
 
-def fetch(port: int, request: bytes = PHONE_FILE) -> tuple[bytes, float]:
-    """One request on a new connection, as phones send it: (answer, seconds)."""
-    started = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
-        connection.sendall(request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
-        received = b""
-        while chunk := connection.recv(65536):
-            received += chunk
-    return received, time.monotonic() - started
-
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[int, Flask]]:
-    """The demo tenant with a paired Yealink, served by the production command (2 workers)."""
-    app = make_app(tmp_path, PHONE_MISS_LIMIT=50)
-    import_demo(app)
-    pair(app, MAC, "yealink", "T46U")
-    get_store(app).dispose()
-    (tmp_path / "metrics").mkdir()
-    environment = {
-        f"PROVISIONER_{key}": str(app.config[key])
-        for key in ("DATABASE_URL", "SECRETS_KEY", "FIRMWARE_DIR", "PHONE_MISS_LIMIT")
-    }
-    environment.update(
-        PROVISIONER_INSTANCE=app.instance_path,
-        PROVISIONER_LOAD_DEMO_ON_EMPTY="false",
-        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
-    )
-    port, server = start_production(
-        "--workers", "2", app="provisioner:create_app", environment=environment
-    )
-    try:
-        yield port, app
-    finally:
-        stop(server)
-
-
 def test_a_phone_gets_its_file_within_a_second_under_slow_and_idle_clients(
     served: tuple[int, Flask],
 ) -> None:
@@ -158,22 +110,3 @@ def test_a_phone_gets_its_file_within_a_second_under_slow_and_idle_clients(
         assert attack.reopened >= slow  # the server closed them after its header time
     assert len(times) >= 5
     assert max(times) < 1.0, times
-
-
-def test_metrics_count_every_workers_answers(served: tuple[int, Flask]) -> None:
-    port, _ = served
-
-    def counted() -> float:
-        answer, _ = fetch(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        text = answer.partition(b"\r\n\r\n")[2].decode()
-        return sum(
-            sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-            if sample.name == "provisioner_phone_requests_total"
-        )
-
-    before = counted()
-    for _ in range(20):  # new connections: the two workers take turns as they accept
-        assert fetch(port)[0].startswith(b"HTTP/1.1 200")
-    assert counted() - before == 20
