@@ -44,6 +44,7 @@ def start_production(
         env={**os.environ, "PYTHONPATH": str(PROJECT), **(environment or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers too are stopped by ``stop``
     )  # fmt: skip
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -53,12 +54,16 @@ def start_production(
                     return port, server
         except OSError:
             time.sleep(0.05)
-    server.kill()
+    stop(server)
     raise AssertionError("the production command did not answer within 30 s")
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:
-    server.kill()
+    """Kill the command and its workers (its own process group), if still there."""
+    try:
+        os.killpg(server.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     server.wait(timeout=10)
 
 

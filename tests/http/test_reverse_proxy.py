@@ -13,14 +13,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
 from tests.http.test_metrics import free_port
-from tests.http.test_production import start_production
+from tests.http.test_production import start_production, stop
 
 ALLOWED = "127.0.0.5"
 OTHER = "127.0.0.9"
@@ -59,9 +60,9 @@ def start_serve(tmp_path: Path) -> tuple[int, subprocess.Popen[str]]:
 
 def start_granian(tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
     """The production command on the store `provisioner serve` made (migrated, demo)."""
-    port, serve = start_serve(tmp_path)
-    serve.terminate()
-    serve.communicate(timeout=10)
+    _, serving = start_serve(tmp_path)
+    serving.terminate()
+    serving.communicate(timeout=10)
     return start_production(app="provisioner:create_app", environment=settings(tmp_path))
 
 
@@ -104,14 +105,20 @@ def status_from(source: str, port: int, headers: str = "") -> int:
     return int(received[9:12])
 
 
+def stop_serve(server: subprocess.Popen[str]) -> None:
+    server.kill()
+    server.communicate(timeout=10)
+
+
 @pytest.fixture(params=["serve", "production"])
 def behind_nginx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int]:
     """nginx's port, in front of `provisioner serve` or the production command."""
-    server: subprocess.Popen[str] | subprocess.Popen[bytes]
     if request.param == "serve":
-        upstream, server = start_serve(tmp_path)
+        upstream, serving = start_serve(tmp_path)
+        stop_server: Callable[[], None] = partial(stop_serve, serving)
     else:
-        upstream, server = start_granian(tmp_path)
+        upstream, production = start_granian(tmp_path)
+        stop_server = partial(stop, production)
     (tmp_path / "nginx").mkdir()
     port, nginx = start_nginx_proxy(tmp_path / "nginx", upstream)
     try:
@@ -119,8 +126,7 @@ def behind_nginx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
-        server.kill()
-        server.communicate(timeout=10)
+        stop_server()
 
 
 def test_each_client_is_seen_by_its_own_address_through_the_proxy(behind_nginx: int) -> None:
