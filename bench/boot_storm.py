@@ -7,9 +7,9 @@ The store is made the way an operator makes it: each tenant (extensions, phones 
 vendors with their lines and keys) is created by ``POST /api/v1/tenants`` on the server itself,
 then every phone gets its provisioning credentials from the pairing module (the function the
 pairing API calls; the API would re-save the whole tenant per phone). The server is the
-production setup: gunicorn as ``gunicorn.conf.py`` sets it up (a worker per core, each with
-8 threads, our worker ``provisioner.http.worker.ThreadWorker``; ``--workers``, ``--threads``),
-PostgreSQL, Redis for the shared rate limits, the timeline and the audit on.
+production setup: the production command (``python -m provisioner.http.production``, granian:
+a worker per core, each with 8 threads; ``--workers``, ``--threads``), PostgreSQL, Redis for
+the shared rate limits, the timeline and the audit on.
 
 A phone is a client with its own loopback source address (127.10.x.y; unknown ones 127.20.x.y)
 that opens a new TCP connection per request, as phones do, and asks for its model's boot
@@ -18,12 +18,12 @@ files in order: paired phones on ``/p/a/`` with their own Basic credentials, unk
 at once, from ``--client-processes`` asyncio processes, until every device has booted or
 ``--round-seconds`` have passed.
 
-A first, untimed round through provisioner captures every answer; nginx then serves those
-bytes from disk at the same paths. Each round runs nginx and provisioner one after the other
-(the order alternates); the table shows the median over ``--rounds``: requests per second,
-p50 and p99 of the request time, errors (a status or a length other than the captured one, or
-a failed connection), and provisioner/nginx. Absolute figures depend on the machine (and the
-Python client is a large part of nginx's cost); compare the ratios of one run.
+A first, untimed round through provisioner captures every answer; nginx then serves those bytes from
+disk at the same paths. Each round runs nginx and each of ``--servers`` one after the other (the
+order turns by one each round); the table shows the median over ``--rounds``: requests per second,
+p50 and p99 of the request time, errors (a status or a length other than the captured one, or a
+failed connection), and provisioner/nginx. Absolute figures depend on the machine (and the Python
+client is a large part of nginx's cost); compare the ratios of one run.
 Needs nginx (Debian: nginx-light), PostgreSQL and Redis (``--database-url``, ``--redis-url``).
 """
 
@@ -215,49 +215,10 @@ def _device(kind: PhoneKind, mac: str, source: str, prefix: str, basic: str | No
 
 
 def server_environment(settings: dict[str, str]) -> dict[str, str]:
-    """The environment gunicorn's workers configure the app from."""
+    """The environment the server's workers configure the app from."""
     environment = dict(os.environ, PYTHONPATH=str(PROJECT))
     environment.update({f"PROVISIONER_{key}": value for key, value in settings.items()})
     return environment
-
-
-def start_gunicorn(
-    folder: Path, workers: int, threads: int, settings: dict[str, str]
-) -> tuple[int, Any]:
-    """gunicorn serving wsgi:app with ``workers`` workers on a free port: sync workers for
-    ``threads`` 1, else threaded ones (a thread's wait on the database lets another run)."""
-    port = free_port()
-    metrics = folder / "metrics"
-    metrics.mkdir(exist_ok=True)
-    environment = server_environment(settings)
-    environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            str(workers),
-            "--worker-class",
-            "sync" if threads <= 1 else "provisioner.http.worker.ThreadWorker",
-            "--threads",
-            str(max(threads, 1)),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(PROJECT),
-            "wsgi:app",
-        ],
-        env=environment,
-    )
-    wait_for(port)
-    return port, process
 
 
 def start_granian(
@@ -291,7 +252,7 @@ def start_granian(
     return port, process
 
 
-SERVERS = {"granian": start_granian, "gunicorn": start_gunicorn}
+SERVERS = {"granian": start_granian}
 
 
 @dataclass
@@ -299,7 +260,7 @@ class Served:
     """A server under test started by ``serve``: where it listens and how to stop it."""
 
     port: int
-    pid: int | None  # gunicorn's master (for py-spy); None for waitress in this process
+    pid: int | None  # the server's main process (for py-spy); None for waitress in this process
     setup: str  # what is measured, for the bench's "server:" line
     stop: Callable[[], None]
 
@@ -312,16 +273,16 @@ def production_settings() -> dict[str, Any]:
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``serve`` reads: which server, its workers and threads (by default as in
-    production: ``gunicorn.conf.py``), the database."""
+    """The options ``serve`` reads: which server, its workers and threads (by default as the
+    production command has them), the database."""
     production = production_settings()
-    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--server", choices=("granian", "waitress"), default="granian")
     parser.add_argument("--workers", type=int, default=production["workers"])
     parser.add_argument(
         "--threads",
         type=int,
         default=production["threads"],
-        help="per gunicorn worker (1: sync workers)",
+        help="per worker",
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
 
@@ -334,9 +295,9 @@ def serve(
 ) -> Served:
     """The app with ``settings`` (plain values), its store filled by ``populate(app)`` first.
 
-    ``options.server`` "gunicorn" (see ``add_server_options``): gunicorn in its own processes on
-    a fresh PostgreSQL schema, dropped by ``stop``. "waitress": waitress (8 threads) in this
-    process on SQLite, as ``provisioner serve`` does; its threads share this interpreter's lock
+    ``options.server`` "granian" (see ``add_server_options``): the production command in its own
+    processes on a fresh PostgreSQL schema, dropped by ``stop``. "waitress": waitress (8 threads) in
+    this process on SQLite, as ``provisioner serve`` does; its threads share this interpreter's lock
     with the bench's clients.
     """
     settings = dict(settings, SECRETS_KEY=Fernet.generate_key().decode(), LOAD_DEMO_ON_EMPTY=False)
@@ -357,14 +318,14 @@ def serve(
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in settings.items()
     }
-    port, gunicorn = start_gunicorn(folder, options.workers, options.threads, environment)
+    port, server = start_granian(folder, options.workers, options.threads, environment)
 
     def stop_all() -> None:
-        stop(gunicorn)
+        stop(server)
         drop_schema(schema)
 
-    setup = f"gunicorn, {options.workers} workers x {options.threads} threads, PostgreSQL"
-    return Served(port, gunicorn.pid, setup, stop_all)
+    setup = f"granian, {options.workers} workers x {options.threads} threads, PostgreSQL"
+    return Served(port, server.pid, setup, stop_all)
 
 
 # --- the clients -----------------------------------------------------------------------------
@@ -581,7 +542,7 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads",
         type=int,
         default=production["threads"],
-        help="per gunicorn worker (1: sync workers)",
+        help="per worker",
     )
     parser.add_argument(
         "--servers",
@@ -725,7 +686,7 @@ def timed_rounds(
 
 
 def start_profile(server: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling gunicorn and its workers until stopped."""
+    """py-spy sampling the server and its workers until stopped."""
     beside = Path(sys.executable).parent / "py-spy"
     command = [
         str(beside) if beside.exists() else "py-spy",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on now (nginx and gunicorn are told one)."""
+    """A loopback port nobody listens on now (nginx and the servers are told one)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -78,7 +78,7 @@ def per_second(client: Callable[[int], None], requests: int, threads: int) -> fl
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user and system) used so far by process ``pid`` and the children it has now
-    (gunicorn's or nginx's workers): Linux's /proc; 0.0 where it cannot be read."""
+    (the server's or nginx's workers): Linux's /proc; 0.0 where it cannot be read."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     pending = [pid]

@@ -1,7 +1,7 @@
 """Benchmark: a phone boots while slow-sending and idle clients hold connections open.
 
     .venv/bin/python bench/slow_clients.py            # 16 and 500 slow, with 0 and 2,500 idle
-    .venv/bin/python bench/slow_clients.py --servers granian gunicorn --slow 16 --idle 0
+    .venv/bin/python bench/slow_clients.py --slow 16 --idle 0 --boots 10
 
 A slow client (slowloris) sends the request line and headers of a GET one byte every
 ``--byte-seconds`` (2 s); an idle one connects and says nothing. Any of them the server closes
@@ -11,9 +11,9 @@ connection per request, Basic over loopback, 5 s allowed per request), and the t
 many of its requests were answered as captured, the median and the slowest answer, and those
 over 1 s. nginx, serving the same bytes from disk, is measured the same way in the same run.
 
-The servers are the production command (``granian``: ``python -m provisioner.http.production``)
-and, for comparison, ``gunicorn`` (``bench/boot_storm.py`` starts both the same way) on a
-PostgreSQL schema made for the run, with Redis; see bench/README.md.
+The server is the production command (``granian``: ``python -m provisioner.http.production``,
+started as ``bench/boot_storm.py`` starts it) on a PostgreSQL schema made for the run, with
+Redis; see bench/README.md.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 RFC 9112 section 6.3: such a message "ought to be handled as an error"; a proxy in front of us
 that reads the other header would see a different request end (request smuggling). The WSGI
-middleware refuses it under any server that passes both headers on (Werkzeug, gunicorn);
+middleware refuses it under any server that passes both headers on (Werkzeug's, say);
 waitress drops Transfer-Encoding before the application sees it, so ``serve`` builds its
 waitress server with a parser that refuses it there. granian (the production command) reads
 such a request by its Transfer-Encoding alone and closes the connection after answering (the
