@@ -283,9 +283,15 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     return folder / "cert.pem", folder / "key.pem"
 
 
-def test_over_tls_a_kept_alive_connection_is_answered_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "newest", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3], ids=["tls1.2", "tls1.3"]
+)
+def test_over_tls_a_kept_alive_connection_is_answered_again(
+    tmp_path: Path, newest: ssl.TLSVersion
+) -> None:
     certificate, key = self_signed(tmp_path)
     context = ssl.create_default_context(cafile=str(certificate))
+    context.maximum_version = newest  # phones of today often speak TLS 1.2 at most
 
     def wrap(plain: socket.socket) -> socket.socket:
         return context.wrap_socket(plain, server_hostname="127.0.0.1")
