@@ -87,7 +87,10 @@ def create_waitress_server(
 
     waitress removes every ``X-Forwarded-*`` header unless told to trust a proxy; with
     ``proxy_hops`` (PROXY_HOPS) above 0 it leaves them to the app's ProxyFix, which takes only
-    what the trusted proxies added."""
+    what the trusted proxies added. Slow and idle clients hold a connection, not a thread: the
+    file limit is raised and waitress takes as many connections as it allows (its default is
+    100, and then a phone waits until one is closed), watched with poll (select stops at
+    descriptor 1024)."""
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.server import BaseWSGIServer, create_server
@@ -103,6 +106,8 @@ def create_waitress_server(
         parser_class = StrictParser
 
     listening: dict[int, Any] = {}  # every listening socket's server (a host may have several)
+    from provisioner.http.production import connections_per_worker, raise_descriptor_limit
+
     server = create_server(
         application,
         map=listening,
@@ -110,6 +115,8 @@ def create_waitress_server(
         port=port,
         threads=threads,
         clear_untrusted_proxy_headers=proxy_hops <= 0,
+        connection_limit=connections_per_worker(raise_descriptor_limit()),
+        asyncore_use_poll=True,
     )
     for dispatcher in listening.values():
         if isinstance(dispatcher, BaseWSGIServer):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,3 +63,26 @@ def served(tmp_path: Path) -> Iterator[tuple[int, Flask]]:
         yield port, app
     finally:
         stop(server)
+
+
+def start_serve(environment: dict[str, str]) -> tuple[int, subprocess.Popen[str]]:
+    """`provisioner serve` on a free loopback port, configured by ``environment``."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "serve", "--http", "127.0.0.1:0", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **environment},
+    )
+    assert server.stdout is not None
+    for _ in range(5):
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", server.stdout.readline())
+        if found:
+            return int(found[1]), server
+    server.kill()
+    raise AssertionError("provisioner serve did not say where it listens")
+
+
+def stop_serve(server: subprocess.Popen[str]) -> None:
+    server.kill()
+    server.communicate(timeout=10)

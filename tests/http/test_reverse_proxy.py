@@ -6,12 +6,9 @@ believed (the last address, the one nginx added, is)."""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -20,6 +17,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.http.conftest import start_serve, stop_serve
 from tests.http.test_metrics import free_port
 from tests.http.test_production import start_production, stop
 
@@ -40,27 +38,14 @@ def settings(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def start_serve(tmp_path: Path) -> tuple[int, subprocess.Popen[str]]:
+def start_serving(tmp_path: Path) -> tuple[int, subprocess.Popen[str]]:
     """`provisioner serve` on a free loopback port (it migrates and loads the demo first)."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "provisioner", "serve", "--http", "127.0.0.1:0", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, **settings(tmp_path)},
-    )
-    assert server.stdout is not None
-    for _ in range(5):
-        found = re.search(r"http://127\.0\.0\.1:(\d+)/", server.stdout.readline())
-        if found:
-            return int(found[1]), server
-    server.kill()
-    raise AssertionError("provisioner serve did not say where it listens")
+    return start_serve(settings(tmp_path))
 
 
 def start_granian(tmp_path: Path) -> tuple[int, subprocess.Popen[bytes]]:
     """The production command on the store `provisioner serve` made (migrated, demo)."""
-    _, serving = start_serve(tmp_path)
+    _, serving = start_serving(tmp_path)
     serving.terminate()
     serving.communicate(timeout=10)
     return start_production(app="provisioner:create_app", environment=settings(tmp_path))
@@ -105,16 +90,11 @@ def status_from(source: str, port: int, headers: str = "") -> int:
     return int(received[9:12])
 
 
-def stop_serve(server: subprocess.Popen[str]) -> None:
-    server.kill()
-    server.communicate(timeout=10)
-
-
 @pytest.fixture(params=["serve", "production"])
 def behind_nginx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[int]:
     """nginx's port, in front of `provisioner serve` or the production command."""
     if request.param == "serve":
-        upstream, serving = start_serve(tmp_path)
+        upstream, serving = start_serving(tmp_path)
         stop_server: Callable[[], None] = partial(stop_serve, serving)
     else:
         upstream, production = start_granian(tmp_path)
