@@ -38,7 +38,7 @@ def fetch(port: int, request: bytes = PHONE_FILE) -> tuple[bytes, float]:
 def environment_of(app: Flask, folder: Path) -> dict[str, str]:
     """The environment that configures the production command's workers as ``app`` is, with
     /metrics summing every worker (``folder``/metrics)."""
-    (folder / "metrics").mkdir(exist_ok=True)
+    (folder / "metrics").mkdir(parents=True, exist_ok=True)
     keys = ("DATABASE_URL", "SECRETS_KEY", "FIRMWARE_DIR", "PHONE_MISS_LIMIT")
     environment = {f"PROVISIONER_{key}": str(app.config[key]) for key in keys if key in app.config}
     environment.update(

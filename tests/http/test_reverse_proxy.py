@@ -68,11 +68,17 @@ def start_nginx_proxy(folder: Path, upstream: int) -> tuple[int, subprocess.Pope
         "      proxy_set_header X-Forwarded-Proto $scheme; } } }\n"
     )
     nginx = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
+    wait_for_nginx(port, nginx)
+    return port, nginx
+
+
+def wait_for_nginx(port: int, nginx: subprocess.Popen[bytes]) -> None:
+    """Return once nginx listens on ``port`` (20 s at most)."""
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return port, nginx
+            return
         except OSError:
             time.sleep(0.05)
     nginx.kill()
