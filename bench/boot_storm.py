@@ -2,28 +2,33 @@
 
     .venv/bin/python bench/boot_storm.py                       # 10,000 phones, 20 tenants, 3 rounds
     .venv/bin/python bench/boot_storm.py --phones 2000 --tenants 4 --rounds 1   # a quick look
+    .venv/bin/python bench/boot_storm.py --https    # Basic over TLS, nginx with TLS too
 
 The store is made the way an operator makes it: each tenant (extensions, phones of mixed
 vendors with their lines and keys) is created by ``POST /api/v1/tenants`` on the server itself,
 then every phone gets its provisioning credentials from the pairing module (the function the
 pairing API calls; the API would re-save the whole tenant per phone). The server is the
-production setup: gunicorn as ``gunicorn.conf.py`` sets it up (a worker per core, each with
-8 threads, our worker ``provisioner.http.worker.ThreadWorker``; ``--workers``, ``--threads``),
-PostgreSQL, Redis for the shared rate limits, the timeline and the audit on.
+production setup: the production command (``python -m provisioner.http.production``, granian:
+a worker per core, each with 8 threads; ``--workers``, ``--threads``), PostgreSQL, Redis for
+the shared rate limits, the timeline and the audit on.
 
-A phone is a client with its own loopback source address (127.10.x.y; unknown ones 127.20.x.y)
-that opens a new TCP connection per request, as phones do, and asks for its model's boot
-files in order: paired phones on ``/p/a/`` with their own Basic credentials, unknown MACs
-(``--unknown-share`` of all devices) on ``/p/``. C of them (``--concurrency``, 50 and 200) boot
-at once, from ``--client-processes`` asyncio processes, until every device has booted or
+A phone is a client with its own loopback source address (127.10.x.y; unknown ones 127.20.x.y) that
+opens a new TCP connection per request, as phones do, and asks for its model's boot files in order:
+unknown MACs (``--unknown-share`` of all devices) on ``/p/``, paired phones on ``/p/a/`` with their
+own credentials, as the shipped settings take them: by default each file asked without credentials,
+then, on a new connection, with the answer to the Digest challenge it got (both requests count;
+nginx challenges the same paths with a fixed nonce); ``--https``: Basic over TLS, a new TLS
+connection per request, against nginx with TLS; ``--basic-over-http``: Basic over plain HTTP
+(``ALLOW_BASIC_OVER_HTTP``, off when shipped). C of them (``--concurrency``, 50 and 200) boot at
+once, from ``--client-processes`` asyncio processes, until every device has booted or
 ``--round-seconds`` have passed.
 
-A first, untimed round through provisioner captures every answer; nginx then serves those
-bytes from disk at the same paths. Each round runs nginx and provisioner one after the other
-(the order alternates); the table shows the median over ``--rounds``: requests per second,
-p50 and p99 of the request time, errors (a status or a length other than the captured one, or
-a failed connection), and provisioner/nginx. Absolute figures depend on the machine (and the
-Python client is a large part of nginx's cost); compare the ratios of one run.
+A first, untimed round through provisioner captures every answer; nginx then serves those bytes from
+disk at the same paths. Each round runs nginx and each of ``--servers`` one after the other (the
+order turns by one each round); the table shows the median over ``--rounds``: requests per second,
+p50 and p99 of the request time, errors (a status or a length other than the captured one, or a
+failed connection), and provisioner/nginx. Absolute figures depend on the machine (and the Python
+client is a large part of nginx's cost); compare the ratios of one run.
 Needs nginx (Debian: nginx-light), PostgreSQL and Redis (``--database-url``, ``--redis-url``).
 """
 
@@ -32,12 +37,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import multiprocessing
 import os
-import runpy
+import re
 import shutil
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -58,7 +65,7 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from loopback import free_port, start_nginx, tree_cpu_seconds, wait_for  # noqa: E402
+from loopback import free_port, self_signed, start_nginx, tree_cpu_seconds, wait_for  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing.credentials import issue_credential  # noqa: E402
@@ -115,6 +122,7 @@ class Device:
     requests: list[bytes]
     paths: list[str]
     expected: list[tuple[int, int]] = field(default_factory=list)  # (status, body length)
+    login: tuple[str, str] | None = None  # (user, password) a paired phone answers Digest with
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -148,9 +156,15 @@ def tenant_document(index: int, extensions: int, phones: int, first_mac: int) ->
 
 
 def populate(
-    app: Any, port: int, tenants: int, phones: int, extensions: int
+    app: Any,
+    port: int,
+    tenants: int,
+    phones: int,
+    extensions: int,
+    tls: ssl.SSLContext | None = None,
 ) -> dict[str, tuple[PhoneKind, str]]:
-    """Create the tenants through the API and credentials per phone; MAC -> (kind, login)."""
+    """Create the tenants through the API (over TLS with ``tls``) and credentials per phone;
+    MAC -> (kind, Basic login)."""
     with get_store(app).transaction() as session:
         token = create_token(session, "admin", f"bench-{uuid.uuid4().hex[:8]}")
     per_tenant = [
@@ -161,13 +175,13 @@ def populate(
         document = tenant_document(index, max(extensions, count), count, first)
         first += count
         request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/tenants",
+            f"{'https' if tls else 'http'}://127.0.0.1:{port}/api/v1/tenants",
             data=json.dumps(document).encode(),
             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             method="POST",
         )
         try:
-            urllib.request.urlopen(request, timeout=600).close()
+            urllib.request.urlopen(request, timeout=600, context=tls).close()
         except urllib.error.HTTPError as exc:
             raise SystemExit(f"creating {document['name']}: {exc.read().decode()[:2000]}") from exc
     logins: dict[str, tuple[PhoneKind, str]] = {}
@@ -183,12 +197,19 @@ def populate(
 
 
 def devices(
-    logins: dict[str, tuple[PhoneKind, str]], unknown: int
+    logins: dict[str, tuple[PhoneKind, str]], unknown: int, digest: bool = False
 ) -> Iterator[tuple[Device, str | None]]:
-    """Every booting device with its requests (paired on /p/a/ with Basic, unknown on /p/)."""
+    """Every booting device with its requests: paired ones on /p/a/ with Basic, or answering
+    a Digest challenge per request with ``digest``; unknown ones on /p/."""
     for position, (mac, (kind, basic)) in enumerate(sorted(logins.items())):
         source = f"127.10.{position // 250}.{position % 250 + 1}"
-        yield _device(kind, mac, source, "/p/a/", basic), mac
+        if digest:
+            user, _, password = base64.b64decode(basic).decode().partition(":")
+            device = _device(kind, mac, source, "/p/a/", None)
+            device.login = (user, password)
+            yield device, mac
+        else:
+            yield _device(kind, mac, source, "/p/a/", basic), mac
     for position in range(unknown):
         kind = KINDS[position % len(KINDS)]
         mac = f"{kind.oui}f{position:05x}"
@@ -216,19 +237,24 @@ def _device(kind: PhoneKind, mac: str, source: str, prefix: str, basic: str | No
 
 
 def server_environment(settings: dict[str, str]) -> dict[str, str]:
-    """The environment gunicorn's workers configure the app from."""
+    """The environment the server's workers configure the app from."""
     environment = dict(os.environ, PYTHONPATH=str(PROJECT))
     environment.update({f"PROVISIONER_{key}": value for key, value in settings.items()})
     return environment
 
 
-def start_gunicorn(
-    folder: Path, workers: int, threads: int, settings: dict[str, str]
+def start_granian(
+    folder: Path,
+    workers: int,
+    threads: int,
+    settings: dict[str, str],
+    tls: tuple[Path, Path] | None = None,
 ) -> tuple[int, Any]:
-    """gunicorn serving wsgi:app with ``workers`` workers on a free port: sync workers for
-    ``threads`` 1, else threaded ones (a thread's wait on the database lets another run)."""
+    """The production command (``python -m provisioner.http.production``, granian) with
+    ``workers`` workers of ``threads`` threads on a free port, its access log off; HTTPS with
+    ``tls`` (certificate, key)."""
     port = free_port()
-    metrics = folder / "metrics"
+    metrics = folder / f"metrics-{port}"
     metrics.mkdir(exist_ok=True)
     environment = server_environment(settings)
     environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
@@ -236,29 +262,25 @@ def start_gunicorn(
         [
             sys.executable,
             "-m",
-            "gunicorn",
+            "provisioner.http.production",
+            "--http",
+            f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--worker-class",
-            "sync" if threads <= 1 else "provisioner.http.worker.ThreadWorker",
             "--threads",
-            str(max(threads, 1)),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--backlog",
-            "2048",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(PROJECT),
-            "wsgi:app",
+            str(threads),
+            "--quiet",
+            *(["--certificate", str(tls[0]), "--key", str(tls[1])] if tls else []),
         ],
         env=environment,
+        cwd=PROJECT,
+        stderr=subprocess.DEVNULL,
     )
     wait_for(port)
     return port, process
+
+
+SERVERS = {"granian": start_granian}
 
 
 @dataclass
@@ -266,27 +288,29 @@ class Served:
     """A server under test started by ``serve``: where it listens and how to stop it."""
 
     port: int
-    pid: int | None  # gunicorn's master (for py-spy); None for waitress in this process
+    pid: int | None  # the server's main process (for py-spy); None for waitress in this process
     setup: str  # what is measured, for the bench's "server:" line
     stop: Callable[[], None]
 
 
 def production_settings() -> dict[str, Any]:
-    """gunicorn.conf.py's settings (workers, threads): the benches' server is set up so."""
-    return runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+    """The production command's workers and threads: the benches' server is set up so."""
+    from provisioner.http.production import THREADS
+
+    return {"workers": os.cpu_count() or 1, "threads": THREADS}
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """The options ``serve`` reads: which server, its workers and threads (by default as in
-    production: ``gunicorn.conf.py``), the database."""
+    """The options ``serve`` reads: which server, its workers and threads (by default as the
+    production command has them), the database."""
     production = production_settings()
-    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--server", choices=("granian", "waitress"), default="granian")
     parser.add_argument("--workers", type=int, default=production["workers"])
     parser.add_argument(
         "--threads",
         type=int,
         default=production["threads"],
-        help="per gunicorn worker (1: sync workers)",
+        help="per worker",
     )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
 
@@ -299,9 +323,9 @@ def serve(
 ) -> Served:
     """The app with ``settings`` (plain values), its store filled by ``populate(app)`` first.
 
-    ``options.server`` "gunicorn" (see ``add_server_options``): gunicorn in its own processes on
-    a fresh PostgreSQL schema, dropped by ``stop``. "waitress": waitress (8 threads) in this
-    process on SQLite, as ``provisioner serve`` does; its threads share this interpreter's lock
+    ``options.server`` "granian" (see ``add_server_options``): the production command in its own
+    processes on a fresh PostgreSQL schema, dropped by ``stop``. "waitress": waitress (8 threads) in
+    this process on SQLite, as ``provisioner serve`` does; its threads share this interpreter's lock
     with the bench's clients.
     """
     settings = dict(settings, SECRETS_KEY=Fernet.generate_key().decode(), LOAD_DEMO_ON_EMPTY=False)
@@ -322,14 +346,14 @@ def serve(
         key: value if isinstance(value, str) else json.dumps(value)
         for key, value in settings.items()
     }
-    port, gunicorn = start_gunicorn(folder, options.workers, options.threads, environment)
+    port, server = start_granian(folder, options.workers, options.threads, environment)
 
     def stop_all() -> None:
-        stop(gunicorn)
+        stop(server)
         drop_schema(schema)
 
-    setup = f"gunicorn, {options.workers} workers x {options.threads} threads, PostgreSQL"
-    return Served(port, gunicorn.pid, setup, stop_all)
+    setup = f"granian, {options.workers} workers x {options.threads} threads, PostgreSQL"
+    return Served(port, server.pid, setup, stop_all)
 
 
 # --- the clients -----------------------------------------------------------------------------
@@ -345,37 +369,83 @@ class Outcome:
     answers: dict[int, list[tuple[int, int]]]  # device index -> (status, length) per request
 
 
+async def exchange(
+    port: int, source: str, request: bytes, tls: ssl.SSLContext | None
+) -> tuple[bytes, bytes]:
+    """One request on a new connection (TLS with ``tls``): the answer's head and body."""
+    reader, writer = await asyncio.open_connection(
+        "127.0.0.1",
+        port,
+        local_addr=(source, 0),
+        ssl=tls,
+        server_hostname="127.0.0.1" if tls else None,
+    )
+    writer.write(request)
+    data = await reader.read(-1)
+    writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def digest_answer(request: bytes, head: bytes, path: str, login: tuple[str, str]) -> bytes:
+    """``request`` again, with the Digest answer to the challenge in ``head`` (nc 1, MD5)."""
+    text = head.decode("latin-1")
+    nonce = re.search(r'Digest [^\r\n]*nonce="([^"]+)"', text)
+    realm = re.search(r'Digest [^\r\n]*realm="([^"]+)"', text)
+    if nonce is None or realm is None:
+        return request  # no challenge: the same request again, counted as an error
+    user, password = login
+    cnonce = os.urandom(8).hex()
+    first = md5(f"{user}:{realm[1]}:{password}")
+    response = md5(f"{first}:{nonce[1]}:00000001:{cnonce}:auth:{md5(f'GET:{path}')}")
+    header = (
+        f'Authorization: Digest username="{user}", realm="{realm[1]}", nonce="{nonce[1]}", '
+        f'uri="{path}", qop=auth, nc=00000001, cnonce="{cnonce}", response="{response}"'
+    )
+    return request[:-2] + header.encode() + b"\r\n\r\n"
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
 async def boot(
     port: int,
     device: Device,
     latencies: list[float],
     capture: list[tuple[int, int]] | None,
     root: Path | None,
+    tls: ssl.SSLContext | None = None,
 ) -> int:
-    """One device's boot sequence, a new connection per request; returns its errors. While
+    """One device's boot sequence, a new connection per request (a paired phone with a login
+    first takes a Digest challenge, then answers it on another); returns its errors. While
     capturing, the answers' (status, length) go to ``capture`` and 200 bodies under ``root``."""
     errors = 0
-    for position, request in enumerate(device.requests):
-        started = time.perf_counter()
-        try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, local_addr=(device.source, 0)
-            )
-            writer.write(request)
-            data = await reader.read(-1)
-            writer.close()
-        except OSError:
-            errors += 1
-            continue
-        latencies.append(time.perf_counter() - started)
-        head, _, body = data.partition(b"\r\n\r\n")
-        status = int(head[9:12]) if head[:5] == b"HTTP/" else 0
-        if capture is not None:
-            capture.append((status, len(body)))
-            if status == 200 and root is not None:
-                save_body(root, device.paths[position], body)
-        elif not _as_captured(status, len(body), device.expected[position]):
-            errors += 1
+    seen = 0  # the exchanges so far: ``expected`` has one entry per exchange
+    for position, first_request in enumerate(device.requests):
+        request = first_request
+        for _ in range(2 if device.login else 1):
+            started = time.perf_counter()
+            try:
+                head, body = await exchange(port, device.source, request, tls)
+            except OSError:
+                errors += 1
+                break
+            latencies.append(time.perf_counter() - started)
+            status = int(head[9:12]) if head[:5] == b"HTTP/" else 0
+            if capture is not None:
+                capture.append((status, len(body)))
+                if status == 200 and root is not None:
+                    save_body(root, device.paths[position], body)
+            elif seen >= len(device.expected) or not _as_captured(
+                status, len(body), device.expected[seen]
+            ):
+                errors += 1
+            seen += 1
+            if device.login and status != 401:
+                break  # no challenge (an unknown file, say): nothing to answer
+            if device.login:
+                request = digest_answer(first_request, head, device.paths[position], device.login)
     return errors
 
 
@@ -398,6 +468,7 @@ async def storm(
     concurrency: int,
     seconds: float,
     capture: Path | None,
+    tls: ssl.SSLContext | None = None,
 ) -> Outcome:
     """``concurrency`` clients boot the devices, each taking the next, until done or time."""
     latencies: list[float] = []
@@ -413,7 +484,7 @@ async def storm(
             if time.perf_counter() > deadline:
                 return
             seen: list[tuple[int, int]] | None = [] if capture is not None else None
-            errors += await boot(port, device, latencies, seen, capture)
+            errors += await boot(port, device, latencies, seen, capture, tls)
             if seen is not None:
                 answers[index] = seen
 
@@ -429,10 +500,11 @@ def client_process(
     capture: Path | None,
     start_at: float,
     results: Any,
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """One client process: wait for the common start, storm, send the outcome back."""
     time.sleep(max(0.0, start_at - time.time()))
-    results.put(asyncio.run(storm(port, devices_, concurrency, seconds, capture)))
+    results.put(asyncio.run(storm(port, devices_, concurrency, seconds, capture, tls)))
 
 
 def run_storm(
@@ -442,8 +514,10 @@ def run_storm(
     seconds: float,
     processes: int,
     capture: Path | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Outcome:
-    """The devices split over ``processes`` client processes, all starting together."""
+    """The devices split over ``processes`` client processes, all starting together (forked:
+    the TLS context goes with them)."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     shares = [
@@ -462,6 +536,7 @@ def run_storm(
                 capture,
                 start_at,
                 results,
+                tls,
             ),
         )
         for share in shares
@@ -546,7 +621,24 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
         "--threads",
         type=int,
         default=production["threads"],
-        help="per gunicorn worker (1: sync workers)",
+        help="per worker",
+    )
+    parser.add_argument(
+        "--servers",
+        nargs="+",
+        choices=sorted(SERVERS),
+        default=["granian"],
+        help="the servers measured in turn beside nginx (granian: the production command)",
+    )
+    parser.add_argument(
+        "--https",
+        action="store_true",
+        help="paired phones send Basic over TLS, a new TLS connection per request (nginx too)",
+    )
+    parser.add_argument(
+        "--basic-over-http",
+        action="store_true",
+        help="paired phones send Basic over plain HTTP (ALLOW_BASIC_OVER_HTTP, off when shipped)",
     )
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
@@ -598,70 +690,125 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         "RATE_LIMIT_PREFIX": f"bench:{uuid.uuid4().hex[:8]}:misses",
         "LOAD_DEMO_ON_EMPTY": "false",
         "PHONE_BASE_URL": BASE_URL,
-        # The paired phones send Basic over loopback; without TLS the server refuses Basic.
-        "ALLOW_BASIC_OVER_HTTP": "true",
+        # The shipped setting unless --basic-over-http: Basic only over TLS.
+        "ALLOW_BASIC_OVER_HTTP": "true" if options.basic_over_http else "false",
     }
     os.environ["PROVISIONER_INSTANCE"] = str(folder / "instance")
     app = create_app({key: value for key, value in settings.items()}, str(folder / "instance"))
-    gunicorn, nginx = None, None
+    tls = self_signed(folder) if options.https else None
+    client_tls = ssl.create_default_context(cafile=str(tls[0])) if tls else None
+    digest = not (options.https or options.basic_over_http)
+    servers: dict[str, tuple[int, Any]] = {}
+    nginx = None
     try:
         started = time.perf_counter()
-        port, gunicorn = start_gunicorn(folder, options.workers, options.threads, settings)
-        logins = populate(app, port, options.tenants, options.phones, options.extensions)
+        for name in options.servers:
+            servers[name] = SERVERS[name](folder, options.workers, options.threads, settings, tls)
+        port = servers[options.servers[0]][0]
+        logins = populate(
+            app, port, options.tenants, options.phones, options.extensions, client_tls
+        )
         share = min(max(options.unknown_share, 0.0), 0.9)
         unknown = round(len(logins) * share / (1 - share))
-        booting = [device for device, _ in devices(logins, unknown)]
-        print(
-            f"store: {len(logins)} paired phones in {options.tenants} tenants, {unknown} unknown"
-            f" MACs, {sum(len(device.requests) for device in booting)} requests per storm"
-            f" (made in {time.perf_counter() - started:.0f} s)",
-            flush=True,
-        )
+        booting = [device for device, _ in devices(logins, unknown, digest)]
         root = folder / "root"
-        capture = run_storm(port, booting, 50, 3600, options.client_processes, root)
+        capture = run_storm(port, booting, 50, 3600, options.client_processes, root, client_tls)
         for index, device in enumerate(booting):
             device.expected = capture.answers[index]
         statuses: dict[int, int] = {}
         for device in booting:
             for status, _ in device.expected:
                 statuses[status] = statuses.get(status, 0) + 1
-        print(f"captured: statuses {dict(sorted(statuses.items()))}", flush=True)
-        nginx_port, nginx = start_nginx(
-            folder, root, workers="auto", connections=4096, backlog=2048
+        print(
+            f"store: {len(logins)} paired phones in {options.tenants} tenants, {unknown} unknown"
+            f" MACs, {sum(statuses.values())} requests per storm ({mode_name(options)};"
+            f" made in {time.perf_counter() - started:.0f} s)\n"
+            f"captured: statuses {dict(sorted(statuses.items()))}",
+            flush=True,
         )
-        return timed_rounds(options, booting, (port, gunicorn.pid), (nginx_port, nginx.pid))
+        nginx_port, nginx = start_nginx(
+            folder,
+            root,
+            workers="auto",
+            connections=4096,
+            backlog=2048,
+            tls=tls,
+            settings=nginx_digest(booting) if digest else ("", ""),
+        )
+        targets = {"nginx": (nginx_port, nginx.pid)}
+        targets.update({name: (port, process.pid) for name, (port, process) in servers.items()})
+        return timed_rounds(options, booting, targets, client_tls)
     finally:
-        for process in (nginx, gunicorn):
+        for process in [nginx, *(process for _, process in servers.values())]:
             if process is not None:
                 stop(process)
         get_store(app).dispose()
         drop_schema(schema)
 
 
+def nginx_digest(booting: list[Device]) -> tuple[str, str]:
+    """nginx's side of a Digest boot (its http and server settings): a challenge for a request
+    without credentials on each path provisioner challenged, the file for one with them (the
+    client answers whatever challenge it is given)."""
+    challenged = set()
+    for device in booting:
+        seen = 0
+        for path in device.paths:
+            status = device.expected[seen][0] if seen < len(device.expected) else 0
+            seen += 2 if status == 401 else 1
+            if status == 401:
+                challenged.add(path)
+    entries = " ".join(f'"{path}|" 1;' for path in sorted(challenged))
+    http = (
+        "map_hash_bucket_size 128; map_hash_max_size 262144;"
+        f' map "$uri|$http_authorization" $challenge {{ default 0; {entries} }}'
+    )
+    server = (
+        "location /p/a/ { if ($challenge) { add_header WWW-Authenticate"
+        ' \'Digest realm="provisioner", qop="auth", algorithm=MD5, nonce="nginx"\' always;'
+        " return 401; } }"
+    )
+    return http, server
+
+
+def mode_name(options: argparse.Namespace) -> str:
+    """How the paired phones authenticate in this run."""
+    if options.https:
+        return "Basic over TLS, a new TLS connection per request"
+    if options.basic_over_http:
+        return "Basic over plain HTTP"
+    return "Digest over plain HTTP, a challenge per file"
+
+
 def timed_rounds(
     options: argparse.Namespace,
     booting: list[Device],
-    ours: tuple[int, int],
-    reference: tuple[int, int],
+    targets: dict[str, tuple[int, int]],
+    tls: ssl.SSLContext | None = None,
 ) -> dict[str, Any]:
-    """Each concurrency: ``rounds`` storms against each server (port, pid), alternating which
-    goes first."""
+    """Each concurrency: ``rounds`` storms against each server (name -> port, pid), the order
+    turning by one each round."""
     summary: dict[str, Any] = {}
     profiled = False
+    names = list(targets)
     for concurrency in options.concurrency:
-        rounds: dict[str, list[Figures]] = {"provisioner": [], "nginx": []}
+        rounds: dict[str, list[Figures]] = {name: [] for name in names}
         for round_number in range(options.rounds):
-            order = [("nginx", reference), ("provisioner", ours)]
-            if round_number % 2:
-                order.reverse()
-            for name, (target, pid) in order:
+            shift = round_number % len(names)
+            for name in names[shift:] + names[:shift]:
+                target, pid = targets[name]
                 spy = None
-                if options.profile and name == "provisioner" and not profiled:
-                    spy = start_profile(ours[1], Path(options.profile))
+                if options.profile and name != "nginx" and not profiled:
+                    spy = start_profile(pid, Path(options.profile))
                     profiled = True
                 cpu_before = tree_cpu_seconds(pid)
                 outcome = run_storm(
-                    target, booting, concurrency, options.round_seconds, options.client_processes
+                    target,
+                    booting,
+                    concurrency,
+                    options.round_seconds,
+                    options.client_processes,
+                    tls=tls,
                 )
                 result = figures(outcome, tree_cpu_seconds(pid) - cpu_before)
                 if spy is not None:
@@ -681,7 +828,7 @@ def timed_rounds(
 
 
 def start_profile(server: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling gunicorn and its workers until stopped."""
+    """py-spy sampling the server and its workers until stopped."""
     beside = Path(sys.executable).parent / "py-spy"
     command = [
         str(beside) if beside.exists() else "py-spy",
@@ -734,8 +881,8 @@ def print_table(summary: dict[str, Any]) -> None:
         f"{'req/s ratio':>13}{'p99 x nginx':>13}{'CPU ms/req':>12}"
     )
     for concurrency, rows in summary.items():
-        ours, theirs = rows["provisioner"], rows["nginx"]
-        for name, row in (("nginx", theirs), ("provisioner", ours)):
+        theirs = rows["nginx"]
+        for name, row in rows.items():
             ratio = row["per_second"] / theirs["per_second"] if theirs["per_second"] else 0.0
             slower = row["p99_ms"] / theirs["p99_ms"] if theirs["p99_ms"] else 0.0
             print(

@@ -4,22 +4,21 @@
     .venv/bin/python bench/freeswitch_xml.py --server waitress        # the old in-process setup
     .venv/bin/python bench/freeswitch_xml.py --profile /tmp/xml.txt   # py-spy on the workers
 
-What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
-gunicorn serving ``wsgi:app`` as ``gunicorn.conf.py`` sets it up (``--workers``, one per core;
-our threaded worker with its threads; sync workers with ``--threads`` 1) on a PostgreSQL
-schema made for the run (``--database-url``) and dropped at the end. ``--server waitress``
-instead serves from this process with waitress (8 threads) on SQLite, as ``provisioner serve``
-does; its server threads then share one interpreter lock with the client threads.
+What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it: the
+production command (granian, ``--workers``, one per core, with ``--threads`` each) on a PostgreSQL
+schema made for the run (``--database-url``) and dropped at the end. ``--server waitress`` instead
+serves from this process with waitress (8 threads) on SQLite, as ``provisioner serve`` does; its
+server threads then share one interpreter lock with the client threads.
 
 The store holds the demo tenant and a generated tenant of 500 extensions: a registration or a
 call must cost the same in both. Each answer is fetched once, and nginx serves those very bytes
 as static files, side by side in the same run. Each request is then sent ``--requests`` times
 from ``--concurrency`` client threads of this process (keep-alive where the server keeps the
-connection; gunicorn's sync workers close it, and the client opens a new one), first to
+connection, else the client opens a new one), first to
 provisioner, then to nginx; every answer's status is checked. The ratio provisioner/nginx is
 what to compare between runs: the absolute figures depend on the machine, and the Python
 client is a large part of nginx's cost. Needs nginx (Debian: nginx-light), and PostgreSQL and
-gunicorn for the default server.
+granian for the default server.
 """
 
 from __future__ import annotations
@@ -154,7 +153,7 @@ def parse_options() -> argparse.Namespace:
         "--only", metavar="WORD", default="", help="time only the requests whose label has WORD"
     )
     parser.add_argument(
-        "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
+        "--profile", metavar="FILE", help="py-spy the server's workers while provisioner is timed"
     )
     return parser.parse_args()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def free_port() -> int:
-    """A loopback port nobody listens on now (nginx and gunicorn are told one)."""
+    """A loopback port nobody listens on now (nginx and the servers are told one)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -46,19 +46,29 @@ def write_files(root: Path, files: dict[str, bytes]) -> None:
 
 
 def start_nginx(
-    folder: Path, root: Path, workers: str = "1", connections: int = 256, backlog: int = 511
+    folder: Path,
+    root: Path,
+    workers: str = "1",
+    connections: int = 256,
+    backlog: int = 511,
+    tls: tuple[Path, Path] | None = None,
+    settings: tuple[str, str] = ("", ""),
 ) -> tuple[int, subprocess.Popen[bytes]]:
-    """nginx serving the files under ``root`` on a free loopback port, its files in ``folder``."""
+    """nginx serving the files under ``root`` on a free loopback port, its files in ``folder``:
+    over TLS with ``tls`` (certificate, key), ``settings`` added to its http and server blocks."""
     folder.chmod(0o755)  # nginx workers run as another user and must read the files
     (folder / "tmp").mkdir(exist_ok=True)
     port = free_port()
+    listen = f"listen 127.0.0.1:{port} backlog={backlog}"
+    if tls is not None:
+        listen += f" ssl; ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}"
     (folder / "nginx.conf").write_text(
         f"daemon off; worker_processes {workers}; pid {folder}/nginx.pid;"
         f" error_log {folder}/nginx-error.log crit;\n"
         f"events {{ worker_connections {connections}; }}\n"
         "http { access_log off; keepalive_requests 100000; default_type text/plain;\n"
-        f"  client_body_temp_path {folder}/tmp;\n"
-        f"  server {{ listen 127.0.0.1:{port} backlog={backlog}; root {root}; }} }}\n"
+        f"  client_body_temp_path {folder}/tmp; {settings[0]}\n"
+        f"  server {{ {listen}; root {root}; {settings[1]} }} }}\n"
     )
     process = subprocess.Popen(["nginx", "-c", str(folder / "nginx.conf"), "-p", str(folder)])
     wait_for(port)
@@ -78,7 +88,7 @@ def per_second(client: Callable[[int], None], requests: int, threads: int) -> fl
 
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time (user and system) used so far by process ``pid`` and the children it has now
-    (gunicorn's or nginx's workers): Linux's /proc; 0.0 where it cannot be read."""
+    (the server's or nginx's workers): Linux's /proc; 0.0 where it cannot be read."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     pending = [pid]
@@ -92,3 +102,42 @@ def tree_cpu_seconds(pid: int) -> float:
         except (OSError, ValueError, IndexError):
             continue
     return total
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM, PKCS#8) in ``folder``, readable by nginx."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    files = {
+        "cert.pem": certificate.public_bytes(serialization.Encoding.PEM),
+        "key.pem": key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+    }
+    write_files(folder / "tls", files)
+    return folder / "tls" / "cert.pem", folder / "tls" / "key.pem"

@@ -5,9 +5,8 @@
     .venv/bin/python bench/phones_http.py --profile /tmp/phones.txt  # py-spy on the workers
 
 What is measured: by default the production setup, as ``bench/boot_storm.py`` starts it:
-gunicorn serving ``wsgi:app`` as ``gunicorn.conf.py`` sets it up (``--workers``, one per core;
-our threaded worker with its threads; sync workers with ``--threads`` 1) on a PostgreSQL
-schema made for the run (``--database-url``) and dropped at the end, Redis for the shared
+the production command (granian, ``--workers``, one per core, with ``--threads`` each) on a
+PostgreSQL schema made for the run (``--database-url``) and dropped at the end, Redis for the shared
 rate limits (``--redis-url``, a key prefix of its own). ``--server waitress`` instead serves
 from this process with waitress (8 threads) on SQLite, as ``provisioner serve`` does; its
 server threads then share one interpreter lock with the client threads.
@@ -24,7 +23,7 @@ request is first sent ``--warm-up`` times, untimed, to every server. Then it is 
 provisioner, then to nginx; every answer's status is checked. The ratio provisioner/nginx is
 what to compare between runs: the absolute figures depend on the machine, and the Python client
 is a large part of nginx's cost. Needs nginx (Debian: nginx-light), and PostgreSQL, Redis and
-gunicorn for the default server.
+granian for the default server.
 """
 
 from __future__ import annotations
@@ -123,14 +122,14 @@ def parse_options() -> argparse.Namespace:
     )
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
     parser.add_argument(
-        "--profile", metavar="FILE", help="py-spy the gunicorn workers while provisioner is timed"
+        "--profile", metavar="FILE", help="py-spy the server's workers while provisioner is timed"
     )
     add_server_options(parser)
     return parser.parse_args()
 
 
 def settings_for(options: argparse.Namespace) -> dict[str, Any]:
-    """The app's settings: Redis for the shared rate limits under gunicorn, as in production."""
+    """The app's settings: Redis for the shared rate limits across workers, as in production."""
     if options.server == "waitress":
         return dict(SETTINGS)
     prefix = f"bench:{uuid.uuid4().hex[:8]}:misses"

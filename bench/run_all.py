@@ -19,6 +19,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 BENCHES: dict[str, list[str]] = {
     "boot_storm": ["--phones", "2000", "--tenants", "4", "--rounds", "1"],
+    "slow_clients": ["--slow", "16", "500", "--idle", "0", "1000", "--boots", "2"],
     "phones_http": ["--requests", "1000"],
     "growth": ["--phones", "100", "1000", "--extensions", "10", "500", "--requests", "200"],
     "freeswitch_xml": ["--requests", "1000"],

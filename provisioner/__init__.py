@@ -64,10 +64,10 @@ def answer_phones_directly(app: Flask) -> None:
 
 def refuse_ambiguous_length(app: Flask) -> None:
     """Answer 400 to a request with both Content-Length and Transfer-Encoding (the outermost
-    layer, so nothing behind it reads such a body)."""
-    from provisioner.http.framing import RefuseAmbiguousLength
+    layer, so nothing behind it reads such a body); a body left unread is drained."""
+    from provisioner.http.framing import DrainUnreadBody, RefuseAmbiguousLength
 
-    app.wsgi_app = RefuseAmbiguousLength(app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = RefuseAmbiguousLength(DrainUnreadBody(app.wsgi_app))  # type: ignore[method-assign]
 
 
 def trust_proxies(app: Flask) -> None:

@@ -119,7 +119,9 @@ def serve_command(
         tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
         click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
     stop_network = start_beside_http(app, network)
-    server = create_waitress_server(app, host, port, app.config["HTTP_THREADS"])
+    server = create_waitress_server(
+        app, host, port, app.config["HTTP_THREADS"], int(app.config.get("PROXY_HOPS") or 0)
+    )
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:

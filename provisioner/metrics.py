@@ -1,9 +1,9 @@
 """The operators' metrics (prometheus-client counters and a histogram), counted where the
 work happens; ``provisioner.http.metrics`` serves them as ``GET /metrics``.
 
-Under gunicorn, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder the workers may write
-before they start: each worker then writes its samples there, and ``/metrics`` adds them up
-(prometheus-client's multiprocess mode).
+Under the production command's workers, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder the
+workers may write before they start: each worker then writes its samples there, and ``/metrics``
+adds them up (prometheus-client's multiprocess mode).
 """
 
 from __future__ import annotations

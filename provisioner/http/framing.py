@@ -2,9 +2,15 @@
 
 RFC 9112 section 6.3: such a message "ought to be handled as an error"; a proxy in front of us
 that reads the other header would see a different request end (request smuggling). The WSGI
-middleware refuses it under any server that passes both headers on (Werkzeug, gunicorn);
+middleware refuses it under any server that passes both headers on (Werkzeug's, say);
 waitress drops Transfer-Encoding before the application sees it, so ``serve`` builds its
-waitress server with a parser that refuses it there.
+waitress server with a parser that refuses it there. granian (the production command) reads
+such a request by its Transfer-Encoding alone and closes the connection after answering (the
+other choice RFC 9112 section 6.3 gives), so nothing behind it is read as a request.
+
+A request body the application left unread is read and dropped once the answer is made
+(``DrainUnreadBody``): a server that closes a connection with client bytes unread makes the
+kernel reset it, and the client loses the end of an answer it had not read yet.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
+DRAIN_BYTES = 65536  # at most this much of an unread body is read and dropped
 AMBIGUOUS_LENGTH = "a request may not have both Content-Length and Transfer-Encoding (RFC 9112 6.3)"
 
 
@@ -41,8 +48,49 @@ class RefuseAmbiguousLength:
         return self.application(environ, start_response)
 
 
-def create_waitress_server(application: Any, host: str, port: int, threads: int) -> Any:
-    """A waitress server for ``application`` whose parser refuses both framings with 400."""
+class DrainUnreadBody:
+    """WSGI middleware: once the answer is made, read and drop what is left of the body."""
+
+    def __init__(self, application: WSGIApplication) -> None:
+        self.application = application
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Pass the request on; the answer's ``close`` drains the body first."""
+        answer = self.application(environ, start_response)
+        if not has_body(environ):
+            return answer
+        from werkzeug.wsgi import ClosingIterator
+
+        return ClosingIterator(answer, [lambda: drain(environ["wsgi.input"])])
+
+
+def has_body(environ: WSGIEnvironment) -> bool:
+    """Whether the request says it carries a body."""
+    length = environ.get("CONTENT_LENGTH") or "0"
+    return "HTTP_TRANSFER_ENCODING" in environ or (length.isdigit() and int(length) > 0)
+
+
+def drain(body: Any, limit: int = DRAIN_BYTES) -> None:
+    """Read ``body`` to its end, or ``limit`` bytes; a failing read ends it."""
+    read = 0
+    try:
+        while read < limit and (chunk := body.read(min(16384, limit - read))):
+            read += len(chunk)
+    except (OSError, ValueError):
+        pass
+
+
+def create_waitress_server(
+    application: Any, host: str, port: int, threads: int, proxy_hops: int = 0
+) -> Any:
+    """A waitress server for ``application`` whose parser refuses both framings with 400.
+
+    waitress removes every ``X-Forwarded-*`` header unless told to trust a proxy; with
+    ``proxy_hops`` (PROXY_HOPS) above 0 it leaves them to the app's ProxyFix, which takes only
+    what the trusted proxies added. Slow and idle clients hold a connection, not a thread: the
+    file limit is raised and waitress takes as many connections as it allows (its default is
+    100, and then a phone waits until one is closed), watched with poll (select stops at
+    descriptor 1024)."""
     from waitress.channel import HTTPChannel
     from waitress.parser import HTTPRequestParser, ParsingError
     from waitress.server import BaseWSGIServer, create_server
@@ -58,7 +106,18 @@ def create_waitress_server(application: Any, host: str, port: int, threads: int)
         parser_class = StrictParser
 
     listening: dict[int, Any] = {}  # every listening socket's server (a host may have several)
-    server = create_server(application, map=listening, host=host, port=port, threads=threads)
+    from provisioner.http.production import connections_per_worker, raise_descriptor_limit
+
+    server = create_server(
+        application,
+        map=listening,
+        host=host,
+        port=port,
+        threads=threads,
+        clear_untrusted_proxy_headers=proxy_hops <= 0,
+        connection_limit=connections_per_worker(raise_descriptor_limit()),
+        asyncore_use_poll=True,
+    )
     for dispatcher in listening.values():
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = StrictChannel

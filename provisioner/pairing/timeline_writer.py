@@ -7,7 +7,8 @@ process's ``TimelineWriter``; a background thread writes what has gathered every
 ``PHONE_TIMELINE_FLUSH_SECONDS`` (or sooner, at ``BATCH`` events) in one transaction, and
 trims each device to its newest ``PHONE_TIMELINE_LENGTH``. Nothing is lost on a clean
 shutdown: the writer is flushed at
-interpreter exit (gunicorn's workers exit through it), and readers of the timeline in this
+interpreter exit, and at the exit of a ``multiprocessing`` child (granian's workers are such
+children, which end without running ``atexit``), and readers of the timeline in this
 process flush first, so what a request just did is visible to the next one here. A failed
 write is retried with the next batch. Setting the interval to 0 writes each event in the
 request's transaction, as before. Audit rows go the same way, in the same transaction as the
@@ -16,12 +17,12 @@ events; ``provisioner.security.audit`` flushes this process's writers before it 
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from multiprocessing import util as multiprocessing_util
 from typing import Any
 
 from flask import Flask, request
@@ -71,7 +72,7 @@ class TimelineWriter:
         self._writing = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._owner = 0  # the process the thread runs in (gunicorn forks after import)
+        self._owner = 0  # the process the thread runs in (a server may fork after import)
         self._registered = 0  # the process whose exit flushes this writer
 
     def add(self, event: PendingEvent) -> None:
@@ -163,7 +164,8 @@ class TimelineWriter:
             register = self._registered != pid
             self._registered = pid
         if register:
-            atexit.register(self.close)
+            # Run by atexit in a plain process, and by a multiprocessing child as it ends.
+            multiprocessing_util.Finalize(None, self.close, exitpriority=10)
 
     def _run(self) -> None:
         """Write every interval; end after a failed write or a while with nothing to write

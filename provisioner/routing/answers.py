@@ -63,7 +63,7 @@ class AnswerCache:
 
 
 def get_answer_cache(app: Flask) -> AnswerCache:
-    """The app's answer cache (one per process: each gunicorn worker has its own)."""
+    """The app's answer cache (one per process: each server worker has its own)."""
     cache: AnswerCache | None = app.extensions.get(EXTENSION_KEY)
     if cache is None:
         store = get_store(app)

@@ -263,8 +263,8 @@ class RedisRateLimiter:
 
 class ThrottledWatch:
     """This process's copy of the throttled sources, kept by a thread subscribed to the
-    limiter's channel. The thread starts on the first question in each process (gunicorn
-    forks workers after the app is made), subscribes, then reads the counters already at the
+    limiter's channel. The thread starts on the first question in each process (a server
+    may fork workers after the app is made), subscribes, then reads the counters already at the
     limit, so no source throttled before or after it started is missed. ``throttled`` answers
     None (ask Redis) until then and while the subscription is down."""
 

@@ -1,5 +1,5 @@
 """Kept answers over HTTP: a change through the API shows on the very next lookup, in every
-worker (two apps on one database stand for two gunicorn workers)."""
+worker (two apps on one database stand for two workers of the production command)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A small WSGI app for the worker's tests (tests/http/test_worker.py), served by gunicorn."""
+"""A small WSGI app for the production command's tests (tests/http/test_production.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-HELLO = b"hello from the worker\n"
+HELLO = b"hello from the server\n"
 BIG = b"0123456789abcdef" * 131072  # 2 MB: more than the socket buffers hold at once
 
 
@@ -26,3 +26,11 @@ def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable
         body = HELLO
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [] if method == "HEAD" else [body]
+
+
+def create_app() -> Any:
+    """The app, as the production command's ``--app`` asks for it (a function making it),
+    with the framing layer provisioner's own app has."""
+    from provisioner.http.framing import DrainUnreadBody
+
+    return DrainUnreadBody(app)

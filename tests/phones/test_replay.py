@@ -41,7 +41,8 @@ def worker_settings(tmp_path: Path, kind: str) -> dict[str, object]:
 
 @pytest.fixture(params=["database", "redis"])
 def two_workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """Two apps of one instance (as two gunicorn workers are), each on its own HTTP server."""
+    """Two apps of one instance (as two workers of the production command are), each on its
+    own HTTP server."""
     settings = worker_settings(tmp_path, request.param)
     first = make_app(tmp_path / "one", **settings)
     second = make_app(tmp_path / "two", **settings)
