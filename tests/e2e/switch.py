@@ -108,6 +108,9 @@ class SwitchSettings:
     token: str
     mailer: str = "/usr/sbin/sendmail"
     mailer_arguments: str = "-t"
+    # Extensions of a static ``public`` context (what the switch falls back to when our server
+    # says "not found"): bench/freeswitch_calls.py's reference dialplan.
+    static_public: str = ""
 
 
 def element(tag: str, body: str = "", **attributes: str) -> str:
@@ -400,7 +403,17 @@ def document(settings: SwitchSettings) -> str:
         + "\n"
         + element("section", "\n" + configurations + "\n", name="configuration")
         + "\n"
-        + element("section", emergency_context() + probe_context(), name="dialplan")
+        + element(
+            "section",
+            emergency_context()
+            + probe_context()
+            + (
+                element("context", settings.static_public, name="public")
+                if settings.static_public
+                else ""
+            ),
+            name="dialplan",
+        )
         + "\n"
         # mod_voicemail speaks through the phrase macros of FreeSWITCH's stock English files
         # (without them it hangs up at once); the include line stands on its own.
