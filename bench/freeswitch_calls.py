@@ -1,7 +1,8 @@
 """Benchmark: call set-up through our mod_python3 engine against a static XML extension doing
 the same bridge in the same FreeSWITCH, side by side in one run.
 
-    .venv/bin/python bench/freeswitch_calls.py [--calls 40] [--concurrency 1 20]
+    .venv/bin/python bench/freeswitch_calls.py [--calls 40] [--registrations 200]
+                                               [--concurrency 1 20]
 
 The lab is the end-to-end tests' (tests/e2e): ``provisioner serve`` on a PostgreSQL schema
 made for the run, with the demo tenant and one more number, and FreeSWITCH (built by
@@ -21,6 +22,11 @@ lasts 200 ms and is hung up by the caller. Reported: calls per second (calls / w
 the post-dial delay (the caller's INVITE to its 180, per call, median and 90th percentile),
 and ours as a ratio to static. Targets (issue 25): >= 0.5 of the static call rate, post-dial
 delay <= 2x the static one.
+
+Then registrations per second: a phone's REGISTER, the 401 challenge and the digest answer,
+``--registrations`` times at each concurrency, for extension 243 (looked up through xml_curl
+in our server, ``action=sip_auth``) and for a user of a static directory domain in
+freeswitch.xml (after our server's "not found" for it).
 """
 
 from __future__ import annotations
@@ -120,6 +126,47 @@ Content-Length: 0
 </scenario>
 """
 
+# The registering phone: REGISTER, 401, REGISTER with the digest answer, 200.
+REGISTER_SCENARIO = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="register">
+  <send retrans="500"><![CDATA[
+REGISTER sip:[field1] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[field1]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[field0]@[field1]>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Expires: 300
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="401" auth="true"/>
+  <send retrans="500"><![CDATA[
+REGISTER sip:[field1] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[field0]@[field1]>;tag=[pid]SIPpTag[call_number]
+To: <sip:[field0]@[field1]>
+Call-ID: [call_id]
+CSeq: 2 REGISTER
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+[field2]
+Expires: 300
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+</scenario>
+"""
+STATIC_DOMAIN = "static.bench.invalid"
+STATIC_USER, STATIC_PASSWORD = "9000", "bench-static-password"
+STATIC_DIRECTORY = (
+    f'<domain name="{STATIC_DOMAIN}"><params><param name="dial-string" '
+    'value="${sofia_contact(*/${dialed_user}@${dialed_domain})}"/></params><users>'
+    f'<user id="{STATIC_USER}"><params><param name="password" value="{STATIC_PASSWORD}"/>'
+    "</params></user></users></domain>"
+)
+
 STATIC_EXTENSION = (
     '<extension name="static-bridge"><condition field="destination_number" '
     'expression="^static-bridge$">'
@@ -146,6 +193,26 @@ def bench_tenant(folder: Path) -> Path:
     return path
 
 
+def sipp(
+    folder: Path, port: int, scenario: Path, count: int, concurrency: int, extra: list[str]
+) -> float:
+    """Run ``count`` SIPp scenarios against the switch's ``port``, ``concurrency`` at a time;
+    return the wall time. SIPp fails (and so does this) on any unexpected message."""
+    started = time.monotonic()
+    result = subprocess.run(
+        ["sipp", f"127.0.0.1:{port}", "-sf", str(scenario), "-i", "127.0.0.1"]
+        + ["-p", str(free_sip_port()), "-m", str(count), "-l", str(concurrency), "-r", "1000"]
+        + ["-nostdin", "-timeout", "300", "-timeout_error", *extra],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"sipp {scenario.name} {extra} failed: {result.stderr[-500:]}")
+    return time.monotonic() - started
+
+
 def run_calls(
     folder: Path, port: int, number: str, calls: int, concurrency: int
 ) -> dict[str, float]:
@@ -154,41 +221,14 @@ def run_calls(
     scenario.write_text(CALLER_SCENARIO)
     for old in folder.glob("caller_*_logs.log"):
         old.unlink()
-    started = time.monotonic()
-    result = subprocess.run(
-        [
-            "sipp",
-            f"127.0.0.1:{port}",
-            "-sf",
-            str(scenario),
-            "-s",
-            number,
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(free_sip_port()),
-            "-mp",
-            str(free_port()),
-            "-m",
-            str(calls),
-            "-l",
-            str(concurrency),
-            "-r",
-            "1000",
-            "-nostdin",
-            "-trace_logs",
-            "-timeout",
-            "300",
-            "-timeout_error",
-        ],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        check=False,
+    elapsed = sipp(
+        folder,
+        port,
+        scenario,
+        calls,
+        concurrency,
+        ["-s", number, "-mp", str(free_port()), "-trace_logs"],
     )
-    elapsed = time.monotonic() - started
-    if result.returncode != 0:
-        raise RuntimeError(f"sipp to {number} failed ({result.returncode}): {result.stderr[-500:]}")
     delays = post_dial_delays(next(folder.glob("caller_*_logs.log")))
     if len(delays) != calls:
         raise RuntimeError(f"{len(delays)} of {calls} calls to {number} rang")
@@ -198,6 +238,33 @@ def run_calls(
         "pdd_median_ms": statistics.median(ordered),
         "pdd_p90_ms": ordered[int(0.9 * (len(ordered) - 1))],
     }
+
+
+def run_registrations(
+    folder: Path, port: int, user: str, domain: str, password: str, count: int, concurrency: int
+) -> float:
+    """Registrations per second of one user (each a challenge and a digest answer)."""
+    scenario = folder / "register.xml"
+    scenario.write_text(REGISTER_SCENARIO)
+    injection = folder / "register.csv"
+    injection.write_text(
+        f"SEQUENTIAL\n{user};{domain};[authentication username={user} password={password}]\n"
+    )
+    elapsed = sipp(folder, port, scenario, count, concurrency, ["-inf", str(injection)])
+    return count / elapsed
+
+
+def sip_password(server_url: str, token: str, extension: str) -> str:
+    """An extension's SIP password, read through the admin API (as support would)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"{server_url}/api/v1/tenants/demo/extensions/{extension}/secrets",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        return str(json.load(answer)["sip_password"])
 
 
 def post_dial_delays(log: Path) -> list[float]:
@@ -242,6 +309,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=40, help="calls per measurement")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--registrations", type=int, default=200, help="per measurement")
     arguments = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-calls-"))
@@ -272,6 +340,7 @@ def main() -> None:
             server_url=server.url,
             token=TOKEN,
             static_public=STATIC_EXTENSION,
+            static_directory=STATIC_DIRECTORY,
         )
         write_configuration(settings)
         switch = FreeSwitch(settings, routing_python_path(PROJECT, folder))
@@ -292,6 +361,34 @@ def main() -> None:
                 f"  ours {ours['pdd_median_ms']:6.1f} ms"
                 f"  ratio {ours['pdd_median_ms'] / max(static['pdd_median_ms'], 0.1):.2f}"
                 f"  (p90 {static['pdd_p90_ms']:.0f} / {ours['pdd_p90_ms']:.0f} ms)"
+            )
+        token = server.command(
+            "token", "create", "--role", "admin", "--name", "bench"
+        ).stdout.strip()
+        password = sip_password(server.url, token, "243")
+        internal = settings.ports.internal
+        for concurrency in arguments.concurrency:
+            static_rate = run_registrations(
+                folder,
+                internal,
+                STATIC_USER,
+                STATIC_DOMAIN,
+                STATIC_PASSWORD,
+                arguments.registrations,
+                concurrency,
+            )
+            ours_rate = run_registrations(
+                folder,
+                internal,
+                "243",
+                "demo.sip.example.net",
+                password,
+                arguments.registrations,
+                concurrency,
+            )
+            print(
+                f"C={concurrency:>3}  registrations/s static directory {static_rate:7.1f}"
+                f"  ours (xml_curl) {ours_rate:7.1f}  ratio {ours_rate / static_rate:.2f}"
             )
     finally:
         if switch is not None:

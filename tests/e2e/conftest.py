@@ -161,6 +161,7 @@ LAB_NUMBERS = [
     {"number": "+31202106002", "destination": "call_flow:Omleiding"},
     {"number": "6004", "destination": "call_flow:Groep op"},
     {"number": "+31202106005", "destination": "call_flow:Korte wachtrij"},
+    {"number": "+31202106003", "destination": "call_flow:Fax"},
 ]
 LAB_FLOWS = [
     {
@@ -202,6 +203,13 @@ LAB_FLOWS = [
                 "next": "box",
             },
             {"id": "box", "type": "VOICEMAILBOX", "box": "8000"},
+        ],
+    },
+    {
+        "name": "Fax",
+        "steps": [
+            {"id": "adres", "type": "EMAILADRES", "email": "fax@demo.example.net", "next": "fax"},
+            {"id": "fax", "type": "FAX"},
         ],
     },
     {

@@ -111,6 +111,8 @@ class SwitchSettings:
     # Extensions of a static ``public`` context (what the switch falls back to when our server
     # says "not found"): bench/freeswitch_calls.py's reference dialplan.
     static_public: str = ""
+    # Domains of a static directory (after our server's "not found"): the bench's reference.
+    static_directory: str = ""
 
 
 def element(tag: str, body: str = "", **attributes: str) -> str:
@@ -421,7 +423,7 @@ def document(settings: SwitchSettings) -> str:
         + element("X-PRE-PROCESS", cmd="include", data="lang/en/*.xml")
         + "\n</section>"
         + "\n"
-        + element("section", "", name="directory")
+        + element("section", settings.static_directory, name="directory")
         + "\n</document>\n"
     )
 

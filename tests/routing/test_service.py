@@ -57,8 +57,8 @@ def test_a_one_user_lookup_reads_that_user_only(big_tenant):
     assert set(loaded) == {"412"}
 
 
-def test_a_dialplan_lookup_reads_only_the_dialled_extension(big_tenant):
-    """Each call's dialplan holds the extension it can reach, not all 200 of the tenant."""
+def dialplan_answers(app, destinations: list[str]) -> tuple[list[bytes | None], set[str]]:
+    """The dialplan answers for ``destinations``, and the extensions read to make them."""
     loaded: list[str] = []
 
     def count(target: models.Extension, _context: object) -> None:
@@ -67,12 +67,20 @@ def test_a_dialplan_lookup_reads_only_the_dialled_extension(big_tenant):
     settings = service.SwitchSettings(gateway="provider", country="NL")
     event.listen(models.Extension, "load", count)
     try:
-        with get_store(big_tenant).reading() as session:
-            answer = service.dialplan_answer(session, DOMAIN, "412", settings)
-            flow = service.dialplan_answer(session, DOMAIN, "5000", settings)
+        with get_store(app).reading() as session:
+            answers = [
+                service.dialplan_answer(session, DOMAIN, destination, settings)
+                for destination in destinations
+            ]
     finally:
         event.remove(models.Extension, "load", count)
-    assert set(loaded) == {"412"}
+    return answers, set(loaded)
+
+
+def test_a_dialplan_lookup_reads_only_the_dialled_extension(big_tenant):
+    """Each call's dialplan holds the extension it can reach, not all 200 of the tenant."""
+    (answer, flow), loaded = dialplan_answers(big_tenant, ["412", "5000"])
+    assert loaded == {"412"}
     assert answer is not None and flow is not None
     assert route_number(answer, DOMAIN, "412")[0] == "extension 412"
     assert route_number(answer, DOMAIN, "112")[0] == "emergency"
@@ -82,18 +90,7 @@ def test_a_dialplan_lookup_reads_only_the_dialled_extension(big_tenant):
 
 def test_a_directed_pickup_reads_only_the_colleague_it_names(big_tenant):
     """``*8412`` (a BLF key on 412) needs extension 412, and only it, to take 412's call."""
-    loaded: list[str] = []
-
-    def count(target: models.Extension, _context: object) -> None:
-        loaded.append(target.number)
-
-    settings = service.SwitchSettings(gateway="provider", country="NL")
-    event.listen(models.Extension, "load", count)
-    try:
-        with get_store(big_tenant).reading() as session:
-            answer = service.dialplan_answer(session, DOMAIN, "*8412", settings)
-    finally:
-        event.remove(models.Extension, "load", count)
-    assert set(loaded) == {"412"}
+    (answer,), loaded = dialplan_answers(big_tenant, ["*8412"])
+    assert loaded == {"412"}
     assert answer is not None
     assert route_number(answer, DOMAIN, "*8412")[0] == "directed pickup"
