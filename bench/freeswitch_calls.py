@@ -49,7 +49,6 @@ from tests.e2e.conftest import (  # noqa: E402
     POSTGRES_URL,
     lab_tenant,
     start_server,
-    stop_server,
 )
 from tests.e2e.switch import (  # noqa: E402
     GATEWAY,
@@ -395,7 +394,7 @@ def main() -> None:
             switch.stop()
         carrier.terminate()
         carrier.wait(timeout=10)
-        stop_server(server)
+        server.stop()
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()

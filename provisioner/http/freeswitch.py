@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import hashlib
 import hmac
 import ipaddress
 from typing import Any
@@ -24,6 +25,7 @@ from provisioner.routing import service
 from provisioner.routing.answers import AnswerCache, get_answer_cache
 from provisioner.routing.directory import DirectoryRequest
 from provisioner.routing.documents import not_found
+from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 
@@ -180,4 +182,25 @@ def sound(tenant: str, name: str) -> Response | tuple[dict[str, Any], int]:
             return missing()
         response = Response(row.content, mimetype=row.content_type)
         response.set_etag(row.sha256)
+    return response
+
+
+@bp.get("/standby")
+def standby_pack() -> Response | tuple[dict[str, Any], int]:
+    """The standby pack the switch's watcher keeps for when provisioner cannot be reached.
+
+    ``If-None-Match`` with the pack's ETag gets 304 and releases nothing; a pack sent is a
+    release of every tenant's digest hashes, audited once per tenant."""
+    if not is_authorized():
+        return missing()
+    with get_store().transaction() as session:
+        content, tenants = service.standby_answer(session, get_secret_box(), settings())
+        etag = hashlib.sha256(content).hexdigest()
+        if etag in request.if_none_match:
+            return Response(status=304, headers={"ETag": f'"{etag}"'})
+        actor = f"freeswitch:{request.remote_addr}"
+        for tenant in tenants:
+            audit.record(session, actor, "release-secret", "standby", "a1-hash", tenant)
+    response = Response(content, mimetype=XML_TYPE)
+    response.set_etag(etag)
     return response

@@ -19,6 +19,7 @@ from typing import Any
 
 FETCH_TIMEOUT_SECONDS = 3.0
 MAX_SOUND_BYTES = 32 * 1024 * 1024
+MAX_PACK_BYTES = 256 * 1024 * 1024
 
 
 class ServerUnreachable(Exception):
@@ -49,7 +50,7 @@ class RouteClient:
             return self._cached(cache_file)
         except (ServerUnreachable, ValueError):
             return self._cached(cache_file)
-        _write_atomically(cache_file, json.dumps(route).encode())
+        write_atomically(cache_file, json.dumps(route).encode())
         return route, "server"
 
     def sound_path(self, route: dict[str, Any], name: str) -> str | None:
@@ -77,25 +78,41 @@ class RouteClient:
             return None
         if hashlib.sha256(content).hexdigest() != sound["sha256"]:
             return None
-        _write_atomically(path, content)
+        write_atomically(path, content)
         return path
 
+    def standby(self, etag: str = "") -> tuple[bytes | None, str]:
+        """The standby pack and its ETag; None when it is still the one with ``etag``."""
+        headers = {"If-None-Match": f'"{etag}"'} if etag else {}
+        try:
+            content, answer_etag = self._fetch("/freeswitch/standby", headers, MAX_PACK_BYTES)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 304:
+                return None, etag
+            raise ServerUnreachable(f"HTTP {exc.code}") from exc
+        return content, answer_etag
+
     def _get(self, path: str) -> bytes:
+        return self._fetch(path, {}, MAX_SOUND_BYTES)[0]
+
+    def _fetch(self, path: str, headers: dict[str, str], limit: int) -> tuple[bytes, str]:
         request = urllib.request.Request(
             self.base_url.rstrip("/") + path,
             headers={
                 "Authorization": f"Bearer {self.token}",
                 "User-Agent": "provisioner-callrouting",
+                **headers,
             },
         )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                content: bytes = response.read(MAX_SOUND_BYTES + 1)
+                content: bytes = response.read(limit + 1)
+                etag = str(response.headers.get("ETag") or "").strip('"')
         except urllib.error.HTTPError:
             raise
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             raise ServerUnreachable(str(exc)) from exc
-        return content
+        return content, etag
 
     def _route_file(self, tenant: str, number: str) -> str:
         key = hashlib.sha256(f"{tenant}\0{number}".encode()).hexdigest()
@@ -110,7 +127,7 @@ class RouteClient:
         return route, "cache"
 
 
-def _write_atomically(path: str, content: bytes) -> None:
+def write_atomically(path: str, content: bytes) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o700, exist_ok=True)

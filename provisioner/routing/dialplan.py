@@ -167,6 +167,14 @@ def public_dialplan(matches: list[tuple[TenantDocument, str]], country: str, gat
     may deliver it in (+31..., 31..., 0031..., 0...) is matched.
     """
     root, section = new_document("dialplan")
+    add_public_context(section, matches, country)
+    return serialize(root)
+
+
+def add_public_context(
+    section: etree._Element, matches: list[tuple[TenantDocument, str]], country: str
+) -> None:
+    """The ``public`` context of ``public_dialplan`` in ``section``."""
     context = add(section, "context", name=PUBLIC_CONTEXT)
     refuse_emergency(context, country)
     for document, number in matches:
@@ -175,4 +183,3 @@ def public_dialplan(matches: list[tuple[TenantDocument, str]], country: str, gat
         condition = add_extension(context, f"public {number}", exact(dialled_forms(number)))
         action(condition, "set", f"domain_name={document.sip_domain}")
         action(condition, "transfer", f"{number} XML {document.sip_domain}")
-    return serialize(root)

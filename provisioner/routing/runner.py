@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from provisioner.routing import dialstrings
+from provisioner.routing import dialstrings, standby_watch
 from provisioner.routing.client import RouteClient
 from provisioner.routing.engine import walk
 from provisioner.routing.fax import deliver_fax
@@ -113,3 +113,19 @@ def route_call(session: Any, tenant: str, number: str, freeswitch: Any) -> None:
     caller = str(session.getVariable("caller_id_number") or "onbekend")
     for fax in adapter.faxes:
         deliver_fax(freeswitch, fax.tiff_path, fax.email, f"fax@{route['domain']}", caller)
+
+
+def watch_standby(freeswitch: Any) -> None:
+    """Keep the standby pack and stand the switch by on it while provisioner is unreachable."""
+    settings = find_settings(freeswitch)
+    if not settings.url:
+        log(freeswitch, "err", "standby: set provisioner_url in vars.xml (or PROVISIONER_URL)")
+        return
+    setting = freeswitch.getGlobalVariable("provisioner_standby_interval")
+    try:
+        interval = max(1.0, float(setting or standby_watch.DEFAULT_INTERVAL_SECONDS))
+    except ValueError:
+        log(freeswitch, "err", f"standby: provisioner_standby_interval={setting!r} is no number")
+        interval = standby_watch.DEFAULT_INTERVAL_SECONDS
+    client = RouteClient(settings.url, settings.token, settings.cache_directory)
+    standby_watch.run(freeswitch, client, interval)

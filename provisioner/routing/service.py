@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from provisioner.routing import callcenter, dialplan
+from provisioner.routing import callcenter, dialplan, standby
 from provisioner.routing.answers import AnswerCache
 from provisioner.routing.directory import (
     AUTH_ACTIONS,
@@ -393,3 +393,27 @@ def sound_answer(session: Session, tenant_name: str, name: str) -> models.Sound 
         .join(models.Tenant, models.Tenant.id == models.Sound.tenant_id)
         .where(models.Tenant.name == tenant_name, models.Sound.name == name)
     )
+
+
+STANDBY_PARTS = (*DIALPLAN_PARTS, "voicemail_boxes")
+
+
+def standby_answer(
+    session: Session, box: SecretBox, settings: SwitchSettings
+) -> tuple[bytes, list[str]]:
+    """The standby pack (``provisioner.routing.standby``) for every tenant, and the names of
+    the tenants whose digest hashes it holds (the caller audits their release)."""
+    tenants = session.scalars(select(models.Tenant).order_by(models.Tenant.name)).all()
+    packed = []
+    for tenant in tenants:
+        document = load_parts(session, tenant, STANDBY_PARTS)
+        rows = session.scalars(
+            select(models.Extension).where(models.Extension.tenant_id == tenant.id)
+        ).all()
+        secrets = {
+            row.number: UserSecrets(sip_password=box.decrypt(row.sip_password_encrypted))
+            for row in rows
+        }
+        packed.append((document, secrets))
+    content = standby.standby_document(packed, settings.country, settings.gateway)
+    return content, [tenant.name for tenant in tenants]

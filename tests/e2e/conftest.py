@@ -85,6 +85,19 @@ class Server:
             )
         return result
 
+    def stop(self) -> None:
+        """Stop the server process (SIGTERM, then SIGKILL)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """The same server on the same port, after ``stop``."""
+        self.process = start_server(self.environment, self.log.parent, self.port).process
+
 
 def server_is_up(url: str) -> bool:
     """True once ``/healthz`` answers."""
@@ -118,16 +131,6 @@ def start_server(environment: dict[str, str], folder: Path, port: int) -> Server
 
     wait_until(up, 60, "provisioner serve to answer", lambda: tail(log))
     return server
-
-
-def stop_server(server: Server) -> None:
-    """Stop the server process (SIGTERM, then SIGKILL)."""
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -258,7 +261,7 @@ def server(lab_folder: Path, postgres_schema_url: str) -> Iterator[Server]:
         server.command("import", str(lab_tenant(lab_folder)), "--yes")
         yield server
     finally:
-        stop_server(server)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -113,6 +113,8 @@ class SwitchSettings:
     static_public: str = ""
     # Domains of a static directory (after our server's "not found"): the bench's reference.
     static_directory: str = ""
+    # How often the standby watch asks for the pack (docs §3; 30 s by default in production).
+    standby_interval: float = 2.0
 
 
 def element(tag: str, body: str = "", **attributes: str) -> str:
@@ -151,6 +153,22 @@ def switch_conf(settings: SwitchSettings) -> str:
                 }
             ),
         ),
+    )
+
+
+def python_conf() -> str:
+    """docs §5: mod_python3 runs the standby watch of provisioner.callrouting at start-up."""
+    return configuration(
+        "python.conf", element("settings", params({"startup-script": "provisioner.callrouting"}))
+    )
+
+
+def standby_include(section: str) -> str:
+    """docs §3: the standby copy's include, on a line of its own, in ``section``."""
+    return (
+        "\n"
+        + element("X-PRE-PROCESS", cmd="include", data=f"provisioner-standby/{section}.xml")
+        + "\n"
     )
 
 
@@ -385,6 +403,7 @@ def document(settings: SwitchSettings) -> str:
             ("provisioner_token", settings.token),
             ("provisioner_cache", str(folder / "cache")),
             ("sound_prefix", str(folder / "sounds")),
+            ("provisioner_standby_interval", str(settings.standby_interval)),
         )
     )
     configurations = "\n".join(
@@ -397,6 +416,7 @@ def document(settings: SwitchSettings) -> str:
             sofia_conf(settings.ports),
             local_stream_conf(folder),
             voicemail_conf(folder),
+            python_conf(),
         )
     )
     return (
@@ -407,7 +427,8 @@ def document(settings: SwitchSettings) -> str:
         + "\n"
         + element(
             "section",
-            emergency_context()
+            standby_include("dialplan")
+            + emergency_context()
             + probe_context()
             + (
                 element("context", settings.static_public, name="public")
@@ -423,7 +444,9 @@ def document(settings: SwitchSettings) -> str:
         + element("X-PRE-PROCESS", cmd="include", data="lang/en/*.xml")
         + "\n</section>"
         + "\n"
-        + element("section", settings.static_directory, name="directory")
+        + element(
+            "section", standby_include("directory") + settings.static_directory, name="directory"
+        )
         + "\n</document>\n"
     )
 
@@ -479,6 +502,10 @@ def write_configuration(settings: SwitchSettings) -> None:
         (settings.folder / name).mkdir(parents=True, exist_ok=True)
     (settings.folder / "conf" / "freeswitch.xml").write_text(document(settings))
     shutil.copytree(STOCK_LANGUAGE, settings.folder / "conf" / "lang" / "en", dirs_exist_ok=True)
+    standby = settings.folder / "conf" / "provisioner-standby"
+    standby.mkdir(exist_ok=True)
+    for section in ("directory", "dialplan"):
+        (standby / f"{section}.xml").write_text("<include>\n</include>\n")
     (settings.folder / "conf" / "voicemail.tpl").write_text(VOICEMAIL_TEMPLATE)
     write_tone(settings.folder / "moh" / "tone.wav")
     write_stock_prompts(settings.folder / "sounds")
