@@ -3,67 +3,14 @@ tenants, pairing and network commands live with their domains."""
 
 from __future__ import annotations
 
-import getpass
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from provisioner.errors import ProvisionerError, ValidationFailed
-
-if TYPE_CHECKING:
-    from provisioner.security.secrets import SecretBox
-    from provisioner.store import Store
-
-Params = ParamSpec("Params")
-Result = TypeVar("Result")
-
-
-def get_store() -> Store:
-    """The current app's store. The store and the secrets are imported when a command runs,
-    not at start-up: `provisioner --help` needs neither SQLAlchemy nor cryptography."""
-    from provisioner.store import get_store as current_store
-
-    return current_store()
-
-
-def get_secret_box() -> SecretBox:
-    """The current app's secret box (see get_store for why it is imported here)."""
-    from provisioner.security.secrets import get_secret_box as current_box
-
-    return current_box()
-
-
-def cli_actor() -> str:
-    """How the audit log names a change made from the command line."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
-def reports_errors(command: Callable[Params, Result]) -> Callable[Params, Result]:
-    """Turn our errors into a message that says what to do, and exit status 1."""
-
-    @wraps(command)
-    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
-        try:
-            return command(*args, **kwargs)
-        except ValidationFailed as exc:
-            click.echo("Invalid; nothing was changed:", err=True)
-            for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-        except ProvisionerError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return run
+from provisioner.command_helpers import cli_actor, get_store, reports_errors
 
 
 def parse_address(text: str, default_port: int) -> tuple[str, int]:

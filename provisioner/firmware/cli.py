@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, reports_errors
+from provisioner.command_helpers import cli_actor, reports_errors
 from provisioner.errors import FieldProblem, FirmwareRefused, ValidationFailed
 from provisioner.firmware import app_trusted_keys, catalogue_directory
 from provisioner.firmware import rollout as rollouts

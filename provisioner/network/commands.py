@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 # The domain modules are imported inside the commands: `provisioner --help` lists these
 # commands without loading SQLAlchemy, pysnmp or the store.
-from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
 
 
 @click.group("network")
