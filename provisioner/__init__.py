@@ -23,7 +23,7 @@ def create_app(
 
     from flask import Flask
 
-    from provisioner import cli, firmware, logs, network, pairing, store
+    from provisioner import cli, logs, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.security import ratelimit, secrets
 
@@ -48,10 +48,8 @@ def create_app(
 
         nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
         register_blueprints(app)
-    cli.init_app(app)
-    network.init_app(app)
+    cli.init_app(app)  # every command, from provisioner.cli.all_commands
     pairing.init_app(app)
-    firmware.init_app(app)
     return app
 
 

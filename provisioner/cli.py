@@ -1,5 +1,6 @@
 """The `provisioner` command: the group and its start-up, serve, tokens, audit, database; the
-tenants, pairing and network commands live with their domains."""
+tenants, pairing, network and firmware commands live with their domains (all_commands lists
+them all)."""
 
 from __future__ import annotations
 
@@ -219,11 +220,28 @@ COMMANDS: tuple[Any, ...] = (
 )
 
 
-def init_app(app: Flask) -> None:
-    """Register the commands on the app (so `flask --app provisioner` has them too)."""
+def all_commands() -> tuple[click.Command, ...]:
+    """Every `provisioner` command, in one list: the console command (`provisioner`,
+    `python -m provisioner`) and the app's `flask --app provisioner` take theirs from here, so
+    one cannot have a command the other lacks. The domain modules import only click and the
+    command helpers at start-up (see provisioner.command_helpers)."""
+    from provisioner.firmware.cli import COMMANDS as FIRMWARE_COMMANDS
+    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
+    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
     from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
 
-    for command in (*COMMANDS, *TENANT_COMMANDS):
+    return (
+        *COMMANDS,
+        *TENANT_COMMANDS,
+        *PAIRING_COMMANDS,
+        *NETWORK_COMMANDS,
+        *FIRMWARE_COMMANDS,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register every command on the app (so `flask --app provisioner` has them too)."""
+    for command in all_commands():
         app.cli.add_command(command)
 
 
@@ -246,15 +264,12 @@ def command_line_app() -> Flask:
 def command_group() -> click.Group:
     """`provisioner` and every command under it, listed without building an app."""
     from provisioner import __version__
-    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
-    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
-    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
 
     group = click.Group(
         "provisioner",
         help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
     )
-    for command in (*COMMANDS, *TENANT_COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
+    for command in all_commands():
         group.add_command(command)
     click.version_option(__version__, prog_name="provisioner")(group)
     return group

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import Flask
-
-from provisioner.firmware.signing import trusted_keys
+if TYPE_CHECKING:  # cryptography is loaded by the first key parsed, not by `provisioner --help`
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from flask import Flask
 
 
 def catalogue_directory(app: Flask) -> Path:
@@ -23,6 +23,8 @@ def catalogue_directory(app: Flask) -> Path:
 
 @lru_cache(maxsize=8)
 def _parsed_keys(setting: str | tuple[str, ...] | None) -> dict[str, Ed25519PublicKey]:
+    from provisioner.firmware.signing import trusted_keys
+
     return trusted_keys(setting)
 
 
@@ -32,11 +34,3 @@ def app_trusted_keys(app: Flask) -> dict[str, Ed25519PublicKey]:
     if isinstance(setting, list | tuple):
         return _parsed_keys(tuple(str(item) for item in setting))
     return _parsed_keys(setting)
-
-
-def init_app(app: Flask) -> None:
-    """Register the `firmware` commands."""
-    from provisioner.firmware.cli import COMMANDS
-
-    for command in COMMANDS:
-        app.cli.add_command(command)
