@@ -4,6 +4,7 @@ them all)."""
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 from typing import Any
 
@@ -12,28 +13,46 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from provisioner.command_helpers import cli_actor, get_store, reports_errors
+from provisioner.errors import HttpBindFailed
 
 
-def parse_address(text: str, default_port: int) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` or ``:PORT`` -> (host, port); ``[::1]:8470`` for IPv6."""
-    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` (loopback) or ``[IPv6]:PORT`` -> (host, port). The port is
+    never implied: ``--http 0.0.0.0`` serving on a port nobody typed would surprise."""
+    host, separator, port = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        if port:
-            raise click.BadParameter(f"{text!r}: the port must be a number 0-65535")
-        return host or "127.0.0.1", default_port
+    elif ":" in host:
+        raise click.BadParameter(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:8470")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"{text!r}: give HOST:PORT, e.g. 127.0.0.1:8470 (port 0-65535)")
     return host or "127.0.0.1", int(port)
 
 
+def checked_address(
+    _context: click.Context, _option: click.Parameter, value: str | None
+) -> str | None:
+    """An address option's value, refused before anything starts when it is not HOST:PORT."""
+    if value is not None:
+        parse_address(value)
+    return value
+
+
 @click.command("serve")
-@click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@click.option(
+    "--http",
+    "http_address",
+    default=None,
+    callback=checked_address,
+    help="HOST:PORT for HTTP [HTTP_HOST:HTTP_PORT, 127.0.0.1:8470]",
+)
 @click.option(
     "--tftp",
     "tftp_address",
     is_flag=False,
     flag_value="127.0.0.1:6969",
     default=None,
+    callback=checked_address,
     help="also serve TFTP on HOST:PORT [127.0.0.1:6969 when given alone; 0.0.0.0:69 needs "
     "privileges; set PHONE_BASE_URL when HTTP listens on 0.0.0.0]",
 )
@@ -51,28 +70,34 @@ def serve_command(
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
     Each request is one line on standard output (a phone's with its MAC and what it got)."""
     from provisioner.http import request_log
-    from provisioner.http.framing import create_waitress_server
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not quiet:
-        request_log.init_app(app)
-    load_demo_if_empty(app)
-    host, port = parse_address(
-        http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
-        app.config["HTTP_PORT"],
-    )
+    if http_address:
+        host, port = parse_address(http_address)
+    else:
+        host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
+    # Listen first: a busy port stops here, before the store or any thread is touched.
+    server = listen_http(app, host, port)
     tftp = None
-    if tftp_address:
-        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
-        click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
-    stop_network = start_beside_http(app, network)
-    server = create_waitress_server(app, host, port, app.config["HTTP_THREADS"])
+    try:
+        if tftp_address:
+            tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
+            click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
+        if not quiet:
+            request_log.init_app(app)
+        load_demo_if_empty(app)
+        stop_network = start_beside_http(app, network)
+    except BaseException:
+        server.close()
+        if tftp is not None:
+            tftp.stop()
+        raise
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:
         # TFTP requests name no host: phones are sent to the HTTP address actually bound.
-        app.config.update(HTTP_HOST=host, HTTP_PORT=getattr(server, "effective_port", port))
+        app.config.update(HTTP_HOST=host, HTTP_PORT=bound_port)
         server.run()
     except KeyboardInterrupt:
         click.echo("provisioner: stopped")
@@ -83,6 +108,26 @@ def serve_command(
             tftp.stop()
 
 
+def listen_http(app: Flask, host: str, port: int) -> Any:
+    """The waitress server listening on host:port; HttpBindFailed, with the reason, otherwise."""
+    from provisioner.http.framing import create_waitress_server
+
+    try:
+        return create_waitress_server(app, host, port, app.config["HTTP_THREADS"])
+    except OSError as exc:
+        raise HttpBindFailed(listen_advice(host, port, exc)) from exc
+
+
+def listen_advice(host: str, port: int, error: OSError) -> str:
+    """Why HTTP cannot listen, and what to do about it (TFTP's own is tftp.sockets')."""
+    where = f"HTTP cannot listen on {host}:{port}: {error.strerror or error}"
+    if error.errno == errno.EACCES:
+        return f"{where}; a port below 1024 needs root or CAP_NET_BIND_SERVICE (or use 8470)"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}; another server holds it: stop it or choose --http HOST:PORT"
+    return f"{where}; check that the address belongs to this machine"
+
+
 def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     """Start TFTP beside HTTP, answering through the same render function; the service and
     the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
@@ -90,11 +135,11 @@ def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     from provisioner.phones.render import tftp_render_function
     from provisioner.tftp import TftpService
 
-    host, port = parse_address(address, 6969)
+    host, port = parse_address(address)
     # Cisco autoinstall names (<name>-confg) first, then everything phones ask for.
     render = with_router_files(app, tftp_render_function(app))
     service = TftpService(render, host=host, port=port)
-    bound: tuple[str, int] = service.start()
+    bound: tuple[str, int] = service.start()  # TftpBindFailed says why it could not
     return service, bound
 
 
@@ -119,16 +164,20 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--role", type=click.Choice(["admin", "technician", "support"]), required=True)
-@click.option("--name", default=None, help="a label for the audit log [ROLE-token]")
+@click.option(
+    "--name",
+    default=None,
+    help="its label in the audit log, unique among live tokens [ROLE-token, ROLE-token-2...]",
+)
 @with_appcontext
 @reports_errors
 def token_create(role: str, name: str | None) -> None:
     """Create a token and print it once; only its hash is stored."""
     from provisioner.security import audit
-    from provisioner.security.tokens import create_token
+    from provisioner.security.tokens import create_token, unused_token_name
 
-    label = name or f"{role}-token"
     with get_store().transaction() as session:
+        label = name or unused_token_name(session, f"{role}-token")
         token = create_token(session, role, label)
         audit.record(session, cli_actor(), "create", "api_token", label, None, {"role": role})
     click.echo(token)
@@ -142,10 +191,11 @@ def token_list() -> None:
 
     from provisioner.store.models import ApiToken
 
+    click.echo("NAME\tROLE\tSTATE\tCREATED")
     with get_store().reading() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "live"
-            click.echo(f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}")
+            click.echo(f"{row.name}\t{row.role}\t{state}\t{row.created_at:%Y-%m-%d}")
 
 
 @token_group.command("revoke")

@@ -16,11 +16,16 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import click
 
-from provisioner.errors import ProvisionerError, ValidationFailed
+from provisioner.errors import ProvisionerError, UnknownTenant, ValidationFailed
 
 if TYPE_CHECKING:
     from provisioner.security.secrets import SecretBox
     from provisioner.store import Store
+
+# What the command line adds to an error the domain raised, so it points to a command.
+COMMAND_LINE_HINTS: tuple[tuple[type[ProvisionerError], str], ...] = (
+    (UnknownTenant, "list them with `provisioner tenants list`"),
+)
 
 Params = ParamSpec("Params")
 Result = TypeVar("Result")
@@ -62,7 +67,13 @@ def reports_errors(command: Callable[Params, Result]) -> Callable[Params, Result
                 click.echo(f"  {problem}", err=True)
             sys.exit(1)
         except ProvisionerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {with_hint(exc)}", err=True)
             sys.exit(1)
 
     return run
+
+
+def with_hint(error: ProvisionerError) -> str:
+    """The error's message, with the command line's way forward when it has one."""
+    hint = next((text for kind, text in COMMAND_LINE_HINTS if isinstance(error, kind)), None)
+    return f"{error}; {hint}" if hint else str(error)

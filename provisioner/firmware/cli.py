@@ -150,11 +150,12 @@ def list_command() -> None:
     from provisioner.firmware import catalogue_directory
     from provisioner.firmware.catalogue import read_manifest
 
+    click.echo("ID\tVENDOR\tMODELS\tVERSION\tFILE\tSIZE\tSIGNED BY")
     for entry in read_manifest(catalogue_directory(current_app)):
         models = ",".join(entry.models)
         click.echo(
             f"{entry.identifier}\t{entry.vendor}\t{models}\t{entry.version}\t"
-            f"{entry.file_name}\t{entry.size}\tsigned by {entry.signed_by}"
+            f"{entry.file_name}\t{entry.size}\t{entry.signed_by}"
         )
 
 
@@ -301,8 +302,11 @@ def rollout_list(tenant: str | None) -> None:
     from provisioner.firmware import rollout as rollouts
 
     with get_store().reading() as session:
-        for row in rollouts.rollouts(session, tenant):
+        rows = rollouts.rollouts(session, tenant)
+        for row in rows:
             _show(session, row)
+    if not rows:
+        click.echo(f"no rollout{f' for {tenant}' if tenant else ''} yet")
 
 
 COMMANDS: tuple[Any, ...] = (firmware_group,)

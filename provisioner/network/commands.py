@@ -147,6 +147,7 @@ def network_list(tenant: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    click.echo("DEVICE\tROLE\tADDRESS\tSNMP\tSITE\tSTATUS")
     for item in rows:
         click.echo(
             f"{item['tenant']}/{item['name']}\t{item['role']}\t{item['address']}:{item['port']}"

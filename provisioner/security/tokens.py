@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import Forbidden, NotFound, Unauthorized
+from provisioner.errors import Conflict, Forbidden, NotFound, Unauthorized
 from provisioner.store.models import ApiToken, utc_now
 
 TOKEN_PREFIX = "prov_"
@@ -81,12 +81,32 @@ def hash_token(token: str) -> str:
 
 
 def create_token(session: Session, role: str, name: str) -> str:
-    """Store a new token for ``role`` and return it; it is shown this once only."""
+    """Store a new token for ``role`` and return it; it is shown this once only. Live tokens'
+    names are unique: the audit log and `token revoke NAME` must mean one token."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if _live_named(session, name):
+        raise Conflict(
+            f"a live token is named {name!r} already; choose another --name "
+            f"(or `provisioner token revoke {name}` first)"
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(name=name, role=role, token_hash=hash_token(token)))
     return token
+
+
+def unused_token_name(session: Session, wanted: str) -> str:
+    """``wanted`` when no live token has it, else ``wanted-2``, ``wanted-3``..."""
+    name, number = wanted, 1
+    while _live_named(session, name):
+        number += 1
+        name = f"{wanted}-{number}"
+    return name
+
+
+def _live_named(session: Session, name: str) -> bool:
+    query = select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    return session.scalar(query.limit(1)) is not None
 
 
 def authenticate(session: Session, header: str | None) -> Caller:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import FieldProblem, NotFound, ValidationFailed
+from provisioner.errors import FieldProblem, NotFound, UnknownTenant, ValidationFailed
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password, new_pin
 from provisioner.store import models
@@ -64,10 +64,10 @@ class SaveContext:
 
 
 def find_tenant(session: Session, name: str) -> models.Tenant:
-    """The tenant called ``name``; NotFound otherwise."""
+    """The tenant called ``name``; UnknownTenant otherwise."""
     tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
     if tenant is None:
-        raise NotFound(f"no tenant {name!r}; list them with GET /api/v1/tenants")
+        raise UnknownTenant(name)
     return tenant
 
 
