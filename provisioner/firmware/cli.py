@@ -31,7 +31,12 @@ def firmware_group() -> None:
 @reports_errors
 def keygen(key_file: Path) -> None:
     """Write a new Ed25519 signing key to KEY_FILE (mode 600) and print its public key."""
-    from provisioner.firmware.signing import key_id, new_private_key, public_key_text
+    from provisioner.firmware.signing import (
+        HOW_TO_TRUST,
+        key_id,
+        new_private_key,
+        public_key_text,
+    )
 
     if key_file.exists():
         raise FirmwareRefused(f"{key_file} exists; choose another name (keys are never replaced)")
@@ -40,7 +45,11 @@ def keygen(key_file: Path) -> None:
     with os.fdopen(handle, "wb") as output:
         output.write(pem)
     public = private_key.public_key()
-    click.echo(f"wrote {key_file} (key id {key_id(public)}); trust it with:", err=True)
+    click.echo(
+        f"wrote {key_file} (key id {key_id(public)}); to trust the public key below, "
+        f"{HOW_TO_TRUST}:",
+        err=True,
+    )
     click.echo(public_key_text(public))
 
 

@@ -169,7 +169,9 @@ def test_without_a_trusted_key_nothing_gets_in(
         args=[*ADD, str(image(tmp_path)), "--sign-with", str(tmp_path / "provider.key")]
     )
     assert result.exit_code == 1
-    assert "set FIRMWARE_TRUSTED_KEYS" in result.output
+    # Named as the environment spells it, and when the server sees it.
+    assert "set PROVISIONER_FIRMWARE_TRUSTED_KEYS in the environment" in result.output
+    assert "restart the server" in result.output
     assert catalogue_files(catalogue_app) == []
 
 

@@ -48,6 +48,12 @@ def test_the_documented_firmware_workflow_runs_from_the_console(tmp_path: Path) 
     adding = ("firmware", "add", image.name, "--vendor", "yealink", "--model", "T46U")
     adding += ("--version", VERSION, "--sign-with", "provider.key")
 
+    refused = console(environment, *adding)
+    assert refused.returncode == 1
+    assert "set PROVISIONER_FIRMWARE_TRUSTED_KEYS in the environment" in refused.stderr
+    assert "restart the server" in refused.stderr
+    assert not (tmp_path / "firmware" / "yealink").exists()  # nothing was copied
+
     environment["PROVISIONER_FIRMWARE_TRUSTED_KEYS"] = public_key
     assert "added" in succeeds(environment, *adding)
     assert VERSION in succeeds(environment, "firmware", "list")
