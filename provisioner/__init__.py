@@ -37,7 +37,8 @@ def create_app(
     if http:
         answer_phones_directly(app)  # inside the proxy and framing layers below
     trust_proxies(app)
-    refuse_ambiguous_length(app)
+    if http:  # the command line's other commands answer no request (and import no HTTP side)
+        refuse_ambiguous_length(app)
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)

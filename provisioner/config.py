@@ -129,9 +129,10 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"FREESWITCH_ALLOWED_NETWORKS: {network!r} is not a network; "
                 "write e.g. 127.0.0.0/8,192.0.2.10/32"
             ) from exc
-    from provisioner.firmware.signing import trusted_keys
+    if config.get("FIRMWARE_TRUSTED_KEYS"):  # cryptography is loaded only when there are keys
+        from provisioner.firmware.signing import trusted_keys
 
-    trusted_keys(config.get("FIRMWARE_TRUSTED_KEYS"))  # a ConfigError names a key that is not one
+        trusted_keys(config["FIRMWARE_TRUSTED_KEYS"])  # a ConfigError names a key that is not one
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

@@ -23,7 +23,7 @@ from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_name
 from provisioner.security import audit
 from provisioner.store import models
-from provisioner.tenants.repository import find_tenant, touch
+from provisioner.tenants.lookup import find_tenant, touch
 
 SCALE = 10_000
 ACTIVE, ROLLED_BACK, SUPERSEDED = "active", "rolled-back", "superseded"
