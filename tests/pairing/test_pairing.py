@@ -223,7 +223,7 @@ def test_cli_errors_say_what_to_do(runner: object) -> None:
     result = runner.invoke(args=["pair", "xyz", "240", "--tenant", "demo"])
     assert result.exit_code == 1 and "twelve hex digits" in result.output
     result = runner.invoke(args=["pair", MAC, "240", "--tenant", "nobody"])
-    assert result.exit_code == 1 and "GET /api/v1/tenants" in result.output
+    assert result.exit_code == 1 and "`provisioner tenants list`" in result.output
 
 
 def test_timeline_is_bounded_per_device(tmp_path: Path) -> None:
