@@ -375,6 +375,24 @@ def test_discovered_events_expire(demo_app: Flask) -> None:
         assert list(session.scalars(select(models.DeviceEvent.mac))) == ["001565000002"]
 
 
+def test_a_swap_to_another_brand_takes_the_brand_and_not_the_old_model(
+    client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
+) -> None:
+    path = f"/api/v1/tenants/demo/phones/{MAC}"
+    paired = client.post(
+        f"{path}/pairing",
+        json={"extension": "241", "vendor": "yealink", "model": "T46U"},
+        headers=admin_headers,
+    )
+    assert paired.status_code == 201, paired.json
+    snom = client.post(f"{path}/swap", json={"new_mac": "00:04:13:aa:bb:cc"}, headers=admin_headers)
+    assert snom.status_code == 200, snom.json  # not "Snom has no model T46U"
+    with get_store(demo_app).reading() as session:
+        phone = session.scalar(select(models.Phone).where(models.Phone.mac == "000413aabbcc"))
+        assert phone is not None
+        assert (phone.vendor, phone.model, list(phone.lines)) == ("snom", None, ["241"])
+
+
 def test_unpair_and_swap_rotate_the_sip_passwords_the_old_phone_knew(
     client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
 ) -> None:

@@ -209,6 +209,24 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{lines} verplaatsen van {old} naar {new}? De oude telefoon werkt dan niet meer.",
     ),
     "swap.yes": ("Yes, swap", "Ja, omwisselen"),
+    "swap.model.announced": (
+        "The new phone said it is a {model}.",
+        "De nieuwe telefoon meldde zich als {model}.",
+    ),
+    "swap.model.vendor": (
+        "The new phone is a {vendor}: choose its model (on the box).",
+        "De nieuwe telefoon is een {vendor}: kies het model (op de doos).",
+    ),
+    "swap.model.old": (
+        "The new phone has not asked for its file yet, so the old phone's model is chosen: "
+        "check it on the box.",
+        "De nieuwe telefoon heeft zijn bestand nog niet opgevraagd, dus het model van de oude is "
+        "gekozen: controleer het op de doos.",
+    ),
+    "swap.already": (
+        "{new} has already replaced {old}; nothing more was changed.",
+        "{new} heeft {old} al vervangen; er is verder niets gewijzigd.",
+    ),
     "swap.done": (
         "Swapped. {new} now has the lines; plug it in within {minutes} minutes.",
         "Omgewisseld. {new} heeft nu de lijnen; sluit hem aan binnen {minutes} minuten.",
@@ -221,6 +239,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "unpair.yes": ("Yes, unpair", "Ja, ontkoppelen"),
     "unpair.done": ("{mac} is unpaired.", "{mac} is ontkoppeld."),
+    "unpair.already": (
+        "{mac} is not paired here (any more); nothing was changed.",
+        "{mac} is hier niet (meer) gekoppeld; er is niets gewijzigd.",
+    ),
     "cancel": ("Cancel", "Annuleren"),
     "live.paused": (
         "Live updates paused; reload the page.",
