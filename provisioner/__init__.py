@@ -23,7 +23,7 @@ def create_app(
 
     from flask import Flask
 
-    from provisioner import cli, logs, pairing, store
+    from provisioner import cli, firmware, logs, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.security import ratelimit, secrets
 
@@ -34,6 +34,7 @@ def create_app(
     )
     load_config(app, config)
     logs.init_app(app)
+    firmware.warn_about_checkout_catalogue(app)
     if http:
         answer_phones_directly(app)  # inside the proxy and framing layers below
     trust_proxies(app)

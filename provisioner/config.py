@@ -89,7 +89,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Ed25519 public keys (base64, comma-separated; several during a key rotation), and
         # how long after fetching an image a phone that still reports its old version is
         # flagged as failed.
-        "FIRMWARE_DIR": str(Path(__file__).resolve().parent.parent / "firmware"),
+        # In the instance folder, not the checkout: `firmware add` writes the manifest, and a
+        # git-tracked one would make every deployment's `git pull` conflict.
+        "FIRMWARE_DIR": str(Path(instance_path) / "firmware"),
         "FIRMWARE_TRUSTED_KEYS": None,
         "FIRMWARE_FAILED_AFTER_SECONDS": 900,
         # The technicians' page /t/: how long a sign-in lasts, failed sign-ins per address.
