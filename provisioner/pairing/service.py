@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from provisioner.errors import FieldProblem, NotFound, PairingConflict, ValidationFailed
 from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
-from provisioner.phones.identify import from_user_agent
+from provisioner.pairing.timeline import announced_models
 from provisioner.phones.mac import normalize_mac
-from provisioner.phones.vendors import by_name, by_oui
+from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store import models
@@ -78,19 +78,8 @@ def _guess_vendor(mac: str) -> str | None:
 
 
 def announced_model(session: Session, mac: str) -> tuple[str, str] | None:
-    """The vendor and model (as the vendor module names it) the phone's latest request with a
-    User-Agent announced, if it asked for a file and we know the model."""
-    agent = session.scalar(
-        select(models.DeviceEvent.user_agent)
-        .where(models.DeviceEvent.mac == mac, models.DeviceEvent.user_agent != "")
-        .order_by(models.DeviceEvent.id.desc())
-        .limit(1)
-    )
-    info = from_user_agent(agent or "")
-    if not (info.vendor and info.model):
-        return None
-    known = by_name(info.vendor).model(info.model)
-    return (info.vendor, known.name) if known else None
+    """The vendor and model the phone's latest request with a User-Agent announced, if any."""
+    return announced_models(session, [mac]).get(mac)
 
 
 @dataclass(frozen=True, slots=True)
