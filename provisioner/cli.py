@@ -68,7 +68,7 @@ def serve_command(
     http_address: str | None, tftp_address: str | None, network: bool | None, quiet: bool
 ) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
-    Each request is one line on standard output (a phone's with its MAC and what it got)."""
+    Each request, HTTP or TFTP, is one line on standard output (a phone's with its MAC)."""
     from provisioner.http import request_log
     from provisioner.network import start_beside_http
 
@@ -80,12 +80,12 @@ def serve_command(
     # Listen first: a busy port stops here, before the store or any thread is touched.
     server = listen_http(app, host, port)
     tftp = None
+    if not quiet:
+        request_log.init_app(app)  # before TFTP starts: its requests are logged too
     try:
         if tftp_address:
             tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
             click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
-        if not quiet:
-            request_log.init_app(app)
         load_demo_if_empty(app)
         stop_network = start_beside_http(app, network)
     except BaseException:
@@ -131,6 +131,7 @@ def listen_advice(host: str, port: int, error: OSError) -> str:
 def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     """Start TFTP beside HTTP, answering through the same render function; the service and
     the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
+    from provisioner.http import request_log
     from provisioner.network.routers.zerotouch import with_router_files
     from provisioner.phones.render import tftp_render_function
     from provisioner.tftp import TftpService
@@ -138,6 +139,8 @@ def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     host, port = parse_address(address)
     # Cisco autoinstall names (<name>-confg) first, then everything phones ask for.
     render = with_router_files(app, tftp_render_function(app))
+    if app.extensions.get(request_log.EXTENSION_KEY):  # serve without --quiet
+        render = request_log.logging_tftp(render)
     service = TftpService(render, host=host, port=port)
     bound: tuple[str, int] = service.start()  # TftpBindFailed says why it could not
     return service, bound

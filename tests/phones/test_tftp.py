@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -127,6 +128,12 @@ def test_provisioner_serve_with_tftp(tmp_path: Path) -> None:
         host, port = line.strip().rsplit(" ", 1)[1].rsplit(":", 1)
         body = curl_tftp(host, int(port), "y000000000000.cfg", tmp_path / "common")
         assert body is not None and b"local_time.time_zone_name = Netherlands(Amsterdam)" in body
+        # The request log has TFTP requests too, one line each like HTTP's.
+        for _ in range(20):
+            line = process.stdout.readline()
+            if " TFTP " in line:
+                break
+        assert re.search(r" 127\.0\.0\.1 TFTP y000000000000\.cfg 200 mac=- \d+ ms$", line), line
     finally:
         process.terminate()
         process.wait(timeout=20)
