@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.errors import FieldProblem, NotFound, PairingConflict, ValidationFailed
 from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
-from provisioner.pairing.timeline import announced_models
+from provisioner.pairing.timeline import announced_models, local_time
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
@@ -32,6 +32,7 @@ class Pairing:
     window_until: datetime
     lines: tuple[str, ...] = ()
     removed_lines: tuple[str, ...] = ()  # lines the phone lost; their SIP passwords are new
+    timezone: str | None = None  # the tenant's, for the times the command line shows
 
     def as_json(self) -> dict[str, Any]:
         """As the API shows it (the password only through the audited credentials call)."""
@@ -51,7 +52,8 @@ class Pairing:
         if self.removed_lines:
             removed = ", ".join(self.removed_lines)
             text += f"; it no longer has {removed} (new SIP password for {removed})"
-        return text + f"; boot it before {self.window_until:%H:%M} UTC"
+        # In the tenant's zone, to the second, as `phones list` shows the phone's requests.
+        return text + f"; boot it before {local_time(self.window_until, self.timezone)}"
 
 
 def parse_mac(text: str, field: str = "mac") -> str:
@@ -152,7 +154,14 @@ def pair(
         {"extension": extension, "lines": lines, "window_until": window_until.isoformat()},
     )
     return Pairing(
-        mac, tenant.name, extension, credential.username, window_until, tuple(lines), tuple(removed)
+        mac,
+        tenant.name,
+        extension,
+        credential.username,
+        window_until,
+        tuple(lines),
+        tuple(removed),
+        tenant.timezone,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,8 @@ def test_cli_repair_says_which_lines_the_phone_now_has(demo_app: Flask) -> None:
         f"paired {PLAIN} in demo: its lines are now 242; it no longer has 241, 240 "
         "(new SIP password for 241, 240); boot it before "
     ) in moved.output, moved.output
+    # The demo's zone (Europe/Amsterdam), to the second, as `phones list` shows requests.
+    assert re.search(r"boot it before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T\n$", moved.output)
 
 
 def test_cli_errors_say_what_to_do(runner: object) -> None:
