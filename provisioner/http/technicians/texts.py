@@ -68,6 +68,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Geen ongekoppelde telefoon opgestart in de afgelopen 24 uur. Sluit er een aan; hij "
         "verschijnt hier.",
     ),
+    "site.discovered.none_here": (
+        "None booted from this site's networks, but {count} did from other addresses (behind "
+        "NAT, for instance): they are below.",
+        "Geen enkele startte vanaf de netwerken van deze locatie, wel {count} vanaf andere "
+        "adressen (achter NAT bijvoorbeeld): ze staan hieronder.",
+    ),
     "site.discovered.elsewhere": (
         "Seen from other addresses ({count})",
         "Gezien vanaf andere adressen ({count})",

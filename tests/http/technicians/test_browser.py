@@ -230,3 +230,27 @@ def test_labels_brands_and_a_second_tap_in_the_browser(
     wait_for(browser, "#confirm").click()
     notice = wait_for(browser, "#site-search, .notice")
     assert "80:5e:c0:44:55:66 is ontkoppeld" in browser.page_source, notice.text
+
+
+def test_the_fold_of_phones_from_elsewhere_stays_as_left_across_refreshes(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    behind_nat = {"X-Forwarded-For": "203.0.113.9"}  # outside the site's 192.0.2.0/24
+    first, second = "805ec0aa0101", "805ec0aa0102"  # unpaired: no other test pairs them
+    agent = "Yealink SIP-T46U 108.86.0.90 {}"
+    fetch(url, f"/p/{first}.cfg", agent.format(first), headers=behind_nat)
+    sign_in_once(browser, url, app)
+    browser.get(url + "/t/site/demo/Kantoor%20Amsterdam")
+    fold = wait_for(browser, "#discovered-elsewhere-fold")
+    if not browser.execute_script("return arguments[0].open;", fold):
+        fold.find_element(By.TAG_NAME, "summary").click()  # open when nothing booted here
+    fold.find_element(By.TAG_NAME, "summary").click()  # the technician folds it away
+    assert browser.execute_script("return arguments[0].open;", fold) is False
+    fetch(url, f"/p/{second}.cfg", agent.format(second), headers=behind_nat)
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(  # the part polls every 3 s
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'li[data-mac="{second}"]')
+    )
+    refreshed = browser.find_element(By.ID, "discovered-elsewhere-fold")
+    assert browser.execute_script("return arguments[0].open;", refreshed) is False
+    shoot(browser, "10-site-elsewhere-folded", tmp_path)

@@ -129,6 +129,20 @@ def test_the_site_list_and_a_discovered_phone_one_tap_from_pairing(
     assert 'value="yealink:T46U" selected' in form  # the model from its User-Agent
 
 
+def test_phones_seen_only_from_elsewhere_are_not_hidden_behind_none_here(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    # Outside the site's 192.0.2.0/24: a phone behind NAT shows with the office's public address.
+    client.get(
+        f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "203.0.113.9"}
+    )
+    sign_in(client, demo_app, "technician")
+    page = client.get(SITE).get_data(as_text=True)
+    assert "Geen ongekoppelde telefoon opgestart" not in page
+    assert "wel 1 vanaf andere adressen" in page
+    assert '<details id="discovered-elsewhere-fold" open>' in page and "203.0.113.9" in page
+
+
 def test_a_technician_pairs_and_the_audit_names_the_token(
     client: FlaskClient, demo_app: Flask
 ) -> None:

@@ -65,6 +65,16 @@ function selectVendorModels(vendor) {
   });
 }
 
+// Replace the part's HTML, keeping each <details id> open or closed as the technician left it.
+function swapKeepingFolds(part, html) {
+  var folds = {};
+  part.querySelectorAll("details[id]").forEach(function (fold) { folds[fold.id] = fold.open; });
+  part.innerHTML = html;
+  part.querySelectorAll("details[id]").forEach(function (fold) {
+    if (fold.id in folds) fold.open = folds[fold.id];
+  });
+}
+
 // <div data-live="url" data-every="ms">: fetch the part again and swap it in when it changed.
 function setUpLiveParts() {
   document.querySelectorAll("[data-live]").forEach(function (part) {
@@ -78,7 +88,7 @@ function setUpLiveParts() {
         })
         .then(function (html) {
           failures = 0;
-          if (html.trim() !== part.innerHTML.trim()) part.innerHTML = html;
+          if (html.trim() !== part.innerHTML.trim()) swapKeepingFolds(part, html);
           setTimeout(tick, every);
         })
         .catch(function () {
