@@ -25,6 +25,7 @@ BENCHES: dict[str, list[str]] = {
     "freeswitch_xml": ["--requests", "1000"],
     "tftp_serve": ["--runs", "1"],
     "snmp_poll": ["--devices", "50", "--rounds", "1"],
+    "cli_startup": ["--runs", "10"],
 }
 
 

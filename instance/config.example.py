@@ -48,7 +48,8 @@ PHONE_BOOTSTRAP_NTP_SERVER = "pool.ntp.org"
 PHONE_BOOTSTRAP_RESYNC_SECONDS = 300
 
 # --- Firmware (docs/firmware.md) ------------------------------------------------------------
-FIRMWARE_DIR = "/srv/provisioner/firmware"  # manifest.json and the images; default: ./firmware
+# manifest.json and the images; default: instance/firmware
+FIRMWARE_DIR = "/srv/provisioner/firmware"
 # The providers' Ed25519 public keys (`provisioner firmware keygen` prints one); several while
 # rotating. Without one, no image can be added or served.
 FIRMWARE_TRUSTED_KEYS = ["base64-public-key-printed-by-keygen"]

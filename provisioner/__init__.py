@@ -23,7 +23,7 @@ def create_app(
 
     from flask import Flask
 
-    from provisioner import cli, firmware, logs, network, pairing, store
+    from provisioner import cli, firmware, logs, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
     from provisioner.security import ratelimit, secrets
 
@@ -34,10 +34,12 @@ def create_app(
     )
     load_config(app, config)
     logs.init_app(app)
+    firmware.warn_about_checkout_catalogue(app)
     if http:
         answer_phones_directly(app)  # inside the proxy and framing layers below
     trust_proxies(app)
-    refuse_ambiguous_length(app)
+    if http:  # the command line's other commands answer no request (and import no HTTP side)
+        refuse_ambiguous_length(app)
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
@@ -48,10 +50,8 @@ def create_app(
 
         nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
         register_blueprints(app)
-    cli.init_app(app)
-    network.init_app(app)
+    cli.init_app(app)  # every command, from provisioner.cli.all_commands
     pairing.init_app(app)
-    firmware.init_app(app)
     return app
 
 

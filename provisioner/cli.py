@@ -1,91 +1,58 @@
 """The `provisioner` command: the group and its start-up, serve, tokens, audit, database; the
-tenants, pairing and network commands live with their domains."""
+tenants, pairing, network and firmware commands live with their domains (all_commands lists
+them all)."""
 
 from __future__ import annotations
 
-import getpass
-import sys
-from collections.abc import Callable
-from functools import wraps
+import errno
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from provisioner.errors import ProvisionerError, ValidationFailed
-
-if TYPE_CHECKING:
-    from provisioner.security.secrets import SecretBox
-    from provisioner.store import Store
-
-Params = ParamSpec("Params")
-Result = TypeVar("Result")
+from provisioner.command_helpers import cli_actor, get_store, reports_errors
+from provisioner.errors import HttpBindFailed
 
 
-def get_store() -> Store:
-    """The current app's store. The store and the secrets are imported when a command runs,
-    not at start-up: `provisioner --help` needs neither SQLAlchemy nor cryptography."""
-    from provisioner.store import get_store as current_store
-
-    return current_store()
-
-
-def get_secret_box() -> SecretBox:
-    """The current app's secret box (see get_store for why it is imported here)."""
-    from provisioner.security.secrets import get_secret_box as current_box
-
-    return current_box()
-
-
-def cli_actor() -> str:
-    """How the audit log names a change made from the command line."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "cli:unknown"
-
-
-def reports_errors(command: Callable[Params, Result]) -> Callable[Params, Result]:
-    """Turn our errors into a message that says what to do, and exit status 1."""
-
-    @wraps(command)
-    def run(*args: Params.args, **kwargs: Params.kwargs) -> Result:
-        try:
-            return command(*args, **kwargs)
-        except ValidationFailed as exc:
-            click.echo("Invalid; nothing was changed:", err=True)
-            for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
-            sys.exit(1)
-        except ProvisionerError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-
-    return run
-
-
-def parse_address(text: str, default_port: int) -> tuple[str, int]:
-    """``HOST:PORT``, ``HOST`` or ``:PORT`` -> (host, port); ``[::1]:8470`` for IPv6."""
-    host, _, port = text.rpartition(":") if ":" in text else (text, "", "")
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` (loopback) or ``[IPv6]:PORT`` -> (host, port). The port is
+    never implied: ``--http 0.0.0.0`` serving on a port nobody typed would surprise."""
+    host, separator, port = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        if port:
-            raise click.BadParameter(f"{text!r}: the port must be a number 0-65535")
-        return host or "127.0.0.1", default_port
+    elif ":" in host:
+        raise click.BadParameter(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:8470")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"{text!r}: give HOST:PORT, e.g. 127.0.0.1:8470 (port 0-65535)")
     return host or "127.0.0.1", int(port)
 
 
+def checked_address(
+    _context: click.Context, _option: click.Parameter, value: str | None
+) -> str | None:
+    """An address option's value, refused before anything starts when it is not HOST:PORT."""
+    if value is not None:
+        parse_address(value)
+    return value
+
+
 @click.command("serve")
-@click.option("--http", "http_address", default=None, help="HOST:PORT for HTTP [127.0.0.1:8470]")
+@click.option(
+    "--http",
+    "http_address",
+    default=None,
+    callback=checked_address,
+    help="HOST:PORT for HTTP [HTTP_HOST:HTTP_PORT, 127.0.0.1:8470]",
+)
 @click.option(
     "--tftp",
     "tftp_address",
     is_flag=False,
     flag_value="127.0.0.1:6969",
     default=None,
+    callback=checked_address,
     help="also serve TFTP on HOST:PORT [127.0.0.1:6969 when given alone; 0.0.0.0:69 needs "
     "privileges; set PHONE_BASE_URL when HTTP listens on 0.0.0.0]",
 )
@@ -101,32 +68,36 @@ def serve_command(
     http_address: str | None, tftp_address: str | None, network: bool | None, quiet: bool
 ) -> None:
     """Run the server: HTTP on loopback by default, with the demo tenant on an empty store.
-    Each request is one line on standard output (a phone's with its MAC and what it got)."""
+    Each request, HTTP or TFTP, is one line on standard output (a phone's with its MAC)."""
     from provisioner.http import request_log
-    from provisioner.http.framing import create_waitress_server
     from provisioner.network import start_beside_http
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not quiet:
-        request_log.init_app(app)
-    load_demo_if_empty(app)
-    host, port = parse_address(
-        http_address or f"{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}",
-        app.config["HTTP_PORT"],
-    )
+    if http_address:
+        host, port = parse_address(http_address)
+    else:
+        host, port = app.config["HTTP_HOST"], int(app.config["HTTP_PORT"])
+    # Listen first: a busy port stops here, before the store or any thread is touched.
+    server = listen_http(app, host, port)
     tftp = None
-    if tftp_address:
-        tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
-        click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
-    stop_network = start_beside_http(app, network)
-    server = create_waitress_server(
-        app, host, port, app.config["HTTP_THREADS"], int(app.config.get("PROXY_HOPS") or 0)
-    )
+    if not quiet:
+        request_log.init_app(app)  # before TFTP starts: its requests are logged too
+    try:
+        if tftp_address:
+            tftp, (tftp_host, tftp_port) = start_tftp(app, tftp_address)
+            click.echo(f"provisioner: TFTP on {tftp_host}:{tftp_port}")
+        load_demo_if_empty(app)
+        stop_network = start_beside_http(app, network)
+    except BaseException:
+        server.close()
+        if tftp is not None:
+            tftp.stop()
+        raise
     bound_port = getattr(server, "effective_port", port)
     click.echo(f"provisioner: HTTP on http://{host}:{bound_port}/ (Ctrl-C stops)")
     try:
         # TFTP requests name no host: phones are sent to the HTTP address actually bound.
-        app.config.update(HTTP_HOST=host, HTTP_PORT=getattr(server, "effective_port", port))
+        app.config.update(HTTP_HOST=host, HTTP_PORT=bound_port)
         server.run()
     except KeyboardInterrupt:
         click.echo("provisioner: stopped")
@@ -137,18 +108,43 @@ def serve_command(
             tftp.stop()
 
 
+def listen_http(app: Flask, host: str, port: int) -> Any:
+    """The waitress server listening on host:port; HttpBindFailed, with the reason, otherwise."""
+    from provisioner.http.framing import create_waitress_server
+
+    try:
+        return create_waitress_server(
+            app, host, port, app.config["HTTP_THREADS"], int(app.config.get("PROXY_HOPS") or 0)
+        )
+    except OSError as exc:
+        raise HttpBindFailed(listen_advice(host, port, exc)) from exc
+
+
+def listen_advice(host: str, port: int, error: OSError) -> str:
+    """Why HTTP cannot listen, and what to do about it (TFTP's own is tftp.sockets')."""
+    where = f"HTTP cannot listen on {host}:{port}: {error.strerror or error}"
+    if error.errno == errno.EACCES:
+        return f"{where}; a port below 1024 needs root or CAP_NET_BIND_SERVICE (or use 8470)"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}; another server holds it: stop it or choose --http HOST:PORT"
+    return f"{where}; check that the address belongs to this machine"
+
+
 def start_tftp(app: Flask, address: str) -> tuple[Any, tuple[str, int]]:
     """Start TFTP beside HTTP, answering through the same render function; the service and
     the address it bound. Phones are sent on to PHONE_BASE_URL, else HTTP_HOST:HTTP_PORT."""
+    from provisioner.http import request_log
     from provisioner.network.routers.zerotouch import with_router_files
     from provisioner.phones.render import tftp_render_function
     from provisioner.tftp import TftpService
 
-    host, port = parse_address(address, 6969)
+    host, port = parse_address(address)
     # Cisco autoinstall names (<name>-confg) first, then everything phones ask for.
     render = with_router_files(app, tftp_render_function(app))
+    if app.extensions.get(request_log.EXTENSION_KEY):  # serve without --quiet
+        render = request_log.logging_tftp(render)
     service = TftpService(render, host=host, port=port)
-    bound: tuple[str, int] = service.start()
+    bound: tuple[str, int] = service.start()  # TftpBindFailed says why it could not
     return service, bound
 
 
@@ -173,7 +169,11 @@ def token_group() -> None:
 
 @token_group.command("create")
 @click.option("--role", type=click.Choice(["admin", "technician", "support"]), required=True)
-@click.option("--name", default=None, help="a label for the audit log [ROLE-token]")
+@click.option(
+    "--name",
+    default=None,
+    help="its label in the audit log, unique among live tokens [ROLE-token, ROLE-token-2...]",
+)
 @click.option(
     "--tenant",
     "tenants",
@@ -186,11 +186,11 @@ def token_create(role: str, name: str | None, tenants: tuple[str, ...]) -> None:
     """Create a token and print it once; only its hash is stored. With --tenant it sees and
     changes only those tenants, through the API and the technicians' page."""
     from provisioner.security import audit
-    from provisioner.security.tokens import create_token
+    from provisioner.security.tokens import create_token, unused_token_name
 
-    label = name or f"{role}-token"
     scope = sorted(set(tenants)) if tenants else None
     with get_store().transaction() as session:
+        label = name or unused_token_name(session, f"{role}-token")
         token = create_token(session, role, label, scope)
         changes: dict[str, object] = {"role": role, "tenants": scope or "every tenant"}
         audit.record(session, cli_actor(), "create", "api_token", label, None, changes)
@@ -205,6 +205,7 @@ def token_list() -> None:
 
     from provisioner.store.models import ApiToken
 
+    click.echo("NAME\tROLE\tSTATE\tCREATED")
     with get_store().reading() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "live"
@@ -286,11 +287,28 @@ COMMANDS: tuple[Any, ...] = (
 )
 
 
-def init_app(app: Flask) -> None:
-    """Register the commands on the app (so `flask --app provisioner` has them too)."""
+def all_commands() -> tuple[click.Command, ...]:
+    """Every `provisioner` command, in one list: the console command (`provisioner`,
+    `python -m provisioner`) and the app's `flask --app provisioner` take theirs from here, so
+    one cannot have a command the other lacks. The domain modules import only click and the
+    command helpers at start-up (see provisioner.command_helpers)."""
+    from provisioner.firmware.cli import COMMANDS as FIRMWARE_COMMANDS
+    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
+    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
     from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
 
-    for command in (*COMMANDS, *TENANT_COMMANDS):
+    return (
+        *COMMANDS,
+        *TENANT_COMMANDS,
+        *PAIRING_COMMANDS,
+        *NETWORK_COMMANDS,
+        *FIRMWARE_COMMANDS,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register every command on the app (so `flask --app provisioner` has them too)."""
+    for command in all_commands():
         app.cli.add_command(command)
 
 
@@ -313,15 +331,12 @@ def command_line_app() -> Flask:
 def command_group() -> click.Group:
     """`provisioner` and every command under it, listed without building an app."""
     from provisioner import __version__
-    from provisioner.network.commands import COMMANDS as NETWORK_COMMANDS
-    from provisioner.pairing.cli import COMMANDS as PAIRING_COMMANDS
-    from provisioner.tenants.commands import COMMANDS as TENANT_COMMANDS
 
     group = click.Group(
         "provisioner",
         help="provisioner: phones, FreeSWITCH and network devices of hosted telephony tenants.",
     )
-    for command in (*COMMANDS, *TENANT_COMMANDS, *PAIRING_COMMANDS, *NETWORK_COMMANDS):
+    for command in all_commands():
         group.add_command(command)
     click.version_option(__version__, prog_name="provisioner")(group)
     return group

@@ -89,7 +89,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Ed25519 public keys (base64, comma-separated; several during a key rotation), and
         # how long after fetching an image a phone that still reports its old version is
         # flagged as failed.
-        "FIRMWARE_DIR": str(Path(__file__).resolve().parent.parent / "firmware"),
+        # In the instance folder, not the checkout: `firmware add` writes the manifest, and a
+        # git-tracked one would make every deployment's `git pull` conflict.
+        "FIRMWARE_DIR": str(Path(instance_path) / "firmware"),
         "FIRMWARE_TRUSTED_KEYS": None,
         "FIRMWARE_FAILED_AFTER_SECONDS": 900,
         # The technicians' page /t/: how long a sign-in lasts at most and unused, failed
@@ -131,9 +133,10 @@ def check_config(config: Mapping[str, Any]) -> None:
                 f"FREESWITCH_ALLOWED_NETWORKS: {network!r} is not a network; "
                 "write e.g. 127.0.0.0/8,192.0.2.10/32"
             ) from exc
-    from provisioner.firmware.signing import trusted_keys
+    if config.get("FIRMWARE_TRUSTED_KEYS"):  # cryptography is loaded only when there are keys
+        from provisioner.firmware.signing import trusted_keys
 
-    trusted_keys(config.get("FIRMWARE_TRUSTED_KEYS"))  # a ConfigError names a key that is not one
+        trusted_keys(config["FIRMWARE_TRUSTED_KEYS"])  # a ConfigError names a key that is not one
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

@@ -14,6 +14,11 @@ class ConfigError(ProvisionerError):
     """The configuration is missing a key or has a wrong value; the message names it."""
 
 
+class HttpBindFailed(ProvisionerError):
+    """The HTTP server could not bind its address (in use, not this machine's, privileged);
+    the message says which and what to do."""
+
+
 @dataclass(frozen=True, slots=True)
 class FieldProblem:
     """One invalid field: its path in the document (``call_flows[0].steps[3].target``) and why."""
@@ -39,6 +44,15 @@ class DocumentTooLarge(ValidationFailed):
 
 class NotFound(ProvisionerError):
     """The named object does not exist (or the caller may not know that it does)."""
+
+
+class UnknownTenant(NotFound):
+    """No tenant has this name. The message says only that: each edge (the command line, the
+    API) adds how its user lists the tenants."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no tenant {name!r}")
 
 
 class Conflict(ProvisionerError):

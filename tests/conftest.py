@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 
 from provisioner import create_app
 from provisioner.security.secrets import get_secret_box
-from provisioner.security.tokens import create_token
+from provisioner.security.tokens import create_token, unused_token_name
 from provisioner.store import get_store
 from provisioner.tenants.yaml_io import import_tenant_file
 
@@ -101,7 +101,7 @@ def runner(app: Flask) -> FlaskCliRunner:
 def token_for(app: Flask, role: str) -> str:
     """A fresh API token with ``role``."""
     with get_store(app).transaction() as session:
-        return create_token(session, role, f"{role}-test")
+        return create_token(session, role, unused_token_name(session, f"{role}-test"))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -93,10 +94,80 @@ def test_unknown_role_is_refused_with_the_choices(app: Flask) -> None:
     assert "admin" in result.output and "support" in result.output
 
 
-def test_export_of_an_unknown_tenant_says_what_to_do(app: Flask) -> None:
+def test_export_of_an_unknown_tenant_says_what_to_do_on_the_command_line(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["export", "nobody"])
     assert result.exit_code == 1
-    assert "no tenant 'nobody'" in result.output
+    assert result.output == "Error: no tenant 'nobody'; list them with `provisioner tenants list`\n"
+
+
+def test_the_api_says_how_to_list_tenants_with_the_api(app: Flask) -> None:
+    from tests.conftest import token_for
+
+    headers = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
+    answer = app.test_client().get("/api/v1/tenants/nobody", headers=headers)
+    assert answer.status_code == 404
+    message = answer.get_json()["error"]["message"]
+    assert message == "no tenant 'nobody'; list them with GET /api/v1/tenants"
+
+
+def test_a_live_token_name_is_taken_once(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["token", "create", "--role", "admin", "--name", "ops"])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(args=["token", "create", "--role", "support", "--name", "ops"])
+    assert second.exit_code == 1
+    assert "a live token is named 'ops' already" in second.output
+    revoked = runner.invoke(args=["token", "revoke", "ops"])
+    assert "revoked 1 token(s) named ops" in revoked.output
+    again = runner.invoke(args=["token", "create", "--role", "support", "--name", "ops"])
+    assert again.exit_code == 0, again.output
+
+
+def test_unnamed_tokens_get_the_next_free_name(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    for _ in range(3):
+        assert runner.invoke(args=["token", "create", "--role", "admin"]).exit_code == 0
+    listed = runner.invoke(args=["token", "list"]).output.splitlines()
+    assert listed[0] == "NAME\tROLE\tSTATE\tCREATED"
+    names = [line.split("\t")[0] for line in listed[1:]]
+    assert names == ["admin-token", "admin-token-2", "admin-token-3"]
+
+
+EMPTY_LISTS: list[tuple[list[str], str]] = [
+    (["token", "list"], "NAME\tROLE\tSTATE\tCREATED"),
+    (["tenants", "list"], "TENANT\tNAME\tEXTENSIONS\tPHONES"),
+    (["phones", "list"], "TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST"),
+    (["discovered", "list"], "MAC\tLAST REQUEST\tSOURCE\tFILE\tUSER AGENT"),
+    (["network", "list"], "DEVICE\tROLE\tADDRESS\tSNMP\tSITE\tSTATUS"),
+    (["firmware", "list"], "ID\tVENDOR\tMODELS\tVERSION\tFILE\tSIZE\tSIGNED BY"),
+    (["firmware", "rollout", "list"], "no rollout yet"),
+]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "header"), EMPTY_LISTS, ids=[" ".join(words) for words, _ in EMPTY_LISTS]
+)
+def test_an_empty_list_still_prints_its_header(
+    app: Flask, arguments: list[str], header: str
+) -> None:
+    result = app.test_cli_runner().invoke(args=arguments)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{header}\n"
+
+
+def test_the_readmes_network_add_example_works(demo_app: Flask) -> None:
+    from tests.conftest import PROJECT
+
+    (line,) = [
+        text
+        for text in (PROJECT / "README.md").read_text().splitlines()
+        if text.startswith("provisioner network add ")
+    ]
+    words = line.split("#")[0].split()[1:]
+    values = {"TENANT": "demo", "NAME": "sw1", "COMMUNITY": "s3cret-community"}
+    result = demo_app.test_cli_runner().invoke(args=[values.get(word, word) for word in words])
+    assert result.exit_code == 0, result.output
+    assert result.output == "added switch demo/sw1 at 192.0.2.2:161\n"
 
 
 def test_audit_prune_deletes_only_old_events(demo_app: Flask) -> None:
@@ -160,6 +231,47 @@ def start_serving(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[str],
     address = re.search(r"http://(127\.0\.0\.1:\d+)/", lines[1])
     assert address, lines
     return server, f"http://{address[1]}"
+
+
+def run_serve(tmp_path: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """`provisioner serve OPTIONS` expected to stop by itself (bounded: it must not serve)."""
+    environment = {**os.environ, "PROVISIONER_INSTANCE": str(tmp_path / "instance")}
+    return subprocess.run(
+        [sys.executable, "-m", "provisioner", "serve", *options],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_serve(tmp_path, "--http", f"127.0.0.1:{port}", "--quiet")
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"Error: HTTP cannot listen on 127.0.0.1:{port}: Address already in use; another "
+        "server holds it: stop it or choose --http HOST:PORT\n"
+    )
+    assert result.stdout == ""  # stopped before loading the demo tenant or starting anything
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1", "give HOST:PORT"),
+        ("0.0.0.0:99999", "give HOST:PORT"),
+        ("::1", "put an IPv6 address in brackets"),
+    ],
+)
+def test_serve_refuses_an_address_without_a_port(tmp_path: Path, address: str, reason: str) -> None:
+    result = run_serve(tmp_path, "--http", address)
+    assert result.returncode == 2
+    assert f"Invalid value for '--http': {address!r}: {reason}" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def stop_serving(server: subprocess.Popen[str]) -> str:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from flask import Flask
 
 from provisioner.pairing import service
@@ -77,3 +78,63 @@ def test_help_lists_every_command_without_touching_the_store(tmp_path: Path) -> 
     for command in ("serve", "import", "tenants", "phones", "discovered", "pair", "diagnose"):
         assert f"  {command} " in result.stdout, command
     assert not instance.exists()
+
+
+# What a command that only reads and prints must not load: the HTTP side (blueprints, waitress),
+# SNMP, and the tenant document's schema and validation (pydantic models, phone numbers,
+# holidays). Each is a large share of start-up time (bench/cli_startup.py).
+NOT_FOR_LISTING = (
+    "provisioner.http",
+    "waitress",
+    "pysnmp",
+    "provisioner.tenants.schema",
+    "provisioner.tenants.validation",
+    "phonenumbers",
+    "holidays",
+)
+LOADED_MODULES = """
+import contextlib, io, sys
+from provisioner.cli import main
+sys.argv = ["provisioner", *sys.argv[1:]]
+with contextlib.redirect_stdout(io.StringIO()):
+    try:
+        main()
+    except SystemExit as exit:
+        assert not exit.code, exit.code
+print("\\n".join(sorted(sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "tenants list",
+        "phones list",
+        "discovered list",
+        "token list",
+        "network list",
+        "firmware list",
+        "firmware rollout list",
+        "audit prune",
+    ],
+)
+def test_list_commands_load_neither_the_http_side_nor_snmp_nor_the_schema(
+    tmp_path: Path, command: str
+) -> None:
+    environment = {
+        **os.environ,
+        "PROVISIONER_INSTANCE": str(tmp_path / "instance"),
+        "PYTHONPATH": str(PROJECT),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_MODULES, *command.split()],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = result.stdout.split()
+    assert "provisioner.store" in loaded  # it did run the command
+    assert [name for name in loaded if name.startswith(NOT_FOR_LISTING)] == []

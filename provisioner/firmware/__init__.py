@@ -7,13 +7,20 @@ URL a phone's config carries; ``serving`` answers the phone's download over HTTP
 
 from __future__ import annotations
 
+import json
+import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from flask import Flask
+if TYPE_CHECKING:  # cryptography is loaded by the first key parsed, not by `provisioner --help`
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from flask import Flask
 
-from provisioner.firmware.signing import trusted_keys
+
+logger = logging.getLogger(__name__)
+# Where the catalogue was until FIRMWARE_DIR's default moved into the instance folder.
+CHECKOUT_CATALOGUE = Path(__file__).resolve().parent.parent.parent / "firmware"
 
 
 def catalogue_directory(app: Flask) -> Path:
@@ -23,6 +30,8 @@ def catalogue_directory(app: Flask) -> Path:
 
 @lru_cache(maxsize=8)
 def _parsed_keys(setting: str | tuple[str, ...] | None) -> dict[str, Ed25519PublicKey]:
+    from provisioner.firmware.signing import trusted_keys
+
     return trusted_keys(setting)
 
 
@@ -34,9 +43,19 @@ def app_trusted_keys(app: Flask) -> dict[str, Ed25519PublicKey]:
     return _parsed_keys(setting)
 
 
-def init_app(app: Flask) -> None:
-    """Register the `firmware` commands."""
-    from provisioner.firmware.cli import COMMANDS
-
-    for command in COMMANDS:
-        app.cli.add_command(command)
+def warn_about_checkout_catalogue(app: Flask, old: Path = CHECKOUT_CATALOGUE) -> str | None:
+    """Log (and return) a warning when the checkout's old firmware/ folder still lists images
+    while FIRMWARE_DIR points elsewhere: they are not served until moved or pointed to."""
+    try:
+        files = json.loads((old / "manifest.json").read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not files or catalogue_directory(app).resolve() == old.resolve():
+        return None
+    warning = (
+        f"{old} lists {len(files)} firmware image(s), but the catalogue is FIRMWARE_DIR="
+        f"{catalogue_directory(app)} (the default moved into the instance folder): move the "
+        f"folder there, or set FIRMWARE_DIR={old}"
+    )
+    logger.warning(warning)
+    return warning

@@ -12,30 +12,11 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, reports_errors
+# The catalogue, the signing parts (cryptography), the store and the vendor modules are
+# imported inside the commands: `provisioner --help` and the other commands list these
+# without loading them (most of a command's start-up time otherwise).
+from provisioner.command_helpers import cli_actor, get_store, reports_errors
 from provisioner.errors import FieldProblem, FirmwareRefused, ValidationFailed
-from provisioner.firmware import app_trusted_keys, catalogue_directory
-from provisioner.firmware import rollout as rollouts
-from provisioner.firmware.catalogue import (
-    NewFirmware,
-    add,
-    find,
-    full_check,
-    hash_stream,
-    read_manifest,
-    remove,
-)
-from provisioner.firmware.signing import (
-    Statement,
-    key_id,
-    load_private_key,
-    new_private_key,
-    public_key_text,
-    sign,
-)
-from provisioner.phones.vendors import by_name
-from provisioner.security import audit
-from provisioner.store import get_store
 
 FILE_NAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._()+,-")
 
@@ -50,6 +31,13 @@ def firmware_group() -> None:
 @reports_errors
 def keygen(key_file: Path) -> None:
     """Write a new Ed25519 signing key to KEY_FILE (mode 600) and print its public key."""
+    from provisioner.firmware.signing import (
+        HOW_TO_TRUST,
+        key_id,
+        new_private_key,
+        public_key_text,
+    )
+
     if key_file.exists():
         raise FirmwareRefused(f"{key_file} exists; choose another name (keys are never replaced)")
     pem, private_key = new_private_key()
@@ -57,11 +45,17 @@ def keygen(key_file: Path) -> None:
     with os.fdopen(handle, "wb") as output:
         output.write(pem)
     public = private_key.public_key()
-    click.echo(f"wrote {key_file} (key id {key_id(public)}); trust it with:", err=True)
+    click.echo(
+        f"wrote {key_file} (key id {key_id(public)}); to trust the public key below, "
+        f"{HOW_TO_TRUST}:",
+        err=True,
+    )
     click.echo(public_key_text(public))
 
 
 def _checked_models(vendor: str, models: tuple[str, ...]) -> tuple[str, ...]:
+    from provisioner.phones.vendors import by_name
+
     module = by_name(vendor)
     names = []
     for model in models:
@@ -105,6 +99,9 @@ def sign_command(
     file: Path, vendor: str, models: tuple[str, ...], version: str, key_file: Path
 ) -> None:
     """Print the signature of FILE for `add --signature` (sign where the key lives)."""
+    from provisioner.firmware.catalogue import hash_stream
+    from provisioner.firmware.signing import Statement, load_private_key, sign
+
     _check_names(file, version)
     checked = _checked_models(vendor, models)
     with file.open("rb") as stream:
@@ -128,6 +125,11 @@ def add_command(
     signature: str | None,
 ) -> None:
     """Add FILE to the catalogue once its signature verifies against FIRMWARE_TRUSTED_KEYS."""
+    from provisioner.firmware import app_trusted_keys, catalogue_directory
+    from provisioner.firmware.catalogue import NewFirmware, add
+    from provisioner.firmware.signing import load_private_key
+    from provisioner.security import audit
+
     _check_names(file, version)
     if signature and Path(signature).is_file():
         signature = Path(signature).read_text().strip()
@@ -154,11 +156,15 @@ def add_command(
 @with_appcontext
 def list_command() -> None:
     """Show every image: id, vendor, models, version, file, size."""
+    from provisioner.firmware import catalogue_directory
+    from provisioner.firmware.catalogue import read_manifest
+
+    click.echo("ID\tVENDOR\tMODELS\tVERSION\tFILE\tSIZE\tSIGNED BY")
     for entry in read_manifest(catalogue_directory(current_app)):
         models = ",".join(entry.models)
         click.echo(
             f"{entry.identifier}\t{entry.vendor}\t{models}\t{entry.version}\t"
-            f"{entry.file_name}\t{entry.size}\tsigned by {entry.signed_by}"
+            f"{entry.file_name}\t{entry.size}\t{entry.signed_by}"
         )
 
 
@@ -166,6 +172,9 @@ def list_command() -> None:
 @with_appcontext
 def verify_command() -> None:
     """Hash every image now and check its signature; exit 1 when one fails."""
+    from provisioner.firmware import app_trusted_keys, catalogue_directory
+    from provisioner.firmware.catalogue import full_check, read_manifest
+
     directory, keys = catalogue_directory(current_app), app_trusted_keys(current_app)
     failed = 0
     for entry in read_manifest(directory):
@@ -183,6 +192,11 @@ def verify_command() -> None:
 @reports_errors
 def remove_command(name: str) -> None:
     """Remove the image NAME (its id or file name) and its file (not while a rollout wants it)."""
+    from provisioner.firmware import catalogue_directory
+    from provisioner.firmware import rollout as rollouts
+    from provisioner.firmware.catalogue import find, read_manifest, remove
+    from provisioner.security import audit
+
     directory = catalogue_directory(current_app)
     with get_store().reading() as session:
         wanting = rollouts.rollouts_wanting(session, find(read_manifest(directory), name))
@@ -201,7 +215,9 @@ def rollout_group() -> None:
 
 
 def _show(session: Any, row: Any) -> None:
-    data = rollouts.rollout_json(session, row)
+    from provisioner.firmware.rollout import rollout_json
+
+    data = rollout_json(session, row)
     counts = data["counts"]
     where = f" site {data['site']}" if data["site"] else ""
     click.echo(
@@ -234,6 +250,10 @@ def rollout_start(
     rollback_version: str | None,
 ) -> None:
     """Start a rollout for TENANT (it supersedes the one for the same site and model)."""
+    from provisioner.firmware import catalogue_directory
+    from provisioner.firmware import rollout as rollouts
+    from provisioner.firmware.catalogue import read_manifest
+
     wanted = rollouts.RolloutRequest(
         tenant, vendor, model, version, site, percentage, canary, rollback_version
     )
@@ -250,6 +270,8 @@ def rollout_start(
 @reports_errors
 def rollout_widen(rollout_id: int, percentage: int | None, canary: tuple[str, ...]) -> None:
     """Change a rollout's share or add canary phones."""
+    from provisioner.firmware import rollout as rollouts
+
     if percentage is None and not canary:
         raise ValidationFailed([FieldProblem("", "give --percentage N or --canary MAC")])
     with get_store().transaction() as session:
@@ -262,6 +284,8 @@ def rollout_widen(rollout_id: int, percentage: int | None, canary: tuple[str, ..
 @reports_errors
 def rollout_rollback(rollout_id: int) -> None:
     """Send the rollout's phones to its rollback version (or stop pointing them anywhere)."""
+    from provisioner.firmware import rollout as rollouts
+
     with get_store().transaction() as session:
         _show(session, rollouts.roll_back(session, rollout_id, cli_actor()))
 
@@ -272,6 +296,8 @@ def rollout_rollback(rollout_id: int) -> None:
 @reports_errors
 def rollout_show(rollout_id: int) -> None:
     """One rollout with its counts."""
+    from provisioner.firmware import rollout as rollouts
+
     with get_store().reading() as session:
         _show(session, rollouts.find_rollout(session, rollout_id))
 
@@ -282,9 +308,14 @@ def rollout_show(rollout_id: int) -> None:
 @reports_errors
 def rollout_list(tenant: str | None) -> None:
     """Every rollout (of TENANT), newest first."""
+    from provisioner.firmware import rollout as rollouts
+
     with get_store().reading() as session:
-        for row in rollouts.rollouts(session, tenant):
+        rows = rollouts.rollouts(session, tenant)
+        for row in rows:
             _show(session, row)
+    if not rows:
+        click.echo(f"no rollout{f' for {tenant}' if tenant else ''} yet")
 
 
 COMMANDS: tuple[Any, ...] = (firmware_group,)

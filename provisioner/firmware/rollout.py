@@ -14,16 +14,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.errors import FieldProblem, FirmwareNotFound, UnsupportedVendor, ValidationFailed
 from provisioner.firmware.catalogue import FirmwareEntry, for_target
+from provisioner.pairing.timeline import announced_models
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_name
 from provisioner.security import audit
 from provisioner.store import models
-from provisioner.tenants.repository import find_tenant, touch
+from provisioner.tenants.lookup import find_tenant, touch
 
 SCALE = 10_000
 ACTIVE, ROLLED_BACK, SUPERSEDED = "active", "rolled-back", "superseded"
@@ -321,18 +322,39 @@ def roll_back(session: Session, rollout_id: int, actor: str) -> models.FirmwareR
 
 
 def targeted_macs(session: Session, rollout: models.FirmwareRollout) -> list[str]:
-    """The tenant's phones of the rollout's model (and site) that it has chosen."""
-    query = select(models.Phone.mac, models.Phone.site).where(
+    """The tenant's phones of the rollout's model (and site) that it has chosen. A phone
+    stored without a model (or vendor) counts with the one its own requests announce, as
+    the firmware directive takes it."""
+    query = select(
+        models.Phone.mac, models.Phone.site, models.Phone.vendor, models.Phone.model
+    ).where(
         models.Phone.tenant_id == rollout.tenant_id,
-        models.Phone.vendor == rollout.vendor,
-        func.upper(models.Phone.model) == rollout.model.upper(),
+        or_(models.Phone.vendor == rollout.vendor, models.Phone.vendor.is_(None)),
+        or_(func.upper(models.Phone.model) == rollout.model.upper(), models.Phone.model.is_(None)),
     )
     rows = session.execute(query).all()
+    unnamed = [mac for mac, _, vendor, model in rows if vendor is None or model is None]
+    announced = announced_models(session, unnamed) if unnamed else {}
+    wanted = (rollout.vendor, rollout.model.upper())
     return sorted(
         mac
-        for mac, site in rows
-        if (not rollout.site or site == rollout.site) and selects(rollout, mac)
+        for mac, site, vendor, model in rows
+        if (not rollout.site or site == rollout.site)
+        and _is_rollout_model(vendor, model, announced.get(mac), wanted)
+        and selects(rollout, mac)
     )
+
+
+def _is_rollout_model(
+    vendor: str | None,
+    model: str | None,
+    announced: tuple[str, str] | None,
+    wanted: tuple[str, str],
+) -> bool:
+    """The stored vendor and model, each completed from the announced ones, are ``wanted``."""
+    vendor = vendor or (announced[0] if announced else None)
+    model = model or (announced[1] if announced else None)
+    return (vendor, (model or "").upper()) == wanted
 
 
 def counts(session: Session, rollout: models.FirmwareRollout) -> dict[str, int]:

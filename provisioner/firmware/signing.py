@@ -90,6 +90,13 @@ def load_private_key(pem: bytes) -> Ed25519PrivateKey:
     return key
 
 
+# How an operator trusts a key: the setting's two spellings, and when the server sees it.
+HOW_TO_TRUST = (
+    "set PROVISIONER_FIRMWARE_TRUSTED_KEYS in the environment (or FIRMWARE_TRUSTED_KEYS in "
+    "instance/config.py) and restart the server, which reads it at start"
+)
+
+
 def parse_public_key(text: str) -> Ed25519PublicKey:
     """One trusted key from its base64 text; ConfigError naming the setting otherwise."""
     try:
@@ -121,7 +128,7 @@ def signature_problem(
 ) -> str | None:
     """Why ``signature`` does not vouch for ``statement`` under the trusted ``keys``, or None."""
     if not keys:
-        return "no key is trusted; set FIRMWARE_TRUSTED_KEYS to the provider's public key(s)"
+        return f"no key is trusted: {HOW_TO_TRUST}"
     try:
         raw = base64.b64decode(signature, validate=True)
     except (binascii.Error, ValueError):
@@ -134,7 +141,10 @@ def signature_problem(
             continue
         return None
     if signer and signer not in keys:
-        return f"signed by key {signer}, which FIRMWARE_TRUSTED_KEYS does not trust"
+        return (
+            f"signed by key {signer}, which FIRMWARE_TRUSTED_KEYS does not trust (to trust "
+            f"it, {HOW_TO_TRUST})"
+        )
     return (
         "the signature was not made by a trusted key (FIRMWARE_TRUSTED_KEYS) for this file "
         "with this vendor, models and version"

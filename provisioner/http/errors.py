@@ -17,6 +17,7 @@ from provisioner.errors import (
     NotFound,
     ProvisionerError,
     Unauthorized,
+    UnknownTenant,
     ValidationFailed,
 )
 
@@ -29,6 +30,11 @@ STATUS_BY_ERROR: tuple[tuple[type[ProvisionerError], int], ...] = (
     (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
+)
+
+# What the API adds to an error the domain raised, so it points to a request.
+API_HINTS: tuple[tuple[type[ProvisionerError], str], ...] = (
+    (UnknownTenant, "list them with GET /api/v1/tenants"),
 )
 
 
@@ -46,7 +52,9 @@ def handle_provisioner_error(error: ProvisionerError) -> Response:
     problems = None
     if isinstance(error, ValidationFailed):
         problems = [{"path": item.path, "reason": item.reason} for item in error.problems]
-    response = jsonify(error_body(status, str(error), problems))
+    hint = next((text for kind, text in API_HINTS if isinstance(error, kind)), None)
+    message = f"{error}; {hint}" if hint else str(error)
+    response = jsonify(error_body(status, message, problems))
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="provisioner"'

@@ -113,12 +113,16 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     """Serve until SIGTERM or SIGINT."""
+    import click
     from granian.server import Server
 
     from provisioner.cli import parse_address
 
     options = parse_options(argv)
-    address = parse_address(options.http, int(DEFAULT_ADDRESS.rpartition(":")[2]))
+    try:
+        address = parse_address(options.http)
+    except click.BadParameter as exc:
+        raise SystemExit(f"--http {exc.message}") from exc
     tls = (options.certificate, options.key) if options.certificate else None
     descriptors = raise_descriptor_limit()
     settings = server_options(

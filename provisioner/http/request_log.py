@@ -8,6 +8,7 @@ import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 
 from flask import Flask, Response, current_app, g, request
 
@@ -77,3 +78,23 @@ def note_phone_answer(file: str, kind: str) -> None:
         RequestInfo(file, request.remote_addr or "", "http", request.headers.get("User-Agent", ""))
     )
     g.phone_answer = (file_request.mac if file_request else None, kind)
+
+
+TftpRender = Callable[[str, str], bytes | None]
+
+
+def logging_tftp(render: TftpRender) -> TftpRender:
+    """The TFTP service's render function, logging one line per read request like HTTP's:
+    ``127.0.0.1 TFTP 805ec0aa0001.cfg 200 mac=805ec0aa0001 2 ms`` (404: nothing to send)."""
+
+    def logged(name: str, client: str) -> bytes | None:
+        started = time.perf_counter()
+        body = render(name, client)
+        milliseconds = (time.perf_counter() - started) * 1000
+        file_request = identify(RequestInfo(name, client, "tftp"))
+        mac = f" mac={file_request.mac or '-'}" if file_request else ""
+        status = 404 if body is None else 200
+        log.info("%s TFTP %s %s%s %.0f ms", client, name, status, mac, milliseconds)
+        return body
+
+    return logged

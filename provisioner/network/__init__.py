@@ -7,14 +7,6 @@ from collections.abc import Callable
 from flask import Flask
 
 
-def init_app(app: Flask) -> None:
-    """Register the network commands (`network`, `poll`, `diagnose`, `traps`)."""
-    from provisioner.network.commands import COMMANDS
-
-    for command in COMMANDS:
-        app.cli.add_command(command)
-
-
 def start_beside_http(app: Flask, enabled: bool | None = None) -> Callable[[], None]:
     """For `provisioner serve`: start the poller/trap receiver thread if enabled; its stopper.
 

@@ -13,7 +13,7 @@ from flask.cli import with_appcontext
 
 # The domain modules are imported inside the commands: `provisioner --help` lists these
 # commands without loading SQLAlchemy, pysnmp or the store.
-from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
 
 
 @click.group("network")
@@ -147,6 +147,7 @@ def network_list(tenant: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    click.echo("DEVICE\tROLE\tADDRESS\tSNMP\tSITE\tSTATUS")
     for item in rows:
         click.echo(
             f"{item['tenant']}/{item['name']}\t{item['role']}\t{item['address']}:{item['port']}"

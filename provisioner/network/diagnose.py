@@ -6,6 +6,7 @@ forwarding table, no PoE table ...), so support can tell "fine" from "unknown".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from provisioner.firmware.rollout import device_progress
 from provisioner.network import state as network_state
 from provisioner.pairing.timeline import event_json
 from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
+from provisioner.phones.model import EventKind
 from provisioner.store.models import (
     DeviceEvent,
     Extension,
@@ -29,8 +31,7 @@ from provisioner.store.models import (
 )
 
 Report = dict[str, Any]
-# Where the phones domain may keep the device timeline (built on another branch); read if there.
-BOOT_LIMIT = 5
+BOOT_LIMIT = 5  # boots shown; the Digest challenges the phone answered are not counted
 TRAP_LIMIT = 10
 # A port with at most this many MACs is an access port; uplinks carry many more.
 ACCESS_PORT_MACS = 4
@@ -88,12 +89,13 @@ def phone_part(session: Session, phone: Phone | None, tenant: Tenant | None) -> 
 def boot_records(session: Session, mac: str, timezone: str | None = None) -> Report:
     """The last requests of this MAC from the device timeline, newest first (local times in
     the tenant's ``timezone``)."""
-    rows = session.scalars(
+    newest = session.scalars(
         select(DeviceEvent)
         .where(DeviceEvent.mac == mac)
         .order_by(DeviceEvent.id.desc())
-        .limit(BOOT_LIMIT)
+        .limit(BOOT_LIMIT * 3)
     ).all()
+    rows = answered_challenges_left_out(newest)[:BOOT_LIMIT]
     if not rows:
         return {
             "available": True,
@@ -102,6 +104,19 @@ def boot_records(session: Session, mac: str, timezone: str | None = None) -> Rep
             "(or its records have expired)",
         }
     return {"available": True, "events": [event_json(row, timezone) for row in rows]}
+
+
+def answered_challenges_left_out(newest_first: Sequence[DeviceEvent]) -> list[DeviceEvent]:
+    """The events without each Digest challenge the phone answered: a Digest fetch is a
+    challenge, then the same file again from the same address, and only that answer says how
+    the boot went. A challenge nothing followed (a phone that never answered) stays."""
+    kept: list[DeviceEvent] = []
+    for index, event in enumerate(newest_first):
+        after = newest_first[index - 1] if index > 0 else None
+        answered = after is not None and (after.file, after.source) == (event.file, event.source)
+        if not (event.kind == EventKind.CHALLENGE and answered):
+            kept.append(event)
+    return kept
 
 
 @dataclass(frozen=True, slots=True)

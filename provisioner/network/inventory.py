@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import Conflict, FieldProblem, NotFound, ValidationFailed
-from provisioner.network.snmp import Credentials, Target
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox
 from provisioner.store.models import NetworkDevice, Site, Tenant
-from provisioner.tenants.repository import find_tenant
-from provisioner.tenants.validation import parse_model
+from provisioner.tenants.lookup import find_tenant
+
+if TYPE_CHECKING:  # pysnmp is loaded by the poller, not by `provisioner network list`
+    from provisioner.network.snmp import Credentials, Target
 
 DeviceName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -70,6 +71,8 @@ class NetworkDeviceInput(BaseModel):
 
 def parse_device(data: Any) -> NetworkDeviceInput:
     """Validate an API body or CLI options; ValidationFailed names every bad field."""
+    from provisioner.tenants.validation import parse_model
+
     device = parse_model(NetworkDeviceInput, data)
     if device.engine_id:
         device.engine_id = device.engine_id.lower().removeprefix("0x")
@@ -219,6 +222,7 @@ def device_json(row: NetworkDevice, tenant_name: str) -> dict[str, Any]:
 
 def credentials_of(row: NetworkDevice, box: SecretBox) -> Credentials:
     """Decrypted credentials for the poller (in memory only, never logged)."""
+    from provisioner.network.snmp import Credentials
 
     def reveal(column: str | None) -> str | None:
         return box.decrypt(column) if column else None
@@ -237,6 +241,8 @@ def credentials_of(row: NetworkDevice, box: SecretBox) -> Credentials:
 
 def target_of(row: NetworkDevice, box: SecretBox) -> Target:
     """How the poller reaches ``row``."""
+    from provisioner.network.snmp import Target
+
     return Target(
         host=row.address,
         port=row.port,

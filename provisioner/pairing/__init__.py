@@ -6,10 +6,8 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    """Register the pair and unpair commands, and the timeline's flush before reads."""
+    """Register the timeline's flush before reads (the pairing commands are in
+    provisioner.cli.all_commands)."""
     from provisioner.pairing import timeline_writer
-    from provisioner.pairing.cli import COMMANDS
 
     timeline_writer.init_app(app)
-    for command in COMMANDS:
-        app.cli.add_command(command)

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
 
 
 @click.command("pair")

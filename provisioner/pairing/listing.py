@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import NotFound
+from provisioner.errors import UnknownTenant
 from provisioner.pairing.timeline import discovered, local_time
 from provisioner.store import models
 
@@ -24,7 +24,7 @@ def phone_rows(session: Session, tenant_name: str | None = None) -> list[tuple[s
             session.scalar(select(models.Tenant.id).where(models.Tenant.name == tenant_name))
             is None
         ):
-            raise NotFound(f"no tenant {tenant_name!r}; list them with `provisioner tenants list`")
+            raise UnknownTenant(tenant_name)
         query = query.where(models.Tenant.name == tenant_name)
     found = session.execute(query).all()
     macs = [phone.mac for phone, _ in found]

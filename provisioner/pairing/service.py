@@ -18,6 +18,7 @@ from provisioner.errors import (
     ValidationFailed,
 )
 from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
+from provisioner.pairing.timeline import announced_models, local_time
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
@@ -38,6 +39,7 @@ class Pairing:
     window_until: datetime
     lines: tuple[str, ...] = ()
     removed_lines: tuple[str, ...] = ()  # lines the phone lost; their SIP passwords are new
+    timezone: str | None = None  # the tenant's, for the times the command line shows
 
     def as_json(self) -> dict[str, Any]:
         """As the API shows it (the password only through the audited credentials call)."""
@@ -57,7 +59,8 @@ class Pairing:
         if self.removed_lines:
             removed = ", ".join(self.removed_lines)
             text += f"; it no longer has {removed} (new SIP password for {removed})"
-        return text + f"; boot it before {self.window_until:%H:%M} UTC"
+        # In the tenant's zone, to the second, as `phones list` shows the phone's requests.
+        return text + f"; boot it before {local_time(self.window_until, self.timezone)}"
 
 
 def parse_mac(text: str, field: str = "mac") -> str:
@@ -81,6 +84,32 @@ def _check_not_elsewhere(session: Session, tenant: models.Tenant, mac: str) -> N
 def _guess_vendor(mac: str) -> str | None:
     vendors = by_oui(mac)
     return vendors[0].name if len(vendors) == 1 else None
+
+
+def announced_model(session: Session, mac: str) -> tuple[str, str] | None:
+    """The vendor and model the phone's latest request with a User-Agent announced, if any."""
+    return announced_models(session, [mac]).get(mac)
+
+
+@dataclass(frozen=True, slots=True)
+class Replacement:
+    """What a swap makes of the new phone: its vendor and model, and where they come from."""
+
+    vendor: str | None
+    model: str | None
+    source: str  # "announced" (its own requests), "vendor" (its MAC; model unknown), "old"
+
+
+def replacement_for(session: Session, old: Phone, new_mac: str) -> Replacement:
+    """The new phone's own word first, then its MAC's vendor (another brand: the model is not
+    the old one's), else like for like: the old phone's vendor and model."""
+    announced = announced_model(session, new_mac)
+    if announced is not None:
+        return Replacement(*announced, "announced")
+    vendor = _guess_vendor(new_mac)
+    if vendor not in (None, old.vendor):
+        return Replacement(vendor, None, "vendor")
+    return Replacement(old.vendor, old.model, "old")
 
 
 def pair(
@@ -154,7 +183,14 @@ def pair(
         },
     )
     return Pairing(
-        mac, tenant.name, extension, credential.username, window_until, tuple(lines), tuple(removed)
+        mac,
+        tenant.name,
+        extension,
+        credential.username,
+        window_until,
+        tuple(lines),
+        tuple(removed),
+        tenant.timezone,
     )
 
 
@@ -262,17 +298,26 @@ def swap(
     new_text: str,
     actor: str,
     window_minutes: int,
+    vendor: str | None = None,
+    model: str | None = None,
 ) -> Pairing:
     """Move a phone's lines and keys to a replacement; the old one's credentials die and the
-    SIP passwords it knew are rotated."""
+    SIP passwords it knew are rotated. Without ``vendor``, the replacement's vendor and model
+    are chosen by replacement_for; the old phone's vendor settings (overrides) go only to a
+    phone of the same vendor."""
     old_mac, new_mac = parse_mac(old_text, "mac"), parse_mac(new_text, "new_mac")
     tenant = find_tenant(session, tenant_name)
     _check_not_elsewhere(session, tenant, new_mac)
     document, old = _without_phone(load_document(session, tenant), old_mac)
     if any(phone.mac == new_mac for phone in document.phones):
         raise PairingConflict(f"{new_mac} is already a phone of {tenant.name}; unpair it first")
-    vendor = old.vendor if _guess_vendor(new_mac) in (None, old.vendor) else _guess_vendor(new_mac)
-    replacement = Phone.model_validate({**old.model_dump(), "mac": new_mac, "vendor": vendor})
+    if vendor is None:
+        chosen = replacement_for(session, old, new_mac)
+        vendor, model = chosen.vendor, chosen.model
+    changes: dict[str, Any] = {"mac": new_mac, "vendor": vendor, "model": model}
+    if vendor != old.vendor:
+        changes["overrides"] = {}
+    replacement = Phone.model_validate({**old.model_dump(), **changes})
     session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
     save_document(
         session, document.model_copy(update={"phones": [*document.phones, replacement]}), actor, box

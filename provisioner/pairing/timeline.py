@@ -143,3 +143,28 @@ def event_json(row: DeviceEvent, timezone: str | None = None) -> dict[str, Any]:
         "kind": kind,
         "meaning": MEANINGS.get(kind, row.answer),
     }
+
+
+def announced_models(session: Session, macs: list[str]) -> dict[str, tuple[str, str]]:
+    """MAC -> the vendor and model (as the vendor module names it) that the phone's latest
+    request with a User-Agent announced; MACs that announced no model we know are left out.
+    For phones stored without a model (paired without one), wherever a model is needed."""
+    from provisioner.phones.identify import from_user_agent
+    from provisioner.phones.vendors import by_name
+
+    latest = (
+        select(DeviceEvent.mac, func.max(DeviceEvent.id).label("id"))
+        .where(DeviceEvent.mac.in_(macs), DeviceEvent.user_agent != "")
+        .group_by(DeviceEvent.mac)
+        .subquery()
+    )
+    agents = session.execute(
+        select(DeviceEvent.mac, DeviceEvent.user_agent).join(latest, DeviceEvent.id == latest.c.id)
+    )
+    found: dict[str, tuple[str, str]] = {}
+    for mac, agent in agents:
+        info = from_user_agent(agent)
+        known = by_name(info.vendor).model(info.model) if info.vendor and info.model else None
+        if info.vendor and known is not None:
+            found[mac] = (info.vendor, known.name)
+    return found

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import Forbidden, NotFound, Unauthorized
+from provisioner.errors import Conflict, Forbidden, NotFound, Unauthorized
 from provisioner.store.models import ApiToken, Tenant, utc_now
 
 TOKEN_PREFIX = "prov_"
@@ -90,9 +90,15 @@ def create_token(
     session: Session, role: str, name: str, tenants: Collection[str] | None = None
 ) -> str:
     """Store a new token for ``role`` (limited to ``tenants`` when given; each must exist)
-    and return it; it is shown this once only."""
+    and return it; it is shown this once only. Live tokens' names are unique: the audit log
+    and `token revoke NAME` must mean one token."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+    if _live_named(session, name):
+        raise Conflict(
+            f"a live token is named {name!r} already; choose another --name "
+            f"(or `provisioner token revoke {name}` first)"
+        )
     scope = None
     if tenants is not None:
         existing = set(session.scalars(select(Tenant.name).where(Tenant.name.in_(tenants))))
@@ -110,6 +116,20 @@ def create_token(
 def token_scope(row: ApiToken) -> frozenset[str] | None:
     """The tenants a token's row limits it to (None: every tenant)."""
     return None if row.tenants is None else frozenset(str(name) for name in row.tenants)
+
+
+def unused_token_name(session: Session, wanted: str) -> str:
+    """``wanted`` when no live token has it, else ``wanted-2``, ``wanted-3``..."""
+    name, number = wanted, 1
+    while _live_named(session, name):
+        number += 1
+        name = f"{wanted}-{number}"
+    return name
+
+
+def _live_named(session: Session, name: str) -> bool:
+    query = select(ApiToken.id).where(ApiToken.name == name, ApiToken.revoked_at.is_(None))
+    return session.scalar(query.limit(1)) is not None
 
 
 def authenticate(session: Session, header: str | None) -> Caller:

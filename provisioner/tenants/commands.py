@@ -12,7 +12,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from provisioner.cli import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
 
 if TYPE_CHECKING:
     from provisioner.tenants.changes import ChangeSummary

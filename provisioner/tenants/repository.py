@@ -15,12 +15,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import FieldProblem, NotFound, ValidationFailed
+from provisioner.errors import FieldProblem, NotFound, UnknownTenant, ValidationFailed
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password, new_pin
 from provisioner.store import models
-from provisioner.store.models.tenants import new_revision
 from provisioner.tenants import schema
+
+# Re-exported: most callers find a tenant and save its document from this one module.
+from provisioner.tenants.lookup import find_tenant as find_tenant
+from provisioner.tenants.lookup import tenant_names as tenant_names
+from provisioner.tenants.lookup import touch as touch
 from provisioner.tenants.sounds import measure_sound
 from provisioner.tenants.validation import check_document
 
@@ -63,23 +67,10 @@ class SaveContext:
     action_prefix: str = ""
 
 
-def find_tenant(session: Session, name: str) -> models.Tenant:
-    """The tenant called ``name``; NotFound otherwise."""
-    tenant = session.scalar(select(models.Tenant).where(models.Tenant.name == name))
-    if tenant is None:
-        raise unknown_tenant(name)
-    return tenant
-
-
 def unknown_tenant(name: str) -> NotFound:
     """The error for a tenant that does not exist, which a token limited to other tenants
     gets too (it must not learn which exist)."""
-    return NotFound(f"no tenant {name!r}; list them with GET /api/v1/tenants")
-
-
-def tenant_names(session: Session) -> list[str]:
-    """Every tenant's name, sorted."""
-    return list(session.scalars(select(models.Tenant.name).order_by(models.Tenant.name)))
+    return UnknownTenant(name)
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -163,12 +154,6 @@ def save_document(
         _sync_collection(context, collection, getattr(document, collection))
     session.flush()
     return tenant
-
-
-def touch(tenant: models.Tenant) -> None:
-    """Mark the tenant changed, in the caller's transaction: every worker's cached copy of
-    what its phone files are built from is stale from the commit on."""
-    tenant.revision = new_revision()
 
 
 def delete_tenant(session: Session, name: str, actor: str) -> None:

@@ -169,7 +169,9 @@ def test_without_a_trusted_key_nothing_gets_in(
         args=[*ADD, str(image(tmp_path)), "--sign-with", str(tmp_path / "provider.key")]
     )
     assert result.exit_code == 1
-    assert "set FIRMWARE_TRUSTED_KEYS" in result.output
+    # Named as the environment spells it, and when the server sees it.
+    assert "set PROVISIONER_FIRMWARE_TRUSTED_KEYS in the environment" in result.output
+    assert "restart the server" in result.output
     assert catalogue_files(catalogue_app) == []
 
 
@@ -239,3 +241,28 @@ def test_a_trusted_key_that_is_not_one_stops_the_start(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="FIRMWARE_TRUSTED_KEYS: 'bm90IGEga2V5'"):
         make_app(tmp_path, FIRMWARE_TRUSTED_KEYS="bm90IGEga2V5")
+
+
+def test_the_catalogue_lives_in_the_instance_folder_by_default(tmp_path: Path) -> None:
+    from provisioner.config import default_settings
+
+    instance = tmp_path / "instance"
+    assert default_settings(str(instance))["FIRMWARE_DIR"] == str(instance / "firmware")
+
+
+def test_images_left_in_the_checkouts_old_folder_are_pointed_out(
+    catalogue_app: Flask, tmp_path: Path
+) -> None:
+    from provisioner.firmware import warn_about_checkout_catalogue
+
+    old = tmp_path / "checkout-firmware"
+    old.mkdir()
+    manifest = old / "manifest.json"
+    manifest.write_text(json.dumps({"format": 1, "files": []}))
+    assert warn_about_checkout_catalogue(catalogue_app, old) is None  # nothing left behind
+    manifest.write_text(json.dumps({"format": 1, "files": [{"file_name": "T46U.rom"}]}))
+    warning = warn_about_checkout_catalogue(catalogue_app, old)
+    assert warning is not None
+    assert "lists 1 firmware image(s)" in warning and f"set FIRMWARE_DIR={old}" in warning
+    catalogue_app.config["FIRMWARE_DIR"] = str(old)  # pointed at it: nothing to say
+    assert warn_about_checkout_catalogue(catalogue_app, old) is None

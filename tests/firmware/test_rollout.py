@@ -168,3 +168,35 @@ def test_rollouts_need_an_admin_and_unknown_ids_are_404(firmware_app: Flask) -> 
     )
     assert client.get("/api/v1/firmware/rollouts/99", headers=technician).status_code == 404
     assert client.get("/api/v1/firmware/rollouts").status_code == 401
+
+
+def test_phones_paired_without_a_model_count_with_the_model_they_announce(
+    firmware_app: Flask,
+) -> None:
+    """Paired without --model (vendor and model unknown): the canary is targeted and upgraded
+    in the counts once its own requests name a T46U, as the directive already treats it."""
+    from provisioner.firmware.rollout import counts, find_rollout
+    from provisioner.pairing.timeline_writer import flush_timeline
+    from tests.firmware.conftest import start_rollout
+
+    mac = "805ec0000abc"
+    box = get_secret_box(firmware_app)
+    with get_store(firmware_app).transaction() as session:
+        tenant = find_tenant(session, "demo")
+        document = load_document(session, tenant)
+        phones = [*document.phones, Phone(mac=mac, lines=["241"])]
+        save_document(session, document.model_copy(update={"phones": phones}), "test", box)
+        issue_credential(session, box, tenant.id, mac, 30)
+    rollout_id = start_rollout(firmware_app, canary=(mac,))
+    client = firmware_app.test_client()
+
+    def counted() -> dict[str, int]:
+        flush_timeline(firmware_app)  # requests are written in batches; readers flush
+        with get_store(firmware_app).reading() as session:
+            return counts(session, find_rollout(session, rollout_id))
+
+    assert counted()["targeted"] == 0  # nothing says what it is yet
+    assert firmware_url(boot(client, mac, OLD_VERSION)) is not None
+    assert counted() == {"targeted": 1, "upgraded": 0, "pending": 1, "failed": 0}
+    boot(client, mac, NEW_VERSION)
+    assert counted() == {"targeted": 1, "upgraded": 1, "pending": 0, "failed": 0}

@@ -409,3 +409,38 @@ def test_poe_faults_and_the_power_budget_are_shown_for_the_phones_port(
     assert "fault, class4, enabled" in text
     assert "faults counted on this port: overload 7" in text
     assert "power supply 1 on: 52 of 65 W in use" in text
+
+
+def test_boots_leave_out_the_digest_challenges_the_phone_answered(tmp_path: Path) -> None:
+    """Every Digest boot is a challenge and then the answer: five boots, not two and a half."""
+    from datetime import UTC, datetime, timedelta
+
+    from provisioner.network.diagnose import BOOT_LIMIT, boot_records
+    from provisioner.store.models import DeviceEvent
+
+    app = make_app(tmp_path)
+    start = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+
+    def event(minute: int, kind: str, source: str = "192.0.2.55") -> DeviceEvent:
+        return DeviceEvent(
+            mac="805ec0123456",
+            source=source,
+            protocol="http",
+            file="805ec0123456.cfg",
+            answer="full" if kind == "full-credentials" else "denied",
+            kind=kind,
+            at=start + timedelta(minutes=minute),
+        )
+
+    with get_store(app).transaction() as session:
+        for boot in range(6):  # six Digest boots, a challenge then the answer each
+            session.add(event(boot * 10, "challenge"))
+            session.flush()
+            session.add(event(boot * 10, "full-credentials"))
+            session.flush()
+        session.add(event(70, "challenge", source="192.0.2.99"))  # never answered
+    with get_store(app).reading() as session:
+        kinds = [item["kind"] for item in boot_records(session, "805ec0123456")["events"]]
+    assert len(kinds) == BOOT_LIMIT
+    assert kinds == ["challenge", *["full-credentials"] * (BOOT_LIMIT - 1)]
+    get_store(app).dispose()

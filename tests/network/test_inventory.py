@@ -167,7 +167,8 @@ def test_cli_add_list_remove(demo_app: Flask) -> None:
     runner.invoke(args=["network", "remove", "demo", "rt1"])
     removed = runner.invoke(args=["network", "remove", "demo", "sw1"])
     assert removed.exit_code == 0
-    assert runner.invoke(args=["network", "list", "demo"]).output == ""
+    emptied = runner.invoke(args=["network", "list", "demo"]).output
+    assert emptied == "DEVICE\tROLE\tADDRESS\tSNMP\tSITE\tSTATUS\n"
 
 
 def test_patch_changes_fields_and_replaces_a_secret_only_when_given(

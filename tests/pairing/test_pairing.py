@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -214,6 +215,8 @@ def test_cli_repair_says_which_lines_the_phone_now_has(demo_app: Flask) -> None:
         f"paired {PLAIN} in demo: its lines are now 242; it no longer has 241, 240 "
         "(new SIP password for 241, 240); boot it before "
     ) in moved.output, moved.output
+    # The demo's zone (Europe/Amsterdam), to the second, as `phones list` shows requests.
+    assert re.search(r"boot it before \d{4}-\d\d-\d\d \d\d:\d\d:\d\d CES?T\n$", moved.output)
 
 
 def test_cli_errors_say_what_to_do(runner: object) -> None:
@@ -223,7 +226,7 @@ def test_cli_errors_say_what_to_do(runner: object) -> None:
     result = runner.invoke(args=["pair", "xyz", "240", "--tenant", "demo"])
     assert result.exit_code == 1 and "twelve hex digits" in result.output
     result = runner.invoke(args=["pair", MAC, "240", "--tenant", "nobody"])
-    assert result.exit_code == 1 and "GET /api/v1/tenants" in result.output
+    assert result.exit_code == 1 and "`provisioner tenants list`" in result.output
 
 
 def test_timeline_is_bounded_per_device(tmp_path: Path) -> None:
@@ -375,6 +378,24 @@ def test_discovered_events_expire(demo_app: Flask) -> None:
         record_event(session, None, "001565000002", request, "y.cfg", Answer.BOOTSTRAP, 10)
     with get_store(demo_app).reading() as session:
         assert list(session.scalars(select(models.DeviceEvent.mac))) == ["001565000002"]
+
+
+def test_a_swap_to_another_brand_takes_the_brand_and_not_the_old_model(
+    client: FlaskClient, demo_app: Flask, admin_headers: dict[str, str]
+) -> None:
+    path = f"/api/v1/tenants/demo/phones/{MAC}"
+    paired = client.post(
+        f"{path}/pairing",
+        json={"extension": "241", "vendor": "yealink", "model": "T46U"},
+        headers=admin_headers,
+    )
+    assert paired.status_code == 201, paired.json
+    snom = client.post(f"{path}/swap", json={"new_mac": "00:04:13:aa:bb:cc"}, headers=admin_headers)
+    assert snom.status_code == 200, snom.json  # not "Snom has no model T46U"
+    with get_store(demo_app).reading() as session:
+        phone = session.scalar(select(models.Phone).where(models.Phone.mac == "000413aabbcc"))
+        assert phone is not None
+        assert (phone.vendor, phone.model, list(phone.lines)) == ("snom", None, ["241"])
 
 
 def test_unpair_and_swap_rotate_the_sip_passwords_the_old_phone_knew(

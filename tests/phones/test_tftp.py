@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -129,6 +130,12 @@ def test_provisioner_serve_with_tftp(tmp_path: Path) -> None:
         # The common file sends the phone on to the HTTP server (time and language are in
         # <mac>.cfg, read over it).
         assert body is not None and b"static.auto_provision.server.url = http://" in body
+        # The request log has TFTP requests too, one line each like HTTP's.
+        for _ in range(20):
+            line = process.stdout.readline()
+            if " TFTP " in line:
+                break
+        assert re.search(r" 127\.0\.0\.1 TFTP y000000000000\.cfg 200 mac=- \d+ ms$", line), line
     finally:
         process.terminate()
         process.wait(timeout=20)

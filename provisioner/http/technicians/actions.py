@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 
 from flask import current_app, flash, g, redirect, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from provisioner.errors import NotFound, PairingConflict, SharedLineRefused, ValidationFailed
@@ -22,7 +21,7 @@ from provisioner.phones.identify import from_user_agent
 from provisioner.phones.mac import colon_mac, normalize_mac
 from provisioner.phones.vendors import VENDORS, by_name, by_oui
 from provisioner.security.secrets import get_secret_box
-from provisioner.store import get_store, models
+from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant, load_document, save_document
 from provisioner.tenants.schema import Phone, Site, TenantDocument
 
@@ -53,17 +52,8 @@ def _model_choices() -> list[tuple[str, str, list[str]]]:
 def _guess_model(mac: str) -> str:
     """The "vendor:model" the phone's own User-Agent told us, when it booted unpaired."""
     with get_store().reading() as db:
-        agent = db.scalar(
-            select(models.DeviceEvent.user_agent)
-            .where(models.DeviceEvent.mac == mac, models.DeviceEvent.user_agent != "")
-            .order_by(models.DeviceEvent.id.desc())
-            .limit(1)
-        )
-    info = from_user_agent(agent or "")
-    if info.vendor and info.model:
-        known = by_name(info.vendor).model(info.model)
-        return f"{info.vendor}:{known.name}" if known else ""
-    return ""
+        announced = service.announced_model(db, mac)
+    return ":".join(announced) if announced else ""
 
 
 def _pair_page(document: TenantDocument, site: Site, form: PairForm, status: int = 200) -> Page:
@@ -108,9 +98,14 @@ def _read_pair_form(document: TenantDocument) -> PairForm:
         if number not in known:
             form.errors.append(t("error.extension_unknown", number=number))
     vendor, _, model = form.model.partition(":")
-    if vendor not in {item.name for item in VENDORS} or by_name(vendor).model(model) is None:
+    if not _is_model(vendor, model):
         form.errors.append(t("error.model"))
     return form
+
+
+def _is_model(vendor: str, model: str) -> bool:
+    """Whether "vendor:model" names a model a vendor module knows."""
+    return vendor in {item.name for item in VENDORS} and by_name(vendor).model(model) is not None
 
 
 def _is_mac(text: str) -> bool:
@@ -199,7 +194,7 @@ def pair(tenant: str, site_name: str) -> Page | WerkzeugResponse:
         form.errors.append(t("error.invalid", reason=str(error)))
         return _pair_page(document, site, form, 422)
     flash(t("pair.done", minutes=_window_minutes()))
-    return redirect(url_for("technicians.phone", tenant=tenant, site_name=site.name, mac=mac))
+    return _to_phone(tenant, site.name, mac)
 
 
 def _phone(document: TenantDocument, mac: str) -> Phone:
@@ -271,29 +266,33 @@ def swap_form(tenant: str, site_name: str, mac: str) -> Page:
 
 @bp.post("/site/<tenant>/<site_name>/phones/<mac>/swap")
 def swap(tenant: str, site_name: str, mac: str) -> Page | WerkzeugResponse:
-    """First the confirmation, then (``confirm=yes``) the swap itself."""
+    """First the confirmation with the new phone's model, then (``confirm=yes``) the swap."""
     refusal = require_change()
     if refusal:
         return refusal
     new_mac = request.form.get("new_mac", "").strip()
-    ouis = json.dumps(oui_labels())
     if not _is_mac(new_mac):
-        return _phone_page(
-            "swap.html",
-            tenant,
-            site_name,
-            mac,
-            422,
-            new_mac=new_mac,
-            ouis=ouis,
-            error=t("error.mac"),
-        )
-    if request.form.get("confirm") != "yes":
-        return _phone_page(
-            "swap_confirm.html", tenant, site_name, mac, new_mac=normalize_mac(new_mac)
-        )
+        return _swap_page(tenant, site_name, mac, new_mac, t("error.mac"), 422)
+    new_mac = normalize_mac(new_mac)
     document, site = load_site(tenant, site_name)
-    old = _phone(document, mac)
+    old = _phone_or_none(document, mac)
+    if old is None and _phone_or_none(document, new_mac) is not None:
+        # The same confirmation again (a double tap, a resent form): the swap is done.
+        flash(t("swap.already", new=colon_mac(new_mac), old=colon_mac(normalize_mac(mac))))
+        return _to_phone(tenant, site.name, new_mac)
+    if request.form.get("confirm") != "yes":
+        return _swap_confirm_page(tenant, site_name, mac, new_mac, _chosen_model(old, new_mac))
+    return _do_swap(tenant, site.name, _phone(document, mac), new_mac)
+
+
+def _do_swap(tenant: str, site_name: str, old: Phone, new_mac: str) -> Page | WerkzeugResponse:
+    """Swap to the model the form chose; a form without the field leaves it to the service."""
+    chosen = request.form.get("model")
+    vendor, _, model = (chosen or "").partition(":")
+    if chosen is not None and not _is_model(vendor, model):
+        return _swap_confirm_page(
+            tenant, site_name, old.mac, new_mac, (chosen, ""), t("error.model")
+        )
     try:
         with get_store().transaction() as db:
             result = service.swap(
@@ -304,23 +303,73 @@ def swap(tenant: str, site_name: str, mac: str) -> Page | WerkzeugResponse:
                 new_mac,
                 g.technician.actor,
                 _window_minutes(),
+                vendor or None,
+                model or None,
             )
     except PairingConflict as error:
         key = "conflict.same_tenant" if "already a phone" in str(error) else "conflict.other_tenant"
-        return _phone_page(
-            "swap.html",
-            tenant,
-            site_name,
-            mac,
-            409,
-            new_mac=new_mac,
-            ouis=ouis,
-            error=t(key, mac=colon_mac(new_mac)),
-        )
+        return _swap_page(tenant, site_name, old.mac, new_mac, t(key, mac=colon_mac(new_mac)), 409)
+    except ValidationFailed as error:
+        problem = t("error.invalid", reason=str(error))
+        return _swap_confirm_page(tenant, site_name, old.mac, new_mac, (chosen or "", ""), problem)
     flash(t("swap.done", new=colon_mac(result.mac), minutes=_window_minutes()))
-    return redirect(
-        url_for("technicians.phone", tenant=tenant, site_name=site.name, mac=result.mac)
+    return _to_phone(tenant, site_name, result.mac)
+
+
+def _swap_page(
+    tenant: str, site_name: str, mac: str, new_mac: str, error: str, status: int
+) -> Page:
+    ouis = json.dumps(oui_labels())
+    return _phone_page(
+        "swap.html", tenant, site_name, mac, status, new_mac=new_mac, ouis=ouis, error=error
     )
+
+
+def _chosen_model(old: Phone | None, new_mac: str) -> tuple[str, str]:
+    """The new phone's "vendor:model" to preselect, and the sentence saying where it is from."""
+    if old is None:
+        return "", ""
+    with get_store().reading() as db:
+        chosen = service.replacement_for(db, old, new_mac)
+    label = by_name(chosen.vendor).label if chosen.vendor else ""
+    model = f"{chosen.vendor}:{chosen.model}" if chosen.vendor and chosen.model else ""
+    sentence = t(f"swap.model.{chosen.source}", model=f"{label} {chosen.model}", vendor=label)
+    return model, sentence
+
+
+def _swap_confirm_page(
+    tenant: str,
+    site_name: str,
+    mac: str,
+    new_mac: str,
+    chosen: tuple[str, str],
+    error: str = "",
+) -> Page:
+    """The confirmation, ``chosen`` being the model to preselect and where it is from."""
+    model, source = chosen
+    return _phone_page(
+        "swap_confirm.html",
+        tenant,
+        site_name,
+        mac,
+        422 if error else 200,
+        new_mac=new_mac,
+        model=model,
+        model_source=source,
+        model_choices=_model_choices(),
+        error=error,
+    )
+
+
+def _phone_or_none(document: TenantDocument, mac: str) -> Phone | None:
+    try:
+        return _phone(document, mac)
+    except NotFound:
+        return None
+
+
+def _to_phone(tenant: str, site_name: str, mac: str) -> WerkzeugResponse:
+    return redirect(url_for("technicians.phone", tenant=tenant, site_name=site_name, mac=mac))
 
 
 @bp.get("/site/<tenant>/<site_name>/phones/<mac>/unpair")
@@ -338,7 +387,10 @@ def unpair(tenant: str, site_name: str, mac: str) -> Page | WerkzeugResponse:
     if request.form.get("confirm") != "yes":
         return _phone_page("unpair.html", tenant, site_name, mac)
     document, site = load_site(tenant, site_name)
-    old = _phone(document, mac)
+    old = _phone_or_none(document, mac)
+    if old is None:  # the same confirmation again (a double tap): it is unpaired already
+        flash(t("unpair.already", mac=colon_mac(normalize_mac(mac)) if _is_mac(mac) else mac))
+        return redirect(url_for("technicians.site", tenant=tenant, site_name=site.name))
     with get_store().transaction() as db:
         service.unpair(db, get_secret_box(), tenant, old.mac, g.technician.actor)
     flash(t("unpair.done", mac=colon_mac(old.mac)))

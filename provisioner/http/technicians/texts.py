@@ -68,6 +68,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Geen ongekoppelde telefoon opgestart in de afgelopen 24 uur. Sluit er een aan; hij "
         "verschijnt hier.",
     ),
+    "site.discovered.none_here": (
+        "None booted from this site's networks, but {count} did from other addresses (behind "
+        "NAT, for instance): they are below.",
+        "Geen enkele startte vanaf de netwerken van deze locatie, wel {count} vanaf andere "
+        "adressen (achter NAT bijvoorbeeld): ze staan hieronder.",
+    ),
     "site.discovered.elsewhere": (
         "Seen from other addresses ({count})",
         "Gezien vanaf andere adressen ({count})",
@@ -225,6 +231,24 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{lines} verplaatsen van {old} naar {new}? De oude telefoon werkt dan niet meer.",
     ),
     "swap.yes": ("Yes, swap", "Ja, omwisselen"),
+    "swap.model.announced": (
+        "The new phone said it is a {model}.",
+        "De nieuwe telefoon meldde zich als {model}.",
+    ),
+    "swap.model.vendor": (
+        "The new phone is a {vendor}: choose its model (on the box).",
+        "De nieuwe telefoon is een {vendor}: kies het model (op de doos).",
+    ),
+    "swap.model.old": (
+        "The new phone has not asked for its file yet, so the old phone's model is chosen: "
+        "check it on the box.",
+        "De nieuwe telefoon heeft zijn bestand nog niet opgevraagd, dus het model van de oude is "
+        "gekozen: controleer het op de doos.",
+    ),
+    "swap.already": (
+        "{new} has already replaced {old}; nothing more was changed.",
+        "{new} heeft {old} al vervangen; er is verder niets gewijzigd.",
+    ),
     "swap.done": (
         "Swapped. {new} now has the lines; plug it in within {minutes} minutes.",
         "Omgewisseld. {new} heeft nu de lijnen; sluit hem aan binnen {minutes} minuten.",
@@ -237,6 +261,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "unpair.yes": ("Yes, unpair", "Ja, ontkoppelen"),
     "unpair.done": ("{mac} is unpaired.", "{mac} is ontkoppeld."),
+    "unpair.already": (
+        "{mac} is not paired here (any more); nothing was changed.",
+        "{mac} is hier niet (meer) gekoppeld; er is niets gewijzigd.",
+    ),
     "cancel": ("Cancel", "Annuleren"),
     "live.paused": (
         "Live updates paused; reload the page.",

@@ -166,3 +166,91 @@ def test_pair_watch_and_swap_on_a_phone_sized_screen(
     assert b"account.1.user_name = 240" in new_body
     wait_for(browser, "#provisioned", seconds=3)
     shoot(browser, "8-swapped", tmp_path)
+
+
+def sign_in_once(browser: WebDriver, url: str, app: Flask) -> None:
+    """Sign in unless this browser's session already is (the tests share one browser)."""
+    browser.get(url + "/t/")
+    if browser.find_elements(By.ID, "token"):
+        browser.find_element(By.ID, "token").send_keys(token_for(app, "technician"))
+        browser.find_element(By.ID, "sign-in").click()
+        wait_for(browser, "#site-search")
+
+
+def test_labels_brands_and_a_second_tap_in_the_browser(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    sign_in_once(browser, url, app)
+    site = url + "/t/site/demo/Kantoor%20Amsterdam"
+    browser.get(site + "/pair")
+    wait_for(browser, "#mac")
+    # A QR code's text as printed on boxes: the label "MAC" is not the first octet.
+    read = "return [arguments[0]].map(macFromText)[0];"
+    assert browser.execute_script(read, "MAC:80:5E:C0:11:22:33") == "805ec0112233"
+    assert browser.execute_script(read, "SN:4711 MAC:805EC0112233") == "805ec0112233"
+    assert browser.execute_script(read, "AC:80:5E:C0:11:22:33") is None  # seven octets
+    # A valid MAC of a brand we do not provision is a warning, not green.
+    field = browser.find_element(By.ID, "mac")
+    field.send_keys("00:11:22:33:44:55")
+    check = browser.find_element(By.ID, "mac-check")
+    assert check.get_attribute("class").split() == ["check", "warn"], check.text
+    field.clear()
+    field.send_keys("80:5E:C0:44:55:66")
+    assert check.get_attribute("class").split() == ["check", "ok"], check.text
+    shoot(browser, "9-pair-mac-check", tmp_path)
+
+    # A second tap while the first confirmation is on its way sends nothing.
+    mac = "805ec0445566"
+    with get_store(app).transaction() as session:
+        from provisioner.pairing import service
+        from provisioner.security.secrets import get_secret_box
+
+        service.pair(session, get_secret_box(app), "demo", mac, "241", "test", 30)
+    browser.get(f"{site}/phones/{mac}/unpair")
+    wait_for(browser, "#confirm")
+    sent = browser.execute_script(
+        """
+        var form = document.querySelector("form[data-once]"), sent = 0;
+        form.addEventListener("submit", function (event) {
+          if (!event.defaultPrevented) sent += 1;
+          event.preventDefault();  // stay on the page to count
+        });
+        var button = document.getElementById("confirm");
+        form.requestSubmit(button);
+        form.requestSubmit(button);
+        return sent;
+        """
+    )
+    assert sent == 1
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(
+        lambda d: d.find_element(By.ID, "confirm").get_attribute("disabled") is not None
+    )
+    browser.get(f"{site}/phones/{mac}/unpair")  # a fresh page: one real tap
+    wait_for(browser, "#confirm").click()
+    notice = wait_for(browser, "#site-search, .notice")
+    assert "80:5e:c0:44:55:66 is ontkoppeld" in browser.page_source, notice.text
+
+
+def test_the_fold_of_phones_from_elsewhere_stays_as_left_across_refreshes(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    behind_nat = {"X-Forwarded-For": "203.0.113.9"}  # outside the site's 192.0.2.0/24
+    first, second = "805ec0aa0101", "805ec0aa0102"  # unpaired: no other test pairs them
+    agent = "Yealink SIP-T46U 108.86.0.90 {}"
+    fetch(url, f"/p/{first}.cfg", agent.format(first), headers=behind_nat)
+    sign_in_once(browser, url, app)
+    browser.get(url + "/t/site/demo/Kantoor%20Amsterdam")
+    fold = wait_for(browser, "#discovered-elsewhere-fold")
+    if not browser.execute_script("return arguments[0].open;", fold):
+        fold.find_element(By.TAG_NAME, "summary").click()  # open when nothing booted here
+    fold.find_element(By.TAG_NAME, "summary").click()  # the technician folds it away
+    assert browser.execute_script("return arguments[0].open;", fold) is False
+    fetch(url, f"/p/{second}.cfg", agent.format(second), headers=behind_nat)
+    WebDriverWait(browser, 10, poll_frequency=0.2).until(  # the part polls every 3 s
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'li[data-mac="{second}"]')
+    )
+    refreshed = browser.find_element(By.ID, "discovered-elsewhere-fold")
+    assert browser.execute_script("return arguments[0].open;", refreshed) is False
+    shoot(browser, "10-site-elsewhere-folded", tmp_path)

@@ -2,11 +2,34 @@
 // else the barcode-detector library we serve (ZXing in WebAssembly, from /t/static/vendor/).
 "use strict";
 
-var MAC_IN_TEXT = /(?:^|[^0-9a-f])((?:[0-9a-f]{2}[:\-]?){5}[0-9a-f]{2})(?![0-9a-f])/i;
+// A label's code holds the MAC alone (805EC0112233, 80:5E:C0:11:22:33) or among other fields
+// ("MAC:80:5E:C0:11:22:33", "SN:... MAC:805EC0112233"). The text is cut into words at anything
+// but letters, digits, ":" and "-", and each word into parts at ":" and "-". A MAC is one part
+// of twelve hex digits, or six parts of two whose neighbours are not two hex digits as well:
+// "MAC" is a label, never the first octet, and seven octets in a row are no MAC at all.
+var TWO_HEX = /^[0-9a-f]{2}$/i;
+var TWELVE_HEX = /^[0-9a-f]{12}$/i;
+
+function macInWord(word) {
+  var parts = word.split(/[:\-]/);
+  for (var index = 0; index < parts.length; index += 1) {
+    if (TWELVE_HEX.test(parts[index])) return parts[index];
+    var pairs = parts.slice(index, index + 6);
+    var alone = !TWO_HEX.test(parts[index - 1] || "") && !TWO_HEX.test(parts[index + 6] || "");
+    if (pairs.length === 6 && pairs.every(function (part) { return TWO_HEX.test(part); }) && alone) {
+      return pairs.join("");
+    }
+  }
+  return null;
+}
 
 function macFromText(text) {
-  var match = MAC_IN_TEXT.exec(String(text));
-  return match ? window.technicians.normalizeMac(match[1]) : null;
+  var words = String(text).split(/[^0-9a-z:\-]+/i);
+  for (var index = 0; index < words.length; index += 1) {
+    var mac = macInWord(words[index]);
+    if (mac) return window.technicians.normalizeMac(mac);
+  }
+  return null;
 }
 
 function loadScript(url) {

@@ -40,10 +40,12 @@ function setUpMacChecks() {
     var out = document.querySelector(input.dataset.macCheck);
     var check = function () {
       var mac = normalizeMac(input.value);
-      out.classList.toggle("ok", !!mac);
+      var vendor = mac ? ouis[mac.slice(0, 6)] : null;
+      // Green only for a MAC of a brand we provision; a valid MAC of another is a warning.
+      out.classList.toggle("ok", !!vendor);
+      out.classList.toggle("warn", !!mac && !vendor);
       out.classList.toggle("bad", !mac && input.value.trim() !== "");
       if (!mac) { out.textContent = input.value.trim() ? out.dataset.bad : ""; return; }
-      var vendor = ouis[mac.slice(0, 6)];
       out.textContent = out.dataset.ok.replace("{mac}", colonMac(mac)) + " · " +
         (vendor ? out.dataset.vendor.replace("{vendor}", vendor) : out.dataset.unknown);
       selectVendorModels(vendor);
@@ -63,6 +65,16 @@ function selectVendorModels(vendor) {
   });
 }
 
+// Replace the part's HTML, keeping each <details id> open or closed as the technician left it.
+function swapKeepingFolds(part, html) {
+  var folds = {};
+  part.querySelectorAll("details[id]").forEach(function (fold) { folds[fold.id] = fold.open; });
+  part.innerHTML = html;
+  part.querySelectorAll("details[id]").forEach(function (fold) {
+    if (fold.id in folds) fold.open = folds[fold.id];
+  });
+}
+
 // <div data-live="url" data-every="ms">: fetch the part again and swap it in when it changed.
 function setUpLiveParts() {
   document.querySelectorAll("[data-live]").forEach(function (part) {
@@ -76,7 +88,7 @@ function setUpLiveParts() {
         })
         .then(function (html) {
           failures = 0;
-          if (html.trim() !== part.innerHTML.trim()) part.innerHTML = html;
+          if (html.trim() !== part.innerHTML.trim()) swapKeepingFolds(part, html);
           setTimeout(tick, every);
         })
         .catch(function () {
@@ -92,9 +104,37 @@ function setUpLiveParts() {
   });
 }
 
+// <form data-once>: a second tap while the first request runs sends nothing (on a slow network
+// the first one does the job and a second would find the phone gone). The button greys out
+// after the form's data is taken, and comes back when the page is shown again from history.
+function setUpSubmitOnce() {
+  document.querySelectorAll("form[data-once]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "yes";
+      setTimeout(function () {
+        form.querySelectorAll("button[type=submit]").forEach(function (button) {
+          button.disabled = true;
+          button.setAttribute("aria-busy", "true");
+        });
+      }, 0);
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.sent;
+      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+        button.disabled = false;
+        button.removeAttribute("aria-busy");
+      });
+    });
+  });
+}
+
 window.technicians = { normalizeMac: normalizeMac, colonMac: colonMac };
 document.addEventListener("DOMContentLoaded", function () {
   setUpFilters();
   setUpMacChecks();
   setUpLiveParts();
+  setUpSubmitOnce();
 });

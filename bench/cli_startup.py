@@ -1,0 +1,113 @@
+"""How long the `provisioner` command takes to start, against `python -c pass`, with hyperfine.
+
+    .venv/bin/python bench/cli_startup.py                 # 20 runs each, target 0.4 s
+    .venv/bin/python bench/cli_startup.py --runs 10 --target 0.5
+
+Needs hyperfine (the Debian package `hyperfine`). Every command runs through the installed
+console script in a temporary instance folder holding the demo tenant, like an operator's
+shell. Beside `python -c pass` (the interpreter alone) it times the dependency floor: Flask's
+CLI, SQLAlchemy's ORM and our models, which every command that reads the store must import.
+Prints each command's median and best wall time, its user CPU, and its ratio to both; exits 1
+when a command's median is over the target (a busy machine can do that: the load is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+PYTHON = Path(sys.executable)
+CONSOLE = PYTHON.parent / "provisioner"
+REFERENCE = f"{PYTHON} -c pass"
+FLOOR = f"{PYTHON} -c 'import flask.cli, sqlalchemy.orm, provisioner.store.models'"
+COMMANDS = (
+    "--help",
+    "tenants list",
+    "phones list",
+    "discovered list",
+    "token list",
+    "network list",
+    "firmware list",
+    "firmware rollout list",
+)
+
+
+def arguments() -> argparse.Namespace:
+    """The command line: runs per command and the target in seconds."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=20, help="timed runs per command [20]")
+    parser.add_argument("--target", type=float, default=0.4, help="seconds, median [0.4]")
+    return parser.parse_args()
+
+
+def prepared_environment(instance: Path) -> dict[str, str]:
+    """An instance folder with the demo tenant imported (and the schema migrated)."""
+    path = os.pathsep.join(filter(None, (str(PROJECT), os.environ.get("PYTHONPATH"))))
+    environment = {**os.environ, "PROVISIONER_INSTANCE": str(instance), "PYTHONPATH": path}
+    demo = PROJECT / "examples" / "demo.yaml"
+    subprocess.run(
+        [str(CONSOLE), "import", str(demo), "--yes"],
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return environment
+
+
+def hyperfine(
+    commands: list[str], runs: int, environment: dict[str, str]
+) -> list[dict[str, float]]:
+    """hyperfine's results (times in seconds) for ``commands``, in their order."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as export:
+        subprocess.run(
+            ["hyperfine", "--shell=none", "--warmup", "3", "--runs", str(runs)]
+            + ["--export-json", export.name, "--style", "none", *commands],
+            env=environment,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=60 * len(commands) + runs * 10 * len(commands),
+        )
+        results: list[dict[str, float]] = json.loads(Path(export.name).read_text())["results"]
+    return results
+
+
+def main() -> int:
+    """Time the commands, print the table, and say whether each met the target."""
+    options = arguments()
+    if shutil.which("hyperfine") is None:
+        print("hyperfine is missing: apt-get install hyperfine", file=sys.stderr)
+        return 2
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    with tempfile.TemporaryDirectory() as folder:
+        environment = prepared_environment(Path(folder))
+        timed = [REFERENCE, FLOOR, *(f"{CONSOLE} {command}" for command in COMMANDS)]
+        results = hyperfine(timed, options.runs, environment)
+    reference, floor = results[0]["median"], results[1]["median"]
+    print(f"load average before: {' '.join(load)}, after: {Path('/proc/loadavg').read_text()[:14]}")
+    print(f"{'command':<34}{'median':>9}{'best':>9}{'user':>9}{'x pass':>9}{'x floor':>9}")
+    over = []
+    for name, result in zip(["python -c pass", "floor", *COMMANDS], results, strict=True):
+        median = result["median"]
+        print(
+            f"{name:<34}{median:>8.3f}s{result['min']:>8.3f}s{result['user']:>8.3f}s"
+            f"{median / reference:>9.1f}{median / floor:>9.2f}"
+        )
+        if name in COMMANDS and median > options.target:
+            over.append(name)
+    if over:
+        print(f"over {options.target} s (median): {', '.join(over)}")
+        return 1
+    print(f"every command's median is within {options.target} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

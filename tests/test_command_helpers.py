@@ -1,0 +1,39 @@
+"""The shared command helpers sit below the command modules: no import cycle through cli.py."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import provisioner
+
+PACKAGE = Path(provisioner.__file__).parent
+# The package's create_app registers the commands and `python -m provisioner` runs them.
+ALLOWED_TO_IMPORT_CLI = {"__init__.py", "__main__.py", "cli.py"}
+
+
+def imported_modules(source: Path) -> set[str]:
+    """Every module `source` imports, by full name (`from a import b` counts a and a.b)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(source.read_text(), str(source))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_no_module_below_the_command_line_imports_it_back() -> None:
+    importers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if "provisioner.cli" in imported_modules(path)
+        and str(path.relative_to(PACKAGE)) not in ALLOWED_TO_IMPORT_CLI
+    )
+    assert importers == [], "import provisioner.command_helpers instead"
+
+
+def test_the_domain_commands_take_their_helpers_from_command_helpers() -> None:
+    for module in ("tenants/commands.py", "pairing/cli.py", "network/commands.py"):
+        assert "provisioner.command_helpers" in imported_modules(PACKAGE / module), module
