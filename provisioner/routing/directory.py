@@ -130,9 +130,13 @@ def directory_document(
     return serialize(root)
 
 
-def add_groups(domain: etree._Element, document: TenantDocument) -> None:
-    """One directory group per ring group (for ``group_call``), members as pointers."""
-    groups = add(domain, "groups")
+def add_groups(
+    domain: etree._Element, document: TenantDocument, groups: etree._Element | None = None
+) -> None:
+    """One directory group per ring group (for ``group_call``), members as pointers (in
+    ``groups`` when given, else in a new ``groups`` element)."""
+    if groups is None:
+        groups = add(domain, "groups")
     for group in document.ring_groups:
         element = add(groups, "group", name=group.number.lstrip("*"))
         users = add(element, "users")

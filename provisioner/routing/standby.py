@@ -24,6 +24,9 @@ from provisioner.routing import dialplan, directory
 from provisioner.routing.documents import add, add_parameters, new_document, serialize
 from provisioner.tenants.schema import TenantDocument
 
+# The directory group holding a tenant's users in the pack (ring groups hold only pointers).
+USERS_GROUP = "provisioner-users"
+
 
 def standby_document(
     tenants: Sequence[tuple[TenantDocument, Mapping[str, directory.UserSecrets]]],
@@ -52,7 +55,11 @@ def add_domain(
     document: TenantDocument,
     secrets: Mapping[str, directory.UserSecrets],
 ) -> None:
-    """One tenant's domain with every extension and voicemail box as a user."""
+    """One tenant's domain with every extension and voicemail box as a user.
+
+    A domain with groups is searched for users in its groups only (switch_xml.c,
+    ``switch_xml_locate_user_in_domain``), first match first: the users stand in a first
+    group of their own, the ring groups' pointers after it."""
     domain = add(section, "domain", name=document.sip_domain)
     add_parameters(domain, "param", {"dial-string": directory.DIAL_STRING})
     add_parameters(
@@ -60,8 +67,9 @@ def add_domain(
         "variable",
         {"user_context": document.sip_domain, "domain_name": document.sip_domain},
     )
-    directory.add_groups(domain, document)
-    users = add(domain, "users")
+    groups = add(domain, "groups")
+    users = add(add(groups, "group", name=USERS_GROUP), "users")
+    directory.add_groups(domain, document, groups)
     numbers = [item.number for item in document.extensions]
     numbers += [box.number for box in document.voicemail_boxes if box.number not in numbers]
     for number in numbers:

@@ -115,7 +115,7 @@ def start_server(environment: dict[str, str], folder: Path, port: int) -> Server
     log = folder / "server.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [str(PROVISIONER), "serve", "--http", f"127.0.0.1:{port}", "--quiet"],
+            [str(PROVISIONER), "serve", "--http", f"127.0.0.1:{port}"],
             env=environment,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -135,11 +135,11 @@ def start_server(environment: dict[str, str], folder: Path, port: int) -> Server
 
 @pytest.fixture(scope="session")
 def lab_folder(request: pytest.FixtureRequest) -> Iterator[Path]:
-    """One folder for the whole lab: kept when a test failed (its path is printed), so the
-    switch's log, the server's and pjsua's can be read; removed otherwise."""
+    """One folder for the whole lab: kept when a test failed or PROVISIONER_E2E_KEEP is set
+    (its path is printed), so the switch's log, the server's and pjsua's can be read."""
     folder = Path(tempfile.mkdtemp(prefix="provisioner-e2e-"))
     yield folder
-    if request.session.testsfailed:
+    if request.session.testsfailed or os.environ.get("PROVISIONER_E2E_KEEP"):
         print(f"\nthe lab's files (switch, server and pjsua logs) are kept in {folder}")
     else:
         shutil.rmtree(folder, ignore_errors=True)
