@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import hmac
 import ipaddress
 from typing import Any
@@ -194,10 +193,10 @@ def standby_pack() -> Response | tuple[dict[str, Any], int]:
     if not is_authorized():
         return missing()
     with get_store().transaction() as session:
-        content, tenants = service.standby_answer(session, get_secret_box(), settings())
-        etag = hashlib.sha256(content).hexdigest()
+        etag = service.standby_tag(session, settings())
         if etag in request.if_none_match:
             return Response(status=304, headers={"ETag": f'"{etag}"'})
+        content, tenants = service.standby_answer(session, get_secret_box(), settings())
         actor = f"freeswitch:{request.remote_addr}"
         for tenant in tenants:
             audit.record(session, actor, "release-secret", "standby", "a1-hash", tenant)

@@ -7,6 +7,7 @@ not-found reply, so an unknown domain and a refused request look the same.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -396,6 +397,15 @@ def sound_answer(session: Session, tenant_name: str, name: str) -> models.Sound 
 
 
 STANDBY_PARTS = (*DIALPLAN_PARTS, "voicemail_boxes")
+
+
+def standby_tag(session: Session, settings: SwitchSettings) -> str:
+    """The standby pack's version: it changes when any tenant (whose revision every change
+    renews, secrets included) or the switch settings do, so an unchanged pack is known
+    without building it (a voicemail-only box's hash is a new throwaway in every build)."""
+    tenants = tenant_keys(session, select(*TENANT_KEY_COLUMNS).order_by(models.Tenant.name))
+    text = repr(([(tenant.name, tenant.revision) for tenant in tenants], settings))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def standby_answer(

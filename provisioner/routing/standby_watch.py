@@ -19,9 +19,9 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from provisioner.routing.client import RouteClient, ServerUnreachable, write_atomically
+from provisioner.routing.client import ServerUnreachable, write_atomically
 
 MISSES_BEFORE_STANDBY = 2
 DEFAULT_INTERVAL_SECONDS = 30.0
@@ -46,11 +46,22 @@ def include_files(pack: bytes | None) -> dict[str, str]:
     return files
 
 
+class PackSource(Protocol):
+    """Where the pack comes from: ``provisioner.routing.client.RouteClient``."""
+
+    @property
+    def cache_directory(self) -> str:
+        """The folder where the pack is kept."""
+
+    def standby(self, etag: str = "") -> tuple[bytes | None, str]:
+        """The pack and its tag; None when it is still the one tagged ``etag``."""
+
+
 @dataclass
 class StandbyWatch:
     """One switch's watch: the pack it keeps and whether the switch stands by on it."""
 
-    client: RouteClient
+    client: PackSource
     include_folder: str
     reload: Callable[[], object]
     log: Callable[[str, str], None]
@@ -111,7 +122,7 @@ class StandbyWatch:
         self.reload()
 
 
-def run(freeswitch: Any, client: RouteClient, interval: float) -> None:
+def run(freeswitch: Any, client: PackSource, interval: float) -> None:
     """Watch until the switch stops (mod_python3's startup-script thread)."""
     conf_dir = str(freeswitch.getGlobalVariable("conf_dir") or "/etc/freeswitch")
     api = freeswitch.API()
