@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import email
 import email.policy
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,30 @@ def test_the_guide_says_where_freeswitch_comes_from():
     assert "Debian ships no FreeSWITCH packages" in guide
     assert "Personal Access Token" in guide
     assert "/usr/local/freeswitch/conf" in guide
+
+
+# Loaded by the end-to-end lab for itself, not for provisioner (logs, fs_cli, the probe's
+# loopback calls, and what the stock configuration loads besides).
+LAB_ONLY_MODULES = frozenset(
+    {
+        "mod_logfile",
+        "mod_event_socket",
+        "mod_loopback",
+        "mod_db",
+        "mod_expr",
+        "mod_native_file",
+        "mod_tone_stream",
+    }
+)
+
+
+def test_the_lab_loads_what_the_guide_tells_an_operator_to_load_and_the_build_builds_it():
+    from tests.e2e.switch import MODULES
+
+    guide_section = GUIDE.read_text().split("## 2. Modules to load", 1)[1].split("\n## ", 1)[0]
+    guide = set(re.findall(r"`(mod_[a-z0-9_]+)`", guide_section))
+    assert guide <= set(MODULES), guide - set(MODULES)
+    assert set(MODULES) - guide <= LAB_ONLY_MODULES, set(MODULES) - guide - LAB_ONLY_MODULES
+    build = (Path(__file__).resolve().parents[2] / "scripts" / "freeswitch-build").read_text()
+    built = set(re.findall(r"/(mod_[a-z0-9_]+)[\n\"]", build))
+    assert set(MODULES) <= built, set(MODULES) - built
