@@ -165,6 +165,7 @@ LAB_NUMBERS = [
     {"number": "6004", "destination": "call_flow:Groep op"},
     {"number": "+31202106005", "destination": "call_flow:Korte wachtrij"},
     {"number": "+31202106003", "destination": "call_flow:Fax"},
+    {"number": "6006", "destination": "call_flow:Belgroep"},
 ]
 LAB_FLOWS = [
     {
@@ -205,6 +206,13 @@ LAB_FLOWS = [
                 "max_wait": 15,
                 "next": "box",
             },
+            {"id": "box", "type": "VOICEMAILBOX", "box": "8000"},
+        ],
+    },
+    {
+        "name": "Belgroep",
+        "steps": [
+            {"id": "allen", "type": "BELGROEP", "ring_group": "*8500", "next": "box"},
             {"id": "box", "type": "VOICEMAILBOX", "box": "8000"},
         ],
     },

@@ -8,6 +8,7 @@ import pytest
 
 from tests.e2e.agents import Agent, Call, SipLab
 from tests.e2e.conftest import PROJECT
+from tests.e2e.mail import MailSink
 from tests.e2e.switch import FreeSwitch
 
 PUBLIC_NUMBER = "+31202103356"
@@ -81,14 +82,20 @@ def test_a_key_on_the_menu_transfers_to_marc_who_answers(
 
 @pytest.mark.parametrize("moment", [SUNDAY_MORNING, CHRISTMAS_MORNING], ids=["sunday", "christmas"])
 def test_outside_opening_hours_the_closed_branch_plays_and_takes_a_message(
-    carrier: Agent, switch: FreeSwitch, sip_lab: SipLab, clock, moment: str
+    carrier: Agent, switch: FreeSwitch, sip_lab: SipLab, mail: MailSink, clock, moment: str
 ) -> None:
     clock(moment)
+    before = len(mail.received())
     call = call_public_number(carrier, switch)
-    sip_lab.wait_until(
-        lambda: f"voicemail(default {DOMAIN} 8000)" in switch.new_log(), 30, "voicemail 8000"
-    )
+    sip_lab.wait_until(lambda: "vm-record_message" in switch.new_log(), 30, "box 8000 to record")
     log = switch.new_log()
+    assert f"voicemail(default {DOMAIN} 8000)" in log
     assert f"{sound_digest('Gesloten.mp3')}.mp3" in log
     assert sound_digest("Welkom.mp3") not in log
-    assert call.answered
+    sip_lab.settle(2.5)  # the caller speaks (silence) for a moment
+    call.hang_up()
+    sip_lab.wait_until(lambda: len(mail.received()) > before, 30, "the message to be mailed")
+    message = mail.received()[-1]
+    assert "info@demo.example.net" in message["X-Envelope-To"]
+    assert message["X-Voicemail-Box"] == f"8000@{DOMAIN}"
+    assert message["X-Voicemail-Caller"] == "0612345678"

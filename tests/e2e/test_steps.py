@@ -57,3 +57,17 @@ def test_omleiding_leaves_through_the_gateway_rings_for_its_ring_time_then_goes_
     sip_lab.wait_until(lambda: bool(marc.ringing), 20, "the next step to ring Marc")
     assert header(marc.ringing[0].record.invite, "Diversion") is None
     assert not call.ended
+
+
+def test_belgroep_in_a_flow_rings_the_group_and_the_first_to_answer_takes_the_call(
+    phones: dict[str, Agent], switch: FreeSwitch, sip_lab: SipLab
+) -> None:
+    fatima = phones["243"]
+    call = fatima.call(f"sip:6006@{DOMAIN}")
+    members = [phones[extension] for extension in ("240", "241", "242")]
+    sip_lab.wait_until(lambda: all(phone.ringing for phone in members), 20, "ALLEN to ring")
+    members[2].ringing[0].answer()
+    sip_lab.wait_until(lambda: call.answered, 10, "Fatima to reach Pieter")
+    sip_lab.wait_until(
+        lambda: not members[0].ringing and not members[1].ringing, 10, "the others to stop"
+    )
