@@ -27,9 +27,7 @@ def test_a_message_for_an_absent_colleague_is_mailed_and_lights_mwi(
     call = sanne.call(dial(sanne, "240"))
     sip_lab.wait_until(lambda: call.answered, 15, "Marc's voicemail to answer")
     sip_lab.wait_until(
-        lambda: "Recording" in switch.new_log() or "record" in switch.new_log(),
-        20,
-        "the recording to start",
+        lambda: "vm-record_message" in switch.new_log(), 20, "the recording to start"
     )
     sip_lab.settle(3)  # a message of a few seconds
     call.hang_up()
