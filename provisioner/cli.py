@@ -12,21 +12,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from provisioner.command_helpers import cli_actor, get_store, reports_errors
+from provisioner.command_helpers import cli_actor, get_store, parse_address, reports_errors
 from provisioner.errors import HttpBindFailed
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """``HOST:PORT``, ``:PORT`` (loopback) or ``[IPv6]:PORT`` -> (host, port). The port is
-    never implied: ``--http 0.0.0.0`` serving on a port nobody typed would surprise."""
-    host, separator, port = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise click.BadParameter(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:8470")
-    if not separator or not port.isdigit() or int(port) > 65535:
-        raise click.BadParameter(f"{text!r}: give HOST:PORT, e.g. 127.0.0.1:8470 (port 0-65535)")
-    return host or "127.0.0.1", int(port)
 
 
 def checked_address(

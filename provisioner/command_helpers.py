@@ -1,5 +1,6 @@
 """What every `provisioner` command shares: the store, the secret box, the audit log's name for
-the person at the terminal, and our errors turned into messages.
+the person at the terminal, our errors turned into messages, and the HOST:PORT the serving
+commands (`serve`, the production command) listen on.
 
 The domain command modules (tenants, pairing, network, firmware) import these; `provisioner.cli`
 imports the domain commands to list them. Keeping the helpers here, below both, means no
@@ -77,3 +78,16 @@ def with_hint(error: ProvisionerError) -> str:
     """The error's message, with the command line's way forward when it has one."""
     hint = next((text for kind, text in COMMAND_LINE_HINTS if isinstance(error, kind)), None)
     return f"{error}; {hint}" if hint else str(error)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``:PORT`` (loopback) or ``[IPv6]:PORT`` -> (host, port). The port is
+    never implied: ``--http 0.0.0.0`` serving on a port nobody typed would surprise."""
+    host, separator, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise click.BadParameter(f"{text!r}: put an IPv6 address in brackets, e.g. [::1]:8470")
+    if not separator or not port.isdigit() or int(port) > 65535:
+        raise click.BadParameter(f"{text!r}: give HOST:PORT, e.g. 127.0.0.1:8470 (port 0-65535)")
+    return host or "127.0.0.1", int(port)

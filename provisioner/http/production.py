@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     import click
     from granian.server import Server
 
-    from provisioner.cli import parse_address
+    from provisioner.command_helpers import parse_address
 
     options = parse_options(argv)
     try:

@@ -163,8 +163,9 @@ def test_a_stock_dnsmasq_that_pings_before_offering_is_heard_for_every_vendor(
     assert status == 0, report
     assert finders(report) == {"yealink", "poly", "snom", "cisco", "grandstream"}
     heard = sorted(item["offers"][0]["seconds"] for item in report["answers"].values())
-    # dnsmasq pinged each address first, one DISCOVER at a time: offers came ~3 s apart.
-    assert heard[-1] - heard[0] >= 2.5 * (len(heard) - 1), heard
+    # dnsmasq pinged addresses first, one DISCOVER at a time: offers came ~3 s apart (two
+    # probes offered one address share its ping, so at least four distinct waits, not five).
+    assert heard[-1] - heard[0] >= 2.5 * 3, heard
 
 
 def test_a_second_dhcp_server_is_reported_loudly(served_lan, start_dnsmasq) -> None:
