@@ -166,7 +166,7 @@ def test_dialplan_for_a_carrier_number_in_national_form(switch_app):
         (item.get("application"), item.get("data"))
         for item in etree.fromstring(content).iter("action")
     ]
-    assert ("transfer", f"+31202103356 XML {DOMAIN}") in actions
+    assert ("python", "provisioner.callrouting demo +31202103356") in actions
 
 
 def test_dialplan_for_the_tenant_context(switch_app):

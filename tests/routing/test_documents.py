@@ -229,11 +229,15 @@ def test_outside_numbers_go_out_with_the_main_number_as_caller_id():
 
 
 @pytest.mark.parametrize("form", ["+31202103356", "31202103356", "0031202103356", "0202103356"])
-def test_public_number_in_every_carrier_form_is_transferred_into_the_tenant(form):
+def test_public_number_in_every_carrier_form_goes_to_the_tenants_route_of_it(form):
     plan = public_dialplan([(demo_document(), "+31202103356")], "NL", "provider")
     name, actions = route_number(plan, "public", form)
     assert name == "public +31202103356"
-    assert actions[-1] == ("transfer", f"+31202103356 XML {DOMAIN}")
+    assert actions == [
+        ("set", f"domain_name={DOMAIN}"),
+        ("python", "provisioner.callrouting demo +31202103356"),
+        ("hangup", ""),
+    ]
 
 
 EMERGENCY = emergency_numbers("NL")
