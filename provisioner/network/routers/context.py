@@ -43,6 +43,9 @@ class RouterContext:
     rtp_low: int
     rtp_high: int
     snmp_user: str
+    snmp_allowed_from: str
+    snmp_allowed_address: str
+    snmp_allowed_wildcard: str
     snmp_auth_key: str
     snmp_priv_key: str
 
@@ -63,6 +66,9 @@ def router_context(
     vlan = router.voice_vlan or document.provisioning.vlan
     if vlan is None:
         raise ValueError("a router needs a voice VLAN (validation refuses documents without)")
+    if router.snmp_allowed_from is None:
+        raise ValueError("a router needs snmp_allowed_from (validation refuses it without)")
+    poller = ipaddress.IPv4Network(router.snmp_allowed_from)
     sip_low, sip_high = _ports(router.sip_ports)
     rtp_low, rtp_high = _ports(router.rtp_ports)
     return RouterContext(
@@ -94,6 +100,9 @@ def router_context(
         rtp_low=rtp_low,
         rtp_high=rtp_high,
         snmp_user=router.snmp_user,
+        snmp_allowed_from=str(poller),
+        snmp_allowed_address=str(poller.network_address),
+        snmp_allowed_wildcard=str(poller.hostmask),
         snmp_auth_key=router.snmp_auth_key,
         snmp_priv_key=router.snmp_priv_key,
     )

@@ -11,7 +11,7 @@ ROUTEROS_TOKEN = re.compile(r'\s*([^\s"=]+="[^"]*"|[^\s"=]+=[^\s"]*|[^\s"=]+)')
 ROUTEROS_VERBS = {"add", "set", "remove", "enable", "disable"}
 UCI_LINE = re.compile(
     r"^(?P<verb>set|add_list|delete)"
-    r" (?P<config>[a-z_]+)\.(?P<section>@?[a-z_]+(?:\[\d+\])?)"
+    r" (?P<config>[a-z_]+)\.(?P<section>@?[a-z_][a-z_0-9]*(?:\[\d+\])?)"
     r"(?:\.(?P<option>[a-z_]+))?"
     r"(?:=(?P<value>'[^']*'|[a-z_0-9]+))?$"
 )
@@ -122,3 +122,29 @@ def ios_block(tree: list[IosLine], header: str) -> list[str]:
     """The sub-commands under the top-level line ``header``."""
     node = next(item for item in tree if item.text == header)
     return [child.text for child in node.children]
+
+
+def snmpd_users(state: UciState) -> list[str]:
+    """The ``createUser`` lines OpenWrt's snmpd init script (net-snmp package) writes from the
+    uci state, by its rules: ``config v3`` sections, read only when ``general.snmp_version`` is
+    ``v3`` or ``v1/v2c/v3``, passwords of eight characters or more; it starts snmpd with ``-C``,
+    so no other file (``snmpd.local.conf``) is read."""
+    if state.options.get("snmpd.general.snmp_version") not in ("v3", "v1/v2c/v3"):
+        return []
+    users = []
+    for section, kind in state.types.items():
+        config, _, name = section.partition(".")
+        if config != "snmpd" or kind != "v3":
+            continue
+        option = {
+            key.rsplit(".", 1)[1]: value
+            for key, value in state.options.items()
+            if key.startswith(f"snmpd.{name}.")
+        }
+        if len(option.get("auth_pass", "")) < 8 or len(option.get("privacy_pass", "")) < 8:
+            continue
+        users.append(
+            f'createUser {option["username"]} {option["auth_type"]} "{option["auth_pass"]}" '
+            f'{option["privacy_type"]} "{option["privacy_pass"]}"'
+        )
+    return users

@@ -5,6 +5,7 @@ a deliberate change with UPDATE_GOLDEN=1."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,13 @@ from provisioner.network.routers.vendors import ROUTER_VENDORS, router_vendor
 from provisioner.tenants.schema import TenantDocument
 from provisioner.tenants.yaml_io import read_tenant_document
 from tests.conftest import DEMO_FILE
-from tests.network.routers.readers import ios_block, read_ios, read_routeros, read_uci
+from tests.network.routers.readers import (
+    ios_block,
+    read_ios,
+    read_routeros,
+    read_uci,
+    snmpd_users,
+)
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "routers"
 URL = "https://prov.example.net/p/"
@@ -111,14 +118,63 @@ def test_uci_batch_reads_back_as_the_voice_setup() -> None:
     assert state.options["firewall.voice_sip.set_dscp"] == "CS3"
     assert state.options["firewall.voice_rtp.set_dscp"] == "EF"
     assert state.lists["system.ntp.server"] == ["nl.pool.ntp.org"]
-    assert state.options["snmpd.provisioner.rouser"] == "provisioner"
 
 
-def test_openwrt_first_boot_script_carries_the_batch_and_the_snmp_user() -> None:
+def test_the_openwrt_snmp_user_is_one_the_snmpd_init_script_creates() -> None:
+    state = read_uci(render("openwrt"))
+    assert snmpd_users(state) == [f'createUser provisioner SHA "{AUTH_KEY}" AES "{PRIV_KEY}"']
+    assert state.options["snmpd.provisioner.allow_write"] == "0"
+
+
+def test_openwrt_answers_snmp_from_the_poller_network_only() -> None:
+    options = read_uci(render("openwrt")).options
+    rules = [
+        {key.rsplit(".", 1)[1]: value for key, value in options.items() if key.startswith(rule)}
+        for rule in ("firewall.snmp_poller.", "firewall.snmp_others.")
+    ]
+    assert [(r["src"], r.get("src_ip"), r["dest_port"], r["target"]) for r in rules] == [
+        ("*", "198.51.100.0/28", "161", "ACCEPT"), ("*", None, "161", "DROP"),
+    ]  # fmt: skip
+    assert options["snmpd.public.source"] == "198.51.100.0/28"  # the v1/v2c community too
+
+
+def batch_of(script: str) -> str:
+    return script.split("<<'PROVISIONER_UCI'\n", 1)[1].split("\nPROVISIONER_UCI\n", 1)[0]
+
+
+def test_openwrt_fetched_script_carries_the_batch_and_commits_it_itself() -> None:
     script = render("openwrt", template="uci-defaults.sh.j2")
-    batch = script.split("<<'PROVISIONER_UCI'\n", 1)[1].split("\nPROVISIONER_UCI\n", 1)[0]
-    assert read_uci(batch + "\n").options["network.voice_vlan.vid"] == "20"
-    assert f'createUser provisioner SHA "{AUTH_KEY}" AES "{PRIV_KEY}"' in script.splitlines()
+    state = read_uci(batch_of(script) + "\n")
+    assert state.options["network.voice_vlan.vid"] == "20" and not state.committed
+    assert snmpd_users(state) and "snmpd.local.conf" not in script
+    assert "uci commit || exit 1" in script.splitlines()
+
+
+def run_with_uci(tmp_path: Path, script: str, uci_body: str) -> tuple[int, list[str]]:
+    """Run ``script`` with a stand-in ``uci`` first on PATH (it logs its arguments); only the
+    path where the batch fails is run: the other restarts this machine's services."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    uci = tools / "uci"
+    uci.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n{uci_body}\n')
+    uci.chmod(0o755)
+    (tools / "logger").write_text("#!/bin/sh\nexit 0\n")
+    (tools / "logger").chmod(0o755)
+    ran = subprocess.run(
+        ["sh", "-c", script], env={"PATH": f"{tools}:/usr/bin:/bin"}, timeout=30, check=False
+    )
+    return ran.returncode, (tmp_path / "calls").read_text().splitlines()
+
+
+def test_openwrt_script_fails_and_reverts_when_a_batch_line_fails(tmp_path: Path) -> None:
+    script = render("openwrt", template="uci-defaults.sh.j2")
+    # uci batch reports a failed line on stderr only and exits 0 anyway.
+    fails = 'case "$1" in batch) cat >/dev/null; echo "uci: Invalid argument" >&2;; esac'
+    status, calls = run_with_uci(tmp_path, script, fails)
+    assert status == 1
+    assert calls == ["batch"] + [
+        f"revert {config}" for config in ("system", "network", "dhcp", "firewall", "snmpd")
+    ]
 
 
 def test_ios_lines_read_back_as_the_voice_setup() -> None:
