@@ -17,40 +17,66 @@ UCI_LINE = re.compile(
 )
 
 
+ROUTEROS_GUARD = re.compile(
+    r"^:if \(\[:len \[(?P<path>/[^\]]+?) find (?P<find>[^\]]*)\]\] = 0\) "
+    r"do=\{(?P<command>/.*)\}$"
+)
+
+
 @dataclass(frozen=True)
 class RouterOsCommand:
     path: str
     verb: str
     positional: tuple[str, ...]
     arguments: dict[str, str]
+    # For ``:if ([:len [<path> find <guard>]] = 0) do={<command>}``: what the find asks.
+    guard: dict[str, str] | None = None
+
+
+def _routeros_words(line: str, number: int) -> list[str]:
+    tokens, position = [], 0
+    while position < len(line):
+        match = ROUTEROS_TOKEN.match(line, position)
+        assert match, f"line {number}: cannot read {line[position:]!r}"
+        tokens.append(match.group(1))
+        position = match.end()
+    return tokens
+
+
+def _routeros_arguments(tokens: list[str], number: int) -> tuple[list[str], dict[str, str]]:
+    arguments, positional = {}, []
+    for token in tokens:
+        if "=" in token:
+            key, value = token.split("=", 1)
+            assert key not in arguments, f"line {number}: {key} given twice"
+            arguments[key] = value[1:-1] if value.startswith('"') else value
+        else:
+            positional.append(token)
+    return positional, arguments
 
 
 def read_routeros(text: str) -> list[RouterOsCommand]:
-    """Each line one command: ``/menu path verb [name] key=value key="quoted"``."""
+    """Each line one command: ``/menu path verb [name] key=value key="quoted"``, or one such
+    command guarded by ``:if ([:len [/menu path find key=value]] = 0) do={...}``."""
     commands = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
+        guard = None
+        guarded = ROUTEROS_GUARD.match(line)
+        if guarded:
+            _, guard = _routeros_arguments(_routeros_words(guarded["find"], number), number)
+            line = guarded["command"]
+            assert line.startswith(guarded["path"] + " "), f"line {number}: guard's path differs"
         assert line.startswith("/"), f"line {number} is not a command: {line!r}"
-        tokens, position = [], 0
-        while position < len(line):
-            match = ROUTEROS_TOKEN.match(line, position)
-            assert match, f"line {number}: cannot read {line[position:]!r}"
-            tokens.append(match.group(1))
-            position = match.end()
+        tokens = _routeros_words(line, number)
         verb_at = next(i for i, token in enumerate(tokens) if token in ROUTEROS_VERBS)
-        arguments, positional = {}, []
-        for token in tokens[verb_at + 1 :]:
-            if "=" in token:
-                key, value = token.split("=", 1)
-                assert key not in arguments, f"line {number}: {key} given twice"
-                arguments[key] = value[1:-1] if value.startswith('"') else value
-            else:
-                positional.append(token)
+        positional, arguments = _routeros_arguments(tokens[verb_at + 1 :], number)
+        path = " ".join(tokens[:verb_at])
+        if guarded:
+            assert path == guarded["path"], f"line {number}: guard's path differs"
         commands.append(
-            RouterOsCommand(
-                " ".join(tokens[:verb_at]), tokens[verb_at], tuple(positional), arguments
-            )
+            RouterOsCommand(path, tokens[verb_at], tuple(positional), arguments, guard)
         )
     return commands
 

@@ -105,6 +105,37 @@ def test_routeros_script_reads_back_as_the_voice_setup() -> None:
     assert (snmp["encryption-protocol"], snmp["encryption-password"]) == ("AES", PRIV_KEY)
 
 
+def routeros_commands(path: str, **changes: object) -> list:
+    return [c for c in read_routeros(render("mikrotik", **changes)) if c.path == path]
+
+
+def test_routeros_dhcp_server_is_created_enabled() -> None:
+    [server] = routeros_commands("/ip dhcp-server")
+    assert server.arguments["disabled"] == "no"
+
+
+def test_routeros_voice_vlan_is_in_the_lan_interface_list() -> None:
+    # The default firewall accepts DNS/NTP to the router only from interfaces in list LAN.
+    [member] = routeros_commands("/interface list member")
+    assert (member.verb, member.arguments["list"], member.arguments["interface"]) == (
+        "add", "LAN", "voice",
+    )  # fmt: skip
+
+
+def test_routeros_import_again_adds_nothing_twice() -> None:
+    """Each add runs only when a find on its own name or comment comes back empty."""
+    for command in read_routeros(render("mikrotik")):
+        if command.verb != "add":
+            continue
+        assert command.guard, f"{command.path} add is not guarded"
+        assert command.guard.items() <= command.arguments.items(), command.path
+
+
+def test_routeros_snmp_answers_the_poller_network_only() -> None:
+    [community] = routeros_commands("/snmp community")
+    assert community.arguments["addresses"] == "198.51.100.0/28"
+
+
 def test_uci_batch_reads_back_as_the_voice_setup() -> None:
     state = read_uci(render("openwrt"))
     assert state.committed
