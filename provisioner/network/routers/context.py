@@ -69,6 +69,7 @@ def router_context(
     if router.snmp_allowed_from is None:
         raise ValueError("a router needs snmp_allowed_from (validation refuses it without)")
     poller = ipaddress.IPv4Network(router.snmp_allowed_from)
+    lan_interface, wan_interface = vendor.interfaces(router.model or "")
     sip_low, sip_high = _ports(router.sip_ports)
     rtp_low, rtp_high = _ports(router.rtp_ports)
     return RouterContext(
@@ -77,8 +78,8 @@ def router_context(
         serial=router.serial,
         site=router.site,
         model=router.model or "",
-        lan_interface=router.lan_interface or vendor.lan_interface,
-        wan_interface=router.wan_interface or vendor.wan_interface,
+        lan_interface=router.lan_interface or lan_interface,
+        wan_interface=router.wan_interface or wan_interface,
         vlan=vlan,
         network=str(network),
         network_address=str(network.network_address),

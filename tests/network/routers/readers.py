@@ -75,9 +75,7 @@ def read_routeros(text: str) -> list[RouterOsCommand]:
         path = " ".join(tokens[:verb_at])
         if guarded:
             assert path == guarded["path"], f"line {number}: guard's path differs"
-        commands.append(
-            RouterOsCommand(path, tokens[verb_at], tuple(positional), arguments, guard)
-        )
+        commands.append(RouterOsCommand(path, tokens[verb_at], tuple(positional), arguments, guard))
     return commands
 
 

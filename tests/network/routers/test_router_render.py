@@ -5,10 +5,13 @@ a deliberate change with UPDATE_GOLDEN=1."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from ciscoconfparse import CiscoConfParse  # type: ignore[import-untyped]
+from loguru import logger
 
 from provisioner.errors import UnsafeConfigValue
 from provisioner.network.routers.context import router_context
@@ -24,6 +27,8 @@ from tests.network.routers.readers import (
     read_uci,
     snmpd_users,
 )
+
+logger.disable("ciscoconfparse")  # it logs a notice on every parse
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "routers"
 URL = "https://prov.example.net/p/"
@@ -227,6 +232,57 @@ def test_ios_lines_read_back_as_the_voice_setup() -> None:
         f"snmp-server user provisioner PROVISIONER v3 auth sha {AUTH_KEY} priv aes 128 {PRIV_KEY}"
         in top
     )
+
+
+def ios_parse(text: str) -> CiscoConfParse:
+    return CiscoConfParse(text.splitlines(), syntax="ios")
+
+
+def children(parse: CiscoConfParse, header: str) -> list[str]:
+    [parent] = parse.find_objects(rf"^{re.escape(header)}$")
+    return [child.text.strip() for child in parent.children]
+
+
+@pytest.mark.parametrize(
+    ("model", "lan", "wan"),
+    [
+        ("ISR4321", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("C1111-4P", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("CISCO2911", "GigabitEthernet0/1", "GigabitEthernet0/0"),
+        ("1941", "GigabitEthernet0/1", "GigabitEthernet0/0"),
+    ],
+)
+def test_ios_interface_names_follow_the_model(model: str, lan: str, wan: str) -> None:
+    parse = ios_parse(render("cisco_ios", model=model))
+    assert children(parse, f"interface {lan}.20")[1:3] == [
+        "encapsulation dot1Q 20", "ip address 10.20.0.1 255.255.255.0",
+    ]  # fmt: skip
+    assert "ip nat outside" in children(parse, f"interface {wan}")
+    assert "ip nat inside source list VOICE-NAT interface " + wan + " overload" in [
+        line.text for line in parse.find_objects(r"^ip nat inside source")
+    ]
+
+
+def test_an_explicit_ios_interface_wins_over_the_model() -> None:
+    parse = ios_parse(render("cisco_ios", model="ISR4321", lan_interface="GigabitEthernet0/0/2"))
+    assert parse.find_objects(r"^interface GigabitEthernet0/0/2\.20$")
+
+
+def test_ios_nat_covers_the_voice_network() -> None:
+    parse = ios_parse(render("cisco_ios"))
+    assert "ip nat inside" in children(parse, "interface GigabitEthernet0/1.20")
+    [rule] = parse.find_objects(r"^ip nat inside source list ")
+    acl = rule.text.split()[5]
+    assert children(parse, f"ip access-list standard {acl}") == ["permit 10.20.0.0 0.0.0.255"]
+
+
+def test_ios_snmp_group_answers_the_poller_network_only() -> None:
+    parse = ios_parse(render("cisco_ios"))
+    [group] = parse.find_objects(r"^snmp-server group PROVISIONER ")
+    assert group.text.endswith(" access SNMP-POLLER")
+    assert children(parse, "ip access-list standard SNMP-POLLER") == [
+        "permit 198.51.100.0 0.0.0.15"
+    ]
 
 
 BREAKOUTS = {
