@@ -30,13 +30,16 @@ def _zerotouch_base() -> str:
 @bp.get("/config")
 @requires("secrets")
 def config(tenant: str, name: str) -> Response:
-    """The rendered configuration (SNMP keys in it: audited as released)."""
+    """The rendered configuration, as the router fetches it first (OpenWrt: the script, not
+    the bare batch); ``?template=`` names another of the vendor's files. SNMP keys in it:
+    audited as released."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     box = get_secret_box()
     with get_store().transaction() as session:
         row = zerotouch.find_router(session, tenant, name)
+        template = request.args.get("template") or zerotouch.fetched_template(row.vendor)
         text = zerotouch.render_for(
-            session, box, row, phone_base_url(app, request.host_url), request.args.get("template")
+            session, box, row, phone_base_url(app, request.host_url), template
         )
         find_tenant(session, tenant)
         audit.record(

@@ -307,6 +307,11 @@ class Router(Document):
         default=None, description="where our poller reaches it; default: where it fetched from"
     )
     snmp_port: int = Field(default=161, ge=1, le=65535, description="where the poller asks")
+    snmp_allowed_from: str | None = Field(
+        default=None,
+        description="the IPv4 network our poller asks from, e.g. 198.51.100.0/28; the router "
+        "answers SNMP from there only (required: validation refuses a router without)",
+    )
     tftp_server: str | None = Field(default=None, description="option 150 for Cisco phones")
     sip_ports: PortRange = "5060-5061"
     rtp_ports: PortRange = Field(default="16384-32768", description="FreeSWITCH's media ports")
@@ -334,6 +339,18 @@ class Router(Document):
                 return str(ipaddress.IPv4Address(value))
             except ValueError as exc:
                 raise ValueError(f"{value!r} is not an IPv4 address") from exc
+        return value
+
+    @field_validator("snmp_allowed_from")
+    @classmethod
+    def _source_network(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                return str(ipaddress.IPv4Network(value))
+            except ValueError as exc:
+                raise ValueError(
+                    f"{value!r} is not an IPv4 network; write e.g. 198.51.100.0/28"
+                ) from exc
         return value
 
 

@@ -38,6 +38,7 @@ def router(**fields: Any) -> dict[str, Any]:
         "serial": "SN-0001",
         "voice_vlan": 20,
         "voice_network": "10.20.0.0/24",
+        "snmp_allowed_from": "198.51.100.0/28",
         **fields,
     }
 
@@ -60,6 +61,14 @@ def test_a_router_needs_a_known_site_a_voice_vlan_and_its_own_serial() -> None:
     assert found["routers[1].serial"] == "SN-0001 is listed twice in routers"
 
 
+def test_a_router_needs_the_network_its_snmp_answers() -> None:
+    found = problems(tenant(router(snmp_allowed_from=None)))
+    assert found == {
+        "routers[0].snmp_allowed_from": "required: the network our poller asks from (the "
+        "router answers SNMP from there only), e.g. 198.51.100.0/28"
+    }
+
+
 def test_the_tenant_vlan_is_the_default() -> None:
     document = parse_document(tenant(router(voice_vlan=None), provisioning={"vlan": 30}))
     assert document.routers[0].voice_vlan is None
@@ -76,6 +85,7 @@ def test_the_tenant_vlan_is_the_default() -> None:
         ("rtp_ports", "9-1", "is not a port range"),
         ("snmp_auth_key", "short", "String should match pattern"),
         ("management_address", "router.example", "is not an IPv4 address"),
+        ("snmp_allowed_from", "198.51.100.1/28", "is not an IPv4 network"),
     ],
 )
 def test_bad_router_fields_are_named(field: str, value: str, reason: str) -> None:

@@ -43,6 +43,9 @@ class RouterContext:
     rtp_low: int
     rtp_high: int
     snmp_user: str
+    snmp_allowed_from: str
+    snmp_allowed_address: str
+    snmp_allowed_wildcard: str
     snmp_auth_key: str
     snmp_priv_key: str
 
@@ -63,6 +66,10 @@ def router_context(
     vlan = router.voice_vlan or document.provisioning.vlan
     if vlan is None:
         raise ValueError("a router needs a voice VLAN (validation refuses documents without)")
+    if router.snmp_allowed_from is None:
+        raise ValueError("a router needs snmp_allowed_from (validation refuses it without)")
+    poller = ipaddress.IPv4Network(router.snmp_allowed_from)
+    lan_interface, wan_interface = vendor.interfaces(router.model or "")
     sip_low, sip_high = _ports(router.sip_ports)
     rtp_low, rtp_high = _ports(router.rtp_ports)
     return RouterContext(
@@ -71,8 +78,8 @@ def router_context(
         serial=router.serial,
         site=router.site,
         model=router.model or "",
-        lan_interface=router.lan_interface or vendor.lan_interface,
-        wan_interface=router.wan_interface or vendor.wan_interface,
+        lan_interface=router.lan_interface or lan_interface,
+        wan_interface=router.wan_interface or wan_interface,
         vlan=vlan,
         network=str(network),
         network_address=str(network.network_address),
@@ -94,6 +101,9 @@ def router_context(
         rtp_low=rtp_low,
         rtp_high=rtp_high,
         snmp_user=router.snmp_user,
+        snmp_allowed_from=str(poller),
+        snmp_allowed_address=str(poller.network_address),
+        snmp_allowed_wildcard=str(poller.hostmask),
         snmp_auth_key=router.snmp_auth_key,
         snmp_priv_key=router.snmp_priv_key,
     )

@@ -20,6 +20,17 @@ class RouterVendor:
     wan_interface: str
     # Beyond ALWAYS_FORBIDDEN: characters the dialect evaluates inside values.
     forbidden: frozenset[str]
+    # (model prefix, LAN, WAN) where a model family names its ports otherwise, first match wins;
+    # compared case-insensitively, after a leading "CISCO" on IOS.
+    model_interfaces: tuple[tuple[str, str, str], ...] = ()
+
+    def interfaces(self, model: str) -> tuple[str, str]:
+        """The default LAN and WAN interface names for ``model`` (the vendor's own otherwise)."""
+        wanted = model.upper().removeprefix("CISCO")
+        for prefix, lan, wan in self.model_interfaces:
+            if wanted.startswith(prefix):
+                return lan, wan
+        return self.lan_interface, self.wan_interface
 
     def refuses(self, character: str) -> bool:
         """Whether ``character`` may not appear in a value of this dialect."""
@@ -63,6 +74,13 @@ CISCO_IOS = RouterVendor(
     wan_interface="GigabitEthernet0/0",
     # "?" asks the IOS parser for help instead of being taken as text.
     forbidden=frozenset("?"),
+    # ISR G2 (1900, 2900, 3900) numbers slot/port: GigabitEthernet0/1. ISR 4000, ISR 1100 (C11xx)
+    # and Catalyst 8200/8300 (C8xxx) number slot/subslot/port: GigabitEthernet0/0/1.
+    model_interfaces=(
+        ("ISR4", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("C11", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("C8", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+    ),
 )
 
 ROUTER_VENDORS: tuple[RouterVendor, ...] = (MIKROTIK, OPENWRT, CISCO_IOS)

@@ -49,6 +49,38 @@ HTTP_FILES: dict[str, dict[str, str | None]] = {
 }
 FIRST_FILE = {"mikrotik": "config.rsc", "openwrt": "uci-defaults.sh", "cisco_ios": "config.cfg"}
 TIMELINE_LENGTH = 100
+# OpenWrt runs /etc/uci-defaults/ from its boot script (START=10), before the network (START=20)
+# is up: the bootstrap only installs a service that starts last (START=99), fetches with retries
+# and runs what it fetched; the service removes itself once that applied (exit 0), and stays for
+# the next boot when it did not. A fetch is tried every 30 s for 30 minutes per boot.
+OPENWRT_BOOTSTRAP = """#!/bin/sh
+# /etc/uci-defaults/99-provisioner: installs the provisioner fetch service (runs after network).
+cat > /etc/init.d/provisioner <<'PROVISIONER_SERVICE'
+#!/bin/sh /etc/rc.common
+START=99
+URL='@URL@'
+fetch_and_apply() {
+\ttries=0
+\twhile [ "$tries" -lt 60 ]; do
+\t\ttries=$((tries + 1))
+\t\tif wget -q -O /tmp/provisioner.sh "$URL"; then
+\t\t\tsh /tmp/provisioner.sh || return 1
+\t\t\t/etc/init.d/provisioner disable
+\t\t\trm -f /etc/init.d/provisioner
+\t\t\treturn 0
+\t\tfi
+\t\tsleep 30
+\tdone
+\treturn 1
+}
+start() {
+\tfetch_and_apply </dev/null >/dev/null 2>&1 &
+}
+PROVISIONER_SERVICE
+chmod +x /etc/init.d/provisioner
+/etc/init.d/provisioner enable
+exit 0
+"""
 # Compared against when the serial is unknown, so both cases do the same work.
 _NOBODY_SECRET = "x" * 20
 
@@ -64,6 +96,11 @@ class ZeroTouchAnswer:
 
 NOT_FOUND = ZeroTouchAnswer(404, b"not found\n")
 FAILED = ZeroTouchAnswer(500, b"the configuration could not be rendered; see the server log\n")
+
+
+def fetched_template(vendor: str) -> str | None:
+    """The template of the file ``vendor``'s router fetches first (None: its base template)."""
+    return HTTP_FILES[vendor][FIRST_FILE[vendor]]
 
 
 def _record(
@@ -272,10 +309,7 @@ def bootstrap(
             f'/tool fetch url="{url}" dst-path=provisioner.rsc\n'
             ":delay 3s\n/import file-name=provisioner.rsc\n"
         ),
-        "openwrt": (
-            "#!/bin/sh\n# /etc/uci-defaults/99-provisioner: runs once at first boot\n"
-            f"wget -q -O /tmp/provisioner.sh '{url}' && sh /tmp/provisioner.sh\n"
-        ),
+        "openwrt": OPENWRT_BOOTSTRAP.replace("@URL@", url),
         "cisco_ios": f"copy {url} running-config\n",
     }
     audit.record(

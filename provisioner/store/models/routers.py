@@ -30,6 +30,7 @@ class Router(TenantOwned, Timestamped, Base):
     voice_network: Mapped[str] = mapped_column(String(18))
     management_address: Mapped[str | None] = mapped_column(String(15))
     snmp_port: Mapped[int] = mapped_column(default=161)
+    snmp_allowed_from: Mapped[str | None] = mapped_column(String(18))
     tftp_server: Mapped[str | None] = mapped_column(String(15))
     sip_ports: Mapped[str] = mapped_column(String(11))
     rtp_ports: Mapped[str] = mapped_column(String(11))

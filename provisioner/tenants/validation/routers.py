@@ -23,6 +23,12 @@ def check_routers(document: TenantDocument) -> Iterator[FieldProblem]:
             yield FieldProblem(
                 f"{path}.voice_vlan", "required when the tenant has no provisioning.vlan"
             )
+        if router.snmp_allowed_from is None:
+            yield FieldProblem(
+                f"{path}.snmp_allowed_from",
+                "required: the network our poller asks from (the router answers SNMP from "
+                "there only), e.g. 198.51.100.0/28",
+            )
         if router.serial in serials:
             yield FieldProblem(f"{path}.serial", f"{router.serial} is listed twice in routers")
         serials.add(router.serial)

@@ -1,7 +1,11 @@
 #!/bin/sh
 # provisioner: voice configuration for kantoor-gw (serial HE7A1B2C3D4), site Kantoor Amsterdam.
-# A uci-defaults script: OpenWrt runs it once at first boot and deletes it when it exits 0.
-uci batch <<'PROVISIONER_UCI'
+# Run after the network is up (the provisioner fetch service does), or as a uci-defaults script:
+# either way it exits 0 only when everything applied, and non-zero leaves it for the next boot.
+# uci batch exits 0 even when a line fails and says so on stderr only: the batch is committed
+# only when stderr stayed empty, and reverted otherwise.
+errors=/tmp/provisioner-uci.errors
+uci batch 2>"$errors" <<'PROVISIONER_UCI'
 set system.@system[0].hostname='kantoor-gw'
 set system.ntp=timeserver
 set system.ntp.enabled='1'
@@ -54,19 +58,46 @@ set firewall.voice_rtp.proto='udp'
 set firewall.voice_rtp.dest_port='16384-32768'
 set firewall.voice_rtp.target='DSCP'
 set firewall.voice_rtp.set_dscp='EF'
-set snmpd.provisioner=v3user
-set snmpd.provisioner.rouser='provisioner'
-commit
+set firewall.snmp_poller=rule
+set firewall.snmp_poller.name='provisioner SNMP from the poller'
+set firewall.snmp_poller.src='*'
+set firewall.snmp_poller.src_ip='198.51.100.0/28'
+set firewall.snmp_poller.proto='udp'
+set firewall.snmp_poller.dest_port='161'
+set firewall.snmp_poller.target='ACCEPT'
+set firewall.snmp_others=rule
+set firewall.snmp_others.name='provisioner SNMP from anyone else'
+set firewall.snmp_others.src='*'
+set firewall.snmp_others.proto='udp'
+set firewall.snmp_others.dest_port='161'
+set firewall.snmp_others.target='DROP'
+set snmpd.public=com2sec
+set snmpd.public.source='198.51.100.0/28'
+set snmpd.public6=com2sec6
+set snmpd.public6.source='::1/128'
+set snmpd.general=snmpd
+set snmpd.general.enabled='1'
+set snmpd.general.snmp_version='v3'
+set snmpd.provisioner=v3
+set snmpd.provisioner.username='provisioner'
+set snmpd.provisioner.allow_write='0'
+set snmpd.provisioner.auth_type='SHA'
+set snmpd.provisioner.auth_pass='AuthKey0123456789'
+set snmpd.provisioner.privacy_type='AES'
+set snmpd.provisioner.privacy_pass='PrivKey0123456789'
 PROVISIONER_UCI
-# net-snmp reads snmpd.local.conf beside the snmpd.conf OpenWrt writes from uci.
-cat > /etc/snmp/snmpd.local.conf <<'PROVISIONER_SNMP'
-createUser provisioner SHA "AuthKey0123456789" AES "PrivKey0123456789"
-PROVISIONER_SNMP
+if [ -s "$errors" ]; then
+	logger -t provisioner "uci batch failed: $(cat "$errors")"
+	for config in system network dhcp firewall snmpd; do uci revert "$config"; done
+	exit 1
+fi
+uci commit || exit 1
 # SIP ALG off: the conntrack SIP helper must not rewrite SIP (auto_helper is off above).
 rmmod nf_nat_sip 2>/dev/null
 rmmod nf_conntrack_sip 2>/dev/null
 /etc/init.d/network reload
 /etc/init.d/dnsmasq restart
 /etc/init.d/firewall restart
+/etc/init.d/snmpd enable
 /etc/init.d/snmpd restart
 exit 0

@@ -5,9 +5,13 @@ a deliberate change with UPDATE_GOLDEN=1."""
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
+from ciscoconfparse import CiscoConfParse  # type: ignore[import-untyped]
+from loguru import logger
 
 from provisioner.errors import UnsafeConfigValue
 from provisioner.network.routers.context import router_context
@@ -16,7 +20,15 @@ from provisioner.network.routers.vendors import ROUTER_VENDORS, router_vendor
 from provisioner.tenants.schema import TenantDocument
 from provisioner.tenants.yaml_io import read_tenant_document
 from tests.conftest import DEMO_FILE
-from tests.network.routers.readers import ios_block, read_ios, read_routeros, read_uci
+from tests.network.routers.readers import (
+    ios_block,
+    read_ios,
+    read_routeros,
+    read_uci,
+    snmpd_users,
+)
+
+logger.disable("ciscoconfparse")  # it logs a notice on every parse
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "routers"
 URL = "https://prov.example.net/p/"
@@ -98,6 +110,37 @@ def test_routeros_script_reads_back_as_the_voice_setup() -> None:
     assert (snmp["encryption-protocol"], snmp["encryption-password"]) == ("AES", PRIV_KEY)
 
 
+def routeros_commands(path: str, **changes: object) -> list:
+    return [c for c in read_routeros(render("mikrotik", **changes)) if c.path == path]
+
+
+def test_routeros_dhcp_server_is_created_enabled() -> None:
+    [server] = routeros_commands("/ip dhcp-server")
+    assert server.arguments["disabled"] == "no"
+
+
+def test_routeros_voice_vlan_is_in_the_lan_interface_list() -> None:
+    # The default firewall accepts DNS/NTP to the router only from interfaces in list LAN.
+    [member] = routeros_commands("/interface list member")
+    assert (member.verb, member.arguments["list"], member.arguments["interface"]) == (
+        "add", "LAN", "voice",
+    )  # fmt: skip
+
+
+def test_routeros_import_again_adds_nothing_twice() -> None:
+    """Each add runs only when a find on its own name or comment comes back empty."""
+    for command in read_routeros(render("mikrotik")):
+        if command.verb != "add":
+            continue
+        assert command.guard, f"{command.path} add is not guarded"
+        assert command.guard.items() <= command.arguments.items(), command.path
+
+
+def test_routeros_snmp_answers_the_poller_network_only() -> None:
+    [community] = routeros_commands("/snmp community")
+    assert community.arguments["addresses"] == "198.51.100.0/28"
+
+
 def test_uci_batch_reads_back_as_the_voice_setup() -> None:
     state = read_uci(render("openwrt"))
     assert state.committed
@@ -111,14 +154,63 @@ def test_uci_batch_reads_back_as_the_voice_setup() -> None:
     assert state.options["firewall.voice_sip.set_dscp"] == "CS3"
     assert state.options["firewall.voice_rtp.set_dscp"] == "EF"
     assert state.lists["system.ntp.server"] == ["nl.pool.ntp.org"]
-    assert state.options["snmpd.provisioner.rouser"] == "provisioner"
 
 
-def test_openwrt_first_boot_script_carries_the_batch_and_the_snmp_user() -> None:
+def test_the_openwrt_snmp_user_is_one_the_snmpd_init_script_creates() -> None:
+    state = read_uci(render("openwrt"))
+    assert snmpd_users(state) == [f'createUser provisioner SHA "{AUTH_KEY}" AES "{PRIV_KEY}"']
+    assert state.options["snmpd.provisioner.allow_write"] == "0"
+
+
+def test_openwrt_answers_snmp_from_the_poller_network_only() -> None:
+    options = read_uci(render("openwrt")).options
+    rules = [
+        {key.rsplit(".", 1)[1]: value for key, value in options.items() if key.startswith(rule)}
+        for rule in ("firewall.snmp_poller.", "firewall.snmp_others.")
+    ]
+    assert [(r["src"], r.get("src_ip"), r["dest_port"], r["target"]) for r in rules] == [
+        ("*", "198.51.100.0/28", "161", "ACCEPT"), ("*", None, "161", "DROP"),
+    ]  # fmt: skip
+    assert options["snmpd.public.source"] == "198.51.100.0/28"  # the v1/v2c community too
+
+
+def batch_of(script: str) -> str:
+    return script.split("<<'PROVISIONER_UCI'\n", 1)[1].split("\nPROVISIONER_UCI\n", 1)[0]
+
+
+def test_openwrt_fetched_script_carries_the_batch_and_commits_it_itself() -> None:
     script = render("openwrt", template="uci-defaults.sh.j2")
-    batch = script.split("<<'PROVISIONER_UCI'\n", 1)[1].split("\nPROVISIONER_UCI\n", 1)[0]
-    assert read_uci(batch + "\n").options["network.voice_vlan.vid"] == "20"
-    assert f'createUser provisioner SHA "{AUTH_KEY}" AES "{PRIV_KEY}"' in script.splitlines()
+    state = read_uci(batch_of(script) + "\n")
+    assert state.options["network.voice_vlan.vid"] == "20" and not state.committed
+    assert snmpd_users(state) and "snmpd.local.conf" not in script
+    assert "uci commit || exit 1" in script.splitlines()
+
+
+def run_with_uci(tmp_path: Path, script: str, uci_body: str) -> tuple[int, list[str]]:
+    """Run ``script`` with a stand-in ``uci`` first on PATH (it logs its arguments); only the
+    path where the batch fails is run: the other restarts this machine's services."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    uci = tools / "uci"
+    uci.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n{uci_body}\n')
+    uci.chmod(0o755)
+    (tools / "logger").write_text("#!/bin/sh\nexit 0\n")
+    (tools / "logger").chmod(0o755)
+    ran = subprocess.run(
+        ["sh", "-c", script], env={"PATH": f"{tools}:/usr/bin:/bin"}, timeout=30, check=False
+    )
+    return ran.returncode, (tmp_path / "calls").read_text().splitlines()
+
+
+def test_openwrt_script_fails_and_reverts_when_a_batch_line_fails(tmp_path: Path) -> None:
+    script = render("openwrt", template="uci-defaults.sh.j2")
+    # uci batch reports a failed line on stderr only and exits 0 anyway.
+    fails = 'case "$1" in batch) cat >/dev/null; echo "uci: Invalid argument" >&2;; esac'
+    status, calls = run_with_uci(tmp_path, script, fails)
+    assert status == 1
+    assert calls == ["batch"] + [
+        f"revert {config}" for config in ("system", "network", "dhcp", "firewall", "snmpd")
+    ]
 
 
 def test_ios_lines_read_back_as_the_voice_setup() -> None:
@@ -140,6 +232,57 @@ def test_ios_lines_read_back_as_the_voice_setup() -> None:
         f"snmp-server user provisioner PROVISIONER v3 auth sha {AUTH_KEY} priv aes 128 {PRIV_KEY}"
         in top
     )
+
+
+def ios_parse(text: str) -> CiscoConfParse:
+    return CiscoConfParse(text.splitlines(), syntax="ios")
+
+
+def children(parse: CiscoConfParse, header: str) -> list[str]:
+    [parent] = parse.find_objects(rf"^{re.escape(header)}$")
+    return [child.text.strip() for child in parent.children]
+
+
+@pytest.mark.parametrize(
+    ("model", "lan", "wan"),
+    [
+        ("ISR4321", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("C1111-4P", "GigabitEthernet0/0/1", "GigabitEthernet0/0/0"),
+        ("CISCO2911", "GigabitEthernet0/1", "GigabitEthernet0/0"),
+        ("1941", "GigabitEthernet0/1", "GigabitEthernet0/0"),
+    ],
+)
+def test_ios_interface_names_follow_the_model(model: str, lan: str, wan: str) -> None:
+    parse = ios_parse(render("cisco_ios", model=model))
+    assert children(parse, f"interface {lan}.20")[1:3] == [
+        "encapsulation dot1Q 20", "ip address 10.20.0.1 255.255.255.0",
+    ]  # fmt: skip
+    assert "ip nat outside" in children(parse, f"interface {wan}")
+    assert "ip nat inside source list VOICE-NAT interface " + wan + " overload" in [
+        line.text for line in parse.find_objects(r"^ip nat inside source")
+    ]
+
+
+def test_an_explicit_ios_interface_wins_over_the_model() -> None:
+    parse = ios_parse(render("cisco_ios", model="ISR4321", lan_interface="GigabitEthernet0/0/2"))
+    assert parse.find_objects(r"^interface GigabitEthernet0/0/2\.20$")
+
+
+def test_ios_nat_covers_the_voice_network() -> None:
+    parse = ios_parse(render("cisco_ios"))
+    assert "ip nat inside" in children(parse, "interface GigabitEthernet0/1.20")
+    [rule] = parse.find_objects(r"^ip nat inside source list ")
+    acl = rule.text.split()[5]
+    assert children(parse, f"ip access-list standard {acl}") == ["permit 10.20.0.0 0.0.0.255"]
+
+
+def test_ios_snmp_group_answers_the_poller_network_only() -> None:
+    parse = ios_parse(render("cisco_ios"))
+    [group] = parse.find_objects(r"^snmp-server group PROVISIONER ")
+    assert group.text.endswith(" access SNMP-POLLER")
+    assert children(parse, "ip access-list standard SNMP-POLLER") == [
+        "permit 198.51.100.0 0.0.0.15"
+    ]
 
 
 BREAKOUTS = {

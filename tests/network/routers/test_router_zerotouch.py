@@ -4,6 +4,7 @@ timeline, and enrolling the router in the SNMP inventory, where the poller reach
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -141,6 +142,56 @@ def test_openwrt_fetches_its_first_boot_script(demo_app: Flask, client: FlaskCli
     assert bootstrap["url"].endswith("/uci-defaults.sh")
     answer = client.get(bootstrap["url"].removeprefix("http://localhost"))
     assert answer.status_code == 200 and answer.data.startswith(b"#!/bin/sh\n")
+    preview = client.get(f"{ROUTER}/config", headers=bearer(demo_app, "admin"))
+    assert preview.data == answer.data  # the admin sees the script the router runs
+
+
+def openwrt_service(bootstrap: str, root: Path) -> str:
+    """The fetch service the OpenWrt bootstrap installs, its paths moved under ``root``."""
+    service = bootstrap.split("<<'PROVISIONER_SERVICE'\n", 1)[1].split("PROVISIONER_SERVICE\n")[0]
+    return service.replace("/tmp/", f"{root}/").replace("/etc/init.d/", f"{root}/init.d/")
+
+
+def run_service(root: Path, service: str, fetched_exit: int) -> int:
+    """Run the service's fetch loop with stand-ins: wget fails twice, then hands out a script
+    exiting ``fetched_exit``; sleep returns at once; the service file is in ``root``."""
+    tools, init = root / "bin", root / "init.d"
+    tools.mkdir(parents=True)
+    init.mkdir()
+    (init / "provisioner").write_text(service)
+    (init / "provisioner").chmod(0o755)
+    wget = (
+        f'#!/bin/sh\necho x >> {root}/tries\n[ "$(wc -l < {root}/tries)" -ge 3 ] || exit 1\n'
+        f'echo "exit {fetched_exit}" > "$3"\n'
+    )
+    for name, body in {"wget": wget, "sleep": "#!/bin/sh\n"}.items():
+        (tools / name).write_text(body)
+        (tools / name).chmod(0o755)
+    program = service.split("start() {")[0] + "fetch_and_apply\n"
+    ran = subprocess.run(
+        ["sh", "-c", program], env={"PATH": f"{tools}:/usr/bin:/bin"}, timeout=30, check=False
+    )
+    return ran.returncode
+
+
+def test_the_openwrt_bootstrap_fetches_after_the_network_and_retries(
+    demo_app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    change_router(demo_app, vendor="openwrt")
+    bootstrap = client.get(f"{ROUTER}/bootstrap", headers=bearer(demo_app, "admin")).get_json()
+    text = bootstrap["bootstrap"]
+    # Nothing is fetched from uci-defaults itself (it runs before the network is up) ...
+    assert "wget" not in text.split("<<'PROVISIONER_SERVICE'")[0]
+    service = openwrt_service(text, tmp_path / "applied")
+    # ... but by a service started after network's START=20.
+    assert "#!/bin/sh /etc/rc.common\nSTART=99\n" in text
+    assert f"URL='{bootstrap['url']}'" in service.splitlines()
+    assert run_service(tmp_path / "applied", service, fetched_exit=0) == 0
+    assert (tmp_path / "applied" / "tries").read_text().count("x") == 3
+    assert not (tmp_path / "applied" / "init.d" / "provisioner").exists()  # done: removed
+    failed = openwrt_service(text, tmp_path / "failed")
+    assert run_service(tmp_path / "failed", failed, fetched_exit=1) == 1
+    assert (tmp_path / "failed" / "init.d" / "provisioner").exists()  # kept for the next boot
 
 
 def test_cisco_autoinstall_over_tftp_is_served_once_inside_the_window(
