@@ -74,6 +74,12 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
         # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.
         "ALLOW_BASIC_OVER_HTTP": False,
+        # Phones proven by their factory certificate (docs/phones.md): each vendor's CA
+        # certificates (PEM file: root and intermediates), {"yealink": "/etc/.../yealink.pem"},
+        # and the header in which the TLS proxy passes the client certificate it verified
+        # (read only with PROXY_HOPS set).
+        "PHONE_CERTIFICATE_AUTHORITIES": {},
+        "PHONE_CERTIFICATE_HEADER": "X-Client-Certificate",
         # The URL phones are sent to (http://host:port/p/); from the request or HTTP_HOST if unset.
         "PHONE_BASE_URL": None,
         # Where routers fetch their zero-touch configuration (https://host/); the request's host
@@ -137,6 +143,10 @@ def check_config(config: Mapping[str, Any]) -> None:
         from provisioner.firmware.signing import trusted_keys
 
         trusted_keys(config["FIRMWARE_TRUSTED_KEYS"])  # a ConfigError names a key that is not one
+    if config.get("PHONE_CERTIFICATE_AUTHORITIES"):  # a ConfigError names the wrong vendor/file
+        from provisioner.phones.certificates import load_authorities
+
+        load_authorities(config["PHONE_CERTIFICATE_AUTHORITIES"])
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

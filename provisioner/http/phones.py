@@ -5,7 +5,8 @@ WSGI fast path ``provisioner.http.phone_fast_path`` calls as well); ETag / If-No
 polling phones the download. Basic credentials carry the password in clear text, so over
 plain HTTP they are refused (as if absent: the answer is a Digest challenge) and logged,
 unless ALLOW_BASIC_OVER_HTTP is set; TLS is told by the WSGI scheme, or behind PROXY_HOPS
-trusted proxies by X-Forwarded-Proto.
+trusted proxies by X-Forwarded-Proto. Behind them too, the client certificate the TLS proxy
+verified comes in PHONE_CERTIFICATE_HEADER (``provisioner.phones.certificates``).
 """
 
 from __future__ import annotations
@@ -77,6 +78,18 @@ def _add_challenges(
         response.headers.add(name, value)
 
 
+def proxied_certificate(app: Flask, environ: dict[str, Any]) -> str | None:
+    """The client certificate in the TLS proxy's header; only behind PROXY_HOPS trusted
+    proxies (without one, anyone could send the header)."""
+    if not app.config.get("PROXY_HOPS"):
+        return None
+    header = str(app.config.get("PHONE_CERTIFICATE_HEADER") or "")
+    if not header:
+        return None
+    value = environ.get("HTTP_" + header.upper().replace("-", "_"))
+    return str(value) if value else None
+
+
 def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]:
     """The HTTP answer to a phone's GET (a 200 carries an ETag, and is a 304 when the phone
     holds these bytes already), and what the request log says it got."""
@@ -95,6 +108,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
         authorization,
         fetch.authenticated_path,
         fetch.path,
+        proxied_certificate(app, fetch.environ),
     )
     kind = (answer.kind or answer.answer).value
     if (

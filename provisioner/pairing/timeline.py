@@ -24,10 +24,12 @@ DISCOVERED_HOURS = 24
 MEANINGS: dict[str, str] = {
     EventKind.FULL_CREDENTIALS: "full file (proved by its credentials)",
     EventKind.FULL_FIRST_USE: "full file (first-use window)",
+    EventKind.FULL_CERTIFICATE: "full file (proved by its factory certificate)",
     EventKind.BOOTSTRAP: "bootstrap file, no secrets (not paired, or not proven)",
     EventKind.CHALLENGE: "Digest challenge (normal: the phone answers it with its credentials)",
     EventKind.WRONG_CREDENTIALS: "refused: wrong credentials",
     EventKind.FIRST_USE_CONFLICT: "refused: first-use window already used by another address",
+    EventKind.CERTIFICATE_MISMATCH: "refused: its factory certificate names another MAC",
     EventKind.FIRST_USE_REFUSED: "bootstrap: this address made too many misses for the window",
     EventKind.MISMATCH: "bootstrap: vendor, User-Agent MAC, lines or site network do not fit",
     EventKind.THROTTLED: "refused: this address is throttled (too many misses)",

@@ -1,9 +1,11 @@
 """Deciding what a per-device request earns: the full file, or the bootstrap everyone gets.
 
-Full only for a paired phone that proves itself: its own credentials on the authenticated path
-``/p/a/``, or the first-use window that pairing opened (bound to the first address using it).
-Everything else, including a wrong vendor or a MAC in the User-Agent that differs from the
-file's, gets the bootstrap, byte for byte what a MAC never seen gets.
+Full only for a paired phone that proves itself: its factory certificate naming its MAC (see
+``provisioner.phones.certificates``), its own credentials on the authenticated path ``/p/a/``,
+or the first-use window that pairing opened (bound to the first address using it). A
+certificate naming another MAC is refused and audited. Everything else, including a wrong
+vendor or a MAC in the User-Agent that differs from the file's, gets the bootstrap, byte for
+byte what a MAC never seen gets.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from provisioner.pairing.credentials import (
 )
 from provisioner.pairing.timeline_writer import queue_audit
 from provisioner.phones.answers import FULL_ANSWERS_KEPT, Kept
+from provisioner.phones.certificates import CertificateProof, certificate_proof
 from provisioner.phones.config import Secrets, phone_config
 from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
@@ -94,6 +97,7 @@ class Asked:
     authenticated_path: bool
     method: str = "GET"
     uri: str = ""
+    certificate: str | None = None  # the proxy's client-certificate header, when trusted
 
 
 def decide(app: Flask, session: Session, asked: Asked) -> Decision:
@@ -105,7 +109,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     credential = found.credential
     tenant_id = found.phone.tenant_id if found.phone is not None else None
     tenant = found.tenant_name
-    proof = _prove(app, session, asked, credential)
+    proof = _prove(app, session, asked, found)
     if isinstance(proof, EventKind):
         answer = Answer.BOOTSTRAP if proof is EventKind.BOOTSTRAP else Answer.DENIED
         return Decision(
@@ -122,7 +126,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     ):
         _alarm_conflict(session, credential, asked.request.source)
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
-    if proof == CREDENTIALS:
+    if proof in (CREDENTIALS, CERTIFICATE):
         _bind_open_window(session, credential, asked.request.source)
     full = _full_file(app, session, asked, found, view, phone, credential, tenant_id)
     release = audit.event_fields(
@@ -140,19 +144,31 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         },
     )
     queue_audit(app, session, release)  # batched with the timeline, off the request path
-    kind = EventKind.FULL_CREDENTIALS if proof == CREDENTIALS else EventKind.FULL_FIRST_USE
+    kind = FULL_KINDS[proof]
     return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant)
 
 
 FIRST_USE = "first-use window"
 CREDENTIALS = "credentials"
+CERTIFICATE = "factory certificate"
+FULL_KINDS = {
+    FIRST_USE: EventKind.FULL_FIRST_USE,
+    CREDENTIALS: EventKind.FULL_CREDENTIALS,
+    CERTIFICATE: EventKind.FULL_CERTIFICATE,
+}
 
 
-def _prove(
-    app: Flask, session: Session, asked: Asked, credential: models.DeviceCredential | None
-) -> str | EventKind:
-    """How the phone proves itself (credentials, the window), or why it is refused (all but
-    BOOTSTRAP are denials)."""
+def _prove(app: Flask, session: Session, asked: Asked, found: Lookup) -> str | EventKind:
+    """How the phone proves itself (its certificate, credentials, the window), or why it is
+    refused (all but BOOTSTRAP are denials). A certificate no configured vendor CA issued
+    counts as none: today's rules apply."""
+    credential = found.credential
+    certificate = certificate_proof(app, asked.certificate)
+    if certificate is not None:
+        if certificate.mac == asked.file_request.mac:
+            return CERTIFICATE
+        _alarm_certificate(session, asked, found, certificate)
+        return EventKind.CERTIFICATE_MISMATCH
     if asked.authenticated_path:
         if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
             return CREDENTIALS
@@ -209,6 +225,28 @@ def _alarm_conflict(session: Session, credential: models.DeviceCredential, sourc
         mac,
         tenant,
         {"source": source, "bound_to": credential.window_source},
+    )
+
+
+def _alarm_certificate(
+    session: Session, asked: Asked, found: Lookup, certificate: CertificateProof
+) -> None:
+    """A vendor-signed certificate asking for another phone's file: the audit log's alarm."""
+    mac = asked.file_request.mac or ""
+    audit.record(
+        session,
+        f"phone:{mac}",
+        "certificate-mismatch",
+        "phones",
+        mac,
+        found.tenant_name,
+        {
+            "source": asked.request.source,
+            "certificate_vendor": certificate.vendor,
+            "certificate_mac": certificate.mac,
+            "certificate_subject": certificate.subject,
+            "file": asked.file_request.file,
+        },
     )
 
 

@@ -34,10 +34,12 @@ class EventKind(StrEnum):
 
     FULL_CREDENTIALS = "full-credentials"
     FULL_FIRST_USE = "full-first-use"
+    FULL_CERTIFICATE = "full-certificate"  # proved by its factory certificate (mutual TLS)
     BOOTSTRAP = "bootstrap"
     CHALLENGE = "challenge"  # 401 without credentials: the first leg of every Digest fetch
     WRONG_CREDENTIALS = "wrong-credentials"
     FIRST_USE_CONFLICT = "first-use-conflict"
+    CERTIFICATE_MISMATCH = "certificate-mismatch"  # a vendor certificate naming another MAC
     FIRST_USE_REFUSED = "first-use-refused"  # the source has too many misses for the window
     MISMATCH = "mismatch"  # vendor, User-Agent MAC, lines or site network do not fit
     THROTTLED = "throttled"

@@ -80,12 +80,14 @@ def render_for_path(
     authorization: str | None = None,
     authenticated_path: bool = False,
     uri: str = "",
+    certificate: str | None = None,
 ) -> PhoneAnswer:
     """The answer to a phone asking for ``request.path`` (HTTP or TFTP), counted in the
-    metrics and, with LOG_FORMAT=json, logged."""
+    metrics and, with LOG_FORMAT=json, logged; ``certificate`` is the client certificate a
+    trusted TLS proxy passed."""
     started = time.perf_counter()
     answer, file_request = _answer_for_path(
-        app, request, base_url, authorization, authenticated_path, uri
+        app, request, base_url, authorization, authenticated_path, uri, certificate
     )
     seconds = time.perf_counter() - started
     kind = answer_kind(answer, file_request)
@@ -126,6 +128,7 @@ def _answer_for_path(
     authorization: str | None,
     authenticated_path: bool,
     uri: str,
+    certificate: str | None = None,
 ) -> tuple[PhoneAnswer, FileRequest | None]:
     limiter = get_rate_limiter(app)
     throttled = is_throttled(limiter, source_key(request.source))
@@ -145,6 +148,7 @@ def _answer_for_path(
         authenticated_path,
         uri,
         record=not throttled,
+        certificate=certificate,
     )
     if answer.miss:
         limiter.hit(source_key(request.source))
@@ -170,6 +174,7 @@ def _answer(
     authenticated_path: bool,
     uri: str,
     record: bool = True,
+    certificate: str | None = None,
 ) -> PhoneAnswer:
     if file_request is None:
         return UNKNOWN_NAME
@@ -195,7 +200,14 @@ def _answer(
         if file_request.kind is FileKind.COMMON:
             return PhoneAnswer(200, generic(), vendor.content_type, Answer.BOOTSTRAP)
         asked = Asked(
-            file_request, request, base_url, authorization, authenticated_path, "GET", uri
+            file_request,
+            request,
+            base_url,
+            authorization,
+            authenticated_path,
+            "GET",
+            uri,
+            certificate,
         )
         return _device_answer(app, vendor, asked, generic, record)
     except ProvisionerError:

@@ -122,6 +122,10 @@ def load_discovered(db: Session, site: Site) -> tuple[list[SeenDevice], list[See
     return here, [device for device in devices if device not in here]
 
 
+# The timeline kinds of a full fetch, each a way the phone proved itself.
+FULL_PROOFS = ("full-certificate", "full-credentials", "full-first-use")
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceState:
     """How far a paired phone has come since it was (last) paired."""
@@ -133,6 +137,7 @@ class DeviceState:
     window_until: datetime | None = None
     window_open: bool = False
     conflict_source: str | None = None
+    full_proof: str = ""  # how the newest full fetch was earned: a FULL_PROOFS kind
 
     @property
     def stage(self) -> str:
@@ -163,6 +168,7 @@ def device_state(
         window_until=window_until,
         window_open=window_until is not None and now <= window_until,
         conflict_source=conflicts[0] if conflicts else None,
+        full_proof=full[0]["kind"] if full and full[0]["kind"] in FULL_PROOFS else "",
     )
 
 

@@ -178,6 +178,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "state.bootstrap": ("Basic settings fetched", "Basisinstellingen opgehaald"),
     "state.full": ("Full configuration fetched", "Volledige configuratie opgehaald"),
     "state.full_done": ("Fully provisioned", "Volledig ingericht"),
+    "proof.full-certificate": (
+        "proved by its factory certificate",
+        "bewezen met zijn fabriekscertificaat",
+    ),
+    "proof.full-credentials": ("proved by its credentials", "bewezen met zijn inloggegevens"),
+    "proof.full-first-use": ("first-boot window", "venster voor de eerste start"),
     "state.not_paired": (
         "Not paired: it gets no account.",
         "Niet gekoppeld: hij krijgt geen account.",

@@ -58,6 +58,9 @@ class PhoneVendor:
     # Phones the vendor builds and others sell under their own name: their User-Agent names
     # the vendor only when its MAC is one of the vendor's OUIs.
     oem_user_agents: tuple[re.Pattern[str], ...] = ()
+    # The subject attributes (``CN``, ``ST``...) in which the vendor's factory device
+    # certificate names the phone's MAC (``provisioner.phones.certificates``).
+    certificate_mac_fields: tuple[str, ...] = ("CN",)
 
     def model(self, name: str | None) -> PhoneModel | None:
         """The model called ``name`` (aliases and case forgiven), or None."""

@@ -70,4 +70,7 @@ VENDOR = PhoneVendor(
     render_common=render_device,
     device_file=device_file,
     boot_files=boot_files,
+    # The factory certificate's subject: OU=<model>, L=<serial>, S=<mac> (Cisco 8800 MPP
+    # administration guide, "Multiplatform Phone CA Client Root Certificate").
+    certificate_mac_fields=("ST",),
 )

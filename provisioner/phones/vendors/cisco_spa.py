@@ -66,4 +66,7 @@ VENDOR = PhoneVendor(
     render_common=render_device,
     device_file=device_file,
     boot_files=boot_files,
+    # The factory certificate's subject as on MPP phones, S=<mac> (unsure: the MPP guide says
+    # it; SPA phones report $CCERT alike).
+    certificate_mac_fields=("ST",),
 )

@@ -378,7 +378,9 @@ def test_the_live_part_follows_the_boot(client: FlaskClient, demo_app: Flask) ->
     assert 'data-stage="waiting"' in client.get(live).get_data(as_text=True)
     boot = client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA})
     assert b"account.1.user_name = 242" in boot.data
-    assert 'data-stage="full"' in client.get(live).get_data(as_text=True)
+    page = client.get(live).get_data(as_text=True)
+    assert 'data-stage="full"' in page
+    assert any(text in page for text in TEXTS["proof.full-first-use"])  # how it proved itself
     client.get(
         f"/p/{MAC}.cfg", headers={"User-Agent": UA}, environ_base={"REMOTE_ADDR": "192.0.2.99"}
     )
@@ -408,3 +410,19 @@ def test_every_text_has_both_languages_and_every_template_key_exists() -> None:
 def test_pages_allow_only_our_own_assets(client: FlaskClient) -> None:
     policy = client.get("/t/sign-in").headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self' 'wasm-unsafe-eval'" in policy
+
+
+def test_the_live_part_says_a_phone_proved_itself_by_its_certificate() -> None:
+    from datetime import UTC, datetime
+
+    from provisioner.http.technicians.devices import device_state
+
+    paired = datetime(2025, 1, 1, tzinfo=UTC)
+    events = [
+        {"at": "2025-01-02T00:00:00+00:00", "answer": "full", "kind": "full-certificate"},
+        {"at": "2025-01-01T12:00:00+00:00", "answer": "full", "kind": "full-first-use"},
+    ]
+    state = device_state(paired, None, events, [], datetime(2025, 1, 3, tzinfo=UTC))
+    assert (state.stage, state.full_proof) == ("full", "full-certificate")
+    older = [{"at": "2025-01-02T00:00:00+00:00", "answer": "full", "kind": ""}]
+    assert device_state(paired, None, older, [], paired).full_proof == ""
