@@ -55,6 +55,9 @@ def _ports(text: str) -> tuple[int, int]:
     return int(low), int(high)
 
 
+UNRESTRICTED = "0.0.0.0/0"
+
+
 def router_context(
     document: TenantDocument, router: Router, provisioning_url: str
 ) -> RouterContext:
@@ -66,9 +69,9 @@ def router_context(
     vlan = router.voice_vlan or document.provisioning.vlan
     if vlan is None:
         raise ValueError("a router needs a voice VLAN (validation refuses documents without)")
-    if router.snmp_allowed_from is None:
-        raise ValueError("a router needs snmp_allowed_from (validation refuses it without)")
-    poller = ipaddress.IPv4Network(router.snmp_allowed_from)
+    # A router stored before snmp_allowed_from existed keeps answering SNMP from anywhere, as
+    # it did, rather than failing its next fetch; import and the API require the field since.
+    poller = ipaddress.IPv4Network(router.snmp_allowed_from or UNRESTRICTED)
     lan_interface, wan_interface = vendor.interfaces(router.model or "")
     sip_low, sip_high = _ports(router.sip_ports)
     rtp_low, rtp_high = _ports(router.rtp_ports)

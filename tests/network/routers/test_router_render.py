@@ -320,3 +320,10 @@ def test_the_refusal_never_repeats_the_value() -> None:
 def test_a_model_template_is_preferred_and_the_base_is_the_fallback() -> None:
     assert template_name(router_vendor("mikrotik"), "no-such-model") == "base.rsc.j2"
     assert template_name(router_vendor("cisco_ios"), "") == "base.cfg.j2"
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_router_stored_before_snmp_allowed_from_still_renders_unrestricted(vendor: str) -> None:
+    # Upgraded stores hold routers without the field; their next fetch must not fail.
+    text = render(vendor, snmp_allowed_from=None)
+    assert "0.0.0.0" in text
