@@ -79,3 +79,9 @@ NETWORK_TRAP_ADDRESS = "127.0.0.1"
 NETWORK_TRAP_PORT = 16162  # 162 needs the privilege to bind it
 NETWORK_TRAP_COMMUNITY = None  # v2c community accepted besides each device's own
 NETWORK_TRAPS_KEPT = 500
+
+# Phones proven by their factory certificate (mutual TLS at the proxy in front, PROXY_HOPS):
+# vendor -> PEM file with that vendor's CA certificates (root and intermediates); see
+# docs/phones.md for where each vendor publishes its CA.
+# PHONE_CERTIFICATE_AUTHORITIES = {"polycom": "/etc/provisioner/ca/poly.pem"}
+# PHONE_CERTIFICATE_HEADER = "X-Client-Certificate"
