@@ -50,6 +50,8 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # network: SNMP poller and trap receiver (`provisioner serve` runs them when enabled)
         "NETWORK_POLLER_ENABLED": False,
         "NETWORK_POLL_CONCURRENCY": 50,
+        # This poller's name among those sharing the inventory (None: host name and process id).
+        "NETWORK_POLLER_NAME": None,
         "NETWORK_POLL_DEADLINE": 300,
         "NETWORK_HISTORY_LIMIT": 288,
         "NETWORK_TRAPS_ENABLED": False,

@@ -1,5 +1,5 @@
-"""CLI: `provisioner network add/update/list/remove`, `provisioner poll`, `provisioner diagnose`,
-`provisioner traps`."""
+"""CLI: `provisioner network add/update/list/remove`, `provisioner poll`, `provisioner poller`,
+`provisioner diagnose`, `provisioner traps`."""
 
 from __future__ import annotations
 
@@ -209,6 +209,53 @@ def poll_command(once: bool, names: tuple[str, ...]) -> None:
         click.echo("provisioner: stopped polling")
 
 
+@click.command("poller")
+@click.option(
+    "--name",
+    default=None,
+    help="this poller's name among those sharing the inventory "
+    "[NETWORK_POLLER_NAME; host name and process id]",
+)
+@click.option(
+    "--traps/--no-traps",
+    default=None,
+    help="also receive SNMP traps on NETWORK_TRAP_ADDRESS:NETWORK_TRAP_PORT "
+    "[NETWORK_TRAPS_ENABLED]",
+)
+@with_appcontext
+@reports_errors
+def poller_command(name: str | None, traps: bool | None) -> None:
+    """The SNMP poller service: polls the devices it claims (several pollers on one PostgreSQL
+    share the inventory, each device polled by one of them per interval) until SIGTERM."""
+    import asyncio
+    import signal
+
+    from provisioner.network.leases import default_poller_name
+    from provisioner.network.poller import run_network, start_network
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.config["NETWORK_POLLER_ENABLED"] = True
+    if traps is not None:
+        app.config["NETWORK_TRAPS_ENABLED"] = traps
+    name = name or app.config["NETWORK_POLLER_NAME"] or default_poller_name()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(number, stop.set)
+        poller, receiver = start_network(app, name)
+        click.echo(f"provisioner poller {name}: polling (SIGTERM or Ctrl-C stops)")
+        if receiver is not None:
+            address = app.config["NETWORK_TRAP_ADDRESS"]
+            click.echo(
+                f"provisioner poller {name}: receiving traps on udp {address}:{receiver.port}"
+            )
+        await run_network(poller, receiver, stop)
+
+    asyncio.run(serve())
+    click.echo(f"provisioner poller {name}: stopped")
+
+
 @click.command("diagnose")
 @click.argument("target", metavar="MAC-OR-DEVICE")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text")
@@ -255,4 +302,4 @@ def traps_command() -> None:
         click.echo("provisioner: stopped receiving traps")
 
 
-COMMANDS = (network_group, poll_command, diagnose_command, traps_command)
+COMMANDS = (network_group, poll_command, poller_command, diagnose_command, traps_command)

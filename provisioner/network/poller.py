@@ -2,7 +2,9 @@
 
 Each device is polled on its own interval; at most ``NETWORK_POLL_CONCURRENCY`` polls run at
 once and each device has one request in flight at a time. A device that stops answering, even
-in the middle of a walk, is marked down with the reason and the others go on.
+in the middle of a walk, is marked down with the reason and the others go on. Running, a
+poller claims due devices through the store's leases (``leases.py``), so several pollers share
+one inventory and each device is polled once per interval by one of them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import select
 
 from provisioner.errors import ConfigError, SnmpFailure
 from provisioner.metrics import POLL_RESULTS
-from provisioner.network import collect, state
+from provisioner.network import collect, leases, state
 from provisioner.network.inventory import target_of
 from provisioner.network.snmp import SnmpClient, SnmpReader, Target
 from provisioner.security.secrets import SecretBox, get_secret_box
@@ -28,8 +30,11 @@ from provisioner.store import get_store
 from provisioner.store.models import NetworkDevice, NetworkDeviceState
 
 log = logging.getLogger(__name__)
-# How often the running poller re-reads the inventory (devices added or removed meanwhile).
+# How often the running poller gives leases to devices added meanwhile.
 INVENTORY_REFRESH_SECONDS = 30.0
+# How often the running poller asks the store for due devices (a device is polled at most
+# this long after it is due).
+CLAIM_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,13 @@ class PollResult:
 class Poller:
     """Polls the inventory of one app; create and run it inside one event loop."""
 
-    def __init__(self, app: Flask, client: SnmpReader | None = None) -> None:
+    def __init__(self, app: Flask, client: SnmpReader | None = None, name: str = "") -> None:
         self.app = app
         self.client: SnmpReader = client or SnmpClient()
-        self.limit = asyncio.Semaphore(int(app.config["NETWORK_POLL_CONCURRENCY"]))
+        # Who we are to the other pollers (leases, poll records); empty for a one-off poll.
+        self.name = name
+        self.concurrency = int(app.config["NETWORK_POLL_CONCURRENCY"])
+        self.limit = asyncio.Semaphore(self.concurrency)
         self.keep = int(app.config["NETWORK_HISTORY_LIMIT"])
         self.deadline = float(app.config["NETWORK_POLL_DEADLINE"])
 
@@ -138,12 +146,35 @@ class Poller:
             )
             summary = collect.poll_summary(data)
             partial = collect.incomplete_text(collected.incomplete)
-            state.record_up(session, job.device_id, data, summary, self.keep, partial)
+            state.record_up(session, job.device_id, data, summary, self.keep, partial, self.name)
+            if self.name:
+                leases.release(session, job.device_id, self.name)
 
     def save_down(self, job: PollJob, kind: str, reason: str) -> None:
         """Store a failed poll."""
         with get_store(self.app).transaction() as session:
-            state.record_down(session, job.device_id, kind, reason, self.keep)
+            state.record_down(session, job.device_id, kind, reason, self.keep, self.name)
+            if self.name:
+                leases.release(session, job.device_id, self.name)
+
+    def add_leases(self) -> bool:
+        """Leases for devices added since the last look."""
+        with get_store(self.app).transaction() as session:
+            leases.add_missing_leases(session, leases.database_now(session))
+        return True
+
+    def claim(self, limit: int) -> list[PollJob]:
+        """Claim at most ``limit`` due devices for this poller; their jobs."""
+        box = get_secret_box(self.app)
+        with get_store(self.app).transaction() as session:
+            now = leases.database_now(session)
+            claims = leases.claim_due(session, self.name, now, limit, self.deadline)
+            return [self.job_of(claim.device, box) for claim in claims]
+
+    def hand_back(self) -> None:
+        """Stopping: the polls cut short are due again at once, for another poller."""
+        with get_store(self.app).transaction() as session:
+            leases.hand_back(session, self.name, leases.database_now(session))
 
     async def run_once(self, names: Iterable[str] | None = None) -> list[PollResult]:
         """Poll every enabled device (or those named) once, concurrently within the limit."""
@@ -151,32 +182,40 @@ class Poller:
         return list(await asyncio.gather(*(self.poll(job) for job in jobs)))
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Poll each device on its interval until ``stop`` is set."""
-        due: dict[int, float] = {}
+        """Poll the devices this poller claims, each on its interval, until ``stop`` is set."""
+        if not self.name:
+            self.name = leases.default_poller_name()
         running: set[asyncio.Task[PollResult]] = set()
-        jobs: list[PollJob] = []
-        refreshed = 0.0
+        refreshed = -INVENTORY_REFRESH_SECONDS
         while not stop.is_set():
-            now = time.monotonic()
-            if now - refreshed >= INVENTORY_REFRESH_SECONDS:
-                jobs, refreshed = await asyncio.to_thread(self.jobs), now
-                # Forget removed devices: a due time left in the past would wake us constantly.
-                due = {job.device_id: due[job.device_id] for job in jobs if job.device_id in due}
-            busy = {task.get_name() for task in running}
+            if time.monotonic() - refreshed >= INVENTORY_REFRESH_SECONDS:
+                if await self.store_work(self.add_leases):
+                    refreshed = time.monotonic()
+            jobs = await self.store_work(self.claim, self.concurrency - len(running), failed=[])
             for job in jobs:
-                if due.get(job.device_id, 0.0) <= now and str(job.device_id) not in busy:
-                    due[job.device_id] = now + job.interval
-                    task = asyncio.create_task(self.poll(job), name=str(job.device_id))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-            next_due = min(due.values(), default=now + 1.0)
+                task = asyncio.create_task(self.poll(job), name=str(job.device_id))
+                running.add(task)
+                task.add_done_callback(running.discard)
             try:
-                await asyncio.wait_for(stop.wait(), timeout=min(max(next_due - now, 0.05), 1.0))
+                await asyncio.wait_for(stop.wait(), timeout=CLAIM_SECONDS)
             except TimeoutError:
                 pass
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        if running:
+            await self.store_work(self.hand_back)
+
+    async def store_work(
+        self, work: Callable[..., Any], *arguments: Any, failed: Any = None
+    ) -> Any:
+        """``work`` in a thread; ``failed`` (logged) when the store fails: the poller goes on
+        and tries again on its next round."""
+        try:
+            return await asyncio.to_thread(work, *arguments)
+        except Exception:  # noqa: BLE001 - a store outage must not stop the poller
+            log.error("the store failed (%s); trying again", work.__name__, exc_info=True)
+            return failed
 
 
 def run_poll_once(app: Flask, names: Iterable[str] | None = None) -> list[PollResult]:
@@ -201,10 +240,37 @@ async def refresh_senders(receiver: Any, stop: asyncio.Event) -> None:
             await receiver.refresh_in_background()
 
 
-def start_background(app: Flask) -> Callable[[], None]:
-    """Run the poller (and the trap receiver when enabled) in a thread; returns its stopper."""
+def start_network(app: Flask, name: str = "") -> tuple[Poller | None, Any]:
+    """The poller (NETWORK_POLLER_ENABLED) and the started trap receiver
+    (NETWORK_TRAPS_ENABLED), either None when off; call inside the running loop (the pysnmp
+    engine and the trap socket belong to it)."""
     from provisioner.network import traps
 
+    poller = Poller(app, name=name) if app.config["NETWORK_POLLER_ENABLED"] else None
+    receiver = traps.TrapReceiver(app) if app.config["NETWORK_TRAPS_ENABLED"] else None
+    if receiver is not None:
+        receiver.start()
+    return poller, receiver
+
+
+async def run_network(poller: Poller | None, receiver: Any, stop: asyncio.Event) -> None:
+    """Poll and receive traps until ``stop`` is set; then close both."""
+    refreshing = asyncio.create_task(refresh_senders(receiver, stop))
+    try:
+        if poller is not None:
+            await poller.run_forever(stop)
+        else:
+            await stop.wait()
+    finally:
+        refreshing.cancel()
+        if receiver is not None:
+            receiver.close()
+        if poller is not None:
+            poller.client.close()
+
+
+def start_background(app: Flask) -> Callable[[], None]:
+    """Run the poller (and the trap receiver when enabled) in a thread; returns its stopper."""
     loop = asyncio.new_event_loop()
     stop_holder: list[asyncio.Event] = []
     failures: list[BaseException] = []
@@ -213,29 +279,14 @@ def start_background(app: Flask) -> Callable[[], None]:
     async def main() -> None:
         stop = asyncio.Event()
         stop_holder.append(stop)
-        # The engine and the trap socket must be made inside the running loop (pysnmp pitfall).
         try:
-            poller = Poller(app) if app.config["NETWORK_POLLER_ENABLED"] else None
-            receiver = traps.TrapReceiver(app) if app.config["NETWORK_TRAPS_ENABLED"] else None
-            if receiver is not None:
-                receiver.start()
+            poller, receiver = start_network(app, app.config["NETWORK_POLLER_NAME"] or "")
         except Exception as exc:  # noqa: BLE001 - handed to the starting thread below
             failures.append(exc)
             return
         finally:
             ready.set()
-        refreshing = asyncio.create_task(refresh_senders(receiver, stop))
-        try:
-            if poller is not None:
-                await poller.run_forever(stop)
-            else:
-                await stop.wait()
-        finally:
-            refreshing.cancel()
-            if receiver is not None:
-                receiver.close()
-            if poller is not None:
-                poller.client.close()
+        await run_network(poller, receiver, stop)
 
     thread = threading.Thread(
         target=loop.run_until_complete, args=(main(),), name="network-poller", daemon=True

@@ -36,11 +36,12 @@ def record_up(
     summary: dict[str, Any],
     keep: int,
     partial: str = "",
+    poller: str = "",
 ) -> None:
     """A successful poll: the new state, one history record, old records beyond ``keep`` gone.
 
     ``partial`` (which tables are incomplete and why) makes the status ``partial``: the device
-    answered, but what it said is not the whole of it.
+    answered, but what it said is not the whole of it. ``poller`` names who polled.
     """
     now = utc_now()
     status, reason = ("partial", shorten(partial)) if partial else ("up", "")
@@ -55,13 +56,20 @@ def record_up(
     row.data = data
     session.add(
         NetworkPollRecord(
-            device_id=device_id, at=now, status=status, reason=reason, summary=summary
+            device_id=device_id,
+            at=now,
+            status=status,
+            reason=reason,
+            summary=summary,
+            poller=poller,
         )
     )
     prune_history(session, device_id, keep)
 
 
-def record_down(session: Session, device_id: int, kind: str, reason: str, keep: int) -> None:
+def record_down(
+    session: Session, device_id: int, kind: str, reason: str, keep: int, poller: str = ""
+) -> None:
     """A failed poll: down with the reason; the last good data stays for diagnostics."""
     now = utc_now()
     row = state_of(session, device_id)
@@ -70,7 +78,12 @@ def record_down(session: Session, device_id: int, kind: str, reason: str, keep: 
     row.status, row.reason, row.checked_at = "down", shorten(f"{kind}: {reason}"), now
     session.add(
         NetworkPollRecord(
-            device_id=device_id, at=now, status="down", reason=row.reason, summary={"kind": kind}
+            device_id=device_id,
+            at=now,
+            status="down",
+            reason=row.reason,
+            summary={"kind": kind},
+            poller=poller,
         )
     )
     prune_history(session, device_id, keep)

@@ -280,48 +280,6 @@ def test_rates_across_a_counter32_wrap_from_a_recorded_switch(
     assert gi03["rates"]["in_errors_per_second"] == 0.0
 
 
-def test_a_removed_device_does_not_keep_the_poller_awake(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # The schedule kept the due time of a device no longer in the inventory; once past, the
-    # loop woke every 50 ms for ever to poll nothing (about 20 times in this 1 s run).
-    from provisioner.network import poller as poller_module
-    from provisioner.network.snmp import Credentials
-
-    monkeypatch.setattr(poller_module, "INVENTORY_REFRESH_SECONDS", 0.1)
-    app = demo(tmp_path)
-    job = PollJob(1, "gone", Target("127.0.0.1", 161, Credentials("2c", community="x")), 0)
-
-    class Counting(Poller):
-        inventories = [[job]]
-        wakeups = 0
-
-        def jobs(self, names: object = None) -> list[PollJob]:
-            return self.inventories.pop() if self.inventories else []
-
-        async def poll(self, job: PollJob) -> PollResult:
-            return PollResult(job.device_id, job.name, "up")
-
-    async def run() -> int:
-        poller = Counting(app, client=SnmpClient())
-        stop = asyncio.Event()
-        real_wait_for = asyncio.wait_for
-
-        async def counted(awaitable: object, timeout: float) -> object:
-            poller.wakeups += 1
-            return await real_wait_for(awaitable, timeout)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(poller_module.asyncio, "wait_for", counted)
-        asyncio.get_running_loop().call_later(1.0, stop.set)
-        try:
-            await poller.run_forever(stop)
-        finally:
-            poller.client.close()
-        return poller.wakeups
-
-    assert asyncio.run(run()) < 10
-
-
 def test_a_store_failure_on_one_down_device_does_not_lose_the_others(
     tmp_path: Path, snmpd_agent: Snmpd, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ from provisioner.store.models.firmware import FirmwareDeviceState, FirmwareRollo
 from provisioner.store.models.network import (
     NetworkDevice,
     NetworkDeviceState,
+    NetworkPollLease,
     NetworkPollRecord,
     NetworkTrap,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "FirmwareRollout",
     "NetworkDevice",
     "NetworkDeviceState",
+    "NetworkPollLease",
     "NetworkPollRecord",
     "NetworkTrap",
     "Number",

@@ -73,6 +73,23 @@ class NetworkPollRecord(Base):
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(300), default="")
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The poller that made this poll (its --name; empty for `provisioner poll --once`).
+    poller: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class NetworkPollLease(Base):
+    """When a device is next due, and which poller holds it while polling (several pollers
+    share the inventory by claiming due leases, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+
+    __tablename__ = "network_poll_leases"
+
+    device_id: Mapped[int] = mapped_column(
+        ForeignKey("network_devices.id", ondelete="CASCADE"), primary_key=True
+    )
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    holder: Mapped[str] = mapped_column(String(100), default="")
+    # A poller that dies holding a lease loses it at this time (never later than due_at).
+    held_until: Mapped[datetime | None]
 
 
 class NetworkTrap(Base):
