@@ -142,6 +142,14 @@ class MemoryRateLimiter:
             self._counts.pop(next(iter(self._counts)))
 
 
+# Count one miss and answer the new count with the time its window has left, in one step
+# (one command: cheaper for the client than a MULTI pipeline). The first miss sets the expiry.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+
 # Decrement a counter only while it lives (a DECR of an expired one would create it anew, with
 # no expiry), and never below zero.
 _FORGIVE_SCRIPT = """
@@ -177,6 +185,7 @@ class RedisRateLimiter:
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._fallback = MemoryRateLimiter(limit, window_seconds)
         self._forgive_script = self._redis.register_script(_FORGIVE_SCRIPT)
+        self._hit_script = self._redis.register_script(_HIT_SCRIPT)
         self._last_warning: float = -OUTAGE_WARNING_SECONDS
         self._watch = ThrottledWatch(url, prefix, self._warn)
         # send_seconds > 0: misses are counted here and sent in one pipeline that often,
@@ -227,7 +236,14 @@ class RedisRateLimiter:
         returned is this process's estimate); else at once."""
         if self._send_seconds > 0:
             return self._queue_hit(key)
-        return self._send({key: 1}).get(key, (0, 0.0))[0]
+        try:
+            count, remaining_ms = self._hit_script(keys=[self._key(key)], args=[self._window])
+        except self._errors as exc:
+            self._warn(exc)
+            return self._fallback.hit(key)
+        if self.limit > 0 and int(count) >= self.limit:
+            self._watch.announce(self._redis, key, int(remaining_ms))
+        return int(count)
 
     def forgive(self, key: str) -> None:
         """Take back one miss: an unsent one, else in Redis (only while its counter lives:
