@@ -67,11 +67,17 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         "PHONE_MISS_WINDOW_SECONDS": 60,
         "PHONE_PAIRING_WINDOW_MINUTES": 30,
         "PHONE_WINDOW_MAX_MISSES": 20,
+        # Routers' misses on /z/ are counted apart from phones' (one office's phones cannot
+        # use up its router's limit).
+        "ZEROTOUCH_MISS_LIMIT": 100,
+        "ZEROTOUCH_MISS_WINDOW_SECONDS": 60,
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_FAST_PATH": True,
-        # With Redis: misses are sent in one pipeline this often (0: a round trip each).
-        "PHONE_MISS_SEND_SECONDS": 0.05,
+        # With Redis: 0 counts each miss in one atomic round trip, so the limit holds across
+        # workers; above 0, misses are sent in one pipeline this often and the limit holds
+        # per worker only (a source may get up to that many answers more from each).
+        "PHONE_MISS_SEND_SECONDS": 0.0,
         "PHONE_UPLOAD_MAX_BYTES": 1024 * 1024,
         # Basic credentials on /p/a/ over plain HTTP (the password in clear text): refused unless
         # set; over TLS (the WSGI scheme, or X-Forwarded-Proto with PROXY_HOPS) always taken.

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, requires
 from provisioner.network.routers import zerotouch
+from provisioner.network.routers.refusals import flush_refusals
 from provisioner.phones.render import phone_base_url
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
@@ -80,6 +81,7 @@ def window(tenant: str, name: str) -> Json:
 @bp.get("/timeline")
 @requires("read")
 def timeline(tenant: str, name: str) -> Json:
-    """The router's zero-touch fetches, newest first."""
+    """The router's zero-touch fetches, newest first (refusals queued here written first)."""
+    flush_refusals(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         return {"items": zerotouch.timeline(session, tenant, name)}

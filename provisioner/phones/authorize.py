@@ -353,23 +353,31 @@ LOOKUP_COLUMNS = (
 )
 
 
-def look_up_paired(
+def look_up_every(
     session: Session, tenant_id: int | None
-) -> Iterator[tuple[str, int | None, Lookup]]:
-    """``look_up`` for every phone with credentials (of one tenant, or of all), in one query:
-    those a request would keep (see ``_keepable``), with their tenant."""
-    query = (
+) -> Iterator[tuple[str, int | None, Lookup | None]]:
+    """``look_up`` for every MAC the store has (of one tenant, or of all), in two queries:
+    phones with their credentials if any, then credentials without a phone; each with its
+    tenant, and None for a lookup a request may not keep (see ``_keepable``)."""
+    phones = (
         select(*LOOKUP_COLUMNS)
         .join(models.Tenant, models.Tenant.id == models.Phone.tenant_id)
-        .join(models.DeviceCredential, models.DeviceCredential.mac == models.Phone.mac)
+        .outerjoin(models.DeviceCredential, models.DeviceCredential.mac == models.Phone.mac)
+    )
+    alone = (
+        select(models.DeviceCredential)
+        .outerjoin(models.Phone, models.Phone.mac == models.DeviceCredential.mac)
+        .where(models.Phone.id.is_(None))
     )
     if tenant_id is not None:
-        query = query.where(models.Phone.tenant_id == tenant_id)
+        phones = phones.where(models.Phone.tenant_id == tenant_id)
+        alone = alone.where(models.DeviceCredential.tenant_id == tenant_id)
     now = datetime.now(UTC)
-    for phone, name, revision, admin_password, credential in session.execute(query):
-        found = Lookup(phone, name, revision, admin_password, credential)
-        if _keepable(found, now):
-            yield phone.mac, _tenant_of(found), found
+    found = [Lookup(*row) for row in session.execute(phones)]
+    found += [Lookup(None, None, None, None, row) for row in session.scalars(alone)]
+    for lookup in found:
+        mac = lookup.phone.mac if lookup.phone is not None else lookup.credential.mac  # type: ignore[union-attr]
+        yield mac, _tenant_of(lookup), lookup if _keepable(lookup, now) else None
 
 
 def look_up(session: Session, mac: str) -> Lookup:
@@ -386,6 +394,7 @@ def look_up(session: Session, mac: str) -> Lookup:
 
 
 LOOKUPS_KEY = "provisioner.phone_lookups"
+NOBODY = Lookup(None, None, None, None, None)  # what ``look_up`` finds for a MAC no row has
 
 
 def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
@@ -395,12 +404,14 @@ def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
     if cache is None:
         store = get_store(app)
         cache = app.extensions.setdefault(
-            LOOKUPS_KEY, LookupCache[Lookup](store.statement_engine, look_up_paired)
+            LOOKUPS_KEY, LookupCache[Lookup](store.statement_engine, look_up_every)
         )
         store.on_dispose(cache.close)
     kept = cache.get(mac)
     if kept is not None:
         return kept
+    if cache.absent(mac):  # no row has it: known without a query, as a kept MAC is
+        return NOBODY
     generation = cache.generation()
     found = look_up(session, mac)
     if _keepable(found, datetime.now(UTC)):
@@ -422,7 +433,8 @@ def _keepable(found: Lookup, now: datetime) -> bool:
     until = as_utc(credential.window_until) if credential is not None else None
     if until is not None and until > now:  # the window is open
         return False
-    return found.phone is None or found.admin_password_encrypted is not None
+    # Without credentials no full file is made, so nothing is written for it.
+    return found.phone is None or credential is None or found.admin_password_encrypted is not None
 
 
 def line_passwords(box: SecretBox, view: TenantView, numbers: list[str]) -> dict[str, str]:

@@ -34,7 +34,12 @@ from provisioner.phones.model import (
     RequestInfo,
 )
 from provisioner.phones.vendors import PhoneVendor, by_name
-from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
+from provisioner.security.ratelimit import (
+    get_rate_limiter,
+    is_throttled,
+    over_limit,
+    source_key,
+)
 from provisioner.store import get_store
 from provisioner.store.models import utc_now
 
@@ -150,8 +155,8 @@ def _answer_for_path(
         record=not throttled,
         certificate=certificate,
     )
-    if answer.miss:
-        limiter.hit(source_key(request.source))
+    if answer.miss and over_limit(limiter, limiter.hit(source_key(request.source))):
+        throttled = True  # past the limit while this request was answered (another worker)
     if throttled and answer.answer is not Answer.FULL and not is_challenge(answer):
         _record_throttled(app, request)
         return THROTTLED, file_request  # a failed proof, or anything but the phone's own file

@@ -31,7 +31,12 @@ from provisioner.phones.authorize import has_guessed, nonce_key, proves_credenti
 from provisioner.phones.identify import clean_path, identify
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name
-from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
+from provisioner.security.ratelimit import (
+    get_rate_limiter,
+    is_throttled,
+    over_limit,
+    source_key,
+)
 from provisioner.store import get_store, models
 from provisioner.store.models import DeviceCredential
 
@@ -62,7 +67,7 @@ def store_upload(
         return UploadStatus.THROTTLED
     upload = _upload_name(request)
     if upload is None:  # a name no phone uploads: a miss, as a GET of one is
-        limiter.hit(source)
+        throttled = over_limit(limiter, limiter.hit(source)) or throttled
         return UploadStatus.THROTTLED if throttled else UploadStatus.NOT_AN_UPLOAD
     if len(body) > app.config["PHONE_UPLOAD_MAX_BYTES"]:
         return UploadStatus.TOO_LARGE
@@ -75,8 +80,7 @@ def store_upload(
         authorization is None or answers_expired_nonce(authorization, nonce_key(app))
     )
     if not first_leg:
-        limiter.hit(source)
-        if throttled:
+        if over_limit(limiter, limiter.hit(source)) or throttled:
             return UploadStatus.THROTTLED
     return UploadStatus.CHALLENGE if authenticated_path else UploadStatus.TAKEN
 

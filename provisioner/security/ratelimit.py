@@ -10,6 +10,14 @@ with Redis the question costs no round trip: each process keeps the set of throt
 learnt from the counter that reaches the limit (published on a Redis channel by whichever
 worker counts it) and, when the process starts watching, from the counters already there.
 Until that watch is up, and whenever Redis fails, the counter is read instead.
+
+Counting is the check that holds: ``hit`` adds the miss and answers the new count in one
+atomic step (one round trip), and a caller whose miss is past the limit answers as throttled
+(``over_limit``), so however many workers answer one source at once, at most ``limit`` of its
+misses get a miss's answer. Where the work itself must be bounded (checking a sign-in token),
+the attempt is counted before the work and ``forgive`` takes it back when it succeeds. With
+PHONE_MISS_SEND_SECONDS above 0 the count is this process's estimate, not Redis's: the limit
+then holds per process only.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 
 EXTENSION_KEY = "provisioner.ratelimit"
+ROUTERS_EXTENSION_KEY = "provisioner.ratelimit.routers"
 OUTAGE_WARNING_SECONDS = 60
 logger = logging.getLogger(__name__)
 # The in-process table forgets the oldest windows beyond this many sources (bounded memory).
@@ -45,6 +54,9 @@ class RateLimiter(Protocol):
     def throttled(self, key: str) -> bool:
         """True when ``key`` has used up its misses in this window."""
 
+    def forgive(self, key: str) -> None:
+        """Take back one miss of ``key`` counted in this window (an attempt that succeeded)."""
+
 
 def source_key(address: str) -> str:
     """The key an address's misses count under: an IPv4 address, or the /64 of an IPv6 one
@@ -63,6 +75,18 @@ def source_key(address: str) -> str:
 def is_throttled(limiter: RateLimiter, key: str) -> bool:
     """True when ``key`` has used up its misses in this window (0 disables the limit)."""
     return limiter.limit > 0 and limiter.throttled(key)
+
+
+def over_limit(limiter: RateLimiter, count: int) -> bool:
+    """True when the miss ``hit`` counted as ``count`` is past the limit: it gets the
+    throttled answer, as if the source had been throttled before it asked."""
+    return 0 < limiter.limit < count
+
+
+def counted_within_limit(limiter: RateLimiter, key: str) -> bool:
+    """Count an attempt before doing its work, in one atomic step; False when it is past the
+    limit (the work is not done). ``forgive`` it when the attempt succeeds."""
+    return not over_limit(limiter, limiter.hit(key))
 
 
 class MemoryRateLimiter:
@@ -100,6 +124,14 @@ class MemoryRateLimiter:
                 self._forget(now)
         return count + 1
 
+    def forgive(self, key: str) -> None:
+        """Take back one miss of ``key`` while its window lasts."""
+        now = self._clock()
+        with self._lock:
+            started, count = self._counts.get(key, (now, 0))
+            if count > 0 and now - started < self._window:
+                self._counts[key] = (started, count - 1)
+
     def _forget(self, now: float) -> None:
         expired = [
             key for key, (started, _) in self._counts.items() if now - started >= self._window
@@ -108,6 +140,24 @@ class MemoryRateLimiter:
             del self._counts[key]
         while len(self._counts) > MEMORY_SOURCES:
             self._counts.pop(next(iter(self._counts)))
+
+
+# Count one miss and answer the new count with the time its window has left, in one step
+# (one command: cheaper for the client than a MULTI pipeline). The first miss sets the expiry.
+_HIT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
+
+# Decrement a counter only while it lives (a DECR of an expired one would create it anew, with
+# no expiry), and never below zero.
+_FORGIVE_SCRIPT = """
+if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then
+  return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
 
 
 class RedisRateLimiter:
@@ -134,6 +184,8 @@ class RedisRateLimiter:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._fallback = MemoryRateLimiter(limit, window_seconds)
+        self._forgive_script = self._redis.register_script(_FORGIVE_SCRIPT)
+        self._hit_script = self._redis.register_script(_HIT_SCRIPT)
         self._last_warning: float = -OUTAGE_WARNING_SECONDS
         self._watch = ThrottledWatch(url, prefix, self._warn)
         # send_seconds > 0: misses are counted here and sent in one pipeline that often,
@@ -184,7 +236,27 @@ class RedisRateLimiter:
         returned is this process's estimate); else at once."""
         if self._send_seconds > 0:
             return self._queue_hit(key)
-        return self._send({key: 1}).get(key, (0, 0.0))[0]
+        try:
+            count, remaining_ms = self._hit_script(keys=[self._key(key)], args=[self._window])
+        except self._errors as exc:
+            self._warn(exc)
+            return self._fallback.hit(key)
+        if self.limit > 0 and int(count) >= self.limit:
+            self._watch.announce(self._redis, key, int(remaining_ms))
+        return int(count)
+
+    def forgive(self, key: str) -> None:
+        """Take back one miss: an unsent one, else in Redis (only while its counter lives:
+        a decrement must never make a counter without an expiry)."""
+        with self._unsent_lock:
+            if self._unsent.get(key, 0) > 0:
+                self._unsent[key] -= 1
+                return
+        try:
+            self._forgive_script(keys=[self._key(key)])
+        except self._errors as exc:
+            self._warn(exc)
+            self._fallback.forgive(key)
 
     def _queue_hit(self, key: str) -> int:
         if self._sender_pid != os.getpid():
@@ -388,17 +460,32 @@ def create_rate_limiter(
 
 
 def init_app(app: Flask) -> None:
-    """Attach the phones' miss limiter, configured by PHONE_MISS_LIMIT and _WINDOW_SECONDS."""
+    """Attach the phones' miss limiter (PHONE_MISS_LIMIT and _WINDOW_SECONDS) and the
+    routers' (ZEROTOUCH_MISS_LIMIT and _WINDOW_SECONDS): counted apart, so an office's phones
+    cannot use up its router's misses, nor a router its phones'."""
+    prefix = str(app.config.get("RATE_LIMIT_PREFIX") or "provisioner:misses")
     app.extensions[EXTENSION_KEY] = create_rate_limiter(
         app.config.get("REDIS_URL"),
         int(app.config["PHONE_MISS_LIMIT"]),
         int(app.config["PHONE_MISS_WINDOW_SECONDS"]),
-        str(app.config.get("RATE_LIMIT_PREFIX") or "provisioner:misses"),
+        prefix,
         float(app.config["PHONE_MISS_SEND_SECONDS"]),
+    )
+    app.extensions[ROUTERS_EXTENSION_KEY] = create_rate_limiter(
+        app.config.get("REDIS_URL"),
+        int(app.config["ZEROTOUCH_MISS_LIMIT"]),
+        int(app.config["ZEROTOUCH_MISS_WINDOW_SECONDS"]),
+        prefix + ":routers",
     )
 
 
 def get_rate_limiter(app: Flask | None = None) -> RateLimiter:
-    """The miss limiter of ``app``, or of the current app."""
+    """The phones' miss limiter of ``app``, or of the current app."""
     limiter: RateLimiter = (app or current_app).extensions[EXTENSION_KEY]
+    return limiter
+
+
+def get_router_rate_limiter(app: Flask | None = None) -> RateLimiter:
+    """The routers' miss limiter (``/z/``) of ``app``, or of the current app."""
+    limiter: RateLimiter = (app or current_app).extensions[ROUTERS_EXTENSION_KEY]
     return limiter

@@ -18,7 +18,9 @@ store), and only rows read after the last notice of their tenant: a read that ra
 of its tenant (or, for a MAC no tenant has, of any tenant) is not kept, and a reload that
 raced a change keeps every other tenant's rows and reads the changed one again.
 Another process sees a change when its notice arrives, a few milliseconds after the commit.
-An unknown MAC is kept like a known one, so both cost the same.
+An unknown MAC costs what a known one does: once every tenant's rows have been read (and no
+tenant has been forgotten since), a MAC no row has is known to be ``absent`` without a query,
+as a kept one is known without one. Until then, unknown MACs are kept as they ask.
 """
 
 from __future__ import annotations
@@ -51,7 +53,9 @@ EVERY_TENANT = "*"
 
 Kept = TypeVar("Kept")
 Scope = int | None  # the tenant an entry belongs to; None for a MAC no tenant has
-Preload = Callable[[Session, int | None], Iterable[tuple[Hashable, Scope, Kept]]]
+# A preload yields every key the store holds, each with its value, or None for one that must
+# be read on each request (it is still known to exist: see ``absent``).
+Preload = Callable[[Session, int | None], Iterable[tuple[Hashable, Scope, Kept | None]]]
 _caches: weakref.WeakSet[LookupCache[Any]] = weakref.WeakSet()
 
 
@@ -72,6 +76,9 @@ class LookupCache(Generic[Kept]):
         self._all_forgotten_at = 0
         self._tenant_forgotten_at: dict[int, int] = {}
         self._stale: set[int | str] = set()  # tenants to read again; EVERY_TENANT for all
+        # Every key the preloads found (kept or not), and whether a full one found them all.
+        self._present: set[Hashable] = set()
+        self._complete = False
         self._last_full_reload = 0.0
         self._live = False
         self._owner_pid = 0
@@ -110,6 +117,11 @@ class LookupCache(Generic[Kept]):
         entry = self._entries.get(key)
         return entry[1] if entry is not None else None
 
+    def absent(self, key: Hashable) -> bool:
+        """True when the store is known to hold nothing for ``key`` (no query needed): every
+        tenant read, none forgotten since, and no preload found ``key``."""
+        return self.live and self._complete and not self._stale and key not in self._present
+
     def generation(self) -> int:
         """Take before reading the store; ``put`` keeps the read only if nothing changed."""
         return self._generation
@@ -138,6 +150,8 @@ class LookupCache(Generic[Kept]):
         self._all_forgotten_at = self._generation
         self._tenant_forgotten_at = {}
         self._entries = {}
+        self._present = set()
+        self._complete = False
 
     def forget(self, tenant: int | str = EVERY_TENANT) -> None:
         """Drop the tenant's entries (and those of MACs no tenant has), or every entry;
@@ -231,14 +245,23 @@ class LookupCache(Generic[Kept]):
         )
         if None in tenants:
             self._last_full_reload = now
+        present: set[Hashable] = set()
         with Session(self._engine) as session:
             for tenant in tenants:
                 for count, (key, scope, value) in enumerate(self._preload(session, tenant)):
                     if count >= self._kept:
                         break
-                    self.put(key, scope, value, generation)
+                    present.add(key)
+                    if value is not None:
+                        self.put(key, scope, value, generation)
+        truncated = len(present) >= self._kept
         with self._lock:  # read again: what no change has made stale since
             self._stale -= {tenant for tenant in stale if self._forgotten_at(tenant) <= generation}
+            self._present |= present
+            if truncated:
+                self._complete = False
+            elif None in tenants and self._all_forgotten_at <= generation:
+                self._complete = True
 
 
 def forget_everywhere(tenants: Iterable[int | str]) -> None:

@@ -5,6 +5,8 @@ the phones' miss limit counts across both (Redis)."""
 
 from __future__ import annotations
 
+import http.client
+import re
 import shutil
 import socket
 import time
@@ -12,6 +14,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -28,6 +31,8 @@ from tests.http.test_production import start_production, stop
 from tests.http.test_reverse_proxy import wait_for_nginx
 
 MISS_LIMIT = 10
+SIGN_IN_LIMIT = 10
+CLIENTS = 8  # threads sending one address's requests at once, to both instances
 
 pytestmark = [
     pytest.mark.postgres,
@@ -82,6 +87,7 @@ def instances(tmp_path: Path, postgres_url: str) -> Iterator[tuple[Flask, list[i
                 PROVISIONER_REDIS_URL=app.config["REDIS_URL"],
                 PROVISIONER_RATE_LIMIT_PREFIX=app.config["RATE_LIMIT_PREFIX"],
                 PROVISIONER_PROXY_HOPS="1",
+                PROVISIONER_TECHNICIAN_SIGN_IN_LIMIT=str(SIGN_IN_LIMIT),
             )
             started.append(start_production(app="provisioner:create_app", environment=environment))
         balancer, nginx = start_balancer(tmp_path / "nginx", [port for port, _ in started])
@@ -152,3 +158,62 @@ def test_the_miss_limit_counts_across_both_instances(
     with socket.create_connection(("127.0.0.1", balancer), 10, ("127.0.0.7", 0)) as connection:
         connection.sendall(common.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n"))
         assert connection.recv(12)[9:12] == b"200"
+
+
+def answered_at_once(ports: list[int], requests: list[bytes]) -> list[bytes]:
+    """The status codes of ``requests``, sent CLIENTS at a time to the instances in turn."""
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        answers = pool.map(
+            lambda indexed: fetch(ports[indexed[0] % len(ports)], indexed[1])[0][9:12],
+            enumerate(requests),
+        )
+        return list(answers)
+
+
+def test_both_instances_answer_no_more_misses_than_the_limit_when_guesses_come_at_once(
+    instances: tuple[Flask, list[int], int],
+) -> None:
+    _, ports, _ = instances
+    guesses = [
+        f"GET /p/001565{index:06x}.cfg HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        for index in range(6 * MISS_LIMIT)
+    ]  # unknown Yealink MACs: each a bootstrap (200) and a miss
+    statuses = answered_at_once(ports, guesses)
+    assert statuses.count(b"200") == MISS_LIMIT
+    assert statuses.count(b"429") == len(guesses) - MISS_LIMIT
+
+
+def sign_in_with(port: int, token: str) -> bytes:
+    """A sign-in with ``token`` on its own session (the form's cookie and CSRF token)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/t/sign-in")
+        form = connection.getresponse()
+        cookie = (form.getheader("Set-Cookie") or "").split(";")[0]
+        found = re.search(r'name="csrf_token" value="([^"]+)"', form.read().decode())
+        assert found is not None
+        body = urllib.parse.urlencode({"token": token, "csrf_token": found.group(1)})
+        headers = {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"}
+        connection.request("POST", "/t/sign-in", body, headers)
+        answer = connection.getresponse()
+        answer.read()
+        return str(answer.status).encode()
+    finally:
+        connection.close()
+
+
+def test_both_instances_check_no_more_sign_ins_than_the_limit_when_tries_come_at_once(
+    instances: tuple[Flask, list[int], int],
+) -> None:
+    app, ports, _ = instances
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        statuses = list(
+            pool.map(
+                lambda index: sign_in_with(ports[index % 2], f"prov_wrong{index}"),
+                range(3 * SIGN_IN_LIMIT),
+            )
+        )
+    assert statuses.count(b"401") == SIGN_IN_LIMIT  # checked, and refused
+    assert statuses.count(b"429") == 2 * SIGN_IN_LIMIT  # not checked
+    # A right token from another address is not held back; from this one, it waits too.
+    assert sign_in_with(ports[0], token_for(app, "technician")) == b"429"

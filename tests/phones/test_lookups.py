@@ -23,7 +23,7 @@ from provisioner.store import get_store, models
 from provisioner.store import notices as lookups
 from provisioner.tenants.repository import find_tenant
 from tests.conftest import import_demo, make_app
-from tests.phones.conftest import deployed_phone
+from tests.phones.conftest import deployed_phone, pair
 
 MAC = "805ec0aa0101"
 AGENT = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:01:01"
@@ -131,3 +131,52 @@ def test_paired_phones_are_read_in_one_go_when_the_watch_starts(pg_phone_app: Fl
     count = reads(pg_phone_app, naming="device_credentials")  # the phone's lookup
     assert fetch(client, headers) == 200  # this phone never asked this process before
     assert count() == 0
+
+
+def settled_watch(app: Flask, client: FlaskClient) -> None:
+    """Start this process's watch and wait until it has read every tenant's rows."""
+    unknown = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:99:99:98"}
+    assert client.get("/p/805ec0999998.cfg", headers=unknown).status_code == 200
+    assert wait_until(lambda: app.extensions[LOOKUPS_KEY].settled)
+
+
+@pytest.mark.postgres
+def test_a_mac_no_row_has_costs_no_read_once_every_tenant_is_read(pg_phone_app: Flask) -> None:
+    client = pg_phone_app.test_client()
+    settled_watch(pg_phone_app, client)
+    count = reads(pg_phone_app, naming="device_credentials")
+    guessed = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:ab:cd:ef"}
+    assert client.get("/p/805ec0abcdef.cfg", headers=guessed).status_code == 200
+    assert count() == 0  # as for a phone that asked before: timing tells them not apart
+
+
+@pytest.mark.postgres
+def test_a_mac_paired_after_the_full_read_is_read_and_gets_its_window(
+    pg_phone_app: Flask, postgres_url: str
+) -> None:
+    client = pg_phone_app.test_client()
+    settled_watch(pg_phone_app, client)
+    new_mac = "805ec0aa0202"
+    agent = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:02:02"}
+    pair(pg_phone_app, new_mac, "yealink", "T46U")  # this process: forgotten at its commit
+    answer = client.get(f"/p/{new_mac}.cfg", headers=agent)
+    assert answer.status_code == 200 and b"account.1.password" in answer.data
+    # Another process's pairing, seen when its notice arrives (the tenant is read again).
+    other = create_engine(postgres_url)
+    try:
+        with other.begin() as connection:
+            connection.execute(
+                update(models.DeviceCredential)
+                .where(models.DeviceCredential.mac == new_mac)
+                .values(mac="805ec0aa0303")
+            )
+            connection.execute(
+                update(models.Phone).where(models.Phone.mac == new_mac).values(mac="805ec0aa0303")
+            )
+    finally:
+        other.dispose()
+    moved = {"User-Agent": "Yealink SIP-T46U 108.86.0.90 80:5e:c0:aa:03:03"}
+    assert wait_until(
+        lambda: b"account.1.password" in client.get("/p/805ec0aa0303.cfg", headers=moved).data,
+        seconds=2,
+    )

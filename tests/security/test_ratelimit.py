@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 import uuid
 from collections.abc import Callable
@@ -11,8 +12,10 @@ import pytest
 from provisioner.security.ratelimit import (
     MemoryRateLimiter,
     RedisRateLimiter,
+    counted_within_limit,
     create_rate_limiter,
     is_throttled,
+    over_limit,
 )
 
 
@@ -175,3 +178,55 @@ def test_a_source_throttled_with_batched_misses_is_free_when_its_window_ends() -
     limiter.hit("203.0.113.50")
     assert is_throttled(limiter, "203.0.113.50")
     assert wait_until(lambda: not is_throttled(limiter, "203.0.113.50"), seconds=4)
+
+
+def test_a_miss_past_the_limit_is_told_by_its_own_count() -> None:
+    limiter = MemoryRateLimiter(limit=2, window_seconds=60)
+    assert [over_limit(limiter, limiter.hit("192.0.2.1")) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]
+    assert not over_limit(MemoryRateLimiter(limit=0, window_seconds=60), 5)  # 0: no limit
+
+
+def test_forgiven_tries_do_not_count_and_an_ended_window_is_not_made_anew() -> None:
+    clock = Clock()
+    memory = MemoryRateLimiter(limit=2, window_seconds=60, clock=clock)
+    assert counted_within_limit(memory, "192.0.2.1")
+    memory.forgive("192.0.2.1")
+    assert memory.count("192.0.2.1") == 0
+    memory.forgive("192.0.2.1")  # never below zero
+    assert memory.hit("192.0.2.1") == 1
+    prefix = f"test:{uuid.uuid4().hex}"
+    redis_limiter = RedisRateLimiter("redis://127.0.0.1:6379/0", 2, 1, prefix)
+    redis_limiter.hit("198.51.100.7")
+    redis_limiter.hit("198.51.100.7")
+    redis_limiter.forgive("198.51.100.7")
+    assert redis_limiter.count("198.51.100.7") == 1
+    redis_limiter.forgive("198.51.100.8")  # no counter: none is made (it would never expire)
+    assert redis_limiter._redis.exists(f"{prefix}:198.51.100.8") == 0
+
+
+def _answered_misses(prefix: str, limit: int, tries: int, start: object) -> int:
+    """One worker's share of a guesser's misses: how many got a miss's answer."""
+    limiter = RedisRateLimiter("redis://127.0.0.1:6379/0", limit, 60, prefix)
+    start.wait()  # type: ignore[attr-defined]
+    answered = 0
+    for _ in range(tries):
+        if not is_throttled(limiter, "203.0.113.5") and counted_within_limit(
+            limiter, "203.0.113.5"
+        ):
+            answered += 1
+    return answered
+
+
+def test_processes_counting_one_address_at_once_answer_exactly_the_limit() -> None:
+    prefix, workers, limit = f"test:{uuid.uuid4().hex}", 4, 100
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager, context.Pool(workers) as pool:
+        start = manager.Barrier(workers)
+        shares = pool.starmap(
+            _answered_misses, [(prefix, limit, 60, start) for _ in range(workers)]
+        )
+    assert sum(shares) == limit

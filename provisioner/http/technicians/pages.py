@@ -11,7 +11,7 @@ from provisioner.http.technicians import signin
 from provisioner.http.technicians.blueprint import bp, message_page, page
 from provisioner.http.technicians.devices import load_discovered, phone_sites
 from provisioner.http.technicians.texts import LANGUAGES
-from provisioner.security.ratelimit import is_throttled
+from provisioner.security.ratelimit import counted_within_limit, is_throttled
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant, load_document, tenant_names
 from provisioner.tenants.schema import Site, TenantDocument
@@ -36,15 +36,17 @@ def sign_in() -> tuple[str, int] | WerkzeugResponse:
     """Check the token; a wrong one (unknown or revoked, alike) counts against the address."""
     limiter = signin.sign_in_limiter(current_app)
     key = signin.client_key(request)
-    if is_throttled(limiter, key):
+    # The try is counted before the token is checked, in one atomic step: however many
+    # workers take one address's tries at once, no more than the limit are checked.
+    if is_throttled(limiter, key) or not counted_within_limit(limiter, key):
         return message_page("sign_in.throttled", 429)
     with get_store().transaction() as db:
         technician = signin.check_token(db, request.form.get("token", ""), key)
         if technician is not None:
             signin.start_session(db, technician, signin.SessionLimits.of(current_app))
     if technician is None:
-        limiter.hit(key)
         return page("sign_in.html", 401, next=request.form.get("next", ""), refused=True)
+    limiter.forgive(key)  # only failed tries count
     return redirect(_safe_next(request.form.get("next")))
 
 

@@ -15,23 +15,31 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound, ProvisionerError
 from provisioner.network import inventory
+from provisioner.network.routers import refusals
 from provisioner.network.routers.context import router_context
+from provisioner.network.routers.refusals import Refusal, queue_refusal
 from provisioner.network.routers.render import checked_value, render_router
 from provisioner.network.routers.vendors import router_vendor
 from provisioner.pairing.credentials import as_utc
 from provisioner.phones.render import RenderFunction, phone_base_url
 from provisioner.security import audit
-from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key
+from provisioner.security.ratelimit import (
+    get_router_rate_limiter,
+    is_throttled,
+    over_limit,
+    source_key,
+)
 from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
@@ -48,7 +56,8 @@ HTTP_FILES: dict[str, dict[str, str | None]] = {
     "cisco_ios": {"config.cfg": None},
 }
 FIRST_FILE = {"mikrotik": "config.rsc", "openwrt": "uci-defaults.sh", "cisco_ios": "config.cfg"}
-TIMELINE_LENGTH = 100
+TIMELINE_LENGTH = refusals.TIMELINE_LENGTH
+NOBODY_SECRET_KEY = "provisioner.zerotouch.nobody_secret"
 # OpenWrt runs /etc/uci-defaults/ from its boot script (START=10), before the network (START=20)
 # is up: the bootstrap only installs a service that starts last (START=99), fetches with retries
 # and runs what it fetched; the service removes itself once that applied (exit 0), and stays for
@@ -81,8 +90,6 @@ chmod +x /etc/init.d/provisioner
 /etc/init.d/provisioner enable
 exit 0
 """
-# Compared against when the serial is unknown, so both cases do the same work.
-_NOBODY_SECRET = "x" * 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,25 +113,7 @@ def fetched_template(vendor: str) -> str | None:
 def _record(
     session: Session, row: models.Router, source: str, protocol: str, what: str, answer: str
 ) -> None:
-    session.add(
-        models.RouterEvent(
-            router_id=row.id,
-            source=source[:64],
-            protocol=protocol,
-            mechanism=what[:32],
-            answer=answer,
-        )
-    )
-    session.flush()
-    stale = (
-        select(models.RouterEvent.id)
-        .where(models.RouterEvent.router_id == row.id)
-        .order_by(models.RouterEvent.id.desc())
-        .offset(TIMELINE_LENGTH)
-    )
-    old = list(session.scalars(stale))
-    if old:
-        session.execute(delete(models.RouterEvent).where(models.RouterEvent.id.in_(old)))
+    refusals.record(session, row, (source, protocol, what), answer)
 
 
 def _router_item(session: Session, box: SecretBox, row: models.Router) -> tuple[Any, Router]:
@@ -178,26 +167,38 @@ def _deliver(
 def answer_http_fetch(
     app: Flask, serial: str, secret: str, file: str, source: str, provisioning_url: str
 ) -> ZeroTouchAnswer:
-    """The answer to ``GET /z/<serial>/<secret>/<file>``."""
-    limiter = get_rate_limiter(app)
+    """The answer to ``GET /z/<serial>/<secret>/<file>``. A real serial and a made-up one
+    cost the same: one lookup, one decryption, one comparison, and a refusal is queued for
+    the timeline rather than written while the router waits."""
+    limiter = get_router_rate_limiter(app)
     key = source_key(source)
     if is_throttled(limiter, key):
+        queue_refusal(app, Refusal(serial, source, "http", file, "throttled"))
         return NOT_FOUND
     box = get_secret_box(app)
     with get_store(app).transaction() as session:
         row = session.scalar(select(models.Router).where(models.Router.serial == serial))
-        expected = box.decrypt(row.fetch_secret_encrypted) if row else _NOBODY_SECRET
-        proven = hmac.compare_digest(secret.encode(), expected.encode()) and row is not None
+        stored = row.fetch_secret_encrypted if row else _nobody_secret(app, box)
+        proven = hmac.compare_digest(secret.encode(), box.decrypt(stored).encode())
         files = HTTP_FILES.get(row.vendor, {}) if row else {}
         if row is None or not proven or file not in files:
-            if row is not None:
-                _record(session, row, source, "http", file, "denied" if not proven else "not found")
-            limiter.hit(key)
+            answer = "denied" if not proven else "not found"
+            if over_limit(limiter, limiter.hit(key)):
+                answer = "throttled"
+            queue_refusal(app, Refusal(serial, source, "http", file, answer))
             return NOT_FOUND
         body = _deliver(session, box, row, (source, "http", file), provisioning_url, files[file])
     if body is None:
         return FAILED
     return ZeroTouchAnswer(200, body, router_vendor(row.vendor).content_type)
+
+
+def _nobody_secret(app: Flask, box: SecretBox) -> str:
+    """A ciphertext decrypted when the serial is unknown, so both cases do the same work."""
+    stored: str | None = app.extensions.get(NOBODY_SECRET_KEY)
+    if stored is None:
+        stored = app.extensions.setdefault(NOBODY_SECRET_KEY, box.encrypt(secrets.token_hex(10)))
+    return stored
 
 
 def _tftp_router(session: Session, name: str) -> models.Router | None:
@@ -223,7 +224,7 @@ def tftp_file(app: Flask, name: str, client: str, provisioning_url: str) -> byte
             return None
         window = as_utc(row.window_until)
         if window is None or window < utc_now():
-            _record(session, row, client, "tftp", name, "denied")
+            queue_refusal(app, Refusal(row.serial, client, "tftp", name, "denied"))
             return None
         row.window_until = None  # once only
         return _deliver(session, box, row, (client, "tftp", name), provisioning_url, None)
@@ -325,7 +326,7 @@ def timeline(session: Session, tenant_name: str, name: str) -> list[dict[str, An
     events = session.scalars(
         select(models.RouterEvent)
         .where(models.RouterEvent.router_id == row.id)
-        .order_by(models.RouterEvent.id.desc())
+        .order_by(*refusals.NEWEST_FIRST)
         .limit(TIMELINE_LENGTH)
     )
     return [

@@ -18,7 +18,7 @@ from provisioner.network.poller import run_poll_once
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from tests.conftest import token_for
+from tests.conftest import import_demo, make_app, token_for
 from tests.network.agents import Snmpd, free_udp_port
 from tests.network.routers.readers import read_ios, read_routeros
 from tests.phones.test_tftp import curl_tftp
@@ -256,3 +256,35 @@ def test_the_enrolled_router_is_polled_with_the_user_its_config_created(
     with get_store(demo_app).reading() as session:
         state = session.get(models.NetworkDeviceState, device.id)
         assert state is not None and state.data["system"]["name"] == "provisioner-test-router"
+
+
+def test_phones_misses_leave_the_router_its_own_limit_and_a_refused_fetch_is_on_its_timeline(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path, PHONE_MISS_LIMIT=5, ZEROTOUCH_MISS_LIMIT=3)
+    import_demo(app)
+    client = app.test_client()
+    office = {"REMOTE_ADDR": "198.51.100.9"}
+    guesses = [client.get(f"/p/001565{index:06x}.cfg", environ_base=office) for index in range(8)]
+    assert [answer.status_code for answer in guesses] == [200] * 5 + [429] * 3
+    secret = fetch_secret(app)
+    router = client.get(f"/z/{SERIAL}/{secret}/config.rsc", environ_base=office)
+    assert router.status_code == 200  # the phones' limit is the phones' own
+    for _ in range(3):
+        assert (
+            client.get(f"/z/{SERIAL}/{'x' * 20}/config.rsc", environ_base=office).status_code == 404
+        )
+    refused = client.get(f"/z/{SERIAL}/{secret}/config.rsc", environ_base=office)
+    assert refused.status_code == 404  # the address used up the routers' misses
+    assert client.get(f"/z/{SERIAL}/{secret}/config.rsc").status_code == 200  # not another's
+    timeline = client.get(f"{ROUTER}/timeline", headers=bearer(app, "support")).get_json()
+    answers = [(event["answer"], event["source"]) for event in timeline["items"]]
+    assert answers == [
+        ("full", "127.0.0.1"),
+        ("throttled", "198.51.100.9"),
+        ("denied", "198.51.100.9"),
+        ("denied", "198.51.100.9"),
+        ("denied", "198.51.100.9"),
+        ("full", "198.51.100.9"),
+    ]
+    assert client.get("/p/001565000099.cfg", environ_base=office).status_code == 429
