@@ -105,39 +105,9 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key (PEM, PKCS#8) in ``folder``, readable by nginx."""
-    import datetime
-    import ipaddress
+    """A certificate for 127.0.0.1 and its key in ``folder``/tls, readable by nginx."""
+    from tests.tls import certificate_files
 
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    files = {
-        "cert.pem": certificate.public_bytes(serialization.Encoding.PEM),
-        "key.pem": key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ),
-    }
+    files = certificate_files()
     write_files(folder / "tls", files)
     return folder / "tls" / "cert.pem", folder / "tls" / "key.pem"

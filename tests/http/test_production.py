@@ -21,6 +21,7 @@ from provisioner.http import production
 from tests.http.raw import SMUGGLING
 from tests.http.test_metrics import free_port
 from tests.http.worker_app import BIG, HELLO
+from tests.tls import self_signed
 
 PROJECT = Path(__file__).resolve().parents[2]
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -243,44 +244,6 @@ def test_both_framings_at_once_never_let_a_smuggled_request_through(
     assert received.count(b"HTTP/1.") == 1
     assert b"connection: close" in received.lower()
     assert HELLO not in received.partition(b"\r\n\r\n")[2] or received.count(HELLO) == 1
-
-
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, as PEM files in ``folder``."""
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return folder / "cert.pem", folder / "key.pem"
 
 
 @pytest.mark.parametrize(
