@@ -50,14 +50,13 @@ from tests.e2e.conftest import (  # noqa: E402
     lab_tenant,
     start_server,
 )
-from tests.e2e.switch import (  # noqa: E402
+from tests.e2e.switch import FreeSwitch, routing_python_path  # noqa: E402
+from tests.e2e.switch_config import (  # noqa: E402
     GATEWAY,
-    FreeSwitch,
     SwitchPorts,
     SwitchSettings,
     free_port,
     free_sip_port,
-    routing_python_path,
     write_configuration,
 )
 

@@ -4,7 +4,7 @@
   with the demo tenant imported through ``provisioner import`` and phones paired through
   ``provisioner pair``, as a provider's operator and technician would.
 * The switch is FreeSWITCH built by ``scripts/freeswitch-build`` and configured by
-  ``tests/e2e/switch.py`` from docs/freeswitch.md.
+  ``tests/e2e/switch_config.py`` from docs/freeswitch.md.
 * The phones are pjsua2 agents whose SIP accounts are read from the files our server handed
   them at boot (``tests/e2e/provisioned.py``); the carrier is a pjsua2 agent too.
 * Mail (voicemail, fax) goes through the switch's mailer to an SMTP sink on loopback.
@@ -32,15 +32,12 @@ from sqlalchemy import create_engine, text
 from tests.e2e.agents import Agent, SipLab
 from tests.e2e.mail import MailSink
 from tests.e2e.provisioned import LAB_PHONES, LabPhone, boot_phone
-from tests.e2e.switch import (
+from tests.e2e.switch import FreeSwitch, routing_python_path, tail, wait_until
+from tests.e2e.switch_config import (
     FREESWITCH_PREFIX,
-    FreeSwitch,
     SwitchPorts,
     SwitchSettings,
     free_port,
-    routing_python_path,
-    tail,
-    wait_until,
     write_configuration,
 )
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.e2e.switch import free_port
+from tests.e2e.switch_config import free_port
 
 MSMTP = Path("/usr/bin/msmtp")
 

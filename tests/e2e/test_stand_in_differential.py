@@ -13,7 +13,8 @@ import pytest
 
 from tests.e2e import probe
 from tests.e2e.agents import Agent, SipLab
-from tests.e2e.switch import PROBE_CONTEXT, FreeSwitch
+from tests.e2e.switch import FreeSwitch
+from tests.e2e.switch_config import PROBE_CONTEXT
 from tests.routing.fake_freeswitch import Caller, FreeswitchModule, Press, Session, Silence
 
 # What the stand-in's caller does in each scenario (the real one: the probe context's far end,

@@ -325,7 +325,7 @@ LAB_ONLY_MODULES = frozenset(
 
 
 def test_the_lab_loads_what_the_guide_tells_an_operator_to_load_and_the_build_builds_it():
-    from tests.e2e.switch import MODULES
+    from tests.e2e.switch_config import MODULES
 
     guide_section = GUIDE.read_text().split("## 2. Modules to load", 1)[1].split("\n## ", 1)[0]
     guide = set(re.findall(r"`(mod_[a-z0-9_]+)`", guide_section))
