@@ -136,9 +136,7 @@ def run(freeswitch: Any, client: PackSource, interval: float) -> None:
         lambda: api.executeString("reloadxml"),
         log,
     )
-    for _ in iter(int, 1):  # until the switch stops
-        if not freeswitch.running():
-            return
+    while freeswitch.running():
         try:
             watch.poll()
         except Exception as exc:  # noqa: BLE001 - the watch must outlive any one poll
