@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 DRAIN_BYTES = 65536  # at most this much of an unread body is read and dropped
+# waitress accepts one connection per turn of its loop, and a turn walks every open connection:
+# thousands opened at once (a storm, an attack) then take seconds to accept while the queue
+# fills and the kernel drops new phones' SYNs (each retried after 1 s). We take up to this many
+# per turn instead, from a queue as long as the kernel allows (net.core.somaxconn caps it).
+ACCEPTS_PER_TURN = 256
+LISTEN_BACKLOG = 65535
 AMBIGUOUS_LENGTH = "a request may not have both Content-Length and Transfer-Encoding (RFC 9112 6.3)"
 
 
@@ -117,8 +123,27 @@ def create_waitress_server(
         clear_untrusted_proxy_headers=proxy_hops <= 0,
         connection_limit=connections_per_worker(raise_descriptor_limit()),
         asyncore_use_poll=True,
+        backlog=LISTEN_BACKLOG,
     )
-    for dispatcher in listening.values():
+    for dispatcher in list(listening.values()):
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = StrictChannel
+            dispatcher.handle_accept = accepting_in_bursts(dispatcher)
     return server
+
+
+def accepting_in_bursts(listener: Any) -> Any:
+    """``listener``'s accept handler taking every waiting connection (up to ACCEPTS_PER_TURN
+    and the connection limit) in one turn of waitress's loop, each as waitress would."""
+    accept_one = listener.handle_accept
+
+    def handle_accept() -> None:
+        for _ in range(ACCEPTS_PER_TURN):
+            before = len(listener._map)
+            if before >= listener.adj.connection_limit:
+                return
+            accept_one()
+            if len(listener._map) == before:  # nothing was waiting (or the accept failed)
+                return
+
+    return handle_accept

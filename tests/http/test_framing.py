@@ -4,6 +4,9 @@ section 6.3), by the WSGI middleware under any server (here Werkzeug's, over a r
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
 from flask import Flask
 
 from tests.http.raw import SMUGGLING, exchange
@@ -43,3 +46,29 @@ def test_chunked_alone_is_still_taken(demo_app: Flask) -> None:
         server.shutdown()  # type: ignore[attr-defined]
         thread.join(timeout=10)
     assert answer.split(b"\r\n", 1)[0].endswith(b"401 UNAUTHORIZED")  # reached the API
+
+
+def test_serve_takes_a_burst_of_connections_in_one_turn_of_its_loop() -> None:
+    """Thousands of connections opened at once must not queue phones behind a connection a
+    turn (the kernel then drops their SYNs and the phones retry after a second)."""
+    from waitress import wasyncore
+
+    from provisioner.http.framing import ACCEPTS_PER_TURN, create_waitress_server
+
+    def application(environ: object, start_response: Any) -> list[bytes]:
+        start_response("204 No Content", [])
+        return []
+
+    server = create_waitress_server(application, "127.0.0.1", 0, threads=1)
+    address = ("127.0.0.1", server.effective_port)
+    waiting = [socket.create_connection(address, timeout=5) for _ in range(ACCEPTS_PER_TURN + 10)]
+    try:
+        open_before = len(server._map)
+        wasyncore.loop(timeout=1, map=server._map, use_poll=True, count=1)
+        accepted = len(server._map) - open_before
+    finally:
+        for connection in waiting:
+            connection.close()
+        wasyncore.close_all(server._map)  # the listener and every accepted connection
+        server.task_dispatcher.shutdown()
+    assert accepted == ACCEPTS_PER_TURN
