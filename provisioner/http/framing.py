@@ -128,7 +128,7 @@ def create_waitress_server(
     for dispatcher in list(listening.values()):
         if isinstance(dispatcher, BaseWSGIServer):
             dispatcher.channel_class = StrictChannel
-            dispatcher.handle_accept = accepting_in_bursts(dispatcher)
+            dispatcher.handle_accept = accepting_in_bursts(dispatcher)  # type: ignore[method-assign]
     return server
 
 
