@@ -109,6 +109,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
         fetch.authenticated_path,
         fetch.path,
         proxied_certificate(app, fetch.environ),
+        fetch.secure,
     )
     kind = (answer.kind or answer.answer).value
     if (

@@ -22,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from provisioner.phones.encryption import new_file_key
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store.models import DeviceCredential, Tenant
 from provisioner.store.notices import TENANT_OPTION
@@ -64,14 +65,47 @@ def issue_credential(
     if credential is None or credential.tenant_id != tenant_id:
         credential = credential or DeviceCredential(mac=mac)
         credential.password_encrypted = box.encrypt(new_password(24))
+        credential.file_key_encrypted = box.encrypt(new_file_key())
     credential.tenant_id = tenant_id
     credential.username = mac
     credential.window_until = datetime.now(UTC) + timedelta(minutes=window_minutes)
     credential.window_source = None
     credential.first_used_at = None
+    # The file key stays with the device as its credentials do, but is handed again: a
+    # re-paired phone may have been reset, and an encrypted file it cannot read would
+    # leave it without a configuration.
+    credential.file_key_delivered_at = None
     session.add(credential)
     session.flush()
     return credential
+
+
+def deliver_file_key(
+    session: Session, box: SecretBox, credential: DeviceCredential, now: datetime
+) -> str:
+    """The device's file key, noted as delivered now (its later files go encrypted).
+
+    Credentials made before file keys existed get one here, by a conditional UPDATE, so two
+    requests at once agree on one key; each write is one statement of its own."""
+    where = DeviceCredential.id == credential.id
+    options = {"synchronize_session": False, TENANT_OPTION: credential.tenant_id}
+    stored = credential.file_key_encrypted
+    if stored is None:
+        session.execute(
+            update(DeviceCredential)
+            .where(where, DeviceCredential.file_key_encrypted.is_(None))
+            .values(file_key_encrypted=box.encrypt(new_file_key()))
+            .execution_options(**options)
+        )
+        stored = session.scalar(select(DeviceCredential.file_key_encrypted).where(where))
+        assert stored is not None
+    session.execute(
+        update(DeviceCredential)
+        .where(where)
+        .values(file_key_delivered_at=func.coalesce(DeviceCredential.file_key_delivered_at, now))
+        .execution_options(**options)
+    )
+    return box.decrypt(stored)
 
 
 def window_state(credential: DeviceCredential | None, source: str, now: datetime) -> WindowState:

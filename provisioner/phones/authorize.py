@@ -37,6 +37,8 @@ from provisioner.pairing.timeline_writer import queue_audit
 from provisioner.phones.answers import FULL_ANSWERS_KEPT, Kept
 from provisioner.phones.certificates import CertificateProof, certificate_proof
 from provisioner.phones.config import Secrets, phone_config
+from provisioner.phones.encryption import Scheme
+from provisioner.phones.file_keys import FileKey, choose_file_key, handed_event
 from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
@@ -53,10 +55,18 @@ from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
 class FullFile:
     """A full file to send: everything its bytes depend on but the file name (``key``: the
     tenant's revision, the secrets' ciphertexts, the firmware offered...) and how to build
-    its config when they are not kept yet."""
+    its config when they are not kept yet; ``file_key`` encrypts it unless it is handed."""
 
     key: Hashable
     build: Callable[[], PhoneConfig]
+    file_key: FileKey | None = None
+
+    @property
+    def encryption(self) -> tuple[Scheme, str] | None:
+        """The scheme and key to encrypt the rendered file with, or None to send it plain."""
+        if self.file_key is None or self.file_key.handed:
+            return None
+        return self.file_key.scheme, self.file_key.key
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +108,7 @@ class Asked:
     method: str = "GET"
     uri: str = ""
     certificate: str | None = None  # the proxy's client-certificate header, when trusted
+    secure: bool = False  # over TLS (the WSGI scheme, or X-Forwarded-Proto from PROXY_HOPS)
 
 
 def decide(app: Flask, session: Session, asked: Asked) -> Decision:
@@ -128,7 +139,15 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
     if proof in (CREDENTIALS, CERTIFICATE):
         _bind_open_window(session, credential, asked.request.source)
-    full = _full_file(app, session, asked, found, view, phone, credential, tenant_id)
+    trusted = asked.secure or proof == CERTIFICATE
+    vendor = asked.file_request.vendor
+    file_key = choose_file_key(app, session, vendor, view.document, credential, trusted)
+    if file_key is not None and file_key.handed:
+        via = "https" if asked.secure else asked.request.protocol
+        details = {"file": asked.file_request.file, "via": via, "proof": proof}
+        event = handed_event(mac, tenant, file_key, {**details, "source": asked.request.source})
+        queue_audit(app, session, event)  # batched with the timeline, as release-secret
+    full = _full_file(app, session, asked, found, view, phone, credential, tenant_id, file_key)
     release = audit.event_fields(
         f"phone:{mac}",
         audit.RELEASE_SECRET,
@@ -259,6 +278,7 @@ def _full_file(
     phone: Phone,
     credential: models.DeviceCredential,
     tenant_id: int,
+    file_key: FileKey | None = None,
 ) -> FullFile:
     """The firmware directive (it records the phone's progress, so it runs every time), and
     what the file's bytes depend on."""
@@ -296,6 +316,9 @@ def _full_file(
             version,
             book=view.book,
             issued_at=int(datetime.now(UTC).timestamp()),  # when this file is first built
+            # Also inside the encrypted file: the phone keeps reading it (a Cisco rule
+            # without --key would stop decrypting the next one).
+            file_key=file_key.key if file_key is not None else None,
         )
 
     key = (
@@ -310,8 +333,9 @@ def _full_file(
         url,
         version,
         asked.base_url,
+        None if file_key is None else (file_key.handed, credential.file_key_encrypted),
     )
-    return FullFile(key, build)
+    return FullFile(key, build, file_key)
 
 
 PHONES_KEY = "provisioner.stored_phones"

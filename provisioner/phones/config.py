@@ -68,11 +68,12 @@ def phone_config(
     firmware_version: str | None = None,
     book: PhoneBook | None = None,
     issued_at: int | None = None,
+    file_key: str | None = None,
 ) -> PhoneConfig:
     """The full config of a paired phone: its lines, keys and the tenant's settings;
     ``firmware_url`` is the image it should fetch now (``firmware.directive`` decides);
     ``book`` is ``document``'s phone book when the caller keeps one; ``issued_at`` is now,
-    in seconds since the epoch."""
+    in seconds since the epoch; ``file_key`` is the key handed to the phone in this file."""
     settings = document.provisioning
     book = book or phone_book(document)
     lines = sip_lines(book, phone, secrets)
@@ -105,4 +106,5 @@ def phone_config(
         firmware_version=firmware_version if firmware_url else None,
         overrides=tuple(sorted(phone.overrides.items())),
         issued_at=issued_at,
+        file_key=file_key,
     )

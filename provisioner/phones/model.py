@@ -161,6 +161,10 @@ class PhoneConfig:
     # When the full config was built (seconds since the epoch): a window a file opens (Gigaset's
     # DECT registration) starts then. None in the bootstrap, which opens nothing.
     issued_at: int | None = None
+    # The device's file key: first in a file sent over a trusted channel (HTTPS or a proven
+    # factory certificate), then in every file, encrypted with it; the phone decrypts its
+    # later files with it.
+    file_key: str | None = None
 
     @property
     def is_bootstrap(self) -> bool:

@@ -24,6 +24,7 @@ from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, full_answers, rendered_answers
 from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
 from provisioner.phones.config import bootstrap_config
+from provisioner.phones.encryption import encrypt
 from provisioner.phones.identify import identify
 from provisioner.phones.model import (
     Answer,
@@ -86,13 +87,14 @@ def render_for_path(
     authenticated_path: bool = False,
     uri: str = "",
     certificate: str | None = None,
+    secure: bool = False,
 ) -> PhoneAnswer:
     """The answer to a phone asking for ``request.path`` (HTTP or TFTP), counted in the
     metrics and, with LOG_FORMAT=json, logged; ``certificate`` is the client certificate a
-    trusted TLS proxy passed."""
+    trusted TLS proxy passed; ``secure`` says the request came over TLS."""
     started = time.perf_counter()
     answer, file_request = _answer_for_path(
-        app, request, base_url, authorization, authenticated_path, uri, certificate
+        app, request, base_url, authorization, authenticated_path, uri, certificate, secure
     )
     seconds = time.perf_counter() - started
     kind = answer_kind(answer, file_request)
@@ -134,6 +136,7 @@ def _answer_for_path(
     authenticated_path: bool,
     uri: str,
     certificate: str | None = None,
+    secure: bool = False,
 ) -> tuple[PhoneAnswer, FileRequest | None]:
     limiter = get_rate_limiter(app)
     throttled = is_throttled(limiter, source_key(request.source))
@@ -154,6 +157,7 @@ def _answer_for_path(
         uri,
         record=not throttled,
         certificate=certificate,
+        secure=secure,
     )
     if answer.miss and over_limit(limiter, limiter.hit(source_key(request.source))):
         throttled = True  # past the limit while this request was answered (another worker)
@@ -180,6 +184,7 @@ def _answer(
     uri: str,
     record: bool = True,
     certificate: str | None = None,
+    secure: bool = False,
 ) -> PhoneAnswer:
     if file_request is None:
         return UNKNOWN_NAME
@@ -213,6 +218,7 @@ def _answer(
             "GET",
             uri,
             certificate,
+            secure,
         )
         return _device_answer(app, vendor, asked, generic, record)
     except ProvisionerError:
@@ -261,9 +267,11 @@ def _device_answer(
         if full is None:
             return decision, None
         file = file_request.file
-        body = full_answers(app).get(
-            (full.key, file), lambda: vendor.render_device(full.build(), file)
-        )
+        answers = full_answers(app)
+        body = answers.get((full.key, file), lambda: vendor.render_device(full.build(), file))
+        if full.encryption is not None:  # the phone has its file key: the file goes encrypted
+            scheme, key, plain = *full.encryption, body
+            body = answers.get((full.key, file, scheme), lambda: encrypt(scheme, plain, key))
         return decision, body
 
     # Every write here is one statement that stands alone (the window's claim is one

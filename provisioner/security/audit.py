@@ -19,6 +19,8 @@ COLLECTOR = "provisioner.audit.collected"
 
 
 RELEASE_SECRET = "release-secret"
+# A phone given its key for encrypted files (over a trusted channel); the key is not logged.
+RELEASE_FILE_KEY = "release-file-key"
 # Flushes of rows queued in this process (the phones' batched writer), run before a read.
 _flushes: list[weakref.WeakMethod[Callable[[], object]]] = []
 

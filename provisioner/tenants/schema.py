@@ -557,6 +557,11 @@ HostName = Annotated[
 ]
 
 
+# The vendor modules with a file encryption scheme (``PhoneVendor.file_encryption``; a test
+# keeps the two lists equal).
+EncryptingVendor = Literal["yealink", "cisco_mpp", "cisco_spa"]
+
+
 class ProvisioningSettings(Document):
     """What the tenant's phones are told: where to register, time, VLAN, re-sync."""
 
@@ -569,6 +574,11 @@ class ProvisioningSettings(Document):
     pickup_prefix: Annotated[str, StringConstraints(pattern=r"^[*#0-9]{1,6}$")] = "*8"
     restrict_to_site_networks: bool = Field(
         default=False, description="release secrets only to addresses in the sites' networks"
+    )
+    encrypted_files: list[EncryptingVendor] = Field(
+        default_factory=list,
+        description="vendors whose phones are given a file key over HTTPS, then get their "
+        "own file encrypted (docs/phones.md, 'Encrypted configuration files')",
     )
 
 

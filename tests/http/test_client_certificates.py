@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import shutil
 import ssl
 import subprocess
@@ -24,7 +25,7 @@ from tests.conftest import import_demo
 from tests.http.test_metrics import free_port
 from tests.http.test_production import start_production, stop
 from tests.http.test_reverse_proxy import wait_for_nginx
-from tests.phones.conftest import deployed_phone, sip_password
+from tests.phones.conftest import deployed_phone, encrypt_files_of, sip_password
 from tests.phones.device_certificates import (
     Issued,
     device_certificate,
@@ -66,6 +67,7 @@ def prepare_store(environment: dict[str, str]) -> bytes:
     config["PHONE_CERTIFICATE_AUTHORITIES"] = json.loads(config["PHONE_CERTIFICATE_AUTHORITIES"])
     app = create_app(config, instance_path=environment["PROVISIONER_INSTANCE"])
     import_demo(app)
+    encrypt_files_of(app, "yealink")
     for mac in (YEALINK.mac, OTHER_MAC):
         deployed_phone(app, mac, YEALINK.vendor, YEALINK.model)
     secret = sip_password(app).encode()
@@ -162,3 +164,24 @@ def test_a_clients_own_certificate_header_does_not_pass_the_proxy(proxied: Proxi
     certificate = device_certificate(proxied.yealink_ca, "yealink", YEALINK.mac)
     forged = {"X-Client-Certificate": quote(certificate.pem().decode(), safe="")}
     assert proxied.secret not in get(proxied, YEALINK.mac, headers=forged)
+
+
+def test_a_proven_phone_gets_its_file_key_then_its_file_encrypted(proxied: Proxied) -> None:
+    """The tenant encrypts Yealink files: the certificate-proven fetch hands the key (the
+    production command behind nginx), the next one is AES-128-ECB as Yealink reads it."""
+    certificate = device_certificate(proxied.yealink_ca, "yealink", YEALINK.mac)
+    handed = get(proxied, YEALINK.mac, certificate)
+    found = re.search(rb"^static\.auto_provision\.aes_key\.mac = (\w{16})$", handed, re.M)
+    assert found is not None and proxied.secret in handed
+    encrypted = get(proxied, YEALINK.mac, certificate)
+    assert proxied.secret not in encrypted and found[1] not in encrypted
+    opened = subprocess.run(
+        ["openssl", "enc", "-d", "-aes-128-ecb", "-K", found[1].hex()],
+        input=encrypted,
+        capture_output=True,
+        check=True,
+    )
+    assert opened.stdout.startswith(b"#!version:1.0.0.1") and proxied.secret in opened.stdout
+    # The certificate on another MAC's file: no key, nothing encrypted, nothing secret.
+    refused = get(proxied, OTHER_MAC, certificate)
+    assert b"aes_key" not in refused and proxied.secret not in refused

@@ -89,6 +89,15 @@ def all_secrets(app: Flask) -> list[str]:
     return [box.decrypt(value) for value in columns]
 
 
+def encrypt_files_of(app: Flask, *vendors: str) -> None:
+    """Turn encrypted files on for ``vendors`` in the demo tenant (its provisioning setting)."""
+    with get_store(app).transaction() as session:
+        document = load_document(session, find_tenant(session, "demo"))
+        settings = document.provisioning.model_copy(update={"encrypted_files": list(vendors)})
+        updated = document.model_copy(update={"provisioning": settings})
+        save_document(session, updated, "test", get_secret_box(app))
+
+
 def add_unpaired_phone(app: Flask, sample: Sample) -> None:
     """A phone the tenant has (on line 240) but nobody paired: no credentials, no window."""
     with get_store(app).transaction() as session:

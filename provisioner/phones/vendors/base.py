@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from provisioner.phones.encryption import Scheme
 from provisioner.phones.model import FileKind, PhoneConfig
 
 
@@ -61,6 +62,9 @@ class PhoneVendor:
     # The subject attributes (``CN``, ``ST``...) in which the vendor's factory device
     # certificate names the phone's MAC (``provisioner.phones.certificates``).
     certificate_mac_fields: tuple[str, ...] = ("CN",)
+    # How the phone decrypts its per-device file with a key an earlier file gave it
+    # (``provisioner.phones.encryption``); None: the vendor has no scheme we implement.
+    file_encryption: Scheme | None = None
 
     def model(self, name: str | None) -> PhoneModel | None:
         """The model called ``name`` (aliases and case forgiven), or None."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from provisioner.phones.encryption import Scheme
 from provisioner.phones.model import FileKind, PhoneConfig
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.vendors.cisco_profile import render_profile
@@ -70,6 +71,7 @@ VENDOR = PhoneVendor(
     render_common=render_device,
     device_file=device_file,
     boot_files=boot_files,
+    file_encryption=Scheme.OPENSSL_AES_256_CBC,
     # The factory certificate's subject: OU=<model>, L=<serial>, S=<mac> (Cisco 8800 MPP
     # administration guide, "Multiplatform Phone CA Client Root Certificate").
     certificate_mac_fields=("ST",),

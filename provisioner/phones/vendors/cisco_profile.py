@@ -159,7 +159,11 @@ def _profile_rules(profile: etree._Element, config: PhoneConfig, device_rule: st
     if not (config.provisioning_username and config.provisioning_password):
         _set(profile, "Profile_Rule_B", f"{config.provisioning_url}{device_rule}")
         return
-    credentials = f"[--uid {config.provisioning_username} --pwd {config.provisioning_password}]"
+    # --key: the phone decrypts what this rule fetches (openssl enc -aes-256-cbc) from now on.
+    key = f" --key {config.file_key}" if config.file_key else ""
+    credentials = (
+        f"[--uid {config.provisioning_username} --pwd {config.provisioning_password}{key}]"
+    )
     _set(profile, "Profile_Rule", f"{credentials}{config.provisioning_url}{device_rule}")
     _set(profile, "Profile_Rule_B", "")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from provisioner.phones.encryption import Scheme
 from provisioner.phones.model import FileKind, PhoneConfig
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
 from provisioner.phones.vendors.cisco_profile import render_profile
@@ -66,6 +67,7 @@ VENDOR = PhoneVendor(
     render_common=render_device,
     device_file=device_file,
     boot_files=boot_files,
+    file_encryption=Scheme.OPENSSL_AES_256_CBC,
     # The factory certificate's subject as on MPP phones, S=<mac> (unsure: the MPP guide says
     # it; SPA phones report $CCERT alike).
     certificate_mac_fields=("ST",),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from provisioner.phones.encryption import Scheme
 from provisioner.phones.keyvalue import KeyValueWriter
 from provisioner.phones.model import FileKind, Key, PhoneConfig, SipLine, TimeZoneRule
 from provisioner.phones.vendors.base import MAC, FileRule, PhoneModel, PhoneVendor, models_by_name
@@ -64,6 +65,11 @@ def _provisioning(writer: KeyValueWriter, config: PhoneConfig) -> None:
     writer.set("static.auto_provision.repeat.enable", 1)
     writer.set("static.auto_provision.repeat.minutes", config.resync_seconds // 60)
     writer.set("static.auto_provision.pnp_enable", 0)
+    if config.file_key:
+        # The key the phone decrypts its <MAC>.cfg with from now on; older firmware reads
+        # the aes_key_16 name, newer aes_key (docs/phones.md, "Encrypted configuration files").
+        writer.set("static.auto_provision.aes_key.mac", config.file_key)
+        writer.set("static.auto_provision.aes_key_16.mac", config.file_key)
 
 
 def _account(writer: KeyValueWriter, config: PhoneConfig, line: SipLine) -> None:
@@ -214,4 +220,5 @@ VENDOR = PhoneVendor(
     render_common=render_common,
     device_file=device_file,
     boot_files=boot_files,
+    file_encryption=Scheme.AES_128_ECB,
 )

@@ -25,6 +25,12 @@ class DeviceCredential(Timestamped, Base):
     # The address that used the window first; another address inside the window is an alarm.
     window_source: Mapped[str | None] = mapped_column(String(64))
     first_used_at: Mapped[datetime | None] = mapped_column()
+    # The device's key for encrypted files (Fernet ciphertext of 16 characters), made at
+    # pairing; None for credentials made before keys existed (one is made when first needed).
+    file_key_encrypted: Mapped[str | None] = mapped_column(String(400))
+    # When a file over a trusted channel gave the phone its key: from then on its files are
+    # sent encrypted. A re-pair clears it (the phone may have been reset).
+    file_key_delivered_at: Mapped[datetime | None] = mapped_column()
 
 
 class DeviceEvent(Base):
