@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 from flask import Flask, current_app
 from sqlalchemy import delete
@@ -75,13 +76,20 @@ return 1
 
 
 class RedisNonceStore:
-    """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails."""
+    """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails.
+
+    Every use is on a phone's path, so the script goes as one packed command on a connection
+    taken from a plain list of idle ones (appending and popping need no lock): redis-py's
+    client object (its pool, retry wrapper and script cache) cost about four times the CPU of
+    the round trip itself (bench/nonce_store.py)."""
 
     def __init__(self, url: str, fallback: NonceStore, prefix: str = "provisioner:nonces") -> None:
         import redis
+        from redis.connection import ConnectionPool
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._script = self._redis.register_script(_USE_SCRIPT)
+        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
+        self._idle: list[Any] = []
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         self._fallback = fallback
         self._prefix = prefix
@@ -90,12 +98,24 @@ class RedisNonceStore:
     def use(self, nonce: str, count: int, expires_at: int) -> bool:
         """Raise the nonce's count in Redis; False when the count is not higher."""
         seconds = max(int(expires_at - time.time()), 1)
+        key = f"{self._prefix}:{nonce}"
+        connection = self._idle.pop() if self._idle else self._make_connection()
         try:
-            accepted = self._script(keys=[f"{self._prefix}:{nonce}"], args=[count, seconds])
+            connection.send_packed_command(
+                connection.pack_command("EVAL", _USE_SCRIPT, 1, key, count, seconds)
+            )
+            accepted = connection.read_response()
         except self._errors as exc:
+            connection.disconnect()  # not reused: the next use opens a new one
             self._warn(exc)
             return self._fallback.use(nonce, count, expires_at)
+        self._idle.append(connection)
         return int(accepted) == 1
+
+    def close(self) -> None:
+        """Close the idle connections (those in use are closed by their failure or kept)."""
+        while self._idle:
+            self._idle.pop().disconnect()
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

@@ -3,9 +3,12 @@ PostgreSQL, also when two workers race) and in Redis (the database while Redis i
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -91,6 +94,7 @@ def test_redis_accepts_each_count_once_and_expires_with_the_nonce(store: Store) 
     assert 290 <= ttl <= 300
     with store.reading() as session:  # Redis was up: nothing went to the database
         assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
+    redis_store.close()
     store.dispose()
 
 
@@ -102,4 +106,74 @@ def test_while_redis_is_down_nonce_uses_are_kept_in_the_shared_database(
     assert first.use("5.a", 1, later())
     assert not second.use("5.a", 1, later())  # another worker still sees the use
     assert "Redis failed" in caplog.text
+    store.dispose()
+
+
+def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
+    """A Redis server of this test's own on ``port`` (nothing kept on disk), once it answers."""
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise AssertionError("redis-server did not start")
+
+
+def test_after_redis_restarts_nonce_uses_go_back_to_redis(store: Store, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = start_redis(port, tmp_path)
+    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
+    try:
+        assert counts_accepted(redis_store, "6.a", [1, 1]) == [True, False]
+        server.kill()
+        server.wait(timeout=10)
+        assert counts_accepted(redis_store, "6.b", [1, 1]) == [True, False]  # the database
+        server = start_redis(port, tmp_path)
+        assert counts_accepted(redis_store, "6.c", [1, 1]) == [True, False]
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    with store.reading() as session:  # only the use made while Redis was down
+        kept = session.scalars(select(DigestNonceUse.nonce)).all()
+    assert kept == ["6.b"]
+    redis_store.close()
+    store.dispose()
+
+
+def test_threads_racing_with_one_answer_in_redis_accept_it_once(store: Store) -> None:
+    prefix = f"test:{uuid.uuid4().hex}"
+    redis_store = RedisNonceStore("redis://127.0.0.1:6379/0", DatabaseNonceStore(store), prefix)
+    start = threading.Barrier(8)
+    accepted: list[bool] = []
+
+    def answer() -> None:
+        start.wait(timeout=10)
+        accepted.append(redis_store.use("7.a", 1, later()))
+
+    threads = [threading.Thread(target=answer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(accepted) == [False] * 7 + [True]
+    redis_store.close()
     store.dispose()
