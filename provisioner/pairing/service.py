@@ -71,13 +71,17 @@ def parse_mac(text: str, field: str = "mac") -> str:
         raise ValidationFailed([FieldProblem(field, str(exc))]) from exc
 
 
-def _check_not_elsewhere(session: Session, tenant: models.Tenant, mac: str) -> None:
-    other = session.scalar(
+def tenant_holding(session: Session, mac: str) -> str | None:
+    """The name of the tenant that has the phone ``mac``; None when no tenant has it."""
+    return session.scalar(
         select(models.Tenant.name)
         .join(models.Phone, models.Phone.tenant_id == models.Tenant.id)
-        .where(models.Phone.mac == mac, models.Tenant.id != tenant.id)
+        .where(models.Phone.mac == mac)
     )
-    if other is not None:
+
+
+def _check_not_elsewhere(session: Session, tenant: models.Tenant, mac: str) -> None:
+    if tenant_holding(session, mac) not in (None, tenant.name):
         raise PairingConflict(f"{mac} belongs to another tenant; unpair it there first")
 
 
@@ -126,6 +130,7 @@ def pair(
     *,
     more_lines: Sequence[str] = (),
     may_read_secrets: bool = False,
+    site: str | None = None,
 ) -> Pairing:
     """Put ``extension`` (then ``more_lines``) on the phone's first lines, keep or issue
     credentials, open the window.
@@ -134,6 +139,7 @@ def pair(
     passwords (they are in the file the phone had). The device keeps its credentials. A line
     that a paired phone already carries (a shared line) gives this device that extension's
     SIP password: only a caller who ``may_read_secrets`` may add one (SharedLineRefused).
+    ``site`` puts the phone at that site in the same save (else it stays where it was).
     """
     mac = parse_mac(mac_text)
     tenant = find_tenant(session, tenant_name)
@@ -160,8 +166,10 @@ def pair(
     changes: dict[str, Any] = {"lines": lines}
     changes |= {"vendor": vendor} if vendor else {}
     changes |= {"model": model} if model else {}
-    phones.append(Phone.model_validate({**current.model_dump(), **changes}))
-    save_document(session, document.model_copy(update={"phones": phones}), actor, box)
+    changes |= {"site": site} if site else {}
+    paired = Phone.model_validate({**current.model_dump(), **changes})
+    phones.append(paired)
+    saved = _save_phones(session, document.model_copy(update={"phones": phones}), actor, box)
     _rotate_sip_passwords(session, box, tenant, removed, actor)
     credential = issue_credential(session, box, tenant.id, mac, window_minutes)
     window_until = as_utc(credential.window_until)
@@ -177,6 +185,8 @@ def pair(
             "extension": extension,
             "lines": lines,
             "window_until": window_until.isoformat(),
+            **{name: getattr(paired, name) for name in ("vendor", "model", "site")},
+            "document_events": saved,
             # The SIP passwords of these lines were already on a paired phone: this device
             # gets them too (only a caller with the secrets permission may do this).
             **({"shared_lines": shared} if shared else {}),
@@ -245,6 +255,18 @@ def record_refusal(
     )
 
 
+def _save_phones(
+    session: Session, document: TenantDocument, actor: str, box: SecretBox
+) -> list[int]:
+    """Save ``document``; the ids of the audit events it recorded for phones (each change,
+    field by field). The pairing's, swap's or unpair's own event names them, so what a
+    technician did reads as one deed while the audit log keeps every change."""
+    with audit.collecting(session) as events:
+        save_document(session, document, actor, box)
+    session.flush()
+    return [event.id for event in events if event.object_type == "phones"]
+
+
 def _without_phone(document: TenantDocument, mac: str) -> tuple[TenantDocument, Phone]:
     phone = next((phone for phone in document.phones if phone.mac == mac), None)
     if phone is None:
@@ -284,10 +306,10 @@ def unpair(session: Session, box: SecretBox, tenant_name: str, mac_text: str, ac
     tenant = find_tenant(session, tenant_name)
     document, phone = _without_phone(load_document(session, tenant), mac)
     session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == mac))
-    save_document(session, document, actor, box)
+    saved = _save_phones(session, document, actor, box)
     _rotate_sip_passwords(session, box, tenant, list(phone.lines), actor)
     session.execute(delete(models.PhoneUpload).where(models.PhoneUpload.mac == mac))
-    audit.record(session, actor, "unpair", "phones", mac, tenant.name)
+    audit.record(session, actor, "unpair", "phones", mac, tenant.name, {"document_events": saved})
 
 
 def swap(
@@ -319,14 +341,22 @@ def swap(
         changes["overrides"] = {}
     replacement = Phone.model_validate({**old.model_dump(), **changes})
     session.execute(delete(models.DeviceCredential).where(models.DeviceCredential.mac == old_mac))
-    save_document(
+    saved = _save_phones(
         session, document.model_copy(update={"phones": [*document.phones, replacement]}), actor, box
     )
     _rotate_sip_passwords(session, box, tenant, list(old.lines), actor)
     credential = issue_credential(session, box, tenant.id, new_mac, window_minutes)
     window_until = as_utc(credential.window_until)
     assert window_until is not None
-    audit.record(session, actor, "swap", "phones", new_mac, tenant.name, {"replaces": old_mac})
+    audit.record(
+        session,
+        actor,
+        "swap",
+        "phones",
+        new_mac,
+        tenant.name,
+        {"replaces": old_mac, "vendor": vendor, "model": model, "document_events": saved},
+    )
     extension = replacement.lines[0] if replacement.lines else ""
     return Pairing(
         new_mac, tenant.name, extension, credential.username, window_until, tuple(replacement.lines)

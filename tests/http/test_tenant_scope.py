@@ -134,3 +134,9 @@ def test_the_technicians_page_keeps_to_the_tokens_tenants(
         as_text=True
     )  # the page links back to the path asked for
     assert client.get("/t/site/other/HQ/").status_code == 200
+    # What the demo's phone announced at boot is not told to a technician of another customer.
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:12:34:56"
+    assert client.get("/p/805ec0123456.cfg", headers={"User-Agent": agent}).status_code == 200
+    announced = "pair/announced?mac=805ec0123456"
+    assert client.get(f"/t/site/other/HQ/{announced}").get_json()["model"] == ""
+    assert client.get(f"/t/site/demo/Kantoor%20Amsterdam/{announced}").status_code == 404

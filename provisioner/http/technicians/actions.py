@@ -22,7 +22,7 @@ from provisioner.phones.mac import colon_mac, normalize_mac
 from provisioner.phones.vendors import VENDORS, by_name, by_oui
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
-from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.repository import find_tenant
 from provisioner.tenants.schema import Phone, Site, TenantDocument
 
 Page = tuple[str, int]
@@ -35,6 +35,7 @@ class PairForm:
     mac: str = ""
     extensions: list[str] = field(default_factory=list)
     model: str = ""  # "vendor:model"
+    model_source: str = ""  # where a pre-selected model is from
     shared: bool = False
     errors: list[str] = field(default_factory=list)
     conflict: str = ""
@@ -49,11 +50,20 @@ def _model_choices() -> list[tuple[str, str, list[str]]]:
     return [(vendor.name, vendor.label, sorted(vendor.models)) for vendor in VENDORS]
 
 
-def _guess_model(mac: str) -> str:
-    """The "vendor:model" the phone's own User-Agent told us, when it booted unpaired."""
+def _guess_model(tenant: str, mac: str) -> str:
+    """The "vendor:model" the phone's own User-Agent told us; nothing about another
+    customer's phone (a technician may be limited to some customers)."""
     with get_store().reading() as db:
+        if service.tenant_holding(db, mac) not in (None, tenant):
+            return ""
         announced = service.announced_model(db, mac)
     return ":".join(announced) if announced else ""
+
+
+def _model_label(model: str) -> str:
+    """How the model list shows a "vendor:model" such as yealink:T46U: Yealink T46U."""
+    vendor, _, name = model.partition(":")
+    return f"{by_name(vendor).label} {name}" if model else ""
 
 
 def _pair_page(document: TenantDocument, site: Site, form: PairForm, status: int = 200) -> Page:
@@ -75,11 +85,23 @@ def pair_form(tenant: str, site_name: str) -> Page:
     """The pairing form, the MAC filled in when the technician tapped a discovered phone."""
     document, site = load_site(tenant, site_name)
     form = PairForm(mac=request.args.get("mac", ""))
-    try:
-        form.model = _guess_model(normalize_mac(form.mac)) if form.mac else ""
-    except ValueError:
-        form.model = ""
+    if _is_mac(form.mac):
+        form.model = _guess_model(tenant, normalize_mac(form.mac))
+    if form.model:
+        form.model_source = t("pair.model.announced", model=_model_label(form.model))
     return _pair_page(document, site, form)
+
+
+@bp.get("/site/<tenant>/<site_name>/pair/announced")
+def announced(tenant: str, site_name: str) -> tuple[dict[str, object], int]:
+    """For the form's script: the model the phone with ``?mac=`` announced at its boot."""
+    load_site(tenant, site_name)
+    try:
+        mac = normalize_mac(request.args.get("mac", ""))
+    except ValueError as error:
+        return {"error": {"status": 422, "message": f"mac: {error}"}}, 422
+    model = _guess_model(tenant, mac)
+    return {"mac": mac, "model": model, "label": _model_label(model)}, 200
 
 
 def _read_pair_form(document: TenantDocument) -> PairForm:
@@ -135,21 +157,6 @@ def _extension_conflict(document: TenantDocument, form: PairForm) -> str:
     return ""
 
 
-def _place_phone(tenant: str, mac: str, site: str) -> None:
-    """Put the just-paired phone at the site (one audited save)."""
-    with get_store().transaction() as db:
-        document = load_document(db, find_tenant(db, tenant))
-        phones = [
-            Phone.model_validate({**phone.model_dump(), "site": site})
-            if phone.mac == mac
-            else phone
-            for phone in document.phones
-        ]
-        save_document(
-            db, document.model_copy(update={"phones": phones}), g.technician.actor, get_secret_box()
-        )
-
-
 @bp.post("/site/<tenant>/<site_name>/pair")
 def pair(tenant: str, site_name: str) -> Page | WerkzeugResponse:
     """Pair the MAC with the extension(s) and model; conflicts explained, nothing changed."""
@@ -179,8 +186,8 @@ def pair(tenant: str, site_name: str) -> Page | WerkzeugResponse:
                 model,
                 more_lines=form.extensions[1:],
                 may_read_secrets=g.technician.may("secrets"),
+                site=site.name,
             )
-        _place_phone(tenant, mac, site.name)
     except SharedLineRefused as shared_line:
         with get_store().transaction() as db:
             service.record_refusal(db, g.technician.actor, tenant, mac, shared_line)

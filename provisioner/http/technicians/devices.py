@@ -223,9 +223,26 @@ class Deed:
     action: str
     details: dict[str, Any]
 
+    @property
+    def lines(self) -> str:
+        """The lines a pairing gave the phone ("242, 243"); older events name one extension."""
+        lines = self.details.get("lines") or [self.details.get("extension") or ""]
+        return ", ".join(str(line) for line in lines if line)
+
+    @property
+    def model(self) -> str:
+        """The vendor and model a pairing or swap chose ("Yealink T46U"), or ""."""
+        vendor, model = self.details.get("vendor"), self.details.get("model")
+        labels = {item.name: item.label for item in VENDORS}
+        return " ".join(filter(None, (labels.get(vendor or "", vendor), model)))
+
 
 def who_did_what(db: Session, tenant: str, mac: str, limit: int = 5) -> list[Deed]:
-    """The newest people's actions on the phone (its own requests left out)."""
+    """The newest people's actions on the phone (its own requests left out), a line each.
+
+    The item changes a pairing, swap or unpair saved are folded into its line (its event
+    names them in ``document_events``); the audit log keeps every one of them.
+    """
     rows = db.scalars(
         select(AuditEvent)
         .where(
@@ -235,12 +252,14 @@ def who_did_what(db: Session, tenant: str, mac: str, limit: int = 5) -> list[Dee
             AuditEvent.actor.not_like("phone:%"),
         )
         .order_by(AuditEvent.id.desc())
-        .limit(limit)
-    )
+        .limit(limit * 3)  # room for the folded ones, which come right after their deed
+    ).all()
+    folded = {number for row in rows for number in row.changes.get("document_events", [])}
     return [
         Deed(as_utc(row.at) or row.at, row.actor.removeprefix("token:"), row.action, row.changes)
         for row in rows
-    ]
+        if row.id not in folded
+    ][:limit]
 
 
 def phone_sites(document: TenantDocument) -> dict[str, list[str]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import current_app, flash, g, redirect, request, session, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from provisioner.http.technicians import signin
-from provisioner.http.technicians.blueprint import bp, message_page, page
+from provisioner.http.technicians.blueprint import bp, message_page, page, t
 from provisioner.http.technicians.devices import load_discovered, phone_sites
 from provisioner.http.technicians.texts import LANGUAGES
 from provisioner.security.ratelimit import counted_within_limit, is_throttled
@@ -55,6 +55,7 @@ def sign_out() -> WerkzeugResponse:
     """End the session, on the server too: a copy of the cookie opens nothing after."""
     with get_store().transaction() as db:
         signin.sign_out(db)
+    flash(t("sign_out.done"))  # kept in the cookie, which keeps only this and the language
     return redirect(url_for("technicians.sign_in_form"))
 
 

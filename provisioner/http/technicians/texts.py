@@ -35,6 +35,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Je sessie is afgelopen. Log opnieuw in.",
     ),
     "sign_out": ("Sign out", "Uitloggen"),
+    "sign_out.done": ("You are signed out.", "Je bent afgemeld."),
     "signed_in_as": ("Signed in as {name} ({role})", "Ingelogd als {name} ({role})"),
     "role.admin": ("admin", "beheerder"),
     "role.technician": ("technician", "monteur"),
@@ -121,8 +122,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "pair.extensions.search": ("Name or number", "Naam of nummer"),
     "pair.extensions.on_phone": ("on phone {mac}", "op telefoon {mac}"),
     "pair.extensions.free": ("no phone yet", "nog geen telefoon"),
+    "pair.extensions.none": (
+        "No extension found for ‘{query}’. Search by name or number.",
+        "Geen toestel gevonden voor ‘{query}’. Zoek op naam of nummer.",
+    ),
     "pair.model": ("Model (check it on the box)", "Model (controleer het op de doos)"),
     "pair.model.choose": ("Choose the model", "Kies het model"),
+    "pair.model.announced": (
+        "Chosen from the phone's own request: it said it is a {model}.",
+        "Gekozen uit het eigen verzoek van de telefoon: hij meldde zich als {model}.",
+    ),
     "pair.button": ("Pair", "Koppelen"),
     "pair.shared": (
         "Yes, put it on this phone as well (both phones ring)",
@@ -272,9 +281,9 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{mac} is hier niet (meer) gekoppeld; er is niets gewijzigd.",
     ),
     "cancel": ("Cancel", "Annuleren"),
-    "live.paused": (
-        "Live updates paused; reload the page.",
-        "Live bijwerken gestopt; herlaad de pagina.",
+    "live.offline": (
+        "No connection to the server. Trying again by itself…",
+        "Geen verbinding met de server. Probeert het vanzelf opnieuw…",
     ),
 }
 

@@ -18,12 +18,13 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app, token_for
 from tests.http.technicians.label import write_y4m
-from tests.phones.conftest import serve
+from tests.phones.conftest import pair, serve
 from tests.phones.http_client import fetch
 
 CHROMIUM = "/usr/bin/chromium"
@@ -254,3 +255,161 @@ def test_the_fold_of_phones_from_elsewhere_stays_as_left_across_refreshes(
     refreshed = browser.find_element(By.ID, "discovered-elsewhere-fold")
     assert browser.execute_script("return arguments[0].open;", refreshed) is False
     shoot(browser, "10-site-elsewhere-folded", tmp_path)
+
+
+def test_a_typed_mac_that_booted_brings_the_model_its_phone_announced(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    booted, never = "805ec0bb0101", "805ec0bb0102"
+    sign_in_once(browser, url, app)
+    browser.get(url + "/t/site/demo/Kantoor%20Amsterdam/pair")
+    field, model = wait_for(browser, "#mac"), browser.find_element(By.ID, "model")
+    said = browser.find_element(By.ID, "model-source")
+    # It boots after the form was loaded: what it announced is asked for as the MAC is typed.
+    agent = "Yealink SIP-T54W 96.86.0.100 80:5e:c0:bb:01:01"
+    assert fetch(url, f"/p/{booted}.cfg", agent, headers=PHONE_LAN)[0] == 200
+    field.send_keys("80:5E:C0:BB:01:01")
+    chosen = lambda d: model.get_attribute("value") == "yealink:T54W"  # noqa: E731
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(chosen)
+    assert (
+        said.text
+        == "Gekozen uit het eigen verzoek van de telefoon: hij meldde zich als Yealink T54W."
+    )
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", model)
+    shoot(browser, "11-pair-model-announced", tmp_path)
+    # A MAC that never asked undoes the automatic choice; a choice by hand stays.
+    field.clear()
+    field.send_keys(never)
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(lambda d: said.text == "")
+    assert model.get_attribute("value") == ""
+    Select(model).select_by_value("yealink:T46U")
+    field.clear()
+    field.send_keys(booted)  # a choice by hand is not even asked about
+    asked = "return performance.getEntriesByType('resource').filter(function (entry) {"
+    asked += " return entry.name.indexOf('announced?mac=') >= 0; }).length;"
+    assert browser.execute_script(asked) == 2  # for the two MACs typed before
+    assert model.get_attribute("value") == "yealink:T46U" and said.text == ""
+
+
+def test_an_extension_search_without_a_hit_says_so(
+    server: tuple[str, Flask], browser: WebDriver
+) -> None:
+    url, app = server
+    sign_in_once(browser, url, app)
+    browser.get(url + "/t/site/demo/Kantoor%20Amsterdam/pair")
+    search = wait_for(browser, "#extension-search")
+    none = browser.find_element(By.ID, "extension-none")
+    assert not none.is_displayed()
+    search.send_keys("Xander $&")
+    assert none.text == "Geen toestel gevonden voor ‘Xander $&’. Zoek op naam of nummer."
+    assert not browser.find_elements(By.CSS_SELECTOR, "#extension-list li:not([hidden])")
+    search.clear()
+    search.send_keys("fati")
+    assert not none.is_displayed()
+    shown = browser.find_elements(By.CSS_SELECTOR, "#extension-list li:not([hidden])")
+    assert [item.text.split()[:2] for item in shown] == [["243", "Fatima"]]
+
+
+# Every tap target on the page narrower or lower than 44 px (a checkbox's target is its label;
+# a label without a control in it is a caption), as "<element...> WIDTHxHEIGHT".
+SMALL_TARGETS = """
+var small = [];
+var targets = "a[href], button, summary, select, input, label";
+document.querySelectorAll(targets).forEach(function (element) {
+  if (element.matches("input[type=hidden], .hidden-label")) return;
+  if (element.matches("label") && !element.querySelector("input")) return;
+  if (element.matches("input[type=checkbox]") && element.closest("label")) return;
+  var box = element.getBoundingClientRect();
+  if (box.width === 0 && box.height === 0) return;  // not shown
+  if (box.width < 44 || box.height < 44) {
+    var size = Math.round(box.width) + "x" + Math.round(box.height);
+    small.push(element.outerHTML.slice(0, 70) + " " + size);
+  }
+});
+return small;
+"""
+
+
+def test_every_tap_target_is_at_least_44_px_square(
+    server: tuple[str, Flask], browser: WebDriver
+) -> None:
+    url, app = server
+    mac = "805ec0bb0201"
+    pair(app, mac, "yealink", "T46U", "243")
+    sign_in_once(browser, url, app)
+    site = url + "/t/site/demo/Kantoor%20Amsterdam"
+    pages = {
+        "sites": (url + "/t/", "#site-search"),
+        "site": (site + "/", "#pair-other"),
+        "pair": (site + "/pair", "#pair-submit"),
+        "phone": (f"{site}/phones/{mac}", "#swap"),
+        "swap": (f"{site}/phones/{mac}/swap", "#swap-submit"),
+        "unpair": (f"{site}/phones/{mac}/unpair", "#confirm"),
+        "not found": (url + "/t/site/demo/Nergens/", ".problem"),
+    }
+    small = {}
+    for name, (address, ready) in pages.items():
+        browser.get(address)
+        wait_for(browser, ready)
+        small[name] = browser.execute_script(SMALL_TARGETS)
+    browser.get(f"{site}/phones/{mac}/swap")
+    wait_for(browser, "#new_mac").send_keys("80:5E:C0:BB:02:02")
+    browser.find_element(By.ID, "swap-submit").click()
+    wait_for(browser, "#confirm")
+    small["swap confirmation"] = browser.execute_script(SMALL_TARGETS)
+    assert small == dict.fromkeys(small, [])
+
+
+def test_live_updates_back_off_while_offline_and_resume(
+    server: tuple[str, Flask], browser: WebDriver, tmp_path: Path
+) -> None:
+    url, app = server
+    mac = "805ec0bb0301"
+    agent = "Yealink SIP-T46U 108.86.0.90 80:5e:c0:bb:03:01"
+    pair(app, mac, "yealink", "T46U", "242")
+    sign_in_once(browser, url, app)
+    browser.get(f"{url}/t/site/demo/Kantoor%20Amsterdam/phones/{mac}")
+    wait_for(browser, '#state[data-stage="waiting"]')
+    # Twice as long after each failure, up to at most, and never giving up.
+    delays = browser.execute_script(
+        "return [1, 2, 5, 6, 50, 5000].map(function (n) { return retryDelay(1000, n, 30000); });"
+    )
+    assert delays == [2000, 4000, 30000, 30000, 30000, 30000]
+    # The same, faster: a 100 ms interval backing off to at most 400 ms.
+    browser.execute_script(
+        "var part = document.getElementById('live');"
+        "part.dataset.every = '100'; part.dataset.most = '400'; window.notReloaded = true;"
+    )
+    live = browser.find_element(By.ID, "live")
+    browser.execute_cdp_cmd("Network.enable", {})
+    offline = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    try:
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": True})
+        note = wait_for(browser, "p.offline")
+        WebDriverWait(browser, 10, poll_frequency=0.1).until(  # past the old five and stop
+            lambda d: int(live.get_attribute("data-failures") or 0) >= 8 and note.is_displayed()
+        )
+        assert note.text == "Geen verbinding met de server. Probeert het vanzelf opnieuw…"
+        shoot(browser, "12-live-offline", tmp_path)
+    finally:
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {**offline, "offline": False})
+    assert fetch(url, f"/p/{mac}.cfg", agent, headers=PHONE_LAN)[0] == 200
+    wait_for(browser, "#provisioned", seconds=5)
+    WebDriverWait(browser, 5, poll_frequency=0.1).until(lambda d: not note.is_displayed())
+    assert live.get_attribute("data-failures") == "0"
+    assert browser.execute_script("return window.notReloaded === true;")
+
+
+def test_sign_out_says_so(server: tuple[str, Flask], browser: WebDriver, tmp_path: Path) -> None:
+    url, app = server
+    sign_in_once(browser, url, app)
+    wait_for(browser, "form.inline button").click()
+    notice = wait_for(browser, ".notice[role=status]")
+    assert notice.text == "Je bent afgemeld."
+    assert browser.find_elements(By.ID, "token")
+    assert browser.execute_script(SMALL_TARGETS) == []
+    shoot(browser, "13-signed-out", tmp_path)
+    browser.refresh()
+    wait_for(browser, "#token")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".notice")  # said once

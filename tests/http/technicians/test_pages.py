@@ -196,18 +196,23 @@ def test_an_extension_on_another_phone_is_explained_then_shared_on_request(
     assert phone_lines(demo_app, MAC) == ["240"]
 
 
-def test_a_mac_of_another_tenant_is_explained_in_english(
-    client: FlaskClient, demo_app: Flask
-) -> None:
+def add_other_customer_with(mac: str, client: FlaskClient, app: Flask) -> None:
+    """A second tenant, "other", whose one phone is ``mac`` (through the admin API)."""
     other = {
         "name": "other",
         "sip_domain": "other.example.net",
         "sites": [{"name": "HQ"}],
         "extensions": [{"number": "100", "name": "Jan"}],
-        "phones": [{"mac": MAC, "lines": ["100"]}],
+        "phones": [{"mac": mac, "lines": ["100"]}],
     }
-    admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+    admin = {"Authorization": f"Bearer {token_for(app, 'admin')}"}
     assert client.post("/api/v1/tenants", json=other, headers=admin).status_code == 201
+
+
+def test_a_mac_of_another_tenant_is_explained_in_english(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    add_other_customer_with(MAC, client, demo_app)
     sign_in(client, demo_app, "technician")
     client.get("/t/language/en")
     answer = pair(client)
@@ -218,15 +223,7 @@ def test_a_mac_of_another_tenant_is_explained_in_english(
 def test_a_mac_of_another_tenant_is_explained_in_dutch_and_nothing_changes(
     client: FlaskClient, demo_app: Flask
 ) -> None:
-    other = {
-        "name": "other",
-        "sip_domain": "other.example.net",
-        "sites": [{"name": "HQ"}],
-        "extensions": [{"number": "100", "name": "Jan"}],
-        "phones": [{"mac": MAC, "lines": ["100"]}],
-    }
-    admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
-    assert client.post("/api/v1/tenants", json=other, headers=admin).status_code == 201
+    add_other_customer_with(MAC, client, demo_app)
     sign_in(client, demo_app, "technician")
     client.get("/t/language/nl")
     answer = pair(client)
@@ -426,3 +423,83 @@ def test_the_live_part_says_a_phone_proved_itself_by_its_certificate() -> None:
     assert (state.stage, state.full_proof) == ("full", "full-certificate")
     older = [{"at": "2025-01-02T00:00:00+00:00", "answer": "full", "kind": ""}]
     assert device_state(paired, None, older, [], paired).full_proof == ""
+
+
+def history_lines(page: str) -> list[str]:
+    """The items of the phone's "who did what" list, as text."""
+    found = re.search(r'<ul class="history">(.*?)</ul>', page, re.S)
+    assert found, page
+    return [re.sub(r"<[^>]+>|\s+", " ", item).strip() for item in found.group(1).split("<li")[1:]]
+
+
+def test_one_pairing_is_one_history_line_and_the_audit_keeps_every_change(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    sign_in(client, demo_app, "technician")
+    answer = pair(client, extensions=("242", "243"))
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    lines = history_lines(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert len(lines) == 1, lines
+    assert "koppelde" in lines[0] and "242, 243" in lines[0] and "Yealink T46U" in lines[0]
+    with get_store(demo_app).reading() as session:
+        events = list(
+            session.scalars(
+                select(models.AuditEvent)
+                .where(models.AuditEvent.object_key == MAC)
+                .order_by(models.AuditEvent.id)
+            )
+        )
+    # The security record keeps the document change (every field, the site too) and the pairing.
+    created, paired = events
+    assert (created.action, paired.action) == ("create", "pair")
+    assert created.changes["site"] == "Kantoor Amsterdam" and created.changes["model"] == "T46U"
+    assert paired.changes["document_events"] == [created.id]
+    assert phone_lines(demo_app, MAC) == ["242", "243"]
+
+
+def test_a_re_pair_and_an_admin_change_are_a_line_each(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    sign_in(client, demo_app, "technician")
+    pair(client)
+    pair(client, extensions=("243",))  # lines change: an update, folded into the pairing
+    admin = {"Authorization": f"Bearer {token_for(demo_app, 'admin')}"}
+    path = f"/api/v1/tenants/demo/phones/{MAC}"
+    changed = client.patch(path, json={"lines": ["241"]}, headers=admin)
+    assert changed.status_code == 200, changed.get_data(as_text=True)
+    lines = history_lines(client.get(SITE + f"phones/{MAC}").get_data(as_text=True))
+    assert len(lines) == 3, lines
+    assert "wijzigde" in lines[0] and all("koppelde" in line for line in lines[1:])
+
+
+def test_sign_out_says_so_on_the_sign_in_page(client: FlaskClient, demo_app: Flask) -> None:
+    for language, sentence in (("nl", "Je bent afgemeld."), ("en", "You are signed out.")):
+        client.get(f"/t/language/{language}")
+        sign_in(client, demo_app, "technician")
+        out = client.post("/t/sign-out", data={"csrf_token": csrf(client, "/t/")})
+        assert out.status_code == 302
+        page = client.get(out.headers["Location"]).get_data(as_text=True)
+        assert f'<p class="notice" role="status">{sentence}</p>' in page
+        assert sentence not in client.get("/t/sign-in").get_data(as_text=True)  # said once
+
+
+def test_a_typed_mac_brings_the_model_its_phone_announced(
+    client: FlaskClient, demo_app: Flask
+) -> None:
+    client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA})
+    sign_in(client, demo_app, "technician")
+    found = client.get(SITE + "pair/announced?mac=80-5E-C0-AB-CD-EF")
+    assert found.status_code == 200
+    assert found.get_json() == {"mac": MAC, "model": "yealink:T46U", "label": "Yealink T46U"}
+    never = client.get(SITE + "pair/announced?mac=805ec0999999").get_json()
+    assert never == {"mac": "805ec0999999", "model": "", "label": ""}
+    bad = client.get(SITE + "pair/announced?mac=80-5E")
+    assert bad.status_code == 422 and "mac" in bad.get_json()["error"]["message"]
+
+
+def test_another_customers_phone_tells_no_model(client: FlaskClient, demo_app: Flask) -> None:
+    add_other_customer_with(MAC, client, demo_app)
+    client.get(f"/p/{MAC}.cfg", headers={"User-Agent": UA})
+    sign_in(client, demo_app, "technician")
+    assert client.get(SITE + f"pair/announced?mac={MAC}").get_json()["model"] == ""
+    assert selected_model(client.get(SITE + f"pair?mac={MAC}").get_data(as_text=True)) == ""

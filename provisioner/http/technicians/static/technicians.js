@@ -2,8 +2,11 @@
 "use strict";
 
 // Searchable lists: <input data-filter="#list li"> hides items whose data-search lacks the text.
+// Its data-empty (else the page's .empty) says when nothing is left; a data-none on that
+// message is a sentence with {query}, the text searched for.
 function setUpFilters() {
   document.querySelectorAll("input[data-filter]").forEach(function (input) {
+    var empty = document.querySelector(input.dataset.empty || ".empty");
     input.addEventListener("input", function () {
       var wanted = input.value.trim().toLowerCase();
       var shown = 0;
@@ -12,10 +15,54 @@ function setUpFilters() {
         item.hidden = !hit;
         if (hit) shown += 1;
       });
-      var empty = document.querySelector(".empty");
-      if (empty) empty.hidden = shown > 0;
+      if (!empty) return;
+      empty.hidden = shown > 0;
+      if (empty.dataset.none) {
+        empty.textContent = fill(empty.dataset.none, "query", input.value.trim());
+      }
     });
   });
+}
+
+// The sentence with {name} replaced by value, taken as it is (no "$&" patterns).
+function fill(sentence, name, value) {
+  return sentence.replace("{" + name + "}", function () { return value; });
+}
+
+// The model the typed or scanned MAC's phone announced in its own boot request (it may have
+// booted after this page was loaded): chosen in the model list and said where it came from,
+// unless the technician chose a model by hand. Another MAC undoes an automatic choice.
+function setUpAnnouncedModel() {
+  var said = document.getElementById("model-source");
+  var select = document.getElementById("model");
+  var input = document.querySelector("input[data-mac-check]");
+  if (!said || !said.dataset.announced || !select || !input) return;
+  // A model chosen already: by the server from the phone's request (with its sentence), or
+  // by the technician in the form sent before (without).
+  var byHand = select.value !== "" && !said.textContent.trim();
+  var asked = select.value !== "" ? normalizeMac(input.value) : null;
+  select.addEventListener("change", function () { byHand = true; said.textContent = ""; });
+  var ask = function () {
+    var mac = normalizeMac(input.value);
+    if (mac === asked || byHand) return;
+    asked = mac;
+    select.value = "";
+    said.textContent = "";
+    if (!mac) return;
+    fetch(said.dataset.announced + "?mac=" + mac, {
+      credentials: "same-origin", headers: { "Accept": "application/json" },
+    }).then(function (response) {
+      if (!response.ok || response.redirected) throw new Error(String(response.status));
+      return response.json();
+    }).then(function (found) {
+      if (found.mac !== asked || byHand || !found.model) return;  // typed on meanwhile
+      select.value = found.model;
+      said.textContent = fill(said.dataset.said, "model", found.label);
+    }).catch(function () { asked = null; });  // asked again at the next change
+  };
+  input.addEventListener("input", ask);
+  input.addEventListener("change", ask);
+  ask();
 }
 
 // A MAC in any common notation -> twelve lower-case hex digits, or null.
@@ -75,32 +122,64 @@ function swapKeepingFolds(part, html) {
   });
 }
 
-// <div data-live="url" data-every="ms">: fetch the part again and swap it in when it changed.
+// How long to wait after the failures-th failed poll in a row: twice as long each time, from
+// the part's own interval up to most. It never gives up: a phone on site loses its network.
+function retryDelay(every, failures, most) {
+  return Math.min(every * Math.pow(2, failures), most);
+}
+
+// A poll that has not answered after this long has failed (a stalled connection would
+// otherwise hold the updates for good).
+var POLL_TIMEOUT = 15000;
+
+// <div data-live="url" data-every="ms" data-most="ms">: fetch the part again and swap it in when
+// it changed. After a failed poll a notice (data-offline, or data-ended when the sign-in ended)
+// shows above the part, polls back off (retryDelay) and the notice goes at the next answer.
 function setUpLiveParts() {
   document.querySelectorAll("[data-live]").forEach(function (part) {
-    var every = parseInt(part.dataset.every || "2000", 10);
     var failures = 0;
-    var tick = function () {
-      fetch(part.dataset.live, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (response) {
-          if (!response.ok || response.redirected) throw new Error(String(response.status));
-          return response.text();
-        })
-        .then(function (html) {
-          failures = 0;
-          if (html.trim() !== part.innerHTML.trim()) swapKeepingFolds(part, html);
-          setTimeout(tick, every);
-        })
-        .catch(function () {
-          failures += 1;
-          if (failures < 5) { setTimeout(tick, every * 2); return; }
-          if (part.dataset.paused) part.insertAdjacentHTML("afterbegin",
-            "<p class=\"problem\"></p>");
-          var note = part.querySelector(".problem");
-          if (note) note.textContent = part.dataset.paused;
-        });
+    var timer = null;
+    var busy = false;
+    var note = document.createElement("p");
+    note.className = "offline";
+    note.setAttribute("role", "status");
+    note.hidden = true;
+    part.parentNode.insertBefore(note, part);
+    var setting = function (name, fallback) {
+      return parseInt(part.dataset[name], 10) || fallback;
     };
-    setTimeout(tick, every);
+    var later = function (delay) { clearTimeout(timer); timer = setTimeout(tick, delay); };
+    var failed = function (signedOut) {
+      failures += 1;
+      part.dataset.failures = String(failures);
+      note.textContent = signedOut ? part.dataset.ended : part.dataset.offline;
+      note.hidden = false;
+      later(retryDelay(setting("every", 2000), failures, setting("most", 30000)));
+    };
+    var tick = function () {
+      if (busy) return;
+      busy = true;
+      var abort = new AbortController();
+      var guard = setTimeout(function () { abort.abort(); }, POLL_TIMEOUT);
+      fetch(part.dataset.live, {
+        credentials: "same-origin", headers: { "Accept": "text/html" }, signal: abort.signal,
+      }).then(function (response) {
+        if (response.redirected) return { signedOut: true };  // to the sign-in page
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text().then(function (html) { return { html: html }; });
+      }).then(function (answer) {
+        if (answer.signedOut) { failed(true); return; }
+        failures = 0;
+        part.dataset.failures = "0";
+        note.hidden = true;
+        if (answer.html.trim() !== part.innerHTML.trim()) swapKeepingFolds(part, answer.html);
+        later(setting("every", 2000));
+      }).catch(function () { failed(false); })
+        .finally(function () { busy = false; clearTimeout(guard); });
+    };
+    // Back on the network: ask now rather than at the end of a long back-off.
+    window.addEventListener("online", function () { later(0); });
+    later(setting("every", 2000));
   });
 }
 
@@ -135,6 +214,7 @@ window.technicians = { normalizeMac: normalizeMac, colonMac: colonMac };
 document.addEventListener("DOMContentLoaded", function () {
   setUpFilters();
   setUpMacChecks();
+  setUpAnnouncedModel();
   setUpLiveParts();
   setUpSubmitOnce();
 });
