@@ -79,6 +79,9 @@ NETWORK_TRAP_ADDRESS = "127.0.0.1"
 NETWORK_TRAP_PORT = 16162  # 162 needs the privilege to bind it
 NETWORK_TRAP_COMMUNITY = None  # v2c community accepted besides each device's own
 NETWORK_TRAPS_KEPT = 500
+# A router that fetched its configuration is polled once it reports (its done URL), or this
+# long after the fetch when it never does (Cisco IOS does not); docs/zerotouch.md.
+ZEROTOUCH_DONE_GRACE_SECONDS = 600
 
 # Phones proven by their factory certificate (mutual TLS at the proxy in front, PROXY_HOPS):
 # vendor -> PEM file with that vendor's CA certificates (root and intermediates); see

@@ -71,6 +71,10 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # use up its router's limit).
         "ZEROTOUCH_MISS_LIMIT": 100,
         "ZEROTOUCH_MISS_WINDOW_SECONDS": 60,
+        # A router that fetched its configuration is not polled until it reports how applying
+        # it went (its done URL), or until this long after the fetch (then the timeline says
+        # it never reported).
+        "ZEROTOUCH_DONE_GRACE_SECONDS": 600,
         "PHONE_TIMELINE_LENGTH": 100,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_FAST_PATH": True,
@@ -155,6 +159,11 @@ def check_config(config: Mapping[str, Any]) -> None:
         from provisioner.phones.certificates import load_authorities
 
         load_authorities(config["PHONE_CERTIFICATE_AUTHORITIES"])
+    grace = config.get("ZEROTOUCH_DONE_GRACE_SECONDS")
+    if isinstance(grace, bool) or not isinstance(grace, int | float) or not 0 <= grace <= 86_400:
+        raise ConfigError(
+            f"ZEROTOUCH_DONE_GRACE_SECONDS must be a number of seconds 0-86400, not {grace!r}"
+        )
     port = config.get("HTTP_PORT")
     if not isinstance(port, int) or not 0 <= port <= 65535:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")

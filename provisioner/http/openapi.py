@@ -349,7 +349,10 @@ def _router_paths() -> dict[str, Any]:
         f"{router}/timeline": {
             "parameters": both,
             "get": _operation(
-                "Zero-touch fetches, newest first", {"description": "events"}, 401, 404
+                "Zero-touch fetches and reports (file done), newest first",
+                {"description": "events: at, source, protocol, file, answer, detail"},
+                401,
+                404,
             ),
         },
     }

@@ -11,8 +11,8 @@ from flask import Blueprint, Response, current_app, request
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.http.auth import current_caller, requires
 from provisioner.network.routers import zerotouch
+from provisioner.network.routers.bootstrap import bootstrap_commands
 from provisioner.network.routers.refusals import flush_refusals
-from provisioner.phones.render import phone_base_url
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
@@ -23,25 +23,19 @@ bp = Blueprint("routers_api", __name__, url_prefix="/api/v1/tenants/<tenant>/rou
 Json = dict[str, Any]
 
 
-def _zerotouch_base() -> str:
-    configured = current_app.config.get("ZEROTOUCH_BASE_URL")
-    return str(configured) if configured else request.host_url
-
-
 @bp.get("/config")
 @requires("secrets")
 def config(tenant: str, name: str) -> Response:
     """The rendered configuration, as the router fetches it first (OpenWrt: the script, not
     the bare batch); ``?template=`` names another of the vendor's files. SNMP keys in it:
-    audited as released."""
+    audited as released (and the fetch secret, in its done URL)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     box = get_secret_box()
     with get_store().transaction() as session:
         row = zerotouch.find_router(session, tenant, name)
         template = request.args.get("template") or zerotouch.fetched_template(row.vendor)
-        text = zerotouch.render_for(
-            session, box, row, phone_base_url(app, request.host_url), template
-        )
+        urls = zerotouch.router_urls(app, request.host_url)
+        text = zerotouch.render_for(session, box, row, urls, template)
         find_tenant(session, tenant)
         audit.record(
             session,
@@ -50,7 +44,7 @@ def config(tenant: str, name: str) -> Response:
             "routers",
             name,
             tenant,
-            {"fields": ["snmp_auth_key", "snmp_priv_key"], "via": "api config"},
+            {"fields": list(zerotouch.RENDERED_SECRETS), "via": "api config"},
         )
     return Response(text, content_type="text/plain; charset=utf-8")
 
@@ -59,9 +53,11 @@ def config(tenant: str, name: str) -> Response:
 @requires("secrets")
 def bootstrap(tenant: str, name: str) -> Json:
     """The commands that make the router fetch by itself (its fetch secret in them; audited)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    base = zerotouch.zerotouch_base_url(app, request.host_url)
     with get_store().transaction() as session:
-        return zerotouch.bootstrap(
-            session, get_secret_box(), tenant, name, _zerotouch_base(), current_caller().actor
+        return bootstrap_commands(
+            session, get_secret_box(), tenant, name, base, current_caller().actor
         )
 
 
@@ -81,7 +77,8 @@ def window(tenant: str, name: str) -> Json:
 @bp.get("/timeline")
 @requires("read")
 def timeline(tenant: str, name: str) -> Json:
-    """The router's zero-touch fetches, newest first (refusals queued here written first)."""
+    """The router's zero-touch fetches and reports, newest first (refusals queued here written
+    first)."""
     flush_refusals(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
         return {"items": zerotouch.timeline(session, tenant, name)}

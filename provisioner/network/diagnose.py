@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from provisioner.errors import NotFound
 from provisioner.firmware.rollout import device_progress
 from provisioner.network import state as network_state
+from provisioner.network.routers import reports
 from provisioner.pairing.timeline import event_json
 from provisioner.phones.mac import colon_mac, is_mac, normalize_mac
 from provisioner.phones.model import EventKind
@@ -60,6 +61,7 @@ def diagnose_mac(session: Session, mac: str) -> Report:
     report.update(port_parts(devices, location, colon_mac(mac)))
     site = phone.site if phone is not None else location.get("site")
     report["router"] = router_part(devices, site, owner_of(tenant, devices, location))
+    report["router"].update(configuration_part(session, devices, report["router"]))
     traps_of = [location["device_id"]] if location.get("found") else []
     traps_of += [report["router"]["device_id"]] if report["router"].get("device_id") else []
     report["traps"] = trap_part(session, traps_of, location.get("if_index"))
@@ -337,6 +339,18 @@ def router_part(
     }
 
 
+def configuration_part(
+    session: Session,
+    devices: list[tuple[NetworkDevice, NetworkDeviceState | None]],
+    router: Report,
+) -> Report:
+    """Whether the site router is still applying the configuration it fetched, or how
+    applying it went by its report; nothing for a router that did not fetch one."""
+    device = next((item for item, _ in devices if item.id == router.get("device_id")), None)
+    state = reports.configuration_state(session, device) if device is not None else None
+    return {"configuration": state} if state is not None else {}
+
+
 def trap_part(session: Session, device_ids: list[int], if_index: int | None) -> list[Report]:
     """Recent traps of the switch and router; the phone's port marked."""
     return [
@@ -371,6 +385,9 @@ def diagnose_device(session: Session, target: str) -> Report:
     device, owner = rows[0]
     status = session.get(NetworkDeviceState, device.id)
     data = status.data if status is not None else {}
+    configuration = (
+        reports.configuration_state(session, device) if device.role == "router" else None
+    )
     troubled = [
         link_part(item) | {"port": item["name"]}
         for item in data.get("interfaces", [])
@@ -393,7 +410,7 @@ def diagnose_device(session: Session, target: str) -> Report:
         "system": data.get("system", {}),
         "interfaces_with_trouble": troubled,
         "traps": [trap_json(trap) for trap in network_state.recent_traps(session, [device.id])],
-    }
+    } | ({"configuration": configuration} if configuration is not None else {})
 
 
 def format_uptime(ticks: int | None) -> str | None:

@@ -58,6 +58,17 @@ def add_missing_leases(session: Session, now: datetime) -> None:
     session.execute(statement.on_conflict_do_nothing(index_elements=["device_id"]))
 
 
+def set_due(session: Session, device_id: int, due_at: datetime) -> None:
+    """Make the device due at ``due_at`` (sooner or later than its interval would), creating
+    its lease when it has none yet; a poll under way keeps its hold."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(NetworkPollLease).values(device_id=device_id, due_at=due_at, holder="")
+    session.execute(
+        statement.on_conflict_do_update(index_elements=["device_id"], set_={"due_at": due_at})
+    )
+
+
 def claim_due(
     session: Session, poller: str, now: datetime, limit: int, deadline: float
 ) -> list[Claim]:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -24,6 +25,7 @@ from provisioner.errors import ConfigError, SnmpFailure
 from provisioner.metrics import POLL_RESULTS
 from provisioner.network import collect, leases, state
 from provisioner.network.inventory import target_of
+from provisioner.network.routers import reports
 from provisioner.network.snmp import SnmpClient, SnmpReader, Target
 from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store
@@ -163,11 +165,14 @@ class Poller:
             leases.add_missing_leases(session, leases.database_now(session))
         return True
 
-    def claim(self, limit: int) -> list[PollJob]:
-        """Claim at most ``limit`` due devices for this poller; their jobs."""
+    def claim(self, limit: int, now: datetime | None = None) -> list[PollJob]:
+        """Claim at most ``limit`` due devices for this poller (as of ``now``, default the
+        database's clock); their jobs. Routers whose wait for their report ended without one
+        are noted on their timelines first (their leases fall due at that moment)."""
         box = get_secret_box(self.app)
         with get_store(self.app).transaction() as session:
-            now = leases.database_now(session)
+            now = now or leases.database_now(session)
+            reports.note_silent(session, now)
             claims = leases.claim_due(session, self.name, now, limit, self.deadline)
             return [self.job_of(claim.device, box) for claim in claims]
 

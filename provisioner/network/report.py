@@ -164,6 +164,11 @@ def router_lines(report: Report) -> list[str]:
     router = report["router"]
     if "name" not in router:
         return why(router)
+    return reachability_lines(router) + configuration_lines(router.get("configuration"))
+
+
+def reachability_lines(router: Report) -> list[str]:
+    """Up (with uptime), partial, down (since when, why) or not polled yet."""
     if router["status"] in ("up", "partial"):
         lines = [
             f"{router['name']} is up, uptime {router['uptime']} (as of {router['uptime_as_of']})"
@@ -172,6 +177,23 @@ def router_lines(report: Report) -> list[str]:
     if router["status"] == "down":
         return [f"{router['name']} is DOWN since {router['down_since']}: {router['reason']}"]
     return [f"{router['name']}: {router.get('why', 'status unknown')}"]
+
+
+def configuration_lines(state: Report | None) -> list[str]:
+    """How applying the configuration the router fetched went, by its report."""
+    if not state:
+        return []
+    if state["state"] == "applying":
+        return [
+            "configuration fetched, being applied: not polled before "
+            f"{state['polled_from']} unless the router reports first"
+        ]
+    if state["state"] == "failed":
+        reason = state["reason"] or "no reason given"
+        return [f"CONFIGURATION FAILED to apply (reported {state['at']}): {reason}"]
+    if state["state"] == "ok":
+        return [f"configuration applied (reported {state['at']})"]
+    return [f"configuration: never reported whether it applied ({state['reason']})"]
 
 
 def trap_lines(report: Report) -> list[str]:
@@ -194,6 +216,7 @@ def device_text(report: Report) -> str:
         f"site {device['site'] or '-'}",
         f"status: {report['status']}" + (f" - {report['reason']}" if report["reason"] else ""),
         f"checked at: {report['checked_at'] or 'never'}; uptime: {report['uptime'] or 'unknown'}",
+        *configuration_lines(report.get("configuration")),
         "interfaces with trouble:",
     ]
     lines += [

@@ -104,3 +104,19 @@ def test_two_pollers_claiming_at_once_get_different_devices(
         assert second[0] not in {item.device.name for item in taken}
     finally:
         store.dispose()
+
+
+def test_a_device_can_be_put_off_and_brought_forward(shared_app: Flask) -> None:
+    """A router applying its configuration is put off (its lease made if it has none); its
+    report makes it due at once."""
+    from provisioner.network import inventory
+
+    start = utc_now()
+    with get_store(shared_app).transaction() as session:
+        put_off = inventory.find_device(session, "demo", "sw0").id
+        leases.set_due(session, put_off, start + timedelta(seconds=600))
+    assert claim(shared_app, "a", start) == ["sw1", "sw2"]
+    with get_store(shared_app).transaction() as session:
+        leases.set_due(session, put_off, start + timedelta(seconds=2))
+    assert claim(shared_app, "a", start + timedelta(seconds=1)) == []
+    assert claim(shared_app, "a", start + timedelta(seconds=2)) == ["sw0"]

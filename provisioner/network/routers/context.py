@@ -12,6 +12,15 @@ DHCP_FIRST_HOST = 10  # .1 is the router; .2-.9 stay free for fixed addresses
 
 
 @dataclass(frozen=True, slots=True)
+class RouterUrls:
+    """Where a router's configuration sends others and itself: the phones' provisioning URL
+    (DHCP options 66/160), and the base of the router's own zero-touch URLs (its done URL)."""
+
+    provisioning: str
+    zerotouch: str
+
+
+@dataclass(frozen=True, slots=True)
 class RouterContext:
     """Everything a router template may use; nothing else reaches it."""
 
@@ -35,6 +44,8 @@ class RouterContext:
     dhcp_offset: int
     dhcp_count: int
     provisioning_url: str
+    # Where the router reports how applying this went (its fetch secret in it).
+    done_url: str
     ntp_server: str
     timezone: str
     tftp_server: str | None
@@ -58,11 +69,14 @@ def _ports(text: str) -> tuple[int, int]:
 UNRESTRICTED = "0.0.0.0/0"
 
 
-def router_context(
-    document: TenantDocument, router: Router, provisioning_url: str
-) -> RouterContext:
+def done_url(zerotouch_base: str, serial: str, fetch_secret: str) -> str:
+    """Where the router reports how applying its configuration went (reports.py)."""
+    return f"{zerotouch_base.rstrip('/')}/z/{serial}/{fetch_secret}/done"
+
+
+def router_context(document: TenantDocument, router: Router, urls: RouterUrls) -> RouterContext:
     """The values for ``router``; its secrets must be loaded (load_document with the box)."""
-    if not (router.snmp_auth_key and router.snmp_priv_key):
+    if not (router.snmp_auth_key and router.snmp_priv_key and router.fetch_secret):
         raise ValueError("load the document with its secrets to render a router")
     vendor = router_vendor(router.vendor)
     network = ipaddress.IPv4Network(router.voice_network)
@@ -95,7 +109,8 @@ def router_context(
         dhcp_end=str(network[-2]),
         dhcp_offset=DHCP_FIRST_HOST,
         dhcp_count=network.num_addresses - DHCP_FIRST_HOST - 1,
-        provisioning_url=provisioning_url,
+        provisioning_url=urls.provisioning,
+        done_url=done_url(urls.zerotouch, router.serial, router.fetch_secret),
         ntp_server=document.provisioning.ntp_server,
         timezone=document.timezone,
         tftp_server=router.tftp_server,

@@ -111,6 +111,7 @@ def record(
     what: tuple[str, str, str],
     answer: str,
     at: datetime | None = None,
+    detail: str = "",
 ) -> None:
     """Add one event (source, protocol, file) to the router's timeline, keeping the newest
     TIMELINE_LENGTH (the timeline is in the order of ``at``: refusals are written late)."""
@@ -123,6 +124,7 @@ def record(
             protocol=protocol,
             mechanism=file[:32],
             answer=answer,
+            detail=detail[:200],
         )
     )
     session.flush()

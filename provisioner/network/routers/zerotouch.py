@@ -8,7 +8,9 @@
   the file is served only inside a window an operator opens, once, as a phone's first use is.
 
 A delivered configuration holds the SNMP keys: each delivery is audited as a released secret,
-put on the router's timeline, and enrols the router in the SNMP inventory with that user.
+put on the router's timeline, and enrols the router in the SNMP inventory with that user; it
+is polled once it reports how applying went (``POST /z/<serial>/<secret>/done``, proven and
+refused as a fetch is; reports.py), or when the grace period for that ends.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -24,12 +27,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.errors import NotFound, ProvisionerError
+from provisioner.errors import NotFound, ProvisionerError, ValidationFailed
 from provisioner.network import inventory
-from provisioner.network.routers import refusals
-from provisioner.network.routers.context import router_context
+from provisioner.network.routers import refusals, reports
+from provisioner.network.routers.context import RouterUrls, router_context
 from provisioner.network.routers.refusals import Refusal, queue_refusal
-from provisioner.network.routers.render import checked_value, render_router
+from provisioner.network.routers.render import render_router
 from provisioner.network.routers.vendors import router_vendor
 from provisioner.pairing.credentials import as_utc
 from provisioner.phones.render import RenderFunction, phone_base_url
@@ -55,41 +58,14 @@ HTTP_FILES: dict[str, dict[str, str | None]] = {
     "openwrt": {"uci-defaults.sh": "uci-defaults.sh.j2", "config.uci": None},
     "cisco_ios": {"config.cfg": None},
 }
+# A router's report (reports.py): every vendor's configuration sends it but Cisco IOS's, which
+# an operator may still make send it.
+REPORT_FILES = {vendor: (reports.REPORT_FILE,) for vendor in HTTP_FILES}
 FIRST_FILE = {"mikrotik": "config.rsc", "openwrt": "uci-defaults.sh", "cisco_ios": "config.cfg"}
+# The secrets a rendered configuration holds (the fetch secret is in its done URL).
+RENDERED_SECRETS = ("snmp_auth_key", "snmp_priv_key", "fetch_secret")
 TIMELINE_LENGTH = refusals.TIMELINE_LENGTH
 NOBODY_SECRET_KEY = "provisioner.zerotouch.nobody_secret"
-# OpenWrt runs /etc/uci-defaults/ from its boot script (START=10), before the network (START=20)
-# is up: the bootstrap only installs a service that starts last (START=99), fetches with retries
-# and runs what it fetched; the service removes itself once that applied (exit 0), and stays for
-# the next boot when it did not. A fetch is tried every 30 s for 30 minutes per boot.
-OPENWRT_BOOTSTRAP = """#!/bin/sh
-# /etc/uci-defaults/99-provisioner: installs the provisioner fetch service (runs after network).
-cat > /etc/init.d/provisioner <<'PROVISIONER_SERVICE'
-#!/bin/sh /etc/rc.common
-START=99
-URL='@URL@'
-fetch_and_apply() {
-\ttries=0
-\twhile [ "$tries" -lt 60 ]; do
-\t\ttries=$((tries + 1))
-\t\tif wget -q -O /tmp/provisioner.sh "$URL"; then
-\t\t\tsh /tmp/provisioner.sh || return 1
-\t\t\t/etc/init.d/provisioner disable
-\t\t\trm -f /etc/init.d/provisioner
-\t\t\treturn 0
-\t\tfi
-\t\tsleep 30
-\tdone
-\treturn 1
-}
-start() {
-\tfetch_and_apply </dev/null >/dev/null 2>&1 &
-}
-PROVISIONER_SERVICE
-chmod +x /etc/init.d/provisioner
-/etc/init.d/provisioner enable
-exit 0
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,25 +100,49 @@ def _router_item(session: Session, box: SecretBox, row: models.Router) -> tuple[
 
 
 def render_for(
-    session: Session, box: SecretBox, row: models.Router, url: str, template: str | None
+    session: Session, box: SecretBox, row: models.Router, urls: RouterUrls, template: str | None
 ) -> str:
     """The router's configuration text (secrets in it: the caller audits the release)."""
     document, router = _router_item(session, box, row)
-    return render_router(router_context(document, router, url), template)
+    return render_router(router_context(document, router, urls), template)
+
+
+def zerotouch_base_url(app: Flask, host_url: str | None = None) -> str:
+    """Where routers reach us: ZEROTOUCH_BASE_URL, else the request's host, else HTTP_HOST:PORT."""
+    configured = app.config.get("ZEROTOUCH_BASE_URL")
+    if configured:
+        return str(configured)
+    if host_url:
+        return host_url
+    return f"http://{app.config['HTTP_HOST']}:{app.config['HTTP_PORT']}/"
+
+
+def router_urls(app: Flask, host_url: str | None = None) -> RouterUrls:
+    """The URLs a router's configuration names, as seen from a request to ``host_url``."""
+    return RouterUrls(phone_base_url(app, host_url), zerotouch_base_url(app, host_url))
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One fetch to answer: who asked, how, for which file (and which template renders it),
+    the URLs its configuration names, and how long polling waits for the router's report."""
+
+    source: str
+    protocol: str
+    file: str
+    template: str | None
+    urls: RouterUrls
+    report_grace: timedelta
 
 
 def _deliver(
-    session: Session,
-    box: SecretBox,
-    row: models.Router,
-    delivery: tuple[str, str, str],
-    url: str,
-    template: str | None,
+    session: Session, box: SecretBox, row: models.Router, delivery: Delivery
 ) -> bytes | None:
-    """Render, audit the release, enrol in the inventory, record; None if rendering failed."""
-    source, protocol, file = delivery
+    """Render, audit the release, enrol in the inventory (polled once the router reports),
+    record; None if rendering failed."""
+    source, protocol, file = delivery.source, delivery.protocol, delivery.file
     try:
-        text = render_for(session, box, row, url, template)
+        text = render_for(session, box, row, delivery.urls, delivery.template)
     except (ProvisionerError, ValueError):
         log.exception("router %s: configuration %s could not be rendered", row.name, file)
         _record(session, row, source, protocol, file, "error")
@@ -157,40 +157,87 @@ def _deliver(
         "routers",
         row.name,
         tenant.name,
-        {"fields": ["snmp_auth_key", "snmp_priv_key"], "via": f"zerotouch {protocol} {file}"},
+        {"fields": list(RENDERED_SECRETS), "via": f"zerotouch {protocol} {file}"},
     )
-    enrol(session, box, tenant.name, row, source, actor)
+    device = enrol(session, box, tenant.name, row, source, actor)
+    session.flush()
+    reports.await_report(session, row, device.id, delivery.report_grace)
     _record(session, row, source, protocol, file, "full")
     return text.encode()
 
 
-def answer_http_fetch(
-    app: Flask, serial: str, secret: str, file: str, source: str, provisioning_url: str
-) -> ZeroTouchAnswer:
-    """The answer to ``GET /z/<serial>/<secret>/<file>``. A real serial and a made-up one
-    cost the same: one lookup, one decryption, one comparison, and a refusal is queued for
-    the timeline rather than written while the router waits."""
+def report_grace(app: Flask) -> timedelta:
+    """How long polling waits for a router's report after its fetch."""
+    return timedelta(seconds=float(app.config["ZEROTOUCH_DONE_GRACE_SECONDS"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Ask:
+    """A request on ``/z/<serial>/<secret>/<file>`` and the address it came from."""
+
+    serial: str
+    secret: str
+    file: str
+    source: str
+
+
+def _proven(
+    app: Flask, session: Session, box: SecretBox, ask: Ask, files: Mapping[str, Collection[str]]
+) -> models.Router | None:
+    """The router ``ask`` names, when its secret is right and ``files`` has the file for its
+    vendor; else None, the refusal queued for its timeline and counted against the address.
+    A real serial and a made-up one cost the same: one lookup, one decryption, one
+    comparison, and the refusal is written after the answer, not while the router waits."""
     limiter = get_router_rate_limiter(app)
-    key = source_key(source)
+    key = source_key(ask.source)
     if is_throttled(limiter, key):
-        queue_refusal(app, Refusal(serial, source, "http", file, "throttled"))
-        return NOT_FOUND
+        queue_refusal(app, Refusal(ask.serial, ask.source, "http", ask.file, "throttled"))
+        return None
+    row = session.scalar(select(models.Router).where(models.Router.serial == ask.serial))
+    stored = row.fetch_secret_encrypted if row else _nobody_secret(app, box)
+    proven = hmac.compare_digest(ask.secret.encode(), box.decrypt(stored).encode())
+    if row is not None and proven and ask.file in files.get(row.vendor, ()):
+        return row
+    answer = "denied" if not proven else "not found"
+    if over_limit(limiter, limiter.hit(key)):
+        answer = "throttled"
+    queue_refusal(app, Refusal(ask.serial, ask.source, "http", ask.file, answer))
+    return None
+
+
+def answer_http_fetch(app: Flask, ask: Ask, urls: RouterUrls) -> ZeroTouchAnswer:
+    """The answer to ``GET /z/<serial>/<secret>/<file>``: the configuration, or the same
+    404 for an unknown serial, a wrong secret and a file the vendor does not fetch."""
     box = get_secret_box(app)
     with get_store(app).transaction() as session:
-        row = session.scalar(select(models.Router).where(models.Router.serial == serial))
-        stored = row.fetch_secret_encrypted if row else _nobody_secret(app, box)
-        proven = hmac.compare_digest(secret.encode(), box.decrypt(stored).encode())
-        files = HTTP_FILES.get(row.vendor, {}) if row else {}
-        if row is None or not proven or file not in files:
-            answer = "denied" if not proven else "not found"
-            if over_limit(limiter, limiter.hit(key)):
-                answer = "throttled"
-            queue_refusal(app, Refusal(serial, source, "http", file, answer))
+        row = _proven(app, session, box, ask, HTTP_FILES)
+        if row is None:
             return NOT_FOUND
-        body = _deliver(session, box, row, (source, "http", file), provisioning_url, files[file])
+        template = HTTP_FILES[row.vendor][ask.file]
+        delivery = Delivery(ask.source, "http", ask.file, template, urls, report_grace(app))
+        body = _deliver(session, box, row, delivery)
     if body is None:
         return FAILED
     return ZeroTouchAnswer(200, body, router_vendor(row.vendor).content_type)
+
+
+def answer_report(app: Flask, ask: Ask, body: bytes) -> ZeroTouchAnswer:
+    """The answer to ``POST /z/<serial>/<secret>/done`` (reports.py): refused exactly as a
+    fetch is; then a body that cannot be read gets 400 naming the field."""
+    box = get_secret_box(app)
+    with get_store(app).transaction() as session:
+        row = _proven(app, session, box, ask, REPORT_FILES)
+        if row is None:
+            return NOT_FOUND
+        try:
+            report = reports.parse_report(body)
+        except ValidationFailed as refusal:
+            reports.record_invalid(session, row, ask.source, str(refusal))
+            return ZeroTouchAnswer(400, f"{refusal}\n".encode())
+        tenant = session.get(models.Tenant, row.tenant_id)
+        assert tenant is not None
+        reports.record_report(session, row, report, ask.source, tenant.name)
+    return ZeroTouchAnswer(200, b"recorded\n")
 
 
 def _nobody_secret(app: Flask, box: SecretBox) -> str:
@@ -215,7 +262,7 @@ def _tftp_router(session: Session, name: str) -> models.Router | None:
     return next(iter(rows), None)
 
 
-def tftp_file(app: Flask, name: str, client: str, provisioning_url: str) -> bytes | None:
+def tftp_file(app: Flask, name: str, client: str, urls: RouterUrls) -> bytes | None:
     """A Cisco autoinstall file, once, while the router's window is open; else None."""
     box = get_secret_box(app)
     with get_store(app).transaction() as session:
@@ -227,7 +274,8 @@ def tftp_file(app: Flask, name: str, client: str, provisioning_url: str) -> byte
             queue_refusal(app, Refusal(row.serial, client, "tftp", name, "denied"))
             return None
         row.window_until = None  # once only
-        return _deliver(session, box, row, (client, "tftp", name), provisioning_url, None)
+        delivery = Delivery(client, "tftp", name, None, urls, report_grace(app))
+        return _deliver(session, box, row, delivery)
 
 
 def with_router_files(app: Flask, render: RenderFunction) -> RenderFunction:
@@ -235,7 +283,7 @@ def with_router_files(app: Flask, render: RenderFunction) -> RenderFunction:
 
     def answer(name: str, client: str) -> bytes | None:
         if name.lower().endswith("-confg"):
-            return tftp_file(app, name, client, phone_base_url(app))
+            return tftp_file(app, name, client, router_urls(app))
         return render(name, client)
 
     return answer
@@ -294,34 +342,8 @@ def open_window(session: Session, tenant_name: str, name: str, minutes: int, act
     return until
 
 
-def bootstrap(
-    session: Session, box: SecretBox, tenant_name: str, name: str, base_url: str, actor: str
-) -> dict[str, str]:
-    """What the provider puts on the router once so it fetches by itself; the secret in it
-    is released, so this is audited."""
-    row = find_router(session, tenant_name, name)
-    secret = box.decrypt(row.fetch_secret_encrypted)
-    vendor = router_vendor(row.vendor)
-    url = checked_value(
-        vendor, f"{base_url.rstrip('/')}/z/{row.serial}/{secret}/{FIRST_FILE[row.vendor]}"
-    )
-    commands = {
-        "mikrotik": (
-            f'/tool fetch url="{url}" dst-path=provisioner.rsc\n'
-            ":delay 3s\n/import file-name=provisioner.rsc\n"
-        ),
-        "openwrt": OPENWRT_BOOTSTRAP.replace("@URL@", url),
-        "cisco_ios": f"copy {url} running-config\n",
-    }
-    audit.record(
-        session, actor, "release-secret", "routers", name, tenant_name,
-        {"fields": ["fetch_secret"], "via": "api bootstrap"},
-    )  # fmt: skip
-    return {"vendor": row.vendor, "url": url, "bootstrap": commands[row.vendor]}
-
-
 def timeline(session: Session, tenant_name: str, name: str) -> list[dict[str, Any]]:
-    """The router's fetches, newest first."""
+    """The router's fetches and reports, newest first."""
     row = find_router(session, tenant_name, name)
     events = session.scalars(
         select(models.RouterEvent)
@@ -336,6 +358,7 @@ def timeline(session: Session, tenant_name: str, name: str) -> list[dict[str, An
             "protocol": event.protocol,
             "file": event.mechanism,
             "answer": event.answer,
+            "detail": event.detail,
         }
         for event in events
     ]

@@ -41,10 +41,14 @@ class Router(TenantOwned, Timestamped, Base):
     # Not part of the document: a TFTP autoinstall (no secret possible) is answered once, and
     # only while a window an operator opened is open.
     window_until: Mapped[datetime | None] = mapped_column()
+    # Set when the router fetched its configuration: until it reports how applying it went
+    # (its done URL), or this time passes, it is not polled (it is still applying).
+    report_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class RouterEvent(Base):
-    """One zero-touch fetch of a router (or of someone pretending to be one)."""
+    """One zero-touch fetch of a router (or of someone pretending to be one), or its report
+    of how applying the configuration went (``mechanism`` "done")."""
 
     __tablename__ = "router_events"
 
@@ -55,3 +59,5 @@ class RouterEvent(Base):
     protocol: Mapped[str] = mapped_column(String(8))
     mechanism: Mapped[str] = mapped_column(String(32))
     answer: Mapped[str] = mapped_column(String(16))
+    # A report's reason ("uci batch failed"), or why the router never reported.
+    detail: Mapped[str] = mapped_column(String(200), default="")

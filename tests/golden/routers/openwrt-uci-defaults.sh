@@ -4,6 +4,20 @@
 # either way it exits 0 only when everything applied, and non-zero leaves it for the next boot.
 # uci batch exits 0 even when a line fails and says so on stderr only: the batch is committed
 # only when stderr stayed empty, and reverted otherwise.
+# Either way the provisioner is told how it went (its done URL), in the background and for up
+# to 5 minutes: the network restarts below, and from uci-defaults it is not up yet.
+done_url='https://prov.example.net/z/HE7A1B2C3D4/FetchSecret0123456789/done'
+report() {
+	(
+		tries=0
+		while [ "$tries" -lt 30 ]; do
+			tries=$((tries + 1))
+			wget -q -O /dev/null --post-data="$1" "$done_url" && exit 0
+			sleep 10
+		done
+		logger -t provisioner "could not report $1"
+	) </dev/null >/dev/null 2>&1 &
+}
 errors=/tmp/provisioner-uci.errors
 uci batch 2>"$errors" <<'PROVISIONER_UCI'
 set system.@system[0].hostname='kantoor-gw'
@@ -89,9 +103,13 @@ PROVISIONER_UCI
 if [ -s "$errors" ]; then
 	logger -t provisioner "uci batch failed: $(cat "$errors")"
 	for config in system network dhcp firewall snmpd; do uci revert "$config"; done
+	report 'outcome=failed&reason=uci+batch+failed+(logread+-e+provisioner)'
 	exit 1
 fi
-uci commit || exit 1
+if ! uci commit; then
+	report 'outcome=failed&reason=uci+commit+failed'
+	exit 1
+fi
 # SIP ALG off: the conntrack SIP helper must not rewrite SIP (auto_helper is off above).
 rmmod nf_nat_sip 2>/dev/null
 rmmod nf_conntrack_sip 2>/dev/null
@@ -100,4 +118,5 @@ rmmod nf_conntrack_sip 2>/dev/null
 /etc/init.d/firewall restart
 /etc/init.d/snmpd enable
 /etc/init.d/snmpd restart
+report 'outcome=ok'
 exit 0

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 ROUTEROS_TOKEN = re.compile(r'\s*([^\s"=]+="[^"]*"|[^\s"=]+=[^\s"]*|[^\s"=]+)')
-ROUTEROS_VERBS = {"add", "set", "remove", "enable", "disable"}
+ROUTEROS_VERBS = {"add", "set", "remove", "enable", "disable", "fetch"}
 UCI_LINE = re.compile(
     r"^(?P<verb>set|add_list|delete)"
     r" (?P<config>[a-z_]+)\.(?P<section>@?[a-z_][a-z_0-9]*(?:\[\d+\])?)"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,9 @@ from ciscoconfparse import CiscoConfParse  # type: ignore[import-untyped]
 from loguru import logger
 
 from provisioner.errors import UnsafeConfigValue
-from provisioner.network.routers.context import router_context
+from provisioner.network.routers.context import RouterUrls, router_context
 from provisioner.network.routers.render import render_router, template_name
+from provisioner.network.routers.reports import Report, parse_report
 from provisioner.network.routers.vendors import ROUTER_VENDORS, router_vendor
 from provisioner.tenants.schema import TenantDocument
 from provisioner.tenants.yaml_io import read_tenant_document
@@ -32,7 +34,10 @@ logger.disable("ciscoconfparse")  # it logs a notice on every parse
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden" / "routers"
 URL = "https://prov.example.net/p/"
+ZEROTOUCH = "https://prov.example.net/"
 AUTH_KEY, PRIV_KEY = "AuthKey0123456789", "PrivKey0123456789"
+FETCH_SECRET = "FetchSecret0123456789"
+DONE_URL = f"{ZEROTOUCH}z/HE7A1B2C3D4/{FETCH_SECRET}/done"
 VENDORS = [vendor.name for vendor in ROUTER_VENDORS]
 
 
@@ -43,6 +48,7 @@ def demo(vendor: str, **changes: object) -> tuple[TenantDocument, object]:
             "vendor": vendor,
             "snmp_auth_key": AUTH_KEY,
             "snmp_priv_key": PRIV_KEY,
+            "fetch_secret": FETCH_SECRET,
             "tftp_server": "192.0.2.9",
             **changes,
         }
@@ -52,7 +58,8 @@ def demo(vendor: str, **changes: object) -> tuple[TenantDocument, object]:
 
 def render(vendor: str, url: str = URL, template: str | None = None, **changes: object) -> str:
     document, router = demo(vendor, **changes)
-    return render_router(router_context(document, router, url), template)  # type: ignore[arg-type]
+    urls = RouterUrls(url, ZEROTOUCH)
+    return render_router(router_context(document, router, urls), template)  # type: ignore[arg-type]
 
 
 GOLDEN_CASES = [
@@ -183,34 +190,62 @@ def test_openwrt_fetched_script_carries_the_batch_and_commits_it_itself() -> Non
     state = read_uci(batch_of(script) + "\n")
     assert state.options["network.voice_vlan.vid"] == "20" and not state.committed
     assert snmpd_users(state) and "snmpd.local.conf" not in script
-    assert "uci commit || exit 1" in script.splitlines()
+    assert "if ! uci commit; then" in script.splitlines()
 
 
-def run_with_uci(tmp_path: Path, script: str, uci_body: str) -> tuple[int, list[str]]:
-    """Run ``script`` with a stand-in ``uci`` first on PATH (it logs its arguments); only the
-    path where the batch fails is run: the other restarts this machine's services."""
+def stand_in(folder: Path, name: str, body: str) -> None:
+    """An executable shell script ``folder``/``name`` doing ``body``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\n{body}\n")
+    tool.chmod(0o755)
+
+
+def wait_for(path: Path, seconds: float = 10) -> str:
+    """The text of ``path`` once something wrote it (the script reports in the background)."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return path.read_text()
+
+
+def run_with_uci(tmp_path: Path, script: str, uci_body: str) -> tuple[int, list[str], str]:
+    """Run ``script`` with a stand-in ``uci`` first on PATH (it logs its arguments) and a
+    ``wget`` that logs what it would send; only the path where the batch fails is run: the
+    other restarts this machine's services. The exit status, uci's calls, wget's call."""
     tools = tmp_path / "bin"
-    tools.mkdir()
-    uci = tools / "uci"
-    uci.write_text(f'#!/bin/sh\necho "$*" >> {tmp_path}/calls\n{uci_body}\n')
-    uci.chmod(0o755)
-    (tools / "logger").write_text("#!/bin/sh\nexit 0\n")
-    (tools / "logger").chmod(0o755)
+    stand_in(tools, "uci", f'echo "$*" >> {tmp_path}/calls\n{uci_body}')
+    stand_in(tools, "logger", "exit 0")
+    stand_in(
+        tools,
+        "wget",
+        f'echo "$*" > {tmp_path}/report.tmp; mv {tmp_path}/report.tmp {tmp_path}/report',
+    )
     ran = subprocess.run(
         ["sh", "-c", script], env={"PATH": f"{tools}:/usr/bin:/bin"}, timeout=30, check=False
     )
-    return ran.returncode, (tmp_path / "calls").read_text().splitlines()
+    report = wait_for(tmp_path / "report")
+    return ran.returncode, (tmp_path / "calls").read_text().splitlines(), report
 
 
 def test_openwrt_script_fails_and_reverts_when_a_batch_line_fails(tmp_path: Path) -> None:
     script = render("openwrt", template="uci-defaults.sh.j2")
     # uci batch reports a failed line on stderr only and exits 0 anyway.
     fails = 'case "$1" in batch) cat >/dev/null; echo "uci: Invalid argument" >&2;; esac'
-    status, calls = run_with_uci(tmp_path, script, fails)
+    status, calls, report = run_with_uci(tmp_path, script, fails)
     assert status == 1
     assert calls == ["batch"] + [
         f"revert {config}" for config in ("system", "network", "dhcp", "firewall", "snmpd")
     ]
+    # ... and tells the provisioner, at the router's done URL, that it failed and why.
+    arguments = report.split()
+    assert arguments[-1] == DONE_URL
+    [data] = [
+        item.removeprefix("--post-data=") for item in arguments if item.startswith("--post-data=")
+    ]
+    assert parse_report(data.encode()) == Report(
+        "failed", "uci batch failed (logread -e provisioner)"
+    )
 
 
 def test_ios_lines_read_back_as_the_voice_setup() -> None:

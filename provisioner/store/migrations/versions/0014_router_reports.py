@@ -1,0 +1,36 @@
+"""routers report how applying their configuration went; polling waits for it
+
+Revision ID: 0014_router_reports
+Revises: 0013_network_poll_leases
+Create Date: 2026-12-09
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014_router_reports"
+down_revision = "0013_network_poll_leases"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """When a router's report is due, and a timeline event's detail (a report's reason)."""
+    with op.batch_alter_table("routers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("report_due_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f("ix_routers_report_due_at"), ["report_due_at"])
+    with op.batch_alter_table("router_events", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("detail", sa.String(length=200), nullable=False, server_default="")
+        )
+
+
+def downgrade() -> None:
+    """Drop both."""
+    with op.batch_alter_table("router_events", schema=None) as batch_op:
+        batch_op.drop_column("detail")
+    with op.batch_alter_table("routers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_routers_report_due_at"))
+        batch_op.drop_column("report_due_at")
