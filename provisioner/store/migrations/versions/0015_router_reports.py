@@ -1,8 +1,8 @@
 """routers report how applying their configuration went; polling waits for it
 
-Revision ID: 0014_router_reports
-Revises: 0013_network_poll_leases
-Create Date: 2026-12-09
+Revision ID: 0015_router_reports
+Revises: 0014_phone_file_keys
+Create Date: 2026-12-06
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014_router_reports"
-down_revision = "0013_network_poll_leases"
+revision = "0015_router_reports"
+down_revision = "0014_phone_file_keys"
 branch_labels = None
 depends_on = None
 
