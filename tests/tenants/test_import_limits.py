@@ -19,6 +19,10 @@ from tests.tenants.test_yaml_io import exported
 
 MEGABYTE = 1024 * 1024
 HUGE = "name: demo\ndisplay_name: '" + "a" * (50 * MEGABYTE) + "'\n"
+# Refused "at once": reading any of these as a parser would (the bomb's billion strings, a
+# recursion 10,000 deep) takes minutes or fails outright; a refusal takes milliseconds, and this
+# bound only leaves room for a busy machine (1 s failed under a load of 8 on two cores).
+AT_ONCE_SECONDS = 10.0
 DEEP = "name: demo\nsites: " + "[" * 10_000 + "]" * 10_000 + "\n"
 DEEP_JSON = '{"name": "demo", "sites": ' + "[" * 10_000 + "]" * 10_000 + "}"
 # Nine levels of ten aliases: a few hundred bytes that expand to a billion strings.
@@ -40,7 +44,7 @@ def test_a_50_megabyte_file_is_refused_at_once_naming_the_limit(
 ) -> None:
     before = exported(demo_app)
     code, output, seconds = import_text(demo_app, tmp_path, HUGE)
-    assert code == 1 and seconds < 1.0
+    assert code == 1 and seconds < AT_ONCE_SECONDS
     assert "IMPORT_MAX_BYTES" in output and "10485760" in output.replace(",", "")
     assert exported(demo_app) == before
 
@@ -58,7 +62,7 @@ def test_a_10000_deep_nesting_is_refused_at_once_without_a_traceback(
 ) -> None:
     before = exported(demo_app)
     code, output, seconds = import_text(demo_app, tmp_path, DEEP)
-    assert code == 1 and seconds < 1.0
+    assert code == 1 and seconds < AT_ONCE_SECONDS
     assert f"nested deeper than {MAX_NESTING} levels" in output and "line 2" in output
     assert "Traceback" not in output and "RecursionError" not in output
     assert exported(demo_app) == before
@@ -66,7 +70,7 @@ def test_a_10000_deep_nesting_is_refused_at_once_without_a_traceback(
 
 def test_an_alias_bomb_is_refused_at_once(demo_app: Flask, tmp_path: Path) -> None:
     code, output, seconds = import_text(demo_app, tmp_path, BOMB)
-    assert code == 1 and seconds < 1.0
+    assert code == 1 and seconds < AT_ONCE_SECONDS
     assert "aliases expand" in output
 
 
@@ -112,7 +116,7 @@ def test_document_put_has_the_same_limits(
     ]:
         started = time.monotonic()
         response = client.put(url, data=body, headers=headers)
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < AT_ONCE_SECONDS
         assert response.status_code == status, response.get_data(as_text=True)[:300]
         assert words in json.dumps(response.get_json())
     assert exported(demo_app) == before
