@@ -137,6 +137,7 @@ def main() -> None:
                 ours = hammer(port, digest(login), options.requests, options.concurrency)
                 print(f"{run + 1:<6}{reference:>10.0f}{ours:>10.0f}{ours / reference:>8.3f}")
         finally:
+            server.task_dispatcher.shutdown()  # type: ignore[attr-defined]  # threads done first
             server.close()  # type: ignore[attr-defined]
 
 
