@@ -11,11 +11,10 @@ from sqlalchemy import select
 
 from provisioner.errors import FieldProblem, SharedLineRefused, ValidationFailed
 from provisioner.http.auth import current_caller, flag_field, json_body, requires, text_field
-from provisioner.pairing import service
+from provisioner.pairing import flush_timeline, service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.timeline import discovered, timeline
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.keys import effective_keys, phone_book
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box

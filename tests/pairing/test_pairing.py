@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.pairing import flush_timeline
 from provisioner.store import get_store, models
 from tests.conftest import import_demo, make_app, token_for
 

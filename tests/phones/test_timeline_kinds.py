@@ -11,8 +11,8 @@ from flask import Flask
 
 from provisioner.network.diagnose import diagnose
 from provisioner.network.report import as_text
+from provisioner.pairing import flush_timeline
 from provisioner.pairing.timeline import timeline
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant
 from tests.phones.conftest import pair
