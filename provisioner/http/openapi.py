@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from provisioner import __version__
-from provisioner.network.inventory import NetworkDeviceInput
+from provisioner.network.device_input import NetworkDeviceInput
 from provisioner.tenants import schema
 
 ERROR = {"$ref": "#/components/schemas/Error"}

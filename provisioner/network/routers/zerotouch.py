@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound, ProvisionerError
 from provisioner.network import inventory
+from provisioner.network.device_input import parse_device
 from provisioner.network.routers import refusals
 from provisioner.network.routers.context import router_context
 from provisioner.network.routers.refusals import Refusal, queue_refusal
@@ -264,7 +265,7 @@ def enrol(
     try:
         existing = inventory.find_device(session, tenant, row.name)
     except NotFound:
-        return inventory.add_device(session, tenant, inventory.parse_device(fields), box, actor)
+        return inventory.add_device(session, tenant, parse_device(fields), box, actor)
     current = inventory.current_input(existing, box)
     changes = {key: value for key, value in fields.items() if current.get(key) != value}
     if not changes:
