@@ -21,7 +21,6 @@ from provisioner.errors import FieldProblem, FirmwareNotFound, UnsupportedVendor
 from provisioner.firmware.catalogue import FirmwareEntry, for_target
 from provisioner.pairing.timeline import announced_models
 from provisioner.phones.mac import normalize_mac
-from provisioner.phones.vendors import by_name
 from provisioner.security import audit
 from provisioner.store import models
 from provisioner.tenants.lookup import find_tenant, touch
@@ -148,6 +147,9 @@ class RolloutRequest:
 
 
 def _canonical_model(vendor_name: str, model: str) -> str:
+    # The vendor modules (lxml) are loaded by starting a rollout only, not by listing them.
+    from provisioner.phones.vendors import by_name
+
     try:
         vendor = by_name(vendor_name)
     except UnsupportedVendor as exc:
