@@ -20,7 +20,7 @@ from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import FunctionKey, Phone
+from provisioner.tenants.schema.devices import FunctionKey, Phone
 from provisioner.tenants.validation import parse_model
 
 bp = Blueprint("phones_api", __name__, url_prefix="/api/v1")

@@ -25,7 +25,8 @@ from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store import models
 from provisioner.tenants.repository import find_tenant, load_document, save_document, touch
-from provisioner.tenants.schema import Phone, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Phone
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,8 @@ from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import get_store, models
 from provisioner.store.notices import LookupCache
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
-from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
+from provisioner.tenants.schema import TenantDocument, TenantSettings
+from provisioner.tenants.schema.devices import Phone
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import AuditEvent
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema.devices import Phone
 from tests.firmware.conftest import DEMO_MAC, NEW_VERSION, OLD_VERSION, boot, firmware_url
 
 FLEET = 200

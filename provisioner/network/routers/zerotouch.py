@@ -45,7 +45,7 @@ from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
 from provisioner.tenants.repository import find_tenant, load_document
-from provisioner.tenants.schema import Router
+from provisioner.tenants.schema.devices import Router
 
 log = logging.getLogger(__name__)
 
