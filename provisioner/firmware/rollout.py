@@ -5,6 +5,10 @@ A phone is in a rollout when its MAC is on the canary list, or when its stable p
 stay chosen for the life of a rollout, and widening only adds phones. A new rollout for the
 same tenant, site and model supersedes the old one (and draws a new sample). Rolling back
 points the chosen phones at the rollback version, or at nothing when none was named.
+
+Over 400 lines on purpose: which phones a rollout chooses (``selects``, read on every phone
+request) and the changes that start, widen and roll it back must agree on the same states
+and the same sample, so they are kept in one module.
 """
 
 from __future__ import annotations

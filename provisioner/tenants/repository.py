@@ -3,6 +3,9 @@
 `save_document` is the one way tenant data is written: it matches items by their natural key
 (extension number, flow name, ...), so row ids stay stable for what did not change, and it
 writes an audit event for every item created, changed or deleted, in the same transaction.
+
+Over 400 lines on purpose: ``save_document`` and its helpers are the one write path for
+tenant data; the matching by natural key and the audit it writes are read together.
 """
 
 from __future__ import annotations
