@@ -25,7 +25,7 @@ def create_app(
 
     from provisioner import cli, firmware, logs, pairing, store
     from provisioner.config import ensure_instance_folder, load_config
-    from provisioner.security import ratelimit, secrets
+    from provisioner.security import secrets
 
     app = Flask(
         __name__,
@@ -43,15 +43,15 @@ def create_app(
     ensure_instance_folder(app)
     store.init_app(app)
     secrets.init_app(app)
-    ratelimit.init_app(app)
-    if http:
+    if http:  # what only answering requests needs: limits, nonces, the timeline's flush
         from provisioner.http import register_blueprints
-        from provisioner.security import nonces
+        from provisioner.security import nonces, ratelimit
 
+        ratelimit.init_app(app)
         nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
+        pairing.init_app(app)
         register_blueprints(app)
     cli.init_app(app)  # every command, from provisioner.cli.all_commands
-    pairing.init_app(app)
     return app
 
 

@@ -191,14 +191,15 @@ def token_list() -> None:
     from sqlalchemy import select
 
     from provisioner.store.models import ApiToken
+    from provisioner.times import local_time
 
-    click.echo("NAME\tROLE\tSTATE\tCREATED")
+    click.echo("NAME\tROLE\tSTATE\tCREATED\tTENANTS")
     with get_store().reading() as session:
         for row in session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "live"
             scope = ",".join(row.tenants) if row.tenants is not None else "every tenant"
             click.echo(
-                f"{row.name}\t{row.role}\t{state}\tcreated {row.created_at:%Y-%m-%d}\t{scope}"
+                f"{row.name}\t{row.role}\t{state}\t{local_time(row.created_at, None)}\t{scope}"
             )
 
 

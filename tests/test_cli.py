@@ -81,7 +81,8 @@ def test_token_create_limits_a_token_to_tenants_that_exist(demo_app: Flask) -> N
     token = runner.invoke(args=[*args, "--tenant", "demo"]).output.strip()
     assert token.startswith("prov_")
     listed = runner.invoke(args=["token", "list"]).output
-    assert re.search(r"^marc\ttechnician\tlive\tcreated \S+\tdemo$", listed, re.MULTILINE)
+    created = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00 UTC"
+    assert re.search(rf"^marc\ttechnician\tlive\t{created}\tdemo$", listed, re.MULTILINE)
     answer = demo_app.test_client().get(
         "/api/v1/tenants/demo", headers={"Authorization": f"Bearer {token}"}
     )
@@ -128,13 +129,13 @@ def test_unnamed_tokens_get_the_next_free_name(app: Flask) -> None:
     for _ in range(3):
         assert runner.invoke(args=["token", "create", "--role", "admin"]).exit_code == 0
     listed = runner.invoke(args=["token", "list"]).output.splitlines()
-    assert listed[0] == "NAME\tROLE\tSTATE\tCREATED"
+    assert listed[0] == "NAME\tROLE\tSTATE\tCREATED\tTENANTS"
     names = [line.split("\t")[0] for line in listed[1:]]
     assert names == ["admin-token", "admin-token-2", "admin-token-3"]
 
 
 EMPTY_LISTS: list[tuple[list[str], str]] = [
-    (["token", "list"], "NAME\tROLE\tSTATE\tCREATED"),
+    (["token", "list"], "NAME\tROLE\tSTATE\tCREATED\tTENANTS"),
     (["tenants", "list"], "TENANT\tNAME\tEXTENSIONS\tPHONES"),
     (["phones", "list"], "TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST"),
     (["discovered", "list"], "MAC\tLAST REQUEST\tSOURCE\tFILE\tUSER AGENT"),
@@ -298,7 +299,7 @@ def test_serve_logs_one_line_per_request_with_the_phones_mac_and_answer(tmp_path
         stop_serving(server)
     # The demo's phone is not paired: it gets the bootstrap.
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 127\.0\.0\.1 GET /p/805ec0123456\.cfg 200 "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00 UTC 127\.0\.0\.1 GET /p/805ec0123456\.cfg 200 "
         r"mac=805ec0123456 bootstrap \d+ ms\n",
         line,
     ), line

@@ -126,8 +126,8 @@ def add_command(
 ) -> None:
     """Add FILE to the catalogue once its signature verifies against FIRMWARE_TRUSTED_KEYS."""
     from provisioner.firmware import app_trusted_keys, catalogue_directory
-    from provisioner.firmware.catalogue import NewFirmware, add
     from provisioner.firmware.signing import load_private_key
+    from provisioner.firmware.verification import NewFirmware, add
     from provisioner.security import audit
 
     _check_names(file, version)
@@ -173,7 +173,8 @@ def list_command() -> None:
 def verify_command() -> None:
     """Hash every image now and check its signature; exit 1 when one fails."""
     from provisioner.firmware import app_trusted_keys, catalogue_directory
-    from provisioner.firmware.catalogue import full_check, read_manifest
+    from provisioner.firmware.catalogue import read_manifest
+    from provisioner.firmware.verification import full_check
 
     directory, keys = catalogue_directory(current_app), app_trusted_keys(current_app)
     failed = 0

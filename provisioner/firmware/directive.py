@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from provisioner.firmware import app_trusted_keys, catalogue_directory
-from provisioner.firmware.catalogue import FirmwareEntry, check, for_target, read_manifest
+from provisioner.firmware.catalogue import FirmwareEntry, for_target, read_manifest
 from provisioner.firmware.rollout import (
     ATTEMPTED,
     FAILED,
@@ -40,6 +40,7 @@ from provisioner.firmware.rollout import (
     selects,
     wanted_version,
 )
+from provisioner.firmware.verification import check
 from provisioner.pairing.timeline import record_event
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.phones.vendors import by_name

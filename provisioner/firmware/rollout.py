@@ -5,6 +5,10 @@ A phone is in a rollout when its MAC is on the canary list, or when its stable p
 stay chosen for the life of a rollout, and widening only adds phones. A new rollout for the
 same tenant, site and model supersedes the old one (and draws a new sample). Rolling back
 points the chosen phones at the rollback version, or at nothing when none was named.
+
+Over 400 lines on purpose: which phones a rollout chooses (``selects``, read on every phone
+request) and the changes that start, widen and roll it back must agree on the same states
+and the same sample, so they are kept in one module.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from provisioner.errors import FieldProblem, FirmwareNotFound, UnsupportedVendor
 from provisioner.firmware.catalogue import FirmwareEntry, for_target
 from provisioner.pairing.timeline import announced_models
 from provisioner.phones.mac import normalize_mac
-from provisioner.phones.vendors import by_name
 from provisioner.security import audit
 from provisioner.store import models
 from provisioner.tenants.lookup import find_tenant, touch
@@ -148,6 +151,9 @@ class RolloutRequest:
 
 
 def _canonical_model(vendor_name: str, model: str) -> str:
+    # The vendor modules (lxml) are loaded by starting a rollout only, not by listing them.
+    from provisioner.phones.vendors import by_name
+
     try:
         vendor = by_name(vendor_name)
     except UnsupportedVendor as exc:

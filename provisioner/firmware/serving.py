@@ -1,7 +1,7 @@
 """Answering a phone's firmware download: ``firmware/<mac>/<token>/<file>``, HTTP or TFTP.
 
 Served only when the token is the one this server put in that MAC's config, the MAC is still
-paired (it has device credentials), and the file is the signed one (see ``catalogue.check``).
+paired (it has device credentials), and the file is the signed one (see ``verification.check``).
 Everything else is the same plain miss, counted against the source address like any other.
 The first download of a rollout's image moves the phone's state to attempted.
 """
@@ -20,9 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from provisioner.firmware import app_trusted_keys, catalogue_directory
-from provisioner.firmware.catalogue import FirmwareEntry, open_verified, read_manifest
+from provisioner.firmware.catalogue import FirmwareEntry, read_manifest
 from provisioner.firmware.directive import report_refused, url_token
 from provisioner.firmware.rollout import ACTIVE, ATTEMPTED, PENDING, ROLLED_BACK, wanted_version
+from provisioner.firmware.verification import open_verified
 from provisioner.pairing.timeline import record_event
 from provisioner.phones.model import Answer, RequestInfo
 from provisioner.security.ratelimit import get_rate_limiter, is_throttled, source_key

@@ -10,7 +10,8 @@ from flask import Blueprint, current_app, request
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.firmware import app_trusted_keys, catalogue_directory
 from provisioner.firmware import rollout as rollouts
-from provisioner.firmware.catalogue import check, full_check, read_manifest
+from provisioner.firmware.catalogue import read_manifest
+from provisioner.firmware.verification import check, full_check
 from provisioner.http.auth import current_caller, json_body, requires, text_field
 from provisioner.store import get_store
 

@@ -11,6 +11,7 @@ from provisioner.http.auth import current_caller, json_body, requires
 from provisioner.network import diagnose as diagnosing
 from provisioner.network import inventory
 from provisioner.network import state as network_state
+from provisioner.network.device_input import parse_device
 from provisioner.phones.mac import is_mac, normalize_mac
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
@@ -34,7 +35,7 @@ def list_network_devices(tenant: str) -> Json:
 @requires("write")
 def add_network_device(tenant: str) -> tuple[Json, int]:
     """Add a router or switch; its community and keys are stored encrypted and never shown."""
-    device = inventory.parse_device(json_body())
+    device = parse_device(json_body())
     with get_store().transaction() as session:
         row = inventory.add_device(
             session, tenant, device, get_secret_box(), current_caller().actor

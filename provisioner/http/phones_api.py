@@ -11,17 +11,16 @@ from sqlalchemy import select
 
 from provisioner.errors import FieldProblem, SharedLineRefused, ValidationFailed
 from provisioner.http.auth import current_caller, flag_field, json_body, requires, text_field
-from provisioner.pairing import service
+from provisioner.pairing import flush_timeline, service
 from provisioner.pairing.credentials import tenant_admin_password
 from provisioner.pairing.discovery import parse_report, record_report
 from provisioner.pairing.timeline import discovered, timeline
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.keys import effective_keys, phone_book
 from provisioner.security import audit
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import FunctionKey, Phone
+from provisioner.tenants.schema.devices import FunctionKey, Phone
 from provisioner.tenants.validation import parse_model
 
 bp = Blueprint("phones_api", __name__, url_prefix="/api/v1")

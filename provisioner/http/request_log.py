@@ -9,11 +9,13 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app, g, request
 
 from provisioner.phones.identify import identify
 from provisioner.phones.model import RequestInfo
+from provisioner.times import local_time
 
 log = logging.getLogger("provisioner.requests")
 EXTENSION_KEY = "provisioner.request_log"
@@ -26,11 +28,23 @@ SECRET_IN_PATH = (
 )
 
 
+class RequestLineFormatter(logging.Formatter):
+    """``<when> <request line>``, when in UTC in the form every command shows times
+    (provisioner.times): a request belongs to no tenant until it is identified."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        """The record's time, ``2026-12-03 10:02:03+00:00 UTC``."""
+        return local_time(datetime.fromtimestamp(record.created, UTC), None)
+
+
 def init_app(app: Flask) -> None:
     """Log every request of ``app`` to standard output, one line each."""
     if not log.handlers:
         handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(RequestLineFormatter())
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False

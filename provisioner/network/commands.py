@@ -101,9 +101,10 @@ def device_options(adding: bool) -> Callable[[Callable[..., Any]], Callable[...,
 def network_add(tenant: str, name: str, **options: Any) -> None:
     """Add router or switch NAME to TENANT."""
     from provisioner.network import inventory
+    from provisioner.network.device_input import parse_device
 
     data = {"name": name, **{key: value for key, value in options.items() if value is not None}}
-    device = inventory.parse_device(data)
+    device = parse_device(data)
     with get_store().transaction() as session:
         inventory.add_device(session, tenant, device, get_secret_box(), cli_actor())
     click.echo(f"added {device.role} {tenant}/{name} at {device.address}:{device.port}")
@@ -265,7 +266,7 @@ def diagnose_command(target: str, as_json: bool) -> None:
     """Everything about one phone (by MAC) or one router/switch (NAME or TENANT/NAME)."""
     from provisioner.network import diagnose as diagnosing
     from provisioner.network.report import as_text
-    from provisioner.pairing.timeline_writer import flush_timeline
+    from provisioner.pairing import flush_timeline
 
     flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from provisioner.times import local_iso_time
+
 Report = dict[str, Any]
+
+
+def when(report: Report, text: str | None) -> str | None:
+    """A time of the report in the report's zone (the tenant's, else UTC), in the form every
+    command shows (provisioner.times)."""
+    return local_iso_time(text, report.get("timezone"))
 
 
 def as_text(report: Report) -> str:
@@ -85,7 +93,8 @@ def location_lines(report: Report) -> list[str]:
         f"switch {location['switch']} (site {location['site'] or '-'}), port {location['port']} "
         f"(ifIndex {location['if_index']}, bridge port {location['bridge_port']}, "
         f"VLAN {vlan_text(location)})",
-        f"switch is {location['switch_status']}; forwarding table as of {location['seen_at']}",
+        f"switch is {location['switch_status']}; forwarding table as of "
+        f"{when(report, location['seen_at'])}",
     ]
     if location["uplink_suspected"]:
         lines.append(f"careful: {location['macs_on_port']} MACs on this port, it may be an uplink")
@@ -108,7 +117,7 @@ def link_lines(report: Report) -> list[str]:
     speed = f"{link['speed_mbps']} Mb/s" if link["speed_mbps"] else "speed unknown"
     lines = [f"link {link['oper_status']} (admin {link['admin_status']}), {speed}"]
     if link.get("status_from_trap_at"):
-        lines.append(f"link state from a trap at {link['status_from_trap_at']}")
+        lines.append(f"link state from a trap at {when(report, link['status_from_trap_at'])}")
     errors = ", ".join(f"{name} {value}" for name, value in link["errors"].items())
     lines.append(f"errors: {errors or 'none reported'}")
     return lines
@@ -164,35 +173,39 @@ def router_lines(report: Report) -> list[str]:
     router = report["router"]
     if "name" not in router:
         return why(router)
-    return reachability_lines(router) + configuration_lines(router.get("configuration"))
+    return reachability_lines(report, router) + configuration_lines(
+        report, router.get("configuration")
+    )
 
 
-def reachability_lines(router: Report) -> list[str]:
+def reachability_lines(report: Report, router: Report) -> list[str]:
     """Up (with uptime), partial, down (since when, why) or not polled yet."""
     if router["status"] in ("up", "partial"):
         lines = [
-            f"{router['name']} is up, uptime {router['uptime']} (as of {router['uptime_as_of']})"
+            f"{router['name']} is up, uptime {router['uptime']} "
+            f"(as of {when(report, router['uptime_as_of'])})"
         ]
         return lines + ([f"partial poll: {router['reason']}"] if router.get("reason") else [])
     if router["status"] == "down":
-        return [f"{router['name']} is DOWN since {router['down_since']}: {router['reason']}"]
+        since = when(report, router["down_since"])
+        return [f"{router['name']} is DOWN since {since}: {router['reason']}"]
     return [f"{router['name']}: {router.get('why', 'status unknown')}"]
 
 
-def configuration_lines(state: Report | None) -> list[str]:
+def configuration_lines(report: Report, state: Report | None) -> list[str]:
     """How applying the configuration the router fetched went, by its report."""
     if not state:
         return []
     if state["state"] == "applying":
         return [
             "configuration fetched, being applied: not polled before "
-            f"{state['polled_from']} unless the router reports first"
+            f"{when(report, state['polled_from'])} unless the router reports first"
         ]
     if state["state"] == "failed":
         reason = state["reason"] or "no reason given"
-        return [f"CONFIGURATION FAILED to apply (reported {state['at']}): {reason}"]
+        return [f"CONFIGURATION FAILED to apply (reported {when(report, state['at'])}): {reason}"]
     if state["state"] == "ok":
-        return [f"configuration applied (reported {state['at']})"]
+        return [f"configuration applied (reported {when(report, state['at'])})"]
     return [f"configuration: never reported whether it applied ({state['reason']})"]
 
 
@@ -201,7 +214,7 @@ def trap_lines(report: Report) -> list[str]:
     if not report["traps"]:
         return ["none received"]
     return [
-        f"{trap['received_at']} {trap['name']}"
+        f"{when(report, trap['received_at'])} {trap['name']}"
         + (f" ifIndex {trap['if_index']}" if trap["if_index"] is not None else "")
         + (" (the phone's port)" if trap["on_phone_port"] else "")
         for trap in report["traps"]
@@ -215,8 +228,9 @@ def device_text(report: Report) -> str:
         f"{device['role']} {device['tenant']}/{device['name']} at {device['address']}, "
         f"site {device['site'] or '-'}",
         f"status: {report['status']}" + (f" - {report['reason']}" if report["reason"] else ""),
-        f"checked at: {report['checked_at'] or 'never'}; uptime: {report['uptime'] or 'unknown'}",
-        *configuration_lines(report.get("configuration")),
+        f"checked at: {when(report, report['checked_at']) or 'never'}; "
+        f"uptime: {report['uptime'] or 'unknown'}",
+        *configuration_lines(report, report.get("configuration")),
         "interfaces with trouble:",
     ]
     lines += [
@@ -224,5 +238,6 @@ def device_text(report: Report) -> str:
         for item in report["interfaces_with_trouble"]
     ] or ["  none"]
     lines.append("recent traps:")
-    lines += [f"  {trap['received_at']} {trap['name']}" for trap in report["traps"]] or ["  none"]
+    traps = [f"  {when(report, trap['received_at'])} {trap['name']}" for trap in report["traps"]]
+    lines += traps or ["  none"]
     return "\n".join(lines) + "\n"

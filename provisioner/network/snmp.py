@@ -4,6 +4,9 @@ Only this module (and `traps.py`) imports pysnmp. It turns pyasn1 values into pl
 (`int`, `bytes`, OID tuples) for the pure parsers, and every failure into a `SnmpFailure` whose
 ``kind`` tells a timeout (silence), an authentication failure (the agent said no) and an
 unreachable device (the network said no) apart.
+
+Over 400 lines on purpose: it is the one place (with ``traps.py``) that knows pysnmp's API, so
+a pysnmp upgrade touches this file only.
 """
 
 from __future__ import annotations

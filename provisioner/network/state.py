@@ -15,6 +15,7 @@ from provisioner.store.models import (
     NetworkTrap,
     utc_now,
 )
+from provisioner.times import as_utc
 
 # The length of the reason columns (NetworkDeviceState.reason, NetworkPollRecord.reason).
 REASON_LENGTH = 300
@@ -137,7 +138,7 @@ def store_trap(session: Session, trap: NetworkTrap, keep: int) -> None:
         mark_port(session, trap.device_id, trap.if_index, LINK_TRAPS[trap.name], trap.received_at)
     if trap.device_id is not None and trap.name in ("coldStart", "warmStart"):
         row = state_of(session, trap.device_id)
-        row.data = {**row.data, "restart_trap_at": trap.received_at.isoformat()}
+        row.data = {**row.data, "restart_trap_at": as_utc(trap.received_at).isoformat()}
     keep_newest(session, NetworkTrap, trap.device_id, keep)
 
 
@@ -154,7 +155,7 @@ def mark_port(
     for item in interfaces:
         if item["if_index"] == if_index:
             item["oper_status"] = oper_status
-            item["status_from_trap_at"] = at.isoformat()
+            item["status_from_trap_at"] = as_utc(at).isoformat()
             break
     else:
         interfaces.append(
@@ -162,7 +163,7 @@ def mark_port(
                 "if_index": if_index,
                 "name": f"ifIndex {if_index}",
                 "oper_status": oper_status,
-                "status_from_trap_at": at.isoformat(),
+                "status_from_trap_at": as_utc(at).isoformat(),
                 "counters": {},
                 "rates": {},
             }

@@ -90,8 +90,8 @@ def phones_group() -> None:
 @reports_errors
 def phones_list(tenant: str | None) -> None:
     """Every phone (of TENANT): lines, whether paired, its last request in the tenant's zone."""
+    from provisioner.pairing import flush_timeline
     from provisioner.pairing.listing import phone_rows
-    from provisioner.pairing.timeline_writer import flush_timeline
 
     flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:
@@ -110,8 +110,8 @@ def discovered_group() -> None:
 @with_appcontext
 def discovered_list() -> None:
     """The newest request of each discovered phone, newest first: pair one of these."""
+    from provisioner.pairing import flush_timeline
     from provisioner.pairing.listing import discovered_rows
-    from provisioner.pairing.timeline_writer import flush_timeline
 
     flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
     with get_store().reading() as session:

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from provisioner.errors import UnknownTenant
-from provisioner.pairing.timeline import discovered, local_time
+from provisioner.pairing.timeline import discovered
 from provisioner.store import models
+from provisioner.times import local_time
 
 
 def phone_rows(session: Session, tenant_name: str | None = None) -> list[tuple[str, ...]]:

@@ -18,14 +18,16 @@ from provisioner.errors import (
     ValidationFailed,
 )
 from provisioner.pairing.credentials import as_utc, find_credential, issue_credential
-from provisioner.pairing.timeline import announced_models, local_time
+from provisioner.pairing.timeline import announced_models
 from provisioner.phones.mac import normalize_mac
 from provisioner.phones.vendors import by_oui
 from provisioner.security import audit
 from provisioner.security.secrets import SecretBox, new_password
 from provisioner.store import models
 from provisioner.tenants.repository import find_tenant, load_document, save_document, touch
-from provisioner.tenants.schema import Phone, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Phone
+from provisioner.times import local_time
 
 
 @dataclass(frozen=True, slots=True)

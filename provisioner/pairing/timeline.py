@@ -7,15 +7,15 @@ every MAC alike also keeps the work per request the same for known and unknown M
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from provisioner.phones.model import Answer, EventKind, RequestInfo
 from provisioner.store.models import DeviceEvent, Phone, Tenant, utc_now
+from provisioner.times import as_utc, local_time
 
 DISCOVERED_HOURS = 24
 
@@ -118,23 +118,11 @@ def discovered(session: Session, limit: int = 200) -> list[dict[str, Any]]:
     return [{"mac": row.mac, **event_json(row)} for row in rows]
 
 
-def local_time(moment: datetime, timezone: str | None) -> str:
-    """``moment`` in the tenant's time zone to the second, with the zone's abbreviation
-    (``2026-12-03 11:02:03 CET``); UTC without a tenant or with an unknown zone."""
-    utc = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    try:
-        zone: tzinfo = ZoneInfo(timezone) if timezone else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return utc.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
 def event_json(row: DeviceEvent, timezone: str | None = None) -> dict[str, Any]:
     """One event as the API shows it; ``local_time`` in ``timezone`` (the tenant's)."""
     kind = row.kind  # empty for events recorded before kinds were: their answer says it
     return {
-        # SQLite hands back naive datetimes; every moment we store is UTC.
-        "at": (row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)).isoformat(),
+        "at": as_utc(row.at).isoformat(),
         "local_time": local_time(row.at, timezone),
         "source": row.source,
         "protocol": row.protocol,

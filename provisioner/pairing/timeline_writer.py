@@ -29,6 +29,7 @@ from flask import Flask, request
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from provisioner.pairing import TIMELINE_WRITER_KEY, flush_timeline
 from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
 from provisioner.phones.model import Answer, EventKind, RequestInfo
 from provisioner.security import audit
@@ -36,7 +37,6 @@ from provisioner.store import Store, get_store
 from provisioner.store.models import AuditEvent, DeviceEvent, Phone, utc_now
 
 log = logging.getLogger(__name__)
-EXTENSION_KEY = "provisioner.timeline_writer"
 BATCH = 500
 # Beyond this many events waiting (the database down for long), the oldest are dropped.
 MOST_PENDING = 100_000
@@ -240,10 +240,10 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
 
 def get_timeline_writer(app: Flask) -> TimelineWriter:
     """The app's writer, made on first use (audit readers in this process flush it)."""
-    writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
+    writer: TimelineWriter | None = app.extensions.get(TIMELINE_WRITER_KEY)
     if writer is None:
         writer = app.extensions.setdefault(
-            EXTENSION_KEY,
+            TIMELINE_WRITER_KEY,
             TimelineWriter(
                 get_store(app),
                 int(app.config["PHONE_TIMELINE_LENGTH"]),
@@ -274,13 +274,6 @@ def queue_audit(app: Flask, session: Session, event: dict[str, Any]) -> None:
         get_timeline_writer(app).add_audit(event)
     else:
         session.add(AuditEvent(**event))
-
-
-def flush_timeline(app: Flask) -> None:
-    """Write this process's queued events (readers call it, so they see the latest)."""
-    writer: TimelineWriter | None = app.extensions.get(EXTENSION_KEY)
-    if writer is not None:
-        writer.flush()
 
 
 # Requests of these only add events and audit rows (phones, their firmware, FreeSWITCH's

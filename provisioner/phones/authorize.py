@@ -6,6 +6,10 @@ or the first-use window that pairing opened (bound to the first address using it
 certificate naming another MAC is refused and audited. Everything else, including a wrong
 vendor or a MAC in the User-Agent that differs from the file's, gets the bootstrap, byte for
 byte what a MAC never seen gets.
+
+Over 400 lines on purpose: the decision and the lookups it makes are one security boundary:
+answers that cost the same for real and guessed MACs (``look_up_kept``, the preloaded tenant
+views) are reasoned about together with ``decide`` (tests/http/test_timing.py).
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import get_store, models
 from provisioner.store.notices import LookupCache
 from provisioner.tenants.repository import ROW_MODELS, row_to_item
-from provisioner.tenants.schema import Phone, TenantDocument, TenantSettings
+from provisioner.tenants.schema import TenantDocument, TenantSettings
+from provisioner.tenants.schema.devices import Phone
 
 
 @dataclass(frozen=True, slots=True)

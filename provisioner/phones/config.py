@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from provisioner.phones.keys import PhoneBook, effective_keys, find_model, phone_book
 from provisioner.phones.model import Key, PhoneConfig, SipLine
 from provisioner.phones.timezone import time_zone_rule
-from provisioner.tenants.schema import Phone, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Phone
 
 
 @dataclass(frozen=True, slots=True)

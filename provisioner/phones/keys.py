@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from provisioner.errors import FieldProblem, UnsupportedVendor
-from provisioner.tenants.schema import FunctionKey, Phone, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import FunctionKey, Phone
 
 if TYPE_CHECKING:
     from provisioner.phones.vendors.base import PhoneModel

@@ -20,7 +20,8 @@ from lxml import etree
 
 from provisioner.routing import dialstrings
 from provisioner.routing.documents import add, new_document, serialize
-from provisioner.tenants.schema import QueueStep, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.call_flows import QueueStep
 
 CONFIGURATION_NAME = "callcenter.conf"
 HOLD_MUSIC = "local_stream://moh"

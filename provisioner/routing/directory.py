@@ -16,7 +16,8 @@ from lxml import etree
 
 from provisioner.routing import dialstrings
 from provisioner.routing.documents import add, add_parameters, new_document, serialize
-from provisioner.tenants.schema import Extension, TenantDocument, VoicemailBox
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.extensions import Extension, VoicemailBox
 
 # The vanilla domain dial string: ring every registered contact of the user. Each ringing leg
 # also records the calling channel (``${uuid}`` is expanded on the caller's side when the

@@ -8,6 +8,10 @@ nowhere falls through to the tenant's fallback, else a voicemail box, else a pol
 
 The route it walks is the JSON the server serves at ``/freeswitch/flows/<tenant>/<number>``
 (see ``provisioner.routing.route``).
+
+Over 400 lines on purpose: it is one class, ``Walk``, whose step handlers share the walk's
+state (position, whether the caller is still there, the fallback), and the loop that must
+never recurse is easiest to check when every step it dispatches to is beside it.
 """
 
 from __future__ import annotations

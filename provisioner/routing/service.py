@@ -3,6 +3,9 @@
 Each function takes the caller's SQLAlchemy session and returns the answer, or None for
 "not found"; the HTTP edge (``provisioner.http.freeswitch``) maps None to the documented
 not-found reply, so an unknown domain and a refused request look the same.
+
+Over 400 lines on purpose: it is flat, one function per question FreeSWITCH asks (directory,
+dialplan, call centre, call flows, standby), each reading the store and building its answer.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Is a time condition open at a moment? Weekly hours, public holidays, closed and open days.
 
-Works on the JSON form of ``tenants.schema.TimeCondition`` so FreeSWITCH's interpreter can use
-it without pydantic. Local time comes from the condition's (else the tenant's) time zone, so
-opening hours follow the wall clock across daylight-saving changes.
+Works on the JSON form of ``tenants.schema.numbers.TimeCondition`` so FreeSWITCH's interpreter
+can use it without pydantic. Local time comes from the condition's (else the tenant's) time
+zone, so opening hours follow the wall clock across daylight-saving changes.
 """
 
 from __future__ import annotations

@@ -18,6 +18,10 @@ misses get a miss's answer. Where the work itself must be bounded (checking a si
 the attempt is counted before the work and ``forgive`` takes it back when it succeeds. With
 PHONE_MISS_SEND_SECONDS above 0 the count is this process's estimate, not Redis's: the limit
 then holds per process only.
+
+Over 400 lines on purpose: the in-process and Redis limiters, the Protocol both answer and the
+Redis watch are kept side by side, because the two limiters must keep the same rules (count,
+then compare; the window runs from the first miss) and that is checked by reading them together.
 """
 
 from __future__ import annotations

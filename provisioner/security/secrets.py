@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import os
 import secrets
 import string
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import Flask, current_app
 
 from provisioner.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 EXTENSION_KEY = "provisioner.secrets"
 PASSWORD_ALPHABET = string.ascii_letters + string.digits
@@ -24,11 +29,21 @@ DECRYPTED_KEPT = 65_536
 
 
 class SecretBox:
-    """Encrypts and decrypts secrets with the instance key (older keys still decrypt)."""
+    """Encrypts and decrypts secrets with the instance key (older keys still decrypt).
+
+    The cipher is made on first use, so a command that opens no secret (the lists) loads no
+    cryptography; the keys were checked when read (load_keys).
+    """
 
     def __init__(self, keys: list[bytes]) -> None:
-        self._fernet = MultiFernet([Fernet(key) for key in keys])
+        self._keys = keys
         self._decrypted = functools.lru_cache(maxsize=DECRYPTED_KEPT)(self._open)
+
+    @functools.cached_property
+    def _fernet(self) -> MultiFernet:
+        from cryptography.fernet import Fernet, MultiFernet
+
+        return MultiFernet([Fernet(key) for key in self._keys])
 
     def encrypt(self, plaintext: str) -> str:
         """The ciphertext of ``plaintext``, as text for a database column."""
@@ -39,6 +54,8 @@ class SecretBox:
         return self._decrypted(ciphertext)
 
     def _open(self, ciphertext: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(ciphertext.encode("ascii")).decode()
         except InvalidToken as exc:
@@ -59,16 +76,39 @@ def new_pin(length: int = 6) -> str:
 
 
 def load_keys(configured: str | None, key_file: str) -> list[bytes]:
-    """Keys from SECRETS_KEY (comma-separated, newest first), else the instance key file."""
+    """Keys from SECRETS_KEY (comma-separated, newest first), else the instance key file;
+    ConfigError naming the source when one is not a Fernet key."""
     if configured:
-        return [key.strip().encode() for key in configured.split(",") if key.strip()]
+        keys = [key.strip().encode() for key in configured.split(",") if key.strip()]
+        return checked_keys(keys, "SECRETS_KEY")
     path = Path(key_file)
     if not path.exists():
+        from cryptography.fernet import Fernet
+
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(Fernet.generate_key())
-    return [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+    keys = [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+    return checked_keys(keys, str(path))
+
+
+def checked_keys(keys: list[bytes], source: str) -> list[bytes]:
+    """``keys`` when each is a Fernet key (32 bytes, URL-safe base64); ConfigError naming
+    ``source`` and the key's position otherwise (never the key)."""
+    if not keys:
+        raise ConfigError(f"{source} holds no key; give one made by Fernet.generate_key()")
+    for position, key in enumerate(keys, start=1):
+        try:
+            length = len(base64.urlsafe_b64decode(key))
+        except (binascii.Error, ValueError):
+            length = -1
+        if length != 32:
+            raise ConfigError(
+                f"{source}: key {position} is not a Fernet key (32 bytes, URL-safe base64); "
+                "restore the key the data was written with"
+            )
+    return keys
 
 
 def init_app(app: Flask) -> None:

@@ -3,6 +3,9 @@
 `save_document` is the one way tenant data is written: it matches items by their natural key
 (extension number, flow name, ...), so row ids stay stable for what did not change, and it
 writes an audit event for every item created, changed or deleted, in the same transaction.
+
+Over 400 lines on purpose: ``save_document`` and its helpers are the one write path for
+tenant data; the matching by natural key and the audit it writes are read together.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from provisioner.tenants import schema
 from provisioner.tenants.lookup import find_tenant as find_tenant
 from provisioner.tenants.lookup import tenant_names as tenant_names
 from provisioner.tenants.lookup import touch as touch
+from provisioner.tenants.schema.base import Document
 from provisioner.tenants.sounds import measure_sound
 from provisioner.tenants.validation import check_document
 
@@ -318,7 +322,7 @@ def _audit_item(
 
 
 def _apply_item(
-    context: SaveContext, collection: str, row: Any, item: schema.Document, path: str
+    context: SaveContext, collection: str, row: Any, item: Document, path: str
 ) -> dict[str, Any]:
     """Copy ``item`` onto ``row``; return the changes its fields do not show (secrets, audio)."""
     for name in type(item).model_fields:
@@ -337,7 +341,7 @@ def _apply_item(
 def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(element) for element in value]
-    if isinstance(value, schema.Document):
+    if isinstance(value, Document):
         return value.model_dump(mode="json")
     return value
 

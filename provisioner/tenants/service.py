@@ -24,6 +24,8 @@ from provisioner.security.secrets import SecretBox
 from provisioner.tenants import schema
 from provisioner.tenants.changes import ChangeSummary, summarize
 from provisioner.tenants.repository import find_tenant, load_document, save_document
+from provisioner.tenants.schema.base import Document
+from provisioner.tenants.schema.numbers import Sound
 from provisioner.tenants.validation import parse_model
 
 
@@ -140,7 +142,7 @@ def upload_sound(
 ) -> dict[str, Any]:
     """Create or replace a sound's audio."""
     document = load_document(session, find_tenant(session, tenant_name))
-    sound = parse_model(schema.Sound, {"name": name})
+    sound = parse_model(Sound, {"name": name})
     document.sounds = [item for item in document.sounds if item.name != name] + [sound]
     _save(session, box, document, actor, {name: content})
     return public_item(sound)
@@ -153,7 +155,7 @@ def normalize_key(collection: str, key: str) -> str:
     return key
 
 
-def public_item(item: schema.Document) -> dict[str, Any]:
+def public_item(item: Document) -> dict[str, Any]:
     """An item as the API shows it: secrets left out."""
     data = item.model_dump(mode="json", exclude_none=True)
     for secrets in schema.SECRET_FIELDS.values():

@@ -13,8 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from provisioner.firmware import catalogue_directory
-from provisioner.firmware.catalogue import FirmwareEntry, NewFirmware, add
+from provisioner.firmware.catalogue import FirmwareEntry
 from provisioner.firmware.signing import public_key_text, trusted_keys
+from provisioner.firmware.verification import NewFirmware, add
 from provisioner.pairing.credentials import issue_credential
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store

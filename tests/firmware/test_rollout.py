@@ -16,7 +16,7 @@ from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import AuditEvent
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema.devices import Phone
 from tests.firmware.conftest import DEMO_MAC, NEW_VERSION, OLD_VERSION, boot, firmware_url
 
 FLEET = 200
@@ -176,7 +176,7 @@ def test_phones_paired_without_a_model_count_with_the_model_they_announce(
     """Paired without --model (vendor and model unknown): the canary is targeted and upgraded
     in the counts once its own requests name a T46U, as the directive already treats it."""
     from provisioner.firmware.rollout import counts, find_rollout
-    from provisioner.pairing.timeline_writer import flush_timeline
+    from provisioner.pairing import flush_timeline
     from tests.firmware.conftest import start_rollout
 
     mac = "805ec0000abc"

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from lxml import etree
 
-from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.pairing import flush_timeline
 from provisioner.routing.directory import a1_hash
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app, token_for

@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from provisioner.network import inventory
+from provisioner.network.device_input import parse_device
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from tests.network.agents import Snmpd, Snmpsim, snmpsim_available
@@ -53,7 +54,7 @@ def snmpsim_agent() -> Iterator[Snmpsim]:
 
 def add_device(app: Flask, tenant: str = "demo", **fields: Any) -> int:
     """Put a device in ``app``'s inventory (as the API would) and return its id."""
-    device = inventory.parse_device(fields)
+    device = parse_device(fields)
     with get_store(app).transaction() as session:
         return inventory.add_device(session, tenant, device, get_secret_box(app), "test").id
 

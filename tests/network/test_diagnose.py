@@ -171,7 +171,7 @@ def test_boots_come_from_the_phones_timeline(polled: Flask) -> None:
     report = polled.test_cli_runner().invoke(args=["diagnose", DEMO_PHONE]).output
     # In the tenant's zone (Europe/Amsterdam), to the second; an event without a kind (recorded
     # before kinds were) shows its answer.
-    assert "2026-11-26 08:00:00 CET http 805ec0123456.cfg from 192.0.2.55: full" in report
+    assert "2026-11-26 08:00:00+01:00 CET http 805ec0123456.cfg from 192.0.2.55: full" in report
 
 
 def test_real_hp_procurve_recording(tmp_path: Path, snmpsim_agent: Snmpsim) -> None:

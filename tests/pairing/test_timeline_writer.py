@@ -87,7 +87,7 @@ def test_a_clean_exit_writes_what_is_queued(tmp_path: Path) -> None:
 
 
 def test_an_event_of_a_deleted_tenant_does_not_hold_the_audit_rows_back(tmp_path: Path) -> None:
-    from provisioner.pairing.timeline_writer import flush_timeline
+    from provisioner.pairing import flush_timeline
     from provisioner.tenants.repository import delete_tenant
 
     app = make_app(tmp_path, ALLOW_BASIC_OVER_HTTP=True, PHONE_TIMELINE_FLUSH_SECONDS=3600)

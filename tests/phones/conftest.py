@@ -15,7 +15,7 @@ from provisioner.pairing import service
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant, load_document, reveal_secret, save_document
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema.devices import Phone
 from tests.conftest import import_demo, make_app
 from tests.phones.samples import Sample
 

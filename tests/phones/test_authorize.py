@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from provisioner.pairing import flush_timeline
 from provisioner.pairing.credentials import find_credential
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.authorize import Asked, decide
 from provisioner.phones.identify import identify
 from provisioner.phones.model import Answer, RequestInfo

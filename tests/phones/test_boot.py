@@ -11,8 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from provisioner.pairing import service
-from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.pairing import flush_timeline, service
 from provisioner.phones.render import tftp_render_function
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from provisioner.errors import ConfigError
 from provisioner.network.diagnose import diagnose
 from provisioner.network.report import as_text
-from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.pairing import flush_timeline
 from provisioner.phones.certificates import (
     issuing_vendor,
     load_authorities,

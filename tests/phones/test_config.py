@@ -7,7 +7,8 @@ from lxml import etree
 
 from provisioner.phones.config import phone_config
 from provisioner.phones.vendors import by_name
-from provisioner.tenants.schema import Phone, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Phone
 from provisioner.tenants.validation import check_document
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from provisioner.pairing.timeline_writer import flush_timeline
+from provisioner.pairing import flush_timeline
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
 from tests.phones.conftest import all_secrets, pair, serve

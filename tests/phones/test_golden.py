@@ -10,7 +10,7 @@ import pytest
 
 from provisioner.phones.config import Secrets, bootstrap_config, phone_config
 from provisioner.phones.vendors import VENDORS, by_name
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema.devices import Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
 from tests.phones.readers import EXPECTED_TIMEZONE, READERS, check_full

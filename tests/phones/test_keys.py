@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from provisioner.phones.keys import default_keys, phone_book
-from provisioner.tenants.schema import Phone
+from provisioner.tenants.schema.devices import Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
 from tests.firmware.conftest import add_image, trust

@@ -14,9 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, update
 
-from provisioner.pairing import service
+from provisioner.pairing import flush_timeline, service
 from provisioner.pairing.credentials import tenant_admin_password
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.phones.authorize import LOOKUPS_KEY
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store, models

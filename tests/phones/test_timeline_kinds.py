@@ -11,8 +11,8 @@ from flask import Flask
 
 from provisioner.network.diagnose import diagnose
 from provisioner.network.report import as_text
+from provisioner.pairing import flush_timeline
 from provisioner.pairing.timeline import timeline
-from provisioner.pairing.timeline_writer import flush_timeline
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant
 from tests.phones.conftest import pair
@@ -74,7 +74,8 @@ def test_times_are_shown_in_the_tenants_zone_to_the_second(
     pair(phone_app, SAMPLE.mac, SAMPLE.vendor, SAMPLE.model)
     boot(live_server, SAMPLE)
     newest = events(phone_app)[-1]
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (CET|CEST)", newest["local_time"])
+    form = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\+01:00 CET|\+02:00 CEST)"
+    assert re.fullmatch(form, newest["local_time"])
     assert newest["meaning"].startswith("full file")
 
 
@@ -86,6 +87,8 @@ def test_diagnose_says_what_each_request_got(phone_app: Flask, live_server: str)
     with get_store(phone_app).reading() as session:
         text = as_text(diagnose(session, SAMPLE.mac))
     assert re.search(
-        r"\d\d:\d\d:\d\d (CET|CEST) .*/p/a/805ec0aa0001\.cfg .*Digest challenge \(normal", text
+        r"\d\d:\d\d:\d\d\+0[12]:00 (CET|CEST) .*/p/a/805ec0aa0001\.cfg "
+        r".*Digest challenge \(normal",
+        text,
     ), text
     assert "/p/805ec0aa0001.cfg" in text and "full file (first-use window)" in text, text

@@ -10,7 +10,7 @@ from provisioner.phones.config import bootstrap_config, phone_config
 from provisioner.phones.identify import identify
 from provisioner.phones.model import FileKind, RequestInfo
 from provisioner.phones.vendors import by_name
-from provisioner.tenants.schema import FunctionKey, Phone
+from provisioner.tenants.schema.devices import FunctionKey, Phone
 from provisioner.tenants.yaml_io import read_tenant_file
 from tests.conftest import DEMO_FILE
 from tests.phones.test_golden import BASE_URL, SECRETS

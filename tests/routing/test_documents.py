@@ -19,7 +19,7 @@ from provisioner.routing.directory import (
     secrets_needed,
 )
 from provisioner.tenants.numbers import emergency_numbers
-from provisioner.tenants.schema import Number
+from provisioner.tenants.schema.numbers import Number
 from tests.routing.conftest import DOMAIN, demo_document
 from tests.routing.dialplan_evaluator import route_number
 

@@ -18,7 +18,8 @@ from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import AuditEvent, Base, Extension, Tenant
 from provisioner.tenants.repository import find_tenant, load_document, save_document
-from provisioner.tenants.schema import Sound, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.numbers import Sound
 from tests.conftest import import_demo, make_app
 
 

@@ -197,7 +197,7 @@ def test_a_menu_digit_given_twice_is_refused_not_merged(choices: dict[object, st
     become one choice, the last winning silently."""
     from pydantic import ValidationError
 
-    from provisioner.tenants.schema import MenuStep
+    from provisioner.tenants.schema.call_flows import MenuStep
 
     with pytest.raises(ValidationError, match="the digit 1 is given twice"):
         MenuStep.model_validate(

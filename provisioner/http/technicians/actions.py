@@ -23,7 +23,9 @@ from provisioner.phones.vendors import VENDORS, by_name, by_oui
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant
-from provisioner.tenants.schema import Phone, Site, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Phone
+from provisioner.tenants.schema.extensions import Site
 
 Page = tuple[str, int]
 

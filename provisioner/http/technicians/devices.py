@@ -21,7 +21,8 @@ from provisioner.phones.identify import from_user_agent
 from provisioner.phones.mac import colon_mac
 from provisioner.phones.vendors import VENDORS, by_oui
 from provisioner.store.models import AuditEvent, DeviceEvent
-from provisioner.tenants.schema import Site, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.extensions import Site
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from provisioner.http.technicians.texts import LANGUAGES
 from provisioner.security.ratelimit import counted_within_limit, is_throttled
 from provisioner.store import get_store
 from provisioner.tenants.repository import find_tenant, load_document, tenant_names
-from provisioner.tenants.schema import Site, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.extensions import Site
 
 
 def _safe_next(target: str | None) -> str:

@@ -6,7 +6,8 @@ import ipaddress
 from dataclasses import dataclass
 
 from provisioner.network.routers.vendors import RouterVendor, router_vendor
-from provisioner.tenants.schema import Router, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Router
 
 DHCP_FIRST_HOST = 10  # .1 is the router; .2-.9 stay free for fixed addresses
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.errors import NotFound, ProvisionerError, ValidationFailed
 from provisioner.network import inventory
+from provisioner.network.device_input import parse_device
 from provisioner.network.routers import refusals, reports
 from provisioner.network.routers.context import RouterUrls, router_context
 from provisioner.network.routers.refusals import Refusal, queue_refusal
@@ -47,7 +48,7 @@ from provisioner.security.secrets import SecretBox, get_secret_box
 from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
 from provisioner.tenants.repository import find_tenant, load_document
-from provisioner.tenants.schema import Router
+from provisioner.tenants.schema.devices import Router
 
 log = logging.getLogger(__name__)
 
@@ -312,7 +313,7 @@ def enrol(
     try:
         existing = inventory.find_device(session, tenant, row.name)
     except NotFound:
-        return inventory.add_device(session, tenant, inventory.parse_device(fields), box, actor)
+        return inventory.add_device(session, tenant, parse_device(fields), box, actor)
     current = inventory.current_input(existing, box)
     changes = {key: value for key, value in fields.items() if current.get(key) != value}
     if not changes:

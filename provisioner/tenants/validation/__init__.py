@@ -15,7 +15,8 @@ from pydantic import BaseModel, ValidationError
 from provisioner.errors import FieldProblem, ValidationFailed
 from provisioner.phones.keys import check_phones
 from provisioner.tenants import numbers as phone_numbers
-from provisioner.tenants.schema import STEP_TYPES, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.call_flows import STEP_TYPES
 from provisioner.tenants.validation.flows import check_flow, check_flow_jumps
 from provisioner.tenants.validation.numbers import check_duplicates, check_numbers
 from provisioner.tenants.validation.references import check_destination, check_references

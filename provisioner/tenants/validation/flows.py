@@ -7,7 +7,9 @@ from typing import TypeVar
 
 from provisioner.errors import FieldProblem
 from provisioner.tenants import numbers as phone_numbers
-from provisioner.tenants.schema import (
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.base import parse_destination
+from provisioner.tenants.schema.call_flows import (
     CallFlow,
     ConditionStep,
     DiversionStep,
@@ -17,11 +19,9 @@ from provisioner.tenants.schema import (
     RingGroupStep,
     SoundStep,
     Step,
-    TenantDocument,
     TimeConditionStep,
     TransferStep,
     VoicemailStep,
-    parse_destination,
 )
 from provisioner.tenants.validation.references import Index, check_destination, check_external
 

@@ -6,10 +6,7 @@ from collections.abc import Iterator
 
 from provisioner.errors import FieldProblem
 from provisioner.tenants import numbers as phone_numbers
-from provisioner.tenants.schema import (
-    COLLECTION_KEYS,
-    TenantDocument,
-)
+from provisioner.tenants.schema import COLLECTION_KEYS, TenantDocument
 
 
 def check_duplicates(document: TenantDocument) -> Iterator[FieldProblem]:

@@ -8,10 +8,8 @@ from collections.abc import Iterable, Iterator
 from provisioner.errors import FieldProblem
 from provisioner.routing.dialstrings import queue_slug
 from provisioner.tenants import numbers as phone_numbers
-from provisioner.tenants.schema import (
-    TenantDocument,
-    parse_destination,
-)
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.base import parse_destination
 
 
 class Index:

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 from provisioner.errors import FieldProblem
 from provisioner.network.routers.vendors import router_vendor
-from provisioner.tenants.schema import Router, TenantDocument
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.devices import Router
 
 
 def check_routers(document: TenantDocument) -> Iterator[FieldProblem]:

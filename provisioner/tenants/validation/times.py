@@ -11,11 +11,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from provisioner.errors import FieldProblem
-from provisioner.tenants.schema import (
-    HolidaySet,
-    TenantDocument,
-    minutes,
-)
+from provisioner.tenants.schema import TenantDocument
+from provisioner.tenants.schema.base import minutes
+from provisioner.tenants.schema.numbers import HolidaySet
 
 
 def check_timezone(name: str, path: str) -> Iterator[FieldProblem]:
