@@ -177,3 +177,10 @@ def test_threads_racing_with_one_answer_in_redis_accept_it_once(store: Store) ->
     assert sorted(accepted) == [False] * 7 + [True]
     redis_store.close()
     store.dispose()
+
+
+def test_the_packed_call_is_the_command_redis_py_would_send() -> None:
+    from redis.connection import Connection
+
+    packed = b"".join(Connection().pack_command("EVAL", nonces._USE_SCRIPT, 1, "k:1", 12, 300))
+    assert nonces.packed_use("k:1", 12, 300) == packed
