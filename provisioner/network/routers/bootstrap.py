@@ -13,11 +13,15 @@ from provisioner.security import audit
 from provisioner.security.secrets import SecretBox
 
 # OpenWrt runs /etc/uci-defaults/ from its boot script (START=10), before the network (START=20)
-# is up: the bootstrap only installs a service that starts last (START=99), fetches with retries
-# and runs what it fetched; the service removes itself once that applied (exit 0), and stays for
-# the next boot when it did not. A fetch is tried every 30 s for 30 minutes per boot.
+# is up: the bootstrap fetches nothing itself. It installs a service (START=99) that fetches with
+# retries and runs what it fetched; the service removes itself once that applied (exit 0), and
+# stays for the next boot when it did not. A fetch is tried every 30 s for 30 minutes per boot.
+# The bootstrap also starts it: procd lists /etc/rc.d/S* once, before it runs the boot script,
+# so a service enabled from uci-defaults would first run at the next boot (and one enabled from
+# a console, at the next reboot); started now, its retries wait for the network.
 OPENWRT_BOOTSTRAP = """#!/bin/sh
-# /etc/uci-defaults/99-provisioner: installs the provisioner fetch service (runs after network).
+# /etc/uci-defaults/99-provisioner: installs and starts the provisioner fetch service
+# (it retries until the network is up).
 cat > /etc/init.d/provisioner <<'PROVISIONER_SERVICE'
 #!/bin/sh /etc/rc.common
 START=99
@@ -42,6 +46,7 @@ start() {
 PROVISIONER_SERVICE
 chmod +x /etc/init.d/provisioner
 /etc/init.d/provisioner enable
+/etc/init.d/provisioner start
 exit 0
 """
 

@@ -5,6 +5,7 @@ timeline, and enrolling the router in the SNMP inventory, where the poller reach
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,56 @@ def test_the_openwrt_bootstrap_fetches_after_the_network_and_retries(
     failed = openwrt_service(text, tmp_path / "failed")
     assert run_service(tmp_path / "failed", failed, fetched_exit=1) == 1
     assert (tmp_path / "failed" / "init.d" / "provisioner").exists()  # kept for the next boot
+
+
+# OpenWrt's rc.common, reduced to what the bootstrap uses: source the init script, then run
+# the action; ``enable`` links it into rc.d as S<START><name>, ``boot`` is ``start``.
+RC_COMMON = """initscript=$1
+action=$2
+. "$initscript"
+name=$(basename "$initscript")
+rc_d="${initscript%/init.d/*}/rc.d"
+case "$action" in
+enable) ln -sf "../init.d/$name" "$rc_d/S${START}${name}" ;;
+disable) rm -f "$rc_d/S${START}${name}" ;;
+start | boot) start ;;
+esac
+"""
+
+
+def test_the_openwrt_bootstrap_fetches_on_the_boot_that_installs_it(
+    demo_app: Flask, client: FlaskClient, tmp_path: Path
+) -> None:
+    """procd lists /etc/rc.d/S* once, before S10boot runs uci-defaults: a service the
+    bootstrap only enabled would wait for the next boot (pasted on a console: for a reboot),
+    so the bootstrap starts it as well. Run here as uci-defaults runs it, on a boot whose
+    rc.d list was taken before; the fetch must happen without a second boot."""
+    change_router(demo_app, vendor="openwrt")
+    bootstrap = client.get(f"{ROUTER}/bootstrap", headers=bearer(demo_app, "admin")).get_json()
+    etc, tools = tmp_path / "etc", tmp_path / "bin"
+    for folder in (etc / "init.d", etc / "rc.d", tmp_path / "tmp", tools):
+        folder.mkdir(parents=True)
+    (etc / "rc.common").write_text(RC_COMMON)
+    stand_ins = {
+        "wget": f'#!/bin/sh\necho "$4" >> {tmp_path}/fetched\necho "exit 0" > "$3"\n',
+        "sleep": "#!/bin/sh\n",
+    }
+    for name, body in stand_ins.items():
+        (tools / name).write_text(body)
+        (tools / name).chmod(0o755)
+    script = bootstrap["bootstrap"].replace("/tmp/provisioner", f"{tmp_path}/tmp/provisioner")
+    script = script.replace("/etc/", f"{etc}/")
+    listed_before = sorted((etc / "rc.d").iterdir())  # what procd runs on this boot
+    ran = subprocess.run(
+        ["sh", "-c", script], env={"PATH": f"{tools}:/usr/bin:/bin"}, timeout=30, check=False
+    )
+    assert ran.returncode == 0 and listed_before == []
+    deadline = time.monotonic() + 20
+    while (etc / "init.d" / "provisioner").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the service fetches in the background, then removes itself
+    assert (tmp_path / "fetched").read_text().split() == [bootstrap["url"]]
+    assert not (etc / "init.d" / "provisioner").exists()
+    assert list((etc / "rc.d").iterdir()) == []  # applied: disabled for later boots
 
 
 def test_cisco_autoinstall_over_tftp_is_served_once_inside_the_window(
