@@ -10,6 +10,7 @@ worker, on SQLite and PostgreSQL. Only correct answers are recorded, so guessing
 from __future__ import annotations
 
 import logging
+import os
 import time
 from functools import partial
 from typing import Any, Protocol
@@ -93,9 +94,13 @@ class RedisNonceStore:
     """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails.
 
     Every use is on a phone's path, so the script goes as one packed command on a connection
-    taken from a plain list of idle ones (appending and popping need no lock): redis-py's
-    client object (its pool, retry wrapper and script cache) cost about four times the CPU of
-    the round trip itself (bench/nonce_store.py)."""
+    taken from a plain list of idle ones: redis-py's client object (its pool, retry wrapper
+    and script cache) cost about four times the CPU of the round trip itself
+    (bench/nonce_store.py). A connection that was idle gets one retry on a new connection
+    when it fails (Redis restarted, or something dropped the idle connection): falling back
+    then would put a use in the database that Redis never hears of. After a real outage, uses
+    must also be new in the database for as long as a nonce used during it could be answered
+    again, so none of them can be replayed once Redis is back."""
 
     def __init__(self, url: str, fallback: NonceStore, prefix: str = "provisioner:nonces") -> None:
         import redis
@@ -104,25 +109,54 @@ class RedisNonceStore:
         pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
         self._idle: list[Any] = []
+        self._process = os.getpid()
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        self._dropped: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
         self._fallback = fallback
         self._prefix = prefix
+        self._database_until = 0.0  # uses made in the database may be answered until then
         self._last_warning: float = -OUTAGE_WARNING_SECONDS
 
     def use(self, nonce: str, count: int, expires_at: int) -> bool:
         """Raise the nonce's count in Redis; False when the count is not higher."""
         seconds = max(int(expires_at - time.time()), 1)
-        key = f"{self._prefix}:{nonce}"
-        connection = self._idle.pop() if self._idle else self._make_connection()
+        command = [packed_use(f"{self._prefix}:{nonce}", count, seconds)]
         try:
-            connection.send_packed_command([packed_use(key, count, seconds)])
-            accepted = connection.read_response()
+            accepted = self._call(command) == 1
         except self._errors as exc:
-            connection.disconnect()  # not reused: the next use opens a new one
             self._warn(exc)
+            self._database_until = max(self._database_until, float(expires_at))
             return self._fallback.use(nonce, count, expires_at)
+        if accepted and time.time() < self._database_until:
+            return self._fallback.use(nonce, count, expires_at)
+        return accepted
+
+    def _call(self, command: list[bytes]) -> int:
+        """The script's answer: on an idle connection, or on a new one when there is none or
+        the idle one turns out dropped."""
+        if os.getpid() != self._process:  # a forked worker: the parent's connections are not ours
+            self._idle, self._process = [], os.getpid()
+        try:
+            idle = self._idle.pop()
+        except IndexError:
+            idle = None
+        if idle is not None:
+            try:
+                return self._round_trip(idle, command)
+            except self._dropped:
+                pass  # the one retry, below
+        return self._round_trip(self._make_connection(), command)
+
+    def _round_trip(self, connection: Any, command: list[bytes]) -> int:
+        """Send ``command`` and read its answer; the connection is kept only if both worked."""
+        try:
+            connection.send_packed_command(command)
+            answer = int(connection.read_response())
+        except BaseException:
+            connection.disconnect()
+            raise
         self._idle.append(connection)
-        return int(accepted) == 1
+        return answer
 
     def close(self) -> None:
         """Close the idle connections (those in use are closed by their failure or kept)."""
@@ -146,7 +180,10 @@ def create_nonce_store(redis_url: str | None, store: Store) -> NonceStore:
 
 def init_app(app: Flask) -> None:
     """Attach the app's nonce store (after the store: the database is its home or fallback)."""
-    app.extensions[EXTENSION_KEY] = create_nonce_store(app.config.get("REDIS_URL"), get_store(app))
+    store = get_store(app)
+    nonces = app.extensions[EXTENSION_KEY] = create_nonce_store(app.config.get("REDIS_URL"), store)
+    if isinstance(nonces, RedisNonceStore):
+        store.on_dispose(nonces.close)
 
 
 def get_nonce_store(app: Flask | None = None) -> NonceStore:

@@ -136,26 +136,52 @@ def start_redis(port: int, folder: Path) -> subprocess.Popen[bytes]:
     raise AssertionError("redis-server did not start")
 
 
-def test_after_redis_restarts_nonce_uses_go_back_to_redis(store: Store, tmp_path: Path) -> None:
+def free_tcp_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+def restart(server: subprocess.Popen[bytes], port: int, folder: Path) -> subprocess.Popen[bytes]:
+    server.kill()
+    server.wait(timeout=10)
+    return start_redis(port, folder)
+
+
+def test_a_restart_while_a_connection_is_idle_loses_no_use(store: Store, tmp_path: Path) -> None:
+    port = free_tcp_port()
     server = start_redis(port, tmp_path)
     redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
     try:
-        assert counts_accepted(redis_store, "6.a", [1, 1]) == [True, False]
-        server.kill()
-        server.wait(timeout=10)
-        assert counts_accepted(redis_store, "6.b", [1, 1]) == [True, False]  # the database
-        server = start_redis(port, tmp_path)
-        assert counts_accepted(redis_store, "6.c", [1, 1]) == [True, False]
+        assert counts_accepted(redis_store, "6.a", [1]) == [True]  # leaves a connection idle
+        server = restart(server, port, tmp_path)
+        assert counts_accepted(redis_store, "6.b", [1, 1]) == [True, False]
     finally:
         server.kill()
         server.wait(timeout=10)
-    with store.reading() as session:  # only the use made while Redis was down
-        kept = session.scalars(select(DigestNonceUse.nonce)).all()
-    assert kept == ["6.b"]
-    redis_store.close()
+        redis_store.close()
+    with store.reading() as session:  # Redis held every use: nothing fell back
+        assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
+    store.dispose()
+
+
+def test_a_use_made_while_redis_was_down_cannot_be_replayed_once_it_is_back(
+    store: Store, tmp_path: Path
+) -> None:
+    port = free_tcp_port()
+    server = start_redis(port, tmp_path)
+    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
+    try:
+        server.kill()
+        server.wait(timeout=10)
+        assert counts_accepted(redis_store, "7.a", [1]) == [True]  # in the database
+        server = start_redis(port, tmp_path)
+        assert counts_accepted(redis_store, "7.a", [1, 2]) == [False, True]
+        assert counts_accepted(redis_store, "7.b", [1, 1]) == [True, False]
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        redis_store.close()
     store.dispose()
 
 
@@ -167,7 +193,7 @@ def test_threads_racing_with_one_answer_in_redis_accept_it_once(store: Store) ->
 
     def answer() -> None:
         start.wait(timeout=10)
-        accepted.append(redis_store.use("7.a", 1, later()))
+        accepted.append(redis_store.use("8.a", 1, later()))
 
     threads = [threading.Thread(target=answer) for _ in range(8)]
     for thread in threads:
