@@ -52,9 +52,14 @@ def _fields(body: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     for name, value in pairs:
         if name in fields:
-            raise ValidationFailed([FieldProblem(name, "given twice")])
+            raise ValidationFailed([FieldProblem(shown(name), "given twice")])
         fields[name] = value
     return fields
+
+
+def shown(name: str) -> str:
+    """A field name from the body as an error names it: sanitised, at most 40 characters."""
+    return sanitised(name)[:40]
 
 
 def sanitised(reason: str) -> str:
@@ -68,7 +73,7 @@ def parse_report(body: bytes) -> Report:
     """A report from its form-encoded body; ValidationFailed names the field and why."""
     fields = _fields(body)
     problems = [
-        FieldProblem(name, "unknown field; send outcome and reason")
+        FieldProblem(shown(name), "unknown field; send outcome and reason")
         for name in fields
         if name not in ("outcome", "reason")
     ]
@@ -89,6 +94,7 @@ def await_report(session: Session, row: models.Router, device_id: int, grace: ti
     ``grace`` (none: at once)."""
     now = leases.database_now(session)
     row.report_due_at = now + grace if grace > timedelta(0) else None
+    row.report_outcome = row.report_reason = row.reported_at = None  # a new configuration
     leases.set_due(session, device_id, now + grace)
 
 
@@ -104,6 +110,8 @@ def record_report(
         {"outcome": report.outcome, "reason": report.reason},
     )  # fmt: skip
     row.report_due_at = None
+    row.report_outcome, row.report_reason = report.outcome, report.reason
+    row.reported_at = leases.database_now(session)
     device = _device_of(session, row)
     if device is not None:
         leases.set_due(session, device.id, leases.database_now(session))
@@ -132,7 +140,8 @@ def note_silent(session: Session, now: datetime) -> list[str]:
         refusals.record(
             session, row, ("", "", REPORT_FILE), NEVER_REPORTED, row.report_due_at, detail
         )
-        row.report_due_at = None
+        row.report_outcome, row.report_reason = NEVER_REPORTED, detail
+        row.reported_at, row.report_due_at = row.report_due_at, None
     return [row.name for row in rows]
 
 
@@ -158,19 +167,9 @@ def configuration_state(session: Session, device: models.NetworkDevice) -> dict[
         return None
     if row.report_due_at is not None:
         return {"state": "applying", "polled_from": _iso(row.report_due_at)}
-    event = session.scalar(
-        select(models.RouterEvent)
-        .where(
-            models.RouterEvent.router_id == row.id,
-            models.RouterEvent.mechanism == REPORT_FILE,
-            models.RouterEvent.answer != INVALID,
-        )
-        .order_by(*refusals.NEWEST_FIRST)
-        .limit(1)
-    )
-    if event is None:
+    if row.report_outcome is None or row.reported_at is None:
         return None
-    return {"state": event.answer, "at": _iso(event.at), "reason": event.detail}
+    return {"state": row.report_outcome, "at": _iso(row.reported_at), "reason": row.report_reason}
 
 
 def _iso(moment: datetime) -> str:

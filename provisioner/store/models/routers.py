@@ -44,6 +44,12 @@ class Router(TenantOwned, Timestamped, Base):
     # Set when the router fetched its configuration: until it reports how applying it went
     # (its done URL), or this time passes, it is not polled (it is still applying).
     report_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The last report (ok, failed, or never reported by the end of the grace period), kept on
+    # the row: the timeline also holds refused requests to the done URL, which anyone who
+    # knows the serial can send, so it cannot say what the router itself reported.
+    report_outcome: Mapped[str | None] = mapped_column(String(16))
+    report_reason: Mapped[str | None] = mapped_column(String(200))
+    reported_at: Mapped[datetime | None] = mapped_column()
 
 
 class RouterEvent(Base):

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from provisioner.config import check_config, default_settings
 from provisioner.errors import ConfigError
 from provisioner.network.poller import Poller
+from provisioner.network.routers.refusals import flush_refusals
 from provisioner.network.routers.reports import Report, parse_report
 from provisioner.store import get_store
 from provisioner.store.models import utc_now
@@ -143,6 +144,25 @@ def test_a_failed_outcome_is_on_the_timeline_and_in_diagnose(
     phone = runner.invoke(args=["diagnose", "80:5e:c0:12:34:56"]).output
     router_block = phone.split("Site router:\n", 1)[1].split("Recent traps:")[0]
     assert "CONFIGURATION FAILED to apply (reported " in router_block, phone
+
+
+def test_refused_posts_to_the_done_url_cannot_hide_the_routers_own_report(
+    demo_app: Flask, client: FlaskClient
+) -> None:
+    fetched(demo_app, client)
+    assert report(demo_app, client, b"outcome=failed&reason=uci+broke").status_code == 200
+    runner = demo_app.test_cli_runner()
+    before = runner.invoke(args=["diagnose", "demo/kantoor-gw"]).output
+    assert "CONFIGURATION FAILED to apply" in before and "uci broke" in before, before
+    # Anyone who knows the serial: a wrong secret, refused, as often as the limit allows.
+    for _ in range(5):
+        refused = report(demo_app, client, b"outcome=ok", secret="wrong-secret-wrong-secret")
+        assert refused.status_code == 404
+    flush_refusals(demo_app)  # on the timeline now, as the server writes them within seconds
+    assert timeline(client, demo_app)[0][1] != "failed"  # the newest event is a refusal
+    after = runner.invoke(args=["diagnose", "demo/kantoor-gw"]).output
+    assert "CONFIGURATION FAILED to apply" in after and "uci broke" in after, after
+    assert "never reported" not in after
 
 
 def test_an_unknown_router_and_a_wrong_secret_get_the_same_answer(
