@@ -99,6 +99,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
         protocol="http",
         user_agent=fetch.user_agent,
         route="/p/a/" if fetch.authenticated_path else "/p/",
+        method=str(fetch.environ.get("REQUEST_METHOD") or "GET"),
     )
     authorization = _authorization(app, fetch.authorization, fetch.secure, fetch.source, fetch.path)
     answer = render_for_path(

@@ -80,32 +80,32 @@ def issue_credential(
     return credential
 
 
-def deliver_file_key(
-    session: Session, box: SecretBox, credential: DeviceCredential, now: datetime
-) -> str:
-    """The device's file key, noted as delivered now (its later files go encrypted).
-
-    Credentials made before file keys existed get one here, by a conditional UPDATE, so two
-    requests at once agree on one key; each write is one statement of its own."""
-    where = DeviceCredential.id == credential.id
-    options = {"synchronize_session": False, TENANT_OPTION: credential.tenant_id}
+def file_key_of(session: Session, box: SecretBox, credential: DeviceCredential) -> str:
+    """The device's file key. Credentials made before file keys existed get one here, by a
+    conditional UPDATE, so two requests at once agree on one key (one statement)."""
     stored = credential.file_key_encrypted
     if stored is None:
+        where = DeviceCredential.id == credential.id
         session.execute(
             update(DeviceCredential)
             .where(where, DeviceCredential.file_key_encrypted.is_(None))
             .values(file_key_encrypted=box.encrypt(new_file_key()))
-            .execution_options(**options)
+            .execution_options(synchronize_session=False, **{TENANT_OPTION: credential.tenant_id})
         )
         stored = session.scalar(select(DeviceCredential.file_key_encrypted).where(where))
         assert stored is not None
+    return box.decrypt(stored)
+
+
+def note_file_key_delivered(session: Session, credential: DeviceCredential, now: datetime) -> None:
+    """The phone was sent its file key (in a file it received whole): its later files go
+    encrypted. One statement; the first delivery's time stays."""
     session.execute(
         update(DeviceCredential)
-        .where(where)
+        .where(DeviceCredential.id == credential.id)
         .values(file_key_delivered_at=func.coalesce(DeviceCredential.file_key_delivered_at, now))
-        .execution_options(**options)
+        .execution_options(synchronize_session=False, **{TENANT_OPTION: credential.tenant_id})
     )
-    return box.decrypt(stored)
 
 
 def window_state(credential: DeviceCredential | None, source: str, now: datetime) -> WindowState:

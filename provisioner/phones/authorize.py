@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -34,6 +35,7 @@ from provisioner.pairing.credentials import (
     as_utc,
     check_authorization,
     claim_window,
+    note_file_key_delivered,
     tenant_admin_password,
     window_state,
 )
@@ -84,6 +86,9 @@ class Decision:
     challenge: bool = False
     kind: EventKind | None = None  # what the timeline records; the answer's kind when None
     tenant: str | None = None  # the name of the tenant the MAC is in (for the request log)
+    # The file hands the phone its file key: noted as delivered (and audited) by the caller
+    # once the file is made, so a failed render does not leave the phone keyless.
+    key_handed: Callable[[Session], None] | None = None
 
 
 NONCE_KEY = "provisioner.nonce_key"
@@ -144,14 +149,16 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
     if proof in (CREDENTIALS, CERTIFICATE):
         _bind_open_window(session, credential, asked.request.source)
-    trusted = asked.secure or proof == CERTIFICATE
+    # Only a GET receives the key: a HEAD's answer has no body.
+    trusted = (asked.secure or proof == CERTIFICATE) and asked.method == "GET"
     vendor = asked.file_request.vendor
     file_key = choose_file_key(app, session, vendor, view.document, credential, trusted)
+    key_handed = None
     if file_key is not None and file_key.handed:
         via = "https" if asked.secure else asked.request.protocol
         details = {"file": asked.file_request.file, "via": via, "proof": proof}
         event = handed_event(mac, tenant, file_key, {**details, "source": asked.request.source})
-        queue_audit(app, session, event)  # batched with the timeline, as release-secret
+        key_handed = partial(_note_key_handed, app, credential, event)
     full = _full_file(app, session, asked, found, view, phone, credential, tenant_id, file_key)
     release = audit.event_fields(
         f"phone:{mac}",
@@ -169,7 +176,15 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     )
     queue_audit(app, session, release)  # batched with the timeline, off the request path
     kind = FULL_KINDS[proof]
-    return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant)
+    return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant, key_handed=key_handed)
+
+
+def _note_key_handed(
+    app: Flask, credential: models.DeviceCredential, event: dict[str, Any], session: Session
+) -> None:
+    """The phone's file carrying its key was made: later files go encrypted; audited."""
+    note_file_key_delivered(session, credential, datetime.now(UTC))
+    queue_audit(app, session, event)  # batched with the timeline, as release-secret
 
 
 FIRST_USE = "first-use window"

@@ -9,13 +9,12 @@ encrypted with it, whatever the channel (docs/phones.md, "Encrypted configuratio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from provisioner.pairing.credentials import deliver_file_key
+from provisioner.pairing.credentials import file_key_of
 from provisioner.phones.encryption import Scheme
 from provisioner.phones.vendors import by_name
 from provisioner.security import audit
@@ -43,8 +42,9 @@ def choose_file_key(
     trusted: bool,
 ) -> FileKey | None:
     """Encrypting once the phone has the key; handed over a ``trusted`` channel when the
-    tenant encrypts ``vendor``'s files (noted as delivered: one statement); else None, a
-    plain file without the key, as before."""
+    tenant encrypts ``vendor``'s files (noted as delivered by the caller once the file is
+    made and sent whole: ``note_file_key_delivered``); else None, a plain file without the
+    key, as before."""
     scheme = by_name(vendor).file_encryption
     if scheme is None:
         return None
@@ -53,8 +53,7 @@ def choose_file_key(
         return FileKey(box.decrypt(credential.file_key_encrypted), scheme, handed=False)
     if not trusted or vendor not in document.provisioning.encrypted_files:
         return None
-    key = deliver_file_key(session, box, credential, datetime.now(UTC))
-    return FileKey(key, scheme, handed=True)
+    return FileKey(file_key_of(session, box, credential), scheme, handed=True)
 
 
 def handed_event(

@@ -52,13 +52,14 @@ class EventKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
     """One request as a front end (HTTP or TFTP) saw it; ``route`` is ``/p/`` or ``/p/a/``
-    over HTTP, empty over TFTP."""
+    over HTTP, empty over TFTP; ``method`` is HTTP's (a TFTP read counts as a GET)."""
 
     path: str
     source: str
     protocol: str = "http"
     user_agent: str = ""
     route: str = ""
+    method: str = "GET"
 
 
 @dataclass(frozen=True, slots=True)

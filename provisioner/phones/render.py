@@ -215,7 +215,7 @@ def _answer(
             base_url,
             authorization,
             authenticated_path,
-            "GET",
+            request.method,
             uri,
             certificate,
             secure,
@@ -272,6 +272,8 @@ def _device_answer(
         if full.encryption is not None:  # the phone has its file key: the file goes encrypted
             scheme, key, plain = *full.encryption, body
             body = answers.get((full.key, file, scheme), lambda: encrypt(scheme, plain, key))
+        if decision.key_handed is not None:  # made: the key in it counts as delivered
+            decision.key_handed(session)
         return decision, body
 
     # Every write here is one statement that stands alone (the window's claim is one

@@ -51,15 +51,19 @@ class Servers:
     certificate: Path
 
     def https(
-        self, path: str, user_agent: str, headers: dict[str, str] | None = None
+        self,
+        path: str,
+        user_agent: str,
+        headers: dict[str, str] | None = None,
+        method: str = "GET",
     ) -> tuple[int, bytes]:
-        """GET ``path`` over HTTPS, trusting the server's self-signed certificate."""
+        """``method`` (GET) ``path`` over HTTPS, trusting the server's self-signed certificate."""
         context = ssl.create_default_context(cafile=str(self.certificate))
         connection = http.client.HTTPSConnection(
             "127.0.0.1", self.secure_port, timeout=10, context=context
         )
         try:
-            connection.request("GET", path, headers={"User-Agent": user_agent, **(headers or {})})
+            connection.request(method, path, headers={"User-Agent": user_agent, **(headers or {})})
             response = connection.getresponse()
             return response.status, response.read()
         finally:
@@ -191,6 +195,23 @@ def test_another_macs_file_gets_no_key_and_nothing_to_decrypt(
         f"/p/a/{OTHER_MAC}.cfg", other.user_agent, {"Authorization": f"Basic {basic}"}
     )
     assert secret in own and YEALINK_KEY.search(own)[1] != key  # type: ignore[index]
+
+
+def test_a_head_over_https_hands_no_key_its_answer_has_no_body(
+    phone_app: Flask, servers: Servers
+) -> None:
+    encrypt_files_of(phone_app, "yealink")
+    pair(phone_app, YEALINK.mac, YEALINK.vendor, YEALINK.model)
+    secret = sip_password(phone_app).encode()
+    path, agent = f"/p/{YEALINK.mac}.cfg", YEALINK.user_agent
+    status, body = servers.https(path, agent, method="HEAD")
+    assert status == 200 and body == b""
+    assert key_events(phone_app) == []
+    status, plain, _ = fetch(servers.plain, path, agent)  # still plain: the phone has no key
+    assert status == 200 and secret in plain and b"aes_key" not in plain
+    status, handed = servers.https(path, agent)  # a GET hands it
+    assert status == 200 and YEALINK_KEY.search(handed) is not None
+    assert len(key_events(phone_app)) == 1
 
 
 def test_without_the_tenant_setting_https_hands_no_key(phone_app: Flask, servers: Servers) -> None:
