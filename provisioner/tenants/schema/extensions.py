@@ -79,7 +79,7 @@ class RingGroup(Document):
         return value
 
 
-QUEUE_STRATEGIES = (
+QueueStrategy = Literal[
     "ring-all",
     "longest-idle-agent",
     "round-robin",
@@ -88,22 +88,13 @@ QUEUE_STRATEGIES = (
     "agent-with-fewest-calls",
     "sequentially-by-agent-order",
     "random",
-)
+]
 
 
 class Queue(Document):
     name: Name
     number: InternalNumber | None = None
-    strategy: Literal[
-        "ring-all",
-        "longest-idle-agent",
-        "round-robin",
-        "top-down",
-        "agent-with-least-talk-time",
-        "agent-with-fewest-calls",
-        "sequentially-by-agent-order",
-        "random",
-    ] = "longest-idle-agent"
+    strategy: QueueStrategy = "longest-idle-agent"
     agents: list[ExtensionNumber] = Field(default_factory=list)
     max_wait: int = Field(default=300, ge=10, le=7200, description="seconds before the exit")
     music: str | None = Field(
