@@ -1,19 +1,24 @@
-"""Benchmark: SNMP polls per second, our poller's collection against net-snmp's CLI.
+"""Benchmark: SNMP polls per second, our poller against net-snmp's CLI, up to provider scale.
 
-Both sides poll the same net-snmp snmpd in the same run. Each loopback address the agent
-listens on (127.0.0.2, 127.0.0.3, ...) is one simulated device. One poll of one device is:
+Every simulated device is one loopback address (127.0.1.2, 127.0.1.3, ...) that a net-snmp
+snmpd listens on; one snmpd serves at most AGENT_ADDRESSES of them, so 5,000 devices are 50
+snmpd processes, and every poll is a real UDP SNMP exchange. In the same run:
 
 - ours: `provisioner.network.collect.collect` (GET of the system group, then GETBULK walks of
   the interface, bridge, LLDP(-MED) and PoE columns) plus `build_state` (parsing and rates),
-  on one long-lived pysnmp engine with ``--concurrency`` polls in flight;
+  on one long-lived client with ``--concurrency`` polls in flight, as the poller runs it;
 - net-snmp: one `snmpget` of the same scalars and one `snmpbulkwalk -Cr<R>` per subtree
   (ifTable, ifXTable, dot1dBridge, LLDP remote table, PoE port table), one process each, the
-  way LibreNMS polls, with ``--workers`` devices polled at once.
+  way LibreNMS polls, with ``--workers`` devices polled at once;
+- with ``--service``: the real `provisioner poller` command (leases, PostgreSQL, a poll record
+  per device) given every device at once, due now, with a 300 s interval; the wall time until
+  each has been polled and stored once, and the CPU the poller process used for it.
 
-Prints polls per second of each and the ratio (ours / net-snmp), the client CPU per poll and
-its ratio, and the load average (our side is one process; net-snmp's runs in several, so a busy
-machine favours it). Nothing is stored.
-Run: .venv/bin/python bench/snmp_poll.py [--devices 50] [--rounds 3] [--v3]
+Prints polls per second of each, the ratios (ours / net-snmp), the client CPU per poll, and
+the load average (our side is one process; net-snmp's runs in several, so a busy machine
+favours it). ``--pin`` puts the agents on the last CPU and every client on the first: then
+"one core" is literally one core.
+Run: .venv/bin/python bench/snmp_poll.py [--devices 50] [--rounds 3] [--v3] [--service]
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,6 +51,44 @@ SUBTREES = (
     "1.3.6.1.2.1.105.1.1",  # PoE ports
 )
 MAX_REPETITIONS = 25
+# snmpd reads its listening addresses from one configuration string of about 2,500
+# characters and silently drops those past it (121 of 201 bound): 100 per snmpd is safe.
+AGENT_ADDRESSES = 100
+# The first devices polled once, untimed, by each side (imports, v3 discovery of those).
+WARM_UP_DEVICES = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """One simulated device: a loopback address and the port its snmpd listens on."""
+
+    address: str
+    port: int
+
+
+def start_agents(folder: Path, count: int) -> tuple[list[Snmpd], list[Device]]:
+    """Enough snmpd processes for ``count`` devices, each on its own loopback address."""
+    addresses = [f"127.0.{n // 250 + 1}.{n % 250 + 2}" for n in range(count)]
+    agents: list[Snmpd] = []
+    devices: list[Device] = []
+    try:
+        for start in range(0, count, AGENT_ADDRESSES):
+            mine = addresses[start : start + AGENT_ADDRESSES]
+            agent = Snmpd(folder / f"snmpd-{start // AGENT_ADDRESSES}", addresses=mine)
+            # The agent answers its readiness probe on 127.0.0.1 too.
+            agent.addresses = ["127.0.0.1", *mine]
+            agents.append(agent.start())
+            devices += [Device(address, agent.port) for address in mine]
+    except BaseException:
+        stop_agents(agents)
+        raise
+    return agents, devices
+
+
+def stop_agents(agents: list[Snmpd]) -> None:
+    """Stop every agent started."""
+    for agent in agents:
+        agent.stop()
 
 
 def credentials(v3: bool) -> Credentials:
@@ -66,36 +111,25 @@ def cli_security(v3: bool) -> list[str]:
     if not v3:
         return ["-v2c", "-c", COMMUNITY]
     auth, auth_key, priv, priv_key = V3_USERS["monsha"]
-    return [
-        "-v3",
-        "-l",
-        "authPriv",
-        "-u",
-        "monsha",
-        "-a",
-        auth,
-        "-A",
-        auth_key,
-        "-x",
-        priv,
-        "-X",
-        priv_key,
-    ]
+    user = ["-v3", "-l", "authPriv", "-u", "monsha"]
+    return [*user, "-a", auth, "-A", auth_key, "-x", priv, "-X", priv_key]
 
 
-async def ours(
-    addresses: list[str], port: int, rounds: int, concurrency: int, v3: bool
-) -> tuple[float, int]:
+async def ours(devices: list[Device], rounds: int, concurrency: int, v3: bool) -> tuple[float, int]:
     """Polls per second of our collection, and varbinds in one round."""
     client = SnmpClient()
     limit = asyncio.Semaphore(concurrency)
     targets = [
         Target(
-            address, port, credentials(v3), timeout=5, retries=1, max_repetitions=MAX_REPETITIONS
+            device.address,
+            device.port,
+            credentials(v3),
+            timeout=5,
+            retries=1,
+            max_repetitions=MAX_REPETITIONS,
         )
-        for address in addresses
+        for device in devices
     ]
-    varbinds = 0
 
     async def poll(target: Target) -> int:
         async with limit:
@@ -103,7 +137,8 @@ async def ours(
             collect.build_state(collected.system, collected.walked, None)
             return len(collected.system) + sum(len(rows) for rows in collected.walked.values())
 
-    await asyncio.gather(*(poll(target) for target in targets))  # warm-up: v3 discovery
+    await asyncio.gather(*(poll(target) for target in targets[:WARM_UP_DEVICES]))
+    varbinds = 0
     started = time.perf_counter()
     for _ in range(rounds):
         varbinds = sum(await asyncio.gather(*(poll(target) for target in targets)))
@@ -112,9 +147,9 @@ async def ours(
     return len(targets) * rounds / elapsed, varbinds
 
 
-def netsnmp_poll(address: str, port: int, v3: bool) -> int:
+def netsnmp_poll(device: Device, v3: bool) -> int:
     """One poll with the net-snmp CLI; returns the varbinds read."""
-    agent = f"{address}:{port}"
+    agent = f"{device.address}:{device.port}"
     security = cli_security(v3)
     scalars = [oids.dotted(value) for value in oids.SYSTEM_SCALARS.values()]
     commands = [["snmpget", *security, "-On", "-Oq", agent, *scalars]]
@@ -129,18 +164,16 @@ def netsnmp_poll(address: str, port: int, v3: bool) -> int:
     return lines
 
 
-def netsnmp(
-    addresses: list[str], port: int, rounds: int, workers: int, v3: bool
-) -> tuple[float, int]:
+def netsnmp(devices: list[Device], rounds: int, workers: int, v3: bool) -> tuple[float, int]:
     """Polls per second of the net-snmp CLI, and varbinds in one round."""
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda address: netsnmp_poll(address, port, v3), addresses))  # warm-up
+        list(pool.map(lambda device: netsnmp_poll(device, v3), devices[:WARM_UP_DEVICES]))
         started = time.perf_counter()
         varbinds = 0
         for _ in range(rounds):
-            varbinds = sum(pool.map(lambda address: netsnmp_poll(address, port, v3), addresses))
+            varbinds = sum(pool.map(lambda device: netsnmp_poll(device, v3), devices))
         elapsed = time.perf_counter() - started
-    return len(addresses) * rounds / elapsed, varbinds
+    return len(devices) * rounds / elapsed, varbinds
 
 
 def cpu_seconds() -> float:
@@ -150,61 +183,113 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def agent_cpu_seconds(agent: Snmpd) -> float:
-    """CPU used by the agent so far (utime + stime from /proc)."""
-    assert agent.process is not None
-    fields = Path(f"/proc/{agent.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+def process_cpu_seconds(pid: int) -> float:
+    """CPU used by process ``pid`` so far (utime + stime from /proc, all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def agents_cpu_seconds(agents: list[Snmpd]) -> float:
+    """CPU used by all agents so far."""
+    return sum(process_cpu_seconds(agent.process.pid) for agent in agents if agent.process)
+
+
+def pin(agents: list[Snmpd]) -> None:
+    """Agents on the last CPU; this process, and so every client it starts, on the first."""
+    last = max(os.sched_getaffinity(0))
+    for agent in agents:
+        if agent.process is not None:
+            os.sched_setaffinity(agent.process.pid, {last})
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+
+def measure_side(name: str, run: Any, agents: list[Snmpd], polls: int) -> dict[str, float | int]:
+    """Run one side; its polls per second, varbinds per poll, client and agent CPU per poll."""
+    cpu, agent_cpu, load = cpu_seconds(), agents_cpu_seconds(agents), os.getloadavg()[0]
+    rate, varbinds = run()
+    cpu, agent_cpu = cpu_seconds() - cpu, agents_cpu_seconds(agents) - agent_cpu
+    return {
+        f"{name}_polls_per_second": round(rate, 1),
+        f"{name}_varbinds_per_poll": varbinds,
+        f"{name}_client_cpu_ms_per_poll": round(cpu / polls * 1000, 2),
+        f"{name}_agent_cpu_ms_per_poll": round(agent_cpu / polls * 1000, 2),
+        f"{name}_load_average_before": round(load, 1),
+    }
+
+
 def main() -> None:
-    """Start the agent, measure both sides, print the figures and the ratio."""
+    """Start the agents, measure both sides (and the service), print figures and ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=4, help="net-snmp devices at once")
+    parser.add_argument("--concurrency", type=int, default=50, help="ours: polls in flight")
+    parser.add_argument("--workers", type=int, default=4, help="net-snmp: devices at once")
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv SHA/AES")
+    parser.add_argument("--pin", action="store_true", help="agents on one CPU, clients on another")
+    parser.add_argument(
+        "--service",
+        action="store_true",
+        help="also time one interval of the `provisioner poller` command over every device",
+    )
+    parser.add_argument("--database-url", default=None, help="--service: PostgreSQL base URL")
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
-    addresses = [f"127.0.{n // 250 + 1}.{n % 250 + 2}" for n in range(arguments.devices)]
+    devices_count = arguments.devices
     with tempfile.TemporaryDirectory(prefix="snmp-bench-") as folder:
-        agent = Snmpd(Path(folder), addresses=["127.0.0.1", *addresses]).start()
+        agents, devices = start_agents(Path(folder), devices_count)
         try:
-            cpu, agent_cpu = cpu_seconds(), agent_cpu_seconds(agent)
-            our_rate, our_varbinds = asyncio.run(
-                ours(addresses, agent.port, arguments.rounds, arguments.concurrency, arguments.v3)
-            )
-            our_cpu, our_agent_cpu = cpu_seconds() - cpu, agent_cpu_seconds(agent) - agent_cpu
-            cpu, agent_cpu = cpu_seconds(), agent_cpu_seconds(agent)
-            cli_rate, cli_varbinds = netsnmp(
-                addresses, agent.port, arguments.rounds, arguments.workers, arguments.v3
-            )
-            cli_cpu, cli_agent_cpu = cpu_seconds() - cpu, agent_cpu_seconds(agent) - agent_cpu
+            if arguments.pin:
+                pin(agents)
+            result = measure(arguments, agents, devices, Path(folder))
         finally:
-            agent.stop()
-    polls = arguments.devices * (arguments.rounds + 1)
-    result = {
-        "devices": arguments.devices,
-        "rounds": arguments.rounds,
-        "snmp": "v3 authPriv SHA/AES" if arguments.v3 else "v2c",
-        "ours_polls_per_second": round(our_rate, 1),
-        "ours_varbinds_per_poll": our_varbinds // arguments.devices,
-        "ours_client_cpu_ms_per_poll": round(our_cpu / polls * 1000, 1),
-        "ours_agent_cpu_ms_per_poll": round(our_agent_cpu / polls * 1000, 1),
-        "netsnmp_polls_per_second": round(cli_rate, 1),
-        "netsnmp_varbinds_per_poll": cli_varbinds // arguments.devices,
-        "netsnmp_client_cpu_ms_per_poll": round(cli_cpu / polls * 1000, 1),
-        "netsnmp_agent_cpu_ms_per_poll": round(cli_agent_cpu / polls * 1000, 1),
-        "ratio_ours_to_netsnmp": round(our_rate / cli_rate, 2),
-        "client_cpu_ratio_ours_to_netsnmp": round(our_cpu / cli_cpu, 2) if cli_cpu else None,
-        "load_average_1min": round(os.getloadavg()[0], 1),
-    }
+            stop_agents(agents)
     if arguments.json:
         print(json.dumps(result, indent=2))
         return
     for key, value in result.items():
-        print(f"{key:32} {value}")
+        print(f"{key:36} {value}")
+
+
+def measure(
+    arguments: argparse.Namespace, agents: list[Snmpd], devices: list[Device], folder: Path
+) -> dict[str, Any]:
+    """Both sides one after the other on the same agents; the service last when asked."""
+    polls = len(devices) * arguments.rounds + min(WARM_UP_DEVICES, len(devices))
+    result: dict[str, Any] = {
+        "devices": len(devices),
+        "agents": len(agents),
+        "rounds": arguments.rounds,
+        "snmp": "v3 authPriv SHA/AES" if arguments.v3 else "v2c",
+        "pinned": arguments.pin,
+    }
+    rounds, v3 = arguments.rounds, arguments.v3
+    result |= measure_side(
+        "ours",
+        lambda: asyncio.run(ours(devices, rounds, arguments.concurrency, v3)),
+        agents,
+        polls,
+    )
+    result |= measure_side(
+        "netsnmp", lambda: netsnmp(devices, rounds, arguments.workers, v3), agents, polls
+    )
+    result["ours_varbinds_per_poll"] //= len(devices)
+    result["netsnmp_varbinds_per_poll"] //= len(devices)
+    result["ratio_ours_to_netsnmp"] = round(
+        result["ours_polls_per_second"] / result["netsnmp_polls_per_second"], 2
+    )
+    result["client_cpu_ratio_ours_to_netsnmp"] = round(
+        result["ours_client_cpu_ms_per_poll"] / result["netsnmp_client_cpu_ms_per_poll"], 2
+    )
+    if arguments.service:
+        from snmp_service import measure_interval
+
+        service = measure_interval(devices, arguments, folder)
+        result |= service
+        result["ratio_service_to_netsnmp"] = round(
+            service["service_polls_per_second"] / result["netsnmp_polls_per_second"], 2
+        )
+    result["load_average_after"] = round(os.getloadavg()[0], 1)
+    return result
 
 
 if __name__ == "__main__":
