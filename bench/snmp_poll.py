@@ -28,6 +28,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -232,8 +233,13 @@ def main() -> None:
         help="also time one interval of the `provisioner poller` command over every device",
     )
     parser.add_argument("--database-url", default=None, help="--service: PostgreSQL base URL")
+    parser.add_argument(
+        "--profile", metavar="FILE", help="--service: py-spy the poller, raw stacks to FILE"
+    )
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
+    # SIGTERM stops the agents too (the finally below), not only this process.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     devices_count = arguments.devices
     with tempfile.TemporaryDirectory(prefix="snmp-bench-") as folder:
         agents, devices = start_agents(Path(folder), devices_count)

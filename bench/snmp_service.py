@@ -66,7 +66,7 @@ def measure_interval(
     app = create_app(settings, instance_path=str(folder / "instance"), http=False)
     try:
         store_devices(app, devices)
-        return run_poller(app, settings, len(devices), arguments.concurrency, folder)
+        return run_poller(app, settings, len(devices), arguments, folder)
     finally:
         get_store(app).dispose()
         if schema is not None:
@@ -94,7 +94,7 @@ def store_devices(app: Any, devices: list[Reachable]) -> None:
 
 
 def run_poller(
-    app: Any, settings: dict[str, Any], count: int, concurrency: int, folder: Path
+    app: Any, settings: dict[str, Any], count: int, arguments: argparse.Namespace, folder: Path
 ) -> dict[str, Any]:
     """Start `provisioner poller`, wait until every device has a poll record, stop it."""
     environment = {
@@ -105,7 +105,7 @@ def run_poller(
         "PROVISIONER_LOAD_DEMO_ON_EMPTY": "false",
         "PROVISIONER_INSTANCE": str(folder / "instance"),
         "PROVISIONER_FIRMWARE_DIR": settings["FIRMWARE_DIR"],
-        "PROVISIONER_NETWORK_POLL_CONCURRENCY": str(concurrency),
+        "PROVISIONER_NETWORK_POLL_CONCURRENCY": str(arguments.concurrency),
     }
     script = Path(sys.executable).parent / "provisioner"
     output = folder / "poller.out"
@@ -116,8 +116,17 @@ def run_poller(
             stderr=subprocess.STDOUT,
             env=environment,
         )
+    spy = None
+    if arguments.profile:
+        from boot_storm import start_profile
+
+        spy = start_profile(process.pid, Path(arguments.profile))
     try:
         elapsed, cpu = wait_for_records(app, process, count)
+        if spy is not None:
+            from boot_storm import finish_profile
+
+            finish_profile(spy, Path(arguments.profile))
     finally:
         process.send_signal(signal.SIGTERM)
         try:
