@@ -228,16 +228,27 @@ def main() -> None:
     parser.add_argument("--v3", action="store_true", help="SNMPv3 authPriv SHA/AES")
     parser.add_argument("--pin", action="store_true", help="agents on one CPU, clients on another")
     parser.add_argument(
+        "--sides",
+        type=lambda text: set(text.split(",")),
+        default={"ours", "netsnmp"},
+        help="comma-separated, of ours,netsnmp,service (default ours,netsnmp)",
+    )
+    parser.add_argument(
         "--service",
         action="store_true",
-        help="also time one interval of the `provisioner poller` command over every device",
+        help="add the service: one interval of the `provisioner poller` command",
     )
-    parser.add_argument("--database-url", default=None, help="--service: PostgreSQL base URL")
+    parser.add_argument("--database-url", default=None, help="service: PostgreSQL base URL")
     parser.add_argument(
-        "--profile", metavar="FILE", help="--service: py-spy the poller, raw stacks to FILE"
+        "--profile", metavar="FILE", help="service: py-spy the poller, raw stacks to FILE"
     )
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
+    if arguments.service:
+        arguments.sides |= {"service"}
+    unknown = arguments.sides - {"ours", "netsnmp", "service"}
+    if unknown:
+        parser.error(f"--sides: no side {', '.join(sorted(unknown))} (ours, netsnmp, service)")
     # SIGTERM stops the agents too (the finally below), not only this process.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     devices_count = arguments.devices
@@ -259,7 +270,7 @@ def main() -> None:
 def measure(
     arguments: argparse.Namespace, agents: list[Snmpd], devices: list[Device], folder: Path
 ) -> dict[str, Any]:
-    """Both sides one after the other on the same agents; the service last when asked."""
+    """The sides asked for, one after the other on the same agents; then the ratios."""
     polls = len(devices) * arguments.rounds + min(WARM_UP_DEVICES, len(devices))
     result: dict[str, Any] = {
         "devices": len(devices),
@@ -269,33 +280,36 @@ def measure(
         "pinned": arguments.pin,
     }
     rounds, v3 = arguments.rounds, arguments.v3
-    result |= measure_side(
-        "ours",
-        lambda: asyncio.run(ours(devices, rounds, arguments.concurrency, v3)),
-        agents,
-        polls,
-    )
-    result |= measure_side(
-        "netsnmp", lambda: netsnmp(devices, rounds, arguments.workers, v3), agents, polls
-    )
-    result["ours_varbinds_per_poll"] //= len(devices)
-    result["netsnmp_varbinds_per_poll"] //= len(devices)
-    result["ratio_ours_to_netsnmp"] = round(
-        result["ours_polls_per_second"] / result["netsnmp_polls_per_second"], 2
-    )
-    result["client_cpu_ratio_ours_to_netsnmp"] = round(
-        result["ours_client_cpu_ms_per_poll"] / result["netsnmp_client_cpu_ms_per_poll"], 2
-    )
-    if arguments.service:
+    if "ours" in arguments.sides:
+        run = lambda: asyncio.run(ours(devices, rounds, arguments.concurrency, v3))  # noqa: E731
+        result |= measure_side("ours", run, agents, polls)
+        result["ours_varbinds_per_poll"] //= len(devices)
+    if "netsnmp" in arguments.sides:
+        run = lambda: netsnmp(devices, rounds, arguments.workers, v3)  # noqa: E731
+        result |= measure_side("netsnmp", run, agents, polls)
+        result["netsnmp_varbinds_per_poll"] //= len(devices)
+    if "service" in arguments.sides:
         from snmp_service import measure_interval
 
-        service = measure_interval(devices, arguments, folder)
-        result |= service
-        result["ratio_service_to_netsnmp"] = round(
-            service["service_polls_per_second"] / result["netsnmp_polls_per_second"], 2
-        )
+        result |= measure_interval(devices, arguments, folder)
+    result |= ratios(result)
     result["load_average_after"] = round(os.getloadavg()[0], 1)
     return result
+
+
+def ratios(result: dict[str, Any]) -> dict[str, float]:
+    """Ours and the service against net-snmp, for the sides measured."""
+    found = {}
+    cli_rate = result.get("netsnmp_polls_per_second")
+    cli_cpu = result.get("netsnmp_client_cpu_ms_per_poll")
+    if cli_rate and "ours_polls_per_second" in result:
+        found["ratio_ours_to_netsnmp"] = round(result["ours_polls_per_second"] / cli_rate, 2)
+        found["client_cpu_ratio_ours_to_netsnmp"] = round(
+            result["ours_client_cpu_ms_per_poll"] / cli_cpu, 2
+        )
+    if cli_rate and result.get("service_polls_per_second"):
+        found["ratio_service_to_netsnmp"] = round(result["service_polls_per_second"] / cli_rate, 2)
+    return found
 
 
 if __name__ == "__main__":
