@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +41,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from loopback import tree_cpu_seconds  # noqa: E402
+
 from provisioner.network import collect, oids  # noqa: E402
 from provisioner.network.snmp import Credentials, SnmpClient, Target  # noqa: E402
-from tests.network.agents import COMMUNITY, V3_USERS, Snmpd  # noqa: E402
+from tests.network.agents import (  # noqa: E402
+    COMMUNITY,
+    V3_USERS,
+    Snmpd,
+    Snmpsim,
+    snmpsim_available,
+)
+from tests.network.recordings import REAL_SWITCHES, real_recording  # noqa: E402
 
 SUBTREES = (
     "1.3.6.1.2.1.2.2",  # ifTable
@@ -61,10 +71,25 @@ WARM_UP_DEVICES = 50
 
 @dataclass(frozen=True, slots=True)
 class Device:
-    """One simulated device: a loopback address and the port its snmpd listens on."""
+    """One simulated device: a loopback address, the port its agent listens on, its v2c
+    community (snmpsim: the recording's name)."""
 
     address: str
     port: int
+    community: str = COMMUNITY
+
+
+def start_switches(recording: str, count: int) -> tuple[list[Snmpsim], list[Device]]:
+    """One snmpsim serving a real switch's recording as ``count`` devices, one community
+    each (only the client's CPU per poll means much here: snmpsim is slow Python)."""
+    if recording not in REAL_SWITCHES:
+        raise SystemExit(f"--recording: one of {', '.join(REAL_SWITCHES)}, not {recording!r}")
+    problem = snmpsim_available()
+    if problem:
+        raise SystemExit(problem)
+    text = real_recording(REAL_SWITCHES[recording])
+    agent = Snmpsim({f"{recording}-{n}": text for n in range(count)}).start()
+    return [agent], [Device("127.0.0.1", agent.port, f"{recording}-{n}") for n in range(count)]
 
 
 def start_agents(folder: Path, count: int) -> tuple[list[Snmpd], list[Device]]:
@@ -86,16 +111,16 @@ def start_agents(folder: Path, count: int) -> tuple[list[Snmpd], list[Device]]:
     return agents, devices
 
 
-def stop_agents(agents: list[Snmpd]) -> None:
+def stop_agents(agents: Sequence[Snmpd | Snmpsim]) -> None:
     """Stop every agent started."""
     for agent in agents:
         agent.stop()
 
 
-def credentials(v3: bool) -> Credentials:
-    """v2c ``public`` or snmpd's v3 user ``monsha`` (SHA/AES)."""
+def credentials(device: Device, v3: bool) -> Credentials:
+    """v2c with the device's community, or snmpd's v3 user ``monsha`` (SHA/AES)."""
     if not v3:
-        return Credentials("2c", community=COMMUNITY)
+        return Credentials("2c", community=device.community)
     auth, auth_key, priv, priv_key = V3_USERS["monsha"]
     return Credentials(
         "3",
@@ -107,10 +132,10 @@ def credentials(v3: bool) -> Credentials:
     )
 
 
-def cli_security(v3: bool) -> list[str]:
+def cli_security(device: Device, v3: bool) -> list[str]:
     """The same credentials as net-snmp command-line options."""
     if not v3:
-        return ["-v2c", "-c", COMMUNITY]
+        return ["-v2c", "-c", device.community]
     auth, auth_key, priv, priv_key = V3_USERS["monsha"]
     user = ["-v3", "-l", "authPriv", "-u", "monsha"]
     return [*user, "-a", auth, "-A", auth_key, "-x", priv, "-X", priv_key]
@@ -124,7 +149,7 @@ async def ours(devices: list[Device], rounds: int, concurrency: int, v3: bool) -
         Target(
             device.address,
             device.port,
-            credentials(v3),
+            credentials(device, v3),
             timeout=5,
             retries=1,
             max_repetitions=MAX_REPETITIONS,
@@ -151,7 +176,7 @@ async def ours(devices: list[Device], rounds: int, concurrency: int, v3: bool) -
 def netsnmp_poll(device: Device, v3: bool) -> int:
     """One poll with the net-snmp CLI; returns the varbinds read."""
     agent = f"{device.address}:{device.port}"
-    security = cli_security(v3)
+    security = cli_security(device, v3)
     scalars = [oids.dotted(value) for value in oids.SYSTEM_SCALARS.values()]
     commands = [["snmpget", *security, "-On", "-Oq", agent, *scalars]]
     commands += [
@@ -184,18 +209,12 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """CPU used by process ``pid`` so far (utime + stime from /proc, all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def agents_cpu_seconds(agents: list[Snmpd]) -> float:
+def agents_cpu_seconds(agents: Sequence[Snmpd | Snmpsim]) -> float:
     """CPU used by all agents so far."""
-    return sum(process_cpu_seconds(agent.process.pid) for agent in agents if agent.process)
+    return sum(tree_cpu_seconds(agent.process.pid) for agent in agents if agent.process)
 
 
-def pin(agents: list[Snmpd]) -> None:
+def pin(agents: Sequence[Snmpd | Snmpsim]) -> None:
     """Agents on the last CPU; this process, and so every client it starts, on the first."""
     last = max(os.sched_getaffinity(0))
     for agent in agents:
@@ -204,7 +223,9 @@ def pin(agents: list[Snmpd]) -> None:
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
 
 
-def measure_side(name: str, run: Any, agents: list[Snmpd], polls: int) -> dict[str, float | int]:
+def measure_side(
+    name: str, run: Any, agents: Sequence[Snmpd | Snmpsim], polls: int
+) -> dict[str, float | int]:
     """Run one side; its polls per second, varbinds per poll, client and agent CPU per poll."""
     cpu, agent_cpu, load = cpu_seconds(), agents_cpu_seconds(agents), os.getloadavg()[0]
     rate, varbinds = run()
@@ -242,6 +263,11 @@ def main() -> None:
     parser.add_argument(
         "--profile", metavar="FILE", help="service: py-spy the poller, raw stacks to FILE"
     )
+    parser.add_argument(
+        "--recording",
+        help="devices served by snmpsim from this real switch's recording (v2c), e.g. "
+        "hpe-procurve, instead of snmpd",
+    )
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()
     if arguments.service:
@@ -253,7 +279,11 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     devices_count = arguments.devices
     with tempfile.TemporaryDirectory(prefix="snmp-bench-") as folder:
-        agents, devices = start_agents(Path(folder), devices_count)
+        agents: Sequence[Snmpd | Snmpsim]
+        if arguments.recording:
+            agents, devices = start_switches(arguments.recording, devices_count)
+        else:
+            agents, devices = start_agents(Path(folder), devices_count)
         try:
             if arguments.pin:
                 pin(agents)
@@ -268,7 +298,10 @@ def main() -> None:
 
 
 def measure(
-    arguments: argparse.Namespace, agents: list[Snmpd], devices: list[Device], folder: Path
+    arguments: argparse.Namespace,
+    agents: Sequence[Snmpd | Snmpsim],
+    devices: list[Device],
+    folder: Path,
 ) -> dict[str, Any]:
     """The sides asked for, one after the other on the same agents; then the ratios."""
     polls = len(devices) * arguments.rounds + min(WARM_UP_DEVICES, len(devices))

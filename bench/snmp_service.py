@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.fernet import Fernet
+from loopback import tree_cpu_seconds
 from sqlalchemy import func, select
 
 from provisioner import create_app
@@ -43,6 +44,7 @@ class Reachable(Protocol):
 
     address: str
     port: int
+    community: str
 
 
 def measure_interval(
@@ -87,7 +89,7 @@ def store_devices(app: Any, devices: list[Reachable]) -> None:
                 "role": "router",
                 "address": device.address,
                 "port": device.port,
-                "community": "public",
+                "community": device.community,
                 "poll_interval": INTERVAL,
             }
             inventory.add_device(session, "demo", inventory.parse_device(fields), box, "bench")
@@ -158,20 +160,11 @@ def wait_for_records(
         with get_store(app).reading() as session:
             stored = session.scalar(select(func.count()).select_from(NetworkPollRecord)) or 0
         # Once every device is stored nothing is due for an interval: this CPU is the round's.
-        cpu = process_cpu(process.pid)
+        cpu = tree_cpu_seconds(process.pid)
         if stored >= count:
             break
         time.sleep(0.5)
     return time.perf_counter() - started, cpu, stored
-
-
-def process_cpu(pid: int) -> float:
-    """CPU used by process ``pid`` so far (utime + stime, all its threads)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0  # it has just ended
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def records_figures(app: Any) -> dict[str, Any]:
