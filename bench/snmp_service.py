@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from provisioner import create_app
 from provisioner.network import inventory
+from provisioner.network.device_input import parse_device
 from provisioner.security.secrets import get_secret_box
 from provisioner.store import get_store
 from provisioner.store.models import NetworkPollRecord
@@ -92,7 +93,7 @@ def store_devices(app: Any, devices: list[Reachable]) -> None:
                 "community": device.community,
                 "poll_interval": INTERVAL,
             }
-            inventory.add_device(session, "demo", inventory.parse_device(fields), box, "bench")
+            inventory.add_device(session, "demo", parse_device(fields), box, "bench")
 
 
 def run_poller(
