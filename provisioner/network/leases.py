@@ -99,11 +99,11 @@ def claim_due(
     return claims
 
 
-def release(session: Session, device_id: int, poller: str) -> None:
-    """A poll is stored: ``poller`` lets go of the lease (it stays due as claimed)."""
+def release(session: Session, device_ids: list[int], poller: str) -> None:
+    """Polls are stored: ``poller`` lets go of their leases (they stay due as claimed)."""
     session.execute(
         update(NetworkPollLease)
-        .where(NetworkPollLease.device_id == device_id, NetworkPollLease.holder == poller)
+        .where(NetworkPollLease.device_id.in_(device_ids), NetworkPollLease.holder == poller)
         .values(held_until=None)
     )
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from provisioner.errors import ConfigError, SnmpFailure
 from provisioner.metrics import POLL_RESULTS
@@ -37,6 +38,9 @@ INVENTORY_REFRESH_SECONDS = 30.0
 # How often the running poller asks the store for due devices (a device is polled at most
 # this long after it is due).
 CLAIM_SECONDS = 1.0
+# Polls stored in one transaction at most (one commit, one query for their state rows, one
+# for their leases, instead of each of those per device).
+STORE_BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,16 @@ class PollJob:
     target: Target | None
     interval: int
     problem: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A poll waiting to be stored: what it collected, or (``collected`` None) why it failed."""
+
+    job: PollJob
+    collected: collect.Collected | None
+    kind: str = ""
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +88,9 @@ class Poller:
         self.limit = asyncio.Semaphore(self.concurrency)
         self.keep = int(app.config["NETWORK_HISTORY_LIMIT"])
         self.deadline = float(app.config["NETWORK_POLL_DEADLINE"])
+        # Finished polls waiting for the writer task, each with what its poll awaits.
+        self.unstored: list[tuple[Finished, asyncio.Future[BaseException | None]]] = []
+        self.writing: asyncio.Task[None] | None = None
 
     def jobs(self, names: Iterable[str] | None = None) -> list[PollJob]:
         """The enabled devices (optionally only those named), with decrypted credentials."""
@@ -118,11 +135,10 @@ class Poller:
             except Exception as exc:  # noqa: BLE001 - one broken device must not stop the rest
                 log.warning("polling %s failed", job.name, exc_info=True)
                 return await self.down(job, "error", f"{type(exc).__name__}: {exc}")
-        try:
-            await asyncio.to_thread(self.save_up, job, collected)
-        except Exception as exc:  # noqa: BLE001 - a store hiccup must not stop the poller
-            log.error("could not store the poll of %s", job.name, exc_info=True)
-            return PollResult(job.device_id, job.name, "unknown", "store", str(exc))
+        error = await self.store(Finished(job, collected))
+        if error is not None:
+            log.error("could not store the poll of %s", job.name, exc_info=error)
+            return PollResult(job.device_id, job.name, "unknown", "store", str(error))
         if collected.incomplete:
             reason = collect.incomplete_text(collected.incomplete)
             return PollResult(job.device_id, job.name, "partial", "partial", reason)
@@ -130,34 +146,82 @@ class Poller:
 
     async def down(self, job: PollJob, kind: str, reason: str) -> PollResult:
         """Store a failed poll; its result even when the store fails (logged)."""
-        try:
-            await asyncio.to_thread(self.save_down, job, kind, reason)
-        except Exception:  # noqa: BLE001 - a store hiccup must not stop the poller
-            log.error("could not store the failed poll of %s", job.name, exc_info=True)
+        error = await self.store(Finished(job, None, kind, reason))
+        if error is not None:
+            log.error("could not store the failed poll of %s", job.name, exc_info=error)
         return PollResult(job.device_id, job.name, "down", kind, reason)
 
-    def save_up(self, job: PollJob, collected: collect.Collected) -> None:
-        """Parse and store a good (or partial) poll (in a worker thread: the store is
-        synchronous)."""
-        with get_store(self.app).transaction() as session:
-            row = session.get(NetworkDeviceState, job.device_id)
-            # After an outage the last good counters still give rates (or show a restart).
-            previous = row.data if row is not None and row.data else None
-            data = collect.build_state(
-                collected.system, collected.walked, previous, incomplete=collected.incomplete
-            )
-            summary = collect.poll_summary(data)
-            partial = collect.incomplete_text(collected.incomplete)
-            state.record_up(session, job.device_id, data, summary, self.keep, partial, self.name)
-            if self.name:
-                leases.release(session, job.device_id, self.name)
+    async def store(self, finished: Finished) -> BaseException | None:
+        """Queue a finished poll for the writer; None once stored, else the store's error."""
+        stored: asyncio.Future[BaseException | None] = asyncio.get_running_loop().create_future()
+        self.unstored.append((finished, stored))
+        if self.writing is None or self.writing.done():
+            self.writing = asyncio.create_task(self.write_unstored(), name="poll-writer")
+        return await stored
 
-    def save_down(self, job: PollJob, kind: str, reason: str) -> None:
+    async def write_unstored(self) -> None:
+        """Store the queued polls, a batch per transaction, until none is left: polls that
+        end while one batch is written make the next (no waiting to fill a batch)."""
+        while self.unstored:
+            batch = self.unstored[:STORE_BATCH]
+            del self.unstored[:STORE_BATCH]
+            errors = await asyncio.to_thread(self.save_batch, [finished for finished, _ in batch])
+            for (_, stored), error in zip(batch, errors, strict=True):
+                if not stored.done():
+                    stored.set_result(error)
+
+    def save_batch(self, batch: list[Finished]) -> list[BaseException | None]:
+        """Store finished polls in one transaction; when that fails, each in its own, so one
+        bad device loses no other's poll. Each poll's error, or None (in a worker thread: the
+        store is synchronous)."""
+        try:
+            with get_store(self.app).transaction() as session:
+                self.write(session, batch)
+            return [None] * len(batch)
+        except Exception as exc:  # noqa: BLE001 - told apart poll by poll below
+            if len(batch) == 1:
+                return [exc]
+            log.warning("storing %d polls at once failed; one by one", len(batch), exc_info=True)
+        errors: list[BaseException | None] = []
+        for finished in batch:
+            try:
+                with get_store(self.app).transaction() as session:
+                    self.write(session, [finished])
+                errors.append(None)
+            except Exception as exc:  # noqa: BLE001 - this poll's result says so
+                errors.append(exc)
+        return errors
+
+    def write(self, session: Session, batch: list[Finished]) -> None:
+        """Store finished polls in ``session``: states, history, leases let go."""
+        device_ids = [finished.job.device_id for finished in batch]
+        # One query for every state row; session.get below finds them in the session.
+        session.scalars(
+            select(NetworkDeviceState).where(NetworkDeviceState.device_id.in_(device_ids))
+        ).all()
+        for finished in batch:
+            if finished.collected is None:
+                self.write_down(session, finished.job, finished.kind, finished.reason)
+            else:
+                self.write_up(session, finished.job, finished.collected)
+        if self.name:
+            leases.release(session, device_ids, self.name)
+
+    def write_up(self, session: Session, job: PollJob, collected: collect.Collected) -> None:
+        """Parse and store a good (or partial) poll."""
+        row = session.get(NetworkDeviceState, job.device_id)
+        # After an outage the last good counters still give rates (or show a restart).
+        previous = row.data if row is not None and row.data else None
+        data = collect.build_state(
+            collected.system, collected.walked, previous, incomplete=collected.incomplete
+        )
+        summary = collect.poll_summary(data)
+        partial = collect.incomplete_text(collected.incomplete)
+        state.record_up(session, job.device_id, data, summary, self.keep, partial, self.name)
+
+    def write_down(self, session: Session, job: PollJob, kind: str, reason: str) -> None:
         """Store a failed poll."""
-        with get_store(self.app).transaction() as session:
-            state.record_down(session, job.device_id, kind, reason, self.keep, self.name)
-            if self.name:
-                leases.release(session, job.device_id, self.name)
+        state.record_down(session, job.device_id, kind, reason, self.keep, self.name)
 
     def add_leases(self) -> bool:
         """Leases for devices added since the last look."""
@@ -191,24 +255,38 @@ class Poller:
         if not self.name:
             self.name = leases.default_poller_name()
         running: set[asyncio.Task[PollResult]] = set()
+        half_free = asyncio.Event()
+
+        def finished(task: asyncio.Task[PollResult]) -> None:
+            running.discard(task)
+            if len(running) <= self.concurrency // 2:
+                half_free.set()
+
         refreshed = -INVENTORY_REFRESH_SECONDS
         while not stop.is_set():
             if time.monotonic() - refreshed >= INVENTORY_REFRESH_SECONDS:
                 if await self.store_work(self.add_leases):
                     refreshed = time.monotonic()
-            jobs = await self.store_work(self.claim, self.concurrency - len(running), failed=[])
+            places = self.concurrency - len(running)
+            jobs = await self.store_work(self.claim, places, failed=[])
             for job in jobs:
                 task = asyncio.create_task(self.poll(job), name=str(job.device_id))
                 running.add(task)
-                task.add_done_callback(running.discard)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=CLAIM_SECONDS)
-            except TimeoutError:
-                pass
+                task.add_done_callback(finished)
+            half_free.clear()
+            if len(running) <= self.concurrency // 2:
+                half_free.set()
+            # Every place taken: more may be due, so claim again once half the places are
+            # free rather than a whole CLAIM_SECONDS later (that capped a poller at
+            # NETWORK_POLL_CONCURRENCY polls a second).
+            await pause(stop, half_free if len(jobs) == places else None)
+        held = bool(running)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-        if running:
+        if self.writing is not None:
+            await self.writing  # polls that ended are stored (and their leases let go)
+        if held:
             await self.store_work(self.hand_back)
 
     async def store_work(
@@ -221,6 +299,18 @@ class Poller:
         except Exception:  # noqa: BLE001 - a store outage must not stop the poller
             log.error("the store failed (%s); trying again", work.__name__, exc_info=True)
             return failed
+
+
+async def pause(stop: asyncio.Event, early: asyncio.Event | None) -> None:
+    """Wait CLAIM_SECONDS; less once ``stop`` is set, or ``early`` when given."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if early is not None:
+        waits.append(asyncio.ensure_future(early.wait()))
+    try:
+        await asyncio.wait(waits, timeout=CLAIM_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 def run_poll_once(app: Flask, names: Iterable[str] | None = None) -> list[PollResult]:

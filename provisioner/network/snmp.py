@@ -1,9 +1,11 @@
-"""The pysnmp edge: one long-lived engine, GETs and multi-column GETBULK walks, error kinds.
+"""The SNMP edge: GETs and multi-column GETBULK walks, error kinds.
 
-Only this module (and `traps.py`) imports pysnmp. It turns pyasn1 values into plain Python
-(`int`, `bytes`, OID tuples) for the pure parsers, and every failure into a `SnmpFailure` whose
-``kind`` tells a timeout (silence), an authentication failure (the agent said no) and an
-unreachable device (the network said no) apart.
+v2c goes through one UDP socket with our own BER codec (`udp.py`, `ber.py`: pysnmp's generic
+decoding was most of a poll's CPU); v3 through one long-lived pysnmp engine. Only this module
+(and `traps.py`) imports pysnmp. Values reach the pure parsers as plain Python (`int`, `bytes`,
+OID tuples), and every failure becomes a `SnmpFailure` whose ``kind`` tells a timeout
+(silence), an authentication failure (the agent said no) and an unreachable device (the network
+said no) apart.
 
 Over 400 lines on purpose: it is the one place (with ``traps.py``) that knows pysnmp's API, so
 a pysnmp upgrade touches this file only.
@@ -27,8 +29,10 @@ from pysnmp.proto.rfc1902 import Null, ObjectName
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
 from provisioner.errors import SnmpFailure
-from provisioner.network import parse
+from provisioner.network import ber, parse
+from provisioner.network.ber import END_OF_MIB_VIEW
 from provisioner.network.oids import Oid
+from provisioner.network.udp import RECEIVE_BUFFER_BYTES, V2cChannel
 
 AUTH_PROTOCOLS: dict[str, Any] = {
     "SHA": hlapi.USM_AUTH_HMAC96_SHA,
@@ -61,8 +65,6 @@ TIMEOUT_HINTS = {
     "2c": " (v2c: a wrong community also looks like this)",
     "3": " (v3: a wrong privacy key also looks like this)",
 }
-# Linux caps this at net.core.rmem_max (often 208 KiB; raise it on a large poller).
-RECEIVE_BUFFER_BYTES = 4 * 1024 * 1024
 # A walk of one group asks at most this many times (a broken agent cannot keep us forever).
 REQUEST_LIMIT = 100_000
 UNREACHABLE_ERRNOS = frozenset(
@@ -175,10 +177,21 @@ class SnmpClient:
         self._transports: dict[tuple[str, int, float, int], Any] = {}
         self._authentications: dict[Credentials, Any] = {}
         self._buffer_enlarged = False
+        self._channel: V2cChannel | None = None
+        self._opening = asyncio.Lock()  # the first polls all ask for the channel at once
 
     def close(self) -> None:
-        """Close the engine's sockets."""
+        """Close the engine's sockets and the v2c socket."""
         self.engine.close_dispatcher()
+        if self._channel is not None:
+            self._channel.close()
+
+    async def channel(self) -> V2cChannel:
+        """The v2c socket, opened on first use (inside the running loop)."""
+        async with self._opening:
+            if self._channel is None:
+                self._channel = await V2cChannel().open()
+        return self._channel
 
     async def transport(self, target: Target) -> Any:
         """The transport for ``target``, created once (its address is resolved once)."""
@@ -207,7 +220,9 @@ class SnmpClient:
     async def get(self, target: Target, names: Sequence[Oid]) -> dict[Oid, parse.Value]:
         """GET ``names``; values the agent lacks come back as None."""
         bindings = await self.request(target, names)
-        return {tuple(name): plain_value(value) for name, value in bindings}
+        return {
+            name: None if isinstance(value, ber.EndOfMibView) else value for name, value in bindings
+        }
 
     async def walk(self, target: Target, columns: Sequence[Oid]) -> WalkResult:
         """Walk several table columns at once with GETBULK; rows keyed by index per column.
@@ -235,16 +250,45 @@ class SnmpClient:
     async def bulk_has_rows(self, target: Target, column: Oid) -> bool:
         """True when the agent has at least one row in ``column`` (one GETBULK of one row)."""
         [(name, value)] = (await self.bulk(target, [column], 1))[:1] or [((), None)]
-        return name[: len(column)] == column and not isinstance(value, EndOfMibView)
+        return name[: len(column)] == column and value is not END_OF_MIB_VIEW
 
     async def bulk(
         self, target: Target, starts: Sequence[Oid], repetitions: int
-    ) -> Sequence[tuple[Oid, parse.Value]]:
+    ) -> Sequence[tuple[Oid, parse.Value | ber.EndOfMibView]]:
         """One GETBULK; the answer as (OID, value) in wire order."""
-        bindings = await self.request(target, starts, repetitions)
-        return [(tuple(name), bulk_value(value)) for name, value in bindings]
+        return await self.request(target, starts, repetitions)
 
     async def request(
+        self, target: Target, names: Sequence[Oid], repetitions: int | None = None
+    ) -> Sequence[tuple[Oid, parse.Value | ber.EndOfMibView]]:
+        """One GET (or GETBULK with ``repetitions``); plain (OID, value) pairs back, with
+        END_OF_MIB_VIEW where the agent had nothing further."""
+        if target.credentials.version == "2c":
+            return await self.request_v2c(target, names, repetitions)
+        bindings = await self.request_pysnmp(target, names, repetitions)
+        return [(tuple(name), bulk_value(value)) for name, value in bindings]
+
+    async def request_v2c(
+        self, target: Target, names: Sequence[Oid], repetitions: int | None
+    ) -> list[tuple[Oid, parse.Value | ber.EndOfMibView]]:
+        """One v2c request through our own socket and codec."""
+        channel = await self.channel()
+        try:
+            address = await channel.resolve(target.host, target.port)
+        except OSError as exc:
+            raise SnmpFailure("unreachable", f"cannot resolve {target.host}: {exc}") from exc
+        community = (target.credentials.community or "").encode()
+        response = await channel.request(
+            address, community, names, repetitions, target.timeout, target.retries
+        )
+        if response is None:
+            raise await timeout_failure(target)
+        if response.error_status:
+            status = ber.error_status_name(response.error_status)
+            raise SnmpFailure("error", f"agent error status {status}")
+        return response.bindings
+
+    async def request_pysnmp(
         self, target: Target, names: Sequence[Oid], repetitions: int | None = None
     ) -> Sequence[tuple[Any, Any]]:
         """One GET (or GETBULK with ``repetitions``) of numeric OIDs; raw varbinds back.
@@ -285,17 +329,22 @@ class SnmpClient:
         if error is None and not status:
             return
         if isinstance(error, errind.RequestTimedOut):
-            refusal = await probe_refusal(target.host, target.port)
-            if refusal:
-                raise SnmpFailure("unreachable", refusal)
-            seconds = target.timeout * (target.retries + 1)
-            hint = TIMEOUT_HINTS.get(target.credentials.version, "")
-            raise SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
+            raise await timeout_failure(target)
         if isinstance(error, AUTHENTICATION_ERRORS):
             raise SnmpFailure("authentication", f"the agent refused our credentials ({error})")
         if error is not None:
             raise SnmpFailure("error", str(error))
         raise SnmpFailure("error", f"agent error status {status.prettyPrint()}")
+
+
+async def timeout_failure(target: Target) -> SnmpFailure:
+    """No answer: unreachable when the network refuses (ICMP), else a timeout."""
+    refusal = await probe_refusal(target.host, target.port)
+    if refusal:
+        return SnmpFailure("unreachable", refusal)
+    seconds = target.timeout * (target.retries + 1)
+    hint = TIMEOUT_HINTS.get(target.credentials.version, "")
+    return SnmpFailure("timeout", f"no answer within {seconds:g} s{hint}")
 
 
 def enlarge_receive_buffer(engine: Any) -> bool:
@@ -327,10 +376,11 @@ def make_authentication(credentials: Credentials) -> Any:
     )
 
 
-def bulk_value(value: Any) -> parse.Value | EndOfMibView:
-    """Like plain_value, but keeps endOfMibView so a walk knows where to stop."""
+def bulk_value(value: Any) -> parse.Value | ber.EndOfMibView:
+    """Like plain_value, but endOfMibView becomes END_OF_MIB_VIEW, so a walk knows where to
+    stop."""
     if isinstance(value, EndOfMibView):
-        return value
+        return END_OF_MIB_VIEW
     return plain_value(value)
 
 
@@ -359,7 +409,7 @@ def advance(
 def step(walk: ColumnWalk, name: Oid, value: Any, max_rows: int) -> bool:
     """Take one varbind into ``walk``; False when the column ends here."""
     column = walk.column
-    if isinstance(value, EndOfMibView) or name[: len(column)] != column or len(name) <= len(column):
+    if value is END_OF_MIB_VIEW or name[: len(column)] != column or len(name) <= len(column):
         return False
     index = name[len(column) :]
     if index in walk.rows:

@@ -77,7 +77,7 @@ def test_a_stopping_poller_hands_its_unfinished_polls_back(shared_app: Flask) ->
     with get_store(shared_app).transaction() as session:
         finished = session.query(NetworkPollLease).filter_by(holder="stops").first()
         assert finished is not None
-        leases.release(session, finished.device_id, "stops")
+        leases.release(session, [finished.device_id], "stops")
         leases.hand_back(session, "stops", start + timedelta(seconds=1))
     # The one not finished is due at once; the finished one waits for its interval.
     assert len(claim(shared_app, "other", start + timedelta(seconds=1))) == 2

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy.orm import Session
 
-from provisioner.network.poller import Poller, PollJob, PollResult, run_poll_once
+from provisioner.network.poller import Finished, Poller, PollJob, PollResult, run_poll_once
 from provisioner.network.snmp import SnmpClient, Target
 from provisioner.store import get_store
 from provisioner.store.models import NetworkDeviceState, NetworkPollRecord
@@ -284,17 +285,79 @@ def test_a_store_failure_on_one_down_device_does_not_lose_the_others(
     tmp_path: Path, snmpd_agent: Snmpd, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = demo(tmp_path)
-    add_device(app, **v2c_device("rt", snmpd_agent.port))
+    rt = add_device(app, **v2c_device("rt", snmpd_agent.port))
     # Down at once, without waiting for a timeout: its secret cannot be decrypted.
     scramble_community(app, add_device(app, **v2c_device("restored", snmpd_agent.port)))
 
-    def store_refuses(self: Poller, job: PollJob, kind: str, reason: str) -> None:
+    def store_refuses(self: Poller, session: Session, job: PollJob, kind: str, reason: str) -> None:
         raise OSError("the database went away")
 
-    monkeypatch.setattr(Poller, "save_down", store_refuses)
+    monkeypatch.setattr(Poller, "write_down", store_refuses)
     results = {result.name: result for result in run_poll_once(app)}
     assert (results["rt"].status, results["restored"].status) == ("up", "down")
     assert results["restored"].kind == "error"
+    assert state_of(app, rt).status == "up"
+
+
+def test_polls_stored_together_survive_one_the_store_refuses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Finished polls are stored a batch per transaction; when one of them fails, the batch is
+    # stored poll by poll, and only that poll is lost.
+    app = demo(tmp_path)
+    ids = {name: add_device(app, **v2c_device(name, 161)) for name in ("rt1", "bad", "rt2")}
+    write_down = Poller.write_down
+
+    def refuses_bad(self: Poller, session: Session, job: PollJob, kind: str, reason: str) -> None:
+        if job.name == "bad":
+            raise OSError("the database went away")
+        write_down(self, session, job, kind, reason)
+
+    monkeypatch.setattr(Poller, "write_down", refuses_bad)
+    poller = Poller(app)
+    try:
+        jobs = poller.jobs()
+        errors = poller.save_batch([Finished(job, None, "timeout", "no answer") for job in jobs])
+    finally:
+        poller.client.close()
+    assert [job.name for job in jobs] == ["rt1", "bad", "rt2"]
+    assert [type(error).__name__ for error in errors] == ["NoneType", "OSError", "NoneType"]
+    assert state_of(app, ids["rt1"]).status == state_of(app, ids["rt2"]).status == "down"
+    with get_store(app).reading() as session:
+        assert session.get(NetworkDeviceState, ids["bad"]) is None
+
+
+def test_a_running_poller_claims_again_as_soon_as_places_free_up(
+    tmp_path: Path, snmpd_agent: Snmpd
+) -> None:
+    # 12 devices due at once, 2 polls at a time: claiming once a second (CLAIM_SECONDS) took
+    # at least 5 s; claiming again when places free up takes a few quick polls' time.
+    app = demo(tmp_path, NETWORK_POLL_CONCURRENCY=2)
+    for number in range(12):
+        add_device(app, **v2c_device(f"rt{number}", snmpd_agent.port))
+
+    def stored() -> int:
+        with get_store(app).reading() as session:
+            return session.query(NetworkPollRecord).count()
+
+    async def main() -> float:
+        poller, stop = Poller(app, name="quick"), asyncio.Event()
+        running = asyncio.create_task(poller.run_forever(stop))
+        started = time.monotonic()
+        try:
+            for _ in range(200):  # at most 10 s
+                if await asyncio.to_thread(stored) >= 12:
+                    break
+                await asyncio.sleep(0.05)
+            return time.monotonic() - started
+        finally:
+            stop.set()
+            await running
+            poller.client.close()
+
+    elapsed = asyncio.run(main())
+    assert stored() == 12
+    assert elapsed < 4.0
 
 
 def scramble_community(app: Flask, device_id: int) -> None:

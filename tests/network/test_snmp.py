@@ -1,11 +1,9 @@
-"""The pysnmp edge without an agent: what its values show, how a walk moves on and ends."""
+"""The SNMP edge without an agent: what its values show, how a walk moves on and ends."""
 
 from __future__ import annotations
 
-from pysnmp.proto.rfc1905 import EndOfMibView
-
 from provisioner.network.poller import PollJob
-from provisioner.network.snmp import ColumnWalk, Credentials, Target, advance
+from provisioner.network.snmp import END_OF_MIB_VIEW, ColumnWalk, Credentials, Target, advance
 
 
 def test_credentials_never_show_their_secrets() -> None:
@@ -35,7 +33,7 @@ def walk_of(*answers: list[tuple[tuple[int, ...], object]], max_rows: int = 100)
 
 def test_an_agent_in_order_walks_to_the_column_end_with_no_problem() -> None:
     walk = walk_of([((1,), 10), ((2,), 20)], [((3,), 30), ((4,), 40)])
-    beyond = walk_of([((1,), 10)], [((9,), EndOfMibView())])
+    beyond = walk_of([((1,), 10)], [((9,), END_OF_MIB_VIEW)])
     assert (walk.rows, walk.problem()) == ({(1,): 10, (2,): 20, (3,): 30, (4,): 40}, "")
     assert (beyond.rows, beyond.problem()) == ({(1,): 10}, "")
 
