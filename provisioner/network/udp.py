@@ -8,7 +8,7 @@ retries are as pysnmp's: ``retries`` more sends of the same message, ``timeout``
 from __future__ import annotations
 
 import asyncio
-import random
+import secrets
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -40,7 +40,6 @@ class V2cChannel(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.pending: dict[int, Pending] = {}
         self.addresses: dict[tuple[str, int], tuple[str, int]] = {}
-        self.next_id = random.randrange(1, REQUEST_ID_LIMIT)
         self.dropped = 0  # datagrams that answered nothing we asked (malformed, late, spoofed)
 
     async def open(self) -> V2cChannel:
@@ -101,11 +100,12 @@ class V2cChannel(asyncio.DatagramProtocol):
         return self.addresses[key]
 
     def request_id(self) -> int:
-        """A request-id not in flight."""
+        """A request-id not in flight, unpredictable: with the agent's address and the
+        community, it is what a forged answer would have to guess."""
         while True:
-            self.next_id = self.next_id % (REQUEST_ID_LIMIT - 1) + 1
-            if self.next_id not in self.pending:
-                return self.next_id
+            candidate = secrets.randbelow(REQUEST_ID_LIMIT - 1) + 1
+            if candidate not in self.pending:
+                return candidate
 
     async def request(
         self,
