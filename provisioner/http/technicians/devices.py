@@ -238,13 +238,17 @@ class Deed:
         return " ".join(filter(None, (labels.get(vendor or "", vendor), model)))
 
 
+HISTORY_PAGES = 10  # at most this many reads of the audit log for one phone's history
+
+
 def who_did_what(db: Session, tenant: str, mac: str, limit: int = 5) -> list[Deed]:
     """The newest people's actions on the phone (its own requests left out), a line each.
 
     The item changes a pairing, swap or unpair saved are folded into its line (its event
-    names them in ``document_events``); the audit log keeps every one of them.
+    names them in ``document_events``); the audit log keeps every one of them. The rows are
+    read a page at a time until ``limit`` lines are found (or the log or HISTORY_PAGES ends).
     """
-    rows = db.scalars(
+    query = (
         select(AuditEvent)
         .where(
             AuditEvent.tenant == tenant,
@@ -253,14 +257,27 @@ def who_did_what(db: Session, tenant: str, mac: str, limit: int = 5) -> list[Dee
             AuditEvent.actor.not_like("phone:%"),
         )
         .order_by(AuditEvent.id.desc())
-        .limit(limit * 3)  # room for the folded ones, which come right after their deed
-    ).all()
+    )
+    page = limit * 3  # room for the folded ones, which come right after their deed
+    rows: list[AuditEvent] = []
+    deeds: list[Deed] = []
+    for _ in range(HISTORY_PAGES):
+        read = db.scalars(query.offset(len(rows)).limit(page)).all()
+        rows += read
+        deeds = _unfolded(rows)
+        if len(deeds) >= limit or len(read) < page:
+            break
+    return deeds[:limit]
+
+
+def _unfolded(rows: list[AuditEvent]) -> list[Deed]:
+    """A line per row that no other row's deed folds in."""
     folded = {number for row in rows for number in row.changes.get("document_events", [])}
     return [
         Deed(as_utc(row.at) or row.at, row.actor.removeprefix("token:"), row.action, row.changes)
         for row in rows
         if row.id not in folded
-    ][:limit]
+    ]
 
 
 def phone_sites(document: TenantDocument) -> dict[str, list[str]]:
