@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import selectors
 import shutil
 import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,85 +49,11 @@ from loopback import start_nginx  # noqa: E402
 
 from provisioner import create_app  # noqa: E402
 from provisioner.store import get_store  # noqa: E402
+from tests.http.attack import Attack  # noqa: E402
 
 SLOW_REQUEST = b"GET /p/y000000000000.cfg HTTP/1.1\r\nHost: provisioner.example\r\n" + (
     b"X-Padding: " + b"a" * 4000 + b"\r\n"
 )
-
-
-class Attack:
-    """Slow and idle connections held against one port by a thread of their own."""
-
-    def __init__(self, port: int, slow: int, idle: int, byte_seconds: float) -> None:
-        self.port = port
-        self.byte_seconds = byte_seconds
-        self.slow: list[tuple[socket.socket | None, int]] = [(None, 0)] * slow
-        self.idle: list[socket.socket | None] = [None] * idle
-        self.reopened = 0
-        self.failed = 0
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Attack:
-        for index in range(len(self.idle)):
-            self.idle[index] = self._connect()
-        for index in range(len(self.slow)):
-            self.slow[index] = (self._connect(), 0)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=30)
-        for connection in [*self.idle, *(connection for connection, _ in self.slow)]:
-            if connection is not None:
-                connection.close()
-
-    def _connect(self) -> socket.socket | None:
-        try:
-            connection = socket.create_connection(("127.0.0.1", self.port), timeout=2)
-        except OSError:
-            self.failed += 1
-            return None
-        connection.setblocking(False)
-        return connection
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.byte_seconds):
-            for index, (connection, sent) in enumerate(self.slow):
-                self.slow[index] = self._one_more_byte(connection, sent)
-            closed = self._closed(self.idle)
-            for index in closed:
-                old = self.idle[index]
-                if old is not None:
-                    old.close()
-                self.idle[index] = self._connect()
-                self.reopened += 1
-
-    def _one_more_byte(self, connection: socket.socket | None, sent: int) -> tuple[Any, int]:
-        if connection is not None and sent < len(SLOW_REQUEST):
-            try:
-                connection.send(SLOW_REQUEST[sent : sent + 1])
-                return connection, sent + 1
-            except OSError:
-                connection.close()
-        self.reopened += 1
-        return self._connect(), 0
-
-    @staticmethod
-    def _closed(connections: list[socket.socket | None]) -> list[int]:
-        """The positions of connections the server closed (or that never opened)."""
-        watching = selectors.DefaultSelector()
-        closed = []
-        for index, connection in enumerate(connections):
-            if connection is None:
-                closed.append(index)
-            else:
-                watching.register(connection, selectors.EVENT_READ, index)
-        for key, _ in watching.select(timeout=0):
-            closed.append(key.data)
-        watching.close()
-        return closed
 
 
 @dataclass
@@ -237,7 +161,7 @@ def measure(options: argparse.Namespace, folder: Path) -> None:
         for slow, idle in [(slow, idle) for idle in options.idle for slow in options.slow]:
             for name in ["nginx", *options.servers]:
                 port = processes[name][0]
-                with Attack(port, slow, idle, options.byte_seconds) as attack:
+                with Attack(port, slow, idle, options.byte_seconds, SLOW_REQUEST) as attack:
                     time.sleep(options.settle_seconds)
                     seen = boot_under_attack(port, device, options.boots)
                 print(

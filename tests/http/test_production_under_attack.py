@@ -11,9 +11,6 @@ server closes both after its header time and they connect again at once, as an a
 from __future__ import annotations
 
 import resource
-import selectors
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +19,9 @@ import pytest
 
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
+from tests.http.attack import Attack
 from tests.http.conftest import MAC, environment_of, fetch, start_serve, stop_serve
 from tests.phones.conftest import pair
-
-SLOW_REQUEST = b"GET /p/y000000000000.cfg HTTP/1.1\r\nHost: x\r\nX-Padding: " + b"a" * 200
 
 
 def attack_sizes(slow: int = 500, idle: int = 2500) -> tuple[int, int]:
@@ -34,70 +30,6 @@ def attack_sizes(slow: int = 500, idle: int = 2500) -> tuple[int, int]:
     if slow + idle <= room:
         return slow, idle
     return slow * room // (slow + idle), idle * room // (slow + idle)
-
-
-class Attack:
-    """Slow and idle connections held against ``port`` by a thread; closed ones reopened."""
-
-    def __init__(self, port: int, slow: int, idle: int) -> None:
-        self.port = port
-        self.slow: list[tuple[socket.socket | None, int]] = [(None, 0)] * slow
-        self.idle: list[socket.socket | None] = [None] * idle
-        self.reopened = 0
-        self.stopping = threading.Event()
-        self.in_place = threading.Event()  # every slow client has sent its first byte
-        self.thread = threading.Thread(target=self.hold, daemon=True)
-
-    def __enter__(self) -> Attack:
-        self.idle = [self.connect() for _ in self.idle]
-        self.slow = [(self.connect(), 0) for _ in self.slow]
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stopping.set()
-        self.thread.join(timeout=30)
-        for connection in [*self.idle, *(connection for connection, _ in self.slow)]:
-            if connection is not None:
-                connection.close()
-
-    def connect(self) -> socket.socket | None:
-        try:
-            connection = socket.create_connection(("127.0.0.1", self.port), timeout=2)
-        except OSError:
-            return None
-        connection.setblocking(False)
-        return connection
-
-    def hold(self) -> None:
-        while not self.stopping.wait(2.0):
-            self.slow = [self.one_more_byte(*state) for state in self.slow]
-            self.in_place.set()
-            for index in self.closed_idle():
-                if self.idle[index] is not None:
-                    self.idle[index].close()  # type: ignore[union-attr]
-                self.idle[index] = self.connect()
-                self.reopened += 1
-
-    def one_more_byte(self, connection: socket.socket | None, sent: int) -> tuple[object, int]:
-        if connection is not None and sent < len(SLOW_REQUEST):
-            try:
-                connection.send(SLOW_REQUEST[sent : sent + 1])
-                return connection, sent + 1
-            except OSError:
-                connection.close()
-        self.reopened += 1
-        return self.connect(), 0
-
-    def closed_idle(self) -> list[int]:
-        watching = selectors.DefaultSelector()
-        closed = [index for index, connection in enumerate(self.idle) if connection is None]
-        for index, connection in enumerate(self.idle):
-            if connection is not None:
-                watching.register(connection, selectors.EVENT_READ, index)
-        closed += [key.data for key, _ in watching.select(timeout=0)]
-        watching.close()
-        return closed
 
 
 @pytest.fixture(params=["production", "serve"])
