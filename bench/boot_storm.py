@@ -65,7 +65,14 @@ from waitress.server import create_server
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
-from loopback import free_port, self_signed, start_nginx, tree_cpu_seconds, wait_for  # noqa: E402
+from loopback import (  # noqa: E402
+    free_port,
+    named_cpu_seconds,
+    self_signed,
+    start_nginx,
+    tree_cpu_seconds,
+    wait_for,
+)
 
 from provisioner import create_app  # noqa: E402
 from provisioner.pairing.credentials import issue_credential  # noqa: E402
@@ -78,6 +85,8 @@ HOST = "provisioner.example"
 BASE_URL = f"http://{HOST}/p/"
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+# The services on the same cores whose CPU time each storm also reports (per request).
+SERVICES = frozenset({"postgres", "redis-server"})
 # Extensions count up from here (numbers starting 112, 144 or 911 are refused: emergency).
 FIRST_NUMBER = 2000
 
@@ -567,11 +576,12 @@ class Figures:
     errors: int
     requests: int
     cpu_ms: float = 0.0  # the server's CPU time per request (its processes, from /proc)
+    services_ms: float = 0.0  # PostgreSQL's and Redis's CPU time per request (the same cores)
 
 
-def figures(outcome: Outcome, cpu_seconds: float = 0.0) -> Figures:
-    """Requests per second, the request-time percentiles and the server's CPU time per
-    request of one storm."""
+def figures(outcome: Outcome, cpu_seconds: float = 0.0, services_seconds: float = 0.0) -> Figures:
+    """Requests per second, the request-time percentiles, and the server's and the
+    services' CPU time per request of one storm."""
     ordered = sorted(outcome.latencies) or [0.0]
 
     def percentile(share: float) -> float:
@@ -585,6 +595,7 @@ def figures(outcome: Outcome, cpu_seconds: float = 0.0) -> Figures:
         outcome.errors,
         count,
         cpu_seconds * 1000 / count if count else 0.0,
+        services_seconds * 1000 / count if count else 0.0,
     )
 
 
@@ -597,6 +608,7 @@ def median_figures(rounds: list[Figures]) -> Figures:
         sum(item.errors for item in rounds),
         sum(item.requests for item in rounds),
         statistics.median(item.cpu_ms for item in rounds),
+        statistics.median(item.services_ms for item in rounds),
     )
 
 
@@ -802,6 +814,7 @@ def timed_rounds(
                     spy = start_profile(pid, Path(options.profile))
                     profiled = True
                 cpu_before = tree_cpu_seconds(pid)
+                services_before = named_cpu_seconds(SERVICES)
                 outcome = run_storm(
                     target,
                     booting,
@@ -810,7 +823,11 @@ def timed_rounds(
                     options.client_processes,
                     tls=tls,
                 )
-                result = figures(outcome, tree_cpu_seconds(pid) - cpu_before)
+                result = figures(
+                    outcome,
+                    tree_cpu_seconds(pid) - cpu_before,
+                    named_cpu_seconds(SERVICES) - services_before,
+                )
                 if spy is not None:
                     finish_profile(spy, Path(options.profile))
                 rounds[name].append(result)
@@ -818,7 +835,8 @@ def timed_rounds(
                     f"  C={concurrency} round {round_number + 1} {name}: {result.per_second:.0f}/s"
                     f" p50 {result.p50_ms:.1f} ms p99 {result.p99_ms:.1f} ms"
                     f" errors {result.errors} ({result.requests} requests)"
-                    f" CPU {result.cpu_ms:.2f} ms/request",
+                    f" CPU {result.cpu_ms:.2f} ms/request"
+                    f" (PostgreSQL and Redis {result.services_ms:.2f})",
                     flush=True,
                 )
         summary[str(concurrency)] = {
@@ -878,7 +896,7 @@ def print_table(summary: dict[str, Any]) -> None:
     """The medians and the ratios, one row per server and concurrency."""
     print(
         f"{'C':>4} {'server':<12}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
-        f"{'req/s ratio':>13}{'p99 x nginx':>13}{'CPU ms/req':>12}"
+        f"{'req/s ratio':>13}{'p99 x nginx':>13}{'CPU ms/req':>12}{'db ms/req':>11}"
     )
     for concurrency, rows in summary.items():
         theirs = rows["nginx"]
@@ -888,7 +906,7 @@ def print_table(summary: dict[str, Any]) -> None:
             print(
                 f"{concurrency:>4} {name:<12}{row['per_second']:>9.0f}{row['p50_ms']:>9.1f}"
                 f"{row['p99_ms']:>9.1f}{row['errors']:>8}{ratio:>13.3f}{slower:>13.1f}"
-                f"{row.get('cpu_ms', 0.0):>12.2f}"
+                f"{row.get('cpu_ms', 0.0):>12.2f}{row.get('services_ms', 0.0):>11.2f}"
             )
 
 

@@ -104,6 +104,24 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
+def named_cpu_seconds(names: frozenset[str]) -> float:
+    """CPU time (user and system) used so far by every process whose command name is one of
+    ``names`` (PostgreSQL's and Redis's on this machine, say): Linux's /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for folder in Path("/proc").iterdir():
+        if not folder.name.isdigit():
+            continue
+        try:
+            name, _, rest = (folder / "stat").read_text().partition(" (")[2].rpartition(")")
+            if name in names:
+                fields = rest.split()
+                total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key in ``folder``/tls, readable by nginx."""
     from tests.tls import certificate_files
