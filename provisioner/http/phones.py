@@ -11,14 +11,16 @@ verified comes in PHONE_CERTIFICATE_HEADER (``provisioner.phones.certificates``)
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
-from werkzeug.http import http_date
+from werkzeug.http import HTTP_STATUS_CODES, http_date
 
 from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import authorization_scheme, challenge_headers
@@ -67,14 +69,23 @@ def _authorization(
     return None
 
 
+def offered_headers(
+    app: Flask, headers: Iterable[tuple[str, str]], secure: bool
+) -> tuple[tuple[str, str], ...]:
+    """The answer's headers; the Basic challenge only where Basic is taken."""
+    basic = basic_allowed(app, secure)
+    return tuple(
+        (name, value)
+        for name, value in headers
+        if basic or not (name == "WWW-Authenticate" and value.startswith("Basic"))
+    )
+
+
 def _add_challenges(
     app: Flask, response: Response, headers: Iterable[tuple[str, str]], secure: bool
 ) -> None:
-    """Add the answer's headers; the Basic challenge only where Basic is taken."""
-    for name, value in headers:
-        if name == "WWW-Authenticate" and value.startswith("Basic"):
-            if not basic_allowed(app, secure):
-                continue
+    """Add the answer's headers (see ``offered_headers``)."""
+    for name, value in offered_headers(app, headers, secure):
         response.headers.add(name, value)
 
 
@@ -113,51 +124,73 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
         fetch.secure,
     )
     kind = (answer.kind or answer.answer).value
-    if (
-        answer.status == 200
-        and not answer.headers
-        and CONDITIONAL_HEADERS.isdisjoint(fetch.environ)
-    ):
+    if answer.status != 200:
+        headers = offered_headers(app, answer.headers, fetch.secure)
+        return PlainAnswer(answer.body, answer.content_type, answer.status, headers), kind
+    if not answer.headers and CONDITIONAL_HEADERS.isdisjoint(fetch.environ):
         return PlainAnswer(answer.body, answer.content_type), kind
     response = Response(answer.body, status=answer.status, content_type=answer.content_type)
     _add_challenges(app, response, answer.headers, fetch.secure)
-    if answer.status == 200:
-        response.set_etag(etag_of(answer.body))
-        response.headers["Cache-Control"] = "no-cache"
-        response.make_conditional(fetch.environ)
+    response.set_etag(etag_of(answer.body))
+    response.headers["Cache-Control"] = "no-cache"
+    response.make_conditional(fetch.environ)
     return response, kind
 
 
+@functools.lru_cache(maxsize=1024)
 def etag_of(body: bytes) -> str:
-    """The ETag of a phone's answer (unquoted): its bytes' SHA-256."""
+    """The ETag of a phone's answer (unquoted): its bytes' SHA-256 (kept for the bodies
+    answered most lately: a storm sends the same bytes many times)."""
     return hashlib.sha256(body).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class PlainAnswer:
-    """A 200 with nothing conditional about it, the most common answer of a boot storm, as
-    a WSGI app of its own: the status and headers werkzeug's ``Response`` would send (and
-    in its order), without building one (tested side by side)."""
+    """An answer with nothing conditional about it, the most common answers of a boot storm
+    (a 200, a Digest challenge, a 404), as a WSGI app of its own: the status and headers
+    werkzeug's ``Response`` would send (and in its order), without building one (tested side
+    by side). A 200 carries its ETag, Cache-Control and Date (what ``make_conditional``
+    adds); other statuses carry ``headers`` after the length."""
 
     body: bytes
     content_type: str
+    status: int = 200
+    extra_headers: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> list[tuple[str, str]]:
+        headers = [("Content-Type", self.content_type), ("Content-Length", str(len(self.body)))]
+        if self.status != 200:
+            return [*headers, *self.extra_headers]
         return [
-            ("Content-Type", self.content_type),
-            ("Content-Length", str(len(self.body))),
+            *headers,
             ("ETag", f'"{etag_of(self.body)}"'),
             ("Cache-Control", "no-cache"),
-            ("Date", http_date()),
+            ("Date", http_date_now()),
         ]
 
     def __call__(self, _environ: Any, start_response: Callable[..., Any]) -> Iterable[bytes]:
-        start_response("200 OK", self.headers())
+        start_response(STATUS_LINES[self.status], self.headers())
         return [self.body]
 
     def response(self) -> Response:
         """The same answer as a ``Response`` (for Flask's view)."""
-        return Response(self.body, status=200, headers=self.headers())
+        return Response(self.body, status=self.status, headers=self.headers())
+
+
+# Werkzeug's status lines ("401 UNAUTHORIZED"), made once.
+STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS_CODES.items()}
+
+
+def http_date_now() -> str:
+    """The Date header's value for now, made once a second (a storm answers thousands)."""
+    second = int(time.time())
+    made = _date_made
+    if made[0] != second:
+        made = _date_made[:] = [second, http_date(second)]
+    return str(made[1])
+
+
+_date_made: list[Any] = [0, ""]
 
 
 # The request headers make_conditional answers (with a 304, 412 or 206); without any of

@@ -26,7 +26,7 @@ from multiprocessing import util as multiprocessing_util
 from typing import Any
 
 from flask import Flask, request
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from provisioner.pairing import TIMELINE_WRITER_KEY, flush_timeline
@@ -34,6 +34,7 @@ from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
 from provisioner.phones.model import Answer, EventKind, RequestInfo
 from provisioner.security import audit
 from provisioner.store import Store, get_store
+from provisioner.store.bulk import insert_rows
 from provisioner.store.models import AuditEvent, DeviceEvent, Phone, utc_now
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class TimelineWriter:
                 with self._store.transaction() as session:
                     write_events(session, events, self._limit)
                     if audits:
-                        session.execute(insert(AuditEvent), audits)
+                        insert_rows(session, AuditEvent, audits)
             except Exception:
                 return self._write_apart(events, audits)
             return True, len(events) + len(audits)
@@ -130,7 +131,7 @@ class TimelineWriter:
         try:
             if audits:
                 with self._store.transaction() as session:
-                    session.execute(insert(AuditEvent), audits)
+                    insert_rows(session, AuditEvent, audits)
         except Exception:
             log.exception(
                 "timeline: %d events and %d audit rows not written yet, kept for later",
@@ -199,9 +200,11 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
     events = [event for event in events if not (event.known_only and event.mac not in tenants)]
     if not events:
         return
-    # One multi-row INSERT, no ORM objects: the batch writer must not hold the GIL for long.
-    session.execute(
-        insert(DeviceEvent),
+    # Rows, not ORM objects, at once (COPY on PostgreSQL): the writer must not hold the GIL
+    # for long.
+    insert_rows(
+        session,
+        DeviceEvent,
         [
             {
                 "tenant_id": tenants.get(event.mac) if event.look_up else event.tenant_id,

@@ -26,6 +26,7 @@ then compare; the window runs from the first miss) and that is checked by readin
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
 import os
@@ -62,6 +63,7 @@ class RateLimiter(Protocol):
         """Take back one miss of ``key`` counted in this window (an attempt that succeeded)."""
 
 
+@functools.lru_cache(maxsize=16384)  # every phone request asks, a storm's addresses repeat
 def source_key(address: str) -> str:
     """The key an address's misses count under: an IPv4 address, or the /64 of an IPv6 one
     (one IPv6 host may send from a whole /64, so a per-address count would never fill)."""

@@ -110,3 +110,24 @@ def test_a_plain_answer_is_what_werkzeug_would_send() -> None:
 
     assert without_date(plain_headers) == without_date(reference_headers)
     assert [name for name, _ in plain_headers] == [name for name, _ in reference_headers]
+
+
+def test_a_plain_challenge_or_refusal_is_what_werkzeug_would_send() -> None:
+    from provisioner.http.phones import PlainAnswer
+
+    challenges = (
+        ("WWW-Authenticate", 'Digest realm="provisioner", qop="auth", nonce="1.2.3"'),
+        ("WWW-Authenticate", 'Basic realm="provisioner"'),
+    )
+    environ = EnvironBuilder(path="/p/a/x.cfg").get_environ()
+    for status, headers in ((401, challenges), (429, (("Retry-After", "60"),)), (404, ())):
+        reference = Response(b"", status=status, content_type="text/plain")
+        for name, value in headers:
+            reference.headers.add(name, value)
+        sent = [
+            run_wsgi_app(app, environ, buffered=True)
+            for app in (reference, PlainAnswer(b"", "text/plain", status, headers))
+        ]
+        assert sent[0][1] == sent[1][1]  # the status line, e.g. "401 UNAUTHORIZED"
+        assert list(sent[0][2]) == list(sent[1][2])  # every header, in order
+        assert b"".join(sent[0][0]) == b"".join(sent[1][0]) == b""
