@@ -176,3 +176,42 @@ def test_phone_statements_survive_a_connection_the_server_dropped(postgres_url: 
     finally:
         store.dispose()
         admin.dispose()
+
+
+def test_a_kept_statement_session_hands_on_nothing(store_app: Flask) -> None:
+    """Each thread keeps its phone-path session between blocks: what one block loaded or
+    left pending never reaches the next, a failed block's session is not kept, and another
+    thread gets a session of its own."""
+    import threading
+
+    from sqlalchemy import inspect as state_of
+
+    import_demo(store_app)
+    store = get_store(store_app)
+    with store.statements() as session:
+        first = session
+        tenant = session.scalars(select(Tenant)).first()
+    assert tenant is not None and state_of(tenant).detached  # let go, as closing would
+    with store.statements() as session:
+        assert session is first and not session.identity_map and not session.in_transaction()
+        session.add(AuditEvent(actor="kept-session", action="kept", object_type="session"))
+    with pytest.raises(ZeroDivisionError), store.statements() as session:
+        session.add(AuditEvent(actor="kept-session", action="lost", object_type="session"))
+        session.flush()
+        _ = 1 / 0
+    with store.statements() as session:
+        assert session is not first  # the failed block's session went with it
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor == "kept-session")
+        )
+        assert sorted(actions) == ["kept", "lost"]  # each statement commits on its own
+    others: list[Session] = []
+
+    def in_another_thread() -> None:
+        with store.statements() as other:
+            others.append(other)
+
+    thread = threading.Thread(target=in_another_thread)
+    thread.start()
+    thread.join(timeout=30)
+    assert others and others[0] is not session
