@@ -8,6 +8,8 @@ adds them up (prometheus-client's multiprocess mode).
 
 from __future__ import annotations
 
+import functools
+
 from prometheus_client import Counter, Histogram
 
 PHONE_REQUESTS = Counter(
@@ -21,6 +23,19 @@ RENDER_SECONDS = Histogram(
     ["protocol"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+
+
+@functools.cache  # a handful of label pairs, asked for by every phone request
+def phone_requests(answer: str, protocol: str) -> Counter:
+    """The phone request counter of ``answer`` and ``protocol`` (``labels`` takes a lock and
+    checks the labels on every call)."""
+    return PHONE_REQUESTS.labels(answer, protocol)
+
+
+@functools.cache
+def render_seconds(protocol: str) -> Histogram:
+    """The answer-time histogram of ``protocol`` (see ``phone_requests``)."""
+    return RENDER_SECONDS.labels(protocol)
 TFTP_TRANSFERS = Counter(
     "provisioner_tftp_transfers", "TFTP transfers by how they ended", ["outcome"]
 )

@@ -25,7 +25,7 @@ def test_event_and_audit_rows_read_back_as_written(tmp_path: Path, database_url:
             "at": AT + timedelta(seconds=number),
             "source": "127.0.0.1",
             "protocol": "http",
-            "file": "tab\there, a quote ' and \\ backslash.cfg",  # COPY's own escapes
+            "file": "tab\there, new\nline\r, a quote ' and \\ backslash.cfg",  # COPY escapes
             "user_agent": "Yealink SIP-T46U 108.86.0.90 ünïcode",
             "answer": "full",
             "kind": "full",
