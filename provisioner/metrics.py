@@ -36,6 +36,8 @@ def phone_requests(answer: str, protocol: str) -> Counter:
 def render_seconds(protocol: str) -> Histogram:
     """The answer-time histogram of ``protocol`` (see ``phone_requests``)."""
     return RENDER_SECONDS.labels(protocol)
+
+
 TFTP_TRANSFERS = Counter(
     "provisioner_tftp_transfers", "TFTP transfers by how they ended", ["outcome"]
 )
