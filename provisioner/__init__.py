@@ -16,33 +16,28 @@ def create_app(
 ) -> Flask:
     """Build the app: configuration, store, secrets, then the blueprints by audience.
 
-    ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or ``./instance``. ``http`` False
-    leaves the blueprints out: the command line's commands other than ``serve`` need none.
+    ``instance_path`` defaults to ``$PROVISIONER_INSTANCE`` or Flask's default (``instance``
+    beside the package in a checkout). ``http`` False leaves the blueprints out (the test
+    runner's and `flask --app provisioner`'s commands need none; the `provisioner` command's
+    own run without Flask, on provisioner.app_core's ``CommandLineApp``).
     """
-    import os
-
     from flask import Flask
 
-    from provisioner import cli, firmware, logs, pairing, store
-    from provisioner.config import ensure_instance_folder, load_config
-    from provisioner.security import secrets
+    from provisioner import cli, pairing
+    from provisioner.app_core import prepare
+    from provisioner.config import instance_path as instance_folder
+    from provisioner.config import load_config
 
     app = Flask(
-        __name__,
-        instance_relative_config=True,
-        instance_path=instance_path or os.environ.get("PROVISIONER_INSTANCE") or None,
+        __name__, instance_relative_config=True, instance_path=instance_folder(instance_path)
     )
     load_config(app, config)
-    logs.init_app(app)
-    firmware.warn_about_checkout_catalogue(app)
     if http:
         answer_phones_directly(app)  # inside the proxy and framing layers below
     trust_proxies(app)
     if http:  # the command line's other commands answer no request (and import no HTTP side)
         refuse_ambiguous_length(app)
-    ensure_instance_folder(app)
-    store.init_app(app)
-    secrets.init_app(app)
+    prepare(app)  # logs, the firmware warning, the instance folder, store, secrets
     if http:  # what only answering requests needs: limits, nonces, the timeline's flush
         from provisioner.http import register_blueprints
         from provisioner.security import nonces, ratelimit

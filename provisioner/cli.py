@@ -6,14 +6,25 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
 
-from provisioner.command_helpers import cli_actor, get_store, parse_address, reports_errors
+from provisioner.command_helpers import (
+    CommandLine,
+    cli_actor,
+    command_app,
+    flask_app,
+    get_store,
+    parse_address,
+    reports_errors,
+    with_app,
+    with_flask_app,
+)
 from provisioner.errors import HttpBindFailed
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def checked_address(
@@ -49,7 +60,7 @@ def checked_address(
     help="SNMP poller and trap receiver beside HTTP [NETWORK_POLLER_ENABLED/NETWORK_TRAPS_ENABLED]",
 )
 @click.option("--quiet", is_flag=True, help="no line per request on standard output")
-@with_appcontext
+@with_flask_app(http=True)
 @reports_errors
 def serve_command(
     http_address: str | None, tftp_address: str | None, network: bool | None, quiet: bool
@@ -59,7 +70,7 @@ def serve_command(
     from provisioner.http import request_log
     from provisioner.network import start_beside_http
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = flask_app()
     if http_address:
         host, port = parse_address(http_address)
     else:
@@ -167,7 +178,7 @@ def token_group() -> None:
     multiple=True,
     help="limit the token to this tenant (repeat for several) [every tenant]",
 )
-@with_appcontext
+@with_app
 @reports_errors
 def token_create(role: str, name: str | None, tenants: tuple[str, ...]) -> None:
     """Create a token and print it once; only its hash is stored. With --tenant it sees and
@@ -185,7 +196,7 @@ def token_create(role: str, name: str | None, tenants: tuple[str, ...]) -> None:
 
 
 @token_group.command("list")
-@with_appcontext
+@with_app
 def token_list() -> None:
     """Show every token's name, role and state (never the token)."""
     from sqlalchemy import select
@@ -205,7 +216,7 @@ def token_list() -> None:
 
 @token_group.command("revoke")
 @click.argument("name")
-@with_appcontext
+@with_app
 @reports_errors
 def token_revoke(name: str) -> None:
     """Revoke every live token called NAME."""
@@ -231,12 +242,12 @@ def audit_group() -> None:
     default=None,
     help="days to keep [AUDIT_RETENTION_DAYS, 365]",
 )
-@with_appcontext
+@with_app
 def audit_prune(days: int | None) -> None:
     """Delete audit events older than the retention period (GDPR: keep logs only as needed)."""
     from provisioner.security.audit import prune
 
-    keep = days or current_app.config["AUDIT_RETENTION_DAYS"]
+    keep = days or command_app().config["AUDIT_RETENTION_DAYS"]
     with get_store().transaction() as session:
         count = prune(session, keep)
     click.echo(f"deleted {count} audit event(s) older than {keep} days")
@@ -248,7 +259,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@with_appcontext
+@with_app
 def db_upgrade() -> None:
     """Migrate the schema to the newest revision (also done at every start)."""
     from provisioner.store.migrate import upgrade
@@ -259,7 +270,7 @@ def db_upgrade() -> None:
 
 @db_group.command("revision")
 @click.option("-m", "--message", required=True)
-@with_appcontext
+@with_app
 def db_revision(message: str) -> None:
     """For developers: write a migration from the models' difference with the database."""
     from provisioner.store.migrate import new_revision
@@ -300,22 +311,6 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-# The commands that serve HTTP; every other command runs on an app without the blueprints,
-# whose imports (the API, the vendor modules, OpenAPI) are most of the start-up time.
-HTTP_COMMANDS = frozenset({"serve"})
-
-
-def command_line_app() -> Flask:
-    """The app for the command being run, built only when a command needs it (not for --help)."""
-    from provisioner import create_app
-
-    context = click.get_current_context(silent=True)
-    while context is not None and context.parent is not None and context.parent.parent:
-        context = context.parent  # up to the command under `provisioner`
-    name = context.info_name if context is not None else None
-    return create_app(http=name in HTTP_COMMANDS)
-
-
 def command_group() -> click.Group:
     """`provisioner` and every command under it, listed without building an app."""
     from provisioner import __version__
@@ -331,8 +326,6 @@ def command_group() -> click.Group:
 
 
 def main() -> None:
-    """Entry point of the `provisioner` console command."""
-    from flask.cli import ScriptInfo
-
-    info = ScriptInfo(create_app=command_line_app, set_debug_flag=False)
-    command_group()(prog_name="provisioner", obj=info)
+    """Entry point of the `provisioner` console command: `serve` (and the poller and trap
+    commands) build the Flask app, the others a CommandLineApp without Flask (with_app)."""
+    command_group()(prog_name="provisioner", obj=CommandLine())

@@ -1,16 +1,27 @@
-"""Configuration: defaults, then ``instance/config.py``, then ``PROVISIONER_*`` variables."""
+"""Configuration: defaults, then ``instance/config.py``, then ``PROVISIONER_*`` variables.
+
+Read here without Flask, with the rules of Flask's ``Config.from_pyfile`` and
+``from_prefixed_env``: `create_app` puts the result in its Flask app's config, and the command
+line's other commands (`provisioner.app_core`) use it as it is, without importing Flask.
+"""
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import json
 import os
+import sys
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 from provisioner.errors import ConfigError
+
+if TYPE_CHECKING:
+    from provisioner.app_core import AppCore
+
+ENVIRONMENT_PREFIX = "PROVISIONER_"
 
 DEFAULT_HTTP_HOST = "127.0.0.1"
 DEFAULT_HTTP_PORT = 8470
@@ -124,14 +135,88 @@ def default_settings(instance_path: str) -> dict[str, Any]:
 REQUIRED_KEYS = ("DATABASE_URL",)
 
 
-def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+def load_settings(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """Layer the configuration in one place, then check it."""
-    app.config.from_mapping(default_settings(app.instance_path))
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("PROVISIONER")
-    if overrides is not None:
-        app.config.from_mapping(overrides)
-    check_config(app.config)
+    settings = default_settings(instance_path)
+    settings.update(read_instance_file(Path(instance_path) / "config.py"))
+    read_environment(settings, os.environ)
+    settings.update(upper_case_items(overrides or {}))
+    check_config(settings)
+    return settings
+
+
+def load_config(app: AppCore, overrides: Mapping[str, Any] | None) -> None:
+    """Put the layered, checked configuration in the app's config."""
+    app.config.update(load_settings(app.instance_path, overrides))
+
+
+def upper_case_items(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings among ``values``: upper-case names only (Flask's ``from_mapping``)."""
+    return {key: value for key, value in values.items() if key.isupper()}
+
+
+def read_instance_file(file: Path) -> dict[str, Any]:
+    """The upper-case names ``file`` sets when run (Flask's ``from_pyfile``); {} when there is
+    no such file."""
+    namespace: dict[str, Any] = {"__name__": "config", "__file__": str(file)}
+    try:
+        source = file.read_bytes()
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.EISDIR, errno.ENOTDIR):
+            return {}
+        exc.strerror = f"Unable to load configuration file ({exc.strerror})"
+        raise
+    exec(compile(source, str(file), "exec"), namespace)  # the operator's own settings file
+    return upper_case_items(namespace)
+
+
+def read_environment(settings: dict[str, Any], environment: Mapping[str, str]) -> None:
+    """Apply ``PROVISIONER_*`` variables, in name order (Flask's ``from_prefixed_env``): a value
+    is JSON when it parses as JSON, else text; ``__`` in a name sets a key of a nested dict
+    (``PROVISIONER_PHONE_CERTIFICATE_AUTHORITIES__yealink``)."""
+    for name in sorted(environment):
+        if not name.startswith(ENVIRONMENT_PREFIX):
+            continue
+        value: Any = environment[name]
+        try:
+            value = json.loads(value)
+        except ValueError:
+            pass
+        *parents, key = name.removeprefix(ENVIRONMENT_PREFIX).split("__")
+        target = settings
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[key] = value
+
+
+def default_instance_path() -> str:
+    """Flask's default instance folder for this package: ``instance`` beside the package in a
+    checkout, ``PREFIX/var/provisioner-instance`` when installed into a Python or virtualenv."""
+    package_path = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    prefix = os.path.abspath(sys.prefix)
+    if PurePath(package_path).is_relative_to(prefix):
+        return os.path.join(prefix, "var", "provisioner-instance")
+    site_parent, site_folder = os.path.split(package_path)
+    if site_folder.lower() != "site-packages":
+        return os.path.join(package_path, "instance")
+    parent, folder = os.path.split(site_parent)
+    if folder.lower() == "lib":
+        return os.path.join(parent, "var", "provisioner-instance")
+    if os.path.basename(parent).lower() == "lib":
+        return os.path.join(os.path.dirname(parent), "var", "provisioner-instance")
+    return os.path.join(site_parent, "var", "provisioner-instance")
+
+
+def instance_path(chosen: str | None = None) -> str:
+    """The instance folder: ``chosen``, else ``$PROVISIONER_INSTANCE``, else Flask's default.
+    Like Flask, refuses a relative one."""
+    path = chosen or os.environ.get("PROVISIONER_INSTANCE") or default_instance_path()
+    if not os.path.isabs(path):
+        raise ValueError(
+            "If an instance path is provided it must be absolute. A relative path was given"
+            " instead."
+        )
+    return path
 
 
 def check_config(config: Mapping[str, Any]) -> None:
@@ -169,6 +254,6 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"HTTP_PORT must be a port number 0-65535, not {port!r}")
 
 
-def ensure_instance_folder(app: Flask) -> None:
+def ensure_instance_folder(app: AppCore) -> None:
     """Create the instance folder, readable by the owner only (it holds the secrets key)."""
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from provisioner.app_core import AppCore
 
 REQUEST_LOG = logging.getLogger("provisioner.requests")
 # The fields a request line carries beside the message (LogRecord attributes by ``extra``).
@@ -38,12 +39,12 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False)
 
 
-def json_logs(app: Flask) -> bool:
+def json_logs(app: AppCore) -> bool:
     """True when LOG_FORMAT asks for JSON lines."""
     return str(app.config.get("LOG_FORMAT") or "").lower() == "json"
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: AppCore) -> None:
     """With LOG_FORMAT=json, give the root logger one JSON handler (once per process)."""
     if not json_logs(app):
         return

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from provisioner import create_app
 from provisioner.pairing import service
 from provisioner.phones.model import RequestInfo
 from provisioner.phones.render import render_for_path
@@ -80,12 +81,17 @@ def test_help_lists_every_command_without_touching_the_store(tmp_path: Path) -> 
     assert not instance.exists()
 
 
-# What a command that only reads and prints must not load: the HTTP side (blueprints, waitress,
-# rate limits, the timeline's batch writer), SNMP, the tenant document's schema and validation
-# (pydantic models, phone numbers, holidays), cryptography (no secret is opened), the vendor
-# modules (lxml) and Alembic (the schema is current). Each is a share of start-up time
-# (bench/cli_startup.py).
+# What a command that only reads and prints must not load: Flask, Werkzeug and Jinja (the
+# console runs it on provisioner.app_core's CommandLineApp), the HTTP side (blueprints,
+# waitress, rate limits, the timeline's batch writer), SNMP, the tenant document's schema and
+# validation (pydantic models, phone numbers, holidays), cryptography (no secret is opened),
+# the vendor modules (lxml) and Alembic (the schema is current). Each is a share of start-up
+# time (bench/cli_startup.py).
 NOT_FOR_LISTING = (
+    "flask",
+    "werkzeug",
+    "jinja2",
+    "itsdangerous",
     "provisioner.http",
     "provisioner.security.ratelimit",
     "provisioner.pairing.timeline_writer",
@@ -114,21 +120,27 @@ print("\\n".join(sorted(sys.modules)))
 """
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        "tenants list",
-        "phones list",
-        "discovered list",
-        "token list",
-        "network list",
-        "firmware list",
-        "firmware rollout list",
-        "audit prune",
-        "diagnose 805ec0123456",
-    ],
+LIST_COMMANDS = (
+    "tenants list",
+    "phones list",
+    "discovered list",
+    "token list",
+    "network list",
+    "firmware list",
+    "firmware rollout list",
+    "audit prune",
+    "diagnose 805ec0123456",
 )
-def test_list_commands_load_neither_the_http_side_nor_snmp_nor_the_schema(
+# The model modules (provisioner.store.models) each command may map; mapping the others was
+# part of every command's start-up.
+TABLES_READ = {
+    "tenants list": {"base", "tenants"},
+    "token list": {"base", "security"},
+}
+
+
+@pytest.mark.parametrize("command", LIST_COMMANDS)
+def test_list_commands_load_neither_flask_nor_the_http_side_nor_snmp_nor_the_schema(
     tmp_path: Path, command: str
 ) -> None:
     environment = {
@@ -155,3 +167,35 @@ def test_list_commands_load_neither_the_http_side_nor_snmp_nor_the_schema(
     loaded = result.stdout.split()
     assert "provisioner.store" in loaded  # it did run the command
     assert [name for name in loaded if name.startswith(NOT_FOR_LISTING)] == []
+    if command in TABLES_READ:
+        prefix = "provisioner.store.models."
+        tables = {name.removeprefix(prefix) for name in loaded if name.startswith(prefix)}
+        assert tables == TABLES_READ[command]
+
+
+def test_the_console_prints_what_the_flask_cli_prints(tmp_path: Path) -> None:
+    """The console's commands run without Flask; `flask --app provisioner` and the tests' runner
+    run the same commands on create_app's Flask app: same output, same exit status."""
+    instance = tmp_path / "instance"
+    environment = {**os.environ, "PROVISIONER_INSTANCE": str(instance), "PYTHONPATH": str(PROJECT)}
+
+    def console(*words: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "provisioner", *words],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+            check=False,
+        )
+
+    assert console("import", str(PROJECT / "examples" / "demo.yaml"), "--yes").returncode == 0
+    app = create_app(instance_path=str(instance), http=False)
+    runner = app.test_cli_runner()
+    for command in (*LIST_COMMANDS, "phones list nosuch", "export nosuch"):
+        printed = console(*command.split())
+        flask_result = runner.invoke(args=command.split())
+        assert printed.stdout == flask_result.stdout, command
+        assert printed.stderr == flask_result.stderr, command
+        assert printed.returncode == flask_result.exit_code, command
+    get_store(app).dispose()

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # cryptography is loaded by the first key parsed, not by `provisioner --help`
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-    from flask import Flask
+
+    from provisioner.app_core import AppCore
 
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 CHECKOUT_CATALOGUE = Path(__file__).resolve().parent.parent.parent / "firmware"
 
 
-def catalogue_directory(app: Flask) -> Path:
+def catalogue_directory(app: AppCore) -> Path:
     """FIRMWARE_DIR: where the manifest and the files are."""
     return Path(app.config["FIRMWARE_DIR"])
 
@@ -35,7 +36,7 @@ def _parsed_keys(setting: str | tuple[str, ...] | None) -> dict[str, Ed25519Publ
     return trusted_keys(setting)
 
 
-def app_trusted_keys(app: Flask) -> dict[str, Ed25519PublicKey]:
+def app_trusted_keys(app: AppCore) -> dict[str, Ed25519PublicKey]:
     """FIRMWARE_TRUSTED_KEYS, parsed once per value."""
     setting = app.config.get("FIRMWARE_TRUSTED_KEYS")
     if isinstance(setting, list | tuple):
@@ -43,7 +44,7 @@ def app_trusted_keys(app: Flask) -> dict[str, Ed25519PublicKey]:
     return _parsed_keys(setting)
 
 
-def warn_about_checkout_catalogue(app: Flask, old: Path = CHECKOUT_CATALOGUE) -> str | None:
+def warn_about_checkout_catalogue(app: AppCore, old: Path = CHECKOUT_CATALOGUE) -> str | None:
     """Log (and return) a warning when the checkout's old firmware/ folder still lists images
     while FIRMWARE_DIR points elsewhere: they are not served until moved or pointed to."""
     try:

@@ -9,13 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
 # The catalogue, the signing parts (cryptography), the store and the vendor modules are
 # imported inside the commands: `provisioner --help` and the other commands list these
 # without loading them (most of a command's start-up time otherwise).
-from provisioner.command_helpers import cli_actor, get_store, reports_errors
+from provisioner.command_helpers import (
+    cli_actor,
+    command_app,
+    get_store,
+    reports_errors,
+    with_app,
+)
 from provisioner.errors import FieldProblem, FirmwareRefused, ValidationFailed
 
 FILE_NAME_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._()+,-")
@@ -114,7 +118,7 @@ def sign_command(
 @_file_options
 @click.option("--sign-with", "key_file", type=click.Path(exists=True, path_type=Path))
 @click.option("--signature", default=None, help="base64 signature, or a file holding it")
-@with_appcontext
+@with_app
 @reports_errors
 def add_command(
     file: Path,
@@ -143,7 +147,7 @@ def add_command(
         signature=signature,
         signing_key=load_private_key(key_file.read_bytes()) if key_file else None,
     )
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = command_app()
     entry = add(catalogue_directory(app), new, app_trusted_keys(app))
     with get_store().transaction() as session:
         audit.record(
@@ -153,14 +157,14 @@ def add_command(
 
 
 @firmware_group.command("list")
-@with_appcontext
+@with_app
 def list_command() -> None:
     """Show every image: id, vendor, models, version, file, size."""
     from provisioner.firmware import catalogue_directory
     from provisioner.firmware.catalogue import read_manifest
 
     click.echo("ID\tVENDOR\tMODELS\tVERSION\tFILE\tSIZE\tSIGNED BY")
-    for entry in read_manifest(catalogue_directory(current_app)):
+    for entry in read_manifest(catalogue_directory(command_app())):
         models = ",".join(entry.models)
         click.echo(
             f"{entry.identifier}\t{entry.vendor}\t{models}\t{entry.version}\t"
@@ -169,14 +173,14 @@ def list_command() -> None:
 
 
 @firmware_group.command("verify")
-@with_appcontext
+@with_app
 def verify_command() -> None:
     """Hash every image now and check its signature; exit 1 when one fails."""
     from provisioner.firmware import app_trusted_keys, catalogue_directory
     from provisioner.firmware.catalogue import read_manifest
     from provisioner.firmware.verification import full_check
 
-    directory, keys = catalogue_directory(current_app), app_trusted_keys(current_app)
+    directory, keys = catalogue_directory(command_app()), app_trusted_keys(command_app())
     failed = 0
     for entry in read_manifest(directory):
         problem = full_check(directory, entry, keys)
@@ -189,7 +193,7 @@ def verify_command() -> None:
 
 @firmware_group.command("remove")
 @click.argument("name")
-@with_appcontext
+@with_app
 @reports_errors
 def remove_command(name: str) -> None:
     """Remove the image NAME (its id or file name) and its file (not while a rollout wants it)."""
@@ -198,7 +202,7 @@ def remove_command(name: str) -> None:
     from provisioner.firmware.catalogue import find, read_manifest, remove
     from provisioner.security import audit
 
-    directory = catalogue_directory(current_app)
+    directory = catalogue_directory(command_app())
     with get_store().reading() as session:
         wanting = rollouts.rollouts_wanting(session, find(read_manifest(directory), name))
     if wanting:
@@ -238,7 +242,7 @@ def _show(session: Any, row: Any) -> None:
 @click.option("--percentage", type=click.IntRange(0, 100), default=0)
 @click.option("--canary", multiple=True, help="a MAC that gets it first; repeat")
 @click.option("--rollback-to", "rollback_version", default=None)
-@with_appcontext
+@with_app
 @reports_errors
 def rollout_start(
     tenant: str,
@@ -258,7 +262,7 @@ def rollout_start(
     wanted = rollouts.RolloutRequest(
         tenant, vendor, model, version, site, percentage, canary, rollback_version
     )
-    entries = read_manifest(catalogue_directory(current_app))
+    entries = read_manifest(catalogue_directory(command_app()))
     with get_store().transaction() as session:
         _show(session, rollouts.start(session, wanted, entries, cli_actor()))
 
@@ -267,7 +271,7 @@ def rollout_start(
 @click.argument("rollout_id", type=int)
 @click.option("--percentage", type=click.IntRange(0, 100), default=None)
 @click.option("--canary", multiple=True, help="a MAC to add; repeat")
-@with_appcontext
+@with_app
 @reports_errors
 def rollout_widen(rollout_id: int, percentage: int | None, canary: tuple[str, ...]) -> None:
     """Change a rollout's share or add canary phones."""
@@ -281,7 +285,7 @@ def rollout_widen(rollout_id: int, percentage: int | None, canary: tuple[str, ..
 
 @rollout_group.command("rollback")
 @click.argument("rollout_id", type=int)
-@with_appcontext
+@with_app
 @reports_errors
 def rollout_rollback(rollout_id: int) -> None:
     """Send the rollout's phones to its rollback version (or stop pointing them anywhere)."""
@@ -293,7 +297,7 @@ def rollout_rollback(rollout_id: int) -> None:
 
 @rollout_group.command("show")
 @click.argument("rollout_id", type=int)
-@with_appcontext
+@with_app
 @reports_errors
 def rollout_show(rollout_id: int) -> None:
     """One rollout with its counts."""
@@ -305,7 +309,7 @@ def rollout_show(rollout_id: int) -> None:
 
 @rollout_group.command("list")
 @click.argument("tenant", required=False)
-@with_appcontext
+@with_app
 @reports_errors
 def rollout_list(tenant: str | None) -> None:
     """Every rollout (of TENANT), newest first."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -61,7 +61,7 @@ class RolloutRule:
     state: str
 
 
-Rollout = models.FirmwareRollout | RolloutRule
+Rollout: TypeAlias = models.FirmwareRollout | RolloutRule
 
 
 def wanted_version(rollout: Rollout) -> str | None:

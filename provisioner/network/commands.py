@@ -8,12 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
 # The domain modules are imported inside the commands: `provisioner --help` lists these
 # commands without loading SQLAlchemy, pysnmp or the store.
-from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import (
+    cli_actor,
+    command_app,
+    flask_app,
+    get_secret_box,
+    get_store,
+    reports_errors,
+    with_app,
+    with_flask_app,
+)
 
 
 @click.group("network")
@@ -96,7 +103,7 @@ def device_options(adding: bool) -> Callable[[Callable[..., Any]], Callable[...,
 @click.argument("tenant")
 @click.argument("name")
 @device_options(adding=True)
-@with_appcontext
+@with_app
 @reports_errors
 def network_add(tenant: str, name: str, **options: Any) -> None:
     """Add router or switch NAME to TENANT."""
@@ -114,7 +121,7 @@ def network_add(tenant: str, name: str, **options: Any) -> None:
 @click.argument("tenant")
 @click.argument("name")
 @device_options(adding=False)
-@with_appcontext
+@with_app
 @reports_errors
 def network_update(tenant: str, name: str, **options: Any) -> None:
     """Change router or switch NAME of TENANT; only the options given change."""
@@ -129,7 +136,7 @@ def network_update(tenant: str, name: str, **options: Any) -> None:
 @network_group.command("list")
 @click.argument("tenant", required=False)
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of a table")
-@with_appcontext
+@with_app
 @reports_errors
 def network_list(tenant: str | None, as_json: bool) -> None:
     """List routers and switches (of TENANT) with their last poll status."""
@@ -160,7 +167,7 @@ def network_list(tenant: str | None, as_json: bool) -> None:
 @network_group.command("remove")
 @click.argument("tenant")
 @click.argument("name")
-@with_appcontext
+@with_app
 @reports_errors
 def network_remove(tenant: str, name: str) -> None:
     """Remove NAME from TENANT with its poll history and traps."""
@@ -174,7 +181,7 @@ def network_remove(tenant: str, name: str) -> None:
 @click.command("poll")
 @click.option("--once", is_flag=True, help="poll every device once and exit")
 @click.option("--device", "names", multiple=True, help="only this device name (repeatable)")
-@with_appcontext
+@with_flask_app()
 @reports_errors
 def poll_command(once: bool, names: tuple[str, ...]) -> None:
     """Poll the routers and switches over SNMP (each on its interval, until Ctrl-C)."""
@@ -182,7 +189,7 @@ def poll_command(once: bool, names: tuple[str, ...]) -> None:
 
     from provisioner.network.poller import Poller, run_poll_once
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = flask_app()
     if once:
         results = run_poll_once(app, names or None)
         for result in results:
@@ -223,7 +230,7 @@ def poll_command(once: bool, names: tuple[str, ...]) -> None:
     help="also receive SNMP traps on NETWORK_TRAP_ADDRESS:NETWORK_TRAP_PORT "
     "[NETWORK_TRAPS_ENABLED]",
 )
-@with_appcontext
+@with_flask_app()
 @reports_errors
 def poller_command(name: str | None, traps: bool | None) -> None:
     """The SNMP poller service: polls the devices it claims (several pollers on one PostgreSQL
@@ -234,7 +241,7 @@ def poller_command(name: str | None, traps: bool | None) -> None:
     from provisioner.network.leases import default_poller_name
     from provisioner.network.poller import run_network, start_network
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = flask_app()
     app.config["NETWORK_POLLER_ENABLED"] = True
     if traps is not None:
         app.config["NETWORK_TRAPS_ENABLED"] = traps
@@ -260,7 +267,7 @@ def poller_command(name: str | None, traps: bool | None) -> None:
 @click.command("diagnose")
 @click.argument("target", metavar="MAC-OR-DEVICE")
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text")
-@with_appcontext
+@with_app
 @reports_errors
 def diagnose_command(target: str, as_json: bool) -> None:
     """Everything about one phone (by MAC) or one router/switch (NAME or TENANT/NAME)."""
@@ -268,14 +275,14 @@ def diagnose_command(target: str, as_json: bool) -> None:
     from provisioner.network.report import as_text
     from provisioner.pairing import flush_timeline
 
-    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
+    flush_timeline(command_app())
     with get_store().reading() as session:
         report = diagnosing.diagnose(session, target)
     click.echo(json.dumps(report, indent=2) if as_json else as_text(report), nl=as_json)
 
 
 @click.command("traps")
-@with_appcontext
+@with_flask_app()
 @reports_errors
 def traps_command() -> None:
     """Receive SNMP traps on NETWORK_TRAP_ADDRESS:NETWORK_TRAP_PORT until Ctrl-C."""
@@ -283,7 +290,7 @@ def traps_command() -> None:
 
     from provisioner.network.traps import TrapReceiver
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = flask_app()
 
     async def forever() -> None:
         receiver = TrapReceiver(app)

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
+    from provisioner.app_core import AppCore
     from provisioner.pairing.timeline_writer import TimelineWriter
 
 # Where an app keeps its process's timeline writer (made by the first request that queues).
 TIMELINE_WRITER_KEY = "provisioner.timeline_writer"
 
 
-def flush_timeline(app: Flask) -> None:
+def flush_timeline(app: AppCore) -> None:
     """Write this process's queued events (readers call it, so they see the latest). It lives
     here, not beside the writer: a command that queued nothing loads no writer to find that."""
     writer: TimelineWriter | None = app.extensions.get(TIMELINE_WRITER_KEY)

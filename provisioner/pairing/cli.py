@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
-from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import (
+    cli_actor,
+    command_app,
+    get_secret_box,
+    get_store,
+    reports_errors,
+    with_app,
+)
 
 
 @click.command("pair")
@@ -29,7 +34,7 @@ from provisioner.command_helpers import cli_actor, get_secret_box, get_store, re
     is_flag=True,
     help="add EXTENSION to the phone's lines (a re-pair replaces them otherwise)",
 )
-@with_appcontext
+@with_app
 @reports_errors
 def pair_command(
     mac: str,
@@ -46,7 +51,7 @@ def pair_command(
     --add-line is given."""
     from provisioner.pairing import service
 
-    minutes = window_minutes or int(current_app.config["PHONE_PAIRING_WINDOW_MINUTES"])
+    minutes = window_minutes or int(command_app().config["PHONE_PAIRING_WINDOW_MINUTES"])
     with get_store().transaction() as session:
         pairing = service.pair(
             session,
@@ -67,7 +72,7 @@ def pair_command(
 @click.command("unpair")
 @click.argument("mac")
 @click.option("--tenant", required=True, help="the tenant the phone belongs to")
-@with_appcontext
+@with_app
 @reports_errors
 def unpair_command(mac: str, tenant: str) -> None:
     """Unpair the phone MAC: it leaves the tenant, its credentials are erased and the SIP
@@ -86,14 +91,14 @@ def phones_group() -> None:
 
 @phones_group.command("list")
 @click.argument("tenant", required=False)
-@with_appcontext
+@with_app
 @reports_errors
 def phones_list(tenant: str | None) -> None:
     """Every phone (of TENANT): lines, whether paired, its last request in the tenant's zone."""
     from provisioner.pairing import flush_timeline
     from provisioner.pairing.listing import phone_rows
 
-    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
+    flush_timeline(command_app())
     with get_store().reading() as session:
         rows = phone_rows(session, tenant)
     click.echo("TENANT\tMAC\tVENDOR\tMODEL\tLINES\tPAIRED\tLAST REQUEST")
@@ -107,13 +112,13 @@ def discovered_group() -> None:
 
 
 @discovered_group.command("list")
-@with_appcontext
+@with_app
 def discovered_list() -> None:
     """The newest request of each discovered phone, newest first: pair one of these."""
     from provisioner.pairing import flush_timeline
     from provisioner.pairing.listing import discovered_rows
 
-    flush_timeline(current_app._get_current_object())  # type: ignore[attr-defined]
+    flush_timeline(command_app())
     with get_store().reading() as session:
         rows = discovered_rows(session)
     click.echo("MAC\tLAST REQUEST\tSOURCE\tFILE\tUSER AGENT")

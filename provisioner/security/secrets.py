@@ -11,8 +11,7 @@ import string
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
-
+from provisioner.app_core import AppCore, flask_current_app
 from provisioner.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -111,13 +110,13 @@ def checked_keys(keys: list[bytes], source: str) -> list[bytes]:
     return keys
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: AppCore) -> None:
     """Attach the app's secret box, creating the instance key on first start."""
     keys = load_keys(app.config.get("SECRETS_KEY"), app.config["SECRETS_KEY_FILE"])
     app.extensions[EXTENSION_KEY] = SecretBox(keys)
 
 
-def get_secret_box(app: Flask | None = None) -> SecretBox:
+def get_secret_box(app: AppCore | None = None) -> SecretBox:
     """The secret box of ``app``, or of the current app."""
-    box: SecretBox = (app or current_app).extensions[EXTENSION_KEY]
+    box: SecretBox = (app or flask_current_app()).extensions[EXTENSION_KEY]
     return box

@@ -7,11 +7,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from flask import Flask, current_app
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+from provisioner.app_core import AppCore, flask_current_app
 
 EXTENSION_KEY = "provisioner.store"
 Result = TypeVar("Result")
@@ -147,7 +148,7 @@ def _configure_sqlite_connection(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: AppCore) -> None:
     """Create the app's store and migrate its schema to the newest revision."""
     store = Store(app.config["DATABASE_URL"])
     app.extensions[EXTENSION_KEY] = store
@@ -160,7 +161,7 @@ def init_app(app: Flask) -> None:
             upgrade(store.engine)
 
 
-def get_store(app: Flask | None = None) -> Store:
+def get_store(app: AppCore | None = None) -> Store:
     """The store of ``app``, or of the current app."""
-    store: Store = (app or current_app).extensions[EXTENSION_KEY]
+    store: Store = (app or flask_current_app()).extensions[EXTENSION_KEY]
     return store

@@ -9,10 +9,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
-from provisioner.command_helpers import cli_actor, get_secret_box, get_store, reports_errors
+from provisioner.command_helpers import (
+    cli_actor,
+    command_app,
+    get_secret_box,
+    get_store,
+    reports_errors,
+    with_app,
+)
 
 if TYPE_CHECKING:
     from provisioner.tenants.changes import ChangeSummary
@@ -22,7 +27,7 @@ if TYPE_CHECKING:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="show what would change, change nothing")
 @click.option("--yes", is_flag=True, help="remove what the file no longer has without asking")
-@with_appcontext
+@with_app
 @reports_errors
 def import_command(file: Path, dry_run: bool, yes: bool) -> None:
     """Load a tenant from a YAML FILE, all or nothing (an invalid file changes nothing).
@@ -53,7 +58,7 @@ def _import(file: Path, rehearse: bool, expected: ChangeSummary | None = None) -
 
     store = get_store()
     with store.rehearsal() if rehearse else store.transaction() as session:
-        limit = int(current_app.config["IMPORT_MAX_BYTES"])
+        limit = int(command_app().config["IMPORT_MAX_BYTES"])
         document, sounds = read_import(session, file, limit)
         summary = replace_document(session, get_secret_box(), document, cli_actor(), sounds)
         if expected is not None and summary != expected:
@@ -80,7 +85,7 @@ def _confirmed(question: str) -> bool:
     help="write TENANT.yaml and sounds/ into this folder instead of YAML to stdout",
 )
 @click.option("--include-secrets", is_flag=True, help="also export SIP passwords and PINs")
-@with_appcontext
+@with_app
 @reports_errors
 def export_command(tenant: str, output: Path | None, include_secrets: bool) -> None:
     """Write a tenant as YAML (re-importable with `provisioner import`)."""
@@ -112,7 +117,7 @@ def tenants_group() -> None:
 
 
 @tenants_group.command("list")
-@with_appcontext
+@with_app
 def tenants_list() -> None:
     """Every tenant: name, display name, how many extensions and phones."""
     from sqlalchemy import func, select

@@ -16,13 +16,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flask import Flask
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
+
+if TYPE_CHECKING:
+    from provisioner.app_core import AppCore
 
 log = logging.getLogger(__name__)
 EXTENSION_KEY = "provisioner.router_refusals"
@@ -49,7 +52,7 @@ class Refusal:
 class RefusalWriter:
     """This process's queue of refusals and the thread that writes it."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: AppCore) -> None:
         self._app = app
         self._queue: list[Refusal] = []
         self._lock = threading.Lock()
@@ -139,7 +142,7 @@ def record(
         session.execute(delete(models.RouterEvent).where(models.RouterEvent.id.in_(old)))
 
 
-def refusal_writer(app: Flask) -> RefusalWriter:
+def refusal_writer(app: AppCore) -> RefusalWriter:
     """The app's writer of refusals (made on first use)."""
     writer: RefusalWriter | None = app.extensions.get(EXTENSION_KEY)
     if writer is None:
@@ -147,12 +150,12 @@ def refusal_writer(app: Flask) -> RefusalWriter:
     return writer
 
 
-def queue_refusal(app: Flask, refusal: Refusal) -> None:
+def queue_refusal(app: AppCore, refusal: Refusal) -> None:
     """Put ``refusal`` on its router's timeline, off the request path."""
     refusal_writer(app).add(refusal)
 
 
-def flush_refusals(app: Flask) -> None:
+def flush_refusals(app: AppCore) -> None:
     """Write the refusals queued in this process (before reading a timeline)."""
     writer: RefusalWriter | None = app.extensions.get(EXTENSION_KEY)
     if writer is not None:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The tenants table, which this module's foreign keys name (see models/__init__.py).
+import provisioner.store.models.tenants  # noqa: F401
 from provisioner.store.models.base import Base, Timestamped
 
 

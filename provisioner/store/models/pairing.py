@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+# The tenants table, which this module's foreign keys name (see models/__init__.py).
+import provisioner.store.models.tenants  # noqa: F401
 from provisioner.store.models.base import Base, Timestamped, utc_now
 
 
