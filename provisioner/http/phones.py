@@ -137,7 +137,7 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
     return response, kind
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=32_768)  # the bodies are kept anyway (phones.answers)
 def etag_of(body: bytes) -> str:
     """The ETag of a phone's answer (unquoted): its bytes' SHA-256 (kept for the bodies
     answered most lately: a storm sends the same bytes many times)."""
