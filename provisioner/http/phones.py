@@ -183,14 +183,15 @@ STATUS_LINES = {code: f"{code} {reason.upper()}" for code, reason in HTTP_STATUS
 
 def http_date_now() -> str:
     """The Date header's value for now, made once a second (a storm answers thousands)."""
+    global _date_made  # noqa: PLW0603 - one (second, text) pair, replaced whole
     second = int(time.time())
     made = _date_made
     if made[0] != second:
-        made = _date_made[:] = [second, http_date(second)]
-    return str(made[1])
+        made = _date_made = (second, http_date(second))
+    return made[1]
 
 
-_date_made: list[Any] = [0, ""]
+_date_made: tuple[int, str] = (0, "")
 
 
 # The request headers make_conditional answers (with a 304, 412 or 206); without any of

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from pathlib import Path
 
 from flask import Flask, Response
+from werkzeug.http import parse_date
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from provisioner.store import get_store
@@ -110,6 +112,8 @@ def test_a_plain_answer_is_what_werkzeug_would_send() -> None:
 
     assert without_date(plain_headers) == without_date(reference_headers)
     assert [name for name, _ in plain_headers] == [name for name, _ in reference_headers]
+    date = parse_date(dict(plain_headers)["Date"])  # made once a second, still now
+    assert date is not None and abs(date.timestamp() - time.time()) < 5
 
 
 def test_a_plain_challenge_or_refusal_is_what_werkzeug_would_send() -> None:
