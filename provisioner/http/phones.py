@@ -24,6 +24,7 @@ from werkzeug.http import HTTP_STATUS_CODES, http_date
 
 from provisioner.http.request_log import note_phone_answer
 from provisioner.pairing.credentials import authorization_scheme, challenge_headers
+from provisioner.phones.answers import ANSWERS_KEPT, FULL_ANSWERS_KEPT
 from provisioner.phones.authorize import nonce_key
 from provisioner.phones.model import RequestInfo
 from provisioner.phones.render import phone_base_url, render_for_path
@@ -137,7 +138,8 @@ def answer_fetch(app: Flask, fetch: Fetch) -> tuple[Response | PlainAnswer, str]
     return response, kind
 
 
-@functools.lru_cache(maxsize=32_768)  # the bodies are kept anyway (phones.answers)
+# As many as the answer maps keep (phones.answers): mostly their very bodies, so little more.
+@functools.lru_cache(maxsize=ANSWERS_KEPT + FULL_ANSWERS_KEPT)
 def etag_of(body: bytes) -> str:
     """The ETag of a phone's answer (unquoted): its bytes' SHA-256 (kept for the bodies
     answered most lately: a storm sends the same bytes many times)."""
