@@ -5,6 +5,7 @@ them all)."""
 from __future__ import annotations
 
 import errno
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -327,5 +328,13 @@ def command_group() -> click.Group:
 
 def main() -> None:
     """Entry point of the `provisioner` console command: `serve` (and the poller and trap
-    commands) build the Flask app, the others a CommandLineApp without Flask (with_app)."""
-    command_group()(prog_name="provisioner", obj=CommandLine())
+    commands) build the Flask app, the others a CommandLineApp without Flask (with_app). A
+    configuration that cannot be used (found while the app is built, before any command's own
+    error handling) is one line and exit status 1, not a traceback."""
+    from provisioner.errors import ConfigError
+
+    try:
+        command_group()(prog_name="provisioner", obj=CommandLine())
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(1)

@@ -107,3 +107,25 @@ def test_python_dash_m_and_the_flask_cli_have_the_console_commands(app: Flask) -
     )
     assert subcommands(module.stdout) == console
     assert console <= set(app.cli.commands), console - set(app.cli.commands)
+
+
+@pytest.mark.parametrize("command", [["tenants", "list"], ["serve"]])
+def test_a_setting_that_cannot_be_used_is_one_line_not_a_traceback(
+    tmp_path: Path, command: list[str]
+) -> None:
+    environment = {
+        **console_environment(),
+        "PROVISIONER_INSTANCE": str(tmp_path / "instance"),
+        "PROVISIONER_HTTP_PORT": "abc",
+    }
+    finished = subprocess.run(
+        [str(console_script()), *command],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert finished.returncode == 1
+    assert finished.stderr == "Error: HTTP_PORT must be a port number 0-65535, not 'abc'\n"
+    assert finished.stdout == ""
