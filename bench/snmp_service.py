@@ -131,12 +131,9 @@ def run_poller(
 
             finish_profile(spy, Path(arguments.profile))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        from boot_storm import stop
+
+        stop(process)
     if process.returncode not in (0, -signal.SIGTERM):
         tail = output.read_text(errors="replace")[-2000:]
         raise SystemExit(f"the poller failed (status {process.returncode}):\n{tail}")
