@@ -9,18 +9,25 @@ console script in a temporary instance folder holding the demo tenant, like an o
 shell, with the package byte-compiled first (as pip and a first run leave it; with
 PYTHONDONTWRITEBYTECODE set, every run would compile our sources again). Beside
 `python -c pass` (the interpreter alone) it times the dependency floor: click, SQLAlchemy's
-ORM and the tenants' tables, which a command that reads tenants must import. Prints each
-command's median and best wall time, its user CPU, and its ratio to both; exits 1 when a
-command's median is over the target (a busy machine can do that: the load is printed).
+ORM and the tenants' tables, which a command that reads tenants must import. Each command
+runs twice: as an operator runs it, through the command server (``provisioner.command_client``;
+the warm-up runs start it, in a folder of the bench's own, stopped at the end), and in a
+process of its own (``PROVISIONER_COMMAND_SERVER=off``, also what the first command after an
+idle server stopped costs). Prints each run's median and best wall time, its user CPU (of a
+served command, the client's alone: the server's child is not the client's), and its
+ratio to both; exits 1 when a served command's median is over the target (a busy machine can
+do that: the load is printed).
 """
 
 from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +49,7 @@ COMMANDS = (
     "firmware rollout list",
     "diagnose 805ec0123456",  # the demo's phone: reads the store, no network
 )
+OWN_PROCESS = "PROVISIONER_COMMAND_SERVER=off"
 
 
 def arguments() -> argparse.Namespace:
@@ -70,10 +78,17 @@ def ensure_hyperfine() -> bool:
     return shutil.which("hyperfine") is not None
 
 
-def prepared_environment(instance: Path) -> dict[str, str]:
-    """An instance folder with the demo tenant imported (and the schema migrated)."""
+def prepared_environment(instance: Path, servers: Path) -> dict[str, str]:
+    """An instance folder with the demo tenant imported (and the schema migrated); command
+    servers under ``servers``."""
     path = os.pathsep.join(filter(None, (str(PROJECT), os.environ.get("PYTHONPATH"))))
-    environment = {**os.environ, "PROVISIONER_INSTANCE": str(instance), "PYTHONPATH": path}
+    environment = {
+        **os.environ,
+        "PROVISIONER_INSTANCE": str(instance),
+        "PYTHONPATH": path,
+        "PROVISIONER_COMMAND_SERVER": "on",
+        "PROVISIONER_COMMAND_SERVER_FOLDER": str(servers),
+    }
     demo = PROJECT / "examples" / "demo.yaml"
     subprocess.run(
         [str(CONSOLE), "import", str(demo), "--yes"],
@@ -83,6 +98,18 @@ def prepared_environment(instance: Path) -> dict[str, str]:
         timeout=120,
     )
     return environment
+
+
+def stop_servers(folder: Path) -> None:
+    """Stop the command servers listening under ``folder`` (SIGTERM, then wait a little)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        if b"provisioner.command_server" in command and str(folder).encode() in command:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGTERM)
 
 
 def hyperfine(
@@ -109,18 +136,29 @@ def main() -> int:
         return 2
     load = Path("/proc/loadavg").read_text().split()[:3]
     compileall.compile_dir(PROJECT / "provisioner", quiet=1)
-    with tempfile.TemporaryDirectory() as folder:
-        environment = prepared_environment(Path(folder))
-        timed = [REFERENCE, FLOOR, *(f"{CONSOLE} {command}" for command in COMMANDS)]
-        results = hyperfine(timed, options.runs, environment)
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        tempfile.TemporaryDirectory(dir="/tmp") as servers,
+    ):
+        environment = prepared_environment(Path(folder), Path(servers))
+        timed = [REFERENCE, FLOOR]
+        for command in COMMANDS:
+            timed += [f"{CONSOLE} {command}", f"env {OWN_PROCESS} {CONSOLE} {command}"]
+        try:
+            results = hyperfine(timed, options.runs, environment)
+        finally:
+            stop_servers(Path(servers))
     reference, floor = results[0]["median"], results[1]["median"]
     print(f"load average before: {' '.join(load)}, after: {Path('/proc/loadavg').read_text()[:14]}")
-    print(f"{'command':<34}{'median':>9}{'best':>9}{'user':>9}{'x pass':>9}{'x floor':>9}")
+    print(f"{'command':<38}{'median':>9}{'best':>9}{'user':>9}{'x pass':>9}{'x floor':>9}")
     over = []
-    for name, result in zip(["python -c pass", "floor", *COMMANDS], results, strict=True):
+    names = ["python -c pass", "floor"]
+    for command in COMMANDS:
+        names += [command, f"{command} (own process)"]
+    for name, result in zip(names, results, strict=True):
         median = result["median"]
         print(
-            f"{name:<34}{median:>8.3f}s{result['min']:>8.3f}s{result['user']:>8.3f}s"
+            f"{name:<38}{median:>8.3f}s{result['min']:>8.3f}s{result['user']:>8.3f}s"
             f"{median / reference:>9.1f}{median / floor:>9.2f}"
         )
         if name in COMMANDS and median > options.target:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
+import signal
+import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +30,44 @@ DEMO_FILE = PROJECT / "examples" / "demo.yaml"
 POSTGRES_URL = os.environ.get(
     "PROVISIONER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def command_servers() -> Iterator[Path]:
+    """The `provisioner` commands the tests run go through command servers of this test
+    process's own (as an operator's would, see provisioner.command_client), stopped at the end:
+    none outlives the tests."""
+    folder = Path(tempfile.mkdtemp(prefix="pcs", dir="/tmp"))  # short: a socket path is
+    os.environ["PROVISIONER_COMMAND_SERVER_FOLDER"] = str(folder)  # at most 107 bytes
+    yield folder
+    stop_command_servers(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def command_server_processes(folder: Path) -> list[int]:
+    """The command servers listening under ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
+        except OSError:
+            continue
+        arguments = command.split(b"\0")
+        if b"provisioner.command_server" in arguments and any(
+            argument.startswith(str(folder).encode()) for argument in arguments
+        ):
+            found.append(int(entry.name))
+    return found
+
+
+def stop_command_servers(folder: Path, seconds: float = 30) -> None:
+    """Stop the command servers under ``folder`` and wait (at most ``seconds``) until gone."""
+    for pid in command_server_processes(folder):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    while command_server_processes(folder) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @pytest.fixture

@@ -8,8 +8,15 @@ from pathlib import Path
 import provisioner
 
 PACKAGE = Path(provisioner.__file__).parent
-# The package's create_app registers the commands and `python -m provisioner` runs them.
-ALLOWED_TO_IMPORT_CLI = {"__init__.py", "__main__.py", "cli.py"}
+# The entry points: the package, `python -m provisioner`, the command line, the `provisioner`
+# script and the command server that runs its commands.
+ALLOWED_TO_IMPORT_CLI = {
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "command_client.py",
+    "command_server.py",
+}
 
 
 def imported_modules(source: Path) -> set[str]:
