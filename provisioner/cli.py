@@ -333,8 +333,11 @@ def main() -> None:
     error handling) is one line and exit status 1, not a traceback."""
     from provisioner.errors import ConfigError
 
+    console = CommandLine()
     try:
-        command_group()(prog_name="provisioner", obj=CommandLine())
+        command_group()(prog_name="provisioner", obj=console)
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
+    finally:
+        console.close()

@@ -2,23 +2,32 @@
 
 Importing click, SQLAlchemy and the store's tables takes about 0.45 s on a two-core machine,
 several times a list command's own work. So, as Mercurial's chg does, the command hands its
-arguments, environment, working folder and its standard input, output and error to a command
-server (``provisioner.command_server``) that has imported all that once and forks a child per
-command; the child's exit status comes back as the command's. Where no server answers, the
-command runs in this process, as it always did, and starts a server in the background for the
-next one (the server stops after ``PROVISIONER_COMMAND_SERVER_IDLE_SECONDS`` without a command,
-600 by default, or as soon as the code it imported changes on disk). The long-running commands
-(``IN_PROCESS``) always run here. ``PROVISIONER_COMMAND_SERVER=off`` turns the server off.
+arguments, environment, working folder, umask and its standard input, output and error to a
+command server (``provisioner.command_server``) that has imported all that once and forks a
+child per command; the child's exit status comes back as the command's. Where no server
+answers, the command runs in this process, as it always did, and starts a server in the
+background for the next one (the server stops after ``PROVISIONER_COMMAND_SERVER_IDLE_SECONDS``
+without a command, 600 by default, or as soon as the code it imported changes on disk). The
+long-running commands (``IN_PROCESS``) always run here. ``PROVISIONER_COMMAND_SERVER=off``
+turns the server off.
+
+The exchange: the client sends its request (with its three descriptors); the server forks and
+sends the child's process id (or ``REFUSED``: run it yourself); the client then sends ``GO``,
+and only then does the child run the command, so a command never runs twice: once the client
+has said go it never runs the command itself, and a child that hears no go runs nothing. Last,
+the server sends the exit status. Meanwhile the client passes on Ctrl-C and the like, stops
+the child with itself (Ctrl-Z) and continues it; the server hangs a child up when its client
+goes away.
 
 Only the same user reaches a server: its socket is in a folder of that user's own (mode 0700,
 under ``PROVISIONER_COMMAND_SERVER_FOLDER``, ``$XDG_RUNTIME_DIR`` or ``/tmp``), which is used
-only when it is that user's and no one else may enter it, and the server checks the connecting
-process's user id. One server serves one interpreter with one code path (the virtualenv, the
-package's folder and ``PYTHONPATH``); each command brings its own environment, so settings,
-instance folders and time zones are the command's own.
+only when it is that user's and no one else may enter it; the server checks the connecting
+process's user, and the client the listening one's before it sends anything. A server serves
+one interpreter with one code path, one user with the same groups, limits and priority, and
+the same interpreter settings (``server_key``); each command brings its own environment, so
+settings, instance folders and time zones are the command's own.
 
-This module imports only the standard library's light modules: it is what runs before the
-choice is made.
+This module imports only the standard library's light modules: it runs before the choice.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import array
 import hashlib
 import json
 import os
+import resource
 import signal
 import socket
 import stat
@@ -43,8 +53,12 @@ OFF = frozenset({"0", "off", "false", "no"})
 # Commands that serve or poll until stopped: they run in the process the operator started.
 IN_PROCESS = frozenset({"serve", "poll", "poller", "traps"})
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-STATUS = struct.Struct("!i")  # the child's process id, then its exit status
+NUMBER = struct.Struct("!i")  # the child's process id (or REFUSED), then its exit status
 LENGTH = struct.Struct("!I")  # the request's length, before the request
+REFUSED = -1  # the server will not run this command (its code changed): run it yourself
+GO = b"g"
+# Settings the interpreter or a module reads when it starts, not per command.
+STARTUP_VARIABLES = ("PYTHON", "LC_", "LANG", "LD_", "PROVISIONER_PHONE_TEMPLATES")
 
 
 def main() -> None:
@@ -73,8 +87,8 @@ def uses_server(arguments: list[str], environment: Mapping[str, str]) -> bool:
 
 def socket_path() -> str | None:
     """Where this interpreter's command server listens; None when there is no private folder
-    for it (one that another user owns or may enter is never used)."""
-    base = os.environ.get(FOLDER) or os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+    for it (one that another user owns or may enter is never used: said on standard error)."""
+    base = os.path.abspath(os.environ.get(FOLDER) or os.environ.get("XDG_RUNTIME_DIR") or "/tmp")
     folder = os.path.join(base, f"provisioner-commands-{os.getuid()}")
     try:
         os.mkdir(folder, 0o700)
@@ -83,6 +97,11 @@ def socket_path() -> str | None:
     except OSError:
         return None
     if not is_private_folder(folder):
+        print(
+            f"provisioner: {folder} is not this user's alone; commands run without the command"
+            " server (remove the folder, or set PROVISIONER_COMMAND_SERVER_FOLDER)",
+            file=sys.stderr,
+        )
         return None
     return os.path.join(folder, f"{server_key()}.sock")
 
@@ -101,46 +120,73 @@ def is_private_folder(folder: str) -> bool:
 
 
 def server_key() -> str:
-    """What a server's code depends on, as a short name: the interpreter, the environment it
-    runs in, where this package is and the import path added to it."""
+    """What a server's children inherit from it, as a short name: the interpreter, where this
+    package is, the import path, the user's groups, its file limit and priority, and the
+    settings read at start-up. A command differing in any of them gets a server of its own."""
+    startup = sorted(
+        f"{name}={value}"
+        for name, value in os.environ.items()
+        if name.startswith(STARTUP_VARIABLES)
+    )
     parts = (
         sys.executable,
         sys.prefix,
         os.path.dirname(os.path.abspath(__file__)),
-        os.environ.get("PYTHONPATH", ""),
+        f"{os.getgid()} {sorted(os.getgroups())}",
+        f"{resource.getrlimit(resource.RLIMIT_NOFILE)} {os.nice(0)}",
+        *startup,
     )
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:24]
 
 
 def run_on_server(path: str, arguments: list[str]) -> int | None:
     """The command's exit status, run by the server at ``path``; None when no server took it
-    (none listening, or one that stopped because its code changed)."""
+    (none listening, another user's, or one whose code changed): then nothing ran."""
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         connection.connect(path)
-        connection.sendmsg(
-            [*framed(request(arguments))],
-            [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", standard_descriptors()))],
-        )
-        child = read_number(connection)
-        if child is None:
+        if peer_user(connection) != os.getuid():
             return None
-        for number in FORWARDED_SIGNALS:
-            signal.signal(number, lambda received, _frame: forward(child, received))
+        send_request(connection, request(arguments))
+        child = read_number(connection)
+        if child is None or child <= 0:
+            return None
+        forward_signals(child)
+        connection.sendall(GO)
+    except OSError:
+        restore_signals()
+        connection.close()
+        return None  # the child heard no go: it ran nothing
+    try:
         status = read_number(connection)
     except OSError:
-        return None
+        status = None
     finally:
         connection.close()
-    return 1 if status is None else status
+    if status is None:
+        print("provisioner: the command server stopped while the command ran", file=sys.stderr)
+        return 1
+    return status
+
+
+def peer_user(connection: socket.socket) -> int:
+    """The user the process at the other end runs as (SO_PEERCRED)."""
+    credentials = connection.getsockopt(
+        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
+    )
+    user: int = struct.unpack("3i", credentials)[1]
+    return user
 
 
 def request(arguments: list[str]) -> dict[str, object]:
     """What the server's child needs to be this command."""
+    mask = os.umask(0o022)
+    os.umask(mask)
     return {
         "arguments": arguments,
         "folder": os.getcwd(),
         "environment": dict(os.environ),
+        "umask": mask,
         "encodings": [
             [stream.encoding, stream.errors] if stream is not None else None
             for stream in (sys.stdin, sys.stdout, sys.stderr)
@@ -148,10 +194,13 @@ def request(arguments: list[str]) -> dict[str, object]:
     }
 
 
-def framed(message: dict[str, object]) -> tuple[bytes, bytes]:
-    """``message`` as JSON after its length."""
+def send_request(connection: socket.socket, message: dict[str, object]) -> None:
+    """``message`` as JSON after its length, the standard descriptors with the length."""
     body = json.dumps(message).encode()
-    return LENGTH.pack(len(body)), body
+    head = LENGTH.pack(len(body))
+    descriptors = array.array("i", standard_descriptors())
+    sent = connection.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)])
+    connection.sendall(head[sent:] + body)
 
 
 def standard_descriptors() -> list[int]:
@@ -169,26 +218,56 @@ def standard_descriptors() -> list[int]:
 def read_number(connection: socket.socket) -> int | None:
     """One number the server sends, or None when the connection ends first."""
     data = b""
-    while len(data) < STATUS.size:
-        chunk = connection.recv(STATUS.size - len(data))
+    while len(data) < NUMBER.size:
+        chunk = connection.recv(NUMBER.size - len(data))
         if not chunk:
             return None
         data += chunk
-    number: int = STATUS.unpack(data)[0]
+    number: int = NUMBER.unpack(data)[0]
     return number
 
 
-def forward(child: int, received: int) -> None:
-    """Pass a signal this command got (Ctrl-C, say) on to the child running it."""
+def forward_signals(child: int) -> None:
+    """Pass the signals this command gets on to the child running it: Ctrl-C and the like as
+    they are; Ctrl-Z stops the child and then this process, and a continue continues both."""
+
+    def forward(received: int, _frame: object) -> None:
+        with_child(child, received)
+
+    def suspend(_received: int, _frame: object) -> None:
+        with_child(child, signal.SIGSTOP)  # the child's session has no terminal to stop it
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)
+
+    def resume(_received: int, _frame: object) -> None:
+        signal.signal(signal.SIGTSTP, suspend)
+        with_child(child, signal.SIGCONT)
+
+    for number in FORWARDED_SIGNALS:
+        signal.signal(number, forward)
+    signal.signal(signal.SIGTSTP, suspend)
+    signal.signal(signal.SIGCONT, resume)
+
+
+def restore_signals() -> None:
+    """The default handlers again, for a command that runs here after all."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in (*FORWARDED_SIGNALS[1:], signal.SIGTSTP, signal.SIGCONT):
+        signal.signal(number, signal.SIG_DFL)
+
+
+def with_child(child: int, number: int) -> None:
+    """Send ``number`` to the child, which may have ended already."""
     try:
-        os.kill(child, received)
+        os.kill(child, number)
     except ProcessLookupError:
         pass
 
 
 def start_server(path: str) -> None:
     """Start a command server for ``path`` in the background, in a session of its own, its
-    standard streams on /dev/null; it gives up by itself when another one started first."""
+    standard streams on /dev/null (it closes every other descriptor it inherits); it gives up
+    by itself when another one started first."""
     null = os.open(os.devnull, os.O_RDWR)
     try:
         os.posix_spawn(

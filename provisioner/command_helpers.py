@@ -48,6 +48,14 @@ class CommandLine:
     def __init__(self) -> None:
         self.app: CommandLineApp | None = None
 
+    def close(self) -> None:
+        """Close the command's database connections, as the end of a process would (SQLite
+        writes its log back into the database file when the last one closes)."""
+        if self.app is not None:
+            from provisioner.store import get_store
+
+            get_store(self.app).dispose()
+
 
 def with_app(command: Callable[Params, Result]) -> Callable[Params, Result]:
     """Run the command with its app, without Flask under `provisioner` (see the module's

@@ -1,19 +1,23 @@
 """The command server: the `provisioner` command's imports done once, a forked child per command.
 
 Started by ``provisioner.command_client`` (``python -m provisioner.command_server SOCKET``),
-it imports what the commands need, listens on SOCKET (mode 0600, in a private folder) and, for
-each connection from a process of its own user, forks: the child takes the command's standard
-streams, environment, working folder and arguments from the connection and runs the command
-as ``provisioner.cli.main`` would in a process of its own; the server sends the child's process
-id to the client (which passes Ctrl-C and the like on to it) and, once the child has ended, its
-exit status (128 + the signal's number when a signal ended it). The server itself holds no
-connection to a database and starts no thread, so every child starts from the same clean
-state.
+it closes every descriptor it inherited, takes the socket's lock, listens on SOCKET (mode 0600,
+in a private folder), then imports what the commands need. For each connection from a process
+of its own user it forks: the child takes the command's standard streams, environment, umask,
+working folder and arguments from the connection, waits for the client's go (see the client's
+module for the exchange) and runs the command as ``provisioner.cli.main`` would in a process of
+its own. The server sends the child's process id, and once the child has ended its exit status
+(128 + the signal's number when a signal ended it); a child whose client went away is hung up
+(SIGHUP). The server itself holds no connection to a database and starts no thread, so every
+child starts from the same clean state.
 
-It stops by itself: after ``PROVISIONER_COMMAND_SERVER_IDLE_SECONDS`` (600) without a command,
-on SIGTERM, or at the first command after a file of the package or the set of installed
-packages changed (that command then runs in the client's own process and starts a new server).
-Only one server listens on a socket: a second one finds the first's lock taken and leaves.
+It stops by itself after ``PROVISIONER_COMMAND_SERVER_IDLE_SECONDS`` (600) without a command,
+on SIGTERM, or at the first command after the package's files, the installed packages or the
+interpreter changed (that command then runs in the client's own process and starts a new
+server). Stopping, it first gives up its socket and lock (a new server may start at once), then
+waits for its running commands and sends their statuses. Only one server listens on a socket:
+a second one finds the lock taken and leaves. What keeps a server from serving is written to
+``SOCKET.log``.
 """
 
 from __future__ import annotations
@@ -22,15 +26,15 @@ import array
 import atexit
 import contextlib
 import fcntl
+import hashlib
 import importlib
 import io
 import json
+import math
 import os
-import pkgutil
 import select
 import signal
 import socket
-import struct
 import sys
 import sysconfig
 import threading
@@ -40,87 +44,130 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from provisioner.command_client import LENGTH, STATUS
+from provisioner.command_client import GO, LENGTH, NUMBER, REFUSED, is_private_folder, peer_user
 
-IDLE_SECONDS = 600
+IDLE_SECONDS = 600.0
 IDLE_SETTING = "PROVISIONER_COMMAND_SERVER_IDLE_SECONDS"
 PACKAGE = Path(__file__).resolve().parent
 # Not imported for their own sake: ``python -m provisioner`` (it runs a command), the HTTP side
-# (``serve`` runs in the operator's process) and what runs inside FreeSWITCH.
+# (``serve`` runs in the operator's process), what runs inside FreeSWITCH, and Alembic's
+# scripts (Alembic runs them).
 NOT_PRELOADED = (
     "provisioner.__main__",
     "provisioner.http",
     "provisioner.routing.runner",
     "provisioner.callrouting",
+    "provisioner.store.migrations",
 )
 MAXIMUM_REQUEST = 16 * 1024 * 1024  # arguments and environment: far below this
-REQUEST_SECONDS = 30  # a client sends its request at once
+REQUEST_SECONDS = 30  # a client sends its request, and its go, at once
+PRIVATE_FILE = os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def main(argv: list[str] | None = None) -> None:
     """Serve commands on the socket named on the command line until idle, stale or stopped."""
-    path = Path((argv if argv is not None else sys.argv[1:])[0])
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))  # the first client's other descriptors
+    path = Path((argv if argv is not None else sys.argv[1:])[0]).absolute()
     os.chdir("/")  # hold no folder of the client's
-    with open(f"{path}.lock", "a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return  # another server has it
-        preload()
-        if threading.active_count() > 1:  # forking would copy locks other threads hold
-            return
-        server = Server(listen(path), lock.fileno(), code_stamp())
-        inode = os.stat(path).st_ino  # the socket file's (the socket's own is another)
-        try:
-            refused = server.serve(idle_seconds())
-        finally:
-            forget(path, inode)
-            server.close()
-    if refused is not None:  # its client runs the command itself, once the lock is free
+    if not is_private_folder(str(path.parent)):
+        return
+    lock = os.open(f"{path}.lock", os.O_RDWR | PRIVATE_FILE, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        return  # another server has it
+    server = start(path, lock)
+    if server is None:
+        os.close(lock)
+        return
+    refused = server.serve(idle_seconds())
+    server.stop_listening()
+    forget(path, server.inode)
+    os.close(lock)  # a new server may start now
+    if refused is not None:
+        with contextlib.suppress(OSError):
+            refused.sendall(NUMBER.pack(REFUSED))
         refused.close()
+    server.finish()
 
 
-def preload() -> None:
-    """Import what the commands import, the HTTP side aside (``serve`` runs in the client)."""
-    import sqlite3  # noqa: F401
+def start(path: Path, lock: int) -> Server | None:
+    """Listen, then import; None (and a line in the log) when either fails."""
+    stamp = code_stamp()  # before importing: a change made meanwhile is a change
+    try:
+        listener = listen(path)
+    except OSError as error:
+        note(path, f"cannot listen: {error}")
+        return None
+    for failure in preload():
+        note(path, f"not imported beforehand (a command will import it):\n{failure}")
+    if threading.active_count() > 1:  # forking would copy locks other threads hold
+        note(path, "an import started a thread: commands run in their own processes")
+        listener.close()
+        forget(path, os.stat(path).st_ino)
+        return None
+    return Server(listener, os.stat(path).st_ino, lock, stamp)
 
-    from provisioner import cli
 
-    cli.command_group()
-    for module in pkgutil.walk_packages([str(PACKAGE)], "provisioner."):
-        if not module.name.startswith(NOT_PRELOADED):
-            with contextlib.suppress(ImportError):
-                importlib.import_module(module.name)
+def note(path: Path, message: str) -> None:
+    """Append ``message`` to the server's log beside its socket."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(f"{path}.log", os.O_WRONLY | os.O_APPEND | PRIVATE_FILE, 0o600)
+        with os.fdopen(descriptor, "a") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S%z')} pid {os.getpid()}: {message}\n")
+
+
+def preload() -> list[str]:
+    """Import what the commands import: every module of the package but ``NOT_PRELOADED``
+    (which the others may still import), found on disk so no package is imported just to
+    look inside it. The tracebacks of those that failed."""
+    failures = []
+    for file in python_files(PACKAGE):
+        if not file.name.endswith(".py"):
+            continue
+        parts = Path(file.path).relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if not name.startswith(NOT_PRELOADED):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - noted; the command that needs it says why
+                failures.append(traceback.format_exc())
+    return failures
 
 
 def idle_seconds() -> float:
     """How long the server waits for a command before it stops."""
     try:
-        return float(os.environ.get(IDLE_SETTING, IDLE_SECONDS))
+        seconds = float(os.environ.get(IDLE_SETTING, IDLE_SECONDS))
     except ValueError:
         return IDLE_SECONDS
+    return seconds if math.isfinite(seconds) and seconds >= 0 else IDLE_SECONDS
 
 
-def code_stamp(package: Path = PACKAGE) -> tuple[int, int]:
-    """What tells that the code changed: the newest modification time among the package's
-    Python files, and that of the folder packages are installed in (an install or an upgrade
-    adds and removes entries there)."""
-    newest = max((entry.stat().st_mtime_ns for entry in python_files(package)), default=0)
-    try:
-        installed = os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns
-    except OSError:
-        installed = 0
-    return newest, installed
+def code_stamp(package: Path = PACKAGE) -> str:
+    """What tells that the code changed: every folder and Python file of the package (its
+    path, size and modification time), the folder packages are installed in (an install or
+    upgrade changes its entries) and the interpreter itself."""
+    digest = hashlib.sha256()
+    others = [sysconfig.get_paths()["purelib"], os.path.realpath(sys.executable)]
+    for entry in [*(found.path for found in python_files(package)), *others]:
+        with contextlib.suppress(OSError):
+            info = os.stat(entry)
+            digest.update(f"{entry}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def python_files(folder: Path) -> Iterator[os.DirEntry[str]]:
-    """The ``.py`` files under ``folder``."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                yield from python_files(Path(entry.path))
-            elif entry.name.endswith(".py"):
-                yield entry
+    """The ``.py`` files and the folders under ``folder``, in a stable order."""
+    with os.scandir(folder) as found:
+        entries = sorted(found, key=lambda entry: entry.name)
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
+            yield entry
+            yield from python_files(Path(entry.path))
+        elif entry.name.endswith(".py"):
+            yield entry
 
 
 def listen(path: Path) -> socket.socket:
@@ -132,6 +179,9 @@ def listen(path: Path) -> socket.socket:
     old_mask = os.umask(0o177)
     try:
         listener.bind(str(path))
+    except OSError:
+        listener.close()
+        raise
     finally:
         os.umask(old_mask)
     listener.listen(64)
@@ -148,41 +198,60 @@ def forget(path: Path, inode: int) -> None:
 class Server:
     """The accept loop, and the children running commands (process id -> its client)."""
 
-    def __init__(self, listener: socket.socket, lock: int, stamp: tuple[int, int]) -> None:
+    def __init__(self, listener: socket.socket, inode: int, lock: int, stamp: str) -> None:
         self.listener = listener
+        self.inode = inode  # the socket file's (the socket's own is another)
         self.lock = lock
         self.stamp = stamp
         self.waking, self.wake_up = socket.socketpair()
         self.running: dict[int, socket.socket] = {}
+        self.poll = select.poll()
 
     def serve(self, idle: float) -> socket.socket | None:
         """Accept commands until no command came for ``idle`` seconds (and none is running),
         SIGTERM, or a command after the code changed: that command's connection is returned
-        (to be closed once this server is gone)."""
+        (it is refused once this server has let go of its socket)."""
         for own in (self.waking, self.wake_up):
             own.setblocking(False)
         signal.set_wakeup_fd(self.wake_up.fileno())
-        signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the select below
+        signal.signal(signal.SIGCHLD, lambda *_: None)  # wakes the poll below
         signal.signal(signal.SIGTERM, lambda *_: None)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.poll.register(self.listener, select.POLLIN)
+        self.poll.register(self.waking, select.POLLIN)
         last = time.monotonic()
         while True:
             timeout = None if self.running else max(0.0, last + idle - time.monotonic())
-            readable, _, _ = select.select([self.listener, self.waking], [], [], timeout)
-            if self.waking in readable and signal.SIGTERM in drained(self.waking):
+            events = dict(self.poll.poll(None if timeout is None else timeout * 1000))
+            if self.waking.fileno() in events and signal.SIGTERM in drained(self.waking):
                 return None
             self.report_ended()
-            if self.listener in readable:
+            self.hang_up_abandoned(events)
+            if self.listener.fileno() in events:
                 last = time.monotonic()
                 connection, _ = self.listener.accept()
-                if not same_user(connection):
+                if peer_user(connection) != os.getuid():
                     connection.close()
                 elif code_stamp() != self.stamp:
                     return connection
                 else:
                     self.start_child(connection)
-            elif not readable and not self.running:
+            elif not events and not self.running:
                 return None  # idle
+
+    def stop_listening(self) -> None:
+        """Take no more commands."""
+        self.poll.unregister(self.listener)
+        self.listener.close()
+
+    def finish(self) -> None:
+        """Wait for the running commands and send their statuses (SIGTERM no longer stops
+        the server: it would cut the commands' clients off)."""
+        while self.running:
+            events = dict(self.poll.poll())
+            drained(self.waking)
+            self.report_ended()
+            self.hang_up_abandoned(events)
 
     def report_ended(self) -> None:
         """Send each ended child's exit status to its client."""
@@ -196,9 +265,19 @@ class Server:
             connection = self.running.pop(child, None)
             if connection is None:
                 continue
+            with contextlib.suppress(KeyError):  # hung up already
+                self.poll.unregister(connection)
             with contextlib.suppress(OSError):
-                connection.sendall(STATUS.pack(exit_status(wait_status)))
+                connection.sendall(NUMBER.pack(exit_status(wait_status)))
             connection.close()
+
+    def hang_up_abandoned(self, events: dict[int, int]) -> None:
+        """SIGHUP to each child whose client went away (it would run on unwatched)."""
+        for child, connection in self.running.items():
+            if events.get(connection.fileno(), 0) & (select.POLLRDHUP | select.POLLHUP):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGHUP)
+                self.poll.unregister(connection)
 
     def start_child(self, connection: socket.socket) -> None:
         """Fork the child that runs the command on ``connection``; tell the client its id."""
@@ -207,19 +286,20 @@ class Server:
             status = 1
             try:
                 signal.set_wakeup_fd(-1)
-                self.close()
-                os.close(self.lock)
+                self.close_in_child()
                 status = run_child(connection)
             finally:
                 os._exit(status)
         self.running[child] = connection
+        self.poll.register(connection, select.POLLRDHUP)
         with contextlib.suppress(OSError):
-            connection.sendall(STATUS.pack(child))
+            connection.sendall(NUMBER.pack(child))
 
-    def close(self) -> None:
-        """Close the server's socket, wake-up pair and clients (the lock is main's)."""
+    def close_in_child(self) -> None:
+        """Close what is the server's own: its socket, lock, wake-up pair, other clients."""
         for own in (self.listener, self.waking, self.wake_up, *self.running.values()):
             own.close()
+        os.close(self.lock)
 
 
 def drained(waking: socket.socket) -> set[int]:
@@ -231,15 +311,6 @@ def drained(waking: socket.socket) -> set[int]:
     return received
 
 
-def same_user(connection: socket.socket) -> bool:
-    """Whether the connecting process runs as this server's user (SO_PEERCRED)."""
-    credentials = connection.getsockopt(
-        socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")
-    )
-    _, user, _ = struct.unpack("3i", credentials)
-    return bool(user == os.getuid())
-
-
 def exit_status(wait_status: int) -> int:
     """A shell's exit status for a child's wait status: its code, or 128 + the signal."""
     if os.WIFSIGNALED(wait_status):
@@ -248,16 +319,20 @@ def exit_status(wait_status: int) -> int:
 
 
 def run_child(connection: socket.socket) -> int:
-    """In the child: become the command the client asked for, run it, return its status."""
-    for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+    """In the child: become the command the client asked for and, once it says go, run it;
+    return its status (0 without a go: nothing ran, nothing to report)."""
+    for number in (signal.SIGCHLD, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     connection.settimeout(REQUEST_SECONDS)
     try:
         request = receive(connection)
+        go = connection.recv(len(GO))
     except (OSError, ValueError):
         return 1
     connection.close()
+    if go != GO:
+        return 0
     return run_command(request)
 
 
@@ -269,7 +344,7 @@ def receive(connection: socket.socket) -> dict[str, Any]:
         raise ValueError("not a command")
     body = b""
     while len(body) < length:
-        chunk = connection.recv(length - len(body))
+        chunk = connection.recv(min(length - len(body), 1 << 20))
         if not chunk:
             raise ValueError("the request ended early")
         body += chunk
@@ -297,16 +372,22 @@ def _receive_with_descriptors(connection: socket.socket) -> tuple[bytes, list[in
 
 
 def run_command(request: dict[str, Any]) -> int:
-    """Run ``provisioner`` with the request's arguments, environment and folder."""
+    """Run ``provisioner`` with the request's arguments, environment, umask and folder."""
     os.environ.clear()
     os.environ.update(request["environment"])
     time.tzset()
-    os.chdir(request["folder"])
-    sys.stdin, sys.stdout, sys.stderr = (
+    os.umask(request["umask"])
+    streams = [
         standard_stream(descriptor, encodings)
         for descriptor, encodings in enumerate(request["encodings"])
-    )
+    ]
+    sys.stdin, sys.stdout, sys.stderr = streams
     sys.argv = ["provisioner", *request["arguments"]]
+    try:
+        os.chdir(request["folder"])
+    except OSError as failed:  # the working folder is gone, say
+        print(f"provisioner: {failed}", file=sys.stderr)
+        return 1
     status = 0
     try:
         from provisioner.cli import main as run_here
@@ -319,7 +400,7 @@ def run_command(request: dict[str, Any]) -> int:
         status = 128 + signal.SIGINT if isinstance(failed, KeyboardInterrupt) else 1
     with contextlib.suppress(Exception):
         atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
+    for stream in streams:
         with contextlib.suppress(Exception):
             stream.flush()
     return status
@@ -327,9 +408,9 @@ def run_command(request: dict[str, Any]) -> int:
 
 def standard_stream(descriptor: int, encodings: list[str] | None) -> io.TextIOWrapper:
     """A text stream on ``descriptor`` as the client's interpreter had it: its encoding and
-    error handler; line-buffered on a terminal, and standard error always."""
+    error handler, "\\n" lines; standard output line-buffered on a terminal, standard error
+    always (CPython's rules)."""
     encoding, errors = encodings or ("utf-8", "strict")
-    interactive = os.isatty(descriptor)
     raw = io.FileIO(descriptor, "rb" if descriptor == 0 else "wb", closefd=False)
     buffered: io.BufferedReader | io.BufferedWriter = (
         io.BufferedReader(raw) if descriptor == 0 else io.BufferedWriter(raw)
@@ -338,8 +419,8 @@ def standard_stream(descriptor: int, encodings: list[str] | None) -> io.TextIOWr
         buffered,
         encoding=encoding,
         errors=errors,
-        line_buffering=interactive or descriptor == 2,
-        write_through=descriptor == 2,
+        newline="\n",
+        line_buffering=descriptor != 0 and (descriptor == 2 or os.isatty(descriptor)),
     )
 
 

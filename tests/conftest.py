@@ -45,19 +45,21 @@ def command_servers() -> Iterator[Path]:
 
 
 def command_server_processes(folder: Path) -> list[int]:
-    """The command servers listening under ``folder``."""
-    found = []
+    """The command servers listening under ``folder`` (not the children running commands,
+    which have the same command line)."""
+    parents = {}
     for entry in Path("/proc").iterdir():
         try:
             command = (entry / "cmdline").read_bytes() if entry.name.isdigit() else b""
-        except OSError:
+            arguments = command.split(b"\0")
+            if b"provisioner.command_server" in arguments and any(
+                argument.startswith(str(folder).encode()) for argument in arguments
+            ):
+                status = (entry / "status").read_text()
+                parents[int(entry.name)] = int(status.split("\nPPid:\t")[1].split()[0])
+        except (OSError, IndexError):
             continue
-        arguments = command.split(b"\0")
-        if b"provisioner.command_server" in arguments and any(
-            argument.startswith(str(folder).encode()) for argument in arguments
-        ):
-            found.append(int(entry.name))
-    return found
+    return [pid for pid, parent in parents.items() if parent not in parents]
 
 
 def stop_command_servers(folder: Path, seconds: float = 30) -> None:

@@ -6,6 +6,7 @@ installed console script, as an operator's shell does."""
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -230,13 +231,84 @@ def test_an_idle_server_stops_and_removes_its_socket(shell: Shell) -> None:
     assert not shell.socket().exists()
 
 
-def test_a_folder_others_may_enter_is_not_used(shell: Shell) -> None:
+def test_a_folder_others_may_enter_is_not_used_and_the_command_says_so(shell: Shell) -> None:
     shared = shell.servers / f"provisioner-commands-{os.getuid()}"
     shared.mkdir(mode=0o755)
     shared.chmod(0o755)
-    assert shell.run("tenants", "list") == shell.run("tenants", "list", served=False)
+    status, listing, warning = shell.run("tenants", "list")
+    assert (status, listing) == shell.run("tenants", "list", served=False)[:2]
+    assert f"{shared} is not this user's alone" in warning
     assert shell.server() is None
     assert list(shared.iterdir()) == []
+
+
+def test_a_running_command_outlives_its_server_stopping(shell: Shell) -> None:
+    server = shell.warm()
+    exported = shell.run("export", "demo")[1].replace("Demo Telecom B.V.", "Demo Telecom")
+    waiting = shell.start("import", "/dev/stdin", "--yes")
+    try:
+        wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
+        os.kill(server, signal.SIGTERM)
+        wait_until(lambda: not shell.socket().exists(), "the server to give up its socket")
+        output, error = waiting.communicate(exported, timeout=60)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, error
+    assert "imported tenant demo" in output
+    wait_until(lambda: shell.server() is None, "the server to end after its last command")
+    assert "Demo Telecom\t" in shell.run("tenants", "list")[1]
+
+
+def test_a_command_whose_client_went_away_is_hung_up(shell: Shell) -> None:
+    server = shell.warm()
+    waiting = shell.start("import", "/dev/stdin", "--yes")
+    try:
+        wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
+        waiting.kill()
+        waiting.communicate(timeout=60)
+        wait_until(lambda: not children(server), "the abandoned command to end")
+    finally:
+        waiting.kill()
+        waiting.communicate(timeout=60)
+
+
+def test_the_server_keeps_none_of_the_first_commands_other_descriptors(shell: Shell) -> None:
+    reading, writing = os.pipe()
+    try:
+        started = subprocess.Popen(
+            [str(console_script()), "tenants", "list"],
+            stdout=subprocess.DEVNULL,
+            env=shell.environment(),
+            pass_fds=[writing],
+        )
+        os.close(writing)
+        assert started.wait(timeout=120) == 0
+        wait_until(shell.server, "a command server")
+        wait_until(shell.socket().exists, "its socket")
+        ready, _, _ = select.select([reading], [], [], WAIT_SECONDS)
+        assert ready and os.read(reading, 1) == b""  # the end: no process holds it open
+    finally:
+        os.close(reading)
+
+
+def test_a_served_command_keeps_its_umask_and_leaves_sqlite_whole(
+    shell: Shell, tmp_path: Path
+) -> None:
+    shell.warm()
+    fresh = tmp_path / "fresh"
+    finished = subprocess.run(
+        [str(console_script()), "import", str(DEMO_FILE), "--yes"],
+        capture_output=True,
+        text=True,
+        env=shell.environment(True, PROVISIONER_INSTANCE=str(fresh)),
+        umask=0o077,
+        timeout=120,
+    )
+    assert finished.returncode == 0, finished.stderr
+    database = fresh / "provisioner.sqlite3"
+    assert database.stat().st_mode & 0o777 == 0o600
+    log = fresh / "provisioner.sqlite3-wal"
+    assert not log.exists() or log.stat().st_size == 0  # written back: a copy of the file is whole
 
 
 def test_serving_and_polling_commands_run_in_the_operators_process() -> None:

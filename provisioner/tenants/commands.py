@@ -21,6 +21,7 @@ from provisioner.command_helpers import (
 
 if TYPE_CHECKING:
     from provisioner.tenants.changes import ChangeSummary
+    from provisioner.tenants.schema import TenantDocument
 
 
 @click.command("import")
@@ -34,7 +35,11 @@ def import_command(file: Path, dry_run: bool, yes: bool) -> None:
 
     Shows what will change first (added, changed, removed; phones whose lines change; secrets
     that will be generated) and asks before removing anything."""
-    planned = _import(file, rehearse=True)
+    from provisioner.tenants.yaml_io import read_tenant_document
+
+    # Read once: FILE may be a pipe (/dev/stdin, <(...)), which a second read finds empty.
+    document = read_tenant_document(file, int(command_app().config["IMPORT_MAX_BYTES"]))
+    planned = _import(document, file.parent, rehearse=True)
     for line in planned.as_text():
         click.echo(line)
     if dry_run:
@@ -45,21 +50,26 @@ def import_command(file: Path, dry_run: bool, yes: bool) -> None:
     if planned.has_removals and not yes and not _confirmed(f"Remove {planned.removals_text()}?"):
         click.echo("nothing was changed (give --yes to import without asking)", err=True)
         sys.exit(1)
-    _import(file, rehearse=False, expected=planned)
+    _import(document, file.parent, rehearse=False, expected=planned)
     click.echo(f"imported tenant {planned.tenant} from {file}")
 
 
-def _import(file: Path, rehearse: bool, expected: ChangeSummary | None = None) -> ChangeSummary:
-    """Import ``file`` and return its change summary; a rehearsal is rolled back. A real run
-    that would differ from ``expected`` (someone changed the store meanwhile) is rolled back."""
+def _import(
+    document: TenantDocument,
+    folder: Path,
+    rehearse: bool,
+    expected: ChangeSummary | None = None,
+) -> ChangeSummary:
+    """Import ``document`` (its sounds' files in ``folder``) and return its change summary; a
+    rehearsal is rolled back. A real run that would differ from ``expected`` (someone changed
+    the store meanwhile) is rolled back."""
     from provisioner.errors import Conflict
     from provisioner.tenants.service import replace_document
-    from provisioner.tenants.yaml_io import read_import
+    from provisioner.tenants.yaml_io import import_sounds
 
     store = get_store()
     with store.rehearsal() if rehearse else store.transaction() as session:
-        limit = int(command_app().config["IMPORT_MAX_BYTES"])
-        document, sounds = read_import(session, file, limit)
+        sounds = import_sounds(session, document, folder)
         summary = replace_document(session, get_secret_box(), document, cli_actor(), sounds)
         if expected is not None and summary != expected:
             raise Conflict("the store changed meanwhile; nothing was changed, run it again")

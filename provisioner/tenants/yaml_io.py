@@ -204,12 +204,20 @@ def read_import(
 ) -> tuple[schema.TenantDocument, dict[str, bytes]]:
     """A tenant file to import and its sounds' audio (stored sounds need no file)."""
     document = read_tenant_document(path, max_bytes)
+    return document, import_sounds(session, document, path.parent)
+
+
+def import_sounds(
+    session: Session, document: schema.TenantDocument, folder: Path
+) -> dict[str, bytes]:
+    """The audio of the document's sounds from their files in ``folder``, but for those the
+    store holds already."""
     stored = session.scalars(
         select(models.Sound.name)
         .join(models.Tenant, models.Sound.tenant_id == models.Tenant.id)
         .where(models.Tenant.name == document.name)
     ).all()
-    return document, read_sound_files(document, path.parent, set(stored))
+    return read_sound_files(document, folder, set(stored))
 
 
 def import_tenant_file(
