@@ -42,7 +42,7 @@ import socket
 import stat
 import struct
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -53,7 +53,12 @@ OFF = frozenset({"0", "off", "false", "no"})
 # Commands that serve or poll until stopped: they run in the process the operator started.
 IN_PROCESS = frozenset({"serve", "poll", "poller", "traps"})
 FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-NUMBER = struct.Struct("!i")  # the child's process id (or REFUSED), then its exit status
+HANDLED_SIGNALS = (*FORWARDED_SIGNALS, signal.SIGTSTP)
+# The signals a server starts with their default handling, whatever its first client ignored.
+DEFAULT_SIGNALS = frozenset(signal.Signals) - {signal.SIGKILL, signal.SIGSTOP}
+# The child's process id (or REFUSED), then its exit status (minus the number of the signal
+# that ended it).
+NUMBER = struct.Struct("!i")
 LENGTH = struct.Struct("!I")  # the request's length, before the request
 REFUSED = -1  # the server will not run this command (its code changed): run it yourself
 GO = b"g"
@@ -69,7 +74,7 @@ def main() -> None:
         if path is not None:
             status = run_on_server(path, arguments)
             if status is not None:
-                sys.exit(status)
+                end_as(status)
             start_server(path)
     from provisioner.cli import main as run_here
 
@@ -77,12 +82,31 @@ def main() -> None:
 
 
 def uses_server(arguments: list[str], environment: Mapping[str, str]) -> bool:
-    """Whether this command goes to the command server: on unless turned off, and never for
-    the long-running commands."""
+    """Whether this command goes to the command server: on unless turned off, never for the
+    long-running commands, nor for a background job of a terminal (the child has no terminal
+    of its own, so the terminal could not stop it from reading)."""
     if environment.get(ENABLED, "on").strip().lower() in OFF:
         return False
     command = next((argument for argument in arguments if not argument.startswith("-")), None)
-    return command not in IN_PROCESS
+    return command not in IN_PROCESS and not in_background()
+
+
+def in_background() -> bool:
+    """Whether this process is a background job of the terminal on its standard input."""
+    try:
+        return os.isatty(0) and os.tcgetpgrp(0) != os.getpgrp()
+    except OSError:
+        return False
+
+
+def end_as(status: int) -> None:
+    """Exit as the command did: with its status, or by the signal that ended it (a shell's
+    loop stops on a Ctrl-C only when its command died of it)."""
+    if status < 0:
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
+        status = 128 - status
+    sys.exit(status)
 
 
 def socket_path() -> str | None:
@@ -140,29 +164,29 @@ def server_key() -> str:
 
 
 def run_on_server(path: str, arguments: list[str]) -> int | None:
-    """The command's exit status, run by the server at ``path``; None when no server took it
-    (none listening, another user's, or one whose code changed): then nothing ran."""
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        connection.connect(path)
-        if peer_user(connection) != os.getuid():
-            return None
-        send_request(connection, request(arguments))
-        child = read_number(connection)
-        if child is None or child <= 0:
-            return None
-        forward_signals(child)
-        connection.sendall(GO)
-    except OSError:
-        restore_signals()
-        connection.close()
-        return None  # the child heard no go: it ran nothing
-    try:
-        status = read_number(connection)
-    except OSError:
-        status = None
-    finally:
-        connection.close()
+    """The command's exit status (minus the signal's number when a signal ended it), run by
+    the server at ``path``; None when no server took it (none listening, another user's, or
+    one whose code changed): then nothing ran."""
+    descriptors = standard_descriptors()  # first: a closed one must not become the socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        saved = {number: signal.getsignal(number) for number in HANDLED_SIGNALS}
+        try:
+            connection.connect(path)
+            if peer_user(connection) != os.getuid():
+                return None
+            send_request(connection, request(arguments), descriptors)
+            child = read_number(connection)
+            if child is None or child <= 0:
+                return None
+            forward_signals(child, saved)
+            connection.sendall(GO)
+        except OSError:
+            restore_signals(saved)
+            return None  # the child heard no go: it ran nothing
+        try:
+            status = read_number(connection)
+        except OSError:
+            status = None
     if status is None:
         print("provisioner: the command server stopped while the command ran", file=sys.stderr)
         return 1
@@ -194,12 +218,15 @@ def request(arguments: list[str]) -> dict[str, object]:
     }
 
 
-def send_request(connection: socket.socket, message: dict[str, object]) -> None:
-    """``message`` as JSON after its length, the standard descriptors with the length."""
+def send_request(
+    connection: socket.socket, message: dict[str, object], descriptors: list[int]
+) -> None:
+    """``message`` as JSON after its length, ``descriptors`` (the child's standard streams)
+    with the length."""
     body = json.dumps(message).encode()
     head = LENGTH.pack(len(body))
-    descriptors = array.array("i", standard_descriptors())
-    sent = connection.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, descriptors)])
+    rights = array.array("i", descriptors)
+    sent = connection.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, rights)])
     connection.sendall(head[sent:] + body)
 
 
@@ -227,33 +254,33 @@ def read_number(connection: socket.socket) -> int | None:
     return number
 
 
-def forward_signals(child: int) -> None:
-    """Pass the signals this command gets on to the child running it: Ctrl-C and the like as
-    they are; Ctrl-Z stops the child and then this process, and a continue continues both."""
+def forward_signals(child: int, saved: dict[signal.Signals, Any]) -> None:
+    """Pass the signals this command gets on to the child running it, but those this process
+    was told to ignore (nohup, a script's background job): Ctrl-C and the like as they are;
+    Ctrl-Z stops the child, then this process, and continues the child with it."""
 
     def forward(received: int, _frame: object) -> None:
         with_child(child, received)
 
     def suspend(_received: int, _frame: object) -> None:
-        with_child(child, signal.SIGSTOP)  # the child's session has no terminal to stop it
+        with_child(child, signal.SIGSTOP)  # its session has no terminal to stop it by
         signal.signal(signal.SIGTSTP, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTSTP)
-
-    def resume(_received: int, _frame: object) -> None:
-        signal.signal(signal.SIGTSTP, suspend)
+        os.kill(os.getpid(), signal.SIGTSTP)  # returns once continued (or at once, where
+        signal.signal(signal.SIGTSTP, suspend)  # the system drops it: no job control)
         with_child(child, signal.SIGCONT)
 
     for number in FORWARDED_SIGNALS:
-        signal.signal(number, forward)
-    signal.signal(signal.SIGTSTP, suspend)
-    signal.signal(signal.SIGCONT, resume)
+        if saved[number] != signal.SIG_IGN:
+            signal.signal(number, forward)
+    if saved[signal.SIGTSTP] != signal.SIG_IGN:
+        signal.signal(signal.SIGTSTP, suspend)
 
 
-def restore_signals() -> None:
-    """The default handlers again, for a command that runs here after all."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    for number in (*FORWARDED_SIGNALS[1:], signal.SIGTSTP, signal.SIGCONT):
-        signal.signal(number, signal.SIG_DFL)
+def restore_signals(saved: dict[signal.Signals, Any]) -> None:
+    """The handlers this process had, for a command that runs here after all."""
+    for number, handler in saved.items():
+        if handler is not None:  # None: set outside Python, left as it is
+            signal.signal(number, handler)
 
 
 def with_child(child: int, number: int) -> None:
@@ -277,6 +304,8 @@ def start_server(path: str) -> None:
             dict(os.environ),
             file_actions=[(os.POSIX_SPAWN_DUP2, null, descriptor) for descriptor in (0, 1, 2)],
             setsid=True,
+            setsigdef=DEFAULT_SIGNALS,
+            setsigmask=(),
         )
     except OSError:
         pass  # the command runs here all the same

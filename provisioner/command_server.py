@@ -81,15 +81,18 @@ def main(argv: list[str] | None = None) -> None:
     if server is None:
         os.close(lock)
         return
-    refused = server.serve(idle_seconds())
-    server.stop_listening()
-    forget(path, server.inode)
-    os.close(lock)  # a new server may start now
-    if refused is not None:
-        with contextlib.suppress(OSError):
-            refused.sendall(NUMBER.pack(REFUSED))
-        refused.close()
-    server.finish()
+    refused = None
+    try:
+        refused = server.serve(idle_seconds())
+    finally:
+        server.stop_listening()
+        forget(path, server.inode)
+        os.close(lock)  # a new server may start now
+        if refused is not None:
+            with contextlib.suppress(OSError):
+                refused.sendall(NUMBER.pack(REFUSED))
+            refused.close()
+        server.finish()
 
 
 def start(path: Path, lock: int) -> Server | None:
@@ -151,7 +154,8 @@ def code_stamp(package: Path = PACKAGE) -> str:
     upgrade changes its entries) and the interpreter itself."""
     digest = hashlib.sha256()
     others = [sysconfig.get_paths()["purelib"], os.path.realpath(sys.executable)]
-    for entry in [*(found.path for found in python_files(package)), *others]:
+    modules = (found.path for found in python_files(package) if found.name.endswith(".py"))
+    for entry in [*modules, *others]:
         with contextlib.suppress(OSError):
             info = os.stat(entry)
             digest.update(f"{entry}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
@@ -206,6 +210,7 @@ class Server:
         self.waking, self.wake_up = socket.socketpair()
         self.running: dict[int, socket.socket] = {}
         self.poll = select.poll()
+        self.last = time.monotonic()  # when a command last came or ended
 
     def serve(self, idle: float) -> socket.socket | None:
         """Accept commands until no command came for ``idle`` seconds (and none is running),
@@ -219,17 +224,19 @@ class Server:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.poll.register(self.listener, select.POLLIN)
         self.poll.register(self.waking, select.POLLIN)
-        last = time.monotonic()
         while True:
-            timeout = None if self.running else max(0.0, last + idle - time.monotonic())
+            timeout = None if self.running else max(0.0, self.last + idle - time.monotonic())
             events = dict(self.poll.poll(None if timeout is None else timeout * 1000))
             if self.waking.fileno() in events and signal.SIGTERM in drained(self.waking):
                 return None
             self.report_ended()
             self.hang_up_abandoned(events)
             if self.listener.fileno() in events:
-                last = time.monotonic()
-                connection, _ = self.listener.accept()
+                self.last = time.monotonic()
+                try:
+                    connection, _ = self.listener.accept()
+                except OSError:  # gone before it was taken, or no descriptor left
+                    continue
                 if peer_user(connection) != os.getuid():
                     connection.close()
                 elif code_stamp() != self.stamp:
@@ -247,10 +254,12 @@ class Server:
     def finish(self) -> None:
         """Wait for the running commands and send their statuses (SIGTERM no longer stops
         the server: it would cut the commands' clients off)."""
-        while self.running:
+        while True:
+            self.report_ended()  # first: a child may have ended with the stop's signal
+            if not self.running:
+                return
             events = dict(self.poll.poll())
             drained(self.waking)
-            self.report_ended()
             self.hang_up_abandoned(events)
 
     def report_ended(self) -> None:
@@ -263,6 +272,7 @@ class Server:
             if child == 0:
                 return
             connection = self.running.pop(child, None)
+            self.last = time.monotonic()
             if connection is None:
                 continue
             with contextlib.suppress(KeyError):  # hung up already
@@ -272,16 +282,23 @@ class Server:
             connection.close()
 
     def hang_up_abandoned(self, events: dict[int, int]) -> None:
-        """SIGHUP to each child whose client went away (it would run on unwatched)."""
+        """SIGHUP to each child whose client went away (it would run on unwatched), and a
+        SIGCONT after it, as the system does, for one stopped with its client."""
         for child, connection in self.running.items():
             if events.get(connection.fileno(), 0) & (select.POLLRDHUP | select.POLLHUP):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGHUP)
+                    os.kill(child, signal.SIGCONT)
                 self.poll.unregister(connection)
 
     def start_child(self, connection: socket.socket) -> None:
-        """Fork the child that runs the command on ``connection``; tell the client its id."""
-        child = os.fork()
+        """Fork the child that runs the command on ``connection``; tell the client its id (or
+        close the connection when no child can be made: the client runs the command)."""
+        try:
+            child = os.fork()
+        except OSError:
+            connection.close()
+            return
         if child == 0:
             status = 1
             try:
@@ -312,9 +329,8 @@ def drained(waking: socket.socket) -> set[int]:
 
 
 def exit_status(wait_status: int) -> int:
-    """A shell's exit status for a child's wait status: its code, or 128 + the signal."""
-    if os.WIFSIGNALED(wait_status):
-        return 128 + os.WTERMSIG(wait_status)
+    """What the client is told of a child's end: its exit code, or minus the number of the
+    signal that ended it (the client then ends by the same signal)."""
     return os.waitstatus_to_exitcode(wait_status)
 
 
@@ -395,14 +411,19 @@ def run_command(request: dict[str, Any]) -> int:
         run_here()
     except SystemExit as stopped:
         status = status_of(stopped.code)
-    except BaseException as failed:  # as the interpreter ends: the traceback, status 1 (130
-        traceback.print_exc()  # for Ctrl-C before the command could take it)
-        status = 128 + signal.SIGINT if isinstance(failed, KeyboardInterrupt) else 1
+    except BaseException as failed:  # as the interpreter ends: the traceback, status 1 (and
+        traceback.print_exc()  # for Ctrl-C before the command took it, death by SIGINT)
+        status = -signal.SIGINT if isinstance(failed, KeyboardInterrupt) else 1
     with contextlib.suppress(Exception):
         atexit._run_exitfuncs()
     for stream in streams:
-        with contextlib.suppress(Exception):
+        try:
             stream.flush()
+        except Exception:  # noqa: BLE001 - as CPython: output that could not be written
+            status = status or 120
+    if status < 0:
+        signal.signal(-status, signal.SIG_DFL)
+        os.kill(os.getpid(), -status)
     return status
 
 
@@ -421,6 +442,7 @@ def standard_stream(descriptor: int, encodings: list[str] | None) -> io.TextIOWr
         errors=errors,
         newline="\n",
         line_buffering=descriptor != 0 and (descriptor == 2 or os.isatty(descriptor)),
+        write_through=bool(getattr(sys.__stdout__, "write_through", False)),  # -u, as started
     )
 
 

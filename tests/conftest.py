@@ -70,6 +70,9 @@ def stop_command_servers(folder: Path, seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while command_server_processes(folder) and time.monotonic() < deadline:
         time.sleep(0.05)
+    for pid in command_server_processes(folder):  # wedged: none may outlive the tests
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture

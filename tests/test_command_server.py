@@ -9,6 +9,7 @@ import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioner.command_client import socket_path, uses_server
+from provisioner.command_client import read_number, send_request, socket_path, uses_server
 from provisioner.command_server import code_stamp, exit_status
 from tests.conftest import DEMO_FILE, command_server_processes, stop_command_servers
 from tests.test_console_commands import console_environment, console_script
@@ -62,14 +63,19 @@ class Shell:
         )
         return finished.returncode, finished.stdout, finished.stderr
 
-    def start(self, *arguments: str, **extra: str) -> subprocess.Popen[str]:
+    def start(
+        self, *arguments: str, before: tuple[str, ...] = (), own_session: bool = False
+    ) -> subprocess.Popen[str]:
+        """The command in the background, its input a pipe; ``before``: a command that runs
+        it (nohup, say)."""
         return subprocess.Popen(
-            [str(console_script()), *arguments],
+            [*before, str(console_script()), *arguments],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=self.environment(**extra),
+            env=self.environment(),
+            start_new_session=own_session,
         )
 
     def socket(self) -> Path:
@@ -330,12 +336,59 @@ def test_the_code_stamp_moves_when_a_file_of_the_package_changes(tmp_path: Path)
     assert code_stamp(package) != before
 
 
-def test_a_signal_ending_a_command_is_its_exit_status_as_a_shell_tells_it() -> None:
+def test_the_client_learns_the_exit_code_or_the_signal_that_ended_a_command() -> None:
     assert exit_status(0) == 0
     assert exit_status(3 << 8) == 3
-    assert exit_status(signal.SIGKILL) == 128 + signal.SIGKILL
+    assert exit_status(signal.SIGKILL) == -signal.SIGKILL
 
 
 def test_no_private_folder_means_no_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVISIONER_COMMAND_SERVER_FOLDER", str(tmp_path / "missing"))
     assert socket_path() is None
+
+
+def test_a_child_that_hears_no_go_runs_nothing(shell: Shell) -> None:
+    shell.warm()
+    before = shell.run("token", "list")[1]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.connect(str(shell.socket()))
+        message = {
+            "arguments": ["token", "create", "--role", "support"],
+            "folder": "/",
+            "environment": shell.environment(),
+            "umask": 0o022,
+            "encodings": [None, None, None],
+        }
+        with open(os.devnull, "w") as null:
+            send_request(connection, message, [null.fileno()] * 3)
+            child = read_number(connection)
+            assert child is not None and child > 0
+        # no go: the client went away before saying it
+    wait_until(lambda: not Path(f"/proc/{child}").exists(), "the child to end")
+    assert shell.run("token", "list")[1] == before
+
+
+def test_a_command_run_under_nohup_outlives_a_hang_up(shell: Shell) -> None:
+    server = shell.warm()
+    exported = shell.run("export", "demo")[1]
+    waiting = shell.start("import", "/dev/stdin", "--yes", before=("nohup",))
+    try:
+        wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
+        waiting.send_signal(signal.SIGHUP)
+        output, error = waiting.communicate(exported, timeout=60)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, error
+
+
+def test_a_ctrl_z_without_job_control_leaves_the_command_running(shell: Shell) -> None:
+    server = shell.warm()
+    exported = shell.run("export", "demo")[1]
+    waiting = shell.start("import", "/dev/stdin", "--yes", own_session=True)  # no job control
+    try:
+        wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
+        waiting.send_signal(signal.SIGTSTP)
+        output, error = waiting.communicate(exported, timeout=60)
+    finally:
+        waiting.kill()
+    assert waiting.returncode == 0, error
