@@ -368,27 +368,32 @@ def test_a_child_that_hears_no_go_runs_nothing(shell: Shell) -> None:
     assert shell.run("token", "list")[1] == before
 
 
-def test_a_command_run_under_nohup_outlives_a_hang_up(shell: Shell) -> None:
-    server = shell.warm()
+def signalled_then_fed(
+    shell: Shell, number: int, started: subprocess.Popen[str]
+) -> tuple[int, str]:
+    """``started``'s exit status and standard error, signalled with ``number`` while it waits
+    for its input (the demo tenant, as exported), then given it."""
+    server = shell.server()
+    assert server is not None
     exported = shell.run("export", "demo")[1]
-    waiting = shell.start("import", "/dev/stdin", "--yes", before=("nohup",))
     try:
         wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
-        waiting.send_signal(signal.SIGHUP)
-        output, error = waiting.communicate(exported, timeout=60)
+        started.send_signal(number)
+        _, error = started.communicate(exported, timeout=60)
     finally:
-        waiting.kill()
-    assert waiting.returncode == 0, error
+        started.kill()
+    return started.returncode, error
+
+
+def test_a_command_run_under_nohup_outlives_a_hang_up(shell: Shell) -> None:
+    shell.warm()
+    waiting = shell.start("import", "/dev/stdin", "--yes", before=("nohup",))
+    status, error = signalled_then_fed(shell, signal.SIGHUP, waiting)
+    assert status == 0, error
 
 
 def test_a_ctrl_z_without_job_control_leaves_the_command_running(shell: Shell) -> None:
-    server = shell.warm()
-    exported = shell.run("export", "demo")[1]
+    shell.warm()
     waiting = shell.start("import", "/dev/stdin", "--yes", own_session=True)  # no job control
-    try:
-        wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
-        waiting.send_signal(signal.SIGTSTP)
-        output, error = waiting.communicate(exported, timeout=60)
-    finally:
-        waiting.kill()
-    assert waiting.returncode == 0, error
+    status, error = signalled_then_fed(shell, signal.SIGTSTP, waiting)
+    assert status == 0, error
