@@ -183,7 +183,10 @@ def test_each_command_brings_its_own_environment(shell: Shell, tmp_path: Path) -
 
 def test_a_command_runs_in_a_child_of_the_server_and_ctrl_c_reaches_it(shell: Shell) -> None:
     server = shell.warm()
-    waiting = shell.start("import", "/dev/stdin", "--yes")  # reads until its input ends
+    # Ctrl-C as a terminal sends it: SIGINT at its default even where the tests run with it
+    # ignored (a script's background job), which the command would rightly keep ignoring.
+    interactive = ("env", "--default-signal=INT")
+    waiting = shell.start("import", "/dev/stdin", "--yes", before=interactive)  # reads input
     try:
         wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
         waiting.send_signal(signal.SIGINT)
