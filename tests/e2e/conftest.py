@@ -29,6 +29,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from provisioner.command_client import FOLDER
 from tests.e2e.agents import Agent, SipLab
 from tests.e2e.mail import MailSink
 from tests.e2e.provisioned import LAB_PHONES, LabPhone, boot_phone
@@ -254,6 +255,8 @@ def server(lab_folder: Path, postgres_schema_url: str) -> Iterator[Server]:
     }
     environment.update(
         {
+            # The test process's own command servers (tests/conftest.py), stopped at the end.
+            FOLDER: os.environ[FOLDER],
             "PROVISIONER_INSTANCE": str(lab_folder / "instance"),
             "PROVISIONER_DATABASE_URL": postgres_schema_url,
             "PROVISIONER_FREESWITCH_TOKEN": TOKEN,
