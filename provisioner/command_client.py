@@ -103,7 +103,10 @@ def end_as(status: int) -> None:
     """Exit as the command did: with its status, or by the signal that ended it (a shell's
     loop stops on a Ctrl-C only when its command died of it)."""
     if status < 0:
-        signal.signal(-status, signal.SIG_DFL)
+        try:
+            signal.signal(-status, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL's cannot be set (nor needs to be)
+            pass
         os.kill(os.getpid(), -status)
         status = 128 - status
     sys.exit(status)
