@@ -190,6 +190,7 @@ def test_a_command_runs_in_a_child_of_the_server_and_ctrl_c_reaches_it(shell: Sh
     try:
         wait_until(lambda: reading_its_input(children(server)), "the command to read its input")
         waiting.send_signal(signal.SIGINT)
+        waiting.wait(timeout=60)  # its input still open: only the Ctrl-C can end it
         _, error = waiting.communicate(timeout=60)
     finally:
         waiting.kill()
