@@ -247,14 +247,23 @@ def standard_descriptors() -> list[int]:
 
 def read_number(connection: socket.socket) -> int | None:
     """One number the server sends, or None when the connection ends first."""
-    data = b""
-    while len(data) < NUMBER.size:
-        chunk = connection.recv(NUMBER.size - len(data))
+    data = read_exactly(connection, NUMBER.size)
+    if data is None:
+        return None
+    number: int = NUMBER.unpack(data)[0]
+    return number
+
+
+def read_exactly(connection: socket.socket, size: int, start: bytes = b"") -> bytes | None:
+    """``size`` bytes from ``connection`` (``start`` being the first of them), or None when
+    the connection ends first."""
+    data = start
+    while len(data) < size:
+        chunk = connection.recv(min(size - len(data), 1 << 20))
         if not chunk:
             return None
         data += chunk
-    number: int = NUMBER.unpack(data)[0]
-    return number
+    return data
 
 
 def forward_signals(child: int, saved: dict[signal.Signals, Any]) -> None:

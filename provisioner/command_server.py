@@ -7,7 +7,7 @@ of its own user it forks: the child takes the command's standard streams, enviro
 working folder and arguments from the connection, waits for the client's go (see the client's
 module for the exchange) and runs the command as ``provisioner.cli.main`` would in a process of
 its own. The server sends the child's process id, and once the child has ended its exit status
-(128 + the signal's number when a signal ended it); a child whose client went away is hung up
+(minus the signal's number when a signal ended it); a child whose client went away is hung up
 (SIGHUP). The server itself holds no connection to a database and starts no thread, so every
 child starts from the same clean state.
 
@@ -44,7 +44,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from provisioner.command_client import GO, LENGTH, NUMBER, REFUSED, is_private_folder, peer_user
+from provisioner.command_client import (
+    GO,
+    LENGTH,
+    NUMBER,
+    REFUSED,
+    is_private_folder,
+    peer_user,
+    read_exactly,
+)
 
 IDLE_SECONDS = 600.0
 IDLE_SETTING = "PROVISIONER_COMMAND_SERVER_IDLE_SECONDS"
@@ -358,12 +366,9 @@ def receive(connection: socket.socket) -> dict[str, Any]:
     (length,) = LENGTH.unpack(head)
     if length > MAXIMUM_REQUEST or len(descriptors) != 3:
         raise ValueError("not a command")
-    body = b""
-    while len(body) < length:
-        chunk = connection.recv(min(length - len(body), 1 << 20))
-        if not chunk:
-            raise ValueError("the request ended early")
-        body += chunk
+    body = read_exactly(connection, length)
+    if body is None:
+        raise ValueError("the request ended early")
     for target, descriptor in enumerate(descriptors):
         os.dup2(descriptor, target)
         os.close(descriptor)
@@ -379,12 +384,10 @@ def _receive_with_descriptors(connection: socket.socket) -> tuple[bytes, list[in
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             descriptors.frombytes(data[: len(data) - len(data) % descriptors.itemsize])
-    while len(head) < LENGTH.size:
-        chunk = connection.recv(LENGTH.size - len(head))
-        if not chunk:
-            raise ValueError("the request ended early")
-        head += chunk
-    return head, list(descriptors)
+    whole = read_exactly(connection, LENGTH.size, head)
+    if whole is None:
+        raise ValueError("the request ended early")
+    return whole, list(descriptors)
 
 
 def run_command(request: dict[str, Any]) -> int:
