@@ -179,6 +179,26 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant, key_handed=key_handed)
 
 
+def plain_challenge(app: Flask, asked: Asked) -> Decision | None:
+    """The decision ``decide`` would reach for a request that offers no proof at all (no
+    credentials, no certificate header) on ``/p/a/``: the first leg of every Digest fetch.
+    Taken from what this process keeps, with no session and no store; None when the MAC's
+    rows are not kept (``decide`` then reads them)."""
+    if not asked.authenticated_path or asked.authorization or asked.certificate:
+        return None
+    found = kept_lookup(app, asked.file_request.mac or "")
+    if found is None:
+        return None
+    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    return Decision(
+        Answer.DENIED,
+        tenant_id,
+        challenge=True,
+        kind=EventKind.CHALLENGE,
+        tenant=found.tenant_name,
+    )
+
+
 def _note_key_handed(
     app: Flask, credential: models.DeviceCredential, event: dict[str, Any], session: Session
 ) -> None:
@@ -441,9 +461,7 @@ LOOKUPS_KEY = "provisioner.phone_lookups"
 NOBODY = Lookup(None, None, None, None, None)  # what ``look_up`` finds for a MAC no row has
 
 
-def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
-    """``look_up`` answered from this process's copy when it holds one (see
-    ``provisioner.store.notices``): no round trip for a phone that asked before."""
+def _lookups(app: Flask) -> LookupCache[Lookup]:
     cache: LookupCache[Lookup] | None = app.extensions.get(LOOKUPS_KEY)
     if cache is None:
         store = get_store(app)
@@ -451,11 +469,27 @@ def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
             LOOKUPS_KEY, LookupCache[Lookup](store.statement_engine, look_up_every)
         )
         store.on_dispose(cache.close)
+    return cache
+
+
+def kept_lookup(app: Flask, mac: str) -> Lookup | None:
+    """``look_up`` from this process's copy alone; None when only the store can tell."""
+    cache = _lookups(app)
     kept = cache.get(mac)
     if kept is not None:
         return kept
     if cache.absent(mac):  # no row has it: known without a query, as a kept MAC is
         return NOBODY
+    return None
+
+
+def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
+    """``look_up`` answered from this process's copy when it holds one (see
+    ``provisioner.store.notices``): no round trip for a phone that asked before."""
+    kept = kept_lookup(app, mac)
+    if kept is not None:
+        return kept
+    cache = _lookups(app)
     generation = cache.generation()
     found = look_up(session, mac)
     if _keepable(found, datetime.now(UTC)):

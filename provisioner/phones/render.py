@@ -22,7 +22,7 @@ from provisioner.metrics import phone_requests, render_seconds
 from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, full_answers, rendered_answers
-from provisioner.phones.authorize import Asked, Decision, decide, nonce_key
+from provisioner.phones.authorize import Asked, Decision, decide, nonce_key, plain_challenge
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.encryption import encrypt
 from provisioner.phones.identify import identify
@@ -250,8 +250,7 @@ def _device_answer(
     timeline, so trying credentials from there writes nothing."""
     file_request = asked.file_request
 
-    def decide_and_render(session: Session) -> tuple[Decision, bytes | None]:
-        decision = decide(app, session, asked)
+    def record_decision(session: Session | None, decision: Decision) -> None:
         if file_request.mac and (record or decision.full is not None):
             event = PendingEvent(
                 decision.tenant_id,
@@ -263,6 +262,10 @@ def _device_answer(
                 kind=decision.kind,
             )
             queue_event(app, session, event)
+
+    def decide_and_render(session: Session) -> tuple[Decision, bytes | None]:
+        decision = decide(app, session, asked)
+        record_decision(session, decision)
         full = decision.full
         if full is None:
             return decision, None
@@ -276,9 +279,15 @@ def _device_answer(
             decision.key_handed(session)
         return decision, body
 
-    # Every write here is one statement that stands alone (the window's claim is one
-    # conditional UPDATE), so no transaction is opened: two round trips fewer per request.
-    decision, body = get_store(app).run_statements(decide_and_render)
+    # A request with no proof at all is challenged from what this process keeps.
+    challenge = plain_challenge(app, asked)
+    if challenge is not None:
+        record_decision(None, challenge)
+        decision, body = challenge, None
+    else:
+        # Every write here is one statement that stands alone (the window's claim is one
+        # conditional UPDATE), so no transaction is opened: two round trips fewer per request.
+        decision, body = get_store(app).run_statements(decide_and_render)
     if body is not None:
         return PhoneAnswer(
             200, body, vendor.content_type, Answer.FULL, kind=decision.kind, tenant=decision.tenant

@@ -179,3 +179,36 @@ def test_a_mac_paired_after_the_full_read_is_read_and_gets_its_window(
         lambda: b"account.1.password" in client.get("/p/805ec0aa0303.cfg", headers=moved).data,
         seconds=2,
     )
+
+
+def challenge_events(app: Flask, mac: str) -> list[tuple[int | None, str, str]]:
+    """The timeline rows of ``mac``: (tenant, answer, kind), oldest first."""
+    flush_timeline(app)
+    with get_store(app).reading() as session:
+        rows = session.query(models.DeviceEvent).filter_by(mac=mac).order_by(models.DeviceEvent.id)
+        return [(row.tenant_id, row.answer, row.kind) for row in rows]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mac", [MAC, "805ec0abcdef"], ids=["paired", "unknown"])
+def test_a_request_without_credentials_is_challenged_from_kept_rows_as_from_the_store(
+    pg_phone_app: Flask, mac: str
+) -> None:
+    client = pg_phone_app.test_client()
+    with get_store(pg_phone_app).transaction() as session:  # as after the tenant's first boot
+        tenant_admin_password(session, get_secret_box(pg_phone_app), find_tenant(session, "demo"))
+    colons = ":".join(mac[index : index + 2] for index in range(0, 12, 2))
+    agent = {"User-Agent": f"Yealink SIP-T46U 108.86.0.90 {colons}"}
+    from_store = client.get(f"/p/a/{mac}.cfg", headers=agent)  # before the watch is up
+    settled_watch(pg_phone_app, client)
+    count = reads(pg_phone_app)
+    kept = client.get(f"/p/a/{mac}.cfg", headers=agent)
+    assert count() == 0
+    assert from_store.status_code == kept.status_code == 401
+    assert list(from_store.headers.keys()) == list(kept.headers.keys())
+    challenges = [answer.headers.getlist("WWW-Authenticate")[0] for answer in (from_store, kept)]
+    assert all(challenge.startswith('Digest realm="provisioner"') for challenge in challenges)
+    assert challenges[0] != challenges[1]  # each its own nonce
+    with get_store(pg_phone_app).reading() as session:
+        tenant = find_tenant(session, "demo").id if mac == MAC else None
+    assert challenge_events(pg_phone_app, mac) == [(tenant, "denied", "challenge")] * 2
