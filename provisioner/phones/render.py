@@ -280,10 +280,10 @@ def _device_answer(
         return decision, body
 
     # A request with no proof at all is challenged from what this process keeps.
-    challenge = plain_challenge(app, asked)
-    if challenge is not None:
-        record_decision(None, challenge)
-        decision, body = challenge, None
+    unproven = plain_challenge(app, asked)
+    if unproven is not None:
+        record_decision(None, unproven)
+        decision, body = unproven, None
     else:
         # Every write here is one statement that stands alone (the window's claim is one
         # conditional UPDATE), so no transaction is opened: two round trips fewer per request.
