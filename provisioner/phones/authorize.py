@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from flask import Flask
@@ -48,7 +48,7 @@ from provisioner.phones.file_keys import FileKey, choose_file_key, handed_event
 from provisioner.phones.keys import PhoneBook, phone_book
 from provisioner.phones.model import Answer, EventKind, FileRequest, PhoneConfig, RequestInfo
 from provisioner.security import audit
-from provisioner.security.nonces import is_new_answer
+from provisioner.security.nonces import begin_new_answer
 from provisioner.security.ratelimit import get_rate_limiter, source_key
 from provisioner.security.secrets import SecretBox, get_secret_box, load_keys
 from provisioner.store import get_store, models
@@ -124,40 +124,73 @@ class Asked:
 def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     """Full, bootstrap or denied for ``asked``; writes the window's use and the audit.
 
-    An unknown and an unpaired MAC take the same two lookups to the same bootstrap."""
+    An unknown and an unpaired MAC take the same two lookups to the same bootstrap.
+    A proven Digest answer must also be new (``provisioner.security.nonces``): its use is
+    sent to the nonce store at once and its verdict read only once the rest is decided, so
+    the round trip overlaps that work; the verdict is read before anything is written."""
     mac = asked.file_request.mac or ""
     found = look_up_kept(app, session, mac)
-    credential = found.credential
     tenant_id = found.phone.tenant_id if found.phone is not None else None
     tenant = found.tenant_name
-    proof = _prove(app, session, asked, found)
+    proof, still_new = _prove(app, session, asked, found)
     if isinstance(proof, EventKind):
         answer = Answer.BOOTSTRAP if proof is EventKind.BOOTSTRAP else Answer.DENIED
         return Decision(
             answer, tenant_id, challenge=asked.authenticated_path, kind=proof, tenant=tenant
         )
+    is_new = cache(still_new or _new)
+    decision, release = _decide_proven(app, session, asked, found, proof, is_new)
+    if not is_new():  # a replay: refused as a wrong answer is, nothing written
+        kind = EventKind.WRONG_CREDENTIALS
+        return Decision(Answer.DENIED, tenant_id, challenge=True, kind=kind, tenant=tenant)
+    if release is not None:
+        queue_audit(app, session, release)  # batched with the timeline, off the request path
+    return decision
+
+
+def _new() -> bool:
+    return True
+
+
+def _decide_proven(
+    app: Flask,
+    session: Session,
+    asked: Asked,
+    found: Lookup,
+    proof: str,
+    is_new: Callable[[], bool],
+) -> tuple[Decision, dict[str, Any] | None]:
+    """``decide`` for a phone that proved itself by ``proof``; the audit row of the secrets
+    the answer releases, if any. ``is_new`` (a replay's verdict) is asked before a write."""
+    mac = asked.file_request.mac or ""
+    credential = found.credential
+    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant = found.tenant_name
     if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
-        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant)
+        return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant), None
     view = tenant_view(app, session, tenant_id, found.revision or "")
     phone = stored_phone(app, found)
     if not _fits(view.document, phone, asked):
-        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH, tenant=tenant)
-    if proof == FIRST_USE and not claim_window(
-        session, credential, asked.request.source, datetime.now(UTC)
-    ):
-        _alarm_conflict(session, credential, asked.request.source)
-        return Decision(Answer.DENIED, tenant_id, kind=EventKind.FIRST_USE_CONFLICT, tenant=tenant)
-    if proof in (CREDENTIALS, CERTIFICATE):
-        _bind_open_window(session, credential, asked.request.source)
+        return Decision(Answer.DENIED, tenant_id, kind=EventKind.MISMATCH, tenant=tenant), None
+    source = asked.request.source
+    if proof == FIRST_USE and not claim_window(session, credential, source, datetime.now(UTC)):
+        _alarm_conflict(session, credential, source)
+        kind = EventKind.FIRST_USE_CONFLICT
+        return Decision(Answer.DENIED, tenant_id, kind=kind, tenant=tenant), None
     # Only a GET receives the key: a HEAD's answer has no body.
     trusted = (asked.secure or proof == CERTIFICATE) and asked.method == "GET"
+    binds = proof in (CREDENTIALS, CERTIFICATE) and _binds_open_window(credential, source)
+    if (binds or trusted) and not is_new():  # both may write: a replay must not
+        return Decision(Answer.DENIED, tenant_id, tenant=tenant), None
+    if binds:
+        claim_window(session, credential, source, datetime.now(UTC))
     vendor = asked.file_request.vendor
     file_key = choose_file_key(app, session, vendor, view.document, credential, trusted)
     key_handed = None
     if file_key is not None and file_key.handed:
         via = "https" if asked.secure else asked.request.protocol
         details = {"file": asked.file_request.file, "via": via, "proof": proof}
-        event = handed_event(mac, tenant, file_key, {**details, "source": asked.request.source})
+        event = handed_event(mac, tenant, file_key, {**details, "source": source})
         key_handed = partial(_note_key_handed, app, credential, event)
     full = _full_file(app, session, asked, found, view, phone, credential, tenant_id, file_key)
     release = audit.event_fields(
@@ -171,12 +204,14 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
             "file": asked.file_request.file,
             "via": asked.request.protocol,
             "proof": proof,
-            "source": asked.request.source,
+            "source": source,
         },
     )
-    queue_audit(app, session, release)  # batched with the timeline, off the request path
     kind = FULL_KINDS[proof]
-    return Decision(Answer.FULL, tenant_id, full, kind=kind, tenant=tenant, key_handed=key_handed)
+    decision = Decision(
+        Answer.FULL, tenant_id, full, kind=kind, tenant=tenant, key_handed=key_handed
+    )
+    return decision, release
 
 
 def plain_challenge(app: Flask, asked: Asked) -> Decision | None:
@@ -217,29 +252,35 @@ FULL_KINDS = {
 }
 
 
-def _prove(app: Flask, session: Session, asked: Asked, found: Lookup) -> str | EventKind:
+def _prove(
+    app: Flask, session: Session, asked: Asked, found: Lookup
+) -> tuple[str | EventKind, Callable[[], bool] | None]:
     """How the phone proves itself (its certificate, credentials, the window), or why it is
-    refused (all but BOOTSTRAP are denials). A certificate no configured vendor CA issued
-    counts as none: today's rules apply."""
+    refused (all but BOOTSTRAP are denials); for a proven Digest answer, the verdict on its
+    being new, to be read later (see ``decide``). A certificate no configured vendor CA
+    issued counts as none: today's rules apply."""
     credential = found.credential
     certificate = certificate_proof(app, asked.certificate)
     if certificate is not None:
         if certificate.mac == asked.file_request.mac:
-            return CERTIFICATE
+            return CERTIFICATE, None
         _alarm_certificate(session, asked, found, certificate)
-        return EventKind.CERTIFICATE_MISMATCH
+        return EventKind.CERTIFICATE_MISMATCH, None
     if asked.authenticated_path:
-        if proves_credentials(app, credential, asked.authorization, asked.method, asked.uri):
-            return CREDENTIALS
-        return EventKind.WRONG_CREDENTIALS if asked.authorization else EventKind.CHALLENGE
+        proven, still_new = begin_proof(
+            app, credential, asked.authorization, asked.method, asked.uri
+        )
+        if proven:
+            return CREDENTIALS, still_new
+        return (EventKind.WRONG_CREDENTIALS if asked.authorization else EventKind.CHALLENGE), None
     source = asked.request.source
     state = window_state(credential, source, datetime.now(UTC))
     if state is WindowState.CONFLICT and credential is not None:
         _alarm_conflict(session, credential, source)
-        return EventKind.FIRST_USE_CONFLICT
+        return EventKind.FIRST_USE_CONFLICT, None
     if state is not WindowState.ALLOWED:
-        return EventKind.BOOTSTRAP
-    return EventKind.FIRST_USE_REFUSED if has_guessed(app, source) else FIRST_USE
+        return EventKind.BOOTSTRAP, None
+    return (EventKind.FIRST_USE_REFUSED if has_guessed(app, source) else FIRST_USE), None
 
 
 def proves_credentials(
@@ -252,22 +293,36 @@ def proves_credentials(
     """True when ``authorization`` proves the phone's credentials (Digest or Basic); without
     credentials a random password stands in, so the work is the same. A Digest answer must
     also be new: one seen before (same nonce, no higher count) is a replay."""
+    proven, still_new = begin_proof(app, credential, authorization, method, uri)
+    return proven and (still_new is None or still_new())
+
+
+def begin_proof(
+    app: Flask,
+    credential: models.DeviceCredential | None,
+    authorization: str | None,
+    method: str,
+    uri: str,
+) -> tuple[bool, Callable[[], bool] | None]:
+    """Whether ``authorization`` proves the phone's credentials (see ``proves_credentials``)
+    and, for a proven Digest answer, the verdict on its being new: its nonce's use is on its
+    way to the nonce store, and the function returned reads the answer (call it once)."""
     password = get_secret_box(app).decrypt(credential.password_encrypted) if credential else None
     username = credential.username if credential else None
     proof = check_authorization(authorization, method, uri, username, password, nonce_key(app))
     if proof.verdict is not Verdict.PROVEN:
-        return False
-    return proof.scheme != "digest" or is_new_answer(app, proof)
+        return False, None
+    if proof.scheme != "digest":
+        return True, None
+    return True, begin_new_answer(app, proof)
 
 
-def _bind_open_window(session: Session, credential: models.DeviceCredential, source: str) -> None:
-    """A phone proving itself by its credentials needs no first-use window: bind an open,
-    unused one (a re-pair opens one for a deployed phone) to its address, so no other can."""
-    now = datetime.now(UTC)
-    if credential.window_source is None and window_state(credential, source, now) is (
-        WindowState.ALLOWED
-    ):
-        claim_window(session, credential, source, now)
+def _binds_open_window(credential: models.DeviceCredential, source: str) -> bool:
+    """A phone proving itself by its credentials needs no first-use window: an open, unused
+    one (a re-pair opens one for a deployed phone) is bound to its address, so no other can."""
+    return credential.window_source is None and window_state(
+        credential, source, datetime.now(UTC)
+    ) is (WindowState.ALLOWED)
 
 
 def _alarm_conflict(session: Session, credential: models.DeviceCredential, source: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from functools import partial
 from typing import Any, Protocol
 
@@ -36,6 +37,10 @@ class NonceStore(Protocol):
     def use(self, nonce: str, count: int, expires_at: int) -> bool:
         """Record ``count`` for ``nonce`` (kept until ``expires_at``, Unix seconds); False
         when an answer with this count or a higher one was seen before: a replay."""
+
+    def begin_use(self, nonce: str, count: int, expires_at: int) -> Callable[[], bool]:
+        """``use``, started: the function returned gives its answer (call it once). Work
+        done in between overlaps the store's round trip."""
 
 
 class DatabaseNonceStore:
@@ -65,6 +70,10 @@ class DatabaseNonceStore:
                 expired = DigestNonceUse.expires_at < int(time.time())
                 session.execute(delete(DigestNonceUse).where(expired))
         return accepted is not None
+
+    def begin_use(self, nonce: str, count: int, expires_at: int) -> Callable[[], bool]:
+        """``use`` done at once (a transaction of its own cannot be left open)."""
+        return partial(bool, self.use(nonce, count, expires_at))
 
 
 # Compare and raise in one step inside Redis, so two workers cannot both accept one count.
@@ -119,10 +128,22 @@ class RedisNonceStore:
 
     def use(self, nonce: str, count: int, expires_at: int) -> bool:
         """Raise the nonce's count in Redis; False when the count is not higher."""
+        return self.begin_use(nonce, count, expires_at)()
+
+    def begin_use(self, nonce: str, count: int, expires_at: int) -> Callable[[], bool]:
+        """Send the script's call on an idle connection now; the function returned reads its
+        answer (or makes the round trip on a new connection, when there was no idle one or it
+        turned out dropped) and falls back to the database as ``use`` does."""
         seconds = max(int(expires_at - time.time()), 1)
         command = [packed_use(f"{self._prefix}:{nonce}", count, seconds)]
+        sent = self._send_on_idle(command)
+        return partial(self._verdict, command, sent, nonce, count, expires_at)
+
+    def _verdict(
+        self, command: list[bytes], sent: Any, nonce: str, count: int, expires_at: int
+    ) -> bool:
         try:
-            accepted = self._call(command) == 1
+            accepted = self._answer(command, sent) == 1
         except self._errors as exc:
             self._warn(exc)
             self._database_until = max(self._database_until, float(expires_at))
@@ -131,26 +152,44 @@ class RedisNonceStore:
             return self._fallback.use(nonce, count, expires_at)
         return accepted
 
-    def _call(self, command: list[bytes]) -> int:
-        """The script's answer: on an idle connection, or on a new one when there is none or
-        the idle one turns out dropped."""
+    def _send_on_idle(self, command: list[bytes]) -> Any:
+        """The idle connection ``command`` went out on; None when there was none, or the
+        send failed (the connection is then closed)."""
         if os.getpid() != self._process:  # a forked worker: the parent's connections are not ours
             self._idle, self._process = [], os.getpid()
         try:
             idle = self._idle.pop()
         except IndexError:
-            idle = None
-        if idle is not None:
+            return None
+        try:
+            idle.send_packed_command(command)
+        except BaseException:
+            idle.disconnect()
+            return None
+        return idle
+
+    def _answer(self, command: list[bytes], sent: Any) -> int:
+        """The script's answer: read on the connection it was sent on (sent now on an idle one
+        if it was not), or from a round trip on a new one when there was none or it turned out
+        dropped (the one retry)."""
+        if sent is None:
+            sent = self._send_on_idle(command)
+        if sent is not None:
             try:
-                return self._round_trip(idle, command)
+                return self._read(sent)
             except self._dropped:
                 pass  # the one retry, below
-        return self._round_trip(self._make_connection(), command)
-
-    def _round_trip(self, connection: Any, command: list[bytes]) -> int:
-        """Send ``command`` and read its answer; the connection is kept only if both worked."""
+        connection = self._make_connection()
         try:
             connection.send_packed_command(command)
+        except BaseException:
+            connection.disconnect()
+            raise
+        return self._read(connection)
+
+    def _read(self, connection: Any) -> int:
+        """The answer on ``connection``; the connection is kept only if reading worked."""
+        try:
             answer = int(connection.read_response())
         except BaseException:
             connection.disconnect()
@@ -194,4 +233,9 @@ def get_nonce_store(app: Flask | None = None) -> NonceStore:
 
 def is_new_answer(app: Flask, proof: Proof) -> bool:
     """True the first time a proven Digest answer's nonce is used with its count."""
-    return get_nonce_store(app).use(proof.nonce, proof.count, proof.nonce_expires_at)
+    return begin_new_answer(app, proof)()
+
+
+def begin_new_answer(app: Flask, proof: Proof) -> Callable[[], bool]:
+    """``is_new_answer``, started: the function returned gives the verdict (call it once)."""
+    return get_nonce_store(app).begin_use(proof.nonce, proof.count, proof.nonce_expires_at)

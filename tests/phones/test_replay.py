@@ -6,15 +6,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
+from sqlalchemy import update
 
 from provisioner.pairing.credentials import new_nonce
 from provisioner.phones.authorize import nonce_key
 from provisioner.store import get_store
+from provisioner.store.models import DeviceCredential
 from tests.conftest import import_demo, make_app
 from tests.phones.conftest import pair, serve, sip_password
 from tests.phones.http_client import digest_authorization, digest_challenge, digest_for_nonce, fetch
@@ -135,3 +138,26 @@ def test_phones_challenged_in_the_same_second_each_get_their_file(
         header = digest_authorization(challenge, "GET", path, login["username"], login["password"])
         status, _, _ = fetch(live_server, path, phone.user_agent, headers={"Authorization": header})
         assert status == 200, phone.mac
+
+
+def test_a_replayed_header_does_not_bind_a_first_use_window_opened_since(
+    request: pytest.FixtureRequest, two_workers: tuple[str, str]
+) -> None:
+    """The replay verdict comes back from the nonce store after the rest is decided, but
+    before anything is written: a replay must not bind an open window to its address."""
+    first_url, second_url = two_workers
+    app = request.node.apps[0]
+    header = answer_challenge(first_url, app)
+    status, _, _ = fetch(first_url, PATH, SAMPLE.user_agent, headers={"Authorization": header})
+    assert status == 200
+    with get_store(app).transaction() as session:  # open again and unbound, as a re-pair leaves it
+        session.execute(
+            update(DeviceCredential)
+            .where(DeviceCredential.mac == SAMPLE.mac)
+            .values(window_source=None, window_until=datetime.now(UTC) + timedelta(minutes=30))
+        )
+    status, _, _ = fetch(second_url, PATH, SAMPLE.user_agent, headers={"Authorization": header})
+    assert status == 401
+    with get_store(app).reading() as session:
+        credential = session.query(DeviceCredential).filter_by(mac=SAMPLE.mac).one()
+        assert credential.window_source is None

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
 from provisioner.security import nonces
@@ -210,3 +211,43 @@ def test_the_packed_call_is_the_command_redis_py_would_send() -> None:
 
     packed = b"".join(Connection().pack_command("EVAL", nonces._USE_SCRIPT, 1, "k:1", 12, 300))
     assert nonces.packed_use("k:1", 12, 300) == packed
+
+
+def test_uses_begun_before_any_is_read_get_each_its_own_verdict(store: Store) -> None:
+    """A request sends its use, does its other work, then reads the verdict: several can be
+    on their way at once, and be read in any order."""
+    prefix = f"test:{uuid.uuid4().hex}"
+    redis_store = RedisNonceStore("redis://127.0.0.1:6379/0", DatabaseNonceStore(store), prefix)
+    uses = [("9.a", 1), ("9.a", 1), ("9.b", 1), ("9.a", 2), ("9.c", 1)]
+    try:
+        assert counts_accepted(redis_store, "9.warm", [1]) == [True]  # one idle connection
+        begun = [redis_store.begin_use(nonce, count, later()) for nonce, count in uses]
+        verdicts = [verdict() for verdict in reversed(begun)][::-1]
+    finally:
+        redis_store.close()
+    # The first went out at once on the idle connection, so Redis took it first; the others
+    # went out as they were read, last first: 9.a's count 2 before its second count 1.
+    assert verdicts == [True, False, True, True, True]
+    store.dispose()
+
+
+def test_a_use_sent_on_a_connection_redis_has_closed_is_made_again_on_a_new_one(
+    store: Store, tmp_path: Path
+) -> None:
+    port = free_tcp_port()
+    server = start_redis(port, tmp_path)
+    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
+    try:
+        assert counts_accepted(redis_store, "10.warm", [1]) == [True]  # one idle connection
+        with redis.Redis(port=port) as admin:  # Redis drops it (a timeout, a restart)
+            admin.client_kill_filter(_type="normal", skipme=True)
+        verdict = redis_store.begin_use("10.a", 1, later())  # sent on the dropped connection
+        assert verdict() is True  # made again on a new one
+        assert counts_accepted(redis_store, "10.a", [1, 2]) == [False, True]
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+        redis_store.close()
+    with store.reading() as session:  # Redis held every use: nothing fell back
+        assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
+    store.dispose()
