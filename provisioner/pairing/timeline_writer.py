@@ -5,7 +5,10 @@ A boot storm makes an event per request, and an audit row per full file; writing
 the request's own transaction costs more than answering. Requests hand their events to the
 process's ``TimelineWriter``; a background thread writes what has gathered every
 ``PHONE_TIMELINE_FLUSH_SECONDS`` (or sooner, at ``BATCH`` events) in one transaction, and
-trims each device to its newest ``PHONE_TIMELINE_LENGTH``. Nothing is lost on a clean
+trims a device to its newest ``PHONE_TIMELINE_LENGTH`` once it has gathered a tenth of that
+since its last trim (readers show the newest ``PHONE_TIMELINE_LENGTH``). A Digest challenge
+whose next event in the batch (same device, file, address and path) got the file is folded
+into it: a Digest fetch leaves one row, as any other fetch does. Nothing is lost on a clean
 shutdown: the writer is flushed at
 interpreter exit, and at the exit of a ``multiprocessing`` child (granian's workers are such
 children, which end without running ``atexit``), and readers of the timeline in this
@@ -42,6 +45,14 @@ BATCH = 500
 # Beyond this many events waiting (the database down for long), the oldest are dropped.
 MOST_PENDING = 100_000
 IDLE_ROUNDS = 20  # intervals without an event before the thread ends
+MOST_COUNTED = 200_000  # devices whose events since their last trim a writer counts
+
+
+def trim_every(limit: int) -> int:
+    """How many events a device gathers in one process between two trims to its newest
+    ``limit``: a tenth of the limit (at least one), so a device holds at most that many more
+    per serving process until its next trim; readers show the newest ``limit``."""
+    return max(limit // 10, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +85,9 @@ class TimelineWriter:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._owner = 0  # the process the thread runs in (a server may fork after import)
+        # Events written per device since its last trim: a device is trimmed once it has
+        # gathered TRIM_EVERY of them, so most batches delete nothing (see ``trim_every``).
+        self._since_trim: dict[str, int] = {}
         self._registered = 0  # the process whose exit flushes this writer
 
     def add(self, event: PendingEvent) -> None:
@@ -115,12 +129,27 @@ class TimelineWriter:
                 return True, 0
             try:
                 with self._store.transaction() as session:
-                    write_events(session, events, self._limit)
+                    write_events(session, events, self._limit, self._due_for_trim(events))
                     if audits:
                         insert_rows(session, AuditEvent, audits)
             except Exception:
                 return self._write_apart(events, audits)
             return True, len(events) + len(audits)
+
+    def _due_for_trim(self, events: list[PendingEvent]) -> set[str]:
+        """The devices of ``events`` that have gathered ``trim_every(limit)`` events here
+        since their last trim (counted from now on as trimmed)."""
+        every = trim_every(self._limit)
+        if len(self._since_trim) > MOST_COUNTED:
+            self._since_trim.clear()  # bounded: the devices forgotten here just trim later
+        due = set()
+        for event in events:
+            written = self._since_trim.get(event.mac, 0) + 1
+            if written >= every:
+                due.add(event.mac)
+                written = 0
+            self._since_trim[event.mac] = written
+        return due
 
     def _write_apart(
         self, events: list[PendingEvent], audits: list[dict[str, Any]]
@@ -188,8 +217,12 @@ class TimelineWriter:
                 return
 
 
-def write_events(session: Session, events: list[PendingEvent], limit: int) -> None:
-    """Insert ``events``, then keep each of their devices' newest ``limit`` events."""
+def write_events(
+    session: Session, events: list[PendingEvent], limit: int, trim: set[str] | None = None
+) -> None:
+    """Insert ``events`` (a challenge answered with the file folded into it), then keep the
+    newest ``limit`` events of each device in ``trim`` (by default, each of theirs)."""
+    events = fold_answered_challenges(events)
     if not events:
         return
     look_up = {event.mac for event in events if event.look_up}
@@ -221,24 +254,43 @@ def write_events(session: Session, events: list[PendingEvent], limit: int) -> No
             for event in events
         ],
     )
-    newest_first = func.row_number().over(
-        partition_by=DeviceEvent.mac, order_by=DeviceEvent.id.desc()
-    )
-    ranked = (
-        select(DeviceEvent.id, newest_first.label("rank"))
-        .where(DeviceEvent.mac.in_({event.mac for event in events}))
-        .subquery()
-    )
-    session.execute(
-        delete(DeviceEvent).where(
-            DeviceEvent.id.in_(select(ranked.c.id).where(ranked.c.rank > limit))
+    trimmed = {event.mac for event in events} if trim is None else trim
+    if trimmed:
+        newest_first = func.row_number().over(
+            partition_by=DeviceEvent.mac, order_by=DeviceEvent.id.desc()
         )
-    )
+        ranked = (
+            select(DeviceEvent.id, newest_first.label("rank"))
+            .where(DeviceEvent.mac.in_(trimmed))
+            .subquery()
+        )
+        session.execute(
+            delete(DeviceEvent).where(
+                DeviceEvent.id.in_(select(ranked.c.id).where(ranked.c.rank > limit))
+            )
+        )
     if any(event.tenant_id is None for event in events):
         expired = utc_now() - timedelta(hours=DISCOVERED_HOURS)
         session.execute(
             delete(DeviceEvent).where(DeviceEvent.tenant_id.is_(None), DeviceEvent.at < expired)
         )
+
+
+def fold_answered_challenges(events: list[PendingEvent]) -> list[PendingEvent]:
+    """``events`` without each Digest challenge whose next event in the batch (same device,
+    file, address and path) got the file: a Digest fetch is a challenge and its answer, and
+    the file's row tells it whole. A challenge that was not answered, or answered wrongly,
+    stays."""
+    next_answer: dict[tuple[str, str, str, str], Answer] = {}
+    kept: list[PendingEvent] = []
+    for event in reversed(events):
+        key = (event.mac, event.file, event.request.source, event.request.route)
+        folded = event.kind is EventKind.CHALLENGE and next_answer.get(key) is Answer.FULL
+        next_answer[key] = event.answer
+        if not folded:
+            kept.append(event)
+    kept.reverse()
+    return kept
 
 
 def get_timeline_writer(app: Flask) -> TimelineWriter:

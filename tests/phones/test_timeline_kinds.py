@@ -62,8 +62,7 @@ def test_each_kind_of_answer_is_on_the_timeline_with_its_path(
         ("wrong-credentials", "/p/a/"),
         ("full-first-use", "/p/"),
         ("first-use-conflict", "/p/"),
-        ("challenge", "/p/a/"),
-        ("full-credentials", "/p/a/"),
+        ("full-credentials", "/p/a/"),  # its Digest challenge folded into it
         ("throttled", "/p/"),
     ]
 
