@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -29,6 +30,7 @@ from provisioner.store.notices import TENANT_OPTION
 
 REALM = "provisioner"
 NONCE_SECONDS = 300
+FIRST_HASHES_KEPT = 50_000
 _DIGEST_PARTS = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -173,7 +175,9 @@ def new_nonce(key: bytes, now: float | None = None) -> str:
 
 
 def _nonce_signature(key: bytes, issued: str) -> str:
-    return hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()[:32]
+    # Keyed BLAKE2b is a MAC of its own (RFC 7693), at a third of HMAC-SHA256's cost here;
+    # 128 bits, as the SHA-256 HMAC cut to 32 hex digits was.
+    return hashlib.blake2b(issued.encode(), key=key, digest_size=16).hexdigest()
 
 
 def nonce_stamp(key: bytes, nonce: str) -> int | None:
@@ -297,6 +301,13 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+@functools.lru_cache(maxsize=FIRST_HASHES_KEPT)
+def _first_hash(username: str, password: str) -> str:
+    """RFC 7616's HA1 for a login: the same for each of its answers (kept for the logins
+    answered most lately, as the secret box keeps their passwords)."""
+    return _md5(f"{username}:{REALM}:{password}")
+
+
 def _nonce_count(parts: dict[str, str]) -> int | None:
     """The answer's nonce count: ``nc`` (8 hex digits) with qop=auth; 0 without qop (such a
     nonce can be answered once); None when it is malformed."""
@@ -321,7 +332,7 @@ def _verify_digest(
     stamp = nonce_stamp(key, parts["nonce"])
     if parts.get("algorithm", "MD5").upper() != "MD5" or stamp is None or count is None:
         return REFUSED
-    first = _md5(f"{username}:{REALM}:{password}")
+    first = _first_hash(username, password)
     second = _md5(f"{method}:{parts['uri']}")
     if parts.get("qop") == "auth":
         tail = f"{parts['nonce']}:{parts.get('nc', '')}:{parts.get('cnonce', '')}:auth"
