@@ -1,6 +1,12 @@
 """The operators' metrics (prometheus-client counters and a histogram), counted where the
 work happens; ``provisioner.http.metrics`` serves them as ``GET /metrics``.
 
+What a phone's request counts goes through the process's ``TALLY``: counting is a dict update,
+and a thread adds the sums to the metrics every ``TALLY_SECONDS`` (in multiprocess mode each
+change of a metric takes a lock, checks the process id and writes a memory-mapped file, four
+times per answer). ``/metrics`` adds this process's tally first; another worker's answers
+show within ``TALLY_SECONDS``, and a process adds what it holds as it exits.
+
 Under the production command's workers, set ``PROMETHEUS_MULTIPROC_DIR`` to an empty folder the
 workers may write before they start: each worker then writes its samples there, and ``/metrics``
 adds them up (prometheus-client's multiprocess mode).
@@ -8,7 +14,13 @@ adds them up (prometheus-client's multiprocess mode).
 
 from __future__ import annotations
 
+import bisect
 import functools
+import os
+import threading
+import time
+from multiprocessing import util as multiprocessing_util
+from typing import Any
 
 from prometheus_client import Counter, Histogram
 
@@ -57,3 +69,72 @@ SECRETS_RELEASED = Counter(
 
 # How a phone request was answered, as the metric's ``answer`` label says it.
 ANSWER_KINDS = ("full", "bootstrap", "common", "not_found", "denied", "throttled", "failed")
+
+
+TALLY_SECONDS = 1.0
+
+
+class Tally:
+    """Counter increments and histogram observations gathered in this process, added to the
+    metrics by ``flush`` (from a thread of its own every ``TALLY_SECONDS``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counted: dict[Any, float] = {}  # a counter (with its labels) -> amount
+        self._observed: dict[tuple[Any, int], int] = {}  # (histogram, bucket) -> observations
+        self._summed: dict[Any, float] = {}  # a histogram -> the sum of its observations
+        self._owner = 0  # the process whose thread flushes (a server may fork after import)
+
+    def count(self, counter: Any, amount: float = 1.0) -> None:
+        """``counter.inc(amount)``, soon."""
+        with self._lock:
+            self._counted[counter] = self._counted.get(counter, 0.0) + amount
+        if self._owner != os.getpid():
+            self._start()
+
+    def observe(self, histogram: Any, value: float) -> None:
+        """``histogram.observe(value)``, soon: into the first bucket whose bound holds it."""
+        bucket = (histogram, bisect.bisect_left(histogram._upper_bounds, value))
+        with self._lock:
+            self._observed[bucket] = self._observed.get(bucket, 0) + 1
+            self._summed[histogram] = self._summed.get(histogram, 0.0) + value
+        if self._owner != os.getpid():
+            self._start()
+
+    def flush(self) -> None:
+        """Add what was gathered to the metrics."""
+        with self._lock:
+            counted, self._counted = self._counted, {}
+            observed, self._observed = self._observed, {}
+            summed, self._summed = self._summed, {}
+        for counter, amount in counted.items():
+            counter.inc(amount)
+        # What Histogram.observe changes, once per bucket and histogram.
+        for (histogram, bucket), observations in observed.items():
+            histogram._buckets[bucket].inc(observations)
+        for histogram, total in summed.items():
+            histogram._sum.inc(total)
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._owner == os.getpid():
+                return
+            self._owner = os.getpid()
+        threading.Thread(target=self._run, name="metrics-tally", daemon=True).start()
+        # Run by atexit in a plain process, and by a multiprocessing child as it ends.
+        multiprocessing_util.Finalize(None, self.flush, exitpriority=10)
+
+    def _run(self) -> None:
+        owner = os.getpid()
+        while self._owner == owner:
+            time.sleep(TALLY_SECONDS)
+            self.flush()
+
+
+TALLY = Tally()
+
+
+@functools.cache
+def secrets_released(via: str) -> Counter:
+    """The released-secrets counter of ``via`` (see ``phone_requests``)."""
+    return SECRETS_RELEASED.labels(via)

@@ -21,7 +21,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prometheus_multiprocess
 
-import provisioner.metrics  # noqa: F401  (the metrics exist before the first scrape)
+from provisioner.metrics import TALLY  # the metrics exist before the first scrape
 
 bp = Blueprint("metrics", __name__)
 
@@ -61,5 +61,6 @@ def metrics() -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not allowed(app, request.remote_addr or "", request.headers.get("Authorization")):
         return Response("metrics: not allowed from this address without METRICS_TOKEN\n", 403)
+    TALLY.flush()  # this process's counts at once; other workers' within TALLY_SECONDS
     # The classic text format (0.0.4): what every Prometheus release reads.
     return Response(generate_latest(registry()), content_type=CONTENT_TYPE_PLAIN_0_0_4)

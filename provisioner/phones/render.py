@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from provisioner.errors import ProvisionerError
 from provisioner.firmware.serving import firmware_bytes, is_firmware_path
 from provisioner.logs import json_logs, log_request
-from provisioner.metrics import phone_requests, render_seconds
+from provisioner.metrics import TALLY, phone_requests, render_seconds
 from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, full_answers, rendered_answers
@@ -98,8 +98,8 @@ def render_for_path(
     )
     seconds = time.perf_counter() - started
     kind = answer_kind(answer, file_request)
-    phone_requests(kind, request.protocol).inc()
-    render_seconds(request.protocol).observe(seconds)
+    TALLY.count(phone_requests(kind, request.protocol))
+    TALLY.observe(render_seconds(request.protocol), seconds)
     if json_logs(app):
         log_request(
             {

@@ -49,9 +49,9 @@ def event_fields(
     """One audit event's columns, counted in the metrics when it releases a secret; the
     caller adds the row (``record``) or queues it."""
     if action == RELEASE_SECRET:
-        from provisioner.metrics import SECRETS_RELEASED  # not for FreeSWITCH's handler
+        from provisioner.metrics import TALLY, secrets_released  # not for FreeSWITCH's handler
 
-        SECRETS_RELEASED.labels(actor.partition(":")[0] if ":" in actor else "api").inc()
+        TALLY.count(secrets_released(actor.partition(":")[0] if ":" in actor else "api"))
     return {
         "at": utc_now(),
         "actor": actor,

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
 
 from provisioner.http import production
+from provisioner.metrics import TALLY_SECONDS
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
 from tests.http.conftest import environment_of, fetch
@@ -34,6 +36,10 @@ def test_metrics_count_every_workers_answers(served: tuple[int, Flask]) -> None:
     before = counted()
     for _ in range(20):  # new connections: the two workers take turns as they accept
         assert fetch(port)[0].startswith(b"HTTP/1.1 200")
+    # Each worker adds its answers to the shared metrics within TALLY_SECONDS.
+    deadline = time.monotonic() + TALLY_SECONDS + 5
+    while counted() - before < 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert counted() - before == 20
 
 
