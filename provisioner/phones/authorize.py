@@ -180,7 +180,10 @@ def _decide_proven(
     # Only a GET receives the key: a HEAD's answer has no body.
     trusted = (asked.secure or proof == CERTIFICATE) and asked.method == "GET"
     binds = proof in (CREDENTIALS, CERTIFICATE) and _binds_open_window(credential, source)
-    if (binds or trusted) and not is_new():  # both may write: a replay must not
+    # Binding the window, handing the file key and the firmware directive (with a live
+    # rollout it records the phone's progress) may write: a replay must not.
+    writes = binds or trusted or bool(view.rollouts)
+    if writes and not is_new():
         return Decision(Answer.DENIED, tenant_id, tenant=tenant), None
     if binds:
         claim_window(session, credential, source, datetime.now(UTC))
