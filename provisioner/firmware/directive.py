@@ -70,7 +70,7 @@ def firmware_url(app: Flask, base_url: str, mac: str, entry: FirmwareEntry) -> s
     return folder if by_name(entry.vendor).firmware_directory else folder + entry.file_name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class PhoneFirmware:
     """What the directive needs to know about the phone asking."""
 
@@ -83,7 +83,7 @@ class PhoneFirmware:
     reported: str | None  # the version in its User-Agent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class FirmwareOffer:
     """The image a config points the phone at: its URL and the version it installs."""
 

@@ -34,7 +34,7 @@ bp = Blueprint("phones", __name__, url_prefix="/p")
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class Fetch:
     """A phone's GET as the answer needs it, read from Flask's request or from the WSGI
     environment alike."""
@@ -146,7 +146,7 @@ def etag_of(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class PlainAnswer:
     """An answer with nothing conditional about it, the most common answers of a boot storm
     (a 200, a Digest challenge, a 404), as a WSGI app of its own: the status and headers

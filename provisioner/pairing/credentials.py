@@ -214,7 +214,7 @@ class Verdict(StrEnum):
     STALE = "stale"  # a correct answer to a nonce of ours that has expired
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class Proof:
     """The verdict on an Authorization header; for Digest, the nonce and count it used (a
     proven Digest answer still has to be new: see ``provisioner.security.nonces``)."""

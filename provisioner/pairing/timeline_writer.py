@@ -55,7 +55,7 @@ def trim_every(limit: int) -> int:
     return max(limit // 10, 1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class PendingEvent:
     """One request for the timeline; ``tenant_id`` None with ``look_up`` set means the MAC's
     tenant is found when written (a common file named after a MAC)."""

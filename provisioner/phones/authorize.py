@@ -58,7 +58,7 @@ from provisioner.tenants.schema import TenantDocument, TenantSettings
 from provisioner.tenants.schema.devices import Phone
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class FullFile:
     """A full file to send: everything its bytes depend on but the file name (``key``: the
     tenant's revision, the secrets' ciphertexts, the firmware offered...) and how to build
@@ -76,7 +76,7 @@ class FullFile:
         return self.file_key.scheme, self.file_key.key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class Decision:
     """What the request earned; ``full`` is set only for FULL."""
 
@@ -106,7 +106,7 @@ def nonce_key(app: Flask) -> bytes:
     return key
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class Asked:
     """One per-device request with what the front end knows beyond the file name."""
 

@@ -23,7 +23,7 @@ from provisioner.store import models
 from provisioner.tenants.schema import TenantDocument
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class FileKey:
     """The device's file key in its full file: ``handed`` to the phone in it (over a trusted
     channel, the first time), or else encrypting it (the phone has the key)."""

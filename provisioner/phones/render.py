@@ -47,7 +47,7 @@ from provisioner.store.models import utc_now
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made on each phone request (see PER_REQUEST)
 class PhoneAnswer:
     """What to send back: status, body, type, and the timeline's word for it."""
 
