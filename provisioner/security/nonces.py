@@ -99,6 +99,36 @@ def packed_use(key: str, count: int, seconds: int) -> bytes:
     return _USE_PREFIX + _bulk(key.encode()) + _bulk(b"%d" % count) + _bulk(b"%d" % seconds)
 
 
+def _send(connection: Any, command: list[bytes]) -> None:
+    """Write ``command`` on the connection's socket (connected first if it is not): redis-py's
+    ``send_packed_command`` adds a health check and error wrapping that cost more than the
+    write on a phone's path."""
+    if connection._sock is None:
+        connection.connect()
+    for part in command:
+        connection._sock.sendall(part)
+
+
+def _integer_reply(sock: Any) -> int:
+    """Read one RESP integer reply (``:1\r\n``) from ``sock``, the only answer the script
+    gives; an error reply raises ``ResponseError``, a closed connection ``ConnectionError``."""
+    reply = b""
+    while not reply.endswith(b"\r\n"):
+        chunk = sock.recv(256)
+        if not chunk:
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            raise RedisConnectionError("Connection closed by server.")
+        reply += chunk
+        if len(reply) > 4096:
+            break
+    if reply[:1] != b":" or not reply.endswith(b"\r\n"):
+        from redis.exceptions import ResponseError
+
+        raise ResponseError(reply[:200].decode("utf-8", "replace").strip())
+    return int(reply[1:-2])
+
+
 class RedisNonceStore:
     """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails.
 
@@ -120,7 +150,12 @@ class RedisNonceStore:
         self._idle: list[Any] = []
         self._process = os.getpid()
         self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
-        self._dropped: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
+        # A connection Redis closed, or that timed out: the one retry on a new connection.
+        self._dropped: tuple[type[Exception], ...] = (
+            redis.ConnectionError,
+            redis.TimeoutError,
+            OSError,
+        )
         self._fallback = fallback
         self._prefix = prefix
         self._database_until = 0.0  # uses made in the database may be answered until then
@@ -162,7 +197,7 @@ class RedisNonceStore:
         except IndexError:
             return None
         try:
-            idle.send_packed_command(command)
+            _send(idle, command)
         except BaseException:
             idle.disconnect()
             return None
@@ -181,7 +216,7 @@ class RedisNonceStore:
                 pass  # the one retry, below
         connection = self._make_connection()
         try:
-            connection.send_packed_command(command)
+            _send(connection, command)
         except BaseException:
             connection.disconnect()
             raise
@@ -190,7 +225,7 @@ class RedisNonceStore:
     def _read(self, connection: Any) -> int:
         """The answer on ``connection``; the connection is kept only if reading worked."""
         try:
-            answer = int(connection.read_response())
+            answer = _integer_reply(connection._sock)
         except BaseException:
             connection.disconnect()
             raise
