@@ -31,6 +31,8 @@ from provisioner.store.notices import TENANT_OPTION
 REALM = "provisioner"
 NONCE_SECONDS = 300
 FIRST_HASHES_KEPT = 50_000
+_DIGEST_NEEDED = frozenset({"username", "realm", "nonce", "uri", "response"})
+_NONCE_COUNT = re.compile("[0-9a-fA-F]{8}")
 _DIGEST_PARTS = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
 
 
@@ -314,17 +316,14 @@ def _nonce_count(parts: dict[str, str]) -> int | None:
     if parts.get("qop") != "auth":
         return 0
     count = parts.get("nc", "")
-    if len(count) != 8 or any(digit not in "0123456789abcdefABCDEF" for digit in count):
-        return None
-    return int(count, 16)
+    return int(count, 16) if _NONCE_COUNT.fullmatch(count) else None
 
 
 def _verify_digest(
     text: str, method: str, path: str, username: str, password: str, key: bytes
 ) -> Proof:
     parts = {match[0].lower(): match[1] or match[2] for match in _DIGEST_PARTS.findall(text)}
-    needed = ("username", "realm", "nonce", "uri", "response")
-    if any(name not in parts for name in needed) or parts["realm"] != REALM:
+    if not _DIGEST_NEEDED <= parts.keys() or parts["realm"] != REALM:
         return REFUSED
     if parts["uri"].split("?")[0] != path:  # a response is good for the file it was made for
         return REFUSED

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache, partial
+from functools import partial
 from typing import Any
 
 from flask import Flask
@@ -138,7 +138,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         return Decision(
             answer, tenant_id, challenge=asked.authenticated_path, kind=proof, tenant=tenant
         )
-    is_new = cache(still_new or _new)
+    is_new = _asked_once(still_new) if still_new is not None else _new
     decision, release = _decide_proven(app, session, asked, found, proof, is_new)
     if not is_new():  # a replay: refused as a wrong answer is, nothing written
         kind = EventKind.WRONG_CREDENTIALS
@@ -150,6 +150,18 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
 
 def _new() -> bool:
     return True
+
+
+def _asked_once(verdict: Callable[[], bool]) -> Callable[[], bool]:
+    """``verdict``, read on the first call and remembered (it may be asked twice)."""
+    read: list[bool] = []
+
+    def settled() -> bool:
+        if not read:
+            read.append(verdict())
+        return read[0]
+
+    return settled
 
 
 def _decide_proven(
