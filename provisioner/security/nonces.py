@@ -10,7 +10,6 @@ worker, on SQLite and PostgreSQL. Only correct answers are recorded, so guessing
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from functools import partial
@@ -21,6 +20,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from provisioner.pairing.credentials import Proof
+from provisioner.security.redis_calls import RedisCalls, bulk, eval_prefix
 from provisioner.store.database import Store, get_store
 from provisioner.store.models import DigestNonceUse
 
@@ -85,77 +85,30 @@ return 1
 """
 
 
-def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-# EVAL, the script and its key count never change: packed once (RESP, an array of bulk strings).
-_USE_PREFIX = b"*6\r\n" + b"".join(_bulk(part) for part in (b"EVAL", _USE_SCRIPT.encode(), b"1"))
+# EVAL, the script and its key count never change: packed once.
+_USE_PREFIX = eval_prefix(_USE_SCRIPT, 1, 2)
 
 
 def packed_use(key: str, count: int, seconds: int) -> bytes:
     """The script's call for ``key`` as Redis reads it; redis-py's general packer costs more
     CPU than the round trip, and this command is the same every time but for three values."""
-    return _USE_PREFIX + _bulk(key.encode()) + _bulk(b"%d" % count) + _bulk(b"%d" % seconds)
-
-
-def _send(connection: Any, command: list[bytes]) -> None:
-    """Write ``command`` on the connection's socket (connected first if it is not): redis-py's
-    ``send_packed_command`` adds a health check and error wrapping that cost more than the
-    write on a phone's path."""
-    if connection._sock is None:
-        connection.connect()
-    for part in command:
-        connection._sock.sendall(part)
-
-
-def _integer_reply(sock: Any) -> int:
-    """Read one RESP integer reply (``:1\r\n``) from ``sock``, the only answer the script
-    gives; an error reply raises ``ResponseError``, a closed connection ``ConnectionError``."""
-    reply = b""
-    while not reply.endswith(b"\r\n"):
-        chunk = sock.recv(256)
-        if not chunk:
-            from redis.exceptions import ConnectionError as RedisConnectionError
-
-            raise RedisConnectionError("Connection closed by server.")
-        reply += chunk
-        if len(reply) > 4096:
-            break
-    if reply[:1] != b":" or not reply.endswith(b"\r\n"):
-        from redis.exceptions import ResponseError
-
-        raise ResponseError(reply[:200].decode("utf-8", "replace").strip())
-    return int(reply[1:-2])
+    return _USE_PREFIX + bulk(key.encode()) + bulk(b"%d" % count) + bulk(b"%d" % seconds)
 
 
 class RedisNonceStore:
     """Nonce uses in Redis, each key expiring with its nonce; the database while Redis fails.
 
-    Every use is on a phone's path, so the script goes as one packed command on a connection
-    taken from a plain list of idle ones: redis-py's client object (its pool, retry wrapper
-    and script cache) cost about four times the CPU of the round trip itself
-    (bench/nonce_store.py). A connection that was idle gets one retry on a new connection
-    when it fails (Redis restarted, or something dropped the idle connection): falling back
-    then would put a use in the database that Redis never hears of. After a real outage, uses
+    Every use is on a phone's path, so the script goes as one packed command through
+    ``RedisCalls`` (``provisioner.security.redis_calls``): redis-py's client object cost
+    several times the CPU of the round trip itself (bench/nonce_store.py). A connection that
+    was idle gets one retry on a new connection when it fails (Redis restarted, or something
+    dropped the idle connection): falling back then would put a use in the database that
+    Redis never hears of. After a real outage, uses
     must also be new in the database for as long as a nonce used during it could be answered
     again, so none of them can be replayed once Redis is back."""
 
     def __init__(self, url: str, fallback: NonceStore, prefix: str = "provisioner:nonces") -> None:
-        import redis
-        from redis.connection import ConnectionPool
-
-        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
-        self._idle: list[Any] = []
-        self._process = os.getpid()
-        self._errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
-        # A connection Redis closed, or that timed out: the one retry on a new connection.
-        self._dropped: tuple[type[Exception], ...] = (
-            redis.ConnectionError,
-            redis.TimeoutError,
-            OSError,
-        )
+        self._calls = RedisCalls(url)
         self._fallback = fallback
         self._prefix = prefix
         self._database_until = 0.0  # uses made in the database may be answered until then
@@ -167,19 +120,17 @@ class RedisNonceStore:
 
     def begin_use(self, nonce: str, count: int, expires_at: int) -> Callable[[], bool]:
         """Send the script's call on an idle connection now; the function returned reads its
-        answer (or makes the round trip on a new connection, when there was no idle one or it
+        answer (or makes the call on a new connection, when there was no idle one or it
         turned out dropped) and falls back to the database as ``use`` does."""
         seconds = max(int(expires_at - time.time()), 1)
-        command = [packed_use(f"{self._prefix}:{nonce}", count, seconds)]
-        sent = self._send_on_idle(command)
+        command = packed_use(f"{self._prefix}:{nonce}", count, seconds)
+        sent = self._calls.begin(command)
         return partial(self._verdict, command, sent, nonce, count, expires_at)
 
-    def _verdict(
-        self, command: list[bytes], sent: Any, nonce: str, count: int, expires_at: int
-    ) -> bool:
+    def _verdict(self, command: bytes, sent: Any, nonce: str, count: int, expires_at: int) -> bool:
         try:
-            accepted = self._answer(command, sent) == 1
-        except self._errors as exc:
+            accepted = self._calls.finish(command, sent) == 1
+        except self._calls.errors as exc:
             self._warn(exc)
             self._database_until = max(self._database_until, float(expires_at))
             return self._fallback.use(nonce, count, expires_at)
@@ -187,55 +138,9 @@ class RedisNonceStore:
             return self._fallback.use(nonce, count, expires_at)
         return accepted
 
-    def _send_on_idle(self, command: list[bytes]) -> Any:
-        """The idle connection ``command`` went out on; None when there was none, or the
-        send failed (the connection is then closed)."""
-        if os.getpid() != self._process:  # a forked worker: the parent's connections are not ours
-            self._idle, self._process = [], os.getpid()
-        try:
-            idle = self._idle.pop()
-        except IndexError:
-            return None
-        try:
-            _send(idle, command)
-        except BaseException:
-            idle.disconnect()
-            return None
-        return idle
-
-    def _answer(self, command: list[bytes], sent: Any) -> int:
-        """The script's answer: read on the connection it was sent on (sent now on an idle one
-        if it was not), or from a round trip on a new one when there was none or it turned out
-        dropped (the one retry)."""
-        if sent is None:
-            sent = self._send_on_idle(command)
-        if sent is not None:
-            try:
-                return self._read(sent)
-            except self._dropped:
-                pass  # the one retry, below
-        connection = self._make_connection()
-        try:
-            _send(connection, command)
-        except BaseException:
-            connection.disconnect()
-            raise
-        return self._read(connection)
-
-    def _read(self, connection: Any) -> int:
-        """The answer on ``connection``; the connection is kept only if reading worked."""
-        try:
-            answer = _integer_reply(connection._sock)
-        except BaseException:
-            connection.disconnect()
-            raise
-        self._idle.append(connection)
-        return answer
-
     def close(self) -> None:
         """Close the idle connections (those in use are closed by their failure or kept)."""
-        while self._idle:
-            self._idle.pop().disconnect()
+        self._calls.close()
 
     def _warn(self, error: Exception) -> None:
         now = time.monotonic()

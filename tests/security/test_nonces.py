@@ -251,17 +251,3 @@ def test_a_use_sent_on_a_connection_redis_has_closed_is_made_again_on_a_new_one(
     with store.reading() as session:  # Redis held every use: nothing fell back
         assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
     store.dispose()
-
-
-def test_the_scripts_answer_is_read_whole_and_an_error_or_a_close_is_no_verdict() -> None:
-    ours, redis_side = socket.socketpair()
-    with ours, redis_side:
-        redis_side.sendall(b":")  # an answer that arrives in two parts
-        threading.Timer(0.05, redis_side.sendall, [b"0\r\n"]).start()
-        assert nonces._integer_reply(ours) == 0
-        redis_side.sendall(b"-BUSY Redis is busy running a script\r\n")
-        with pytest.raises(redis.ResponseError, match="BUSY"):
-            nonces._integer_reply(ours)
-        redis_side.shutdown(socket.SHUT_WR)
-        with pytest.raises(redis.ConnectionError):
-            nonces._integer_reply(ours)

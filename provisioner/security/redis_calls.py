@@ -1,0 +1,167 @@
+"""One Redis command and its answer on a phone's path, without redis-py's client object.
+
+The nonce store and the miss counter each make one script call per request that needs it.
+Through redis-py's client (its pool, retry wrapper, health checks, script cache and general
+parser) such a call cost 72 us of the caller's CPU here, against about 12 us for the write
+and the read themselves. ``RedisCalls`` keeps its connections in a plain list of idle ones
+(redis-py's ``Connection`` still connects them: address, password, database, TLS), writes the
+packed command on the socket and reads the answer itself: an integer, or an array of
+integers, the only answers these scripts give. A connection that was idle gets one retry on
+a new connection when it turns out dropped (Redis restarted, or closed it); any other
+failure is the caller's to handle (``errors``).
+
+A call may be split (``begin``, then ``finish``): the command goes out at once and the
+answer is read later, so the caller's work in between overlaps the round trip.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import partial
+from typing import Any
+
+MOST_ANSWER_BYTES = 4096  # far more than an answer of these scripts takes
+
+
+def bulk(value: bytes) -> bytes:
+    """One RESP bulk string."""
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def packed(*parts: bytes) -> bytes:
+    """A command as Redis reads it (an array of bulk strings)."""
+    return b"*%d\r\n" % len(parts) + b"".join(bulk(part) for part in parts)
+
+
+def eval_prefix(script: str, keys: int, arguments: int) -> bytes:
+    """The fixed start of ``EVAL script keys ...`` with ``keys`` keys and ``arguments``
+    arguments: add ``bulk`` of each (made once per script, not per call)."""
+    return b"*%d\r\n" % (3 + keys + arguments) + b"".join(
+        bulk(part) for part in (b"EVAL", script.encode(), b"%d" % keys)
+    )
+
+
+class RedisCalls:
+    """Packed commands on connections kept idle between calls (see the module docstring)."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+        from redis.connection import ConnectionPool
+
+        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
+        self._idle: list[Any] = []
+        self._process = os.getpid()
+        # What a failed call raises (for the caller's fallback).
+        self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
+        # A connection Redis closed, or that timed out: the one retry on a new connection.
+        self._dropped: tuple[type[Exception], ...] = (
+            redis.ConnectionError,
+            redis.TimeoutError,
+            OSError,
+        )
+
+    def call(self, command: bytes) -> int | list[int]:
+        """``command``'s answer."""
+        return self.finish(command, self.begin(command))
+
+    def begin(self, command: bytes) -> Any:
+        """Write ``command`` on an idle connection now; that connection for ``finish``, or
+        None when there was none or the write failed (``finish`` then makes the call)."""
+        if os.getpid() != self._process:  # a forked worker: the parent's connections are not ours
+            self._idle, self._process = [], os.getpid()
+        try:
+            idle = self._idle.pop()
+        except IndexError:
+            return None
+        try:
+            _send(idle, command)
+        except BaseException:
+            idle.disconnect()
+            return None
+        return idle
+
+    def finish(self, command: bytes, sent: Any) -> int | list[int]:
+        """The answer to ``command``: read on the connection ``begin`` wrote it on (written
+        now on an idle one if it was not), or from a call on a new connection when there was
+        none or it turned out dropped (the one retry)."""
+        if sent is None:
+            sent = self.begin(command)
+        if sent is not None:
+            try:
+                return self._read(sent)
+            except self._dropped:
+                pass  # the one retry, below
+        connection = self._make_connection()
+        try:
+            _send(connection, command)
+        except BaseException:
+            connection.disconnect()
+            raise
+        return self._read(connection)
+
+    def _read(self, connection: Any) -> int | list[int]:
+        """The answer on ``connection``; the connection is kept only if reading worked."""
+        try:
+            answer = read_answer(connection._sock)
+        except BaseException:
+            connection.disconnect()
+            raise
+        self._idle.append(connection)
+        return answer
+
+    def close(self) -> None:
+        """Close the idle connections (those in use are closed by their failure or kept)."""
+        while self._idle:
+            self._idle.pop().disconnect()
+
+
+def _send(connection: Any, command: bytes) -> None:
+    """Write ``command`` on the connection's socket, connecting it first if it is not."""
+    if connection._sock is None:
+        connection.connect()
+    connection._sock.sendall(command)
+
+
+def read_answer(sock: Any) -> int | list[int]:
+    """One RESP answer from ``sock``: an integer (``:1\\r\\n``) or an array of integers
+    (``*2\\r\\n:3\\r\\n:59000\\r\\n``). An error answer raises ``ResponseError``, any other
+    ``ResponseError`` too, a closed connection ``ConnectionError``."""
+    data = b""
+    while True:
+        chunk = sock.recv(256)
+        if not chunk:
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            raise RedisConnectionError("Connection closed by server.")
+        data += chunk
+        answer = _parsed(data)
+        if answer is not None:
+            return answer
+        if len(data) > MOST_ANSWER_BYTES:
+            _refuse(data)
+
+
+def _parsed(data: bytes) -> int | list[int] | None:
+    """The answer in ``data``, None while it is not whole."""
+    if not data.endswith(b"\r\n"):
+        return None
+    kind = data[:1]
+    if kind == b":":
+        return int(data[1:-2])
+    if kind == b"*":
+        lines = data[:-2].split(b"\r\n")
+        size = int(lines[0][1:])
+        if len(lines) < size + 1:
+            return None
+        if len(lines) > size + 1 or any(line[:1] != b":" for line in lines[1:]):
+            _refuse(data)
+        return [int(line[1:]) for line in lines[1:]]
+    _refuse(data)
+    return None  # not reached
+
+
+def _refuse(data: bytes) -> None:
+    from redis.exceptions import ResponseError
+
+    raise ResponseError(data[:200].decode("utf-8", "replace").strip())
