@@ -3,6 +3,8 @@
     .venv/bin/python bench/boot_storm.py                       # 10,000 phones, 20 tenants, 3 rounds
     .venv/bin/python bench/boot_storm.py --phones 2000 --tenants 4 --rounds 1   # a quick look
     .venv/bin/python bench/boot_storm.py --https    # Basic over TLS, nginx with TLS too
+    git worktree add /tmp/before <commit> && \
+    .venv/bin/python bench/boot_storm.py --phones 2000 --tenants 4 --baseline-code /tmp/before
 
 The store is made the way an operator makes it: each tenant (extensions, phones of mixed
 vendors with their lines and keys) is created by ``POST /api/v1/tenants`` on the server itself,
@@ -245,9 +247,10 @@ def _device(kind: PhoneKind, mac: str, source: str, prefix: str, basic: str | No
 # --- the servers -----------------------------------------------------------------------------
 
 
-def server_environment(settings: dict[str, str]) -> dict[str, str]:
-    """The environment the server's workers configure the app from."""
-    environment = dict(os.environ, PYTHONPATH=str(PROJECT))
+def server_environment(settings: dict[str, str], code: Path = PROJECT) -> dict[str, str]:
+    """The environment the server's workers configure the app from (``code``: the checkout
+    whose ``provisioner`` they run)."""
+    environment = dict(os.environ, PYTHONPATH=str(code))
     environment.update({f"PROVISIONER_{key}": value for key, value in settings.items()})
     return environment
 
@@ -258,14 +261,15 @@ def start_granian(
     threads: int,
     settings: dict[str, str],
     tls: tuple[Path, Path] | None = None,
+    code: Path = PROJECT,
 ) -> tuple[int, Any]:
     """The production command (``python -m provisioner.http.production``, granian) with
     ``workers`` workers of ``threads`` threads on a free port, its access log off; HTTPS with
-    ``tls`` (certificate, key)."""
+    ``tls`` (certificate, key); the ``provisioner`` of the checkout ``code``."""
     port = free_port()
     metrics = folder / f"metrics-{port}"
     metrics.mkdir(exist_ok=True)
-    environment = server_environment(settings)
+    environment = server_environment(settings, code)
     environment["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)
     process = subprocess.Popen(
         [
@@ -282,7 +286,7 @@ def start_granian(
             *(["--certificate", str(tls[0]), "--key", str(tls[1])] if tls else []),
         ],
         env=environment,
-        cwd=PROJECT,
+        cwd=code,
         stderr=subprocess.DEVNULL,
     )
     wait_for(port)
@@ -643,6 +647,14 @@ def parse_options(argv: list[str] | None = None) -> argparse.Namespace:
         help="the servers measured in turn beside nginx (granian: the production command)",
     )
     parser.add_argument(
+        "--baseline-code",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure the production command of another checkout (e.g. a git worktree of "
+        "the commit before a change) on the same store, in turn with the others: before and "
+        "after in one run",
+    )
+    parser.add_argument(
         "--https",
         action="store_true",
         help="paired phones send Basic over TLS, a new TLS connection per request (nginx too)",
@@ -716,6 +728,10 @@ def measure(options: argparse.Namespace, folder: Path) -> dict[str, Any]:
         started = time.perf_counter()
         for name in options.servers:
             servers[name] = SERVERS[name](folder, options.workers, options.threads, settings, tls)
+        if options.baseline_code:  # the same production command, other code, same store
+            servers["baseline"] = start_granian(
+                folder, options.workers, options.threads, settings, tls, options.baseline_code
+            )
         port = servers[options.servers[0]][0]
         logins = populate(
             app, port, options.tenants, options.phones, options.extensions, client_tls
