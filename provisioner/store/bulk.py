@@ -10,6 +10,7 @@ executemany.
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import JSON, Table, insert
@@ -32,17 +33,21 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     from psycopg.types.json import Json
 
     names = list(rows[0])
-    as_json = [isinstance(table.c[name].type, JSON) for name in names]
+    as_json = [index for index, name in enumerate(names) if isinstance(table.c[name].type, JSON)]
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(name) for name in names)
     )
+    # A row's values in the columns' order, as a tuple made in C (itemgetter of one name
+    # gives the bare value).
+    values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     driver_connection = connection.connection.driver_connection
     assert driver_connection is not None  # a connection the session holds
     with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    Json(row[name]) if json else row[name]
-                    for name, json in zip(names, as_json, strict=True)
-                ]
-            )
+            if not as_json:
+                copy.write_row(values(row))
+                continue
+            row_values = list(values(row))
+            for index in as_json:
+                row_values[index] = Json(row_values[index])
+            copy.write_row(row_values)
