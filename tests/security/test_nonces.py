@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -143,47 +144,54 @@ def free_tcp_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def restart(server: subprocess.Popen[bytes], port: int, folder: Path) -> subprocess.Popen[bytes]:
-    server.kill()
-    server.wait(timeout=10)
-    return start_redis(port, folder)
+class OwnRedis:
+    """A Redis server of the test's own, and a nonce store on it (the database its fallback)."""
+
+    def __init__(self, store: Store, folder: Path) -> None:
+        self.port, self.folder = free_tcp_port(), folder
+        self.server = start_redis(self.port, folder)
+        self.nonces = RedisNonceStore(f"redis://127.0.0.1:{self.port}/0", DatabaseNonceStore(store))
+
+    def stop(self) -> None:
+        self.server.kill()
+        self.server.wait(timeout=10)
+
+    def restart(self) -> None:
+        self.stop()
+        self.server = start_redis(self.port, self.folder)
 
 
-def test_a_restart_while_a_connection_is_idle_loses_no_use(store: Store, tmp_path: Path) -> None:
-    port = free_tcp_port()
-    server = start_redis(port, tmp_path)
-    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
-    try:
-        assert counts_accepted(redis_store, "6.a", [1]) == [True]  # leaves a connection idle
-        server = restart(server, port, tmp_path)
-        assert counts_accepted(redis_store, "6.b", [1, 1]) == [True, False]
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-        redis_store.close()
-    with store.reading() as session:  # Redis held every use: nothing fell back
-        assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
+@pytest.fixture
+def own_redis(store: Store, tmp_path: Path) -> Iterator[OwnRedis]:
+    redis_server = OwnRedis(store, tmp_path)
+    yield redis_server
+    redis_server.stop()
+    redis_server.nonces.close()
     store.dispose()
+
+
+def uses_in_the_database(store: Store) -> int:
+    with store.reading() as session:
+        return int(session.scalar(select(func.count()).select_from(DigestNonceUse)) or 0)
+
+
+def test_a_restart_while_a_connection_is_idle_loses_no_use(
+    own_redis: OwnRedis, store: Store
+) -> None:
+    assert counts_accepted(own_redis.nonces, "6.a", [1]) == [True]  # leaves a connection idle
+    own_redis.restart()
+    assert counts_accepted(own_redis.nonces, "6.b", [1, 1]) == [True, False]
+    assert uses_in_the_database(store) == 0  # Redis held every use: nothing fell back
 
 
 def test_a_use_made_while_redis_was_down_cannot_be_replayed_once_it_is_back(
-    store: Store, tmp_path: Path
+    own_redis: OwnRedis,
 ) -> None:
-    port = free_tcp_port()
-    server = start_redis(port, tmp_path)
-    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
-    try:
-        server.kill()
-        server.wait(timeout=10)
-        assert counts_accepted(redis_store, "7.a", [1]) == [True]  # in the database
-        server = start_redis(port, tmp_path)
-        assert counts_accepted(redis_store, "7.a", [1, 2]) == [False, True]
-        assert counts_accepted(redis_store, "7.b", [1, 1]) == [True, False]
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-        redis_store.close()
-    store.dispose()
+    own_redis.stop()
+    assert counts_accepted(own_redis.nonces, "7.a", [1]) == [True]  # in the database
+    own_redis.restart()
+    assert counts_accepted(own_redis.nonces, "7.a", [1, 2]) == [False, True]
+    assert counts_accepted(own_redis.nonces, "7.b", [1, 1]) == [True, False]
 
 
 def test_threads_racing_with_one_answer_in_redis_accept_it_once(store: Store) -> None:
@@ -232,22 +240,12 @@ def test_uses_begun_before_any_is_read_get_each_its_own_verdict(store: Store) ->
 
 
 def test_a_use_sent_on_a_connection_redis_has_closed_is_made_again_on_a_new_one(
-    store: Store, tmp_path: Path
+    own_redis: OwnRedis, store: Store
 ) -> None:
-    port = free_tcp_port()
-    server = start_redis(port, tmp_path)
-    redis_store = RedisNonceStore(f"redis://127.0.0.1:{port}/0", DatabaseNonceStore(store))
-    try:
-        assert counts_accepted(redis_store, "10.warm", [1]) == [True]  # one idle connection
-        with redis.Redis(port=port) as admin:  # Redis drops it (a timeout, a restart)
-            admin.client_kill_filter(_type="normal", skipme=True)
-        verdict = redis_store.begin_use("10.a", 1, later())  # sent on the dropped connection
-        assert verdict() is True  # made again on a new one
-        assert counts_accepted(redis_store, "10.a", [1, 2]) == [False, True]
-    finally:
-        server.kill()
-        server.wait(timeout=10)
-        redis_store.close()
-    with store.reading() as session:  # Redis held every use: nothing fell back
-        assert session.scalar(select(func.count()).select_from(DigestNonceUse)) == 0
-    store.dispose()
+    assert counts_accepted(own_redis.nonces, "10.warm", [1]) == [True]  # one idle connection
+    with redis.Redis(port=own_redis.port) as admin:  # Redis drops it (a timeout, a restart)
+        admin.client_kill_filter(_type="normal", skipme=True)
+    verdict = own_redis.nonces.begin_use("10.a", 1, later())  # sent on the dropped connection
+    assert verdict() is True  # made again on a new one
+    assert counts_accepted(own_redis.nonces, "10.a", [1, 2]) == [False, True]
+    assert uses_in_the_database(store) == 0  # Redis held every use: nothing fell back
