@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from multiprocessing import util as multiprocessing_util
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+
+log = logging.getLogger(__name__)
 
 PHONE_REQUESTS = Counter(
     "provisioner_phone_requests",
@@ -128,10 +131,20 @@ class Tally:
         owner = os.getpid()
         while self._owner == owner:
             time.sleep(TALLY_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - logged; the next round tries again
+                log.exception("metrics: the tally could not be added")
+
+    def after_fork(self) -> None:
+        """In a forked child: nothing the parent gathered, no lock held, no thread yet."""
+        self._lock = threading.Lock()
+        self._counted, self._observed, self._summed = {}, {}, {}
+        self._owner = 0
 
 
 TALLY = Tally()
+os.register_at_fork(after_in_child=TALLY.after_fork)
 
 
 @functools.cache

@@ -31,6 +31,10 @@ from provisioner.store.notices import TENANT_OPTION
 REALM = "provisioner"
 NONCE_SECONDS = 300
 FIRST_HASHES_KEPT = 50_000
+# Compared against when a MAC has no credentials: made once per process (secret, never sent),
+# so a made-up MAC's answer is checked exactly as a known one's is, HA1 kept included.
+_STAND_IN_USER = secrets.token_hex(6)
+_STAND_IN_PASSWORD = secrets.token_urlsafe(18)
 _DIGEST_NEEDED = frozenset({"username", "realm", "nonce", "uri", "response"})
 _NONCE_COUNT = re.compile("[0-9a-fA-F]{8}")
 _DIGEST_PARTS = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
@@ -176,6 +180,12 @@ def new_nonce(key: bytes, now: float | None = None) -> str:
     return f"{issued}.{_nonce_signature(key, issued)}"
 
 
+def _legacy_nonce_signature(key: bytes, issued: str) -> str:
+    """The signature of nonces issued before 2026-12-07 (HMAC-SHA256, cut): taken while
+    such a nonce may still be answered, so an upgrade refuses no phone's answer."""
+    return hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def _nonce_signature(key: bytes, issued: str) -> str:
     # Keyed BLAKE2b is a MAC of its own (RFC 7693), at a third of HMAC-SHA256's cost here;
     # 128 bits, as the SHA-256 HMAC cut to 32 hex digits was.
@@ -188,8 +198,10 @@ def nonce_stamp(key: bytes, nonce: str) -> int | None:
     stamp, _, random_part = issued.partition(".")
     if not stamp.isdigit() or len(stamp) > 12 or len(random_part) != 16:
         return None
-    expected = _nonce_signature(key, issued)
-    return int(stamp) if hmac.compare_digest(expected, signature) else None
+    if hmac.compare_digest(_nonce_signature(key, issued), signature):
+        return int(stamp)
+    legacy = hmac.compare_digest(_legacy_nonce_signature(key, issued), signature)
+    return int(stamp) if legacy else None
 
 
 def nonce_is_fresh(key: bytes, nonce: str, now: float | None = None) -> bool:
@@ -261,8 +273,8 @@ def check_authorization(
     """
     if not header:
         return REFUSED
-    expected_user = username or secrets.token_hex(6)
-    expected_password = password or secrets.token_urlsafe(18)
+    expected_user = username or _STAND_IN_USER
+    expected_password = password or _STAND_IN_PASSWORD
     scheme, _, rest = header.partition(" ")
     if scheme.lower() == "basic":
         proven = _verify_basic(rest.strip(), expected_user, expected_password)

@@ -140,11 +140,11 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
         )
     is_new = _asked_once(still_new) if still_new is not None else _new
     decision, release = _decide_proven(app, session, asked, found, proof, is_new)
-    if not is_new():  # a replay: refused as a wrong answer is, nothing written
+    if not is_new():  # a replay: refused as a wrong answer is, nothing written or counted
         kind = EventKind.WRONG_CREDENTIALS
         return Decision(Answer.DENIED, tenant_id, challenge=True, kind=kind, tenant=tenant)
-    if release is not None:
-        queue_audit(app, session, release)  # batched with the timeline, off the request path
+    if release is not None:  # made (and counted in the metrics) only for a new answer
+        queue_audit(app, session, release())  # batched with the timeline, off the request path
     return decision
 
 
@@ -171,9 +171,10 @@ def _decide_proven(
     found: Lookup,
     proof: str,
     is_new: Callable[[], bool],
-) -> tuple[Decision, dict[str, Any] | None]:
-    """``decide`` for a phone that proved itself by ``proof``; the audit row of the secrets
-    the answer releases, if any. ``is_new`` (a replay's verdict) is asked before a write."""
+) -> tuple[Decision, Callable[[], dict[str, Any]] | None]:
+    """``decide`` for a phone that proved itself by ``proof``; what makes the audit row of
+    the secrets the answer releases, if any. ``is_new`` (a replay's verdict) is asked before
+    a write."""
     mac = asked.file_request.mac or ""
     credential = found.credential
     tenant_id = found.phone.tenant_id if found.phone is not None else None
@@ -192,9 +193,10 @@ def _decide_proven(
     # Only a GET receives the key: a HEAD's answer has no body.
     trusted = (asked.secure or proof == CERTIFICATE) and asked.method == "GET"
     binds = proof in (CREDENTIALS, CERTIFICATE) and _binds_open_window(credential, source)
-    # Binding the window, handing the file key and the firmware directive (with a live
-    # rollout it records the phone's progress) may write: a replay must not.
-    writes = binds or trusted or bool(view.rollouts)
+    # Binding the window, handing the file key and the firmware directive (a live rollout
+    # records the phone's progress; a pinned image found altered is audited) may write: a
+    # replay must not.
+    writes = binds or trusted or bool(view.rollouts) or phone.firmware_target is not None
     if writes and not is_new():
         return Decision(Answer.DENIED, tenant_id, tenant=tenant), None
     if binds:
@@ -208,7 +210,8 @@ def _decide_proven(
         event = handed_event(mac, tenant, file_key, {**details, "source": source})
         key_handed = partial(_note_key_handed, app, credential, event)
     full = _full_file(app, session, asked, found, view, phone, credential, tenant_id, file_key)
-    release = audit.event_fields(
+    release = partial(
+        audit.event_fields,
         f"phone:{mac}",
         audit.RELEASE_SECRET,
         "phones",

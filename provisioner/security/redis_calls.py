@@ -48,7 +48,8 @@ class RedisCalls:
         import redis
         from redis.connection import ConnectionPool
 
-        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # RESP2: no push frames (RESP3's) between a command and its answer.
+        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2, protocol=2)
         self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
         self._idle: list[Any] = []
         self._process = os.getpid()

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import time
 
 import pytest
 
+from provisioner.pairing import credentials
 from provisioner.pairing.credentials import (
     NONCE_SECONDS,
     REALM,
@@ -108,3 +110,27 @@ def test_a_malformed_nonce_count_is_refused_even_when_the_response_matches_it(co
     assert (
         check_authorization(digest(count="0000000a"), "GET", PATH, USER, PASSWORD, KEY).count == 10
     )
+
+
+def test_a_nonce_issued_before_the_blake2b_signatures_is_still_taken_a_forged_one_not() -> None:
+    issued = f"{int(time.time())}.0123456789abcdef"
+    legacy = hmac.new(KEY, issued.encode(), hashlib.sha256).hexdigest()[:32]
+    proof = check_authorization(
+        digest(nonce=f"{issued}.{legacy}"), "GET", PATH, USER, PASSWORD, KEY
+    )
+    assert proof.verdict is Verdict.PROVEN
+    forged = f"{issued}.{'0' * 32}"
+    refused = check_authorization(digest(nonce=forged), "GET", PATH, USER, PASSWORD, KEY)
+    assert refused.verdict is Verdict.REFUSED
+
+
+def test_an_answer_for_a_mac_without_credentials_is_checked_as_a_known_ones_is() -> None:
+    """A made-up MAC is compared against stand-in credentials made once per process: its
+    answer costs what a known MAC's does (the kept HA1 included), and guesses add nothing."""
+    header = digest(user="805ec0999999")
+    check_authorization(header, "GET", PATH, None, None, KEY)
+    kept = credentials._first_hash.cache_info().currsize
+    for _ in range(3):
+        proof = check_authorization(header, "GET", PATH, None, None, KEY)
+        assert proof.verdict is Verdict.REFUSED
+    assert credentials._first_hash.cache_info().currsize == kept

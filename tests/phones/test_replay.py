@@ -14,6 +14,8 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import update
 
+from provisioner import metrics
+from provisioner.metrics import TALLY
 from provisioner.pairing.credentials import new_nonce
 from provisioner.phones.authorize import nonce_key
 from provisioner.store import get_store
@@ -79,12 +81,20 @@ def test_a_replayed_digest_header_gets_a_challenge_not_the_file(
     header = answer_challenge(first_url, app)
     status, body, _ = fetch(first_url, PATH, SAMPLE.user_agent, headers={"Authorization": header})
     assert status == 200 and sip_password(app).encode() in body
+    released = secrets_released()
     for url in (first_url, second_url):  # the same worker, and another one
         status, body, headers = fetch(
             url, PATH, SAMPLE.user_agent, headers={"Authorization": header}
         )
         assert (status, body) == (401, b"")
         assert "nonce=" in digest_challenge(headers) and "stale" not in digest_challenge(headers)
+    assert secrets_released() == released  # a replay releases, and counts, nothing
+
+
+def secrets_released() -> float:
+    """This process's count of secrets phones were given (both test workers run here)."""
+    TALLY.flush()
+    return float(metrics.secrets_released("phone")._value.get())
 
 
 def test_a_nonce_may_be_used_again_with_a_higher_count_only(
