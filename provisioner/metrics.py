@@ -86,13 +86,13 @@ class Tally:
         self._counted: dict[Any, float] = {}  # a counter (with its labels) -> amount
         self._observed: dict[tuple[Any, int], int] = {}  # (histogram, bucket) -> observations
         self._summed: dict[Any, float] = {}  # a histogram -> the sum of its observations
-        self._owner = 0  # the process whose thread flushes (a server may fork after import)
+        self._started = False  # this process's thread (a forked child starts its own)
 
     def count(self, counter: Any, amount: float = 1.0) -> None:
         """``counter.inc(amount)``, soon."""
         with self._lock:
             self._counted[counter] = self._counted.get(counter, 0.0) + amount
-        if self._owner != os.getpid():
+        if not self._started:
             self._start()
 
     def observe(self, histogram: Any, value: float) -> None:
@@ -101,7 +101,7 @@ class Tally:
         with self._lock:
             self._observed[bucket] = self._observed.get(bucket, 0) + 1
             self._summed[histogram] = self._summed.get(histogram, 0.0) + value
-        if self._owner != os.getpid():
+        if not self._started:
             self._start()
 
     def flush(self) -> None:
@@ -120,16 +120,15 @@ class Tally:
 
     def _start(self) -> None:
         with self._lock:
-            if self._owner == os.getpid():
+            if self._started:
                 return
-            self._owner = os.getpid()
+            self._started = True
         threading.Thread(target=self._run, name="metrics-tally", daemon=True).start()
         # Run by atexit in a plain process, and by a multiprocessing child as it ends.
         multiprocessing_util.Finalize(None, self.flush, exitpriority=10)
 
     def _run(self) -> None:
-        owner = os.getpid()
-        while self._owner == owner:
+        while True:
             time.sleep(TALLY_SECONDS)
             try:
                 self.flush()
@@ -140,7 +139,7 @@ class Tally:
         """In a forked child: nothing the parent gathered, no lock held, no thread yet."""
         self._lock = threading.Lock()
         self._counted, self._observed, self._summed = {}, {}, {}
-        self._owner = 0
+        self._started = False
 
 
 TALLY = Tally()

@@ -181,8 +181,9 @@ def new_nonce(key: bytes, now: float | None = None) -> str:
 
 
 def _legacy_nonce_signature(key: bytes, issued: str) -> str:
-    """The signature of nonces issued before 2026-12-07 (HMAC-SHA256, cut): taken while
-    such a nonce may still be answered, so an upgrade refuses no phone's answer."""
+    """The signature of nonces issued before 2026-12-07 (HMAC-SHA256, cut): still taken, so
+    an upgrade refuses no answer to a nonce issued just before it (such a nonce is stale
+    after NONCE_SECONDS; this may go in a release after the next)."""
     return hmac.new(key, issued.encode(), hashlib.sha256).hexdigest()[:32]
 
 

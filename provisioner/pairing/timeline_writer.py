@@ -86,7 +86,7 @@ class TimelineWriter:
         self._thread: threading.Thread | None = None
         self._owner = 0  # the process the thread runs in (a server may fork after import)
         # Events written per device since its last trim: a device is trimmed once it has
-        # gathered TRIM_EVERY of them, so most batches delete nothing (see ``trim_every``).
+        # gathered ``trim_every(limit)`` of them, so most batches delete nothing.
         self._since_trim: dict[str, int] = {}
         self._registered = 0  # the process whose exit flushes this writer
 

@@ -130,7 +130,7 @@ def decide(app: Flask, session: Session, asked: Asked) -> Decision:
     the round trip overlaps that work; the verdict is read before anything is written."""
     mac = asked.file_request.mac or ""
     found = look_up_kept(app, session, mac)
-    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant_id = found.phone_tenant_id
     tenant = found.tenant_name
     proof, still_new = _prove(app, session, asked, found)
     if isinstance(proof, EventKind):
@@ -177,7 +177,7 @@ def _decide_proven(
     a write."""
     mac = asked.file_request.mac or ""
     credential = found.credential
-    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant_id = found.phone_tenant_id
     tenant = found.tenant_name
     if tenant_id is None or credential is None or credential.tenant_id != tenant_id:
         return Decision(Answer.BOOTSTRAP, tenant_id, kind=EventKind.BOOTSTRAP, tenant=tenant), None
@@ -242,7 +242,7 @@ def plain_challenge(app: Flask, asked: Asked) -> Decision | None:
     found = kept_lookup(app, asked.file_request.mac or "")
     if found is None:
         return None
-    tenant_id = found.phone.tenant_id if found.phone is not None else None
+    tenant_id = found.phone_tenant_id
     return Decision(
         Answer.DENIED,
         tenant_id,
@@ -479,6 +479,11 @@ class Lookup:
     admin_password_encrypted: str | None
     credential: models.DeviceCredential | None
 
+    @property
+    def phone_tenant_id(self) -> int | None:
+        """The tenant of the MAC's phone (None: no tenant has a phone with it)."""
+        return self.phone.tenant_id if self.phone is not None else None
+
 
 # What a lookup reads: the phone, its tenant's name, revision and admin password, its credentials.
 LOOKUP_COLUMNS = (
@@ -573,7 +578,7 @@ def look_up_kept(app: Flask, session: Session, mac: str) -> Lookup:
 def _tenant_of(found: Lookup) -> int | None:
     """The tenant a lookup belongs to (None: no tenant has the MAC)."""
     if found.phone is not None:
-        return found.phone.tenant_id
+        return found.phone_tenant_id
     return found.credential.tenant_id if found.credential is not None else None
 
 

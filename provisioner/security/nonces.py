@@ -103,9 +103,9 @@ class RedisNonceStore:
     several times the CPU of the round trip itself (bench/nonce_store.py). A connection that
     was idle gets one retry on a new connection when it fails (Redis restarted, or something
     dropped the idle connection): falling back then would put a use in the database that
-    Redis never hears of. After a real outage, uses
-    must also be new in the database for as long as a nonce used during it could be answered
-    again, so none of them can be replayed once Redis is back."""
+    Redis never hears of. After a real outage, uses must also be new in the database for as
+    long as a nonce used during it could be answered again, so none of them can be replayed
+    once Redis is back."""
 
     def __init__(self, url: str, fallback: NonceStore, prefix: str = "provisioner:nonces") -> None:
         self._calls = RedisCalls(url)
