@@ -40,10 +40,12 @@ def create_app(
     prepare(app)  # logs, the firmware warning, the instance folder, store, secrets
     if http:  # what only answering requests needs: limits, nonces, the timeline's flush
         from provisioner.http import register_blueprints
+        from provisioner.phones import shared_files
         from provisioner.security import nonces, ratelimit
 
         ratelimit.init_app(app)
         nonces.init_app(app)  # Digest answers on /p/a/ (after the store: its home or fallback)
+        shared_files.init_app(app)  # paired phones' files made once for all workers (Redis)
         pairing.init_app(app)
         register_blueprints(app)
     cli.init_app(app)  # every command, from provisioner.cli.all_commands

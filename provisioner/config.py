@@ -87,6 +87,9 @@ def default_settings(instance_path: str) -> dict[str, Any]:
         # it never reported).
         "ZEROTOUCH_DONE_GRACE_SECONDS": 600,
         "PHONE_TIMELINE_LENGTH": 100,
+        # With Redis: how long a paired phone's full file, once made, is kept there for every
+        # worker and instance (sealed; 0: each worker makes its own).
+        "PHONE_SHARED_FILE_SECONDS": 3600,
         "PHONE_TIMELINE_FLUSH_SECONDS": 0.5,
         "PHONE_FAST_PATH": True,
         # With Redis: 0 counts each miss in one atomic round trip, so the limit holds across

@@ -22,7 +22,14 @@ from provisioner.metrics import TALLY, phone_requests, render_seconds
 from provisioner.pairing.credentials import answers_expired_nonce, challenge_headers
 from provisioner.pairing.timeline_writer import PendingEvent, queue_event
 from provisioner.phones.answers import file_shape, full_answers, rendered_answers
-from provisioner.phones.authorize import Asked, Decision, decide, nonce_key, plain_challenge
+from provisioner.phones.authorize import (
+    Asked,
+    Decision,
+    FullFile,
+    decide,
+    nonce_key,
+    plain_challenge,
+)
 from provisioner.phones.config import bootstrap_config
 from provisioner.phones.encryption import encrypt
 from provisioner.phones.identify import identify
@@ -34,6 +41,7 @@ from provisioner.phones.model import (
     PhoneConfig,
     RequestInfo,
 )
+from provisioner.phones.shared_files import shared_files
 from provisioner.phones.vendors import PhoneVendor, by_name
 from provisioner.security.ratelimit import (
     get_rate_limiter,
@@ -226,6 +234,25 @@ def _answer(
         return FAILED
 
 
+def full_body(app: Flask, vendor: PhoneVendor, full: FullFile, file: str) -> bytes:
+    """A paired phone's file, encrypted with its file key unless the key is handed: kept by
+    this process, else shared by every worker through Redis (``shared_files``), else made."""
+    encryption = full.encryption
+    key = (full.key, file, None if encryption is None else encryption[0])
+
+    def made() -> bytes:
+        body = vendor.render_device(full.build(), file)
+        if encryption is None:
+            return body
+        scheme, file_key = encryption
+        return encrypt(scheme, body, file_key)
+
+    shared = shared_files(app)
+    if shared is None:
+        return full_answers(app).get(key, made)
+    return full_answers(app).get(key, lambda: shared.get(key, made))
+
+
 def _bootstrap(app: Flask, vendor: str, model: str | None, base_url: str) -> PhoneConfig:
     """The bootstrap config for a vendor and model (the same for every phone)."""
     return bootstrap_config(
@@ -269,12 +296,7 @@ def _device_answer(
         full = decision.full
         if full is None:
             return decision, None
-        file = file_request.file
-        answers = full_answers(app)
-        body = answers.get((full.key, file), lambda: vendor.render_device(full.build(), file))
-        if full.encryption is not None:  # the phone has its file key: the file goes encrypted
-            scheme, key, plain = *full.encryption, body
-            body = answers.get((full.key, file, scheme), lambda: encrypt(scheme, plain, key))
+        body = full_body(app, vendor, full, file_request.file)
         if decision.key_handed is not None:  # made: the key in it counts as delivered
             decision.key_handed(session)
         return decision, body

@@ -6,7 +6,8 @@ parser) such a call cost 72 us of the caller's CPU here, against about 12 us for
 and the read themselves. ``RedisCalls`` keeps its connections in a plain list of idle ones
 (redis-py's ``Connection`` still connects them: address, password, database, TLS), writes the
 packed command on the socket and reads the answer itself: an integer, or an array of
-integers, the only answers these scripts give. A connection that was idle gets one retry on
+integers, the only answers these scripts give (``call``); or a value, a string or nothing,
+for a GET or a SET (``value``). A connection that was idle gets one retry on
 a new connection when it turns out dropped (Redis restarted, or closed it); any other
 failure is the caller's to handle (``errors``).
 
@@ -17,10 +18,13 @@ answer is read later, so the caller's work in between overlaps the round trip.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar, overload
 
 MOST_ANSWER_BYTES = 4096  # far more than an answer of these scripts takes
+MOST_VALUE_BYTES = 16 * 1024 * 1024  # a value's declared length beyond this is refused
+Read = TypeVar("Read")
 
 
 def bulk(value: bytes) -> bytes:
@@ -63,8 +67,12 @@ class RedisCalls:
         )
 
     def call(self, command: bytes) -> int | list[int]:
-        """``command``'s answer."""
+        """``command``'s answer: an integer or an array of integers."""
         return self.finish(command, self.begin(command))
+
+    def value(self, command: bytes) -> bytes | None:
+        """``command``'s answer: a string (bulk or simple), or None for Redis's nil."""
+        return self.finish(command, self.begin(command), read_value)
 
     def begin(self, command: bytes) -> Any:
         """Write ``command`` on an idle connection now; that connection for ``finish``, or
@@ -82,15 +90,22 @@ class RedisCalls:
             return None
         return idle
 
-    def finish(self, command: bytes, sent: Any) -> int | list[int]:
-        """The answer to ``command``: read on the connection ``begin`` wrote it on (written
-        now on an idle one if it was not), or from a call on a new connection when there was
-        none or it turned out dropped (the one retry)."""
+    @overload
+    def finish(self, command: bytes, sent: Any) -> int | list[int]: ...
+
+    @overload
+    def finish(self, command: bytes, sent: Any, reader: Callable[[Any], Read]) -> Read: ...
+
+    def finish(self, command: bytes, sent: Any, reader: Callable[[Any], Any] | None = None) -> Any:
+        """The answer to ``command`` (read by ``reader``): read on the connection ``begin``
+        wrote it on (written now on an idle one if it was not), or from a call on a new
+        connection when there was none or it turned out dropped (the one retry)."""
+        reader = reader or read_answer
         if sent is None:
             sent = self.begin(command)
         if sent is not None:
             try:
-                return self._read(sent)
+                return self._read(sent, reader)
             except self._dropped:
                 pass  # the one retry, below
         connection = self._make_connection()
@@ -99,12 +114,12 @@ class RedisCalls:
         except BaseException:
             connection.disconnect()
             raise
-        return self._read(connection)
+        return self._read(connection, reader)
 
-    def _read(self, connection: Any) -> int | list[int]:
+    def _read(self, connection: Any, reader: Callable[[Any], Read]) -> Read:
         """The answer on ``connection``; the connection is kept only if reading worked."""
         try:
-            answer = read_answer(connection._sock)
+            answer = reader(connection._sock)
         except BaseException:
             connection.disconnect()
             raise
@@ -130,12 +145,7 @@ def read_answer(sock: Any) -> int | list[int]:
     ``ResponseError`` too, a closed connection ``ConnectionError``."""
     data = b""
     while True:
-        chunk = sock.recv(256)
-        if not chunk:
-            from redis.exceptions import ConnectionError as RedisConnectionError
-
-            raise RedisConnectionError("Connection closed by server.")
-        data += chunk
+        data = _received(sock, data, 256)
         answer = _parsed(data)
         if answer is not None:
             return answer
@@ -166,3 +176,42 @@ def _refuse(data: bytes) -> None:
     from redis.exceptions import ResponseError
 
     raise ResponseError(data[:200].decode("utf-8", "replace").strip())
+
+
+def read_value(sock: Any) -> bytes | None:
+    """One RESP string answer from ``sock``: a bulk string (``$5\\r\\nhello\\r\\n``), a
+    simple one (``+OK\\r\\n``), or None for nil (``$-1\\r\\n``). An error answer, or any
+    other, raises ``ResponseError``; a closed connection ``ConnectionError``."""
+    data = _received(sock, b"")
+    while b"\r\n" not in data:
+        if len(data) > MOST_ANSWER_BYTES:
+            _refuse(data)
+        data = _received(sock, data)
+    header, _, rest = data.partition(b"\r\n")
+    kind = header[:1]
+    if kind == b"+":
+        return header[1:]
+    if kind != b"$":
+        _refuse(data)
+    size = int(header[1:])
+    if size < 0:
+        return None
+    if size > MOST_VALUE_BYTES:
+        _refuse(header)
+    whole = bytearray(rest)
+    while len(whole) < size + 2:
+        whole += _received(sock, b"", size + 2 - len(whole))
+    if len(whole) != size + 2 or whole[size:] != b"\r\n":
+        _refuse(bytes(whole[:200]))
+    return bytes(whole[:size])
+
+
+def _received(sock: Any, data: bytes, most: int = 65536) -> bytes:
+    """``data`` with what ``sock`` sends next (up to ``most`` bytes); ConnectionError when
+    Redis closed the connection."""
+    chunk: bytes = sock.recv(most)
+    if not chunk:
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        raise RedisConnectionError("Connection closed by server.")
+    return data + chunk

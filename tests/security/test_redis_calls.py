@@ -11,7 +11,15 @@ import uuid
 import pytest
 import redis
 
-from provisioner.security.redis_calls import RedisCalls, bulk, eval_prefix, packed, read_answer
+from provisioner.security.redis_calls import (
+    MOST_VALUE_BYTES,
+    RedisCalls,
+    bulk,
+    eval_prefix,
+    packed,
+    read_answer,
+    read_value,
+)
 
 SCRIPT = "return {tonumber(ARGV[1]) + 1, redis.call('INCR', KEYS[1])}"
 
@@ -39,6 +47,58 @@ def test_an_error_answer_or_a_closed_connection_raise() -> None:
         redis_side.shutdown(socket.SHUT_WR)
         with pytest.raises(redis.ConnectionError):
             read_answer(ours)
+
+
+def test_a_value_is_read_whole_however_it_arrives() -> None:
+    ours, redis_side = socket.socketpair()
+    value = bytes(range(256)) * 300  # any bytes, \r\n among them, over several reads
+    with ours, redis_side:
+        redis_side.sendall(b"$%d\r" % len(value))  # the header itself split
+        threading.Timer(0.05, redis_side.sendall, [b"\n" + value + b"\r\n"]).start()
+        assert read_value(ours) == value
+        redis_side.sendall(b"$-1\r\n")
+        assert read_value(ours) is None
+        redis_side.sendall(b"+OK\r\n")
+        assert read_value(ours) == b"OK"
+        redis_side.sendall(b"$0\r\n\r\n")
+        assert read_value(ours) == b""
+
+
+def test_a_value_redis_would_not_send_is_refused() -> None:
+    ours, redis_side = socket.socketpair()
+    with ours, redis_side:
+        redis_side.sendall(b"-ERR wrong kind\r\n")
+        with pytest.raises(redis.ResponseError, match="wrong kind"):
+            read_value(ours)
+        redis_side.sendall(b":1\r\n")  # an integer is no value
+        with pytest.raises(redis.ResponseError):
+            read_value(ours)
+        redis_side.sendall(b"$%d\r\n" % (MOST_VALUE_BYTES + 1))
+        with pytest.raises(redis.ResponseError):
+            read_value(ours)
+        redis_side.sendall(b"$3\r\nabcd\r\n")  # longer than it said
+        with pytest.raises(redis.ResponseError):
+            read_value(ours)
+    ours, redis_side = socket.socketpair()
+    with ours, redis_side:
+        redis_side.sendall(b"$10\r\nabc")
+        redis_side.shutdown(socket.SHUT_WR)  # closed mid-value
+        with pytest.raises(redis.ConnectionError):
+            read_value(ours)
+
+
+def test_a_value_is_set_and_got_back() -> None:
+    calls = RedisCalls("redis://127.0.0.1:6379/0")
+    key = f"test:{uuid.uuid4().hex}".encode()
+    value = bytes(range(256)) * 64
+    try:
+        assert calls.value(packed(b"GET", key)) is None
+        assert calls.value(packed(b"SET", key, value, b"NX", b"EX", b"60")) == b"OK"
+        assert calls.value(packed(b"SET", key, b"other", b"NX", b"EX", b"60")) is None
+        assert calls.value(packed(b"GET", key)) == value
+        assert calls.call(packed(b"DEL", key)) == 1
+    finally:
+        calls.close()
 
 
 def test_a_script_call_gets_the_answer_redis_gives() -> None:
