@@ -21,7 +21,6 @@ events; ``provisioner.security.audit`` flushes this process's writers before it 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 from provisioner.pairing import TIMELINE_WRITER_KEY, flush_timeline
 from provisioner.pairing.timeline import DISCOVERED_HOURS, KIND_OF_ANSWER
 from provisioner.phones.model import Answer, EventKind, RequestInfo
+from provisioner.process import process_id
 from provisioner.security import audit
 from provisioner.store import Store, get_store
 from provisioner.store.bulk import insert_rows
@@ -115,7 +115,7 @@ class TimelineWriter:
         """Stop the thread and write what is left (at exit, or when the app is disposed)."""
         with self._lock:
             thread, self._thread = self._thread, None
-        if thread is not None and self._owner == os.getpid():
+        if thread is not None and self._owner == process_id():
             self._wake.set()
             thread.join(timeout=10)
         self.flush()
@@ -182,7 +182,7 @@ class TimelineWriter:
         return True, written
 
     def _ensure_thread(self) -> None:
-        pid = os.getpid()
+        pid = process_id()
         if self._thread is not None and self._owner == pid:
             return
         with self._lock:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from typing import Any, Protocol, cast
 
 from flask import Flask, current_app
 
+from provisioner.process import process_id
 from provisioner.security.redis_calls import RedisCalls, bulk, eval_prefix
 
 EXTENSION_KEY = "provisioner.ratelimit"
@@ -272,7 +272,7 @@ class RedisRateLimiter:
             self._fallback.forgive(key)
 
     def _queue_hit(self, key: str) -> int:
-        if self._sender_pid != os.getpid():
+        if self._sender_pid != process_id():
             self._start_sender()
         with self._unsent_lock:
             self._unsent[key] = self._unsent.get(key, 0) + 1
@@ -308,16 +308,16 @@ class RedisRateLimiter:
 
     def _start_sender(self) -> None:
         with self._unsent_lock:
-            if self._sender_pid == os.getpid():
+            if self._sender_pid == process_id():
                 return
-            self._sender_pid = os.getpid()
+            self._sender_pid = process_id()
             self._unsent, self._counted = {}, {}
         threading.Thread(target=self._send_queued, name="miss-sender", daemon=True).start()
 
     def _send_queued(self) -> None:
         """Every ``send_seconds``: send what was counted since (this process's thread)."""
-        owner = os.getpid()
-        while owner == os.getpid():
+        owner = process_id()
+        while owner == process_id():
             time.sleep(self._send_seconds)
             with self._unsent_lock:
                 misses = dict(self._unsent)  # still counted here until Redis has them
@@ -366,11 +366,11 @@ class ThrottledWatch:
     @property
     def live(self) -> bool:
         """True while this process's copy is being kept."""
-        return self._live and self._owner_pid == os.getpid()
+        return self._live and self._owner_pid == process_id()
 
     def throttled(self, key: str, limit: int) -> bool | None:
         """Whether ``key`` is throttled, or None while the watch is not up."""
-        if self._owner_pid != os.getpid():
+        if self._owner_pid != process_id():
             self._start(limit)
         if not self._live:
             return None
@@ -399,9 +399,9 @@ class ThrottledWatch:
 
     def _start(self, limit: int) -> None:
         with self._lock:
-            if self._owner_pid == os.getpid():
+            if self._owner_pid == process_id():
                 return
-            self._owner_pid = os.getpid()
+            self._owner_pid = process_id()
             self._live = False
             self._until = {}
             thread = threading.Thread(
@@ -413,8 +413,8 @@ class ThrottledWatch:
         """Subscribe and follow the channel; after a failure, wait and start again."""
         import redis
 
-        owner = os.getpid()
-        while owner == os.getpid():
+        owner = process_id()
+        while owner == process_id():
             try:
                 client = redis.Redis.from_url(self._url, socket_connect_timeout=2)
                 subscriber = client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]

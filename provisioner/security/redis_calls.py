@@ -17,11 +17,15 @@ answer is read later, so the caller's work in between overlaps the round trip.
 
 from __future__ import annotations
 
-import os
+import socket
+import struct
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar, overload
 
+from provisioner.process import process_id
+
+SECONDS = 2  # to connect, and for each write and read
 MOST_ANSWER_BYTES = 4096  # far more than an answer of these scripts takes
 MOST_VALUE_BYTES = 16 * 1024 * 1024  # a value's declared length beyond this is refused
 Read = TypeVar("Read")
@@ -53,10 +57,12 @@ class RedisCalls:
         from redis.connection import ConnectionPool
 
         # RESP2: no push frames (RESP3's) between a command and its answer.
-        pool = ConnectionPool.from_url(url, socket_timeout=2, socket_connect_timeout=2, protocol=2)
+        pool = ConnectionPool.from_url(
+            url, socket_timeout=SECONDS, socket_connect_timeout=SECONDS, protocol=2
+        )
         self._make_connection = partial(pool.connection_class, **pool.connection_kwargs)
         self._idle: list[Any] = []
-        self._process = os.getpid()
+        self._process = process_id()
         # What a failed call raises (for the caller's fallback).
         self.errors: tuple[type[Exception], ...] = (redis.RedisError, OSError)
         # A connection Redis closed, or that timed out: the one retry on a new connection.
@@ -77,8 +83,8 @@ class RedisCalls:
     def begin(self, command: bytes) -> Any:
         """Write ``command`` on an idle connection now; that connection for ``finish``, or
         None when there was none or the write failed (``finish`` then makes the call)."""
-        if os.getpid() != self._process:  # a forked worker: the parent's connections are not ours
-            self._idle, self._process = [], os.getpid()
+        if process_id() != self._process:  # a forked worker: the parent's connections are not ours
+            self._idle, self._process = [], process_id()
         try:
             idle = self._idle.pop()
         except IndexError:
@@ -134,9 +140,24 @@ class RedisCalls:
 
 def _send(connection: Any, command: bytes) -> None:
     """Write ``command`` on the connection's socket, connecting it first if it is not."""
-    if connection._sock is None:
+    sock = connection._sock
+    if sock is None:
         connection.connect()
-    connection._sock.sendall(command)
+        sock = connection._sock
+        kernel_timeouts(sock, SECONDS)
+    sock.sendall(command)
+
+
+def kernel_timeouts(sock: socket.socket, seconds: int) -> None:
+    """Let the kernel bound each write and read on ``sock`` to ``seconds`` (a read or write
+    that times out fails with an OSError), and make the socket blocking for Python. A Python
+    socket with a timeout polls before every write and read, each a system call of its own
+    that lets go of the GIL: with a worker's threads all busy, each let-go hands the GIL to
+    another thread and back, so a Redis call cost four handovers instead of two."""
+    interval = struct.pack("ll", seconds, 0)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+    sock.settimeout(None)
 
 
 def read_answer(sock: Any) -> int | list[int]:

@@ -26,7 +26,6 @@ as a kept one is known without one. Until then, unknown MACs are kept as they as
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
@@ -35,6 +34,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+from provisioner.process import process_id
 
 log = logging.getLogger(__name__)
 CHANNEL = "provisioner_phone_changes"
@@ -101,7 +102,7 @@ class LookupCache(Generic[Kept]):
     @property
     def live(self) -> bool:
         """True while this process follows the channel (entries are kept and used)."""
-        return self._live and self._owner_pid == os.getpid()
+        return self._live and self._owner_pid == process_id()
 
     @property
     def settled(self) -> bool:
@@ -110,7 +111,7 @@ class LookupCache(Generic[Kept]):
 
     def get(self, key: Hashable) -> Kept | None:
         """The entry kept for ``key``; starts following the channel on first use."""
-        if self._owner_pid != os.getpid():
+        if self._owner_pid != process_id():
             self._start()
         if not self._live:
             return None
@@ -171,9 +172,9 @@ class LookupCache(Generic[Kept]):
 
     def _start(self) -> None:
         with self._lock:
-            if self._owner_pid == os.getpid() or self._closed:
+            if self._owner_pid == process_id() or self._closed:
                 return
-            self._owner_pid = os.getpid()
+            self._owner_pid = process_id()
             self._live = False
             self._forget_all()
         if self._engine.dialect.name != "postgresql":
@@ -185,8 +186,8 @@ class LookupCache(Generic[Kept]):
 
     def _follow(self) -> None:
         """LISTEN on a connection of our own; after any failure, stop keeping and retry."""
-        owner = os.getpid()
-        while owner == os.getpid() and not self._closed:
+        owner = process_id()
+        while owner == process_id() and not self._closed:
             connection: Any = None
             try:
                 pooled = self._engine.raw_connection()
@@ -196,7 +197,7 @@ class LookupCache(Generic[Kept]):
                 connection.execute(f"LISTEN {CHANNEL}")
                 self._become_live()
                 probed = time.monotonic()
-                while owner == os.getpid() and not self._closed:
+                while owner == process_id() and not self._closed:
                     self._take_notices(connection)
                     if time.monotonic() - probed >= PROBE_SECONDS:
                         connection.execute("SELECT 1")  # raises on a dead connection

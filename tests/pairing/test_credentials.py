@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import time
 
 import pytest
@@ -134,3 +135,22 @@ def test_an_answer_for_a_mac_without_credentials_is_checked_as_a_known_ones_is()
         proof = check_authorization(header, "GET", PATH, None, None, KEY)
         assert proof.verdict is Verdict.REFUSED
     assert credentials._first_hash.cache_info().currsize == kept
+
+
+def test_every_nonce_has_its_own_random_part_in_a_forked_child_too() -> None:
+    def part(nonce: str) -> str:
+        return nonce.split(".")[1]
+
+    parts = {part(new_nonce(KEY, now=1_800_000_000)) for _ in range(10_000)}
+    assert len(parts) == 10_000 and all(len(each) == 16 for each in parts)
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # a forked worker: its parts must not repeat what its parent goes on making
+        os.write(writing, " ".join(part(new_nonce(KEY)) for _ in range(100)).encode())
+        os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as pipe:
+        childs = set(pipe.read().split())
+    os.waitpid(child, 0)
+    parents = {part(new_nonce(KEY)) for _ in range(100)}
+    assert len(childs) == 100 and not childs & parents and not childs & parts

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 import uuid
 
 import pytest
@@ -16,6 +17,7 @@ from provisioner.security.redis_calls import (
     RedisCalls,
     bulk,
     eval_prefix,
+    kernel_timeouts,
     packed,
     read_answer,
     read_value,
@@ -113,3 +115,32 @@ def test_a_script_call_gets_the_answer_redis_gives() -> None:
         assert calls.call(packed(b"DEL", key.encode())) == 1
     finally:
         calls.close()
+
+
+def test_a_redis_that_never_answers_fails_the_call_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kernel bounds each read (the socket itself is blocking: no poll before it)."""
+    from provisioner.security import redis_calls
+
+    monkeypatch.setattr(redis_calls, "SECONDS", 1)
+    with socket.socket() as listener:  # accepts (the kernel does) and never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        calls = RedisCalls(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
+        started = time.monotonic()
+        with pytest.raises(calls.errors):
+            calls.call(packed(b"PING"))
+        assert time.monotonic() - started < 5  # one try and its one retry, a second each
+        calls.close()
+
+
+def test_a_connection_is_blocking_with_the_kernel_bounding_its_reads() -> None:
+    ours, redis_side = socket.socketpair()
+    with ours, redis_side:
+        kernel_timeouts(ours, 1)
+        assert ours.gettimeout() is None
+        started = time.monotonic()
+        with pytest.raises(OSError):
+            ours.recv(16)
+        assert 0.5 < time.monotonic() - started < 3

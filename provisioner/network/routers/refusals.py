@@ -11,7 +11,6 @@ just happened.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from provisioner.process import process_id
 from provisioner.store import get_store, models
 from provisioner.store.models import utc_now
 
@@ -62,7 +62,7 @@ class RefusalWriter:
 
     def add(self, refusal: Refusal) -> None:
         """Queue ``refusal``; the thread writes it."""
-        if self._owner_pid != os.getpid():
+        if self._owner_pid != process_id():
             self._start()
         with self._lock:
             if len(self._queue) >= QUEUE_BOUND:
@@ -81,15 +81,15 @@ class RefusalWriter:
 
     def _start(self) -> None:
         with self._lock:
-            if self._owner_pid == os.getpid():
+            if self._owner_pid == process_id():
                 return
-            self._owner_pid = os.getpid()
+            self._owner_pid = process_id()
             self._queue = []
         threading.Thread(target=self._run, name="router-refusals", daemon=True).start()
 
     def _run(self) -> None:
-        owner = os.getpid()
-        while owner == os.getpid():
+        owner = process_id()
+        while owner == process_id():
             self._wake.wait()
             time.sleep(FLUSH_SECONDS)
             self._wake.clear()
