@@ -37,7 +37,7 @@ from provisioner.phones.model import Answer, EventKind, RequestInfo
 from provisioner.process import process_id
 from provisioner.security import audit
 from provisioner.store import Store, get_store
-from provisioner.store.bulk import insert_rows
+from provisioner.store.bulk import among, insert_rows
 from provisioner.store.models import AuditEvent, DeviceEvent, Phone, utc_now
 
 log = logging.getLogger(__name__)
@@ -228,7 +228,9 @@ def write_events(
     look_up = {event.mac for event in events if event.look_up}
     tenants: dict[str, int] = {}
     if look_up:
-        rows = session.execute(select(Phone.mac, Phone.tenant_id).where(Phone.mac.in_(look_up)))
+        rows = session.execute(
+            select(Phone.mac, Phone.tenant_id).where(among(session, Phone.mac, look_up))
+        )
         tenants = {mac: tenant_id for mac, tenant_id in rows}
     events = [event for event in events if not (event.known_only and event.mac not in tenants)]
     if not events:
@@ -261,7 +263,7 @@ def write_events(
         )
         ranked = (
             select(DeviceEvent.id, newest_first.label("rank"))
-            .where(DeviceEvent.mac.in_(trimmed))
+            .where(among(session, DeviceEvent.mac, trimmed))
             .subquery()
         )
         session.execute(

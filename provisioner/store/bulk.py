@@ -13,8 +13,9 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import JSON, Table, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import JSON, String, Table, any_, bindparam, insert
+from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from provisioner.store.models.base import Base
 
@@ -51,3 +52,17 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
             for index in as_json:
                 row_values[index] = Json(row_values[index])
             copy.write_row(row_values)
+
+
+def among(
+    session: Session, column: InstrumentedAttribute[str], values: set[str]
+) -> ColumnElement[bool]:
+    """``column`` IN ``values``, as one array parameter on PostgreSQL. An IN list is a bind
+    parameter per value: for a batch's thousands of MACs, SQLAlchemy renders and psycopg
+    parses a statement of that many parameters, each batch anew (the writer's largest cost
+    when it trims); ``= ANY(array)`` is the same statement whatever the count."""
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(values)
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    return column == any_(bindparam(None, sorted(values), type_=ARRAY(String)))

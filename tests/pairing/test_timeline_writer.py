@@ -144,10 +144,12 @@ def test_a_digest_fetch_leaves_its_answer_and_an_unanswered_challenge_stays(
 
 
 def test_a_device_is_trimmed_to_its_newest_events_every_tenth_of_its_limit(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     limit = 20  # trimmed once it has gathered 2 events since its last trim
-    app = make_app(tmp_path, PHONE_TIMELINE_LENGTH=limit, PHONE_TIMELINE_FLUSH_SECONDS=3600)
+    app = make_app(
+        tmp_path, database_url, PHONE_TIMELINE_LENGTH=limit, PHONE_TIMELINE_FLUSH_SECONDS=3600
+    )
     import_demo(app)
     client = app.test_client()
     counts = []

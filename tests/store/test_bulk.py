@@ -9,11 +9,22 @@ from pathlib import Path
 from sqlalchemy import select
 
 from provisioner.store import get_store
-from provisioner.store.bulk import insert_rows
+from provisioner.store.bulk import among, insert_rows
 from provisioner.store.models import AuditEvent, DeviceEvent
 from tests.conftest import make_app
 
 AT = datetime(2026, 12, 6, 23, 30, 1, 250000, tzinfo=UTC)
+EVENT = {
+    "tenant_id": None,
+    "at": AT,
+    "source": "127.0.0.1",
+    "protocol": "http",
+    "file": "a.cfg",
+    "user_agent": "",
+    "answer": "full",
+    "kind": "full",
+    "route": "/p/a/",
+}
 
 
 def test_event_and_audit_rows_read_back_as_written(tmp_path: Path, database_url: str) -> None:
@@ -84,4 +95,25 @@ def test_a_failed_batch_leaves_nothing_behind(tmp_path: Path, database_url: str)
         raise AssertionError("a row breaking a constraint was written")
     with store.reading() as session:
         assert session.scalars(select(AuditEvent)).all() == []
+    store.dispose()
+
+
+def test_among_picks_the_rows_of_many_values(tmp_path: Path, database_url: str) -> None:
+    """A batch's thousands of MACs, as one array parameter on PostgreSQL (an IN list there
+    is a parameter per MAC) and an IN list on SQLite: the same rows either way."""
+    app = make_app(tmp_path, database_url)
+    macs = [f"805ec0{number:06x}" for number in range(3000)]
+    rows = [{**EVENT, "mac": mac} for mac in macs]
+    wanted = set(macs[::3]) | {"000000000000"}  # every third, and one no row has
+    store = get_store(app)
+    with store.transaction() as session:
+        insert_rows(session, DeviceEvent, rows)
+    with store.reading() as session:
+        found = session.scalars(
+            select(DeviceEvent.mac).where(among(session, DeviceEvent.mac, wanted))
+        )
+        assert sorted(found) == sorted(macs[::3])
+        assert not session.scalars(
+            select(DeviceEvent.mac).where(among(session, DeviceEvent.mac, set()))
+        ).all()
     store.dispose()
