@@ -7,20 +7,22 @@ of any instance, so without sharing a file is made once per worker and per insta
 each copy carries its own ``issued_at``: other bytes, another ETag, another download.
 
 With ``REDIS_URL`` set, a file made is put in Redis for ``PHONE_SHARED_FILE_SECONDS``, and a
-worker that has not kept it looks there before making it. Only the first to put it succeeds
-(``SET NX``); a worker that lost that race serves the bytes that won, so every worker answers
-a phone with the same bytes.
+worker that has not kept it looks there before making it (``GETEX``, Redis 6.2 or newer: each
+look renews that time). Only the first to put it succeeds (``SET NX``); a worker that lost
+that race serves the bytes that won, so every worker answers a phone with the same bytes.
 
 - **Names tell nothing.** An entry is named by a keyed BLAKE2b of the file's key (the MAC,
   the tenant's revision, the secrets' ciphertexts, the firmware offered, the base URL: see
-  ``authorize.FullFile``), the file name and the code that renders it. Any change of those
-  is a new name: a stale file is never served, only left to expire. A new release of this
-  package renders its own files, so two versions side by side never serve each other's.
+  ``authorize.FullFile``), the file name and what renders it (this package's source, the
+  phone templates, lxml's version). Any change of those is a new name: a stale file is never
+  served, only left to expire, and two releases side by side never serve each other's.
 - **Values are sealed.** A file holds SIP and provisioning passwords, so it is encrypted
   with AES-GCM under a key derived from the instance's secrets key, its name as associated
   data: a value moved to another name, or altered, does not open.
 - **Redis is a help, not a need.** Redis failing, or a value that does not open (the secrets
-  key changed), is a miss: the file is made here, as without Redis.
+  key changed), is a miss: the file is made here, as without Redis. After a failure Redis is
+  left alone for ``REST_SECONDS``, so a Redis that does not answer costs its timeout once per
+  rest, not on each file.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ EXTENSION_KEY = "provisioner.shared_files"
 NAME_PREFIX = b"provisioner:file:"
 NONCE_BYTES = 12  # AES-GCM's standard nonce
 WARNING_SECONDS = 60.0  # a failing Redis is logged at most this often
-CODE_SUFFIXES = (".py", ".xml", ".cfg", ".txt", ".j2", ".json")
+REST_SECONDS = 5.0  # after a failure, files are made without asking Redis for this long
 
 
 class SharedFiles:
@@ -60,6 +62,7 @@ class SharedFiles:
         self._seconds = b"%d" % seconds
         self._code = code_fingerprint()
         self._last_warning = -WARNING_SECONDS
+        self._rest_until = 0.0
 
     def name(self, key: Hashable) -> bytes:
         """The Redis name of the file with ``key`` (hashable parts with a stable ``repr``:
@@ -69,33 +72,40 @@ class SharedFiles:
         return NAME_PREFIX + digest.hexdigest().encode()
 
     def get(self, key: Hashable, make: Callable[[], bytes]) -> bytes:
-        """The file kept in Redis for ``key``, else ``make()``'s, put there from now on (or
-        the one another worker put there first)."""
-        name = self.name(key)
-        kept = self._opened(name, self._call(packed(b"GET", name)))
-        if kept is not None:
-            return kept
-        made = make()
-        sealed = self._sealed(name, made)
-        command = packed(b"SET", name, sealed, b"NX", b"EX", self._seconds)
-        if self._call(command) is None:  # another worker's went first: answer with its bytes
-            return self._opened(name, self._call(packed(b"GET", name))) or made
-        return made
+        """The file kept in Redis for ``key`` (its time there renewed), else ``make()``'s, put
+        there from now on (or the one another worker put there first). While Redis fails,
+        and for ``REST_SECONDS`` after, files are made here without asking it."""
+        if time.monotonic() < self._rest_until:
+            return make()
+        name, made = self.name(key), None
+        try:
+            kept = self._opened(
+                name, self._calls.value(packed(b"GETEX", name, b"EX", self._seconds))
+            )
+            if kept is not None:
+                return kept
+            made = make()
+            sealed = self._sealed(name, made)
+            put = packed(b"SET", name, sealed, b"NX", b"EX", self._seconds)
+            if self._calls.value(put) is None:  # another worker's went first: its bytes
+                return self._opened(name, self._calls.value(packed(b"GET", name))) or made
+            return made
+        except self._calls.errors as exc:
+            self._failed(exc)
+            return make() if made is None else made
 
     def close(self) -> None:
         """Close the idle connections."""
         self._calls.close()
 
-    def _call(self, command: bytes) -> bytes | None:
-        """Redis's answer to ``command``; None when Redis fails (logged now and then)."""
-        try:
-            return self._calls.value(command)
-        except self._calls.errors as exc:
-            now = time.monotonic()
-            if now - self._last_warning >= WARNING_SECONDS:
-                self._last_warning = now
-                log.warning("phone files made in each worker: Redis failed (%s)", exc)
-            return None
+    def _failed(self, error: Exception) -> None:
+        """Rest from Redis for a while (each call to a Redis that does not answer waits for
+        its timeout); logged now and then."""
+        now = time.monotonic()
+        self._rest_until = now + REST_SECONDS
+        if now - self._last_warning >= WARNING_SECONDS:
+            self._last_warning = now
+            log.warning("phone files made in each worker: Redis failed (%s)", error)
 
     def _sealed(self, name: bytes, plain: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -115,14 +125,20 @@ class SharedFiles:
 
 @cache
 def code_fingerprint() -> bytes:
-    """A digest of this package's source and data files (once per process): a release that
-    renders differently names its files differently."""
+    """A digest of what renders a file (once per process): this package's source, the phone
+    templates (``PROVISIONER_PHONE_TEMPLATES``) and the lxml that fills them. A release, or a
+    template changed, names its files differently."""
+    from lxml import etree
+
+    from provisioner.phones import xml
+
     package = Path(__file__).resolve().parent.parent
-    digest = hashlib.blake2b(digest_size=16)
-    for path in sorted(package.rglob("*")):
-        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts:
-            digest.update(str(path.relative_to(package)).encode() + b"\0")
-            digest.update(path.read_bytes())
+    digest = hashlib.blake2b(repr(etree.LXML_VERSION).encode(), digest_size=16)
+    for folder, pattern in ((package, "*.py"), (xml.TEMPLATES, "*")):
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode() + b"\0")
+                digest.update(path.read_bytes())
     return digest.digest()
 
 

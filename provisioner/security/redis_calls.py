@@ -179,18 +179,24 @@ def _parsed(data: bytes) -> int | list[int] | None:
     if not data.endswith(b"\r\n"):
         return None
     kind = data[:1]
-    if kind == b":":
+    if kind == b":" and _is_integer(data[1:-2]):
         return int(data[1:-2])
-    if kind == b"*":
+    if kind == b"*" and _is_integer(data[1 : data.index(b"\r\n")]):
         lines = data[:-2].split(b"\r\n")
         size = int(lines[0][1:])
         if len(lines) < size + 1:
             return None
-        if len(lines) > size + 1 or any(line[:1] != b":" for line in lines[1:]):
+        integers = (line[:1] == b":" and _is_integer(line[1:]) for line in lines[1:])
+        if len(lines) > size + 1 or not all(integers):
             _refuse(data)
         return [int(line[1:]) for line in lines[1:]]
     _refuse(data)
     return None  # not reached
+
+
+def _is_integer(text: bytes) -> bool:
+    """True for a RESP integer's digits (a minus sign first allowed)."""
+    return text.lstrip(b"-").isdigit() and text.count(b"-") <= 1
 
 
 def _refuse(data: bytes) -> None:
@@ -210,9 +216,9 @@ def read_value(sock: Any) -> bytes | None:
         data = _received(sock, data)
     header, _, rest = data.partition(b"\r\n")
     kind = header[:1]
-    if kind == b"+":
+    if kind == b"+" and not rest:
         return header[1:]
-    if kind != b"$":
+    if kind != b"$" or not header[1:].lstrip(b"-").isdigit():
         _refuse(data)
     size = int(header[1:])
     if size < 0:
@@ -229,8 +235,13 @@ def read_value(sock: Any) -> bytes | None:
 
 def _received(sock: Any, data: bytes, most: int = 65536) -> bytes:
     """``data`` with what ``sock`` sends next (up to ``most`` bytes); ConnectionError when
-    Redis closed the connection."""
-    chunk: bytes = sock.recv(most)
+    Redis closed the connection, TimeoutError when the kernel's bound on the read passed."""
+    try:
+        chunk: bytes = sock.recv(most)
+    except BlockingIOError as exc:  # SO_RCVTIMEO passed (see kernel_timeouts)
+        from redis.exceptions import TimeoutError as RedisTimeoutError
+
+        raise RedisTimeoutError("Timeout reading from Redis") from exc
     if not chunk:
         from redis.exceptions import ConnectionError as RedisConnectionError
 

@@ -5,6 +5,8 @@ does not open, or a Redis that fails, is only a miss."""
 from __future__ import annotations
 
 import logging
+import shutil
+import signal
 import socket
 import time
 import uuid
@@ -16,7 +18,12 @@ import redis
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from provisioner.phones.shared_files import NAME_PREFIX, SharedFiles, shared_files
+from provisioner.phones.shared_files import (
+    NAME_PREFIX,
+    SharedFiles,
+    code_fingerprint,
+    shared_files,
+)
 from provisioner.store import get_store
 from tests.conftest import import_demo, make_app
 from tests.phones.conftest import pair, serve, sip_password
@@ -24,6 +31,7 @@ from tests.phones.http_client import digest_authorization, digest_challenge, fet
 from tests.phones.samples import SAMPLES
 from tests.phones.test_boot import credentials
 from tests.phones.test_replay import worker_settings
+from tests.security.test_nonces import free_tcp_port, start_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 # Gigaset's file carries the second it was made (RegStart): each worker's own copy differs.
@@ -173,6 +181,61 @@ def test_redis_failing_is_only_a_miss(store_key: bytes, caplog: pytest.LogCaptur
         assert shared.get(("a phone",), lambda: b"<made again/>") == b"<made again/>"
     warnings = [record for record in caplog.records if "Redis failed" in record.getMessage()]
     assert len(warnings) == 1  # logged now and then, not on every request
+
+
+def test_a_redis_that_does_not_answer_is_left_alone_for_a_while(
+    store_key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each call to a Redis that takes connections and answers nothing waits for its
+    timeout: paid once per rest, not on every file."""
+    from provisioner.security import redis_calls
+
+    monkeypatch.setattr(redis_calls, "SECONDS", 1)
+    port = free_tcp_port()
+    server = start_redis(port, tmp_path)
+    try:
+        shared = SharedFiles(f"redis://127.0.0.1:{port}/0", store_key, 60)
+        assert shared.get(("a phone",), lambda: b"<one/>") == b"<one/>"  # a connection idle
+        server.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        assert shared.get(("a phone", 2), lambda: b"<two/>") == b"<two/>"
+        waited = time.monotonic() - started
+        started = time.monotonic()
+        for number in range(3, 20):
+            assert shared.get(("a phone", number), lambda: b"<more/>") == b"<more/>"
+        assert waited >= 1 and time.monotonic() - started < 0.5
+    finally:
+        server.send_signal(signal.SIGCONT)
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_a_file_in_use_stays_shared(store_key: bytes, client: redis.Redis) -> None:
+    key = (uuid.uuid4().hex,)
+    one, other = SharedFiles(REDIS_URL, store_key, 60), SharedFiles(REDIS_URL, store_key, 60)
+    one.get(key, lambda: b"<file/>")
+    client.expire(one.name(key), 5)  # about to expire...
+    assert other.get(key, lambda: b"<made again/>") == b"<file/>"
+    assert client.ttl(one.name(key)) > 50  # ...and each look renews its time
+
+
+def test_a_changed_template_names_files_anew(
+    store_key: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from provisioner.phones import xml
+
+    copied = tmp_path / "templates"
+    shutil.copytree(xml.TEMPLATES, copied)
+    shared = SharedFiles(REDIS_URL, store_key, 60)
+    monkeypatch.setattr(xml, "TEMPLATES", copied)
+    code_fingerprint.cache_clear()
+    as_shipped = SharedFiles(REDIS_URL, store_key, 60).name(("a phone",))
+    assert as_shipped == shared.name(("a phone",))  # the same templates elsewhere: the same
+    skeleton = copied / "gigaset" / "base.xml"
+    skeleton.write_bytes(skeleton.read_bytes().replace(b"<", b"<!-- changed -->\n<", 1))
+    code_fingerprint.cache_clear()
+    assert SharedFiles(REDIS_URL, store_key, 60).name(("a phone",)) != as_shipped
+    code_fingerprint.cache_clear()
 
 
 def test_without_redis_or_with_sharing_off_files_stay_in_each_worker(tmp_path: Path) -> None:

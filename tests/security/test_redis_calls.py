@@ -4,10 +4,14 @@ an error answer or a closed connection is no answer."""
 
 from __future__ import annotations
 
+import signal
 import socket
+import subprocess
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -22,6 +26,7 @@ from provisioner.security.redis_calls import (
     read_answer,
     read_value,
 )
+from tests.security.test_nonces import free_tcp_port, start_redis
 
 SCRIPT = "return {tonumber(ARGV[1]) + 1, redis.call('INCR', KEYS[1])}"
 
@@ -46,6 +51,10 @@ def test_an_error_answer_or_a_closed_connection_raise() -> None:
         redis_side.sendall(b"$5\r\nhello\r\n")  # no script of ours answers a string
         with pytest.raises(redis.ResponseError):
             read_answer(ours)
+        for malformed in (b":1x\r\n", b"*1\r\n:-\r\n", b"*z\r\n"):
+            redis_side.sendall(malformed)  # a ResponseError, which callers handle
+            with pytest.raises(redis.ResponseError):
+                read_answer(ours)
         redis_side.shutdown(socket.SHUT_WR)
         with pytest.raises(redis.ConnectionError):
             read_answer(ours)
@@ -79,6 +88,12 @@ def test_a_value_redis_would_not_send_is_refused() -> None:
         with pytest.raises(redis.ResponseError):
             read_value(ours)
         redis_side.sendall(b"$3\r\nabcd\r\n")  # longer than it said
+        with pytest.raises(redis.ResponseError):
+            read_value(ours)
+        redis_side.sendall(b"$x1\r\n")  # no length
+        with pytest.raises(redis.ResponseError):
+            read_value(ours)
+        redis_side.sendall(b"+OK\r\n:1\r\n")  # more than one answer
         with pytest.raises(redis.ResponseError):
             read_value(ours)
     ours, redis_side = socket.socketpair()
@@ -117,22 +132,37 @@ def test_a_script_call_gets_the_answer_redis_gives() -> None:
         calls.close()
 
 
-def test_a_redis_that_never_answers_fails_the_call_in_bounded_time(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def silent_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A Redis server of the test's own (stopped with SIGSTOP by a test: it then takes
+    connections and answers nothing)."""
+    port = free_tcp_port()
+    server = start_redis(port, tmp_path)
+    yield f"redis://127.0.0.1:{port}/0", server
+    server.send_signal(signal.SIGCONT)
+    server.kill()
+    server.wait(timeout=10)
+
+
+def test_a_redis_that_stops_answering_fails_the_call_in_bounded_time(
+    monkeypatch: pytest.MonkeyPatch, silent_redis: tuple[str, subprocess.Popen[bytes]]
 ) -> None:
-    """The kernel bounds each read (the socket itself is blocking: no poll before it)."""
+    """An idle connection's socket is blocking (no poll before each read: a GIL hand-over
+    each), and the kernel bounds its reads."""
     from provisioner.security import redis_calls
 
     monkeypatch.setattr(redis_calls, "SECONDS", 1)
-    with socket.socket() as listener:  # accepts (the kernel does) and never answers
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(8)
-        calls = RedisCalls(f"redis://127.0.0.1:{listener.getsockname()[1]}/0")
-        started = time.monotonic()
-        with pytest.raises(calls.errors):
-            calls.call(packed(b"PING"))
-        assert time.monotonic() - started < 5  # one try and its one retry, a second each
-        calls.close()
+    url, server = silent_redis
+    calls = RedisCalls(url)
+    assert calls.call(packed(b"DBSIZE")) == 0  # leaves a connection idle
+    assert calls._idle[0]._sock.gettimeout() is None
+    server.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(calls.errors):
+        calls.call(packed(b"DBSIZE"))  # the idle one, then one retry on a new connection
+    # Each try waits its second; without the kernel's bound the first would wait forever.
+    assert 1.5 < time.monotonic() - started < 6
+    calls.close()
 
 
 def test_a_connection_is_blocking_with_the_kernel_bounding_its_reads() -> None:
@@ -144,3 +174,5 @@ def test_a_connection_is_blocking_with_the_kernel_bounding_its_reads() -> None:
         with pytest.raises(OSError):
             ours.recv(16)
         assert 0.5 < time.monotonic() - started < 3
+        with pytest.raises(redis.TimeoutError):  # as redis-py says it: a failure callers handle
+            read_value(ours)
