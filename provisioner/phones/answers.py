@@ -9,7 +9,9 @@ answered from the same entry at the same cost.
 A paired phone's full file is kept under everything its bytes depend on (see
 ``authorize.FullFile``): the tenant's revision, the ciphertexts of its secrets, the firmware
 it is offered, the file and the base URL. A change of any of them is a new key; the old entry
-is never used again and ages out. Bounded: the oldest entries go first.
+is never used again and ages out. Bounded: the oldest entries go first. With Redis, a full
+file one worker made is taken by the others instead of being made again
+(``provisioner.phones.shared_files``).
 """
 
 from __future__ import annotations

@@ -60,15 +60,15 @@ class SharedFiles:
         self._name_key, self._cipher = derived[:32], AESGCM(derived[32:])
         self._calls = RedisCalls(url)
         self._seconds = b"%d" % seconds
-        self._code = code_fingerprint()
         self._last_warning = -WARNING_SECONDS
         self._rest_until = 0.0
 
     def name(self, key: Hashable) -> bytes:
         """The Redis name of the file with ``key`` (hashable parts with a stable ``repr``:
-        text, numbers, None, tuples of them), as made by this package's code."""
+        text, numbers, None, tuples of them), as made by this package's code (its digest is
+        made on the first name, not when a worker starts: reading the sources takes 15 ms)."""
         digest = hashlib.blake2b(repr(key).encode(), key=self._name_key, digest_size=20)
-        digest.update(self._code)
+        digest.update(code_fingerprint())
         return NAME_PREFIX + digest.hexdigest().encode()
 
     def get(self, key: Hashable, make: Callable[[], bytes]) -> bytes:

@@ -226,11 +226,11 @@ def test_a_changed_template_names_files_anew(
 
     copied = tmp_path / "templates"
     shutil.copytree(xml.TEMPLATES, copied)
-    shared = SharedFiles(REDIS_URL, store_key, 60)
+    shipped = SharedFiles(REDIS_URL, store_key, 60).name(("a phone",))
     monkeypatch.setattr(xml, "TEMPLATES", copied)
     code_fingerprint.cache_clear()
     as_shipped = SharedFiles(REDIS_URL, store_key, 60).name(("a phone",))
-    assert as_shipped == shared.name(("a phone",))  # the same templates elsewhere: the same
+    assert as_shipped == shipped  # the same templates elsewhere: the same names
     skeleton = copied / "gigaset" / "base.xml"
     skeleton.write_bytes(skeleton.read_bytes().replace(b"<", b"<!-- changed -->\n<", 1))
     code_fingerprint.cache_clear()
